@@ -1,0 +1,81 @@
+/**
+ * etcd's command-line flags as data: the one table the flag parser, the ETCD_* environment,
+ * the YAML config file, `--help`, the env files and the unit files all read.
+ * Names, defaults and help texts follow etcd 3.4/3.5.
+ */
+export type FlagKind = "string" | "uint" | "bool" | "urls" | "enum";
+
+export interface FlagSpec {
+  readonly name: string;
+  readonly kind: FlagKind;
+  /** etcd's default, as etcd prints it in --help. */
+  readonly default: string;
+  readonly usage: string;
+  readonly values?: readonly string[];
+  /** Present when etcd-ts knows the flag but does not implement it yet: it is refused with this text. */
+  readonly unsupported?: string;
+}
+
+const TLS_LATER = "TLS is not supported by etcd-ts yet; serve over http:// (see README, 'Differences from etcd')";
+const AUTH_LATER = "authentication is not supported by etcd-ts yet";
+
+export const FLAGS: readonly FlagSpec[] = [
+  // member
+  { name: "name", kind: "string", default: "default", usage: "Human-readable name for this member." },
+  { name: "data-dir", kind: "string", default: "${name}.etcd", usage: "Path to the data directory." },
+  { name: "wal-dir", kind: "string", default: "", usage: "Path to the dedicated wal directory." },
+  { name: "snapshot-count", kind: "uint", default: "100000", usage: "Number of committed transactions to trigger a snapshot to disk." },
+  { name: "heartbeat-interval", kind: "uint", default: "100", usage: "Time (in milliseconds) of a heartbeat interval." },
+  { name: "election-timeout", kind: "uint", default: "1000", usage: "Time (in milliseconds) for an election to timeout. See tuning documentation for details." },
+  { name: "listen-peer-urls", kind: "urls", default: "http://localhost:2380", usage: "List of URLs to listen on for peer traffic." },
+  { name: "listen-client-urls", kind: "urls", default: "http://localhost:2379", usage: "List of URLs to listen on for client traffic." },
+  { name: "max-snapshots", kind: "uint", default: "5", usage: "Maximum number of snapshot files to retain (0 is unlimited)." },
+  { name: "max-wals", kind: "uint", default: "5", usage: "Maximum number of wal files to retain (0 is unlimited)." },
+  { name: "quota-backend-bytes", kind: "uint", default: "0", usage: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)." },
+  { name: "max-txn-ops", kind: "uint", default: "128", usage: "Maximum number of operations permitted in a transaction." },
+  { name: "max-request-bytes", kind: "uint", default: "1572864", usage: "Maximum client request size in bytes the server will accept." },
+  { name: "grpc-keepalive-min-time", kind: "string", default: "5s", usage: "Minimum duration interval that a client should wait before pinging server." },
+  { name: "grpc-keepalive-interval", kind: "string", default: "2h0m0s", usage: "Frequency duration of server-to-client ping to check if a connection is alive (0 to disable)." },
+  { name: "grpc-keepalive-timeout", kind: "string", default: "20s", usage: "Additional duration of wait before closing a non-responsive connection (0 to disable)." },
+  // clustering
+  { name: "initial-advertise-peer-urls", kind: "urls", default: "http://localhost:2380", usage: "List of this member's peer URLs to advertise to the rest of the cluster." },
+  { name: "initial-cluster", kind: "string", default: "default=http://localhost:2380", usage: "Initial cluster configuration for bootstrapping." },
+  { name: "initial-cluster-state", kind: "enum", default: "new", values: ["new", "existing"], usage: "Initial cluster state ('new' or 'existing')." },
+  { name: "initial-cluster-token", kind: "string", default: "etcd-cluster", usage: "Initial cluster token for the etcd cluster during bootstrap. Specifying this can protect you from unintended cross-cluster interaction when running multiple clusters." },
+  { name: "advertise-client-urls", kind: "urls", default: "http://localhost:2379", usage: "List of this member's client URLs to advertise to the public. The client URLs advertised should be accessible to machines that talk to etcd cluster. etcd client libraries parse these URLs to connect to the cluster." },
+  { name: "strict-reconfig-check", kind: "bool", default: "true", usage: "Reject reconfiguration requests that would cause quorum loss." },
+  { name: "pre-vote", kind: "bool", default: "true", usage: "Enable to run an additional Raft election phase." },
+  { name: "auto-compaction-retention", kind: "string", default: "0", usage: "Auto compaction retention length. 0 means disable auto compaction." },
+  { name: "auto-compaction-mode", kind: "enum", default: "periodic", values: ["periodic", "revision"], usage: "Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention." },
+  { name: "enable-v2", kind: "bool", default: "false", usage: "Accept etcd V2 client requests. (etcd-ts serves the v3 API only.)" },
+  // logging
+  { name: "logger", kind: "enum", default: "zap", values: ["zap", "capnslog"], usage: "Currently only supports 'zap' for structured logging ('capnslog' is accepted and logs the same JSON)." },
+  { name: "log-outputs", kind: "string", default: "default", usage: "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets." },
+  { name: "log-level", kind: "enum", default: "info", values: ["debug", "info", "warn", "error", "panic", "fatal"], usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
+  // metrics
+  { name: "metrics", kind: "enum", default: "basic", values: ["basic", "extensive"], usage: "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics." },
+  { name: "listen-metrics-urls", kind: "urls", default: "", usage: "List of URLs to listen on for the metrics and health endpoints." },
+  // config file and meta
+  { name: "config-file", kind: "string", default: "", usage: "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored." },
+  { name: "version", kind: "bool", default: "false", usage: "Print the version and exit." },
+  { name: "help", kind: "bool", default: "false", usage: "Show this help and exit." },
+  // security: known, refused until implemented
+  ...["cert-file", "key-file", "trusted-ca-file", "peer-cert-file", "peer-key-file", "peer-trusted-ca-file", "cipher-suites", "client-crl-file", "peer-crl-file", "peer-cert-allowed-cn"].map(
+    (name): FlagSpec => ({ name, kind: "string", default: "", usage: "TLS (not supported yet).", unsupported: TLS_LATER }),
+  ),
+  ...["client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls"].map(
+    (name): FlagSpec => ({ name, kind: "bool", default: "false", usage: "TLS (not supported yet).", unsupported: TLS_LATER }),
+  ),
+  { name: "auth-token", kind: "string", default: "simple", usage: "Authentication token type (not supported yet).", unsupported: AUTH_LATER },
+  { name: "bcrypt-cost", kind: "uint", default: "10", usage: "Password hashing cost (not supported yet).", unsupported: AUTH_LATER },
+];
+
+export const FLAG_BY_NAME: ReadonlyMap<string, FlagSpec> = new Map(FLAGS.map((f) => [f.name, f]));
+
+/** `data-dir` -> `ETCD_DATA_DIR`, as etcd's pkg/flags maps them. */
+export function envNameOf(flag: string): string {
+  return "ETCD_" + flag.toUpperCase().replace(/-/g, "_");
+}
+
+/** Environment variables etcd tolerates without a flag behind them. */
+export const TOLERATED_ENV = new Set(["ETCD_UNSUPPORTED_ARCH"]);

@@ -1,0 +1,58 @@
+/**
+ * The one model of a member. The server's flag parser produces it; the topology model, the
+ * CDKTF stacks, the env/unit files and the local runner produce it too and render it with
+ * `render.ts`, so a topology means the same thing everywhere.
+ */
+export type ClusterState = "new" | "existing";
+export type CompactionMode = "periodic" | "revision";
+export type LogLevel = "debug" | "info" | "warn" | "error" | "panic" | "fatal";
+
+export interface InitialMember {
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+}
+
+export interface MemberConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  /** Empty: the WAL lives in `${dataDir}/member/wal`. */
+  readonly walDir: string;
+  readonly listenClientUrls: readonly string[];
+  readonly advertiseClientUrls: readonly string[];
+  readonly listenPeerUrls: readonly string[];
+  readonly initialAdvertisePeerUrls: readonly string[];
+  readonly initialCluster: readonly InitialMember[];
+  readonly initialClusterToken: string;
+  readonly initialClusterState: ClusterState;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly snapshotCount: number;
+  readonly maxSnapshots: number;
+  readonly maxWals: number;
+  /** 0 means etcd's default quota (2 GiB). */
+  readonly quotaBackendBytes: number;
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  readonly autoCompactionMode: CompactionMode;
+  readonly autoCompactionRetention: string;
+  readonly preVote: boolean;
+  readonly strictReconfigCheck: boolean;
+  readonly logLevel: LogLevel;
+  readonly logOutputs: readonly string[];
+  readonly listenMetricsUrls: readonly string[];
+}
+
+/** etcd's default backend quota when --quota-backend-bytes is 0. */
+export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
+
+export function walDirOf(cfg: Pick<MemberConfig, "dataDir" | "walDir">): string {
+  return cfg.walDir !== "" ? cfg.walDir : `${cfg.dataDir}/member/wal`;
+}
+
+export function snapDirOf(cfg: Pick<MemberConfig, "dataDir">): string {
+  return `${cfg.dataDir}/member/snap`;
+}
+
+export function formatInitialCluster(members: readonly InitialMember[]): string {
+  return members.flatMap((m) => m.peerUrls.map((u) => `${m.name}=${u}`)).join(",");
+}

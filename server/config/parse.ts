@@ -1,0 +1,207 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { ConfigError } from "./errors.js";
+import { FLAGS, FLAG_BY_NAME, TOLERATED_ENV, envNameOf, type FlagSpec } from "./flag-table.js";
+import type { CompactionMode, ClusterState, InitialMember, LogLevel, MemberConfig } from "./member-config.js";
+import { checkUrl, checkUrls } from "./validate-url.js";
+
+export type Action = "run" | "version" | "help";
+
+export interface ParsedConfig {
+  readonly action: Action;
+  readonly config: MemberConfig;
+  /** Where each setting came from, for the start-up log (etcd logs env vars it used). */
+  readonly envUsed: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** Raw settings by flag name, before typing. */
+type RawSettings = Map<string, string>;
+
+/**
+ * etcd's precedence: a config file, when given, is the whole configuration (flags and
+ * environment are ignored); otherwise flags win over ETCD_* variables, which win over defaults.
+ */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedConfig {
+  const warnings: string[] = [];
+  const fromFlags = parseFlags(argv);
+  if (fromFlags.get("help") === "true") return { action: "help", config: typed(new Map()), envUsed: [], warnings };
+  if (fromFlags.get("version") === "true") return { action: "version", config: typed(new Map()), envUsed: [], warnings };
+
+  const configFile = fromFlags.get("config-file") ?? env[envNameOf("config-file")];
+  if (configFile) {
+    if (fromFlags.size > 1) warnings.push("config file is set: other command line flags and environment variables are ignored");
+    return { action: "run", config: typed(readConfigFile(configFile)), envUsed: [], warnings };
+  }
+
+  const envUsed: string[] = [];
+  const merged: RawSettings = new Map();
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith("ETCD_") || value === undefined) continue;
+    const spec = FLAGS.find((f) => envNameOf(f.name) === key);
+    if (!spec) {
+      if (!TOLERATED_ENV.has(key)) warnings.push(`unrecognized environment variable ${key}=${value}`);
+      continue;
+    }
+    if (spec.name === "help" || spec.name === "version") continue;
+    if (fromFlags.has(spec.name)) {
+      warnings.push(`ignored environment variable ${key} since the matching command-line flag is set`);
+      continue;
+    }
+    merged.set(spec.name, checkValue(spec, value));
+    envUsed.push(`${key}=${value}`);
+  }
+  for (const [k, v] of fromFlags) merged.set(k, v);
+  return { action: "run", config: typed(merged), envUsed, warnings };
+}
+
+/** Go `flag` package syntax: -f, --f, -f=v, --f=v, --f v; booleans take no separate value. */
+function parseFlags(argv: readonly string[]): RawSettings {
+  const out: RawSettings = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("-") || arg === "-" || arg === "--") {
+      throw new ConfigError(`'${arg}' is not a valid flag`, true);
+    }
+    const body = arg.replace(/^--?/, "");
+    const eq = body.indexOf("=");
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    const spec = FLAG_BY_NAME.get(name) ?? (name === "h" ? FLAG_BY_NAME.get("help") : undefined);
+    if (!spec) throw new ConfigError(`flag provided but not defined: -${name}`, true);
+    let value: string;
+    if (eq >= 0) value = body.slice(eq + 1);
+    else if (spec.kind === "bool") value = "true";
+    else {
+      const next = argv[++i];
+      if (next === undefined) throw new ConfigError(`flag needs an argument: -${name}`, true);
+      value = next;
+    }
+    out.set(spec.name, checkValue(spec, value));
+  }
+  return out;
+}
+
+function checkValue(spec: FlagSpec, value: string): string {
+  const bad = (why: string) => new ConfigError(`invalid value "${value}" for flag -${spec.name}: ${why}`, true);
+  if (spec.unsupported && value !== spec.default && value !== "") throw new ConfigError(`--${spec.name}: ${spec.unsupported}`);
+  switch (spec.kind) {
+    case "uint":
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw bad("parse error");
+      return value;
+    case "bool":
+      if (!["true", "false", "1", "0", "t", "f", "TRUE", "FALSE", "True", "False"].includes(value)) throw bad("parse error");
+      return ["true", "1", "t", "TRUE", "True"].includes(value) ? "true" : "false";
+    case "enum":
+      if (!spec.values!.includes(value)) throw bad(`valid values are ${spec.values!.join(", ")}`);
+      return value;
+    case "urls":
+      checkUrls(spec.name, value);
+      return value;
+    case "string":
+      return value;
+  }
+}
+
+function readConfigFile(path: string): RawSettings {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`cannot load config file ${path}: ${(e as Error).message}`);
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError(`config file ${path} is not a YAML mapping`);
+  const out: RawSettings = new Map();
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    if (value === null || value === undefined) continue;
+    if (typeof value === "object") {
+      // Nested sections (client-transport-security, ...) are TLS; an empty section is harmless.
+      if (Object.values(value as object).some((v) => v !== "" && v !== false && v !== null)) {
+        throw new ConfigError(`config file ${path}: ${key}: TLS is not supported by etcd-ts yet`);
+      }
+      continue;
+    }
+    const spec = FLAG_BY_NAME.get(key);
+    if (!spec) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
+    out.set(key, checkValue(spec, String(value)));
+  }
+  return out;
+}
+
+function typed(raw: RawSettings): MemberConfig {
+  const str = (name: string): string => raw.get(name) ?? FLAG_BY_NAME.get(name)!.default;
+  const num = (name: string): number => Number(str(name));
+  const bool = (name: string): boolean => str(name) === "true";
+  const urls = (name: string): string[] => checkUrls(name, str(name));
+  const name = str("name");
+  const initialCluster = raw.has("initial-cluster")
+    ? parseInitialCluster(str("initial-cluster"))
+    : [{ name, peerUrls: urls("initial-advertise-peer-urls") }];
+  const cfg: MemberConfig = {
+    name,
+    dataDir: raw.get("data-dir") ?? `${name}.etcd`,
+    walDir: str("wal-dir"),
+    listenClientUrls: urls("listen-client-urls"),
+    advertiseClientUrls: urls("advertise-client-urls"),
+    listenPeerUrls: urls("listen-peer-urls"),
+    initialAdvertisePeerUrls: urls("initial-advertise-peer-urls"),
+    initialCluster,
+    initialClusterToken: str("initial-cluster-token"),
+    initialClusterState: str("initial-cluster-state") as ClusterState,
+    heartbeatIntervalMs: num("heartbeat-interval"),
+    electionTimeoutMs: num("election-timeout"),
+    snapshotCount: num("snapshot-count"),
+    maxSnapshots: num("max-snapshots"),
+    maxWals: num("max-wals"),
+    quotaBackendBytes: num("quota-backend-bytes"),
+    maxRequestBytes: num("max-request-bytes"),
+    maxTxnOps: num("max-txn-ops"),
+    autoCompactionMode: str("auto-compaction-mode") as CompactionMode,
+    autoCompactionRetention: str("auto-compaction-retention"),
+    preVote: bool("pre-vote"),
+    strictReconfigCheck: bool("strict-reconfig-check"),
+    logLevel: str("log-level") as LogLevel,
+    logOutputs: str("log-outputs").split(","),
+    listenMetricsUrls: urls("listen-metrics-urls"),
+  };
+  validate(cfg);
+  return cfg;
+}
+
+export function parseInitialCluster(s: string): InitialMember[] {
+  const byName = new Map<string, string[]>();
+  for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`invalid value "${s}" for flag -initial-cluster: "${part}" is not of the form name=peerURL`, true);
+    const list = byName.get(part.slice(0, eq)) ?? [];
+    list.push(checkUrl("initial-cluster", part.slice(eq + 1)));
+    byName.set(part.slice(0, eq), list);
+  }
+  return [...byName].map(([name, peerUrls]) => ({ name, peerUrls }));
+}
+
+/** The cross-field checks etcd's embed.Config.Validate makes, with etcd's wording. */
+function validate(cfg: MemberConfig): void {
+  if (cfg.electionTimeoutMs < 5 * cfg.heartbeatIntervalMs) {
+    throw new ConfigError(
+      `--election-timeout[${cfg.electionTimeoutMs}ms] should be at least as 5 times as --heartbeat-interval[${cfg.heartbeatIntervalMs}ms]`,
+    );
+  }
+  if (cfg.electionTimeoutMs > 50000) throw new ConfigError(`--election-timeout[${cfg.electionTimeoutMs}ms] is too long, and should be set less than 50 seconds`);
+  if (cfg.heartbeatIntervalMs === 0) throw new ConfigError("--heartbeat-interval must be positive");
+  if (cfg.listenClientUrls.length > 0 && cfg.advertiseClientUrls.length === 0) {
+    throw new ConfigError("--advertise-client-urls is required when --listen-client-urls is set explicitly");
+  }
+  if (cfg.initialClusterState === "new") {
+    const me = cfg.initialCluster.find((m) => m.name === cfg.name);
+    if (!me) {
+      throw new ConfigError(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
+    }
+    const adv = [...cfg.initialAdvertisePeerUrls].sort().join(",");
+    const listed = [...me.peerUrls].sort().join(",");
+    if (adv !== listed) {
+      throw new ConfigError(
+        `--initial-cluster has ${cfg.name}=${listed} but missing from --initial-advertise-peer-urls=${adv} ("${listed}"(resolved from "${listed}") != "${adv}"(resolved from "${adv}"))`,
+      );
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { FLAG_BY_NAME, envNameOf } from "./flag-table.js";
+import { formatInitialCluster, type MemberConfig } from "./member-config.js";
+
+/** A member's settings by flag name, as strings: the form env files, unit files and command lines carry. */
+export function toSettings(cfg: MemberConfig): Record<string, string> {
+  const s: Record<string, string> = {
+    name: cfg.name,
+    "data-dir": cfg.dataDir,
+    "wal-dir": cfg.walDir,
+    "listen-client-urls": cfg.listenClientUrls.join(","),
+    "advertise-client-urls": cfg.advertiseClientUrls.join(","),
+    "listen-peer-urls": cfg.listenPeerUrls.join(","),
+    "initial-advertise-peer-urls": cfg.initialAdvertisePeerUrls.join(","),
+    "initial-cluster": formatInitialCluster(cfg.initialCluster),
+    "initial-cluster-token": cfg.initialClusterToken,
+    "initial-cluster-state": cfg.initialClusterState,
+    "heartbeat-interval": String(cfg.heartbeatIntervalMs),
+    "election-timeout": String(cfg.electionTimeoutMs),
+    "snapshot-count": String(cfg.snapshotCount),
+    "max-snapshots": String(cfg.maxSnapshots),
+    "max-wals": String(cfg.maxWals),
+    "quota-backend-bytes": String(cfg.quotaBackendBytes),
+    "max-request-bytes": String(cfg.maxRequestBytes),
+    "max-txn-ops": String(cfg.maxTxnOps),
+    "auto-compaction-mode": cfg.autoCompactionMode,
+    "auto-compaction-retention": cfg.autoCompactionRetention,
+    "pre-vote": String(cfg.preVote),
+    "strict-reconfig-check": String(cfg.strictReconfigCheck),
+    "log-level": cfg.logLevel,
+    "log-outputs": cfg.logOutputs.join(","),
+    "listen-metrics-urls": cfg.listenMetricsUrls.join(","),
+  };
+  // Only what differs from etcd's defaults, so rendered files read like the ones in etcd's guides.
+  return Object.fromEntries(Object.entries(s).filter(([k, v]) => v !== FLAG_BY_NAME.get(k)!.default && !(v === "" && FLAG_BY_NAME.get(k)!.default === "")));
+}
+
+/** `ETCD_NAME=infra0` lines, as in etcd's clustering guide and systemd EnvironmentFile=. */
+export function toEnvFile(cfg: MemberConfig): string {
+  return Object.entries(toSettings(cfg)).map(([k, v]) => `${envNameOf(k)}=${quoteEnv(v)}`).join("\n") + "\n";
+}
+
+export function toEnv(cfg: MemberConfig): Record<string, string> {
+  return Object.fromEntries(Object.entries(toSettings(cfg)).map(([k, v]) => [envNameOf(k), v]));
+}
+
+export function toFlags(cfg: MemberConfig): string[] {
+  return Object.entries(toSettings(cfg)).map(([k, v]) => `--${k}=${v}`);
+}
+
+/** Reads an env file back (the inverse of toEnvFile), e.g. for the local runner or tests. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const t = line.trim();
+    if (t === "" || t.startsWith("#")) continue;
+    const eq = t.indexOf("=");
+    if (eq <= 0) continue;
+    let v = t.slice(eq + 1);
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).replace(/\\(["\\$`])/g, "$1");
+    out[t.slice(0, eq)] = v;
+  }
+  return out;
+}
+
+function quoteEnv(v: string): string {
+  return /^[A-Za-z0-9_./:,=@%+-]*$/.test(v) ? v : `"${v.replace(/(["\\$`])/g, "\\$1")}"`;
+}

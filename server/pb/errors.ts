@@ -1,0 +1,76 @@
+/**
+ * etcd's client-visible errors: one value per error with etcd's gRPC code and exact message
+ * (etcd's api/v3rpc/rpctypes). Every layer throws these; the gRPC/HTTP adapters translate them once.
+ */
+export enum GrpcCode {
+  OK = 0,
+  Cancelled = 1,
+  Unknown = 2,
+  InvalidArgument = 3,
+  DeadlineExceeded = 4,
+  NotFound = 5,
+  AlreadyExists = 6,
+  PermissionDenied = 7,
+  ResourceExhausted = 8,
+  FailedPrecondition = 9,
+  Aborted = 10,
+  OutOfRange = 11,
+  Unimplemented = 12,
+  Internal = 13,
+  Unavailable = 14,
+  DataLoss = 15,
+  Unauthenticated = 16,
+}
+
+export class EtcdError extends Error {
+  override readonly name = "EtcdError";
+  constructor(
+    readonly code: GrpcCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const e = (code: GrpcCode, msg: string) => new EtcdError(code, msg);
+
+export const ErrEmptyKey = e(GrpcCode.InvalidArgument, "etcdserver: key is not provided");
+export const ErrKeyNotFound = e(GrpcCode.InvalidArgument, "etcdserver: key not found");
+export const ErrValueProvided = e(GrpcCode.InvalidArgument, "etcdserver: value is provided");
+export const ErrLeaseProvided = e(GrpcCode.InvalidArgument, "etcdserver: lease is provided");
+export const ErrTooManyOps = e(GrpcCode.InvalidArgument, "etcdserver: too many operations in txn request");
+export const ErrDuplicateKey = e(GrpcCode.InvalidArgument, "etcdserver: duplicate key given in txn request");
+export const ErrCompacted = e(GrpcCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted");
+export const ErrFutureRev = e(GrpcCode.OutOfRange, "etcdserver: mvcc: required revision is a future revision");
+export const ErrNoSpace = e(GrpcCode.ResourceExhausted, "etcdserver: mvcc: database space exceeded");
+
+export const ErrLeaseNotFound = e(GrpcCode.NotFound, "etcdserver: requested lease not found");
+export const ErrLeaseExist = e(GrpcCode.FailedPrecondition, "etcdserver: lease already exists");
+export const ErrLeaseTTLTooLarge = e(GrpcCode.OutOfRange, "etcdserver: too large lease TTL");
+
+export const ErrMemberExist = e(GrpcCode.FailedPrecondition, "etcdserver: member ID already exist");
+export const ErrPeerURLExist = e(GrpcCode.FailedPrecondition, "etcdserver: Peer URLs already exists");
+export const ErrMemberNotEnoughStarted = e(GrpcCode.FailedPrecondition, "etcdserver: re-configuration failed due to not enough started members");
+export const ErrMemberBadURLs = e(GrpcCode.InvalidArgument, "etcdserver: given member URLs are invalid");
+export const ErrMemberNotFound = e(GrpcCode.NotFound, "etcdserver: member not found");
+export const ErrMemberNotLearner = e(GrpcCode.FailedPrecondition, "etcdserver: can only promote a learner member");
+export const ErrLearnerNotReady = e(GrpcCode.FailedPrecondition, "etcdserver: can only promote a learner member which is in sync with leader");
+export const ErrTooManyLearners = e(GrpcCode.FailedPrecondition, "etcdserver: too many learner members in cluster");
+
+export const ErrRequestTooLarge = e(GrpcCode.InvalidArgument, "etcdserver: request is too large");
+export const ErrTooManyRequests = e(GrpcCode.ResourceExhausted, "etcdserver: too many requests");
+
+export const ErrNoLeader = e(GrpcCode.Unavailable, "etcdserver: no leader");
+export const ErrNotLeader = e(GrpcCode.FailedPrecondition, "etcdserver: not leader");
+export const ErrLeaderChanged = e(GrpcCode.Unavailable, "etcdserver: leader changed");
+export const ErrNotCapable = e(GrpcCode.Unavailable, "etcdserver: not capable");
+export const ErrStopped = e(GrpcCode.Unavailable, "etcdserver: server stopped");
+export const ErrTimeout = e(GrpcCode.Unavailable, "etcdserver: request timed out");
+export const ErrTimeoutDueToLeaderFail = e(GrpcCode.Unavailable, "etcdserver: request timed out, possibly due to previous leader failure");
+export const ErrTimeoutDueToConnectionLost = e(GrpcCode.Unavailable, "etcdserver: request timed out, possibly due to connection lost");
+export const ErrTimeoutLeaderTransfer = e(GrpcCode.Unavailable, "etcdserver: request timed out, leader transfer took too long");
+export const ErrUnhealthy = e(GrpcCode.Unavailable, "etcdserver: unhealthy cluster");
+export const ErrCorrupt = e(GrpcCode.DataLoss, "etcdserver: corrupt cluster");
+export const ErrBadLeaderTransferee = e(GrpcCode.FailedPrecondition, "etcdserver: bad leader transferee");
+
+export const ErrGRPCNoSpace = ErrNoSpace;
