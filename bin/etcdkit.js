@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// etcdkit: one command for the kit. Each subcommand lives in its own layer and exports main(argv) -> exit code.
+const commands = {
+  bench: "../dist/bench/cli.js",
+  compare: "../dist/bench/compare-cli.js",
+  local: "../dist/ansible-free-scripts/local/cli.js",
+  ssh: "../dist/ansible-free-scripts/ssh/cli.js",
+};
+const [sub, ...rest] = process.argv.slice(2);
+if (!sub || sub === "--help" || sub === "-h" || !(sub in commands)) {
+  process.stdout.write(
+    "Usage: etcdkit <command> [options]\n\n" +
+      "  bench     bring up topologies, run workloads, write a report, tear down (etcdkit bench --help)\n" +
+      "  compare   compare two benchmark result files (etcdkit compare a.json b.json)\n" +
+      "  local     run a cluster as local processes: up, status, logs, stop, kill, start, down\n" +
+      "  ssh       deploy to hosts over SSH with systemd: deploy, rolling-restart, status, teardown\n",
+  );
+  process.exit(sub && !(sub in commands) && sub !== "--help" && sub !== "-h" ? 2 : 0);
+}
+const mod = await import(commands[sub]);
+process.exitCode = await mod.main(rest);
