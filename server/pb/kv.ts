@@ -43,6 +43,8 @@ export interface RangeRequest {
 }
 
 export interface RangeResponse {
+  /** The revision etcd reports in this response's header (inside a txn, each op's own header carries it). */
+  readonly revision: number;
   readonly kvs: KeyValue[];
   readonly more: boolean;
   readonly count: number;
@@ -58,6 +60,8 @@ export interface PutRequest {
 }
 
 export interface PutResponse {
+  /** The revision etcd reports in this response's header (inside a txn, each op's own header carries it). */
+  readonly revision: number;
   readonly prevKv?: KeyValue;
 }
 
@@ -68,6 +72,8 @@ export interface DeleteRangeRequest {
 }
 
 export interface DeleteRangeResponse {
+  /** The revision etcd reports in this response's header (inside a txn, each op's own header carries it). */
+  readonly revision: number;
   readonly deleted: number;
   readonly prevKvs: KeyValue[];
 }
@@ -121,6 +127,8 @@ export interface TxnRequest {
 }
 
 export interface TxnResponse {
+  /** The revision etcd reports in this response's header (inside a txn, each op's own header carries it). */
+  readonly revision: number;
   readonly succeeded: boolean;
   readonly responses: ResponseOp[];
 }

@@ -1,0 +1,72 @@
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { EtcdServer } from "../../etcdserver/server.js";
+import { validateDeleteRange, validatePut, validateRange, validateTxn } from "../../etcdserver/apply/validate.js";
+import type { ServerMetrics } from "../../metrics/metrics.js";
+import {
+  compactionFromWire,
+  deleteRangeFromWire,
+  deleteRangeResponseToWire,
+  putFromWire,
+  putResponseToWire,
+  rangeFromWire,
+  rangeResponseToWire,
+  txnFromWire,
+  txnResponseToWire,
+} from "../../pb/convert.js";
+import type { WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireTxnRequest } from "../../pb/wire.js";
+import { headerToWire } from "./header.js";
+import type { WithRaw } from "./raw-requests.js";
+import { unary } from "./unary.js";
+
+/** KV requests from any front end (gRPC or the JSON gateway): validated, then delegated to the server. */
+export class KvHandlers {
+  constructor(
+    private readonly server: EtcdServer,
+    private readonly maxTxnOps: number,
+  ) {}
+
+  async range(w: WireRangeRequest) {
+    const req = rangeFromWire(w);
+    validateRange(req);
+    const { header, response } = await this.server.range(req);
+    return { header: headerToWire(header), ...rangeResponseToWire(response) };
+  }
+
+  async put({ raw, msg }: WithRaw<WirePutRequest>) {
+    validatePut(putFromWire(msg));
+    const { header, response } = await this.server.put(raw);
+    return { header: headerToWire(header), ...putResponseToWire(response) };
+  }
+
+  async deleteRange({ raw, msg }: WithRaw<WireDeleteRangeRequest>) {
+    validateDeleteRange(deleteRangeFromWire(msg));
+    const { header, response } = await this.server.deleteRange(raw);
+    return { header: headerToWire(header), ...deleteRangeResponseToWire(response) };
+  }
+
+  async txn({ raw, msg }: WithRaw<WireTxnRequest>) {
+    const req = txnFromWire(msg);
+    validateTxn(req, this.maxTxnOps);
+    const { header, response } = await this.server.txn(raw, req);
+    return { header: headerToWire(header), ...txnResponseToWire(response) };
+  }
+
+  async compact({ raw, msg }: WithRaw<WireCompactionRequest>) {
+    const req = compactionFromWire(msg);
+    const { header } = await this.server.compact(raw, req.physical);
+    return { header: headerToWire(header) };
+  }
+}
+
+export const KV_RAW_METHODS = ["Put", "DeleteRange", "Txn", "Compact"] as const;
+
+export function kvService(h: KvHandlers, metrics: ServerMetrics): UntypedServiceImplementation {
+  const svc = "etcdserverpb.KV";
+  return {
+    Range: unary(metrics, svc, "Range", (r: WireRangeRequest) => h.range(r)),
+    Put: unary(metrics, svc, "Put", (r: WithRaw<WirePutRequest>) => h.put(r)),
+    DeleteRange: unary(metrics, svc, "DeleteRange", (r: WithRaw<WireDeleteRangeRequest>) => h.deleteRange(r)),
+    Txn: unary(metrics, svc, "Txn", (r: WithRaw<WireTxnRequest>) => h.txn(r)),
+    Compact: unary(metrics, svc, "Compact", (r: WithRaw<WireCompactionRequest>) => h.compact(r)),
+  };
+}

@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { EtcdServer } from "../../etcdserver/server.js";
+import { API_VERSION, CLUSTER_VERSION } from "../../etcdserver/server.js";
+import type { ServerMetrics } from "../../metrics/metrics.js";
+import { EtcdError, GrpcCode } from "../../pb/errors.js";
+import type { KvHandlers } from "../grpc/kv-service.js";
+import { serviceDefinition } from "../proto/load.js";
+import { GatewayCodec } from "./json-codec.js";
+import { httpStatusOf } from "./status-codes.js";
+import { ETCD_TS_VERSION } from "../../version.js";
+
+interface Route {
+  readonly request: GatewayCodec;
+  readonly response: GatewayCodec;
+  /** Receives the protobuf bytes of the request (the gateway is a client of the same handlers as gRPC). */
+  readonly handle: (raw: Buffer) => Promise<object>;
+}
+
+/**
+ * The HTTP side of the client port: etcd's /health, /livez, /readyz, /version, /metrics,
+ * and the JSON gateway (POST /v3/...), which decodes JSON to the same protobuf the gRPC
+ * clients send and calls the same handlers.
+ */
+export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: ServerMetrics, maxRequestBytes: number) {
+  const kvDef = serviceDefinition("etcdserverpb", "KV");
+  const decode = (method: string) => (raw: Buffer) => kvDef[method]!.requestDeserialize(raw);
+  const withRaw = <T>(method: string, f: (r: { raw: Buffer; msg: T }) => Promise<object>) => (raw: Buffer) => f({ raw, msg: decode(method)(raw) as T });
+  const route = (req: string, res: string, handle: Route["handle"]): Route => ({
+    request: new GatewayCodec(`etcdserverpb.${req}`),
+    response: new GatewayCodec(`etcdserverpb.${res}`),
+    handle,
+  });
+  const routes: Record<string, Route> = {
+    "/v3/kv/range": route("RangeRequest", "RangeResponse", (raw) => kv.range(decode("Range")(raw) as never)),
+    "/v3/kv/put": route("PutRequest", "PutResponse", withRaw("Put", (r) => kv.put(r as never))),
+    "/v3/kv/deleterange": route("DeleteRangeRequest", "DeleteRangeResponse", withRaw("DeleteRange", (r) => kv.deleteRange(r as never))),
+    "/v3/kv/txn": route("TxnRequest", "TxnResponse", withRaw("Txn", (r) => kv.txn(r as never))),
+    "/v3/kv/compaction": route("CompactionRequest", "CompactionResponse", withRaw("Compact", (r) => kv.compact(r as never))),
+  };
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0]!;
+    try {
+      if (path === "/health" || path === "/readyz") return await health(path, server, res);
+      if (path === "/livez") return text(res, 200, "ok");
+      if (path === "/version") return json(res, 200, { etcdserver: API_VERSION, etcdcluster: CLUSTER_VERSION, "etcd-ts": ETCD_TS_VERSION });
+      if (path === "/metrics") {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(await metrics.registry.metrics());
+        return;
+      }
+      const r = routes[path];
+      if (!r) return text(res, 404, "404 page not found\n");
+      if (req.method !== "POST") return gatewayError(res, new EtcdError(GrpcCode.Unimplemented, "Method Not Allowed"), 405);
+      const body = await readBody(req, maxRequestBytes + 512 * 1024);
+      let raw: Buffer;
+      try {
+        raw = r.request.encodeJson(body.length > 0 ? JSON.parse(body.toString("utf8")) : {});
+      } catch (e) {
+        return gatewayError(res, new EtcdError(GrpcCode.InvalidArgument, (e as Error).message));
+      }
+      json(res, 200, r.response.toJson(await r.handle(raw)));
+    } catch (e) {
+      gatewayError(res, e instanceof EtcdError ? e : new EtcdError(GrpcCode.Unknown, (e as Error).message));
+    }
+  };
+}
+
+async function health(path: string, server: EtcdServer, res: ServerResponse): Promise<void> {
+  const h = await server.health();
+  if (path === "/readyz") return text(res, h.health ? 200 : 503, h.health ? "ok" : `[-]${h.reason}\nreadyz check failed`);
+  json(res, h.health ? 200 : 503, { health: String(h.health), reason: h.reason });
+}
+
+function gatewayError(res: ServerResponse, e: EtcdError, status?: number): void {
+  json(res, status ?? httpStatusOf(e.code), { error: e.message, message: e.message, code: e.code });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const s = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(s) });
+  res.end(s);
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new EtcdError(GrpcCode.InvalidArgument, "etcdserver: request is too large"));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}

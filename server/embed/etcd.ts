@@ -1,0 +1,67 @@
+import type { MemberConfig } from "../config/member-config.js";
+import type { Logger } from "../log/logger.js";
+import { createGrpcServer } from "../api/grpc/grpc-server.js";
+import { KvHandlers } from "../api/grpc/kv-service.js";
+import { createHttpApi } from "../api/http/http-api.js";
+import { bootstrapServer } from "../etcdserver/bootstrap.js";
+import type { EtcdServer } from "../etcdserver/server.js";
+import { ClientListener } from "./client-listener.js";
+import { idToHex } from "../membership/ids.js";
+
+export interface Embedded {
+  readonly server: EtcdServer;
+  close(): Promise<void>;
+}
+
+/** The one place that wires the layers together and opens the listeners. */
+export async function startEtcd(cfg: MemberConfig, logger: Logger): Promise<Embedded> {
+  logger.info(
+    {
+      name: cfg.name,
+      "data-dir": cfg.dataDir,
+      "heartbeat-interval": `${cfg.heartbeatIntervalMs}ms`,
+      "election-timeout": `${cfg.electionTimeoutMs}ms`,
+      "snapshot-count": cfg.snapshotCount,
+      "advertise-client-urls": cfg.advertiseClientUrls,
+      "listen-client-urls": cfg.listenClientUrls,
+      "listen-peer-urls": cfg.listenPeerUrls,
+      "initial-cluster": cfg.initialCluster.map((m) => `${m.name}=${m.peerUrls.join(",")}`).join(","),
+      "initial-cluster-state": cfg.initialClusterState,
+      "initial-cluster-token": cfg.initialClusterToken,
+      "quota-backend-bytes": cfg.quotaBackendBytes,
+      "max-request-bytes": cfg.maxRequestBytes,
+      "pre-vote": cfg.preVote,
+      "auto-compaction-mode": cfg.autoCompactionMode,
+      "auto-compaction-retention": cfg.autoCompactionRetention,
+    },
+    "starting an etcd server",
+  );
+  const server = await bootstrapServer(cfg, logger);
+  const kv = new KvHandlers(server, cfg.maxTxnOps);
+  const metrics = server.metrics;
+  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes);
+  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes);
+  server.start();
+
+  const listeners: ClientListener[] = [];
+  for (const u of cfg.listenClientUrls) {
+    const url = new URL(u);
+    const l = new ClientListener(grpcServer, (req, res) => void http(req, res));
+    await l.listen(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port));
+    listeners.push(l);
+  }
+  await server.readyNotify();
+  logger.info({ "local-member-id": idToHex(server.memberId) }, "ready to serve client requests");
+  for (const u of cfg.listenClientUrls) {
+    logger.warn({ address: new URL(u).host }, "serving client traffic insecurely; this is strongly discouraged!");
+  }
+
+  return {
+    server,
+    async close() {
+      await Promise.all(listeners.map((l) => l.close()));
+      await server.stop();
+      grpcServer.forceShutdown();
+    },
+  };
+}

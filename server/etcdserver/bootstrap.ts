@@ -1,0 +1,150 @@
+import { randomInt } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { snapDirOf, walDirOf, type MemberConfig } from "../config/member-config.js";
+import { ConfigError } from "../config/errors.js";
+import type { Logger } from "../log/logger.js";
+import { decodeCluster, emptyCluster, encodeMember, type Cluster, type Member } from "../membership/cluster.js";
+import { computeClusterId, computeMemberId, idToHex } from "../membership/ids.js";
+import { ServerMetrics } from "../metrics/metrics.js";
+import { MemoryStorage } from "../raft/memory-storage.js";
+import { RawNode } from "../raft/raw-node.js";
+import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.js";
+import { Wal } from "../wal/wal.js";
+import { Snapshotter } from "../snap/snapshotter.js";
+import { Backend } from "../backend/index.js";
+import { MvccStore } from "../mvcc/index.js";
+import type { StableStorage } from "./raft-loop.js";
+import { EtcdServer } from "./server.js";
+
+/**
+ * Opens or creates a member's state and returns a server ready to start.
+ * New member: IDs from the initial cluster (etcd's hashes), a WAL with them as metadata, raft
+ * bootstrapped with one conf change per member. Restart: the --initial-* flags are ignored; state
+ * comes from the newest snapshot, the WAL after it, and the backend (whose consistent index says
+ * which entries it already holds).
+ */
+export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promise<EtcdServer> {
+  const walDir = walDirOf(cfg);
+  const snapDir = snapDirOf(cfg);
+  mkdirSync(snapDir, { recursive: true });
+  const backend = await Backend.open(join(snapDir, "db"));
+  const store = MvccStore.open(backend);
+  const snapshotter = new Snapshotter(snapDir, logger);
+  const storage = new MemoryStorage();
+
+  let memberId: bigint;
+  let cluster: Cluster;
+  let wal: Wal;
+  let appliedIndex = 0;
+  let confState: ConfState = { voters: [], learners: [] };
+  let bootstrapPeers: { id: bigint; context: Uint8Array }[] | undefined;
+
+  if (Wal.exists(walDir)) {
+    const snap = await snapshotter.loadNewest();
+    const opened = await Wal.open(walDir, snap ? { index: snap.metadata.index, term: snap.metadata.term } : { index: 0, term: 0 }, logger);
+    wal = opened.wal;
+    memberId = opened.metadata.memberId;
+    cluster = snap ? decodeCluster(snap.data) : emptyCluster(opened.metadata.clusterId);
+    if (snap) {
+      storage.applySnapshot(snap);
+      appliedIndex = snap.metadata.index;
+      confState = snap.metadata.confState;
+    }
+    storage.setHardState(opened.hardState);
+    storage.append(opened.entries);
+    logger.info(
+      { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": opened.hardState.commit, "snapshot-index": appliedIndex },
+      "restarting local member",
+    );
+  } else {
+    if (cfg.initialClusterState === "existing") {
+      throw new ConfigError("joining an existing cluster (--initial-cluster-state=existing) needs clustering, which this build of etcd-ts does not have yet");
+    }
+    const members: Member[] = cfg.initialCluster.map((m) => ({
+      id: computeMemberId(m.peerUrls, cfg.initialClusterToken),
+      name: m.name,
+      peerUrls: m.peerUrls,
+      clientUrls: [],
+      isLearner: false,
+    }));
+    const me = members.find((m) => m.name === cfg.name)!;
+    memberId = me.id;
+    const clusterId = computeClusterId(members.map((m) => m.id));
+    cluster = emptyCluster(clusterId);
+    mkdirSync(join(cfg.dataDir, "member"), { recursive: true });
+    wal = await Wal.create(walDir, { memberId, clusterId }, logger);
+    bootstrapPeers = members.map((m) => ({ id: m.id, context: encodeMember({ ...m, clientUrls: [] }) }));
+    logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": cfg.initialCluster.map((m) => m.name) }, "starting local member");
+  }
+  if ((bootstrapPeers?.length ?? 0) > 1 || confState.voters.length + confState.learners.length > 1) {
+    throw new ConfigError("clusters of more than one member need the peer transport, which this build of etcd-ts does not have yet");
+  }
+
+  const node = new RawNode({
+    id: memberId,
+    electionTick: Math.max(2, Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs)),
+    heartbeatTick: 1,
+    storage,
+    applied: appliedIndex,
+    maxSizePerMsg: 1024 * 1024,
+    maxInflightMsgs: 512,
+    maxUncommittedEntriesSize: 1 << 30,
+    checkQuorum: true,
+    preVote: cfg.preVote,
+    randInt: (n) => randomInt(n),
+    logger: { info: (msg, f) => logger.info(f ?? {}, msg), warn: (msg, f) => logger.warn(f ?? {}, msg) },
+  });
+  if (bootstrapPeers) {
+    node.bootstrap(bootstrapPeers);
+    confState = { voters: bootstrapPeers.map((p) => p.id), learners: [] };
+  } else {
+    confState = storage.initialState().confState;
+  }
+
+  const metrics = new ServerMetrics(() => backend.size());
+  return new EtcdServer({
+    cfg,
+    logger,
+    metrics,
+    memberId,
+    cluster,
+    node,
+    storage,
+    stable: new DurableLog(wal, snapshotter),
+    snapshots: snapshotter,
+    wal,
+    backend,
+    store,
+    appliedIndex,
+    confState,
+    closeStorage: async () => {
+      await wal.close();
+      await backend.close();
+    },
+  });
+}
+
+/** WAL and snapshot files behind one queue, so snapshot markers never interleave with entry writes. */
+class DurableLog implements StableStorage {
+  private tail: Promise<unknown> = Promise.resolve();
+  constructor(
+    private readonly wal: Wal,
+    private readonly snapshotter: Snapshotter,
+  ) {}
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(f, f);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
+    return this.serial(() => this.wal.save(hs, entries, mustSync));
+  }
+
+  async saveSnapshot(s: Snapshot): Promise<void> {
+    await this.snapshotter.save(s);
+    await this.serial(() => this.wal.saveSnapshot({ index: s.metadata.index, term: s.metadata.term }));
+  }
+}

@@ -1,0 +1,99 @@
+import { ErrTimeout, ErrStopped } from "../pb/errors.js";
+import type { ReadState } from "../raft/types.js";
+
+export interface ReadIndexNode {
+  readIndex(ctx: Uint8Array): void;
+}
+
+interface Round {
+  readonly ctx: bigint;
+  readonly waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+  index?: number;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Linearizable reads by ReadIndex, batched like etcd's linearizableReadLoop: every read that arrives
+ * while a round is in flight joins the next round, so one quorum confirmation serves many reads.
+ * A round resolves when raft returns its ReadState AND this member has applied up to that index.
+ */
+export class LinearizableReads {
+  private nextCtx = 1n;
+  private current: Round | undefined;
+  private queued: Round["waiters"] = [];
+  private readonly ready: Round[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly node: ReadIndexNode,
+    private readonly kick: () => void,
+    private readonly appliedIndex: () => number,
+    private readonly timeoutMs: number,
+    private readonly onFailed: () => void,
+  ) {}
+
+  /** Resolves once a read issued now may be served from the local state machine. */
+  wait(): Promise<void> {
+    if (this.stopped) return Promise.reject(ErrStopped);
+    return new Promise((resolve, reject) => {
+      this.queued.push({ resolve, reject });
+      if (!this.current) this.startRound();
+    });
+  }
+
+  private startRound(): void {
+    if (this.queued.length === 0) return;
+    const round: Round = { ctx: this.nextCtx++, waiters: this.queued };
+    this.queued = [];
+    this.current = round;
+    const ctx = Buffer.alloc(8);
+    ctx.writeBigUInt64BE(round.ctx);
+    round.timer = setTimeout(() => this.failRound(round, ErrTimeout), this.timeoutMs);
+    try {
+      this.node.readIndex(ctx);
+    } catch (e) {
+      this.failRound(round, e as Error);
+      return;
+    }
+    this.kick();
+  }
+
+  onReadStates(states: readonly ReadState[]): void {
+    for (const rs of states) {
+      const ctx = rs.requestCtx.length === 8 ? Buffer.from(rs.requestCtx).readBigUInt64BE(0) : -1n;
+      const round = this.current;
+      if (!round || round.ctx !== ctx) continue;
+      round.index = rs.index;
+      this.current = undefined;
+      this.ready.push(round);
+    }
+    this.onApplied();
+    if (!this.current) this.startRound();
+  }
+
+  /** Called after every apply: releases rounds whose read index is now applied. */
+  onApplied(): void {
+    if (this.ready.length === 0) return;
+    const applied = this.appliedIndex();
+    while (this.ready.length > 0 && this.ready[0]!.index! <= applied) {
+      const round = this.ready.shift()!;
+      clearTimeout(round.timer);
+      for (const w of round.waiters) w.resolve();
+    }
+  }
+
+  private failRound(round: Round, err: Error): void {
+    clearTimeout(round.timer);
+    if (this.current === round) this.current = undefined;
+    this.onFailed();
+    for (const w of round.waiters) w.reject(err);
+    if (!this.current) this.startRound();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const r of [this.current, ...this.ready]) if (r) this.failRound(r, ErrStopped);
+    for (const w of this.queued) w.reject(ErrStopped);
+    this.queued = [];
+  }
+}

@@ -1,0 +1,446 @@
+import type { Logger } from "../log/logger.js";
+import { sortedMembers, type Cluster, type Member, encodeCluster } from "../membership/cluster.js";
+import { idToHex } from "../membership/ids.js";
+import type { ServerMetrics } from "../metrics/metrics.js";
+import { ErrNoSpace, ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError } from "../pb/errors.js";
+import type * as kv from "../pb/kv.js";
+import type { ConfState, Snapshot, SoftState } from "../raft/types.js";
+import { StateType, NONE } from "../raft/types.js";
+import type { RawNode } from "../raft/raw-node.js";
+import type { MemoryStorage } from "../raft/memory-storage.js";
+import type { MvccStore } from "../mvcc/index.js";
+import type { Backend } from "../backend/index.js";
+import { applyRange, applyTxn } from "./apply/index.js";
+import { Applier, NO_LEASES, type ApplyResult, type ApplyValue, type CompactResult } from "./applier.js";
+import { IdGenerator } from "./id-generator.js";
+import { LinearizableReads } from "./linearizable-reads.js";
+import { ProposalKind, encodeProposal, jsonPayload, type MemberAttributes } from "./proposal.js";
+import { RaftLoop, type StableStorage } from "./raft-loop.js";
+import { WaitRegistry } from "./wait.js";
+import type { MemberConfig } from "../config/member-config.js";
+import { DEFAULT_QUOTA_BYTES } from "../config/member-config.js";
+
+export const API_VERSION = "3.4.0";
+export const CLUSTER_VERSION = "3.4.0";
+
+export interface Header {
+  readonly clusterId: bigint;
+  readonly memberId: bigint;
+  readonly revision: number;
+  readonly raftTerm: number;
+}
+
+export interface StatusInfo {
+  readonly header: Header;
+  readonly version: string;
+  readonly dbSize: number;
+  readonly dbSizeInUse: number;
+  readonly leader: bigint;
+  readonly raftIndex: number;
+  readonly raftTerm: number;
+  readonly raftAppliedIndex: number;
+  readonly errors: string[];
+  readonly isLearner: boolean;
+}
+
+export interface SnapshotStore {
+  save(s: Snapshot): Promise<void>;
+  purge(keep: number): Promise<void>;
+}
+
+export interface WalRetention {
+  releaseTo(index: number): Promise<void>;
+}
+
+export interface ServerParts {
+  readonly cfg: MemberConfig;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly memberId: bigint;
+  readonly cluster: Cluster;
+  readonly node: RawNode;
+  readonly storage: MemoryStorage;
+  readonly stable: StableStorage;
+  readonly snapshots: SnapshotStore;
+  readonly wal: WalRetention;
+  readonly backend: Backend;
+  readonly store: MvccStore;
+  /** Index the state machine was restored to (the newest snapshot's). */
+  readonly appliedIndex: number;
+  readonly confState: ConfState;
+  /** Closes the WAL and the backend (after the loop has stopped). */
+  readonly closeStorage: () => Promise<void>;
+}
+
+/** What a KV write's caller gets back: the typed response and the header to send with it. */
+export interface Applied<T> {
+  readonly header: Header;
+  readonly response: T;
+}
+
+/**
+ * The etcd server proper: turns client requests into raft proposals or linearizable reads,
+ * applies committed entries, and answers status questions. The API layer talks only to this.
+ */
+export class EtcdServer {
+  readonly memberId: bigint;
+  private readonly loop: RaftLoop;
+  private readonly applier: Applier;
+  private readonly reads: LinearizableReads;
+  private readonly waits = new WaitRegistry<ApplyResult>();
+  private readonly ids: IdGenerator;
+  private lead: bigint = NONE;
+  private term = 0;
+  private commitIndex = 0;
+  private confState: ConfState;
+  private snapshotIndex: number;
+  private snapshotting = false;
+  private stopped = false;
+  private published = false;
+  private clusterVersion = "";
+  private readonly readyWaiters: Array<() => void> = [];
+  private readonly requestTimeoutMs: number;
+  private readonly quotaBytes: number;
+  readonly alarms: string[] = [];
+
+  readonly metrics: ServerMetrics;
+
+  constructor(private readonly p: ServerParts) {
+    this.memberId = p.memberId;
+    this.metrics = p.metrics;
+    this.ids = new IdGenerator(p.memberId, Date.now());
+    this.confState = p.confState;
+    this.snapshotIndex = p.appliedIndex;
+    this.requestTimeoutMs = 5000 + 2 * p.cfg.electionTimeoutMs;
+    this.quotaBytes = p.cfg.quotaBackendBytes > 0 ? p.cfg.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+    this.applier = new Applier(
+      p.store,
+      p.cluster,
+      p.appliedIndex,
+      this.waits,
+      {
+        applyConfChange: (cc) => (this.confState = p.node.applyConfChange(cc)),
+        onNoopApplied: (term) => this.onNoopApplied(term),
+        onClusterChanged: () => undefined,
+        onClusterVersion: (v) => this.onClusterVersion(v),
+      },
+      p.logger,
+      NO_LEASES,
+    );
+    this.reads = new LinearizableReads(
+      p.node,
+      () => this.loop.kick(),
+      () => this.applier.appliedIndex,
+      this.requestTimeoutMs,
+      () => p.metrics.readIndexFailed.inc(),
+    );
+    this.loop = new RaftLoop(
+      p.node,
+      p.storage,
+      p.stable,
+      {
+        applySnapshot: async () => {
+          throw new Error("receiving a snapshot from a leader needs clustering (not in this build)");
+        },
+        apply: (entries) => {
+          this.applier.apply(entries);
+          p.metrics.proposalsApplied.set(this.applier.appliedIndex);
+          this.reads.onApplied();
+        },
+        send: (msgs) => {
+          if (msgs.length > 0) p.logger.debug({ count: msgs.length }, "dropping raft messages: no peers in a single-member cluster");
+        },
+        onSoftState: (ss) => this.onSoftState(ss),
+        onReadStates: (rs) => this.reads.onReadStates(rs),
+        afterAdvance: () => this.afterAdvance(),
+        onFatal: () => process.exit(1),
+      },
+      p.logger,
+      (s) => p.metrics.walFsync.observe(s),
+    );
+  }
+
+  start(): void {
+    const ps = this.p.node.status();
+    this.term = ps.hardState.term;
+    this.commitIndex = ps.hardState.commit;
+    this.loop.start(this.p.cfg.heartbeatIntervalMs);
+    if (this.confState.voters.length === 1 && this.confState.voters[0] === this.memberId) {
+      this.p.logger.info({ "local-member-id": idToHex(this.memberId) }, "as single-node; campaigning now");
+      this.p.node.campaign();
+      this.loop.kick();
+    }
+  }
+
+  /** Resolves once this member has published itself through raft and can serve clients. */
+  readyNotify(): Promise<void> {
+    if (this.published) return Promise.resolve();
+    return new Promise((r) => this.readyWaiters.push(r));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.reads.stop();
+    await this.loop.stop();
+    this.waits.failAll(ErrStopped);
+    await this.p.store.close();
+    await this.p.closeStorage();
+  }
+
+  // ---- requests -------------------------------------------------------------------------
+
+  header(revision?: number): Header {
+    return { clusterId: this.applier.membership().clusterId, memberId: this.memberId, revision: revision ?? this.p.store.currentRevision(), raftTerm: this.term };
+  }
+
+  async range(req: kv.RangeRequest): Promise<Applied<kv.RangeResponse>> {
+    if (!req.serializable) await this.reads.wait();
+    const response = applyRange(this.p.store, req);
+    return { header: this.header(response.revision), response };
+  }
+
+  async put(raw: Uint8Array): Promise<Applied<kv.PutResponse>> {
+    this.checkQuota();
+    const response = (await this.propose(ProposalKind.Put, raw)) as kv.PutResponse;
+    return { header: this.header(response.revision), response };
+  }
+
+  async deleteRange(raw: Uint8Array): Promise<Applied<kv.DeleteRangeResponse>> {
+    const response = (await this.propose(ProposalKind.DeleteRange, raw)) as kv.DeleteRangeResponse;
+    return { header: this.header(response.revision), response };
+  }
+
+  async txn(raw: Uint8Array, req: kv.TxnRequest): Promise<Applied<kv.TxnResponse>> {
+    if (isTxnReadOnly(req)) {
+      if (!isTxnSerializable(req)) await this.reads.wait();
+      const response = applyTxn(this.p.store, this.p.store.consistentIndex(), req, NO_LEASES);
+      return { header: this.header(response.revision), response };
+    }
+    if (txnHasPut(req)) this.checkQuota();
+    const response = (await this.propose(ProposalKind.Txn, raw)) as kv.TxnResponse;
+    return { header: this.header(response.revision), response };
+  }
+
+  async compact(raw: Uint8Array, physical: boolean): Promise<Applied<undefined>> {
+    const r = (await this.propose(ProposalKind.Compaction, raw)) as CompactResult;
+    if (physical) await r.done;
+    return { header: this.header(r.revision), response: undefined };
+  }
+
+  /** Proposes an entry and waits for this member to apply it. Nothing resolves before the entry is durable. */
+  private async propose(kind: ProposalKind, payload: Uint8Array): Promise<ApplyValue> {
+    if (this.stopped) throw ErrStopped;
+    if (payload.length > this.p.cfg.maxRequestBytes) throw ErrRequestTooLarge;
+    const id = this.ids.nextId();
+    const done = this.waits.register(id);
+    try {
+      this.p.node.propose(encodeProposal({ kind, id, payload }));
+    } catch (e) {
+      this.waits.fail(id, e as Error);
+    }
+    this.p.metrics.proposalsPending.inc();
+    this.loop.kick();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.waits.fail(id, ErrTimeout);
+        reject(ErrTimeout);
+      }, this.requestTimeoutMs);
+    });
+    try {
+      const r = await Promise.race([done, timeout]);
+      if (!r.ok) throw r.err;
+      return r.value;
+    } catch (e) {
+      this.p.metrics.proposalsFailed.inc();
+      if (e instanceof EtcdError) throw e;
+      throw ErrTimeout;
+    } finally {
+      clearTimeout(timer);
+      this.p.metrics.proposalsPending.dec();
+    }
+  }
+
+  private checkQuota(): void {
+    if (this.alarms.includes("NOSPACE")) throw ErrNoSpace;
+    if (this.p.backend.size() > this.quotaBytes) {
+      this.alarms.push("NOSPACE");
+      this.p.logger.warn({ "quota-size-bytes": this.quotaBytes }, "alarm raised: database space exceeded");
+      throw ErrNoSpace;
+    }
+  }
+
+  // ---- status ---------------------------------------------------------------------------
+
+  members(): Member[] {
+    return sortedMembers(this.applier.membership());
+  }
+
+  clusterId(): bigint {
+    return this.applier.membership().clusterId;
+  }
+
+  leader(): bigint {
+    return this.lead;
+  }
+
+  status(): StatusInfo {
+    const size = this.p.backend.size();
+    return {
+      header: this.header(),
+      version: API_VERSION,
+      dbSize: size,
+      dbSizeInUse: this.p.backend.sizeInUse ? this.p.backend.sizeInUse() : size,
+      leader: this.lead,
+      raftIndex: this.commitIndex,
+      raftTerm: this.term,
+      raftAppliedIndex: this.applier.appliedIndex,
+      errors: this.alarms.map((a) => (a === "NOSPACE" ? "memberID:" + this.memberId.toString() + " alarm:NOSPACE " : a)),
+      isLearner: this.applier.membership().members.get(this.memberId)?.isLearner ?? false,
+    };
+  }
+
+  /** etcd's /health: a leader exists, no alarm, and a linearizable read goes through. */
+  async health(): Promise<{ health: boolean; reason: string }> {
+    if (this.lead === NONE) return { health: false, reason: "RAFT NO LEADER" };
+    if (this.alarms.length > 0) return { health: false, reason: `ALARM ${this.alarms.join(",")}` };
+    try {
+      await this.range(emptyHealthRange);
+      return { health: true, reason: "" };
+    } catch (e) {
+      return { health: false, reason: `QGET ERROR: ${(e as Error).message}` };
+    }
+  }
+
+  hashKV(revision: number): { hash: number; compactRevision: number; rev: number } {
+    return this.p.store.hashKV(revision);
+  }
+
+  // ---- raft events ----------------------------------------------------------------------
+
+  private onSoftState(ss: SoftState): void {
+    const hadLeader = this.lead !== NONE;
+    if (ss.lead !== this.lead) {
+      if (ss.lead !== NONE) this.p.metrics.leaderChanges.inc();
+      this.p.logger.info(
+        { "local-member-id": idToHex(this.memberId), "new-leader": idToHex(ss.lead), term: this.p.node.status().hardState.term },
+        ss.lead === NONE ? "raft lost leader" : hadLeader ? "raft leader changed" : "raft elected leader",
+      );
+    }
+    this.lead = ss.lead;
+    this.p.metrics.hasLeader.set(ss.lead === NONE ? 0 : 1);
+    this.p.metrics.isLeader.set(ss.raftState === StateType.Leader ? 1 : 0);
+  }
+
+  private onNoopApplied(_term: number): void {
+    if (!this.published) this.publish();
+    if (this.lead === this.memberId && this.clusterVersion === "") {
+      void this.propose(ProposalKind.ClusterVersion, jsonPayload({ version: CLUSTER_VERSION })).catch(() => undefined);
+    }
+  }
+
+  private publish(): void {
+    const m = this.applier.membership().members.get(this.memberId);
+    const attrs: MemberAttributes = { memberId: this.memberId.toString(), name: this.p.cfg.name, clientUrls: [...this.p.cfg.advertiseClientUrls] };
+    if (m && m.name === attrs.name && m.clientUrls.join(",") === attrs.clientUrls.join(",")) {
+      this.markPublished(attrs);
+      return;
+    }
+    this.propose(ProposalKind.MemberAttributes, jsonPayload(attrs)).then(
+      () => this.markPublished(attrs),
+      (e) => {
+        this.p.logger.warn({ error: String(e) }, "failed to publish local member to cluster through raft; retrying");
+        setTimeout(() => !this.stopped && this.publish(), 500);
+      },
+    );
+  }
+
+  private markPublished(attrs: MemberAttributes): void {
+    if (this.published) return;
+    this.published = true;
+    this.p.logger.info(
+      {
+        "local-member-id": idToHex(this.memberId),
+        "local-member-attributes": `{Name:${attrs.name} ClientURLs:[${attrs.clientUrls.join(" ")}]}`,
+        "request-path": `/0/members/${idToHex(this.memberId)}/attributes`,
+        "cluster-id": idToHex(this.clusterId()),
+        "publish-timeout": "7s",
+      },
+      "published local member to cluster through raft",
+    );
+    for (const w of this.readyWaiters.splice(0)) w();
+  }
+
+  private onClusterVersion(v: string): void {
+    const first = this.clusterVersion === "";
+    this.clusterVersion = v;
+    this.p.logger.info({ "cluster-id": idToHex(this.clusterId()), "local-member-id": idToHex(this.memberId), "cluster-version": v.split(".").slice(0, 2).join(".") }, first ? "set initial cluster version" : "updated cluster version");
+    this.p.logger.info({ "cluster-version": v.split(".").slice(0, 2).join(".") }, "enabled capabilities for version");
+  }
+
+  private afterAdvance(): void {
+    const st = this.p.node.status();
+    this.term = st.hardState.term;
+    this.commitIndex = st.hardState.commit;
+    this.p.metrics.proposalsCommitted.set(this.commitIndex);
+    if (!this.snapshotting && this.applier.appliedIndex - this.snapshotIndex > this.p.cfg.snapshotCount) void this.snapshot();
+  }
+
+  /**
+   * Snapshot + log compaction: the backend already holds the state (with its consistent index), so the
+   * raft snapshot records membership and the position; WAL segments before it can then go.
+   */
+  private async snapshot(): Promise<void> {
+    this.snapshotting = true;
+    const index = this.applier.appliedIndex;
+    try {
+      await this.p.backend.flush();
+      const snap = this.p.storage.createSnapshot(index, this.confState, encodeCluster(this.applier.membership()));
+      const t0 = performance.now();
+      await this.p.stable.saveSnapshot(snap);
+      this.p.metrics.snapshotSaves.observe((performance.now() - t0) / 1000);
+      this.snapshotIndex = index;
+      // Keep some entries so a slightly slow follower catches up from the log, not a snapshot (etcd: 5000).
+      const compactTo = index - SNAPSHOT_CATCHUP_ENTRIES;
+      if (compactTo > this.p.storage.firstIndex()) this.p.storage.compact(compactTo);
+      await this.p.wal.releaseTo(index);
+      await this.p.snapshots.purge(this.p.cfg.maxSnapshots);
+      this.p.logger.info({ "local-member-id": idToHex(this.memberId), "snapshot-index": index }, "saved snapshot");
+    } catch (e) {
+      this.p.logger.error({ error: String(e) }, "failed to save snapshot");
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+}
+
+const SNAPSHOT_CATCHUP_ENTRIES = 5000;
+
+const emptyHealthRange: kv.RangeRequest = {
+  key: Buffer.from("health"),
+  rangeEnd: Buffer.alloc(0),
+  limit: 0,
+  revision: 0,
+  sortOrder: 0,
+  sortTarget: 0,
+  serializable: false,
+  keysOnly: false,
+  countOnly: false,
+  minModRevision: 0,
+  maxModRevision: 0,
+  minCreateRevision: 0,
+  maxCreateRevision: 0,
+};
+
+export function isTxnReadOnly(t: kv.TxnRequest): boolean {
+  return [...t.success, ...t.failure].every((op) => ("requestRange" in op ? true : "requestTxn" in op ? isTxnReadOnly(op.requestTxn) : false));
+}
+
+function isTxnSerializable(t: kv.TxnRequest): boolean {
+  return [...t.success, ...t.failure].every((op) => ("requestRange" in op ? op.requestRange.serializable : "requestTxn" in op ? isTxnSerializable(op.requestTxn) : true));
+}
+
+function txnHasPut(t: kv.TxnRequest): boolean {
+  return [...t.success, ...t.failure].some((op) => "requestPut" in op || ("requestTxn" in op && txnHasPut(op.requestTxn)));
+}

@@ -1,0 +1,73 @@
+import { execFile } from "node:child_process";
+import { parseConfig } from "./config/parse.js";
+import { ConfigError } from "./config/errors.js";
+import { usageText } from "./config/help.js";
+import { createLogger } from "./log/logger.js";
+import { startEtcd } from "./embed/etcd.js";
+import { API_VERSION } from "./etcdserver/server.js";
+import { ETCD_TS_VERSION } from "./version.js";
+
+/** flags -> config -> start; nothing else. */
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${e.message}\n${e.showUsage ? usageText() : ""}`);
+    return 2;
+  }
+  if (parsed.action === "help") {
+    process.stdout.write(usageText());
+    return 0;
+  }
+  if (parsed.action === "version") {
+    process.stdout.write(`etcd-ts Version: ${ETCD_TS_VERSION}\netcd API Version: ${API_VERSION.split(".").slice(0, 2).join(".")}\nNode Version: ${process.version}\nOS/Arch: ${process.platform}/${process.arch}\n`);
+    return 0;
+  }
+  const cfg = parsed.config;
+  const logger = createLogger(cfg.logLevel, cfg.logOutputs);
+  for (const e of parsed.envUsed) logger.info({ variable: e }, "recognized and used environment variable");
+  for (const w of parsed.warnings) logger.warn(w);
+  logger.info({ "etcd-ts-version": ETCD_TS_VERSION, "etcd-api-version": API_VERSION, "node-version": process.version }, "starting etcd-ts");
+
+  let etcd;
+  try {
+    etcd = await startEtcd(cfg, logger);
+  } catch (e) {
+    logger.fatal({ error: e instanceof Error ? e.message : String(e) }, e instanceof ConfigError ? "invalid configuration" : "failed to start etcd");
+    return 1;
+  }
+  if (process.env.NOTIFY_SOCKET) notifySystemd(logger);
+
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, "received signal; shutting down");
+    etcd.close().then(
+      () => {
+        logger.info({ name: cfg.name }, "stopped etcd server");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ error: String(err) }, "error while shutting down");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+  return -1; // keep running
+}
+
+/** sd_notify(READY=1): Node has no unix datagram sockets, so use systemd's helper (the unit sets NotifyAccess=all). */
+function notifySystemd(logger: ReturnType<typeof createLogger>): void {
+  execFile("systemd-notify", ["--ready", `--pid=${process.pid}`], (err) => {
+    if (err) logger.warn({ error: err.message }, "failed to notify systemd for readiness");
+    else logger.info("notified init daemon");
+  });
+}
+
+const code = await main();
+if (code >= 0) process.exit(code);
