@@ -17,6 +17,8 @@ import { LinearizableReads } from "./linearizable-reads.js";
 import { ProposalKind, encodeProposal, jsonPayload, type MemberAttributes } from "./proposal.js";
 import { RaftLoop, type StableStorage } from "./raft-loop.js";
 import { WaitRegistry } from "./wait.js";
+import { AutoCompactor } from "./auto-compactor.js";
+import { serviceDefinition } from "../api/proto/load.js";
 import type { MemberConfig } from "../config/member-config.js";
 import { DEFAULT_QUOTA_BYTES } from "../config/member-config.js";
 
@@ -102,6 +104,7 @@ export class EtcdServer {
   private readonly requestTimeoutMs: number;
   private readonly quotaBytes: number;
   readonly alarms: string[] = [];
+  private readonly compactor: AutoCompactor;
 
   readonly metrics: ServerMetrics;
 
@@ -113,6 +116,12 @@ export class EtcdServer {
     this.snapshotIndex = p.appliedIndex;
     this.requestTimeoutMs = 5000 + 2 * p.cfg.electionTimeoutMs;
     this.quotaBytes = p.cfg.quotaBackendBytes > 0 ? p.cfg.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
+    this.compactor = new AutoCompactor(
+      p.cfg.autoCompactionMode,
+      AutoCompactor.parseRetention(p.cfg.autoCompactionMode, p.cfg.autoCompactionRetention),
+      { currentRevision: () => p.store.currentRevision(), compact: (rev) => this.compactInternal(rev) },
+      p.logger,
+    );
     this.applier = new Applier(
       p.store,
       p.cluster,
@@ -165,6 +174,7 @@ export class EtcdServer {
     this.term = ps.hardState.term;
     this.commitIndex = ps.hardState.commit;
     this.loop.start(this.p.cfg.heartbeatIntervalMs);
+    this.compactor.start();
     if (this.confState.voters.length === 1 && this.confState.voters[0] === this.memberId) {
       this.p.logger.info({ "local-member-id": idToHex(this.memberId) }, "as single-node; campaigning now");
       this.p.node.campaign();
@@ -181,6 +191,7 @@ export class EtcdServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.compactor.stop();
     this.reads.stop();
     await this.loop.stop();
     this.waits.failAll(ErrStopped);
@@ -226,6 +237,12 @@ export class EtcdServer {
     const r = (await this.propose(ProposalKind.Compaction, raw)) as CompactResult;
     if (physical) await r.done;
     return { header: this.header(r.revision), response: undefined };
+  }
+
+  /** A compaction the server decides on itself (auto compaction), through raft like a client's. */
+  private async compactInternal(revision: number): Promise<void> {
+    const raw = serviceDefinition("etcdserverpb", "KV").Compact!.requestSerialize({ revision, physical: false });
+    await this.compact(raw, false);
   }
 
   /** Proposes an entry and waits for this member to apply it. Nothing resolves before the entry is durable. */

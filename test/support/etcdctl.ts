@@ -1,0 +1,55 @@
+import { spawn } from "node:child_process";
+
+export interface CtlResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs Debian's etcdctl (v3 API) against one endpoint, with optional stdin. */
+export function etcdctl(endpoint: string, args: readonly string[], stdin?: string, timeoutMs = 15000): Promise<CtlResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("etcdctl", [`--endpoints=${endpoint}`, "--command-timeout=10s", ...args], {
+      env: { ...process.env, ETCDCTL_API: "3" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+/** etcdctl output with what legitimately differs between two servers removed: cluster/member IDs, timings. */
+export function normalize(r: CtlResult): { code: number; out: unknown; err: string } {
+  let out: unknown = r.stdout;
+  const t = r.stdout.trim();
+  if (t.startsWith("{") || t.startsWith("[")) {
+    try {
+      out = stripIds(JSON.parse(t.replace(/:\s*(\d{16,})/g, ':"$1"')));
+    } catch {
+      out = t;
+    }
+  }
+  return { code: r.code, out, err: r.stderr.replace(/took:?\s*\S+/g, "took").replace(/\{"level".*\n?/g, "") };
+}
+
+function stripIds(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripIds);
+  if (v && typeof v === "object") {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (["cluster_id", "member_id", "ID", "leader", "Endpoint"].includes(k)) continue;
+      o[k] = stripIds(x);
+    }
+    return o;
+  }
+  return v;
+}
