@@ -30,7 +30,10 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
   mkdirSync(snapDir, { recursive: true });
   const backend = await Backend.open(join(snapDir, "db"));
   const store = MvccStore.open(backend);
-  const snapshotter = new Snapshotter(snapDir, logger);
+  // pino takes (fields, msg); the storage layers log as (msg, fields).
+  const fileLog = { info: (m: string, f?: Record<string, unknown>) => logger.info(f ?? {}, m), warn: (m: string, f?: Record<string, unknown>) => logger.warn(f ?? {}, m) };
+  const walOptions = { maxWals: cfg.maxWals };
+  const snapshotter = new Snapshotter(snapDir, fileLog);
   const storage = new MemoryStorage();
 
   let memberId: bigint;
@@ -41,8 +44,9 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
   let bootstrapPeers: { id: bigint; context: Uint8Array }[] | undefined;
 
   if (Wal.exists(walDir)) {
-    const snap = await snapshotter.loadNewest();
-    const opened = await Wal.open(walDir, snap ? { index: snap.metadata.index, term: snap.metadata.term } : { index: 0, term: 0 }, logger);
+    // Only a snapshot the WAL has a marker for: a crash between writing the .snap file and the marker leaves an orphan.
+    const snap = await snapshotter.loadNewestAvailable(await Wal.validSnapshotEntries(walDir, fileLog));
+    const opened = await Wal.open(walDir, snap ? { index: snap.metadata.index, term: snap.metadata.term } : { index: 0, term: 0 }, fileLog, walOptions);
     wal = opened.wal;
     memberId = opened.metadata.memberId;
     cluster = snap ? decodeCluster(snap.data) : emptyCluster(opened.metadata.clusterId);
@@ -73,7 +77,7 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     const clusterId = computeClusterId(members.map((m) => m.id));
     cluster = emptyCluster(clusterId);
     mkdirSync(join(cfg.dataDir, "member"), { recursive: true });
-    wal = await Wal.create(walDir, { memberId, clusterId }, logger);
+    wal = await Wal.create(walDir, { memberId, clusterId }, fileLog, walOptions);
     bootstrapPeers = members.map((m) => ({ id: m.id, context: encodeMember({ ...m, clientUrls: [] }) }));
     logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": cfg.initialCluster.map((m) => m.name) }, "starting local member");
   }

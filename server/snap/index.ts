@@ -1,0 +1,1 @@
+export { Snapshotter, SnapError, SNAP_SUFFIX, snapName, encodeSnapshot, decodeSnapshot } from "./snapshotter.js";

@@ -1,0 +1,595 @@
+/**
+ * The write-ahead log: a directory of segment files `%016x-%016x.wal` (sequence, first index),
+ * each a run of checksummed records (record.ts; byte layout in README.md). Modelled on etcd's
+ * wal package (Create / Open+ReadAll / Save / SaveSnapshot / ReleaseLockTo+purge / repair);
+ * the code and the on-disk format are etcd-ts's own.
+ *
+ * All operations of one Wal run one at a time, in call order (an internal queue); save() issues
+ * one positional write of a single buffer holding all its records, then one fdatasync when
+ * mustSync, both on the libuv thread pool, so the event loop keeps serving while the disk syncs.
+ */
+import { readdirSync } from "node:fs";
+import { mkdir, open, readFile, readdir, rename, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import type { Entry, HardState } from "../raft/types.js";
+import { DirLock, LOCK_FILE } from "./lock.js";
+import {
+  CRC_BODY,
+  ENTRY_FIXED_BODY,
+  HARDSTATE_BODY,
+  MAX_RECORD_BODY,
+  METADATA_BODY,
+  REC_ENTRY,
+  REC_HARDSTATE,
+  REC_METADATA,
+  REC_SNAPSHOT,
+  SNAPSHOT_BODY,
+  WalError,
+  decodeEntry,
+  decodeHardState,
+  frameSize,
+  getU64,
+  putCrc,
+  putEntry,
+  putHardState,
+  putMetadata,
+  putSnapshot,
+  scanSegment,
+  type ChainState,
+} from "./record.js";
+
+export { WalError } from "./record.js";
+
+export interface WalMetadata {
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
+}
+
+export interface WalSnapshot {
+  readonly index: number;
+  readonly term: number;
+}
+
+export interface WalLogger {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface WalOptions {
+  /** Cut a new segment once the current one has reached this many bytes (default 64 MiB). */
+  readonly segmentSizeBytes?: number;
+  /** etcd's --max-wals: how many segment files releaseTo() retains (default 5; 0 = unlimited, never delete). */
+  readonly maxWals?: number;
+  /** Warn when one fdatasync takes longer than this (default 1000 ms, etcd's warnSyncDuration). */
+  readonly warnSyncMs?: number;
+}
+
+export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_WALS = 5;
+
+const SEGMENT_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
+const INITIAL_SCRATCH = 64 * 1024;
+/** save() buffers up to this size are kept for reuse; larger ones are allocated per call. */
+const MAX_SCRATCH = 16 * 1024 * 1024;
+
+interface Segment {
+  readonly seq: number;
+  /** The index the segment was named after: every entry of the live log below it is in an earlier segment. */
+  readonly index: number;
+  readonly name: string;
+}
+
+export function segmentName(seq: number, index: number): string {
+  return `${seq.toString(16).padStart(16, "0")}-${index.toString(16).padStart(16, "0")}.wal`;
+}
+
+export function parseSegmentName(name: string): { seq: number; index: number } | undefined {
+  const m = SEGMENT_RE.exec(name);
+  if (!m) return undefined;
+  const seq = Number.parseInt(m[1]!, 16);
+  const index = Number.parseInt(m[2]!, 16);
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(index)) return undefined;
+  return { seq, index };
+}
+
+function isEmptyHardState(hs: HardState): boolean {
+  return hs.term === 0 && hs.vote === 0n && hs.commit === 0;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, "r");
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function writeFully(h: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < len) {
+    const { bytesWritten } = await h.write(buf, done, len - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`short write (${done}/${len} bytes)`);
+    done += bytesWritten;
+  }
+}
+
+/** Lists the segments of `dir` sorted by sequence; `tmp` collects leftover `*.wal.tmp` names. */
+async function listSegments(dir: string, logger?: WalLogger, tmp?: string[]): Promise<Segment[]> {
+  const segs: Segment[] = [];
+  for (const name of await readdir(dir)) {
+    const p = parseSegmentName(name);
+    if (p) {
+      segs.push({ ...p, name });
+    } else if (name.endsWith(".wal.tmp")) {
+      tmp?.push(name);
+    } else if (name !== LOCK_FILE && !name.endsWith(".broken")) {
+      logger?.warn(`wal: ignored file ${join(dir, name)} in WAL directory`, { path: join(dir, name) });
+    }
+  }
+  segs.sort((a, b) => a.seq - b.seq);
+  return segs;
+}
+
+function checkSequence(dir: string, segs: readonly Segment[]): void {
+  for (let i = 1; i < segs.length; i++) {
+    const a = segs[i - 1]!;
+    const b = segs[i]!;
+    // Names need not grow by index: an overwritten tail can make a segment start below its predecessor.
+    if (b.seq !== a.seq + 1) {
+      throw new WalError(`wal: segments out of sequence in ${dir}: ${a.name} then ${b.name}`, "ESEQ", join(dir, b.name));
+    }
+  }
+}
+
+function badBody(file: string, offset: number, what: string, bodyLen: number): WalError {
+  return new WalError(`wal: ${what} record with a ${bodyLen}-byte body in ${file} at offset ${offset}`, "EFORMAT", file, offset);
+}
+
+export class Wal {
+  private readonly segmentSize: number;
+  private readonly maxWals: number;
+  private readonly warnSyncMs: number;
+  private scratch = Buffer.allocUnsafeSlow(INITIAL_SCRATCH);
+  private queue: Promise<unknown> = Promise.resolve();
+  private failed: unknown;
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly metadata: WalMetadata,
+    private readonly logger: WalLogger | undefined,
+    options: WalOptions,
+    private readonly lock: DirLock,
+    /** Every segment on disk, oldest first; the last one is the tail. */
+    private readonly segments: Segment[],
+    private tail: FileHandle,
+    private tailOffset: number,
+    /** Running crc after the last record written. */
+    private crc: number,
+    /** Index of the last entry written (or of a later snapshot marker). */
+    private enti: number,
+    /** The last non-empty hard state written: repeated at the head of every new segment. */
+    private state: HardState,
+    /** Indexes of snapshot markers known to be in the segments on disk. */
+    private markers: number[],
+  ) {
+    this.segmentSize = options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
+    this.maxWals = options.maxWals ?? DEFAULT_MAX_WALS;
+    this.warnSyncMs = options.warnSyncMs ?? 1000;
+    if (!(this.segmentSize > 0) || !(this.maxWals >= 0)) throw new WalError("wal: bad options", "EARG");
+  }
+
+  /** True when `dir` holds at least one WAL segment. */
+  static exists(dir: string): boolean {
+    try {
+      return readdirSync(dir).some((n) => parseSegmentName(n) !== undefined);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Creates a WAL in `dir` (which must not hold one): the first segment, holding the metadata and
+   * the snapshot marker {0,0}, is written and synced in `dir`.tmp, which is then renamed to `dir`
+   * (a `dir` without segments is replaced, as etcd does) and the parent directory synced.
+   */
+  static async create(dir: string, metadata: WalMetadata, logger?: WalLogger, options: WalOptions = {}): Promise<Wal> {
+    if (Wal.exists(dir)) throw new WalError(`wal: ${dir} already holds a WAL`, "EEXIST");
+    const abs = resolve(dir);
+    const tmp = `${abs}.tmp`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    const name = segmentName(0, 0);
+    const head = Buffer.alloc(frameSize(CRC_BODY) + frameSize(METADATA_BODY) + frameSize(SNAPSHOT_BODY));
+    let off = 0;
+    let crc = putCrc(head, off, 0);
+    off += frameSize(CRC_BODY);
+    crc = putMetadata(head, off, metadata.memberId, metadata.clusterId, crc);
+    off += frameSize(METADATA_BODY);
+    crc = putSnapshot(head, off, 0, 0, crc);
+    off += frameSize(SNAPSHOT_BODY);
+    const fh = await open(join(tmp, name), "w", 0o600);
+    try {
+      await writeFully(fh, head, off, 0);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await fsyncDir(tmp);
+    await rm(abs, { recursive: true, force: true });
+    await rename(tmp, abs);
+    await fsyncDir(dirname(abs));
+    const lock = await DirLock.acquire(dir, logger);
+    try {
+      const tail = await open(join(dir, name), "r+");
+      logger?.info(`wal: created ${join(dir, name)}`, { dir, segment: name });
+      return new Wal(dir, metadata, logger, options, lock, [{ seq: 0, index: 0, name }], tail, off, crc, 0, { term: 0, vote: 0n, commit: 0 }, [0]);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens the WAL for appending after reading every record from the segment that covers
+   * `from.index` on: returns the metadata, the last hard state and the live entries with index
+   * > from.index (a later entry with an index already seen replaces it and everything after it).
+   * The snapshot marker `from` must be found (a marker at from.index with another term is an
+   * error). A torn tail of the last segment is logged and truncated; any other damage throws.
+   */
+  static async open(
+    dir: string,
+    from: WalSnapshot,
+    logger?: WalLogger,
+    options: WalOptions = {},
+  ): Promise<{ wal: Wal; metadata: WalMetadata; hardState: HardState; entries: Entry[] }> {
+    const lock = await DirLock.acquire(dir, logger);
+    let tail: FileHandle | undefined;
+    try {
+      const tmpNames: string[] = [];
+      const all = await listSegments(dir, logger, tmpNames);
+      for (const t of tmpNames) {
+        // A segment cut interrupted before its rename: never part of the log.
+        logger?.warn(`wal: removing unfinished segment ${join(dir, t)}`, { path: join(dir, t) });
+        await unlink(join(dir, t));
+      }
+      if (all.length === 0) throw new WalError(`wal: no WAL segment in ${dir}`, "ENOTFOUND");
+      let start = -1;
+      for (let i = all.length - 1; i >= 0; i--) {
+        if (all[i]!.index <= from.index) {
+          start = i;
+          break;
+        }
+      }
+      if (start < 0) {
+        throw new WalError(
+          `wal: no segment in ${dir} covers snapshot index ${from.index} (the oldest starts at ${all[0]!.index})`,
+          "ENOTFOUND",
+        );
+      }
+      const segs = all.slice(start);
+      checkSequence(dir, segs);
+
+      let metadata: WalMetadata | undefined;
+      let hardState: HardState = { term: 0, vote: 0n, commit: 0 };
+      const entries: Entry[] = [];
+      const markers: number[] = [];
+      let matched = false;
+      let enti = Math.max(all[all.length - 1]!.index - 1, from.index, 0);
+      const chain: ChainState = { crc: 0, chained: false };
+      let validEnd = 0;
+
+      for (let i = 0; i < segs.length; i++) {
+        const isLast = i === segs.length - 1;
+        const file = join(dir, segs[i]!.name);
+        const buf = await readFile(file);
+        const res = scanSegment(buf, file, isLast, chain, (type, b, body, bodyLen, offset) => {
+          switch (type) {
+            case REC_ENTRY: {
+              if (bodyLen < ENTRY_FIXED_BODY) throw badBody(file, offset, "entry", bodyLen);
+              const index = getU64(b, body + 8);
+              if (index > from.index) {
+                const up = index - from.index - 1;
+                if (up > entries.length) {
+                  throw new WalError(
+                    `wal: entry ${index} does not follow entry ${from.index + entries.length} in ${file} at offset ${offset}`,
+                    "EGAP",
+                    file,
+                    offset,
+                  );
+                }
+                entries.length = up;
+                entries.push(decodeEntry(b, body, bodyLen));
+              }
+              enti = index;
+              break;
+            }
+            case REC_HARDSTATE:
+              if (bodyLen !== HARDSTATE_BODY) throw badBody(file, offset, "hardstate", bodyLen);
+              hardState = decodeHardState(b, body);
+              break;
+            case REC_METADATA: {
+              if (bodyLen !== METADATA_BODY) throw badBody(file, offset, "metadata", bodyLen);
+              const m = { memberId: b.readBigUInt64LE(body), clusterId: b.readBigUInt64LE(body + 8) };
+              if (metadata && (metadata.memberId !== m.memberId || metadata.clusterId !== m.clusterId)) {
+                throw new WalError(`wal: conflicting metadata in ${file} at offset ${offset}`, "EMETA", file, offset);
+              }
+              metadata = m;
+              break;
+            }
+            case REC_SNAPSHOT: {
+              if (bodyLen !== SNAPSHOT_BODY) throw badBody(file, offset, "snapshot", bodyLen);
+              const index = getU64(b, body);
+              const term = getU64(b, body + 8);
+              if (index === from.index) {
+                if (term !== from.term) {
+                  throw new WalError(
+                    `wal: snapshot mismatch: marker {index ${index}, term ${term}} in ${file} at offset ${offset}, expected term ${from.term}`,
+                    "ESNAPSHOT",
+                    file,
+                    offset,
+                  );
+                }
+                matched = true;
+              }
+              markers.push(index);
+              if (index > enti) enti = index;
+              break;
+            }
+          }
+        });
+        validEnd = res.validEnd;
+        if (res.torn) {
+          const fields = { path: file, offset: res.torn.offset, discardedBytes: buf.length - res.torn.offset, reason: res.torn.reason };
+          if (res.torn.nonZero) {
+            const backup = `${file}.${Date.now()}.broken`;
+            await writeFile(backup, buf);
+            logger?.warn(`wal: repaired torn tail of ${file} at offset ${res.torn.offset} (${res.torn.reason}; ${fields.discardedBytes} bytes cut, original kept as ${backup})`, { ...fields, backup });
+          } else {
+            logger?.warn(`wal: repaired torn tail of ${file} at offset ${res.torn.offset} (${res.torn.reason}; ${fields.discardedBytes} zero bytes cut)`, fields);
+          }
+          const h = await open(file, "r+");
+          try {
+            await h.truncate(res.torn.offset);
+            await h.sync();
+          } finally {
+            await h.close();
+          }
+        }
+      }
+      if (!metadata) throw new WalError(`wal: no metadata record in ${dir}`, "EMETA");
+      if (!matched) {
+        throw new WalError(`wal: snapshot marker {index ${from.index}, term ${from.term}} not found in ${dir}`, "ESNAPSHOT");
+      }
+      tail = await open(join(dir, all[all.length - 1]!.name), "r+");
+      const wal = new Wal(dir, metadata, logger, options, lock, all, tail, validEnd, chain.crc, enti, hardState, markers);
+      return { wal, metadata, hardState, entries };
+    } catch (err) {
+      await tail?.close();
+      await lock.release();
+      throw err;
+    }
+  }
+
+  /**
+   * The snapshot markers of the WAL whose index is at most the last committed index, oldest
+   * first (etcd's ValidSnapshotEntries): a snapshot file is only usable at startup if its
+   * {index, term} is among them. Read-only; a torn tail is tolerated (not repaired).
+   */
+  static async validSnapshotEntries(dir: string, logger?: WalLogger): Promise<WalSnapshot[]> {
+    const segs = await listSegments(dir, logger);
+    if (segs.length === 0) throw new WalError(`wal: no WAL segment in ${dir}`, "ENOTFOUND");
+    checkSequence(dir, segs);
+    const chain: ChainState = { crc: 0, chained: false };
+    const snaps: WalSnapshot[] = [];
+    let commit = 0;
+    for (let i = 0; i < segs.length; i++) {
+      const file = join(dir, segs[i]!.name);
+      scanSegment(await readFile(file), file, i === segs.length - 1, chain, (type, b, body, bodyLen, offset) => {
+        if (type === REC_SNAPSHOT) {
+          if (bodyLen !== SNAPSHOT_BODY) throw badBody(file, offset, "snapshot", bodyLen);
+          snaps.push({ index: getU64(b, body), term: getU64(b, body + 8) });
+        } else if (type === REC_HARDSTATE) {
+          if (bodyLen !== HARDSTATE_BODY) throw badBody(file, offset, "hardstate", bodyLen);
+          commit = getU64(b, body + 16);
+        }
+      });
+    }
+    return snaps.filter((s) => s.index <= commit);
+  }
+
+  /** Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before resolving when mustSync. */
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
+    return this.run(async () => {
+      const hs = hardState && !isEmptyHardState(hardState) ? hardState : undefined;
+      if (!hs && entries.length === 0) {
+        if (mustSync) await this.syncTail();
+        return;
+      }
+      let size = 0;
+      for (let i = 0; i < entries.length; i++) {
+        const bodyLen = ENTRY_FIXED_BODY + entries[i]!.data.length;
+        if (bodyLen > MAX_RECORD_BODY) throw new WalError(`wal: entry ${entries[i]!.index} is too large (${bodyLen} bytes)`, "EARG");
+        size += frameSize(bodyLen);
+      }
+      if (hs) size += frameSize(HARDSTATE_BODY);
+      const buf = this.buffer(size);
+      let off = 0;
+      let crc = this.crc;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        crc = putEntry(buf, off, e, crc);
+        off += frameSize(ENTRY_FIXED_BODY + e.data.length);
+      }
+      if (hs) crc = putHardState(buf, off, hs, crc);
+      await this.io(async () => {
+        await writeFully(this.tail, buf, size, this.tailOffset);
+        this.tailOffset += size;
+        this.crc = crc;
+        if (entries.length > 0) this.enti = entries[entries.length - 1]!.index;
+        if (hs) this.state = hs;
+        if (this.tailOffset >= this.segmentSize) await this.cut();
+        else if (mustSync) await this.syncTail();
+      });
+    });
+  }
+
+  /** Appends a snapshot marker {index, term} and syncs: open() may then start from this snapshot. */
+  saveSnapshot(s: WalSnapshot): Promise<void> {
+    return this.run(async () => {
+      const buf = this.buffer(frameSize(SNAPSHOT_BODY));
+      const crc = putSnapshot(buf, 0, s.index, s.term, this.crc);
+      await this.io(async () => {
+        await writeFully(this.tail, buf, frameSize(SNAPSHOT_BODY), this.tailOffset);
+        this.tailOffset += frameSize(SNAPSHOT_BODY);
+        this.crc = crc;
+        if (this.enti < s.index) this.enti = s.index;
+        this.markers.push(s.index);
+        await this.syncTail();
+      });
+    });
+  }
+
+  /**
+   * Deletes old segments no longer needed to open from the newest snapshot marker at or before
+   * `index` (m): every segment before the last one whose name index is <= m (so all its entries are
+   * < m, and the segment open(m) starts reading from is kept). Like etcd's purge with --max-wals,
+   * it only deletes while more than maxWals segments exist, oldest first; maxWals 0 keeps all.
+   */
+  releaseTo(index: number): Promise<void> {
+    return this.run(async () => {
+      let m = -1;
+      for (const x of this.markers) if (x <= index && x > m) m = x;
+      if (m < 0 || this.maxWals === 0) return;
+      let k = -1;
+      for (let i = this.segments.length - 1; i >= 0; i--) {
+        if (this.segments[i]!.index <= m) {
+          k = i;
+          break;
+        }
+      }
+      const n = Math.min(k, this.segments.length - this.maxWals);
+      if (n > 0) {
+        for (let i = 0; i < n; i++) {
+          const path = join(this.dir, this.segments[i]!.name);
+          try {
+            await unlink(path);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+          }
+          this.logger?.info(`wal: purged segment ${path}`, { path, releasedTo: m });
+        }
+        this.segments.splice(0, n);
+        await fsyncDir(this.dir);
+      }
+      this.markers = this.markers.filter((x) => x >= m);
+    });
+  }
+
+  /** fdatasync the current segment (save(..., true) already does this). */
+  sync(): Promise<void> {
+    return this.run(() => this.io(() => this.syncTail()));
+  }
+
+  /** Syncs and closes the tail segment and releases the lock. Further calls fail with ECLOSED. */
+  close(): Promise<void> {
+    if (this.closed) return this.queue.then(() => undefined);
+    const p = this.run(async () => {
+      try {
+        if (this.failed === undefined) await this.tail.datasync();
+      } finally {
+        await this.tail.close();
+        await this.lock.release();
+      }
+    }, true);
+    this.closed = true;
+    return p;
+  }
+
+  /** The segment file names on disk that this WAL tracks, oldest first. */
+  segmentNames(): string[] {
+    return this.segments.map((s) => s.name);
+  }
+
+  /** Index of the last entry written (or of a later snapshot marker). */
+  get lastIndex(): number {
+    return this.enti;
+  }
+
+  private run<T>(fn: () => Promise<T>, evenIfFailed = false): Promise<T> {
+    if (this.closed) return Promise.reject(new WalError(`wal: ${this.dir} is closed`, "ECLOSED"));
+    const p = this.queue.then(() => {
+      if (this.failed !== undefined && !evenIfFailed) {
+        throw new WalError(`wal: ${this.dir} is unusable after an earlier I/O error: ${String(this.failed)}`, "EFAILED");
+      }
+      return fn();
+    });
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Runs I/O whose failure leaves the file in an unknown state: the WAL refuses all later writes (no retry after a failed fsync). */
+  private async io(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.failed = err;
+      this.logger?.warn(`wal: I/O error in ${this.dir}, refusing further writes: ${String(err)}`, { dir: this.dir, error: String(err) });
+      throw err;
+    }
+  }
+
+  private buffer(size: number): Buffer {
+    if (size <= this.scratch.length) return this.scratch;
+    if (size > MAX_SCRATCH) return Buffer.allocUnsafeSlow(size);
+    this.scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH, Math.max(size, this.scratch.length * 2)));
+    return this.scratch;
+  }
+
+  private async syncTail(): Promise<void> {
+    const t0 = performance.now();
+    await this.tail.datasync();
+    const took = performance.now() - t0;
+    if (took > this.warnSyncMs) this.logger?.warn(`wal: slow fdatasync (${Math.round(took)} ms)`, { tookMs: Math.round(took), expectedMs: this.warnSyncMs });
+  }
+
+  /**
+   * Starts a new segment: syncs the current one, writes the head of the next (crc, metadata, last
+   * hard state) to `<name>.tmp`, syncs it, renames it into place and syncs the directory.
+   */
+  private async cut(): Promise<void> {
+    await this.syncTail();
+    const last = this.segments[this.segments.length - 1]!;
+    const seg: Segment = { seq: last.seq + 1, index: this.enti + 1, name: segmentName(last.seq + 1, this.enti + 1) };
+    const hasState = !isEmptyHardState(this.state);
+    const size = frameSize(CRC_BODY) + frameSize(METADATA_BODY) + (hasState ? frameSize(HARDSTATE_BODY) : 0);
+    const buf = Buffer.alloc(size);
+    let off = 0;
+    let crc = putCrc(buf, off, this.crc);
+    off += frameSize(CRC_BODY);
+    crc = putMetadata(buf, off, this.metadata.memberId, this.metadata.clusterId, crc);
+    off += frameSize(METADATA_BODY);
+    if (hasState) crc = putHardState(buf, off, this.state, crc);
+    const path = join(this.dir, seg.name);
+    const tmp = `${path}.tmp`;
+    const h = await open(tmp, "w+", 0o600);
+    try {
+      await writeFully(h, buf, size, 0);
+      await h.datasync();
+      await rename(tmp, path);
+      await fsyncDir(this.dir);
+    } catch (err) {
+      await h.close();
+      throw err;
+    }
+    const old = this.tail;
+    this.tail = h;
+    this.tailOffset = size;
+    this.crc = crc;
+    this.segments.push(seg);
+    await old.close();
+    this.logger?.info(`wal: created segment ${path}`, { path });
+  }
+}
