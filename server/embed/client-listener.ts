@@ -43,9 +43,13 @@ export class ClientListener {
       socket.off("data", onData);
       socket.pause();
       socket.unshift(head);
+      // HTTP/2 takes over the native handle and drains what is buffered itself: resuming the JS
+      // stream here would steal bytes from it. The HTTP/1 server reads through the stream, so resume.
       if (isH2) this.injector.injectConnection(socket);
-      else this.http.emit("connection", socket);
-      socket.resume();
+      else {
+        this.http.emit("connection", socket);
+        socket.resume();
+      }
     };
     socket.on("data", onData);
   }

@@ -10,7 +10,7 @@ export interface CompactorTarget {
 }
 
 export interface Clock {
-  setInterval(f: () => void, ms: number): { unref?(): void };
+  setInterval(f: () => void, ms: number): object;
   clearInterval(h: unknown): void;
   now(): number;
 }

@@ -2,7 +2,7 @@ import type { Logger } from "../log/logger.js";
 import { sortedMembers, type Cluster, type Member, encodeCluster } from "../membership/cluster.js";
 import { idToHex } from "../membership/ids.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
-import { ErrNoSpace, ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError } from "../pb/errors.js";
+import { ErrNoLeader, ErrNoSpace, ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
 import type { ConfState, Snapshot, SoftState } from "../raft/types.js";
 import { StateType, NONE } from "../raft/types.js";
@@ -101,6 +101,9 @@ export class EtcdServer {
   private published = false;
   private clusterVersion = "";
   private readonly readyWaiters: Array<() => void> = [];
+  private readonly leaderWaiters: Array<() => void> = [];
+  /** A lone voter campaigns as soon as its bootstrap/restart entries are applied (etcd fast-forwards its ticks). */
+  private campaignWhenApplied = false;
   private readonly requestTimeoutMs: number;
   private readonly quotaBytes: number;
   readonly alarms: string[] = [];
@@ -175,11 +178,7 @@ export class EtcdServer {
     this.commitIndex = ps.hardState.commit;
     this.loop.start(this.p.cfg.heartbeatIntervalMs);
     this.compactor.start();
-    if (this.confState.voters.length === 1 && this.confState.voters[0] === this.memberId) {
-      this.p.logger.info({ "local-member-id": idToHex(this.memberId) }, "as single-node; campaigning now");
-      this.p.node.campaign();
-      this.loop.kick();
-    }
+    this.campaignWhenApplied = true;
   }
 
   /** Resolves once this member has published itself through raft and can serve clients. */
@@ -250,11 +249,17 @@ export class EtcdServer {
     if (this.stopped) throw ErrStopped;
     if (payload.length > this.p.cfg.maxRequestBytes) throw ErrRequestTooLarge;
     const id = this.ids.nextId();
+    const deadline = Date.now() + this.requestTimeoutMs;
+    // Raft drops proposals while there is no leader; like etcd, wait for one rather than fail at once.
+    while (this.lead === NONE) {
+      if (Date.now() >= deadline || this.stopped) throw this.stopped ? ErrStopped : ErrTimeout;
+      await this.leaderElected(deadline - Date.now());
+    }
     const done = this.waits.register(id);
     try {
       this.p.node.propose(encodeProposal({ kind, id, payload }));
     } catch (e) {
-      this.waits.fail(id, e as Error);
+      this.waits.fail(id, e instanceof EtcdError ? e : this.lead === NONE ? ErrNoLeader : ErrTimeout);
     }
     this.p.metrics.proposalsPending.inc();
     this.loop.kick();
@@ -263,7 +268,7 @@ export class EtcdServer {
       timer = setTimeout(() => {
         this.waits.fail(id, ErrTimeout);
         reject(ErrTimeout);
-      }, this.requestTimeoutMs);
+      }, Math.max(0, deadline - Date.now()));
     });
     try {
       const r = await Promise.race([done, timeout]);
@@ -277,6 +282,16 @@ export class EtcdServer {
       clearTimeout(timer);
       this.p.metrics.proposalsPending.dec();
     }
+  }
+
+  private leaderElected(withinMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, withinMs);
+      this.leaderWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   private checkQuota(): void {
@@ -346,29 +361,29 @@ export class EtcdServer {
       );
     }
     this.lead = ss.lead;
+    if (ss.lead !== NONE) for (const w of this.leaderWaiters.splice(0)) w();
     this.p.metrics.hasLeader.set(ss.lead === NONE ? 0 : 1);
     this.p.metrics.isLeader.set(ss.raftState === StateType.Leader ? 1 : 0);
   }
 
+  private publishing = false;
+
   private onNoopApplied(_term: number): void {
-    if (!this.published) this.publish();
+    if (!this.published && !this.publishing && this.lead !== NONE) this.publish();
     if (this.lead === this.memberId && this.clusterVersion === "") {
       void this.propose(ProposalKind.ClusterVersion, jsonPayload({ version: CLUSTER_VERSION })).catch(() => undefined);
     }
   }
 
   private publish(): void {
-    const m = this.applier.membership().members.get(this.memberId);
     const attrs: MemberAttributes = { memberId: this.memberId.toString(), name: this.p.cfg.name, clientUrls: [...this.p.cfg.advertiseClientUrls] };
-    if (m && m.name === attrs.name && m.clientUrls.join(",") === attrs.clientUrls.join(",")) {
-      this.markPublished(attrs);
-      return;
-    }
+    this.publishing = true;
     this.propose(ProposalKind.MemberAttributes, jsonPayload(attrs)).then(
       () => this.markPublished(attrs),
       (e) => {
+        this.publishing = false;
         this.p.logger.warn({ error: String(e) }, "failed to publish local member to cluster through raft; retrying");
-        setTimeout(() => !this.stopped && this.publish(), 500);
+        setTimeout(() => !this.stopped && !this.publishing && this.publish(), 500);
       },
     );
   }
@@ -401,6 +416,16 @@ export class EtcdServer {
     this.term = st.hardState.term;
     this.commitIndex = st.hardState.commit;
     this.p.metrics.proposalsCommitted.set(this.commitIndex);
+    if (this.campaignWhenApplied && this.applier.appliedIndex >= this.commitIndex) {
+      // Only now is the voter set known (a restart learns it by replaying conf changes).
+      this.campaignWhenApplied = false;
+      const lone = this.confState.voters.length === 1 && this.confState.voters[0] === this.memberId;
+      if (lone && this.lead === NONE) {
+        this.p.logger.info({ "local-member-id": idToHex(this.memberId) }, "as single-node; fast-forwarding election ticks");
+        this.p.node.campaign();
+        this.loop.kick();
+      }
+    }
     if (!this.snapshotting && this.applier.appliedIndex - this.snapshotIndex > this.p.cfg.snapshotCount) void this.snapshot();
   }
 

@@ -27,7 +27,7 @@ describe("npm etcd3 client", () => {
       out.prefix = await c.getAll().prefix("svc/").strings();
       out.keys = await c.getAll().prefix("svc/").keys();
       out.count = await c.getAll().prefix("svc/").count();
-      out.sorted = await c.getAll().prefix("svc/").sort("Value", "Desc").limit(2).strings();
+      out.sorted = await c.getAll().prefix("svc/").sort("Value", "Descend").limit(2).strings();
       const txnOk = await c.if("svc/a", "Value", "==", "10").then(c.put("svc/t").value("yes")).else(c.put("svc/t").value("no")).commit();
       const txnNo = await c.if("svc/a", "Version", ">", 5).then(c.put("svc/u").value("yes")).else(c.put("svc/u").value("no")).commit();
       out.txn = [txnOk.succeeded, txnNo.succeeded, await c.get("svc/t").string(), await c.get("svc/u").string()];

@@ -55,7 +55,6 @@ describe("KV API matches etcd 3.4 (gRPC requests)", () => {
     ["Range", { key: b("k"), range_end: Buffer.from([0]), keys_only: true, revision: 3 }],
     ["Range", { key: b("k1"), serializable: true }],
     ["Range", { key: b("k"), range_end: b("a") }],
-    ["Range", { key: b("k"), sort_order: 7 }],
     [
       "Txn",
       {

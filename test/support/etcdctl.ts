@@ -29,13 +29,15 @@ export function etcdctl(endpoint: string, args: readonly string[], stdin?: strin
 
 /** etcdctl output with what legitimately differs between two servers removed: cluster/member IDs, timings. */
 export function normalize(r: CtlResult): { code: number; out: unknown; err: string } {
+  // Interactive commands (txn -i) print their prompts before the JSON document.
+  const lines = r.stdout.trimEnd().split("\n");
+  const at = lines.findIndex((l) => l.startsWith("{") || l.startsWith("["));
   let out: unknown = r.stdout;
-  const t = r.stdout.trim();
-  if (t.startsWith("{") || t.startsWith("[")) {
+  if (at >= 0) {
     try {
-      out = stripIds(JSON.parse(t.replace(/:\s*(\d{16,})/g, ':"$1"')));
+      out = [...lines.slice(0, at), stripIds(JSON.parse(lines.slice(at).join("\n").replace(/:\s*(\d{16,})/g, ':"$1"')))];
     } catch {
-      out = t;
+      out = r.stdout;
     }
   }
   return { code: r.code, out, err: r.stderr.replace(/took:?\s*\S+/g, "took").replace(/\{"level".*\n?/g, "") };

@@ -15,6 +15,7 @@ import {
 } from "../../pb/convert.js";
 import type { WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireTxnRequest } from "../../pb/wire.js";
 import { headerToWire } from "./header.js";
+import { ErrKeyNotFound } from "../../pb/errors.js";
 import type { WithRaw } from "./raw-requests.js";
 import { unary } from "./unary.js";
 
@@ -46,6 +47,8 @@ export class KvHandlers {
 
   async txn({ raw, msg }: WithRaw<WireTxnRequest>) {
     const req = txnFromWire(msg);
+    const tooMany = [req.compare, req.success, req.failure].some((l) => l.length > this.maxTxnOps);
+    if (!tooMany && hasEmptyOp(msg)) throw ErrKeyNotFound; // etcd's checkRequestOp on an op with nothing set
     validateTxn(req, this.maxTxnOps);
     const { header, response } = await this.server.txn(raw, req);
     return { header: headerToWire(header), ...txnResponseToWire(response) };
@@ -56,6 +59,12 @@ export class KvHandlers {
     const { header } = await this.server.compact(raw, req.physical);
     return { header: headerToWire(header) };
   }
+}
+
+function hasEmptyOp(t: WireTxnRequest): boolean {
+  return [...(t.success ?? []), ...(t.failure ?? [])].some(
+    (op) => !op.request_range && !op.request_put && !op.request_delete_range && (op.request_txn ? hasEmptyOp(op.request_txn) : true),
+  );
 }
 
 export const KV_RAW_METHODS = ["Put", "DeleteRange", "Txn", "Compact"] as const;
