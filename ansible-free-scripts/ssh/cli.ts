@@ -1,0 +1,114 @@
+/** `etcdkit ssh deploy|rolling-restart|status|teardown --inventory FILE [--dry-run]`. */
+import { parseArgs } from "node:util";
+import { loadInventory } from "./inventory.js";
+import { SshRemote } from "./remote.js";
+import { deploy, rollingRestart, status, teardown } from "./deploy.js";
+
+const COMMON = `Options:
+  --inventory FILE   YAML or JSON inventory: a list of hosts, or {cluster: {...}, hosts: [...]}
+                     (see ansible-free-scripts/README.md)
+  --dry-run          print every remote command (ssh with its script, scp) and run none
+  -h, --help         this help
+`;
+
+const HELP: Record<string, string> = {
+  main: `Usage: etcdkit ssh <command> --inventory FILE [--dry-run]
+
+Deploy an etcd-ts (or etcd) cluster to hosts over SSH with systemd (or, where systemd is not
+running, a small supervisor under the deploy dir). Uses your OpenSSH client, config and agent.
+
+Commands:
+  deploy            check every host, then copy the server bundle, env files and units, start, wait for health
+  rolling-restart   restart one member at a time (leader last), waiting for health in between
+  status            service state, health and leader of every member
+  teardown          stop, disable and remove units, env files, data and the deploy dir
+
+${COMMON}`,
+  deploy: `Usage: etcdkit ssh deploy --inventory FILE [--dry-run]
+
+Checks that every host answers and has what the deployment needs (failing before anything is
+changed), uploads the etcd-ts bundle (only if it changed), writes each member's env file and unit
+(only if changed), runs systemctl daemon-reload and enable/start (or the supervisor), restarts
+members whose files changed, and waits for every member's /health. Safe to re-run.
+
+${COMMON}`,
+  "rolling-restart": `Usage: etcdkit ssh rolling-restart --inventory FILE [--dry-run]
+
+Restarts one member at a time, followers first and the leader last, waiting for the member and
+the whole cluster to be healthy before the next one.
+
+${COMMON}`,
+  status: `Usage: etcdkit ssh status --inventory FILE [--json]
+
+Prints every member's service state (systemd or supervisor), /health and whether it leads.
+
+${COMMON}  --json             machine-readable output
+`,
+  teardown: `Usage: etcdkit ssh teardown --inventory FILE [--dry-run]
+
+Stops and disables every member, removes its unit, env file, log and data directory, and removes
+the deploy dir from hosts where no member is left. Safe to re-run.
+
+${COMMON}`,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+  const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : s + "\n");
+  if (!cmd || cmd === "-h" || cmd === "--help" || cmd === "help") {
+    out(HELP.main!);
+    return cmd ? 0 : 2;
+  }
+  if (!(cmd in HELP) || cmd === "main") {
+    err(`etcdkit ssh: unknown command "${cmd}"\n\n${HELP.main}`);
+    return 2;
+  }
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { inventory: { type: "string", short: "i" }, "dry-run": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (e) {
+    err(`etcdkit ssh ${cmd}: ${(e as Error).message}\n\n${HELP[cmd]}`);
+    return 2;
+  }
+  if (values.help) {
+    out(HELP[cmd]!);
+    return 0;
+  }
+  if (!values.inventory) {
+    err(`etcdkit ssh ${cmd}: --inventory FILE is required\n\n${HELP[cmd]}`);
+    return 2;
+  }
+  try {
+    const inv = loadInventory(values.inventory);
+    const opts = { remote: new SshRemote(!!values["dry-run"], out), log: out };
+    switch (cmd) {
+      case "deploy":
+        await deploy(inv, opts);
+        break;
+      case "rolling-restart":
+        await rollingRestart(inv, opts);
+        break;
+      case "teardown":
+        await teardown(inv, opts);
+        break;
+      case "status": {
+        const rows = await status(inv, opts);
+        if (values.json) out(JSON.stringify({ cluster: inv.plan.stackName, endpoints: inv.plan.endpoints, members: rows }, null, 2));
+        else {
+          out(`${"MEMBER".padEnd(10)}${"HOST".padEnd(22)}${"SERVICE".padEnd(26)}${"HEALTH".padEnd(11)}${"LEADER".padEnd(8)}CLIENT URL`);
+          for (const r of rows) out(`${r.name.padEnd(10)}${r.host.padEnd(22)}${r.service.padEnd(26)}${(r.healthy ? "healthy" : "unhealthy").padEnd(11)}${(r.leader ? "*" : "").padEnd(8)}${r.clientUrl}`);
+          out(`${inv.plan.etcdctl} endpoint status -w table`);
+        }
+        break;
+      }
+    }
+    return 0;
+  } catch (e) {
+    err(`etcdkit ssh ${cmd}: ${(e as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * deploy / rolling-restart / status / teardown over SSH, no Ansible. Every step runs one ssh
+ * session per host (hosts in parallel); deploy checks every host first and changes nothing unless
+ * all of them can take the deployment.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { toEnvFile } from "../../server/config/render.js";
+import { renderUnit, serverCommand, unitFileName } from "../../stacks/topology/index.js";
+import { appRoot } from "../common/paths.js";
+import { isHealthy, isLeader, waitFor } from "../common/health.js";
+import { buildBundle } from "./bundle.js";
+import { targetKey, type DeployMember, type Inventory, type SshTarget } from "./inventory.js";
+import { destination, type Remote } from "./remote.js";
+import { deployScript, preflightScript, restartScript, statusScript, teardownScript, unpackBundleScript, type HostMemberFiles } from "./scripts.js";
+
+export interface HostGroup {
+  readonly target: SshTarget;
+  readonly members: readonly DeployMember[];
+}
+
+export function groupByHost(inv: Inventory): HostGroup[] {
+  const groups = new Map<string, { target: SshTarget; members: DeployMember[] }>();
+  for (const m of inv.members) {
+    const k = targetKey(m.ssh);
+    const g = groups.get(k) ?? { target: m.ssh, members: [] };
+    g.members.push(m);
+    groups.set(k, g);
+  }
+  return [...groups.values()];
+}
+
+export function memberFiles(inv: Inventory, m: DeployMember): HostMemberFiles {
+  const c = inv.cluster;
+  const envFile = `${c.envDir}/${m.name}.env`;
+  const execStart = serverCommand(c.server, { nodePath: c.nodePath, appRoot: `${c.deployDir}/app`, etcdPath: c.etcdPath });
+  return {
+    name: m.name,
+    envFile,
+    envText: `# ${m.name} of ${inv.plan.stackName} on ${m.plan.address} (rendered by etcdkit)\n` + toEnvFile(m.plan.config),
+    unitText: renderUnit({ memberName: m.name, user: c.user, envFile, execStart, description: `${c.server} member ${m.name} of ${inv.plan.stackName} (etcdkit)` }),
+    dataDir: m.plan.config.dataDir,
+  };
+}
+
+export interface OpOptions {
+  readonly remote: Remote;
+  readonly log: (line: string) => void;
+  /** For tests: bundle an unbuilt tree (dist/server/main.js missing). */
+  readonly allowUnbuiltBundle?: boolean;
+}
+
+interface Preflight {
+  readonly group: HostGroup;
+  readonly mode: string;
+  readonly bundle: string;
+  readonly problems: string[];
+}
+
+async function preflight(inv: Inventory, o: OpOptions): Promise<Preflight[]> {
+  const groups = groupByHost(inv);
+  return Promise.all(
+    groups.map(async (group) => {
+      const where = destination(group.target);
+      try {
+        const r = await o.remote.run(group.target, preflightScript(inv.cluster), `check ${where}`, { sudo: inv.cluster.sudo, timeoutMs: 30_000 });
+        const kv = r.stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const);
+        const get = (k: string) => kv.find(([key]) => key === k)?.[1] ?? "";
+        const problems = kv.filter(([k]) => k === "missing").map(([, v]) => `${where}: missing ${v}`);
+        const node = get("node");
+        if (inv.cluster.server === "etcd-ts" && !o.remote.dryRun) {
+          const major = Number(/^v(\d+)/.exec(node)?.[1] ?? 0);
+          if (major < 20) problems.push(`${where}: etcd-ts needs node >= 20 at ${inv.cluster.nodePath}, found ${node || "none"}`);
+        }
+        return { group, mode: get("mode"), bundle: get("bundle"), problems };
+      } catch (e) {
+        return { group, mode: "", bundle: "", problems: [`${where}: ${(e as Error).message.split("\n").join(" ")}`] };
+      }
+    }),
+  );
+}
+
+export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
+  const checks = await preflight(inv, o);
+  const problems = checks.flatMap((c) => c.problems);
+  if (problems.length > 0) throw new Error(`not deploying: ${problems.length} problem${problems.length > 1 ? "s" : ""}, nothing was changed:\n  ${problems.join("\n  ")}`);
+  for (const c of checks) o.log(`${destination(c.group.target)}: reachable, ${c.mode || "service manager detected on run"}, members ${c.group.members.map((m) => m.name).join(", ")}`);
+
+  let tmp: string | undefined;
+  try {
+    let bundle: { file: string; id: string } | undefined;
+    if (inv.cluster.server === "etcd-ts") {
+      tmp = mkdtempSync(join(tmpdir(), "etcdkit-bundle-"));
+      const root = appRoot();
+      if (o.remote.dryRun) bundle = { file: join(tmp, "etcd-ts-bundle.tgz"), id: "<bundle id>" };
+      else {
+        o.log(`building the etcd-ts bundle from ${root}`);
+        bundle = await buildBundle(root, join(tmp, "etcd-ts-bundle.tgz"), { requireBuilt: !o.allowUnbuiltBundle });
+      }
+    }
+    await Promise.all(
+      checks.map(async ({ group, bundle: remoteBundle }) => {
+        const where = destination(group.target);
+        let bundleChanged = false;
+        if (bundle && (o.remote.dryRun || remoteBundle !== bundle.id)) {
+          const remoteTar = `${inv.cluster.deployDir}/etcd-ts-bundle-${bundle.id.slice(0, 12)}.tgz`;
+          await o.remote.run(group.target, `set -eu\nmkdir -p '${inv.cluster.deployDir}'`, `prepare ${inv.cluster.deployDir} on ${where}`, { sudo: inv.cluster.sudo });
+          await o.remote.copy(group.target, bundle.file, remoteTar, `upload the etcd-ts bundle to ${where}`);
+          const r = await o.remote.run(group.target, unpackBundleScript(inv.cluster, remoteTar, bundle.id), `unpack the bundle on ${where}`, { sudo: inv.cluster.sudo });
+          if (r.stdout) o.log(`${where}: ${r.stdout}`);
+          bundleChanged = true;
+        } else if (bundle) o.log(`${where}: bundle ${bundle.id.slice(0, 12)} already installed`);
+        const r = await o.remote.run(
+          group.target,
+          deployScript(inv.cluster, group.members.map((m) => memberFiles(inv, m)), bundleChanged),
+          `install and start ${group.members.map((m) => m.name).join(", ")} on ${where}`,
+          { sudo: inv.cluster.sudo },
+        );
+        for (const line of r.stdout.split("\n").filter(Boolean)) o.log(`${where}: ${line}`);
+      }),
+    );
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+  if (o.remote.dryRun) return;
+  o.log(`waiting for ${inv.members.length} member${inv.members.length > 1 ? "s" : ""} to report healthy`);
+  await waitHealthy(inv, inv.members, inv.cluster.healthTimeoutMs);
+  o.log(`healthy: ${inv.plan.endpoints.join(",")}`);
+  o.log(`${inv.plan.etcdctl} endpoint status -w table`);
+}
+
+export async function waitHealthy(inv: Inventory, members: readonly DeployMember[], timeoutMs: number): Promise<void> {
+  await Promise.all(members.map((m) => waitFor(() => isHealthy(m.plan.clientUrl), timeoutMs, `${m.name} (${m.plan.clientUrl}/health)`)));
+}
+
+/** One member at a time, followers first and the leader last, waiting for health before and after each. */
+export async function rollingRestart(inv: Inventory, o: OpOptions): Promise<void> {
+  const byName = new Map(groupByHost(inv).flatMap((g) => g.members.map((m) => [m.name, g] as const)));
+  let order = [...inv.members];
+  if (!o.remote.dryRun) {
+    await waitHealthy(inv, inv.members, inv.cluster.healthTimeoutMs);
+    const leaders = await Promise.all(inv.members.map((m) => isLeader(m.plan.clientUrl)));
+    order = [...inv.members.filter((_, i) => !leaders[i]), ...inv.members.filter((_, i) => leaders[i])];
+  }
+  for (const m of order) {
+    const g = byName.get(m.name)!;
+    const r = await o.remote.run(g.target, restartScript(inv.cluster, m.name), `restart ${m.name} on ${destination(g.target)}`, { sudo: inv.cluster.sudo });
+    if (r.stdout) o.log(r.stdout);
+    if (o.remote.dryRun) continue;
+    // Give the member time to go down, then wait until it and the whole cluster are healthy again.
+    await waitHealthy(inv, [m], inv.cluster.healthTimeoutMs);
+    await waitHealthy(inv, inv.members, inv.cluster.healthTimeoutMs);
+    o.log(`${m.name}: restarted and healthy`);
+  }
+}
+
+export interface MemberStatus {
+  readonly name: string;
+  readonly host: string;
+  readonly service: string;
+  readonly healthy: boolean;
+  readonly leader: boolean;
+  readonly clientUrl: string;
+}
+
+export async function status(inv: Inventory, o: OpOptions): Promise<MemberStatus[]> {
+  const groups = groupByHost(inv);
+  const services = new Map<string, string>();
+  await Promise.all(
+    groups.map(async (g) => {
+      const r = await o.remote.run(g.target, statusScript(inv.cluster, g.members.map((m) => m.name)), `status on ${destination(g.target)}`, { sudo: inv.cluster.sudo, allowFail: true });
+      for (const line of r.stdout.split("\n")) {
+        const eq = line.indexOf("=");
+        if (eq > 0) services.set(line.slice(0, eq), line.slice(eq + 1));
+      }
+      if (r.exitCode !== 0) for (const m of g.members) services.set(m.name, `unreachable (ssh exit ${r.exitCode})`);
+    }),
+  );
+  return Promise.all(
+    inv.members.map(async (m) => ({
+      name: m.name,
+      host: destination(m.ssh),
+      service: services.get(m.name) ?? (o.remote.dryRun ? "(dry run)" : "unknown"),
+      healthy: o.remote.dryRun ? false : await isHealthy(m.plan.clientUrl),
+      leader: o.remote.dryRun ? false : (await isLeader(m.plan.clientUrl)) === true,
+      clientUrl: m.plan.clientUrl,
+    })),
+  );
+}
+
+export async function teardown(inv: Inventory, o: OpOptions): Promise<void> {
+  await Promise.all(
+    groupByHost(inv).map(async (g) => {
+      const files = g.members.map((m) => memberFiles(inv, m));
+      const r = await o.remote.run(g.target, teardownScript(inv.cluster, files), `tear down ${g.members.map((m) => m.name).join(", ")} on ${destination(g.target)}`, { sudo: inv.cluster.sudo });
+      for (const line of r.stdout.split("\n").filter(Boolean)) o.log(`${destination(g.target)}: ${line}`);
+    }),
+  );
+}
+
+export { unitFileName };

@@ -1,0 +1,66 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { IStackSynthesizer, ISynthesisSession, TerraformStack } from "cdktf";
+import { toEnvFile } from "../../server/config/render.js";
+import { renderUnit, serverCommand, unitFileName, type TopologyPlan } from "../topology/index.js";
+import type { BareHostOptions } from "../options.js";
+
+export interface RenderedFile {
+  /** Relative to the stack's output folder. */
+  readonly path: string;
+  readonly content: string;
+  readonly mode?: number;
+}
+
+/**
+ * Per member of a bare-host plan: `hosts/<member>/<member>.env` (ETCD_* lines, as in etcd's
+ * clustering guide) and `hosts/<member>/etcdkit-<member>.service` (Type=notify, EnvironmentFile=).
+ */
+export function renderBareHostFiles(plan: TopologyPlan, o: BareHostOptions): RenderedFile[] {
+  const execStart = serverCommand(o.server, { nodePath: o.nodePath, appRoot: o.appDir, etcdPath: o.etcdPath });
+  const files: RenderedFile[] = [];
+  for (const m of plan.members) {
+    const envFile = `${o.envDir}/${m.name}.env`;
+    files.push({
+      path: `hosts/${m.name}/${m.name}.env`,
+      content: `# ${m.name} of ${plan.stackName} on ${m.address}: install as ${envFile} (rendered by etcdkit)\n` + toEnvFile(m.config),
+      mode: 0o640,
+    });
+    files.push({
+      path: `hosts/${m.name}/${unitFileName(m.name)}`,
+      content: renderUnit({ memberName: m.name, user: o.user, envFile, execStart, description: `etcd member ${m.name} of ${plan.stackName} (etcdkit)` }),
+      mode: 0o644,
+    });
+  }
+  files.push({
+    path: "hosts/README.txt",
+    content:
+      `Bare-host files of ${plan.stackName}, one folder per member (host address in brackets):\n` +
+      plan.members.map((m) => `  ${m.name} [${m.address}]: ${m.name}.env -> ${o.envDir}/${m.name}.env, ${unitFileName(m.name)} -> /etc/systemd/system/`).join("\n") +
+      `\nThen: systemctl daemon-reload && systemctl enable --now ${unitFileName("<member>")}\n` +
+      `Or let etcdkit do it: etcdkit ssh deploy --inventory FILE (see ansible-free-scripts/README.md).\n`,
+  });
+  return files;
+}
+
+/**
+ * Wraps a stack's synthesizer: after the stack's JSON, writes extra files into the stack's own
+ * output folder (cdktf.out/stacks/<stack>/), so `cdktf synth` produces them with no provider.
+ */
+export class FilesSynthesizer implements IStackSynthesizer {
+  constructor(
+    private readonly stack: TerraformStack,
+    private readonly inner: IStackSynthesizer,
+    private readonly files: () => readonly RenderedFile[],
+  ) {}
+
+  synthesize(session: ISynthesisSession): void {
+    this.inner.synthesize(session);
+    const dir = join(session.outdir, session.manifest.forStack(this.stack).workingDirectory);
+    for (const f of this.files()) {
+      const p = join(dir, f.path);
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });
+    }
+  }
+}

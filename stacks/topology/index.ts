@@ -1,0 +1,5 @@
+export * from "./errors.js";
+export * from "./ipv4.js";
+export * from "./topology.js";
+export * from "./systemd-unit.js";
+export * from "./server-command.js";

@@ -1,0 +1,248 @@
+/**
+ * SSH deploy against a real OpenSSH server of our own (sshd -D -f <own config> on 127.0.0.1, its
+ * own host key, a key-only root login for a key made in a temp dir): a 3-member cluster (real etcd
+ * on the "hosts", all 127.0.0.1 with distinct ports) deployed, checked with a put/get, redeployed
+ * (idempotent), rolling-restarted, torn down, and proven gone. Also: --dry-run changes nothing,
+ * an unreachable host stops deploy before any change, and the etcd-ts bundle holds what it must.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { Etcd3 } from "etcd3";
+import { stringify as toYaml } from "yaml";
+import { which, appRoot } from "../../ansible-free-scripts/common/paths.js";
+import { isPortFree } from "../../ansible-free-scripts/local/ports.js";
+import { loadInventory, type Inventory } from "../../ansible-free-scripts/ssh/inventory.js";
+import { SshRemote } from "../../ansible-free-scripts/ssh/remote.js";
+import { deploy, rollingRestart, status, teardown } from "../../ansible-free-scripts/ssh/deploy.js";
+import { buildBundle } from "../../ansible-free-scripts/ssh/bundle.js";
+import { main as sshMain } from "../../ansible-free-scripts/ssh/cli.js";
+
+const SSHD = "/usr/sbin/sshd";
+
+function ensureSshd(): string | undefined {
+  if (!which("ssh") || !existsSync(SSHD)) {
+    const r = spawnSync("sh", ["-c", "export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq openssh-server openssh-client >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq openssh-server openssh-client >/dev/null 2>&1)"], {
+      timeout: 300_000,
+    });
+    if (!which("ssh") || !existsSync(SSHD)) return `openssh-server is missing and could not be installed (exit ${r.status})`;
+  }
+  if (!which("etcd")) return "no etcd binary on PATH (CI installs etcd-server)";
+  return undefined;
+}
+
+const skip = ensureSshd() ?? false;
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.setTimeout(1000);
+    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("error", () => resolve(false));
+    s.once("timeout", () => (s.destroy(), resolve(false)));
+  });
+}
+
+async function freePorts(n: number, from: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let p = from; out.length < n && p < 65000; p++) if (await isPortFree(p)) out.push(p);
+  return out;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+describe("ssh deploy to our own sshd", { skip }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "etcdkit-ssh-test-"));
+  const remoteRoot = join(tmp, "remote");
+  let sshd: ResultPromise | undefined;
+  let sshdPid: number | undefined;
+  let sshPort = 0;
+  let inventoryFile = "";
+  let inv: Inventory;
+  const lines: string[] = [];
+  const opts = () => ({ remote: new SshRemote(false, (l: string) => lines.push(l)), log: (l: string) => lines.push(l) });
+  const hostsDir = (s: string) => join(remoteRoot, s);
+  const pidsOf = () => inv.members.map((m) => Number(readFileSync(join(hostsDir("opt"), "run", `${m.name}.pid`), "utf8").trim()));
+
+  before(async () => {
+    const key = join(tmp, "id_ed25519");
+    const hostKey = join(tmp, "ssh_host_ed25519_key");
+    spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
+    writeFileSync(join(tmp, "authorized_keys"), readFileSync(key + ".pub"));
+    chmodSync(join(tmp, "authorized_keys"), 0o600);
+    [sshPort] = await freePorts(1, 42200);
+    const config = join(tmp, "sshd_config");
+    writeFileSync(
+      config,
+      [
+        `Port ${sshPort}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${hostKey}`,
+        `PidFile ${join(tmp, "sshd.pid")}`,
+        `AuthorizedKeysFile ${join(tmp, "authorized_keys")}`,
+        "PermitRootLogin prohibit-password",
+        "PubkeyAuthentication yes",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "Subsystem sftp internal-sftp",
+        "",
+      ].join("\n"),
+    );
+    mkdirSync("/run/sshd", { recursive: true });
+    sshd = execa(SSHD, ["-D", "-e", "-f", config], { reject: false, stdout: "ignore", stderr: "pipe", cleanup: true });
+    sshdPid = sshd.pid;
+    for (let i = 0; i < 100 && !(await accepts(sshPort!)); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(await accepts(sshPort!), "sshd listens");
+
+    const ports = await freePorts(6, 34479);
+    // On a machine where systemd runs, keep the test off the host's systemd: use the supervisor.
+    const manager = existsSync("/run/systemd/system") ? "supervisor" : "auto";
+    const doc = {
+      cluster: {
+        name: "ssh-test",
+        server: "etcd",
+        etcdPath: which("etcd"),
+        user: "root",
+        serviceManager: manager,
+        deployDir: hostsDir("opt"),
+        envDir: hostsDir("etc"),
+        dataDir: hostsDir("data"),
+        unitDir: hostsDir("systemd"),
+        healthTimeoutMs: 30_000,
+      },
+      hosts: [0, 1, 2].map((i) => ({
+        address: "127.0.0.1",
+        name: `etcd-${i + 1}`,
+        clientPort: ports[2 * i],
+        peerPort: ports[2 * i + 1],
+        ssh: { user: "root", port: sshPort, identity: key, options: ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"] },
+      })),
+    };
+    inventoryFile = join(tmp, "inventory.yaml");
+    writeFileSync(inventoryFile, toYaml(doc));
+    inv = loadInventory(inventoryFile);
+  });
+
+  after(async () => {
+    // Whatever happened, leave nothing running: tear down, then stop our sshd by its PID.
+    if (inv && existsSync(hostsDir("opt"))) await teardown(inv, opts()).catch(() => {});
+    if (sshdPid !== undefined) {
+      try {
+        process.kill(sshdPid, "SIGTERM");
+      } catch {
+        /* gone */
+      }
+      await sshd?.catch(() => {});
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test("--dry-run prints every ssh command with its script and changes nothing", async () => {
+    const printed: string[] = [];
+    await deploy(inv, { remote: new SshRemote(true, (l) => printed.push(l)), log: () => {} });
+    const text = printed.join("\n");
+    assert.match(text, new RegExp(`ssh -o BatchMode=yes .* -p ${sshPort} root@127\\.0\\.0\\.1 'sh -s' <<'ETCDKIT_SCRIPT'`));
+    assert.match(text, /# check root@127\.0\.0\.1/);
+    assert.match(text, /# install and start etcd-1, etcd-2, etcd-3 on root@127\.0\.0\.1/);
+    assert.match(text, /etcdkit-supervise/);
+    assert.equal(existsSync(hostsDir("opt")), false, "nothing created");
+  });
+
+  test("an unreachable host stops deploy before anything changes", async () => {
+    const [closed] = await freePorts(1, 42300);
+    const bad = { ...inv, members: inv.members.map((m, i) => (i === 2 ? { ...m, ssh: { ...m.ssh, port: closed! } } : m)) };
+    await assert.rejects(deploy(bad, opts()), /not deploying: 1 problem, nothing was changed/);
+    assert.equal(existsSync(hostsDir("opt")), false);
+  });
+
+  test("deploy: 3 members healthy, put/get; re-deploy is a no-op; rolling restart; status; teardown leaves nothing", { timeout: 180_000 }, async () => {
+    const t0 = Date.now();
+    await deploy(inv, opts());
+    assert.ok(lines.some((l) => /mode=(supervisor|systemd)/.test(l)));
+    for (const m of inv.members) {
+      assert.ok(existsSync(join(hostsDir("etc"), `${m.name}.env`)));
+      assert.ok(existsSync(join(hostsDir("opt"), "units", `etcdkit-${m.name}.service`)));
+    }
+    const client = new Etcd3({ hosts: inv.plan.endpoints[0]! });
+    try {
+      await client.put("etcdkit/ssh").value("deployed");
+      assert.equal(await client.get("etcdkit/ssh").string(), "deployed");
+    } finally {
+      client.close();
+    }
+    const pids1 = pidsOf();
+    assert.ok(pids1.every(pidAlive));
+
+    // Idempotent: nothing changed, nothing restarted.
+    lines.length = 0;
+    await deploy(inv, opts());
+    assert.equal(lines.filter((l) => /files unchanged/.test(l)).length, 3, lines.join("\n"));
+    assert.deepEqual(pidsOf(), pids1);
+
+    lines.length = 0;
+    await rollingRestart(inv, opts());
+    assert.equal(lines.filter((l) => /restarted and healthy/.test(l)).length, 3);
+    const pids2 = pidsOf();
+    for (let i = 0; i < 3; i++) assert.notEqual(pids2[i], pids1[i], `${inv.members[i]!.name} restarted`);
+    for (const p of pids1) assert.equal(pidAlive(p), false);
+
+    const rows = await status(inv, opts());
+    assert.equal(rows.length, 3);
+    assert.ok(rows.every((r) => r.healthy && /active/.test(r.service)), JSON.stringify(rows));
+    assert.equal(rows.filter((r) => r.leader).length, 1);
+    const client2 = new Etcd3({ hosts: inv.plan.endpoints[2]! });
+    try {
+      assert.equal(await client2.get("etcdkit/ssh").string(), "deployed", "data survived the rolling restart");
+    } finally {
+      client2.close();
+    }
+
+    // The CLI on the same inventory.
+    assert.equal(await sshMain(["status", "--inventory", inventoryFile, "--json"]), 0);
+    assert.equal(await sshMain(["deploy", "--help"]), 0);
+
+    await teardown(inv, opts());
+    for (const p of pids2) assert.equal(pidAlive(p), false, `pid ${p} gone`);
+    for (const m of inv.members) {
+      assert.equal(await accepts(m.plan.clientPort), false, `client port ${m.plan.clientPort} closed`);
+      assert.equal(await accepts(m.plan.peerPort), false, `peer port ${m.plan.peerPort} closed`);
+    }
+    for (const d of ["opt", "etc", "data"]) assert.equal(existsSync(hostsDir(d)), false, `${d} removed`);
+    await teardown(inv, opts()); // idempotent
+    console.log(`# ssh deploy/redeploy/rolling-restart/teardown took ${Date.now() - t0} ms`);
+  });
+});
+
+test("the etcd-ts bundle holds dist/server, bin, the protos, package.json and only production node_modules", { timeout: 120_000 }, async () => {
+  const root = appRoot();
+  const dir = mkdtempSync(join(tmpdir(), "etcdkit-bundle-test-"));
+  try {
+    const b = await buildBundle(root, join(dir, "b.tgz"), { requireBuilt: false });
+    assert.match(b.id, /^[0-9a-f]{64}$/);
+    const list = spawnSync("tar", ["-tzf", b.file], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 }).stdout.split("\n");
+    const has = (p: string) => list.some((l) => l === p || l.startsWith(p + "/"));
+    for (const p of ["bin/etcd-ts.js", "package.json", "server/api/proto", "dist/server", "node_modules/@grpc/grpc-js/package.json", "node_modules/yaml/package.json"]) assert.ok(has(p), `bundle has ${p}`);
+    for (const p of ["node_modules/typescript", "node_modules/tsx", "node_modules/etcd3", "test", "stacks"]) assert.ok(!has(p), `bundle lacks ${p}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+before(() => {
+  if (skip) console.log(`# skipping the ssh deploy tests: ${skip}`);
+});

@@ -1,0 +1,264 @@
+/**
+ * The CDKTF stacks, synthesized in-process (no Terraform, no provider download, no Docker):
+ * resources per topology, addresses, ports, health checks, the bare-host env files and units
+ * (parsed back by the server's own parser, and checked by `systemd-analyze verify`), and bad input
+ * refused before any construct exists.
+ */
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, Testing } from "cdktf";
+import { Container } from "@cdktf/provider-docker/lib/container/index.js";
+import { Image } from "@cdktf/provider-docker/lib/image/index.js";
+import { Network } from "@cdktf/provider-docker/lib/network/index.js";
+import { Volume } from "@cdktf/provider-docker/lib/volume/index.js";
+import { buildApp, declareStacks } from "../../stacks/app.js";
+import { readStackOptions, type StacksOptions } from "../../stacks/options.js";
+import { contains, parseSubnet, planStacks, unitFileName, type ClusterSize } from "../../stacks/topology/index.js";
+import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
+import { parseEnvFile } from "../../server/config/render.js";
+import { parseConfig } from "../../server/config/parse.js";
+
+const ROOT = appRoot();
+const SIZES: ClusterSize[] = [1, 3, 5, 7];
+const options = (env: Record<string, string> = {}): StacksOptions => readStackOptions(ROOT, env);
+
+type Json = Record<string, any>;
+const resources = (synth: Json, type: string): Json[] => Object.values((synth.resource?.[type] ?? {}) as Record<string, Json>);
+
+describe("CDKTF stacks etcd-1, etcd-3, etcd-5, etcd-7", () => {
+  const { stacks } = buildApp(options(), { outdir: mkdtempSync(join(tmpdir(), "etcdkit-synth-")) });
+  const synths = new Map(stacks.map((s) => [s.plan.size, JSON.parse(Testing.synth(s)) as Json]));
+  const raw = new Map(stacks.map((s) => [s.plan.size, Testing.synth(s)]));
+
+  test("four stacks named by size, each valid terraform JSON with the docker provider", () => {
+    assert.deepEqual(stacks.map((s) => s.node.id), ["etcd-1", "etcd-3", "etcd-5", "etcd-7"]);
+    for (const s of stacks) {
+      assert.ok(Testing.toHaveProvider(raw.get(s.plan.size)!, "docker"));
+      assert.equal(Object.keys(synths.get(s.plan.size)!.terraform.required_providers)[0], "docker");
+    }
+  });
+
+  for (const size of SIZES) {
+    test(`etcd-${size}: ${size} containers with unique static addresses in the stack's own subnet`, () => {
+      const synth = synths.get(size)!;
+      const containers = resources(synth, "docker_container");
+      assert.equal(containers.length, size);
+      const [net] = resources(synth, "docker_network");
+      assert.equal(resources(synth, "docker_network").length, 1);
+      const subnet = parseSubnet(net!.ipam_config[0].subnet);
+      const gateway = net!.ipam_config[0].gateway as string;
+      assert.ok(contains(subnet, gateway));
+      const addresses = containers.map((c) => c.networks_advanced[0].ipv4_address as string);
+      assert.equal(new Set(addresses).size, size, "unique addresses");
+      for (const a of addresses) {
+        assert.ok(contains(subnet, a), `${a} in ${subnet.cidr}`);
+        assert.notEqual(a, gateway);
+      }
+      // alias = member name, hostname = member name, on this stack's network
+      for (const c of containers) {
+        const env = parseEnvFile(c.env.join("\n"));
+        assert.deepEqual(c.networks_advanced[0].aliases, [env.ETCD_NAME]);
+        assert.equal(c.hostname, env.ETCD_NAME);
+        assert.match(c.networks_advanced[0].name, /docker_network\./);
+      }
+    });
+
+    test(`etcd-${size}: ETCD_INITIAL_CLUSTER names every member with its peer URL; env parses back to the model`, () => {
+      const synth = synths.get(size)!;
+      const stack = stacks.find((s) => s.plan.size === size)!;
+      const containers = resources(synth, "docker_container");
+      const expected = stack.plan.members.map((m) => `${m.name}=http://${m.address}:2380`).join(",");
+      for (const c of containers) {
+        const env = parseEnvFile(c.env.join("\n"));
+        assert.equal(env.ETCD_INITIAL_CLUSTER, expected);
+        const ip = c.networks_advanced[0].ipv4_address;
+        assert.equal(env.ETCD_INITIAL_ADVERTISE_PEER_URLS, `http://${ip}:2380`);
+        assert.equal(env.ETCD_ADVERTISE_CLIENT_URLS, `http://${ip}:2379`);
+        const model = stack.plan.members.find((m) => m.name === env.ETCD_NAME)!;
+        assert.deepEqual(parseConfig([], env).config, model.config);
+      }
+    });
+
+    test(`etcd-${size}: client port published on 127.0.0.1 only; a volume and a health check per member`, () => {
+      const synth = synths.get(size)!;
+      const containers = resources(synth, "docker_container");
+      const volumes = resources(synth, "docker_volume");
+      assert.equal(volumes.length, size);
+      const volumeRefs = new Set<string>();
+      for (const c of containers) {
+        assert.equal(c.ports.length, 1);
+        assert.equal(c.ports[0].ip, "127.0.0.1");
+        assert.equal(c.ports[0].internal, 2379);
+        assert.equal(c.volumes.length, 1);
+        assert.equal(c.volumes[0].container_path, "/var/lib/etcd");
+        volumeRefs.add(c.volumes[0].volume_name);
+        assert.deepEqual(c.healthcheck.test.slice(0, 3), ["CMD", "node", "-e"]);
+        assert.match(c.healthcheck.test[3], /127\.0\.0\.1:2379\/health/);
+        assert.equal(c.restart, "unless-stopped");
+        assert.match(c.image, /docker_image\..*\.image_id/);
+      }
+      assert.equal(volumeRefs.size, size, "each member mounts its own volume");
+      assert.ok(
+        Testing.toHaveResourceWithProperties(raw.get(size)!, Container.tfResourceType, {
+          name: `etcd-${size}-etcd-1`,
+          restart: "unless-stopped",
+          ports: [{ internal: 2379, external: 23000 + 100 * size + 1, ip: "127.0.0.1", protocol: "tcp" }],
+        }),
+      );
+      assert.ok(Testing.toHaveResourceWithProperties(raw.get(size)!, Volume.tfResourceType, { name: `etcd-${size}-etcd-1-data` }));
+      assert.ok(
+        Testing.toHaveResourceWithProperties(raw.get(size)!, Network.tfResourceType, {
+          name: `etcd-${size}-net`,
+          ipam_config: [{ subnet: `172.28.${size}.0/24`, gateway: `172.28.${size}.1` }],
+        }),
+      );
+      assert.ok(
+        Testing.toHaveResourceWithProperties(raw.get(size)!, Image.tfResourceType, {
+          name: "etcd-ts:local",
+          keep_locally: true,
+          build: { context: ROOT, dockerfile: "Dockerfile", build_args: { BASE_IMAGE: "node:20-bookworm-slim" } },
+        }),
+      );
+    });
+
+    test(`etcd-${size}: outputs client endpoints and an etcdctl line`, () => {
+      const out = synths.get(size)!.output;
+      const endpoints = out.client_endpoints.value as string[];
+      assert.equal(endpoints.length, size);
+      assert.ok(endpoints.every((e) => /^http:\/\/127\.0\.0\.1:\d+$/.test(e)));
+      assert.equal(out.etcdctl.value, `etcdctl --endpoints=${endpoints.join(",")} endpoint status -w table`);
+    });
+  }
+
+  test("published ports are unique across all four stacks; subnets do not overlap", () => {
+    const ports = [...synths.values()].flatMap((s) => resources(s, "docker_container").map((c) => c.ports[0].external as number));
+    assert.equal(ports.length, 16);
+    assert.equal(new Set(ports).size, 16);
+    const subnets = [...synths.values()].map((s) => resources(s, "docker_network")[0]!.ipam_config[0].subnet as string);
+    assert.equal(new Set(subnets).size, 4);
+  });
+
+  describe("full synth writes bare-host env files and systemd units next to each stack", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "etcdkit-cdktf-out-"));
+    after(() => rmSync(outdir, { recursive: true, force: true }));
+    // systemd-analyze verify checks that ExecStart='s executable exists: use this machine's node.
+    const nodePath = existsSync("/usr/bin/node") ? "/usr/bin/node" : process.execPath;
+    const built = buildApp(options({ ETCDKIT_HOSTS_3: "10.0.0.11,10.0.0.12,10.0.0.13", ETCDKIT_HOST_NODE: nodePath }), { outdir });
+    built.app.synth();
+    const memberFiles = built.stacks.flatMap((s) =>
+      s.plan.members.map((m) => ({
+        stack: s,
+        name: m.name,
+        env: join(outdir, "stacks", s.node.id, "hosts", m.name, `${m.name}.env`),
+        unit: join(outdir, "stacks", s.node.id, "hosts", m.name, unitFileName(m.name)),
+      })),
+    );
+
+    test("every stack folder has cdk.tf.json and one env file + unit per member", () => {
+      for (const s of built.stacks) assert.ok(existsSync(join(outdir, "stacks", s.node.id, "cdk.tf.json")));
+      assert.equal(memberFiles.length, 16);
+      for (const f of memberFiles) {
+        assert.ok(existsSync(f.env), f.env);
+        assert.ok(existsSync(f.unit), f.unit);
+      }
+    });
+
+    test("env files parse back (parseEnvFile + the server's parseConfig) to the model", () => {
+      const hostPlans = new Map<string, any>();
+      for (const f of memberFiles) {
+        const parsed = parseConfig([], parseEnvFile(readFileSync(f.env, "utf8")));
+        assert.equal(parsed.warnings.length, 0, parsed.warnings.join("; "));
+        const cfg = parsed.config;
+        assert.equal(cfg.name, f.name);
+        assert.equal(cfg.initialCluster.length, f.stack.plan.size);
+        assert.equal(cfg.initialClusterToken, `etcdkit-${f.stack.node.id}`);
+        assert.equal(cfg.dataDir, `/var/lib/etcdkit/${f.name}`);
+        hostPlans.set(`${f.stack.node.id}/${f.name}`, cfg);
+      }
+      // etcd-3 was given host addresses: peers are reached there, members listen on them.
+      const m2 = hostPlans.get("etcd-3/etcd-2");
+      assert.deepEqual(m2.initialAdvertisePeerUrls, ["http://10.0.0.12:2380"]);
+      assert.deepEqual(m2.listenClientUrls, ["http://10.0.0.12:2379"]);
+      assert.equal(m2.initialCluster.map((m: any) => `${m.name}=${m.peerUrls[0]}`).join(","), "etcd-1=http://10.0.0.11:2380,etcd-2=http://10.0.0.12:2380,etcd-3=http://10.0.0.13:2380");
+      // the others default to the member names as host names and listen on all addresses
+      const m1 = hostPlans.get("etcd-5/etcd-4");
+      assert.deepEqual(m1.advertiseClientUrls, ["http://etcd-4:2379"]);
+      assert.deepEqual(m1.listenClientUrls, ["http://0.0.0.0:2379"]);
+    });
+
+    test("units: Type=notify, EnvironmentFile=, ExecStart=, Restart=always, RestartSec=5, LimitNOFILE=65536, User=", () => {
+      for (const f of memberFiles) {
+        const u = readFileSync(f.unit, "utf8");
+        for (const line of ["Type=notify", `EnvironmentFile=/etc/etcdkit/${f.name}.env`, `ExecStart=${nodePath} /opt/etcdkit/bin/etcd-ts.js`, "Restart=always", "RestartSec=5", "LimitNOFILE=65536", "User=etcd", "WantedBy=multi-user.target"]) {
+          assert.ok(u.split("\n").includes(line), `${f.unit} has ${line}`);
+        }
+      }
+    });
+
+    test("units pass systemd-analyze verify", (t) => {
+      let tool = which("systemd-analyze");
+      if (!tool) {
+        const r = spawnSync("sh", ["-c", "apt-get install -y -qq systemd >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq systemd >/dev/null 2>&1)"], { timeout: 300_000 });
+        tool = which("systemd-analyze");
+        if (!tool) {
+          t.skip(`systemd-analyze is missing and Debian's systemd package could not be installed (exit ${r.status})`);
+          return;
+        }
+      }
+      const units = memberFiles.map((f) => f.unit);
+      const r = spawnSync(tool, ["verify", ...units], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr.trim(), "", "no warnings");
+    });
+  });
+
+  describe("bad input is refused before anything is created", () => {
+    const refused = (env: Record<string, string>, re: RegExp) => {
+      const outdir = mkdtempSync(join(tmpdir(), "etcdkit-refused-"));
+      try {
+        const app = new App({ outdir });
+        assert.throws(() => declareStacks(app, options(env)), re);
+        assert.equal(app.node.children.length, 0, "no stack was declared");
+        assert.deepEqual(existsSync(join(outdir, "stacks")) ? readdirSync(join(outdir, "stacks")) : [], [], "nothing synthesized");
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    };
+    test("an even member count", () => refused({ ETCDKIT_SIZES: "1,4" }, /cluster size must be 1, 3, 5 or 7, got 4 \(an even count/));
+    test("a subnet too small for the members and a gateway", () => refused({ ETCDKIT_SUBNET_7: "172.28.7.0/29" }, /172\.28\.7\.0\/29 is too small for 7 members and a gateway/));
+    test("overlapping subnets", () => refused({ ETCDKIT_SUBNET_1: "172.28.0.0/16" }, /subnets overlap/));
+    test("a bad name", () => refused({ ETCDKIT_NAME_PREFIX: "Etcd_" }, /not a valid name/));
+    test("a published port clash between stacks", () => {
+      assert.throws(
+        () => planStacks([{ size: 1, hostPorts: [23302] }, { size: 3 }]),
+        /port clash in the declared stacks: 127\.0\.0\.1:23302 is wanted by etcd-1\/etcd-1 \(published client\) and etcd-3\/etcd-2/,
+      );
+      assert.throws(() => planStacks([{ size: 3, hostPorts: [24001, 24002, 24001] }]), /port clash in stack etcd-3/);
+    });
+    test("a tuning etcd would refuse", () => refused({ ETCDKIT_HEARTBEAT_MS: "300", ETCDKIT_ELECTION_MS: "1000" }, /at least 5 times/));
+  });
+});
+
+test("cdktf.json runs stacks/main.ts and synthesizes without a provider download", () => {
+  const cfg = JSON.parse(readFileSync(join(ROOT, "cdktf.json"), "utf8"));
+  assert.equal(cfg.language, "typescript");
+  assert.equal(cfg.app, "npx tsx stacks/main.ts");
+  assert.deepEqual(cfg.terraformProviders, []);
+  const outdir = mkdtempSync(join(tmpdir(), "etcdkit-main-"));
+  try {
+    execFileSync(process.execPath, ["--import", "tsx", join(ROOT, "stacks", "main.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, CDKTF_OUTDIR: outdir, ETCDKIT_SIZES: "3" },
+      stdio: "pipe",
+    });
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8"));
+    assert.deepEqual(Object.keys(manifest.stacks), ["etcd-3"]);
+    assert.ok(existsSync(join(outdir, "stacks", "etcd-3", "hosts", "etcd-2", "etcdkit-etcd-2.service")));
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+});
