@@ -1,0 +1,167 @@
+/** The Markdown summary: per topology, the subject server beside the baseline with ratios. */
+import {
+  fig,
+  fmtBytes,
+  fmtFig,
+  fmtNum,
+  fmtRatio,
+  groupByTopology,
+  isLoadWorkload,
+  ratio,
+  statusNote,
+  workloadOf,
+  type TopologyGroup,
+} from "./report-common.js";
+import type { BenchResultFile, LoadTrial } from "./schema.js";
+
+export interface Table {
+  title: string;
+  head: string[];
+  rows: string[][];
+}
+
+function table(head: string[], rows: string[][]): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return [`| ${head.map(esc).join(" | ")} |`, `| ${head.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
+}
+
+export function machineLine(r: BenchResultFile): string {
+  const m = r.machine;
+  const fs = m.fsync ? `fsync (4 KiB write + fdatasync, ${m.fsync.samples}×) p50 ${fmtNum(m.fsync.p50Ms)} ms, p99 ${fmtNum(m.fsync.p99Ms)} ms` : "fsync not measured";
+  return `${m.cores} cores (${m.cpuModel}), ${fmtBytes(m.totalMemBytes)} RAM, load average ${m.loadavgStart.join(" ")} → ${m.loadavgEnd.join(" ")}, Node ${m.node}, ${m.platform} ${m.release}; ${fs}`;
+}
+
+export function optionsLine(r: BenchResultFile): string {
+  const o = r.options;
+  const amount = o.durationSec != null ? `${o.durationSec} s per trial` : `${o.total} requests per trial`;
+  const rate = o.rate ? `, rate ${o.rate}/s` : "";
+  return `--conns ${o.conns} --clients ${o.clients}, ${amount}${rate} (+${o.warmup} warm-up), key ${o.keySize} B, value ${o.valSize} B, key space ${o.keySpaceSize}${o.sequentialKeys ? " sequential" : ""}, consistency ${o.consistency}, ${o.trials} trial(s), ${o.failoverTrials} failover trial(s), ${o.workers} load process(es)`;
+}
+
+function loadTable(r: BenchResultFile, g: TopologyGroup): Table | null {
+  const names = g.workloads.filter((n) => isLoadWorkload(r, n));
+  if (!names.length) return null;
+  const base = g.baseline?.server;
+  const s = g.subject?.server ?? "subject";
+  const head = base
+    ? ["workload", `${s} req/s`, `${base} req/s`, "ratio", `${s} p50 ms`, `${base} p50 ms`, `${s} p99 ms`, `${base} p99 ms`, "p99 ratio", `errors ${s}/${base}`]
+    : ["workload", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"];
+  const rows = names.map((n) => {
+    const a = workloadOf(g.subject, n);
+    const b = workloadOf(g.baseline, n);
+    const note = statusNote(a);
+    const cell = (w: typeof a, f: string) => (statusNote(w) && !w?.trials.length ? (w?.status ?? "–") : fmtFig(fig(w, f)));
+    if (base) {
+      return [
+        n + (note ? ` (${s} ${note.split(":")[0]})` : ""),
+        cell(a, "throughput"),
+        cell(b, "throughput"),
+        fmtRatio(ratio(fig(a, "throughput"), fig(b, "throughput"))),
+        cell(a, "p50Ms"),
+        cell(b, "p50Ms"),
+        cell(a, "p99Ms"),
+        cell(b, "p99Ms"),
+        fmtRatio(ratio(fig(a, "p99Ms"), fig(b, "p99Ms"))),
+        `${fmtNum(fig(a, "errors")?.median)}/${fmtNum(fig(b, "errors")?.median)}`,
+      ];
+    }
+    return [n + (note ? ` (${note.split(":")[0]})` : ""), cell(a, "throughput"), cell(a, "p50Ms"), cell(a, "p90Ms"), cell(a, "p99Ms"), cell(a, "p999Ms"), cell(a, "maxMs"), fmtNum(fig(a, "errors")?.median)];
+  });
+  return { title: "Load", head, rows };
+}
+
+function failoverTable(g: TopologyGroup): Table | null {
+  const names = g.workloads.filter((n) => n.startsWith("failover-"));
+  if (!names.length) return null;
+  const runs = [g.subject, g.baseline].filter((x) => x !== undefined);
+  const head = ["scenario", "server", "new leader ms", "first write ms", "error window ms", "failed", "timed out", "lost", "recovery ms", "trials"];
+  const rows: string[][] = [];
+  for (const n of names) {
+    for (const run of runs) {
+      const w = workloadOf(run, n);
+      const note = statusNote(w);
+      if (!w || (note && !w.trials.length)) {
+        rows.push([n.replace("failover-", ""), run.server, note ?? "–", "", "", "", "", "", "", "0"]);
+        continue;
+      }
+      rows.push([
+        n.replace("failover-", ""),
+        run.server,
+        fmtFig(fig(w, "timeToNewLeaderMs")),
+        fmtFig(fig(w, "timeToFirstWriteMs")),
+        fmtFig(fig(w, "errorWindowMs")),
+        fmtFig(fig(w, "failed")),
+        fmtFig(fig(w, "timedOut")),
+        `${fmtNum(fig(w, "lost")?.max)}${(fig(w, "lost")?.max ?? 0) > 0 ? " ⚠" : ""}`,
+        fmtFig(fig(w, "recoveryMs")),
+        String(w.trials.length),
+      ]);
+    }
+  }
+  return { title: "Failover", head, rows };
+}
+
+function resourcesTable(r: BenchResultFile, g: TopologyGroup): Table | null {
+  const names = g.workloads.filter((n) => isLoadWorkload(r, n));
+  const runs = [g.subject, g.baseline].filter((x) => x !== undefined);
+  const rows: string[][] = [];
+  for (const n of names) {
+    for (const run of runs) {
+      const w = workloadOf(run, n);
+      if (!w || !w.trials.length) continue;
+      const t = w.trials[0] as LoadTrial;
+      rows.push([
+        n,
+        run.server,
+        fmtFig(fig(w, "serverCpuPct")),
+        fmtFig(fig(w, "serverRssMaxMB")),
+        fmtFig(fig(w, "walFsyncP99Ms")),
+        fmtFig(fig(w, "backendCommitP99Ms")),
+        fmtFig(fig(w, "clientCpuPct")),
+        String(t.clientCpu?.processes ?? "–"),
+      ]);
+    }
+  }
+  if (!rows.length) return null;
+  return { title: "Servers and client", head: ["workload", "server", "server CPU % (all members)", "max RSS MiB", "WAL fsync p99 ms", "commit p99 ms", "client CPU %", "load processes"], rows };
+}
+
+export function summaryTables(r: BenchResultFile, g: TopologyGroup): Table[] {
+  return [loadTable(r, g), failoverTable(g), resourcesTable(r, g)].filter((t): t is Table => t !== null);
+}
+
+export function problemLines(g: TopologyGroup): string[] {
+  const problems: string[] = [];
+  for (const run of [g.subject, g.baseline]) {
+    for (const w of run?.workloads ?? []) {
+      const n = statusNote(w);
+      if (n) problems.push(`${run!.server} ${w.name}: ${n}`);
+    }
+  }
+  return problems;
+}
+
+export function renderMarkdown(r: BenchResultFile): string {
+  const out: string[] = [];
+  out.push(`# etcdkit benchmark ${r.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}`);
+  out.push("");
+  out.push(`Run \`${r.runId}\`, ${fmtNum(r.durationMs / 1000, 0)} s${r.interrupted ? " — **interrupted**: partial results" : ""}. Result schema ${r.schema} v${r.schemaVersion}.`);
+  out.push("");
+  out.push(`- Machine: ${machineLine(r)}`);
+  out.push(`- Load: ${optionsLine(r)}`);
+  out.push(`- Servers: ${r.options.server}${r.options.baseline ? ` vs ${r.options.baseline} (ratio = ${r.options.server} ÷ ${r.options.baseline}; above 1 is better for req/s, below 1 is better for latency)` : ""}; target ${r.options.target}`);
+  out.push("- Figures are the median over the trials; ± is half the range over the trials relative to the median.");
+  for (const n of r.notes) out.push(`- Note: ${n}`);
+  for (const g of groupByTopology(r)) {
+    out.push("");
+    out.push(`## ${g.members} member${g.members === 1 ? "" : "s"}`);
+    for (const run of [g.subject, g.baseline]) {
+      if (run && run.status !== "ok") out.push("", `${run.server}: **${run.status}**${run.error ? ` — ${run.error}` : ""}`);
+    }
+    for (const t of summaryTables(r, g)) out.push("", `### ${t.title}`, "", table(t.head, t.rows));
+    const problems = problemLines(g);
+    if (problems.length) out.push("", "Not run or failed:", "", ...problems.map((p) => `- ${p}`));
+  }
+  out.push("");
+  return out.join("\n");
+}

@@ -1,0 +1,257 @@
+/**
+ * The benchmark result file: what `etcdkit bench` writes as result.json and what `etcdkit compare`
+ * and the report generators read. Described for humans in bench/SCHEMA.md.
+ *
+ * Versioning: SCHEMA_VERSION is bumped on any change that a reader of the previous version would
+ * misread (a renamed or re-typed field, a changed unit). Adding an optional field does not bump it.
+ * Readers refuse other versions with a clear error (see readResultFile in bench/result-file.ts).
+ *
+ * Units: times in milliseconds (suffix Ms) unless named otherwise, sizes in bytes, rates per second.
+ */
+
+export const SCHEMA_ID = "etcdkit.bench.result";
+export const SCHEMA_VERSION = 1;
+
+export type Consistency = "l" | "s";
+export type Status = "ok" | "failed" | "skipped" | "interrupted";
+export type ServerRole = "subject" | "baseline";
+export type TargetKind = "local" | "endpoints" | "stack";
+export type WorkloadFamily = "kv" | "http" | "failover" | "watch" | "lease";
+
+export interface BenchResultFile {
+  schema: typeof SCHEMA_ID;
+  schemaVersion: number;
+  tool: { name: string; version: string };
+  /** Random id of this run; keys written by the run live under bench/<runId>/. */
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  argv: string[];
+  options: BenchOptionsRecord;
+  machine: MachineFacts;
+  runs: TopologyRun[];
+  /** True when the run was stopped early (SIGINT/SIGTERM); what finished is still recorded. */
+  interrupted: boolean;
+  notes: string[];
+}
+
+/** The effective options (after defaults), as etcd's benchmark tool names them where it has a name. */
+export interface BenchOptionsRecord {
+  topologies: number[];
+  server: string;
+  baseline: string | null;
+  workloads: string[];
+  target: TargetKind;
+  endpoints: string[] | null;
+  conns: number;
+  clients: number;
+  /** Requests per trial per load workload (null in --duration mode). */
+  total: number | null;
+  /** Seconds per trial per load workload (null in --total mode). */
+  durationSec: number | null;
+  /** Requests per second over all clients; 0 = unlimited. */
+  rate: number;
+  keySize: number;
+  valSize: number;
+  keySpaceSize: number;
+  sequentialKeys: boolean;
+  consistency: Consistency;
+  rwRatio: number;
+  limit: number;
+  trials: number;
+  failoverTrials: number;
+  /** Warm-up requests per load trial, not counted in any figure. */
+  warmup: number;
+  timeoutMs: number;
+  workers: number;
+  targetLeader: boolean;
+  putRate: number;
+  leaseTtl: number;
+  pauseMs: number;
+  quick: boolean;
+}
+
+export interface MachineFacts {
+  hostname: string;
+  platform: string;
+  release: string;
+  arch: string;
+  cpuModel: string;
+  cores: number;
+  totalMemBytes: number;
+  node: string;
+  loadavgStart: number[];
+  loadavgEnd: number[];
+  fsync: FsyncProbe | null;
+}
+
+/** write(4 KiB) + fdatasync in a temp file on the disk the clusters use. */
+export interface FsyncProbe {
+  path: string;
+  samples: number;
+  blockBytes: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+}
+
+export interface TopologyRun {
+  /** "<members>-<server>", unique within a file. */
+  id: string;
+  members: number;
+  server: string;
+  role: ServerRole;
+  target: { kind: TargetKind; endpoints: string[] };
+  status: Status;
+  error?: string;
+  setupMs: number;
+  teardownMs: number;
+  workloads: WorkloadResult[];
+}
+
+/** One statistic over the trials of a workload. spread = (max - min) / |median| (0 when one trial). */
+export interface FigureStat {
+  unit: string;
+  better: "higher" | "lower";
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+  spread: number;
+  values: number[];
+}
+
+export interface WorkloadResult {
+  /** "put", "range-l", "range-s", "range-keys-only", "range-count-only", "txn-mixed", "http-put", "http-range",
+   * "failover-kill-leader", "failover-stop-leader", "failover-kill-follower", "failover-pause-leader",
+   * "watch-latency", "lease-churn". */
+  name: string;
+  family: WorkloadFamily;
+  status: Status;
+  error?: string;
+  skipReason?: string;
+  params: Record<string, string | number | boolean | null>;
+  trials: Trial[];
+  /** Headline figures over the trials, keyed by figure name (throughput, p50Ms, ..., timeToNewLeaderMs, lost). */
+  summary: Record<string, FigureStat>;
+}
+
+export type Trial = LoadTrial | FailoverTrial;
+
+export interface LatencySummary {
+  count: number;
+  minMs: number;
+  meanMs: number;
+  stddevMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+export interface ClientCpu {
+  /** Load generator processes used. */
+  processes: number;
+  userMs: number;
+  systemMs: number;
+  /** (user + system) / wall time, in percent of one core (can exceed 100 with several processes). */
+  percentOfCore: number;
+}
+
+export interface LoadTrial {
+  kind: "load";
+  trial: number;
+  startedAt: string;
+  /** The measured window: first measured request sent to last measured response received. */
+  measuredMs: number;
+  warmupRequests: number;
+  /** Measured requests sent; sent = ok + errors + timeouts once a trial completes. */
+  sent: number;
+  ok: number;
+  errors: number;
+  timeouts: number;
+  /** Error messages (gRPC code or HTTP status) with their counts, at most 10 kinds. */
+  errorKinds: Record<string, number>;
+  /** ok / measured seconds. */
+  throughput: number;
+  latency: LatencySummary;
+  /** HdrHistogram of successful request latencies in microseconds, compressed base64 (hdr-histogram-js). */
+  histogram: string | null;
+  /** Successful responses in each second of the measured window. */
+  perSecond: number[];
+  clientCpu: ClientCpu;
+  /** txn-mixed: the reads and writes separately. */
+  ops?: Record<string, { count: number; throughput: number; latency: LatencySummary }>;
+  members: MemberResources[];
+}
+
+export interface HistogramDelta {
+  /** Observations during the measured window. */
+  count: number;
+  sumSeconds: number;
+  meanMs: number;
+  /** Estimated from the buckets (linear interpolation inside the bucket). */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface MemberResources {
+  name: string;
+  pid: number | null;
+  samples: number;
+  rssMaxBytes: number | null;
+  rssMeanBytes: number | null;
+  /** Percent of one core, averaged over the window / the highest sample. */
+  cpuPercentMean: number | null;
+  cpuPercentMax: number | null;
+  /** The server's own histograms scraped from /metrics before and after the window; null when absent. */
+  walFsync: HistogramDelta | null;
+  backendCommit: HistogramDelta | null;
+}
+
+export type FailoverScenario = "kill-leader" | "stop-leader" | "kill-follower" | "pause-leader";
+
+export interface FailoverTrial {
+  kind: "failover";
+  trial: number;
+  scenario: FailoverScenario;
+  startedAt: string;
+  victim: { name: string; role: "leader" | "follower" };
+  /** What was done: "SIGKILL", "SIGTERM", "SIGSTOP <ms>ms". */
+  action: string;
+  oldLeader: string | null;
+  newLeader: string | null;
+  leaderChanged: boolean;
+  /** Fault to the first member other than the old leader reporting a leader; null when the leader did not change. */
+  timeToNewLeaderMs: number | null;
+  /** Fault to the end of the first write, sent after the fault, that succeeded. */
+  timeToFirstWriteMs: number | null;
+  /** First to last failed request (its end) after the fault; 0 when none failed. */
+  errorWindowMs: number;
+  sent: number;
+  acked: number;
+  failed: number;
+  timedOut: number;
+  /** Acknowledged writes missing or different when every acknowledged key was read back at the end. Must be 0. */
+  lost: number;
+  verifiedKeys: number;
+  /** The victim back and the cluster healthy again, from the fault. */
+  recoveryMs: number | null;
+  /** Error messages seen by the writers with their counts, at most 10 kinds. */
+  errorKinds?: Record<string, number>;
+  timeline: FailoverTimeline;
+}
+
+export interface FailoverTimeline {
+  bucketMs: number;
+  /** Start of bucket 0 relative to the fault (negative: before it). */
+  startMs: number;
+  ok: number[];
+  errors: number[];
+  timeouts: number[];
+  /** Marks relative to the fault: fault, new-leader, first-write, restored. */
+  marks: { label: string; atMs: number }[];
+}

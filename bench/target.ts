@@ -1,0 +1,243 @@
+/**
+ * What the suite runs against. A ClusterTarget is a set of members with client URLs, optionally with
+ * process control (kill/stop/start/pause/resume) for the failover scenarios. Three kinds:
+ *  - local:     clusters brought up and torn down by the local runner (ansible-free-scripts/local/cluster.ts);
+ *  - endpoints: servers that already run (--endpoints URLS); never stopped by us;
+ *  - stack:     a CDKTF-deployed stack, from its outputs file (--stack-outputs FILE).
+ */
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { checkEndpoints, EtcdChannel, normalizeUrl, unary } from "./etcd-client.js";
+import type { TargetKind } from "./schema.js";
+
+export interface TargetMember {
+  name: string;
+  clientUrl: string;
+  pid?: number | null;
+}
+
+export interface ClusterControl {
+  kill(name: string, signal: NodeJS.Signals): Promise<void>;
+  /** Graceful stop (SIGTERM and wait). */
+  stop(name: string): Promise<void>;
+  start(name: string): Promise<void>;
+  pause(name: string): Promise<void>;
+  resume(name: string): Promise<void>;
+  waitHealthy(): Promise<void>;
+}
+
+export interface ClusterTarget {
+  kind: TargetKind;
+  server: string;
+  size: number;
+  members(): TargetMember[];
+  endpoints(): string[];
+  control: ClusterControl | null;
+  down(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The local runner, coded against its published interface (LocalCluster.up(...) → cluster handle).
+
+export interface LocalMemberLike {
+  name: string;
+  clientUrl: string;
+  pid?: number | null;
+}
+
+export interface LocalClusterLike {
+  readonly members: readonly LocalMemberLike[];
+  endpoints(): string[];
+  leader(): Promise<string | undefined>;
+  kill(name: string, signal?: NodeJS.Signals): unknown;
+  stop(name: string): unknown;
+  start(name: string): unknown;
+  pause(name: string): unknown;
+  resume(name: string): unknown;
+  waitHealthy(): unknown;
+  down(): unknown;
+}
+
+export interface LocalUpOptions {
+  members: number;
+  server: string;
+  name?: string;
+  basePort?: number;
+  onProgress?: (msg: string) => void;
+}
+
+export interface LocalRunnerModule {
+  LocalCluster: { up(opts: LocalUpOptions): Promise<LocalClusterLike> };
+}
+
+/** Where the local runner lives; ETCDKIT_LOCAL_RUNNER (a path or file: URL) points at another module with the same export. */
+export function localRunnerCandidates(): string[] {
+  const override = process.env.ETCDKIT_LOCAL_RUNNER;
+  if (override) {
+    const p = override.startsWith("file:") ? fileURLToPath(override) : isAbsolute(override) ? override : resolve(override);
+    return [p];
+  }
+  const here = fileURLToPath(import.meta.url);
+  const base = resolve(here, "..", "..", "ansible-free-scripts", "local", "cluster");
+  return here.endsWith(".ts") ? [`${base}.ts`, `${base}.js`] : [`${base}.js`];
+}
+
+export async function loadLocalRunner(): Promise<LocalRunnerModule> {
+  const candidates = localRunnerCandidates();
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `the local runner is not available (looked for ${candidates.join(", ")}); ` +
+        "run against servers that already run with --endpoints URLS or --stack-outputs FILE",
+    );
+  }
+  const mod = (await import(pathToFileURL(found).href)) as Partial<LocalRunnerModule>;
+  if (!mod.LocalCluster || typeof mod.LocalCluster.up !== "function") throw new Error(`${found} does not export LocalCluster.up`);
+  return mod as LocalRunnerModule;
+}
+
+export function localTarget(cluster: LocalClusterLike, server: string, size: number): ClusterTarget {
+  const members = () => cluster.members.map((m) => ({ name: m.name, clientUrl: normalizeUrl(m.clientUrl), pid: m.pid ?? null }));
+  let downed = false;
+  return {
+    kind: "local",
+    server,
+    size,
+    members,
+    endpoints: () => members().map((m) => m.clientUrl),
+    control: {
+      kill: async (name, signal) => void (await cluster.kill(name, signal)),
+      stop: async (name) => void (await cluster.stop(name)),
+      start: async (name) => void (await cluster.start(name)),
+      pause: async (name) => void (await cluster.pause(name)),
+      resume: async (name) => void (await cluster.resume(name)),
+      waitHealthy: async () => void (await cluster.waitHealthy()),
+    },
+    down: async () => {
+      if (downed) return;
+      downed = true;
+      await cluster.down();
+    },
+  };
+}
+
+export type TargetFactory = (members: number, server: string, signal: AbortSignal, onProgress?: (msg: string) => void) => Promise<ClusterTarget>;
+
+/** Clusters whose members must die with this process if it exits without tearing them down (crash, exit()). */
+const liveClusters = new Set<LocalClusterLike>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const c of liveClusters) {
+      for (const m of c.members) {
+        if (!m.pid) continue;
+        try {
+          process.kill(m.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+      // The cluster's directory (the runner's `dir`) was made by and for this run only.
+      const dir = (c as { dir?: unknown }).dir;
+      if (typeof dir === "string" && /bench-[^/]*$/.test(dir)) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+let clusterSeq = 0;
+/** Brings clusters up with the local runner (it picks a free port block and a directory under .etcdkit/local/). */
+export function localFactory(runner?: LocalRunnerModule): TargetFactory {
+  return async (members, server, _signal, onProgress) => {
+    const mod = runner ?? (await loadLocalRunner());
+    installExitHook();
+    const tag = `${process.pid.toString(36)}${(clusterSeq++).toString(36)}`;
+    const name = `bench-${server.replace(/[^a-z0-9]/gi, "")}-${members}-${tag}`;
+    let cluster: LocalClusterLike;
+    try {
+      cluster = await mod.LocalCluster.up({ members, server, name, onProgress });
+    } catch (e) {
+      // The runner keeps a failed cluster's directory for diagnosis; the error already carries the log tail,
+      // and the name is this run's own, so remove it rather than leave it behind.
+      const attach = (mod.LocalCluster as { attach?: (dir: string) => Promise<LocalClusterLike> }).attach;
+      if (attach) await attach(resolve(".etcdkit", "local", name)).then((c) => c.down()).catch(() => undefined);
+      throw new Error(String((e as Error).message).replace(/\n\(the cluster's files and logs are kept in [^)]*\)$/, ""));
+    }
+    liveClusters.add(cluster);
+    const t = localTarget(cluster, server, members);
+    const down = t.down;
+    t.down = async () => {
+      try {
+        await down();
+      } finally {
+        liveClusters.delete(cluster);
+      }
+    };
+    return t;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Servers that already run.
+
+/** Names the members behind the given endpoints with MemberList (falls back to the URL). */
+export async function endpointsTarget(urls: string[], kind: TargetKind = "endpoints", server = "etcd-ts", timeoutMs = 3000): Promise<ClusterTarget> {
+  if (urls.length === 0) throw new Error("no endpoints given");
+  const endpoints = urls.map(normalizeUrl);
+  const statuses = await checkEndpoints(endpoints, timeoutMs);
+  const names = new Map<string, string>();
+  const ch = new EtcdChannel(endpoints[0]!);
+  try {
+    const res = await unary(ch.cluster(), "MemberList", {}, timeoutMs);
+    for (const m of res.members ?? []) names.set(String(m.ID), String(m.name || m.ID));
+  } catch {
+    /* MemberList is optional for naming */
+  } finally {
+    ch.close();
+  }
+  const members = endpoints.map((u, i) => ({ name: names.get(statuses[i]!.memberId) ?? u, clientUrl: u, pid: null }));
+  return {
+    kind,
+    server,
+    size: members.length,
+    members: () => members,
+    endpoints: () => endpoints,
+    control: null,
+    down: async () => {},
+  };
+}
+
+/**
+ * Client URLs out of a CDKTF outputs file (`cdktf deploy --outputs-file`): {stack: {output: value}}.
+ * Accepted outputs: an array of URLs or a comma-separated string under a name containing "endpoint" or
+ * "client_url"/"clientUrl", or an array of {name, clientUrl} under "members".
+ */
+export function endpointsFromStackOutputs(file: string): string[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot read stack outputs ${file}: ${(e as Error).message}`);
+  }
+  const found: string[] = [];
+  const visit = (v: unknown, key: string) => {
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) visit(x, k);
+      return;
+    }
+    if (/members/i.test(key) && Array.isArray(v)) {
+      for (const m of v) if (m && typeof m === "object" && typeof (m as { clientUrl?: unknown }).clientUrl === "string") found.push((m as { clientUrl: string }).clientUrl);
+      return;
+    }
+    if (/endpoint|client_?urls?/i.test(key)) {
+      const list = Array.isArray(v) ? v : typeof v === "string" ? v.split(",") : [];
+      for (const x of list) if (typeof x === "string" && x.trim()) found.push(x.trim());
+    }
+  };
+  visit(doc, "");
+  const uniq = [...new Set(found.map(normalizeUrl))];
+  if (uniq.length === 0) throw new Error(`no client endpoints found in stack outputs ${file} (expected an output named like "endpoints" or "client_urls")`);
+  return uniq;
+}

@@ -1,0 +1,158 @@
+/**
+ * The commands as a person runs them: --help, bad input (clear error, exit 2, nothing started), a short run
+ * end to end with the local runner, a run against --endpoints, and Ctrl-C in the middle of a run (exit 130,
+ * clusters torn down, no process left: every process the run started carries a marker in its environment).
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EtcdChannel, prefixEnd, unary } from "../../bench/etcd-client.js";
+import { readResultFile } from "../../bench/result-file.js";
+import { packageRoot } from "../../server/util/package-root.js";
+import { haveEtcd, LocalCluster, type EtcdProcCluster } from "./helpers/etcd-cluster.js";
+import { pidsWithEnv, runCli } from "./helpers/procs.js";
+
+const FIXTURE = join(packageRoot(), "test", "bench", "fixtures", "result-v1.json");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function noneLeft(mark: string): Promise<void> {
+  // Processes being reaped may linger a moment after their parent exited.
+  for (let i = 0; i < 20 && pidsWithEnv("ETCDKIT_TEST_MARK", mark).length; i++) await sleep(100);
+  assert.deepEqual(pidsWithEnv("ETCDKIT_TEST_MARK", mark), [], "no process of the run is left");
+}
+
+describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "etcdkit-cli-"));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("--help on both commands", async () => {
+    const [b, c] = await Promise.all([runCli(["bench", "--help"]), runCli(["compare", "--help"])]);
+    assert.equal(b.code, 0);
+    for (const f of ["--topologies", "--conns", "--clients", "--total", "--duration", "--rate", "--key-size", "--val-size", "--key-space-size", "--sequential-keys", "--consistency", "--trials", "--out", "--endpoints", "--stack-outputs", "--quick"]) {
+      assert.ok(b.stdout.includes(f), `bench --help lists ${f}`);
+    }
+    assert.equal(c.code, 0);
+    assert.match(c.stdout, /Usage: etcdkit compare A\.json B\.json/);
+  });
+
+  test("bad input: a clear error, exit 2, nothing started", async () => {
+    const mark = randomBytes(6).toString("hex");
+    const env = { ETCDKIT_TEST_MARK: mark };
+    const v2 = join(dir, "v2.json");
+    writeFileSync(v2, readFileSync(FIXTURE, "utf8").replace('"schemaVersion":1', '"schemaVersion":2'));
+    const cases: [string[], RegExp][] = [
+      [["bench", "--workloads", "put,bogus"], /unknown workload "bogus"/],
+      [["bench", "--clients", "0"], /--clients must be an integer >= 1, got 0/],
+      [["bench", "--conns", "x"], /--conns takes an integer, got "x"/],
+      [["bench", "--topologies", "2"], /--topologies: 2 is not a supported cluster size/],
+      [["bench", "--total", "10", "--duration", "5"], /--total and --duration exclude each other/],
+      [["bench", "--consistency", "x"], /--consistency must be l \(linearizable\) or s \(serializable\)/],
+      [["bench", "--frobnicate"], /unknown flag --frobnicate/],
+      [["bench", "--endpoints", "http://127.0.0.1:9", "--workloads", "put"], /endpoint not answering etcd's gRPC API: http:\/\/127\.0\.0\.1:9/],
+      [["bench", "--from-result", v2], /result schema version 2 is not supported; this etcdkit reads version 1/],
+      [["compare", FIXTURE, v2], /v2\.json: result schema version 2 is not supported/],
+      [["compare", FIXTURE], /expected two result files, got 1/],
+      [["compare", FIXTURE, join(dir, "missing.json")], /cannot read .*missing\.json: ENOENT/],
+    ];
+    const t0 = Date.now();
+    const runs = await Promise.all(cases.map(([args]) => runCli(args, { env, timeoutMs: 60_000 })));
+    runs.forEach((r, i) => {
+      const [args, re] = cases[i]!;
+      assert.equal(r.code, 2, `${args.join(" ")}: exit 2 (stderr: ${r.stderr})`);
+      assert.match(r.stderr, re, args.join(" "));
+      assert.ok(!r.stderr.includes("    at "), `${args.join(" ")}: an error message, not a stack trace`);
+    });
+    assert.ok(Date.now() - t0 < 60_000, "bad input fails fast");
+    await noneLeft(mark);
+  });
+
+  test("a short run end to end with the local runner: reports written, nothing left", { skip: haveEtcd() ? false : "no etcd" }, async () => {
+    const mark = randomBytes(6).toString("hex");
+    const out = join(dir, "run1");
+    const r = await runCli(
+      ["bench", "--server", "etcd", "--baseline", "none", "--topologies", "1", "--workloads", "put,http-range", "--total", "200", "--trials", "1", "--conns", "1", "--clients", "4", "--out", out],
+      { env: { ETCDKIT_TEST_MARK: mark }, timeoutMs: 90_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\[1\/2\] 1-etcd put trial 1\/1/, "progress: step lines when not on a terminal");
+    assert.match(r.stdout, /## 1 member/);
+    const res = readResultFile(join(out, "result.json"));
+    assert.equal(res.runs.length, 1);
+    assert.equal(res.runs[0]!.status, "ok");
+    assert.deepEqual(res.runs[0]!.workloads.map((w) => [w.name, w.status, w.trials.length]), [["put", "ok", 1], ["http-range", "ok", 1]]);
+    assert.ok(res.machine.fsync && res.machine.fsync.p50Ms > 0 && res.machine.fsync.p99Ms >= res.machine.fsync.p50Ms);
+    assert.ok(res.machine.cores >= 1 && res.machine.node === process.version);
+    assert.ok(existsSync(join(out, "summary.md")) && existsSync(join(out, "report.html")));
+    await noneLeft(mark);
+  });
+
+  describe("against --endpoints", { skip: haveEtcd() ? false : "no etcd" }, () => {
+    let cluster: EtcdProcCluster;
+    before(async () => {
+      cluster = await LocalCluster.up({ members: 1, server: "etcd", basePort: 43000 + (process.pid % 100) * 10 });
+    });
+    after(async () => {
+      await cluster?.down();
+    });
+
+    test("runs once against the given servers, skips failover, removes its keys", async () => {
+      const out = join(dir, "run2");
+      const r = await runCli(["bench", "--endpoints", cluster.endpoints().join(","), "--workloads", "range-l,failover-kill-leader", "--total", "200", "--trials", "1", "--out", out, "--quiet"], {
+        timeoutMs: 90_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const res = readResultFile(join(out, "result.json"));
+      assert.equal(res.options.target, "endpoints");
+      assert.equal(res.runs.length, 1);
+      const [range, fo] = res.runs[0]!.workloads;
+      assert.equal(range!.status, "ok");
+      assert.equal(fo!.status, "skipped");
+      assert.match(fo!.skipReason!, /needs at least 3 members/);
+      const ch = new EtcdChannel(cluster.endpoints()[0]!);
+      try {
+        const key = Buffer.from("bench/");
+        const left = await unary(ch.kv(), "Range", { key, range_end: prefixEnd(key), count_only: true }, 5000);
+        assert.equal(String(left.count), "0", "the run's keys were deleted from a cluster it does not own");
+      } finally {
+        ch.close();
+      }
+    });
+  });
+
+  test("Ctrl-C during a run: load stopped, cluster torn down, partial result, exit 130", { skip: haveEtcd() ? false : "no etcd" }, async () => {
+    const mark = randomBytes(6).toString("hex");
+    const out = join(dir, "run3");
+    let sent = false;
+    const r = await runCli(["bench", "--server", "etcd", "--baseline", "none", "--topologies", "3", "--workloads", "put", "--duration", "60", "--trials", "2", "--out", out], {
+      env: { ETCDKIT_TEST_MARK: mark },
+      timeoutMs: 90_000,
+      onStderr: (chunk, child) => {
+        if (!sent && /put trial 1\/2/.test(chunk)) {
+          sent = true;
+          setTimeout(() => child.kill("SIGINT"), 2500);
+        }
+      },
+    });
+    assert.ok(sent, `the run reached the load (stderr: ${r.stderr})`);
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /SIGINT: stopping the load and tearing down/);
+    assert.match(r.stderr, /tearing down 3-etcd/);
+    const res = readResultFile(join(out, "result.json"));
+    assert.equal(res.interrupted, true);
+    const put = res.runs[0]!.workloads[0]!;
+    assert.equal(put.status, "interrupted");
+    // The trial that was cut short is kept with what it measured: a couple of seconds of a 60 s trial.
+    assert.equal(put.trials.length, 1);
+    const t = put.trials[0]!;
+    assert.ok(t.kind === "load" && t.ok > 0 && t.measuredMs < 30_000 && t.ok + t.errors + t.timeouts === t.sent);
+    await noneLeft(mark);
+  });
+});
