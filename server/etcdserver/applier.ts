@@ -134,7 +134,7 @@ export class Applier {
       if (!(err instanceof EtcdError)) throw err;
       result = { ok: false, err };
       // A rejected request still consumed its entry: record the index so a restart does not retry it.
-      if (e.index > this.store.consistentIndex()) this.store.write(e.index, () => undefined);
+      if (e.index > this.store.consistentIndex()) this.store.setConsistentIndex(e.index, e.term);
     }
     this.waits.trigger(p.id, result);
   }

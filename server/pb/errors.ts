@@ -40,6 +40,8 @@ export const ErrValueProvided = e(GrpcCode.InvalidArgument, "etcdserver: value i
 export const ErrLeaseProvided = e(GrpcCode.InvalidArgument, "etcdserver: lease is provided");
 export const ErrTooManyOps = e(GrpcCode.InvalidArgument, "etcdserver: too many operations in txn request");
 export const ErrDuplicateKey = e(GrpcCode.InvalidArgument, "etcdserver: duplicate key given in txn request");
+/** etcd 3.5+ (3.4 ignores an unknown sort order and crashes on an unknown sort target). */
+export const ErrInvalidSortOption = e(GrpcCode.InvalidArgument, "etcdserver: invalid sort option");
 export const ErrCompacted = e(GrpcCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted");
 export const ErrFutureRev = e(GrpcCode.OutOfRange, "etcdserver: mvcc: required revision is a future revision");
 export const ErrNoSpace = e(GrpcCode.ResourceExhausted, "etcdserver: mvcc: database space exceeded");

@@ -1,0 +1,319 @@
+/**
+ * etcd-ts's backend: ONE lmdb environment (a single file, etcd's `<data-dir>/member/snap/db`)
+ * holding named databases ("buckets"), behind a deliberately narrow interface.
+ *
+ * Write model (see README.md beside this file):
+ * - every write is queued with lmdb-js's asynchronous batching: all writes issued in the same
+ *   event-loop turn are committed in ONE lmdb transaction, in issue order, on lmdb-js's writer
+ *   thread. Callers that need several writes to be atomic (the MVCC store: a revision's KV rows
+ *   and the consistent index) simply issue them synchronously, one after the other.
+ * - nothing in this process may use lmdb-js's synchronous writes (putSync/transactionSync) on the
+ *   environment while it is open: those split an event-turn batch and would break that guarantee.
+ * - writes are visible to `get` only once committed; callers keep their own overlay of what they
+ *   wrote but is not yet committed (the MVCC store does), tracked through batch numbers.
+ * - a commit is durable once `flush()` resolves (lmdb-js `overlappingSync`: commits do not wait
+ *   for fsync; the fsync runs behind them).
+ */
+import { open, type Database, type RootDatabase } from "lmdb";
+import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+export interface BackendLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const noopLogger: BackendLogger = { info() {}, warn() {}, error() {} };
+
+export interface BackendOptions {
+  /** Virtual address space reserved for the map (not disk). Default 8 GiB; lmdb-js grows it if needed. */
+  readonly mapSize?: number;
+  /** Max named buckets (default 32). */
+  readonly maxBuckets?: number;
+  readonly logger?: BackendLogger;
+}
+
+/** Names etcd uses for its bolt buckets; others may be opened freely. */
+export const BUCKET_KEY = "key";
+export const BUCKET_META = "meta";
+
+/** etcd's path of the backend file inside a data dir. */
+export function backendPath(dataDir: string): string {
+  return join(dataDir, "member", "snap", "db");
+}
+
+/** Thrown by every write after lmdb failed to commit a batch: in-memory state is ahead of disk. */
+export class BackendFailedError extends Error {
+  override readonly name = "BackendFailedError";
+}
+
+type Db = Database<Buffer, Buffer>;
+
+/**
+ * A named database. Keys and values are raw bytes, ordered bytewise (memcmp).
+ * `put`/`remove` are queued (see the module comment) and return the number of the batch
+ * they joined; `get`, `getRange` and `keys` read committed data only.
+ */
+export class Bucket {
+  /** @internal replaced when the environment is reopened (restore). */
+  db: Db;
+  constructor(
+    private readonly backend: Backend,
+    readonly name: string,
+    db: Db,
+  ) {
+    this.db = db;
+  }
+
+  /** Committed value of `key` (a private copy), or undefined. */
+  get(key: Buffer): Buffer | undefined {
+    return this.db.getBinary(key) ?? undefined;
+  }
+
+  /**
+   * Committed value of `key` in a buffer that lmdb-js reuses: valid only until the next read
+   * on this environment. Copy what you keep.
+   */
+  getVolatile(key: Buffer): Buffer | undefined {
+    return this.db.getBinaryFast(key) ?? undefined;
+  }
+
+  /** Queue a write; returns the batch number it joined. `value` must not be mutated afterwards. */
+  put(key: Buffer, value: Buffer): number {
+    return this.backend.track(this.db.put(key, value));
+  }
+
+  /** Queue a delete; returns the batch number it joined. */
+  remove(key: Buffer): number {
+    return this.backend.track(this.db.remove(key));
+  }
+
+  /** Committed entries with start <= key < end (either bound optional), in key order. */
+  *getRange(opts: { start?: Buffer; end?: Buffer; limit?: number; reverse?: boolean } = {}): Generator<{ key: Buffer; value: Buffer }> {
+    for (const { key, value } of this.db.getRange(opts)) yield { key: key as Buffer, value: value as Buffer };
+  }
+
+  /** Committed keys with start <= key < end, in key order. */
+  keys(opts: { start?: Buffer; end?: Buffer; limit?: number } = {}): Buffer[] {
+    const out: Buffer[] = [];
+    for (const k of this.db.getKeys(opts)) out.push(k as Buffer);
+    return out;
+  }
+
+  /** Pages used by this bucket's B+tree (for sizeInUse). */
+  pages(): number {
+    const s = this.db.getStats() as { treeBranchPageCount?: number; treeLeafPageCount?: number; overflowPages?: number };
+    return (s.treeBranchPageCount ?? 0) + (s.treeLeafPageCount ?? 0) + (s.overflowPages ?? 0);
+  }
+}
+
+export class Backend {
+  private env!: RootDatabase<Buffer, Buffer>;
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly log: BackendLogger;
+  private lastPromise: Promise<unknown> | undefined;
+  private issued = 0;
+  private committedBatch = 0;
+  private readonly commitListeners = new Set<(batch: number) => void>();
+  private failure: Error | undefined;
+  private cachedSize = -1;
+  private isClosed = false;
+
+  private constructor(
+    /** The lmdb file (etcd's `member/snap/db`); lmdb keeps its lock file at `<path>-lock`. */
+    readonly path: string,
+    private readonly opts: BackendOptions,
+  ) {
+    this.log = opts.logger ?? noopLogger;
+    this.openEnv();
+  }
+
+  /**
+   * Open (creating if needed) the backend file at `path`: for a member, etcd's
+   * `<data-dir>/member/snap/db` (see backendPath); any path for snapshots, tools and tests.
+   */
+  static open(path: string, opts: BackendOptions = {}): Backend {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    return new Backend(path, opts);
+  }
+
+  private openEnv(): void {
+    this.env = open<Buffer, Buffer>({
+      path: this.path,
+      noSubdir: true,
+      maxDbs: this.opts.maxBuckets ?? 32,
+      mapSize: this.opts.mapSize ?? 8 * 1024 * 1024 * 1024,
+      overlappingSync: true,
+      encoding: "binary",
+      keyEncoding: "binary",
+      // Never let lmdb-js commit part of an event turn's writes: atomicity of a revision relies on it.
+      eventTurnBatching: true,
+    });
+    for (const [name, b] of this.buckets) b.db = this.openDb(name);
+    this.cachedSize = -1;
+  }
+
+  private openDb(name: string): Db {
+    return this.env.openDB<Buffer, Buffer>({ name, encoding: "binary", keyEncoding: "binary" });
+  }
+
+  /** The named bucket, created on first use. */
+  bucket(name: string): Bucket {
+    this.checkOpen();
+    let b = this.buckets.get(name);
+    if (!b) {
+      b = new Bucket(this, name, this.openDb(name));
+      this.buckets.set(name, b);
+    }
+    return b;
+  }
+
+  /** @internal Batch bookkeeping for a queued write's commit promise. */
+  track(p: Promise<unknown>): number {
+    if (this.failure) throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
+    if (p !== this.lastPromise) {
+      this.lastPromise = p;
+      const batch = ++this.issued;
+      p.then(
+        () => this.onBatchCommitted(batch),
+        (err: unknown) => this.onBatchFailed(batch, err),
+      );
+    }
+    return this.issued;
+  }
+
+  private onBatchCommitted(batch: number): void {
+    if (batch > this.committedBatch) this.committedBatch = batch;
+    this.cachedSize = -1;
+    for (const l of this.commitListeners) l(batch);
+  }
+
+  private onBatchFailed(batch: number, err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.failure ??= e;
+    this.log.error("backend batch commit failed; refusing further writes", { batch, error: e.message });
+  }
+
+  /** Number of the last batch a write joined (0: none yet). */
+  lastIssuedBatch(): number {
+    return this.issued;
+  }
+
+  /** Number of the last batch known committed (visible to reads). Batches commit in order. */
+  lastCommittedBatch(): number {
+    return this.committedBatch;
+  }
+
+  /** Called (in order) with each batch number as it commits. Returns an unsubscribe function. */
+  onBatchCommit(listener: (batch: number) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /** The first commit failure, if any (then every further write throws BackendFailedError). */
+  failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Resolves once every write queued so far is committed (visible to reads, maybe not yet fsynced). */
+  async committed(): Promise<void> {
+    const p = this.lastPromise;
+    if (p) await p;
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Sync barrier: resolves once every write queued so far is committed AND fsynced. After it,
+   * the WAL entries those writes cover may be released.
+   */
+  async flush(): Promise<void> {
+    await this.committed();
+    await this.env.flushed;
+  }
+
+  /** Size of the backend file in bytes (etcd's db size: what the quota is checked against). */
+  size(): number {
+    if (this.cachedSize < 0) {
+      try {
+        this.cachedSize = statSync(this.path).size;
+      } catch {
+        this.cachedSize = 0;
+      }
+    }
+    return this.cachedSize;
+  }
+
+  /** Bytes of pages in use by live B+trees (etcd's dbSizeInUse, approximately). */
+  sizeInUse(): number {
+    const st = this.env.getStats() as { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
+    let pages = 2 + st.treeBranchPageCount + st.treeLeafPageCount + st.overflowPages; // 2 meta pages + root db
+    for (const b of this.buckets.values()) pages += b.pages();
+    return Math.min(pages * st.pageSize, this.size());
+  }
+
+  /**
+   * Write a consistent copy of the whole environment to `toFile` (a single lmdb file, openable
+   * with Backend.open or usable with restoreFrom). It contains at least every write queued
+   * before the call (it waits for their commit), possibly later ones too: whatever it holds is
+   * self-consistent, and its meta bucket says which raft index it covers.
+   */
+  async backup(toFile: string): Promise<void> {
+    this.checkOpen();
+    await this.committed();
+    rmSync(toFile, { force: true });
+    await this.env.backup(toFile, false);
+    const fd = openSync(toFile, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Replace the whole backend with the copy in `fromFile` (made by backup): closes the
+   * environment after pending writes commit, swaps the file in atomically (copy + fsync + rename),
+   * and reopens. Buckets obtained before stay valid. Callers rebuild their in-memory state.
+   */
+  async restoreFrom(fromFile: string): Promise<void> {
+    this.checkOpen();
+    if (!existsSync(fromFile)) throw new Error(`restore: no such file ${fromFile}`);
+    await this.flush().catch(() => undefined);
+    await this.env.close();
+    const tmp = `${this.path}.restore-tmp`;
+    copyFileSync(fromFile, tmp);
+    const fd = openSync(tmp, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.path);
+    rmSync(`${this.path}-lock`, { force: true });
+    this.lastPromise = undefined;
+    this.failure = undefined;
+    this.openEnv();
+    this.log.info("backend restored from snapshot", { from: fromFile, path: this.path });
+  }
+
+  /** Wait for pending writes to be durable, then close the environment. Idempotent. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    try {
+      await this.flush();
+    } catch (e) {
+      this.log.warn("closing backend after a failed commit", { error: (e as Error).message });
+    }
+    await this.env.close();
+  }
+
+  isOpen(): boolean {
+    return !this.isClosed;
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new Error("backend is closed");
+  }
+}

@@ -1,0 +1,808 @@
+/**
+ * The MVCC key-value store (etcd 3.4's mvcc semantics; see README.md beside this file).
+ *
+ * State: an in-memory key index (TreeIndex) + the key bucket in the backend, where each
+ * revision's rows live under etcd's 17/18-byte revision keys with etcd's protobuf values.
+ * Writes go to the backend asynchronously (one lmdb transaction per event-loop turn); until
+ * a revision's batch commits, its KeyValues are served from `pending`.
+ */
+import { type Backend, type Bucket, BUCKET_KEY, BUCKET_META } from "../backend/backend.js";
+import { ErrCompacted, ErrFutureRev } from "../pb/errors.js";
+import { EventType, type Event, type KeyValue } from "../pb/kv.js";
+import { Crc32c } from "./crc32c.js";
+import { KeyIndex, type KeyRev } from "./key-index.js";
+import { decodeKeyValue, encodeKeyValue, encodeTombstone } from "./kv-codec.js";
+import { bytesToMain, bytesToSub, isTombstoneKey, mainRevPrefix, REV_BYTES_LEN, revId, revIdOfKey, revToBytes } from "./revision.js";
+import { keyString, rangeEndString, TreeIndex } from "./tree-index.js";
+
+export interface MvccLogger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+const noopLogger: MvccLogger = { info() {}, warn() {}, error() {} };
+
+/**
+ * What the KV layer needs from leases (the lease module implements it). `attach`/`detach` are
+ * called by the store when a committed write gives a key a lease or takes it away, in order.
+ */
+export interface LeaseHooks {
+  exists(id: bigint): boolean;
+  attach(id: bigint, key: Buffer): void;
+  detach(id: bigint, key: Buffer): void;
+}
+
+export interface MvccStoreOptions {
+  readonly logger?: MvccLogger;
+  /** Attach/detach hooks (only those two are used by the store). Can be set later with setLeaseHooks. */
+  readonly leases?: Pick<LeaseHooks, "attach" | "detach">;
+  /** Rows deleted per backend batch during physical compaction (etcd: 1000). */
+  readonly compactionBatchLimit?: number;
+  /** Keys compacted per step of the in-memory index compaction. */
+  readonly compactionIndexBatch?: number;
+}
+
+export interface RangeOptions {
+  /** Read at this revision (<= 0 or absent: the current revision). */
+  readonly revision?: number;
+  /** Max kvs returned (<= 0 or absent: no limit). `count` is always the full count. */
+  readonly limit?: number;
+  /** Return no kvs, only the count. */
+  readonly countOnly?: boolean;
+}
+
+export interface RangeResult {
+  /** The visible KeyValues in key order. Shared objects: do not mutate. */
+  readonly kvs: KeyValue[];
+  /** How many keys the range holds at the read revision (regardless of limit). */
+  readonly count: number;
+  /** The store revision the read saw as current (etcd's RangeResult.Rev). */
+  readonly rev: number;
+}
+
+export interface WriteTxn {
+  /** The revision this transaction started at; its writes get rev()+1. */
+  readonly beginRevision: number;
+  /** Reads see the transaction's own earlier writes (etcd's storeTxnWrite.Range). */
+  range(key: Buffer, rangeEnd: Buffer, opts?: RangeOptions): RangeResult;
+  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue };
+  deleteRange(key: Buffer, rangeEnd: Buffer): { deleted: KeyValue[] };
+  /** Number of writes so far (etcd's len(txn.Changes())). */
+  changes(): number;
+}
+
+export type CommitListener = (events: Event[], rev: number) => void;
+
+const META_CONSISTENT_INDEX = Buffer.from("consistent_index");
+const META_TERM = Buffer.from("term");
+const META_SCHEDULED_COMPACT = Buffer.from("scheduledCompactRev");
+const META_FINISHED_COMPACT = Buffer.from("finishedCompactRev");
+const KEY_BUCKET_NAME = Buffer.from("key");
+
+function u64(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 0);
+  b.writeUInt32BE(n >>> 0, 4);
+  return b;
+}
+
+/**
+ * A private copy of a buffer lmdb-js may reuse (its "fast" buffers carry an own `length`).
+ * Buffer.allocUnsafe takes small buffers from Node's pool: far cheaper than a fresh ArrayBuffer
+ * (Buffer.from/copyBytesFrom/slice), which dominated reads.
+ */
+function copyOut(raw: Buffer): Buffer {
+  const n = raw.length;
+  const out = Buffer.allocUnsafe(n);
+  out.set(new Uint8Array(raw.buffer, raw.byteOffset, n));
+  return out;
+}
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+class StoreClosedError extends Error {
+  override readonly name = "StoreClosedError";
+  constructor() {
+    super("mvcc: closed");
+  }
+}
+
+/** One write of a transaction. */
+interface Change {
+  readonly ki: KeyIndex;
+  /** The KeyIndex was created by this transaction (rollback removes it). */
+  readonly createdKi: boolean;
+  readonly event: Event;
+}
+
+export class MvccStore {
+  private readonly keys: Bucket;
+  private readonly meta: Bucket;
+  private index = new TreeIndex();
+  private log: MvccLogger;
+  private leases: Pick<LeaseHooks, "attach" | "detach"> | undefined;
+  private readonly compactionBatchLimit: number;
+  private readonly compactionIndexBatch: number;
+
+  private currentRev = 1;
+  private compactMainRev = -1;
+  private ci = 0;
+  private term = 0;
+  private savedCi = 0;
+  private savedTerm = 0;
+  private indexFlushQueued = false;
+
+  /** Events of revisions whose backend batch has not committed yet, by main revision. */
+  private pending = new Map<number, Event[]>();
+  private pendingQueue: Array<{ batch: number; main: number }> = [];
+  private pendingHead = 0;
+
+  private readonly listeners = new Set<CommitListener>();
+  private inWrite = false;
+  private fifo: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private closed = false;
+  private readonly unsubscribeBackend: () => void;
+  private readonly scratchKey = Buffer.allocUnsafe(REV_BYTES_LEN);
+
+  private constructor(
+    readonly backend: Backend,
+    opts: MvccStoreOptions,
+  ) {
+    this.log = opts.logger ?? noopLogger;
+    this.leases = opts.leases;
+    this.compactionBatchLimit = opts.compactionBatchLimit ?? 1000;
+    this.compactionIndexBatch = opts.compactionIndexBatch ?? 10_000;
+    this.keys = backend.bucket(BUCKET_KEY);
+    this.meta = backend.bucket(BUCKET_META);
+    this.unsubscribeBackend = backend.onBatchCommit((b) => this.onBatchCommitted(b));
+  }
+
+  /**
+   * Open the store over a backend: rebuilds the key index from the key bucket, restores the
+   * consistent index and compaction state, resumes an interrupted compaction, and re-attaches
+   * leased keys through `opts.leases`.
+   */
+  static open(backend: Backend, opts: MvccStoreOptions = {}): MvccStore {
+    const s = new MvccStore(backend, opts);
+    s.restore();
+    return s;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  currentRevision(): number {
+    return this.currentRev;
+  }
+
+  /** The compacted revision: -1 if never compacted (as etcd), else the last scheduled compaction. */
+  compactedRevision(): number {
+    return this.compactMainRev;
+  }
+
+  /** Index of the last raft entry applied (persisted with the writes it covers). */
+  consistentIndex(): number {
+    return this.ci;
+  }
+
+  /** Raft term of that entry, when the server provides it (0 otherwise). */
+  consistentTerm(): number {
+    return this.term;
+  }
+
+  /** Number of keys in the index (live or with history), for metrics. */
+  indexedKeys(): number {
+    return this.index.size;
+  }
+
+  setLeaseHooks(leases: Pick<LeaseHooks, "attach" | "detach"> | undefined, reattach = true): void {
+    this.leases = leases;
+    if (leases && reattach) {
+      this.index.visitAt("", undefined, this.currentRev, (_ki, r) => {
+        const kv = this.readKv(r.main, r.sub);
+        if (kv.lease !== 0n) leases.attach(kv.lease, kv.key);
+      });
+    }
+  }
+
+  /**
+   * Record that raft entry `index` (of `term`) has been applied although it changed no key
+   * (lease, auth, member entries, failed requests). Queued with whatever else this event-loop
+   * turn writes. Lower or equal indexes are ignored.
+   */
+  setConsistentIndex(index: number, term?: number): void {
+    this.checkOpen();
+    this.saveIndex(index, term);
+  }
+
+  /**
+   * Record the applied index (and term). The meta row is written once per event-loop turn, from a
+   * microtask queued by the first change: it always runs after the turn's last write and before
+   * lmdb-js closes the turn's batch (in a setImmediate), so each backend transaction ends with the
+   * consistent index that covers exactly its rows.
+   */
+  private saveIndex(index: number, term?: number): void {
+    let dirty = false;
+    if (index > this.ci) {
+      this.ci = index;
+      dirty = true;
+    }
+    if (term !== undefined && term > this.term) {
+      this.term = term;
+      dirty = true;
+    }
+    if (dirty && !this.indexFlushQueued) {
+      this.indexFlushQueued = true;
+      queueMicrotask(this.flushIndex);
+    }
+  }
+
+  private readonly flushIndex = (): void => {
+    this.indexFlushQueued = false;
+    if (this.ci !== this.savedCi) {
+      this.meta.put(META_CONSISTENT_INDEX, u64(this.ci));
+      this.savedCi = this.ci;
+    }
+    if (this.term !== this.savedTerm) {
+      this.meta.put(META_TERM, u64(this.term));
+      this.savedTerm = this.term;
+    }
+  };
+
+  // ---------------------------------------------------------------- reads
+
+  /** Read [key, rangeEnd) (etcd's range-end rules) at the current or a past revision. */
+  range(key: Buffer, rangeEnd: Buffer, opts: RangeOptions = {}): RangeResult {
+    this.checkOpen();
+    return this.rangeKeys(key, rangeEnd, opts, this.currentRev, undefined);
+  }
+
+  private rangeKeys(key: Buffer, rangeEnd: Buffer, opts: RangeOptions, curRev: number, txn: StoreWriteTxn | undefined): RangeResult {
+    let rev = opts.revision ?? 0;
+    if (rev > curRev) throw ErrFutureRev;
+    if (rev <= 0) rev = curRev;
+    if (rev < this.compactMainRev) throw ErrCompacted;
+    const countOnly = opts.countOnly === true;
+    const limit = opts.limit ?? 0;
+
+    if (rangeEnd.length === 0) {
+      const r = this.index.get(keyString(key), rev);
+      if (r === undefined) return { kvs: [], count: 0, rev: curRev };
+      if (countOnly) return { kvs: [], count: 1, rev: curRev };
+      return { kvs: [this.readKvIn(r.main, r.sub, txn)], count: 1, rev: curRev };
+    }
+
+    const found: KeyRev[] = [];
+    this.index.visitAt(keyString(key), rangeEndString(rangeEnd), rev, (_ki, r) => {
+      found.push(r);
+    });
+    const count = found.length;
+    if (countOnly || count === 0) return { kvs: [], count, rev: curRev };
+    const n = limit <= 0 || limit > count ? count : limit;
+    const kvs = new Array<KeyValue>(n);
+    for (let i = 0; i < n; i++) {
+      const r = found[i]!;
+      kvs[i] = this.readKvIn(r.main, r.sub, txn);
+    }
+    return { kvs, count, rev: curRev };
+  }
+
+  private readKvIn(main: number, sub: number, txn: StoreWriteTxn | undefined): KeyValue {
+    if (txn !== undefined && main === txn.beginRevision + 1) return txn.ownKv(sub);
+    return this.readKv(main, sub);
+  }
+
+  /** The KeyValue stored at (main, sub): pending overlay first, then the backend. */
+  private readKv(main: number, sub: number): KeyValue {
+    const evs = this.pending.get(main);
+    if (evs !== undefined) {
+      const ev = evs[sub];
+      if (ev !== undefined && ev.type === EventType.Put) return ev.kv;
+    }
+    const k = this.scratchKey;
+    k.writeUInt32BE(Math.floor(main / 0x1_0000_0000), 0);
+    k.writeUInt32BE(main >>> 0, 4);
+    k[8] = 0x5f;
+    k.writeUInt32BE(Math.floor(sub / 0x1_0000_0000), 9);
+    k.writeUInt32BE(sub >>> 0, 13);
+    const raw = this.keys.getVolatile(k);
+    if (raw === undefined) {
+      this.log.error("mvcc: range failed to find revision pair", { main, sub, current: this.currentRev });
+      throw new Error(`mvcc: cannot find revision ${main}.${sub} in the backend`);
+    }
+    return decodeKeyValue(copyOut(raw));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * One atomic write transaction: every put/delete inside gets main revision current+1 and sub
+   * revisions 0,1,2… in order; reads inside see earlier writes of the same transaction. If `fn`
+   * throws, its writes are undone (nothing reaches the backend) and the error propagates.
+   * `consistentIndex` (and `term`, if given) is recorded either way, queued in the same backend
+   * batch as the writes. If nothing was written, the revision does not move. `fn` must be
+   * synchronous. Commit listeners run after the revision is visible.
+   */
+  write<T>(consistentIndex: number, fn: (txn: WriteTxn) => T, term?: number): T {
+    this.checkOpen();
+    if (this.inWrite) throw new Error("mvcc: nested write transaction");
+    this.inWrite = true;
+    const txn = new StoreWriteTxn(this, this.currentRev);
+    let result: T;
+    try {
+      result = fn(txn);
+      if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
+        throw new TypeError("mvcc: write transaction callback must be synchronous");
+      }
+    } catch (e) {
+      txn.rollback();
+      this.inWrite = false;
+      this.saveIndex(consistentIndex, term);
+      throw e;
+    }
+    try {
+      this.commit(txn, consistentIndex, term);
+    } finally {
+      this.inWrite = false;
+    }
+    return result;
+  }
+
+  private commit(txn: StoreWriteTxn, consistentIndex: number, term?: number): void {
+    txn.end();
+    const changes = txn.changeList;
+    if (changes.length === 0) {
+      this.saveIndex(consistentIndex, term);
+      return;
+    }
+    const main = txn.beginRevision + 1;
+    const events = new Array<Event>(changes.length);
+    for (let sub = 0; sub < changes.length; sub++) {
+      const ev = changes[sub]!.event;
+      events[sub] = ev;
+      if (ev.type === EventType.Put) this.keys.put(revToBytes(main, sub), encodeKeyValue(ev.kv));
+      else this.keys.put(revToBytes(main, sub, true), encodeTombstone(ev.kv.key));
+    }
+    this.saveIndex(consistentIndex, term);
+    const batch = this.backend.lastIssuedBatch();
+    this.pending.set(main, events);
+    this.pendingQueue.push({ batch, main });
+    this.currentRev = main;
+
+    const leases = this.leases;
+    if (leases) {
+      for (const ev of events) {
+        const prevLease = ev.prevKv?.lease ?? 0n;
+        if (prevLease !== 0n) leases.detach(prevLease, ev.kv.key);
+        if (ev.type === EventType.Put && ev.kv.lease !== 0n) leases.attach(ev.kv.lease, ev.kv.key);
+      }
+    }
+    for (const l of this.listeners) {
+      try {
+        l(events, main);
+      } catch (e) {
+        this.log.error("mvcc: commit listener threw", { error: (e as Error).message });
+      }
+    }
+  }
+
+  private onBatchCommitted(batch: number): void {
+    const q = this.pendingQueue;
+    let h = this.pendingHead;
+    while (h < q.length && q[h]!.batch <= batch) {
+      this.pending.delete(q[h]!.main);
+      h++;
+    }
+    if (h === q.length) {
+      this.pendingQueue = [];
+      this.pendingHead = 0;
+    } else if (h > 1024 && h * 2 > q.length) {
+      this.pendingQueue = q.slice(h);
+      this.pendingHead = 0;
+    } else {
+      this.pendingHead = h;
+    }
+  }
+
+  /** Subscribe to committed write transactions (events in sub-revision order). */
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  // ---------------------------------------------------------------- internals for WriteTxn
+
+  /** @internal */
+  txnRange(txn: StoreWriteTxn, key: Buffer, rangeEnd: Buffer, opts: RangeOptions): RangeResult {
+    const cur = txn.changeList.length > 0 ? txn.beginRevision + 1 : txn.beginRevision;
+    return this.rangeKeys(key, rangeEnd, opts, cur, txn);
+  }
+
+  /** @internal */
+  txnPut(txn: StoreWriteTxn, key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue } {
+    const main = txn.beginRevision + 1;
+    const sub = txn.changeList.length;
+    const ks = keyString(key);
+    let ki = this.index.keyIndex(ks);
+    let createdKi = false;
+    let prev: KeyValue | undefined;
+    let createRevision = main;
+    let version = 1;
+    if (ki === undefined) {
+      ki = this.index.create(ks);
+      createdKi = true;
+    } else {
+      const r = ki.get(main);
+      if (r !== undefined) {
+        createRevision = r.createdMain;
+        version = r.version + 1;
+        prev = this.readKvIn(r.main, r.sub, txn);
+      }
+    }
+    const kv: KeyValue = { key, createRevision, modRevision: main, version, value, lease };
+    ki.put(main, sub);
+    txn.changeList.push({ ki, createdKi, event: prev ? { type: EventType.Put, kv, prevKv: prev } : { type: EventType.Put, kv } });
+    return prev ? { prev } : {};
+  }
+
+  /** @internal */
+  txnDeleteRange(txn: StoreWriteTxn, key: Buffer, rangeEnd: Buffer): { deleted: KeyValue[] } {
+    const rrev = txn.changeList.length > 0 ? txn.beginRevision + 1 : txn.beginRevision;
+    const targets: Array<{ ki: KeyIndex; r: KeyRev }> = [];
+    if (rangeEnd.length === 0) {
+      const ki = this.index.keyIndex(keyString(key));
+      const r = ki?.get(rrev);
+      if (ki && r) targets.push({ ki, r });
+    } else {
+      this.index.visitAt(keyString(key), rangeEndString(rangeEnd), rrev, (ki, r) => {
+        targets.push({ ki, r });
+      });
+    }
+    const deleted: KeyValue[] = [];
+    const main = txn.beginRevision + 1;
+    for (const { ki, r } of targets) {
+      const prev = this.readKvIn(r.main, r.sub, txn);
+      const sub = txn.changeList.length;
+      if (!ki.tombstone(main, sub)) throw new Error(`mvcc: cannot tombstone an existing key ${JSON.stringify(ki.key)}`);
+      const tomb: KeyValue = { key: prev.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n };
+      txn.changeList.push({ ki, createdKi: false, event: { type: EventType.Delete, kv: tomb, prevKv: prev } });
+      deleted.push(prev);
+    }
+    return { deleted };
+  }
+
+  /** @internal undo a transaction's index changes, newest first. */
+  txnRollback(txn: StoreWriteTxn): void {
+    const list = txn.changeList;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const c = list[i]!;
+      if (c.event.type === EventType.Put) c.ki.undoPut();
+      else c.ki.undoTombstone();
+      if (c.createdKi && c.ki.isEmpty()) this.index.remove(c.ki.key);
+    }
+    list.length = 0;
+  }
+
+  // ---------------------------------------------------------------- compaction
+
+  /**
+   * Compact history up to `rev` (etcd's store.Compact): rev <= compacted -> ErrCompacted,
+   * rev > current -> ErrFutureRev (both thrown; after ErrCompacted the caller of a physical
+   * compaction may await compactionBarrier(), as etcd does). Reads below `rev` fail from now on.
+   * The physical work (index, then backend rows in batches of compactionBatchLimit, yielding to
+   * the event loop between batches) runs in the background, after earlier compactions; `done`
+   * resolves when it is finished and committed.
+   */
+  compact(consistentIndex: number, rev: number, term?: number): { done: Promise<void> } {
+    this.checkOpen();
+    if (rev <= this.compactMainRev) {
+      this.saveIndex(consistentIndex, term);
+      throw ErrCompacted;
+    }
+    if (rev > this.currentRev) {
+      this.saveIndex(consistentIndex, term);
+      throw ErrFutureRev;
+    }
+    this.compactMainRev = rev;
+    this.meta.put(META_SCHEDULED_COMPACT, revToBytes(rev, 0));
+    this.saveIndex(consistentIndex, term);
+    return { done: this.scheduleCompaction(rev) };
+  }
+
+  /** Resolves when every compaction scheduled so far has finished (etcd's compactBarrier). */
+  compactionBarrier(): Promise<void> {
+    return this.fifo;
+  }
+
+  private schedule<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.fifo.then(job);
+    this.fifo = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private scheduleCompaction(rev: number): Promise<void> {
+    const done = this.schedule(() => this.runCompaction(rev));
+    done.catch((e: unknown) => {
+      if (!(e instanceof StoreClosedError)) this.log.error("mvcc: compaction failed", { rev, error: (e as Error).message });
+    });
+    return done;
+  }
+
+  private async runCompaction(rev: number): Promise<void> {
+    const started = Date.now();
+    if (this.stopping) throw new StoreClosedError();
+    await this.backend.committed();
+    const idOf = revId;
+
+    // 1. the in-memory index, a batch of keys at a time
+    const available = new Set<string>();
+    let cursor: string | undefined;
+    for (;;) {
+      if (this.stopping) throw new StoreClosedError();
+      const batch: KeyIndex[] = [];
+      const visit = (ki: KeyIndex) => {
+        batch.push(ki);
+        return batch.length < this.compactionIndexBatch;
+      };
+      if (cursor === undefined) this.index.visitAll("", undefined, visit);
+      else this.index.visitAll(cursor, undefined, visit, true);
+      for (const ki of batch) {
+        ki.compact(rev, available, idOf);
+        if (ki.isEmpty()) this.index.remove(ki.key);
+      }
+      if (batch.length < this.compactionIndexBatch) break;
+      cursor = batch[batch.length - 1]!.key;
+      await yieldToLoop();
+    }
+
+    // 2. the backend rows of revisions <= rev that are not kept
+    const end = mainRevPrefix(rev + 1);
+    let start: Buffer = Buffer.alloc(REV_BYTES_LEN);
+    let deletedRows = 0;
+    for (;;) {
+      if (this.stopping) throw new StoreClosedError();
+      const rows = this.keys.keys({ start, end, limit: this.compactionBatchLimit });
+      for (const k of rows) {
+        if (!available.has(revIdOfKey(k))) {
+          this.keys.remove(k);
+          deletedRows++;
+        }
+      }
+      if (rows.length < this.compactionBatchLimit) {
+        this.meta.put(META_FINISHED_COMPACT, revToBytes(rev, 0));
+        break;
+      }
+      const last = rows[rows.length - 1]!;
+      start = revToBytes(bytesToMain(last), bytesToSub(last) + 1);
+      await yieldToLoop();
+    }
+    await this.backend.committed();
+    this.log.info("mvcc: finished scheduled compaction", { compactRevision: rev, deletedRows, tookMs: Date.now() - started });
+  }
+
+  // ---------------------------------------------------------------- hash
+
+  /**
+   * etcd's HashByRev: CRC-32C over the key bucket rows with revision <= rev (rows at or below
+   * the compacted revision only if compaction keeps them), byte-identical to etcd's for the same
+   * history. rev 0: current. Synchronous: committed rows are read from the backend, rows of
+   * revisions whose batch has not committed yet are re-encoded from the pending overlay.
+   * Reads the whole key bucket: meant for the occasional corruption check, not the hot path.
+   */
+  hashKV(rev: number): { hash: number; compactRevision: number; rev: number } {
+    this.checkOpen();
+    const compactRev = this.compactMainRev;
+    const currentRev = this.currentRev;
+    if (rev > 0 && rev <= compactRev) throw ErrCompacted;
+    if (rev > 0 && rev > currentRev) throw ErrFutureRev;
+    if (rev === 0) rev = currentRev;
+    const keep = this.index.keep(rev, revId);
+    const lower = compactRev + 1;
+    const h = new Crc32c().update(KEY_BUCKET_NAME);
+    const include = (key: Buffer): boolean => !(bytesToMain(key) < lower && keep.size > 0 && !keep.has(revIdOfKey(key)));
+    const firstPending = this.pendingHead < this.pendingQueue.length ? this.pendingQueue[this.pendingHead]!.main : Infinity;
+    const committedTo = Math.min(rev, firstPending - 1);
+    for (const { key, value } of this.keys.getRange({ end: mainRevPrefix(committedTo + 1) })) {
+      if (include(key)) h.update(key).update(value);
+    }
+    for (let main = Math.max(firstPending, 1); main <= rev; main++) {
+      const evs = this.pending.get(main);
+      if (!evs) continue;
+      evs.forEach((ev, sub) => {
+        const put = ev.type === EventType.Put;
+        const key = revToBytes(main, sub, !put);
+        if (include(key)) h.update(key).update(put ? encodeKeyValue(ev.kv) : encodeTombstone(ev.kv.key));
+      });
+    }
+    return { hash: h.digest(), compactRevision: compactRev, rev: currentRev };
+  }
+
+  // ---------------------------------------------------------------- history (for watch)
+
+  /**
+   * Events of revisions [fromRev, toRev] in revision order, read from history (for watchers
+   * catching up). Revisions below the compacted revision may be partly gone: check
+   * compactedRevision() first. With `prevKv`, each event carries the key's previous value.
+   * Stops after the revision during which `limit` events were reached (0: no limit).
+   */
+  history(fromRev: number, toRev: number, opts: { prevKv?: boolean; limit?: number } = {}): Event[] {
+    this.checkOpen();
+    const out: Event[] = [];
+    const limit = opts.limit ?? 0;
+    const to = Math.min(toRev, this.currentRev);
+    let main = Math.max(fromRev, 1);
+    // committed rows first, then the pending overlay (pending mains are always the newest)
+    const firstPending = this.pendingHead < this.pendingQueue.length ? this.pendingQueue[this.pendingHead]!.main : Infinity;
+    if (main < firstPending && main <= to) {
+      let lastMain = -1;
+      for (const { key, value } of this.keys.getRange({ start: revToBytes(main, 0), end: mainRevPrefix(Math.min(to, firstPending - 1) + 1) })) {
+        const m = bytesToMain(key);
+        if (limit > 0 && out.length >= limit && m !== lastMain) return out;
+        lastMain = m;
+        const kv = decodeKeyValue(copyOut(value));
+        if (isTombstoneKey(key)) {
+          const tomb: KeyValue = { key: kv.key, createRevision: 0, modRevision: m, version: 0, value: EMPTY, lease: 0n };
+          out.push(this.withPrev({ type: EventType.Delete, kv: tomb }, m, opts.prevKv));
+        } else {
+          out.push(this.withPrev({ type: EventType.Put, kv }, m, opts.prevKv));
+        }
+      }
+      main = firstPending;
+    }
+    for (; main <= to; main++) {
+      if (limit > 0 && out.length >= limit) return out;
+      const evs = this.pending.get(main);
+      if (!evs) continue;
+      for (const ev of evs) out.push(opts.prevKv ? ev : ev.prevKv ? { type: ev.type, kv: ev.kv } : ev);
+    }
+    return out;
+  }
+
+  private withPrev(ev: Event, main: number, want: boolean | undefined): Event {
+    if (!want || main - 1 < this.compactMainRev) return ev;
+    const r = this.index.get(keyString(ev.kv.key), main - 1);
+    if (!r) return ev;
+    return { ...ev, prevKv: this.readKv(r.main, r.sub) };
+  }
+
+  // ---------------------------------------------------------------- open / restore / close
+
+  private restore(): void {
+    const metaNum = (k: Buffer): number | undefined => {
+      const v = this.meta.get(k);
+      if (!v) return undefined;
+      return v.length >= 8 ? Number(v.readBigUInt64BE(0)) : undefined;
+    };
+    this.ci = this.savedCi = metaNum(META_CONSISTENT_INDEX) ?? 0;
+    this.term = this.savedTerm = metaNum(META_TERM) ?? 0;
+    const finished = this.meta.get(META_FINISHED_COMPACT);
+    const scheduledRaw = this.meta.get(META_SCHEDULED_COMPACT);
+    this.compactMainRev = finished ? bytesToMain(finished) : -1;
+    let scheduled = scheduledRaw ? bytesToMain(scheduledRaw) : 0;
+
+    const index = new TreeIndex();
+    const keyToLease = new Map<string, { lease: bigint; key: Buffer }>();
+    let currentRev = 1;
+    for (const { key, value } of this.keys.getRange({})) {
+      const main = bytesToMain(key);
+      const sub = bytesToSub(key);
+      const tomb = isTombstoneKey(key);
+      const kv = decodeKeyValue(value);
+      const ks = keyString(kv.key);
+      currentRev = main;
+      const ki = index.keyIndex(ks);
+      if (ki) {
+        if (tomb) ki.tombstone(main, sub);
+        else ki.put(main, sub);
+      } else if (!tomb) {
+        const nki = new KeyIndex(ks);
+        nki.restore(kv.createRevision, main, sub, kv.version);
+        index.insert(nki);
+      }
+      if (tomb || kv.lease === 0n) keyToLease.delete(ks);
+      else keyToLease.set(ks, { lease: kv.lease, key: Buffer.from(kv.key) });
+    }
+    this.index = index;
+    this.currentRev = Math.max(currentRev, this.compactMainRev);
+    this.pending.clear();
+    this.pendingQueue = [];
+    this.pendingHead = 0;
+    if (scheduled <= this.compactMainRev) scheduled = 0;
+    if (this.leases) for (const { lease, key } of keyToLease.values()) this.leases.attach(lease, key);
+    this.log.info("mvcc: restored", {
+      currentRevision: this.currentRev,
+      compactRevision: this.compactMainRev,
+      consistentIndex: this.ci,
+      keys: this.index.size,
+    });
+    if (scheduled !== 0) {
+      this.log.info("mvcc: resume scheduled compaction", { scheduledCompactRevision: scheduled });
+      this.compactMainRev = scheduled;
+      void this.scheduleCompaction(scheduled);
+    }
+  }
+
+  /**
+   * Replace the whole state with a backend snapshot file (made by Backend.backup, e.g. received
+   * from the leader): stops compactions, swaps the backend file, rebuilds everything. Listeners
+   * stay subscribed; lease hooks are re-attached from the restored keys.
+   */
+  async restoreFrom(snapshotFile: string): Promise<void> {
+    this.checkOpen();
+    this.stopping = true;
+    await this.fifo;
+    await this.backend.restoreFrom(snapshotFile);
+    this.stopping = false;
+    this.restore();
+  }
+
+  /** Stop background compaction (it resumes at next open) and wait for it. Leaves the backend open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.indexFlushQueued) this.flushIndex();
+    this.stopping = true;
+    this.closed = true;
+    await this.fifo;
+    this.unsubscribeBackend();
+    this.listeners.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+class StoreWriteTxn implements WriteTxn {
+  readonly changeList: Change[] = [];
+  private done = false;
+  constructor(
+    private readonly store: MvccStore,
+    readonly beginRevision: number,
+  ) {}
+
+  private check(): void {
+    if (this.done) throw new Error("mvcc: write transaction already ended");
+  }
+
+  range(key: Buffer, rangeEnd: Buffer, opts: RangeOptions = {}): RangeResult {
+    this.check();
+    return this.store.txnRange(this, key, rangeEnd, opts);
+  }
+
+  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue } {
+    this.check();
+    return this.store.txnPut(this, key, value, lease);
+  }
+
+  deleteRange(key: Buffer, rangeEnd: Buffer): { deleted: KeyValue[] } {
+    this.check();
+    return this.store.txnDeleteRange(this, key, rangeEnd);
+  }
+
+  changes(): number {
+    return this.changeList.length;
+  }
+
+  /** The KeyValue this transaction wrote at sub revision `sub`. */
+  ownKv(sub: number): KeyValue {
+    const c = this.changeList[sub];
+    if (!c || c.event.type !== EventType.Put) throw new Error(`mvcc: no put at sub revision ${sub} in this transaction`);
+    return c.event.kv;
+  }
+
+  rollback(): void {
+    this.store.txnRollback(this);
+    this.done = true;
+  }
+
+  end(): void {
+    this.done = true;
+  }
+}
