@@ -31,30 +31,33 @@ async function main(): Promise<number> {
   for (const w of parsed.warnings) logger.warn(w);
   logger.info({ "etcd-ts-version": ETCD_TS_VERSION, "etcd-api-version": API_VERSION, "node-version": process.version }, "starting etcd-ts");
 
-  let etcd;
-  try {
-    etcd = await startEtcd(cfg, logger);
-  } catch (e) {
-    logger.fatal({ error: e instanceof Error ? e.message : String(e) }, e instanceof ConfigError ? "invalid configuration" : "failed to start etcd");
-    return 1;
-  }
-  if (process.env.NOTIFY_SOCKET) notifySystemd(logger);
-
+  let etcd: Awaited<ReturnType<typeof startEtcd>>;
   let closing = false;
-  const shutdown = (signal: NodeJS.Signals) => {
+  const stopAndExit = (code: number) => {
     if (closing) return;
     closing = true;
-    logger.info({ signal }, "received signal; shutting down");
     etcd.close().then(
       () => {
         logger.info({ name: cfg.name }, "stopped etcd server");
-        process.exit(0);
+        process.exit(code);
       },
       (err: unknown) => {
         logger.error({ error: String(err) }, "error while shutting down");
         process.exit(1);
       },
     );
+  };
+  try {
+    etcd = await startEtcd(cfg, logger, () => stopAndExit(0));
+  } catch (e) {
+    logger.fatal({ error: e instanceof Error ? e.message : String(e) }, e instanceof ConfigError ? "invalid configuration" : "failed to start etcd");
+    return 1;
+  }
+  if (process.env.NOTIFY_SOCKET) notifySystemd(logger);
+
+  const shutdown = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, "received signal; shutting down");
+    stopAndExit(0);
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);

@@ -5,7 +5,12 @@ import { KvHandlers } from "../api/grpc/kv-service.js";
 import { createHttpApi } from "../api/http/http-api.js";
 import { bootstrapServer } from "../etcdserver/bootstrap.js";
 import type { EtcdServer } from "../etcdserver/server.js";
-import { ClientListener } from "./client-listener.js";
+import * as grpc from "@grpc/grpc-js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { SniffingListener } from "./sniffing-listener.js";
+import { peerHttpHandler } from "./peer-http.js";
+import { serviceDefinition } from "../api/proto/load.js";
+import { peerService } from "../transport/peer-service.js";
 import { idToHex } from "../membership/ids.js";
 
 export interface Embedded {
@@ -14,7 +19,7 @@ export interface Embedded {
 }
 
 /** The one place that wires the layers together and opens the listeners. */
-export async function startEtcd(cfg: MemberConfig, logger: Logger): Promise<Embedded> {
+export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: () => void = () => undefined): Promise<Embedded> {
   logger.info(
     {
       name: cfg.name,
@@ -41,15 +46,23 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger): Promise<Embe
   const metrics = server.metrics;
   const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes);
   const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes);
-  server.start();
+  server.setOnRemoved(onRemoved);
 
-  const listeners: ClientListener[] = [];
-  for (const u of cfg.listenClientUrls) {
-    const url = new URL(u);
-    const l = new ClientListener(grpcServer, (req, res) => void http(req, res));
-    await l.listen(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port));
-    listeners.push(l);
-  }
+  // Peers first: a member that starts must be reachable by the others before it campaigns.
+  const peerGrpc = new grpc.Server({ "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1 });
+  peerGrpc.addService(serviceDefinition("etcdtspeer", "Peer"), peerService(server, logger));
+  const listeners: SniffingListener[] = [];
+  const listen = async (urls: readonly string[], g: grpc.Server, h: (req: IncomingMessage, res: ServerResponse) => void) => {
+    for (const u of urls) {
+      const url = new URL(u);
+      const l = new SniffingListener(g, h);
+      await l.listen(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port));
+      listeners.push(l);
+    }
+  };
+  await listen(cfg.listenPeerUrls, peerGrpc, peerHttpHandler(server));
+  server.start();
+  await listen(cfg.listenClientUrls, grpcServer, (req, res) => void http(req, res));
   await server.readyNotify();
   logger.info({ "local-member-id": idToHex(server.memberId) }, "ready to serve client requests");
   for (const u of cfg.listenClientUrls) {
@@ -62,6 +75,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger): Promise<Embe
       await Promise.all(listeners.map((l) => l.close()));
       await server.stop();
       grpcServer.forceShutdown();
+      peerGrpc.forceShutdown();
     },
   };
 }

@@ -39,6 +39,16 @@ const decodeDelete = (b: Uint8Array) => deleteRangeFromWire(kvDef.DeleteRange!.r
 const decodeTxn = (b: Uint8Array) => txnFromWire(kvDef.Txn!.requestDeserialize(Buffer.from(b)) as WireTxnRequest);
 const decodeCompaction = (b: Uint8Array) => compactionFromWire(kvDef.Compact!.requestDeserialize(Buffer.from(b)) as WireCompactionRequest);
 
+function requestIdOf(context: Uint8Array): bigint | undefined {
+  if (context.length === 0) return undefined;
+  try {
+    const o = JSON.parse(Buffer.from(context).toString("utf8")) as { requestId?: string };
+    return o.requestId ? BigInt(o.requestId) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ApplierHooks {
   applyConfChange(cc: ConfChange): ConfState;
   /** The leader's no-op of `term` was applied: reads and publishing may start. */
@@ -118,7 +128,9 @@ export class Applier {
       this.logger.info({ "cluster-id": idToHex(next.clusterId), "member-id": idToHex(cc.nodeId), change: ConfChangeType[cc.type] }, "applied a membership change");
       this.hooks.onClusterChanged(next);
     }
-    this.waitsTrigger(e, { ok: true, value: undefined });
+    // Conf changes proposed by this member carry their request id in the context.
+    const requestId = requestIdOf(cc.context);
+    if (requestId !== undefined) this.waits.trigger(requestId, { ok: true, value: undefined });
   }
 
   private applyNormal(e: Entry): void {
@@ -137,11 +149,6 @@ export class Applier {
       if (e.index > this.store.consistentIndex()) this.store.setConsistentIndex(e.index, e.term);
     }
     this.waits.trigger(p.id, result);
-  }
-
-  private waitsTrigger(e: Entry, r: ApplyResult): void {
-    const p = decodeProposal(e.data);
-    if (p) this.waits.trigger(p.id, r);
   }
 
   private applyProposal(kind: ProposalKind, payload: Uint8Array, index: number): ApplyValue {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { snapDirOf, walDirOf, type MemberConfig } from "../config/member-config.js";
 import { ConfigError } from "../config/errors.js";
 import type { Logger } from "../log/logger.js";
-import { decodeCluster, emptyCluster, encodeMember, type Cluster, type Member } from "../membership/cluster.js";
+import { decodeCluster, emptyCluster, encodeMember, membersFromJson, type Cluster, type Member } from "../membership/cluster.js";
 import { computeClusterId, computeMemberId, idToHex } from "../membership/ids.js";
 import { ServerMetrics } from "../metrics/metrics.js";
 import { MemoryStorage } from "../raft/memory-storage.js";
@@ -61,10 +61,21 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
       { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": opened.hardState.commit, "snapshot-index": appliedIndex },
       "restarting local member",
     );
-  } else {
-    if (cfg.initialClusterState === "existing") {
-      throw new ConfigError("joining an existing cluster (--initial-cluster-state=existing) needs clustering, which this build of etcd-ts does not have yet");
+  } else if (cfg.initialClusterState === "existing") {
+    // Joining: the member was added with `member add`; learn the cluster from a peer that is in it.
+    const joined = await fetchClusterFromPeers(cfg);
+    const me = [...joined.members.values()].find((m) => sameUrls(m.peerUrls, cfg.initialAdvertisePeerUrls));
+    if (!me) {
+      throw new ConfigError(
+        `this member's --initial-advertise-peer-urls (${cfg.initialAdvertisePeerUrls.join(",")}) are not in the cluster's member list; add it first with 'etcdctl member add ${cfg.name} --peer-urls=${cfg.initialAdvertisePeerUrls.join(",")}'`,
+      );
     }
+    memberId = me.id;
+    cluster = joined;
+    mkdirSync(join(cfg.dataDir, "member"), { recursive: true });
+    wal = await Wal.create(walDir, { memberId, clusterId: joined.clusterId }, fileLog, walOptions);
+    logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(joined.clusterId) }, "joining an existing cluster");
+  } else {
     const members: Member[] = cfg.initialCluster.map((m) => ({
       id: computeMemberId(m.peerUrls, cfg.initialClusterToken),
       name: m.name,
@@ -81,10 +92,6 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     bootstrapPeers = members.map((m) => ({ id: m.id, context: encodeMember({ ...m, clientUrls: [] }) }));
     logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": cfg.initialCluster.map((m) => m.name) }, "starting local member");
   }
-  if ((bootstrapPeers?.length ?? 0) > 1 || confState.voters.length + confState.learners.length > 1) {
-    throw new ConfigError("clusters of more than one member need the peer transport, which this build of etcd-ts does not have yet");
-  }
-
   const node = new RawNode({
     id: memberId,
     electionTick: Math.max(2, Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs)),
@@ -127,6 +134,27 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
       await backend.close();
     },
   });
+}
+
+function sameUrls(a: readonly string[], b: readonly string[]): boolean {
+  return [...a].sort().join(",") === [...b].sort().join(",");
+}
+
+/** Asks the peers named in --initial-cluster (other than this member) for the cluster's members, as etcd does on join. */
+async function fetchClusterFromPeers(cfg: MemberConfig): Promise<Cluster> {
+  const urls = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerUrls);
+  const errors: string[] = [];
+  for (const u of urls) {
+    try {
+      const res = await fetch(`${u}/members`, { signal: AbortSignal.timeout(2000) });
+      const cid = res.headers.get("x-etcd-cluster-id");
+      if (!res.ok || !cid) throw new Error(`HTTP ${res.status}`);
+      return membersFromJson(BigInt("0x" + cid), (await res.json()) as Parameters<typeof membersFromJson>[1]);
+    } catch (e) {
+      errors.push(`${u}: ${(e as Error).message}`);
+    }
+  }
+  throw new ConfigError(`cannot fetch cluster info from peer urls (${errors.join("; ") || "no peers in --initial-cluster"})`);
 }
 
 /** WAL and snapshot files behind one queue, so snapshot markers never interleave with entry writes. */

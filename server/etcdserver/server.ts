@@ -1,8 +1,30 @@
 import type { Logger } from "../log/logger.js";
-import { sortedMembers, type Cluster, type Member, encodeCluster } from "../membership/cluster.js";
-import { idToHex } from "../membership/ids.js";
+import { decodeCluster, encodeMember, sortedMembers, type Cluster, type Member, encodeCluster } from "../membership/cluster.js";
+import { computeMemberId, idToHex } from "../membership/ids.js";
+import { Transport } from "../transport/transport.js";
+import type { PeerReceiver } from "../transport/peer-service.js";
+import { ConfChangeType, MessageType, type ConfChange, type Message } from "../raft/types.js";
+import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import type { ServerMetrics } from "../metrics/metrics.js";
-import { ErrNoLeader, ErrNoSpace, ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError } from "../pb/errors.js";
+import {
+  ErrBadLeaderTransferee,
+  ErrLearnerNotReady,
+  ErrMemberBadURLs,
+  ErrMemberNotEnoughStarted,
+  ErrMemberNotFound,
+  ErrMemberNotLearner,
+  ErrNoLeader,
+  ErrNoSpace,
+  ErrNotLeader,
+  ErrPeerURLExist,
+  ErrRequestTooLarge,
+  ErrStopped,
+  ErrTimeout,
+  ErrTimeoutLeaderTransfer,
+  ErrTooManyLearners,
+  EtcdError,
+} from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
 import type { ConfState, Snapshot, SoftState } from "../raft/types.js";
 import { StateType, NONE } from "../raft/types.js";
@@ -20,7 +42,7 @@ import { WaitRegistry } from "./wait.js";
 import { AutoCompactor } from "./auto-compactor.js";
 import { serviceDefinition } from "../api/proto/load.js";
 import type { MemberConfig } from "../config/member-config.js";
-import { DEFAULT_QUOTA_BYTES } from "../config/member-config.js";
+import { DEFAULT_QUOTA_BYTES, snapDirOf } from "../config/member-config.js";
 
 export const API_VERSION = "3.4.0";
 export const CLUSTER_VERSION = "3.4.0";
@@ -84,8 +106,12 @@ export interface Applied<T> {
  * The etcd server proper: turns client requests into raft proposals or linearizable reads,
  * applies committed entries, and answers status questions. The API layer talks only to this.
  */
-export class EtcdServer {
+export class EtcdServer implements PeerReceiver {
   readonly memberId: bigint;
+  private readonly transport: Transport;
+  /** Databases received with snapshots, by snapshot index, until raft hands the snapshot to the loop. */
+  private readonly incomingDbs = new Map<number, string>();
+  private onRemovedFromCluster: () => void = () => undefined;
   private readonly loop: RaftLoop;
   private readonly applier: Applier;
   private readonly reads: LinearizableReads;
@@ -133,12 +159,31 @@ export class EtcdServer {
       {
         applyConfChange: (cc) => (this.confState = p.node.applyConfChange(cc)),
         onNoopApplied: (term) => this.onNoopApplied(term),
-        onClusterChanged: () => undefined,
+        onClusterChanged: (c) => this.onClusterChanged(c),
         onClusterVersion: (v) => this.onClusterVersion(v),
       },
       p.logger,
       NO_LEASES,
     );
+    this.transport = new Transport(
+      p.memberId,
+      p.cluster.clusterId,
+      {
+        reportUnreachable: (id) => p.node.reportUnreachable(id),
+        reportSnapshot: (id, ok) => {
+          p.node.reportSnapshot(id, ok);
+          this.loop.kick();
+        },
+        onRemoved: () => this.removedFromCluster(),
+        backendCopy: async () => {
+          const file = join(snapDirOf(p.cfg), `outgoing-${process.hrtime.bigint()}.db`);
+          await p.backend.backup(file);
+          return file;
+        },
+      },
+      p.logger,
+    );
+    this.transport.setPeers(sortedMembers(p.cluster));
     this.reads = new LinearizableReads(
       p.node,
       () => this.loop.kick(),
@@ -151,17 +196,13 @@ export class EtcdServer {
       p.storage,
       p.stable,
       {
-        applySnapshot: async () => {
-          throw new Error("receiving a snapshot from a leader needs clustering (not in this build)");
-        },
+        applySnapshot: (snap) => this.applyReceivedSnapshot(snap),
         apply: (entries) => {
           this.applier.apply(entries);
           p.metrics.proposalsApplied.set(this.applier.appliedIndex);
           this.reads.onApplied();
         },
-        send: (msgs) => {
-          if (msgs.length > 0) p.logger.debug({ count: msgs.length }, "dropping raft messages: no peers in a single-member cluster");
-        },
+        send: (msgs) => this.transport.send(msgs),
         onSoftState: (ss) => this.onSoftState(ss),
         onReadStates: (rs) => this.reads.onReadStates(rs),
         afterAdvance: () => this.afterAdvance(),
@@ -187,9 +228,33 @@ export class EtcdServer {
     return new Promise((r) => this.readyWaiters.push(r));
   }
 
+  /** Called when this member learns it was removed: the process should stop. */
+  setOnRemoved(f: () => void): void {
+    this.onRemovedFromCluster = f;
+  }
+
+  /**
+   * Graceful stop: a leader with peers first hands leadership to the most up-to-date voter, so the
+   * cluster does not wait an election timeout (etcd's "leadership transfer on shutdown").
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    if (this.lead === this.memberId && this.confState.voters.length > 1) {
+      const st = this.p.node.status();
+      const target = [...(st.progress ?? new Map()).entries()]
+        .filter(([id, pr]) => id !== this.memberId && !pr.isLearner)
+        .sort((a, b) => b[1].match - a[1].match)[0]?.[0];
+      if (target !== undefined) {
+        try {
+          await this.moveLeader(target, this.p.cfg.electionTimeoutMs * 2);
+          this.p.logger.info({ "new-leader": idToHex(target) }, "leadership transferred before shutdown");
+        } catch (e) {
+          this.p.logger.warn({ error: (e as Error).message }, "leadership transfer before shutdown failed");
+        }
+      }
+    }
     this.stopped = true;
+    this.transport.close();
     this.compactor.stop();
     this.reads.stop();
     await this.loop.stop();
@@ -309,6 +374,10 @@ export class EtcdServer {
     return sortedMembers(this.applier.membership());
   }
 
+  membership(): Cluster {
+    return this.applier.membership();
+  }
+
   clusterId(): bigint {
     return this.applier.membership().clusterId;
   }
@@ -347,6 +416,151 @@ export class EtcdServer {
 
   hashKV(revision: number): { hash: number; compactRevision: number; rev: number } {
     return this.p.store.hashKV(revision);
+  }
+
+  // ---- membership -----------------------------------------------------------------------
+
+  async memberAdd(peerUrls: readonly string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
+    if (peerUrls.length === 0 || !peerUrls.every(validPeerUrl)) throw ErrMemberBadURLs;
+    const members = this.members();
+    if (members.some((m) => m.peerUrls.some((u) => peerUrls.includes(u)))) throw ErrPeerURLExist;
+    if (isLearner && members.filter((m) => m.isLearner).length >= 1) throw ErrTooManyLearners;
+    if (!isLearner && this.p.cfg.strictReconfigCheck) {
+      const voters = members.filter((m) => !m.isLearner);
+      const started = voters.filter((m) => m.id === this.memberId || this.transport.activeSince(m.id) > 0).length;
+      if (started + 1 < Math.floor((voters.length + 1) / 2) + 1) throw ErrMemberNotEnoughStarted;
+    }
+    const member: Member = { id: computeMemberId(peerUrls, this.p.cfg.initialClusterToken, Math.floor(Date.now() / 1000)), name: "", peerUrls: [...peerUrls], clientUrls: [], isLearner };
+    await this.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, member.id, member);
+    return { member, members: this.members() };
+  }
+
+  async memberRemove(id: bigint): Promise<Member[]> {
+    const m = this.applier.membership().members.get(id);
+    if (!m) throw ErrMemberNotFound;
+    if (!m.isLearner && this.p.cfg.strictReconfigCheck) {
+      const voters = this.members().filter((x) => !x.isLearner);
+      const remaining = voters.filter((x) => x.id !== id);
+      const started = remaining.filter((x) => x.id === this.memberId || this.transport.activeSince(x.id) > 0).length;
+      if (started < Math.floor(remaining.length / 2) + 1) throw ErrMemberNotEnoughStarted;
+    }
+    await this.proposeConfChange(ConfChangeType.RemoveNode, id, m);
+    return this.members();
+  }
+
+  async memberUpdate(id: bigint, peerUrls: readonly string[]): Promise<Member[]> {
+    const m = this.applier.membership().members.get(id);
+    if (!m) throw ErrMemberNotFound;
+    if (peerUrls.length === 0 || !peerUrls.every(validPeerUrl)) throw ErrMemberBadURLs;
+    if (this.members().some((x) => x.id !== id && x.peerUrls.some((u) => peerUrls.includes(u)))) throw ErrPeerURLExist;
+    await this.proposeConfChange(ConfChangeType.UpdateNode, id, { ...m, peerUrls: [...peerUrls] });
+    return this.members();
+  }
+
+  async memberPromote(id: bigint): Promise<Member[]> {
+    const m = this.applier.membership().members.get(id);
+    if (!m) throw ErrMemberNotFound;
+    if (!m.isLearner) throw ErrMemberNotLearner;
+    if (this.lead !== this.memberId) throw this.lead === NONE ? ErrNoLeader : ErrNotLeader;
+    // etcd's readiness rule: the learner's log is within 90% of the leader's.
+    const st = this.p.node.status();
+    const match = st.progress?.get(id)?.match ?? 0;
+    if (match < 0.9 * st.hardState.commit) throw ErrLearnerNotReady;
+    await this.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
+    return this.members();
+  }
+
+  /** Transfers leadership to `target` and waits until it leads (etcd's MoveLeader). */
+  async moveLeader(target: bigint, timeoutMs = this.requestTimeoutMs): Promise<void> {
+    if (this.lead !== this.memberId) throw this.lead === NONE ? ErrNoLeader : ErrNotLeader;
+    if (target === this.memberId) return;
+    if (!this.confState.voters.includes(target)) throw ErrBadLeaderTransferee;
+    this.p.logger.info({ "old-leader-member-id": idToHex(this.memberId), "new-leader-member-id": idToHex(target) }, "leadership transfer starting");
+    this.p.node.transferLeader(target);
+    this.loop.kick();
+    const deadline = Date.now() + timeoutMs;
+    while (this.lead !== target) {
+      if (Date.now() >= deadline) throw ErrTimeoutLeaderTransfer;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  private async proposeConfChange(type: ConfChangeType, nodeId: bigint, member: Member): Promise<void> {
+    if (this.stopped) throw ErrStopped;
+    const id = this.ids.nextId();
+    const context = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(encodeMember(member)).toString()), requestId: id.toString() }));
+    const done = this.waits.register(id);
+    const cc: ConfChange = { type, nodeId, context };
+    try {
+      this.p.node.proposeConfChange(cc);
+    } catch {
+      this.waits.fail(id, this.lead === NONE ? ErrNoLeader : ErrTimeout);
+    }
+    this.loop.kick();
+    const timer = setTimeout(() => this.waits.fail(id, ErrTimeout), this.requestTimeoutMs);
+    try {
+      const r = await done;
+      if (!r.ok) throw r.err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ---- peer transport (PeerReceiver) ------------------------------------------------------
+
+  localIdentity() {
+    const c = this.applier.membership();
+    return { clusterId: c.clusterId, memberId: this.memberId, removed: c.removed };
+  }
+
+  receive(m: Message): void {
+    if (this.stopped) return;
+    try {
+      this.p.node.step(m);
+    } catch {
+      return; // messages from unknown peers or stale terms are not errors of ours
+    }
+    this.loop.kick();
+  }
+
+  async receiveSnapshot(m: Message, dbFile: string): Promise<void> {
+    const index = m.snapshot?.metadata.index ?? 0;
+    this.p.logger.info({ "snapshot-index": index, from: idToHex(m.from) }, "received database snapshot");
+    const old = this.incomingDbs.get(index);
+    if (old) await rm(old, { force: true });
+    this.incomingDbs.set(index, dbFile);
+    this.receive(m);
+  }
+
+  snapshotDir(): string {
+    return snapDirOf(this.p.cfg);
+  }
+
+  /** Raft accepted a snapshot from the leader (already persisted by the loop): swap in its state. */
+  private async applyReceivedSnapshot(snap: import("../raft/types.js").Snapshot): Promise<void> {
+    const index = snap.metadata.index;
+    const db = this.incomingDbs.get(index);
+    if (!db) throw new Error(`no database received for snapshot at index ${index}`);
+    this.incomingDbs.delete(index);
+    await this.p.store.restoreFrom(db);
+    await rm(db, { force: true });
+    const cluster = decodeCluster(snap.data);
+    this.applier.reset(cluster, index, snap.metadata.term);
+    this.confState = snap.metadata.confState;
+    this.snapshotIndex = index;
+    this.onClusterChanged(cluster);
+    this.p.logger.info({ "snapshot-index": index, revision: this.p.store.currentRevision() }, "applied snapshot from leader");
+  }
+
+  private onClusterChanged(c: Cluster): void {
+    this.transport.setPeers(sortedMembers(c));
+    if (c.removed.has(this.memberId) || (!c.members.has(this.memberId) && c.members.size > 0 && this.published)) this.removedFromCluster();
+  }
+
+  private removedFromCluster(): void {
+    if (this.stopped) return;
+    this.p.logger.warn({ "local-member-id": idToHex(this.memberId) }, "the member has been permanently removed from the cluster");
+    this.onRemovedFromCluster();
   }
 
   // ---- raft events ----------------------------------------------------------------------
@@ -474,6 +688,15 @@ const emptyHealthRange: kv.RangeRequest = {
   minCreateRevision: 0,
   maxCreateRevision: 0,
 };
+
+function validPeerUrl(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.port !== "" && (url.pathname === "/" || url.pathname === "");
+  } catch {
+    return false;
+  }
+}
 
 export function isTxnReadOnly(t: kv.TxnRequest): boolean {
   return [...t.success, ...t.failure].every((op) => ("requestRange" in op ? true : "requestTxn" in op ? isTxnReadOnly(op.requestTxn) : false));

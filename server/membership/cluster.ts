@@ -71,7 +71,21 @@ export function encodeMember(m: Member): Uint8Array {
 
 export function decodeMember(b: Uint8Array): Member {
   const o = JSON.parse(Buffer.from(b).toString("utf8")) as Omit<Member, "id"> & { id: string };
-  return { ...o, id: BigInt(o.id) };
+  return { id: BigInt(o.id), name: o.name ?? "", peerUrls: o.peerUrls ?? [], clientUrls: o.clientUrls ?? [], isLearner: !!o.isLearner };
+}
+
+/** The peer port's GET /members body (etcd's shape: hex IDs). */
+export function membersToJson(c: Cluster): object[] {
+  return sortedMembers(c).map((m) => ({ id: m.id.toString(16), name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner }));
+}
+
+export function membersFromJson(clusterId: bigint, list: Array<{ id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner?: boolean }>): Cluster {
+  const members = new Map<bigint, Member>();
+  for (const m of list) {
+    const id = BigInt("0x" + m.id);
+    members.set(id, { id, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs, isLearner: !!m.isLearner });
+  }
+  return { clusterId, members, removed: new Set() };
 }
 
 export function encodeCluster(c: Cluster): Uint8Array {

@@ -153,6 +153,11 @@ export interface Config {
   readonly randInt: (n: number) => number;
   /** Optional structured logger (no-op by default). */
   readonly logger?: RaftLogger;
+  /**
+   * Optional (added): max bytes of committed entries handed out in one Ready (etcd's
+   * MaxCommittedSizePerReady). Default: no limit. At least one entry is always returned.
+   */
+  readonly maxCommittedSizePerReady?: number;
 }
 
 export interface RaftLogger {
@@ -180,6 +185,8 @@ export const ErrUnavailable = new RaftError("requested entry at index is unavail
 export const ErrProposalDropped = new RaftError("raft proposal dropped");
 export const ErrStepLocalMsg = new RaftError("raft: cannot step raft local message");
 export const ErrStepPeerNotFound = new RaftError("raft: cannot step as peer not found");
+/** Added: a Storage.snapshot() may throw this; the leader then retries later (etcd's ErrSnapshotTemporarilyUnavailable). */
+export const ErrSnapshotTemporarilyUnavailable = new RaftError("snapshot is temporarily unavailable");
 
 export interface Progress {
   readonly match: number;

@@ -26,6 +26,7 @@ export const PROTO_FILES = [
   "etcdserverpb/rpc.proto",
   "v3lockpb/v3lock.proto",
   "v3electionpb/v3election.proto",
+  "etcdtspeer/peer.proto",
 ] as const;
 
 let cached: grpc.GrpcObject | undefined;

@@ -5,10 +5,10 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /**
- * One TCP port, two protocols, as etcd's cmux: connections that open with the HTTP/2 preface go
+ * One TCP port, two protocols, as etcd's cmux (client and peer ports alike): connections that open with the HTTP/2 preface go
  * to gRPC; anything else is HTTP/1.1 (health, version, metrics, the JSON gateway).
  */
-export class ClientListener {
+export class SniffingListener {
   private readonly net: NetServer;
   private readonly injector: grpc.ConnectionInjector;
   private readonly http;

@@ -1,0 +1,124 @@
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "../log/logger.js";
+import { idToHex } from "../membership/ids.js";
+import { encodeMessage } from "../raft/message-codec.js";
+import type { Message } from "../raft/types.js";
+import { identityMetadata, REMOVED_MESSAGE, type PeerIdentity } from "./handshake.js";
+
+/** Messages beyond this many waiting for one peer are dropped: raft retransmits, and a dead peer must not eat memory. */
+const MAX_QUEUED = 4096;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const MIN_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 1000;
+
+export interface SenderHooks {
+  reportUnreachable(id: bigint): void;
+  /** The peer says this member was removed from the cluster. */
+  onRemoved(): void;
+}
+
+type StreamCall = grpc.ClientWritableStream<{ messages: Buffer[] }>;
+
+/**
+ * One long-lived stream to one peer. Messages queued within an event-loop turn go out as one batch;
+ * a broken stream is reported to raft (the peer goes back to probing) and re-dialled with back-off.
+ */
+export class PeerSender {
+  private queue: Buffer[] = [];
+  private stream: StreamCall | undefined;
+  private flushScheduled = false;
+  private backoffMs = MIN_BACKOFF_MS;
+  private redial: NodeJS.Timeout | undefined;
+  private closed = false;
+  private activeSince = 0;
+  private lastError = "";
+
+  constructor(
+    private readonly client: grpc.Client,
+    private readonly identity: PeerIdentity,
+    private readonly hooks: SenderHooks,
+    private readonly logger: Logger,
+  ) {}
+
+  /** When the stream came up (0 while down): members that are "started" in etcd's sense. */
+  get connectedSince(): number {
+    return this.stream ? this.activeSince : 0;
+  }
+
+  send(m: Message): void {
+    if (this.closed) return;
+    if (this.queue.length >= MAX_QUEUED) {
+      this.hooks.reportUnreachable(this.identity.to);
+      return;
+    }
+    this.queue.push(Buffer.from(encodeMessage(m)));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.queue.length === 0) return;
+    const stream = this.stream ?? this.dial();
+    if (!stream) return;
+    while (this.queue.length > 0) {
+      let bytes = 0;
+      let n = 0;
+      while (n < this.queue.length && (n === 0 || bytes + this.queue[n]!.length <= MAX_BATCH_BYTES)) bytes += this.queue[n++]!.length;
+      stream.write({ messages: this.queue.splice(0, n) });
+    }
+  }
+
+  private dial(): StreamCall | undefined {
+    if (this.redial) return undefined;
+    const call = (this.client as unknown as { Stream: (md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => StreamCall }).Stream(
+      identityMetadata(this.identity),
+      (err) => this.onStreamEnd(call, err),
+    );
+    // The receiver sends its headers as soon as it accepts the stream: that is our "connected".
+    call.on("metadata", () => this.markHealthy());
+    this.stream = call;
+    this.activeSince = Date.now();
+    return call;
+  }
+
+  private onStreamEnd(call: StreamCall, err: grpc.ServiceError | null): void {
+    if (this.stream === call) this.stream = undefined;
+    if (this.closed) return;
+    const msg = err ? err.details || err.message : "stream closed by peer";
+    if (err?.code === grpc.status.PERMISSION_DENIED && msg.includes(REMOVED_MESSAGE)) {
+      this.hooks.onRemoved();
+      return;
+    }
+    if (msg !== this.lastError) {
+      this.logger.warn({ "remote-peer-id": idToHex(this.identity.to), error: msg }, "lost TCP streaming connection with remote peer");
+      this.lastError = msg;
+    }
+    this.hooks.reportUnreachable(this.identity.to);
+    this.queue = [];
+    this.redial = setTimeout(() => {
+      this.redial = undefined;
+      if (this.closed) return;
+      if (this.queue.length > 0) this.flush();
+      else this.dial();
+    }, this.backoffMs);
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
+  }
+
+  private markHealthy(): void {
+    this.backoffMs = MIN_BACKOFF_MS;
+    if (this.lastError) {
+      this.logger.info({ "remote-peer-id": idToHex(this.identity.to) }, "established TCP streaming connection with remote peer");
+      this.lastError = "";
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.redial) clearTimeout(this.redial);
+    this.stream?.end();
+    this.stream = undefined;
+  }
+}

@@ -1,0 +1,125 @@
+import * as grpc from "@grpc/grpc-js";
+import { createReadStream } from "node:fs";
+import { rm } from "node:fs/promises";
+import type { Logger } from "../log/logger.js";
+import type { Member } from "../membership/cluster.js";
+import { idToHex } from "../membership/ids.js";
+import { clientConstructor } from "../api/proto/load.js";
+import { encodeMessage } from "../raft/message-codec.js";
+import { MessageType, type Message } from "../raft/types.js";
+import { identityMetadata } from "./handshake.js";
+import { PeerSender } from "./peer-sender.js";
+
+export interface TransportHooks {
+  reportUnreachable(id: bigint): void;
+  reportSnapshot(id: bigint, ok: boolean): void;
+  onRemoved(): void;
+  /** A consistent copy of the backend for a snapshot message, as a file (deleted after sending). */
+  backendCopy(): Promise<string>;
+}
+
+const SNAPSHOT_CHUNK = 1024 * 1024;
+
+/**
+ * Sends raft messages to peers: one PeerSender stream per peer, snapshots on their own call so a
+ * large transfer never blocks heartbeats. Peers come and go with membership (setPeers).
+ */
+export class Transport {
+  private readonly peers = new Map<bigint, { urls: string; client: grpc.Client; sender: PeerSender }>();
+  private readonly Ctor = clientConstructor("etcdtspeer", "Peer");
+
+  constructor(
+    private readonly localId: bigint,
+    private clusterId: bigint,
+    private readonly hooks: TransportHooks,
+    private readonly logger: Logger,
+  ) {}
+
+  setClusterId(id: bigint): void {
+    this.clusterId = id;
+  }
+
+  /** Reconciles the peer set with the cluster's members (self excluded). */
+  setPeers(members: readonly Member[]): void {
+    const wanted = new Map(members.filter((m) => m.id !== this.localId && m.peerUrls.length > 0).map((m) => [m.id, m]));
+    for (const [id, p] of this.peers) {
+      const m = wanted.get(id);
+      if (!m || m.peerUrls.join(",") !== p.urls) {
+        p.sender.close();
+        p.client.close();
+        this.peers.delete(id);
+      }
+    }
+    for (const [id, m] of wanted) {
+      if (this.peers.has(id)) continue;
+      const target = new URL(m.peerUrls[0]!).host;
+      const client = new this.Ctor(target, grpc.credentials.createInsecure(), {
+        "grpc.max_send_message_length": -1,
+        "grpc.max_receive_message_length": -1,
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1000,
+        "grpc.keepalive_time_ms": 10_000,
+        "grpc.keepalive_timeout_ms": 5_000,
+      });
+      const sender = new PeerSender(client, { clusterId: this.clusterId, from: this.localId, to: id }, this.hooks, this.logger);
+      this.peers.set(id, { urls: m.peerUrls.join(","), client, sender });
+    }
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      const p = this.peers.get(m.to);
+      if (!p) continue;
+      if (m.type === MessageType.Snap) void this.sendSnapshot(p.client, m);
+      else p.sender.send(m);
+    }
+  }
+
+  /** Members whose stream is up now, and since when (etcd's notion of an active peer). */
+  activeSince(id: bigint): number {
+    return this.peers.get(id)?.sender.connectedSince ?? 0;
+  }
+
+  private async sendSnapshot(client: grpc.Client, m: Message): Promise<void> {
+    const to = m.to;
+    this.logger.info({ "remote-peer-id": idToHex(to), "snapshot-index": m.snapshot?.metadata.index }, "sending database snapshot");
+    let file: string | undefined;
+    try {
+      file = await this.hooks.backendCopy();
+      await new Promise<void>((resolve, reject) => {
+        const call = (client as unknown as { Snapshot: (md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<object> }).Snapshot(
+          identityMetadata({ clusterId: this.clusterId, from: this.localId, to }),
+          (err) => (err ? reject(new Error(err.details || err.message)) : resolve()),
+        );
+        call.write({ message: Buffer.from(encodeMessage(m)) });
+        const rs = createReadStream(file!, { highWaterMark: SNAPSHOT_CHUNK });
+        rs.on("data", (chunk) => {
+          if (!call.write({ db: chunk })) {
+            rs.pause();
+            call.once("drain", () => rs.resume());
+          }
+        });
+        rs.on("end", () => call.end());
+        rs.on("error", (e) => {
+          call.cancel();
+          reject(e);
+        });
+      });
+      this.logger.info({ "remote-peer-id": idToHex(to) }, "sent database snapshot");
+      this.hooks.reportSnapshot(to, true);
+    } catch (e) {
+      this.logger.warn({ "remote-peer-id": idToHex(to), error: (e as Error).message }, "failed to send database snapshot");
+      this.hooks.reportSnapshot(to, false);
+    } finally {
+      if (file) await rm(file, { force: true });
+    }
+  }
+
+  close(): void {
+    for (const p of this.peers.values()) {
+      p.sender.close();
+      p.client.close();
+    }
+    this.peers.clear();
+  }
+}
