@@ -4,6 +4,26 @@ import type { Member } from "../../membership/cluster.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
 import { headerToWire } from "./header.js";
 import { unary } from "./unary.js";
+import * as grpc from "@grpc/grpc-js";
+import { clientConstructor } from "../proto/load.js";
+import { EtcdError, ErrNotLeader, GrpcCode } from "../../pb/errors.js";
+
+function forwardToLeader(clientUrl: string, method: string, req: object): Promise<object> {
+  const Ctor = clientConstructor("etcdserverpb", "Cluster");
+  const client = new Ctor(new URL(clientUrl).host, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    (client[method] as (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: object) => void) => void).call(
+      client,
+      req,
+      { deadline: Date.now() + 10_000 },
+      (err, res) => {
+        client.close();
+        if (err) reject(new EtcdError(err.code as number as GrpcCode, err.details));
+        else resolve(res);
+      },
+    );
+  });
+}
 
 export function memberToWire(m: Member) {
   return { ID: m.id.toString(), name: m.name, peerURLs: [...m.peerUrls], clientURLs: [...m.clientUrls], isLearner: m.isLearner };
@@ -13,5 +33,28 @@ export function clusterService(server: EtcdServer, metrics: ServerMetrics): Unty
   const svc = "etcdserverpb.Cluster";
   return {
     MemberList: unary(metrics, svc, "MemberList", async () => ({ header: headerToWire(server.header()), members: server.members().map(memberToWire) })),
+    MemberAdd: unary(metrics, svc, "MemberAdd", async (r: { peerURLs: string[]; isLearner: boolean }) => {
+      const { member, members } = await server.memberAdd(r.peerURLs ?? [], !!r.isLearner);
+      return { header: headerToWire(server.header()), member: memberToWire(member), members: members.map(memberToWire) };
+    }),
+    MemberRemove: unary(metrics, svc, "MemberRemove", async (r: { ID: string }) => {
+      const members = await server.memberRemove(BigInt(r.ID));
+      return { header: headerToWire(server.header()), members: members.map(memberToWire) };
+    }),
+    MemberUpdate: unary(metrics, svc, "MemberUpdate", async (r: { ID: string; peerURLs: string[] }) => {
+      const members = await server.memberUpdate(BigInt(r.ID), r.peerURLs ?? []);
+      return { header: headerToWire(server.header()), members: members.map(memberToWire) };
+    }),
+    MemberPromote: unary(metrics, svc, "MemberPromote", async (r: { ID: string }) => {
+      try {
+        const members = await server.memberPromote(BigInt(r.ID));
+        return { header: headerToWire(server.header()), members: members.map(memberToWire) };
+      } catch (e) {
+        // Only the leader knows whether the learner is in sync: forward, as etcd does.
+        const leader = server.members().find((m) => m.id === server.leader());
+        if (e !== ErrNotLeader || !leader || leader.clientUrls.length === 0) throw e;
+        return forwardToLeader(leader.clientUrls[0]!, "MemberPromote", r);
+      }
+    }),
   };
 }

@@ -34,6 +34,10 @@ export function maintenanceService(server: EtcdServer, metrics: ServerMetrics): 
         alarms: server.alarms.map((a) => ({ memberID: server.memberId.toString(), alarm: ALARM_NAMES.indexOf(a) })),
       };
     }),
+    MoveLeader: unary(metrics, svc, "MoveLeader", async (req: { targetID: string }) => {
+      await server.moveLeader(BigInt(req.targetID));
+      return { header: headerToWire(server.header()) };
+    }),
     HashKV: unary(metrics, svc, "HashKV", async (req: { revision: string }) => {
       const r = server.hashKV(toSafe(req.revision));
       return { header: headerToWire(server.header(r.rev)), hash: r.hash, compact_revision: r.compactRevision };
