@@ -61,6 +61,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
     }
   };
   await listen(cfg.listenPeerUrls, peerGrpc, peerHttpHandler(server));
+  const peerListeners = listeners.splice(0);
   server.start();
   await listen(cfg.listenClientUrls, grpcServer, (req, res) => void http(req, res));
   await server.readyNotify();
@@ -72,9 +73,13 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   return {
     server,
     async close() {
+      // Order matters: hand over leadership while peers can still reach us, then stop serving
+      // clients, then stop raft, and close the peer side last.
+      await server.transferLeadershipForShutdown();
       await Promise.all(listeners.map((l) => l.close()));
       await server.stop();
       grpcServer.forceShutdown();
+      await Promise.all(peerListeners.map((l) => l.close()));
       peerGrpc.forceShutdown();
     },
   };

@@ -1,7 +1,7 @@
 /**
  * What a Normal raft entry carries: [kind: u8][request id: u64 BE][payload].
  * KV payloads are the client's protobuf request bytes exactly as received (no re-encoding on
- * the hot path); internal requests carry JSON. Every member decodes the same bytes when applying.
+ * the hot path); lease payloads are protobuf requests; internal requests carry JSON. Every member decodes the same bytes when applying.
  */
 export enum ProposalKind {
   Put = 1,
@@ -10,6 +10,10 @@ export enum ProposalKind {
   Compaction = 4,
   MemberAttributes = 5,
   ClusterVersion = 6,
+  /** payload: protobuf LeaseGrantRequest (ID always set: the proposing member chose it when 0) */
+  LeaseGrant = 7,
+  /** payload: protobuf LeaseRevokeRequest (from a client, or the leader revoking an expired lease) */
+  LeaseRevoke = 8,
 }
 
 export interface Proposal {

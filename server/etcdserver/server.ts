@@ -234,25 +234,27 @@ export class EtcdServer implements PeerReceiver {
   }
 
   /**
-   * Graceful stop: a leader with peers first hands leadership to the most up-to-date voter, so the
-   * cluster does not wait an election timeout (etcd's "leadership transfer on shutdown").
+   * Before a graceful stop: a leader with peers hands leadership to the most up-to-date voter, so the
+   * cluster does not wait an election timeout (etcd's "leadership transfer on shutdown"). The peer
+   * listener must still be open: the old leader learns of the new one through it.
    */
+  async transferLeadershipForShutdown(): Promise<void> {
+    if (this.stopped || this.lead !== this.memberId || this.confState.voters.length <= 1) return;
+    const st = this.p.node.status();
+    const target = [...(st.progress ?? new Map()).entries()]
+      .filter(([id, pr]) => id !== this.memberId && !pr.isLearner)
+      .sort((a, b) => b[1].match - a[1].match)[0]?.[0];
+    if (target === undefined) return;
+    try {
+      await this.moveLeader(target, this.p.cfg.electionTimeoutMs * 2);
+      this.p.logger.info({ "new-leader": idToHex(target) }, "leadership transferred before shutdown");
+    } catch (e) {
+      this.p.logger.warn({ error: (e as Error).message }, "leadership transfer before shutdown failed");
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
-    if (this.lead === this.memberId && this.confState.voters.length > 1) {
-      const st = this.p.node.status();
-      const target = [...(st.progress ?? new Map()).entries()]
-        .filter(([id, pr]) => id !== this.memberId && !pr.isLearner)
-        .sort((a, b) => b[1].match - a[1].match)[0]?.[0];
-      if (target !== undefined) {
-        try {
-          await this.moveLeader(target, this.p.cfg.electionTimeoutMs * 2);
-          this.p.logger.info({ "new-leader": idToHex(target) }, "leadership transferred before shutdown");
-        } catch (e) {
-          this.p.logger.warn({ error: (e as Error).message }, "leadership transfer before shutdown failed");
-        }
-      }
-    }
     this.stopped = true;
     this.transport.close();
     this.compactor.stop();

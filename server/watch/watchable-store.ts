@@ -1,0 +1,460 @@
+/**
+ * The watchable store (etcd 3.4's mvcc/watchable_store.go semantics, see README.md beside this file).
+ *
+ * Watchers live in one of two groups:
+ * - synced: caught up with the store; `notify` hands them each committed revision as it commits
+ *   (called synchronously from MvccStore.onCommit, so nothing can interleave).
+ * - unsynced: behind (a past start revision, a stream that was backed up, a snapshot restore);
+ *   a timer catches them up from MvccStore.history() in bounded batches of whole revisions and
+ *   moves them to synced once they reach the current revision.
+ * `minRev` is always the lowest revision a watcher has not been handed yet: each revision is
+ * delivered once, in order, all its matching events in one response.
+ */
+import type { MvccStore } from "../mvcc/store.js";
+import { EventType, type Event } from "../pb/kv.js";
+
+/** etcd's mvcc.ErrEmptyWatcherRange (a watch create's cancel_reason). */
+export class ErrEmptyWatcherRange extends Error {
+  constructor() {
+    super("mvcc: watcher range is empty");
+  }
+}
+/** etcd's mvcc.ErrWatcherDuplicateID. */
+export class ErrWatcherDuplicateID extends Error {
+  constructor() {
+    super("mvcc: duplicate watch ID provided on the WatchStream");
+  }
+}
+
+/** etcd's clientv3.AutoWatchID: ask the stream to choose the ID. */
+export const AUTO_WATCH_ID = 0;
+
+export interface WatchRequestSpec {
+  readonly key: Buffer;
+  /** undefined: the single key; empty: every key >= key; otherwise [key, end). */
+  readonly end: Buffer | undefined;
+  /** First revision to deliver; <= current revision makes the watcher catch up from history. */
+  readonly startRev: number;
+  readonly noPut?: boolean;
+  readonly noDelete?: boolean;
+  /** Deliver each event's previous KeyValue (when the key existed before it). */
+  readonly prevKv?: boolean;
+}
+
+/** What the store hands a stream (etcd's mvcc.WatchResponse). */
+export interface StoreWatchResponse {
+  readonly watchId: number;
+  readonly events: Event[];
+  /** The store revision this response reflects (header revision); 0 on a compaction cancel, as etcd. */
+  readonly revision: number;
+  /** Set (non-zero) when the watcher was canceled because its next revision is compacted. */
+  readonly compactRevision: number;
+}
+
+/** Where a stream's responses go (a gRPC stream, an HTTP response, a test). */
+export interface WatchSink {
+  /** False while the consumer is backed up: the stream's watchers then wait (unsynced) instead of queueing. */
+  writable(): boolean;
+  send(r: StoreWatchResponse): void;
+}
+
+export interface WatchableStoreOptions {
+  /** How often unsynced watchers are caught up (etcd: 100 ms). */
+  readonly syncIntervalMs?: number;
+  /** Watchers caught up per pass (etcd: 512). */
+  readonly maxWatchersPerSync?: number;
+  /** Events read from history per pass (whole revisions; the last revision may overshoot). */
+  readonly maxEventsPerSync?: number;
+}
+
+class Watcher {
+  /** The next revision this watcher has not been handed. */
+  minRev: number;
+  group: WatcherGroup | undefined;
+  compacted = false;
+  constructor(
+    readonly id: number,
+    readonly stream: WatchStream,
+    /** latin1 */
+    readonly key: string,
+    /** latin1; undefined: single key; "": from key */
+    readonly end: string | undefined,
+    startRev: number,
+    readonly noPut: boolean,
+    readonly noDelete: boolean,
+    readonly prevKv: boolean,
+  ) {
+    this.minRev = startRev;
+  }
+
+  isRange(): boolean {
+    return this.end !== undefined;
+  }
+
+  contains(k: string): boolean {
+    if (this.end === undefined) return k === this.key;
+    return k >= this.key && (this.end === "" || k < this.end);
+  }
+}
+
+class WatcherGroup {
+  readonly all = new Set<Watcher>();
+  private readonly byKey = new Map<string, Set<Watcher>>();
+  private readonly ranges = new Set<Watcher>();
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  add(w: Watcher): void {
+    this.all.add(w);
+    w.group = this;
+    if (w.isRange()) this.ranges.add(w);
+    else {
+      let s = this.byKey.get(w.key);
+      if (!s) this.byKey.set(w.key, (s = new Set()));
+      s.add(w);
+    }
+  }
+
+  delete(w: Watcher): boolean {
+    if (!this.all.delete(w)) return false;
+    if (w.group === this) w.group = undefined;
+    if (w.isRange()) this.ranges.delete(w);
+    else {
+      const s = this.byKey.get(w.key);
+      s?.delete(w);
+      if (s && s.size === 0) this.byKey.delete(w.key);
+    }
+    return true;
+  }
+
+  /** Calls f for each watcher whose key/range holds `k`. */
+  forEachWatching(k: string, f: (w: Watcher) => void): void {
+    const s = this.byKey.get(k);
+    if (s) for (const w of s) f(w);
+    for (const w of this.ranges) if (w.contains(k)) f(w);
+  }
+}
+
+const latin1 = (b: Buffer) => b.toString("latin1");
+
+export class WatchableStore {
+  private readonly synced = new WatcherGroup();
+  private readonly unsynced = new WatcherGroup();
+  private readonly unsubscribe: () => void;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  /** The store revision every synced watcher has been handed (through). */
+  private notifiedRev: number;
+  private closed = false;
+  private readonly syncIntervalMs: number;
+  private readonly maxWatchersPerSync: number;
+  private readonly maxEventsPerSync: number;
+
+  constructor(
+    readonly store: MvccStore,
+    opts: WatchableStoreOptions = {},
+  ) {
+    this.syncIntervalMs = opts.syncIntervalMs ?? 100;
+    this.maxWatchersPerSync = opts.maxWatchersPerSync ?? 512;
+    this.maxEventsPerSync = opts.maxEventsPerSync ?? 1000;
+    this.notifiedRev = store.currentRevision();
+    this.unsubscribe = store.onCommit((events, rev) => this.notify(events, rev));
+  }
+
+  newStream(sink: WatchSink): WatchStream {
+    if (this.closed) throw new Error("watchable store closed");
+    return new WatchStream(this, sink);
+  }
+
+  rev(): number {
+    return this.store.currentRevision();
+  }
+
+  /** Number of watchers (synced, unsynced). */
+  counts(): { synced: number; unsynced: number } {
+    return { synced: this.synced.size, unsynced: this.unsynced.size };
+  }
+
+  /**
+   * The store's state was replaced (a snapshot from the leader): every synced watcher has seen up
+   * to the old revision; all move to unsynced and catch up from there (or are canceled if it is
+   * now compacted).
+   */
+  restored(): void {
+    for (const w of [...this.synced.all]) {
+      this.synced.delete(w);
+      w.minRev = Math.max(w.minRev, this.notifiedRev + 1);
+      this.unsynced.add(w);
+    }
+    this.notifiedRev = this.store.currentRevision();
+    this.scheduleSync(0);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  // ------------------------------------------------------------ used by WatchStream
+
+  /** @internal */
+  addWatcher(w: Watcher): void {
+    const cur = this.store.currentRevision();
+    if (w.minRev > cur || w.minRev === 0) {
+      w.minRev = Math.max(w.minRev, cur + 1);
+      this.synced.add(w);
+    } else {
+      this.unsynced.add(w);
+      this.scheduleSync(0);
+    }
+  }
+
+  /** @internal */
+  removeWatcher(w: Watcher): void {
+    w.group?.delete(w);
+  }
+
+  /** @internal a synced watcher gets an empty response at the current revision (etcd's progress). */
+  progress(w: Watcher): void {
+    if (w.group !== this.synced || !w.stream.sink.writable()) return;
+    w.stream.sink.send({ watchId: w.id, events: [], revision: this.store.currentRevision(), compactRevision: 0 });
+  }
+
+  /** @internal the stream's consumer caught up: its waiting watchers can be synced soon. */
+  streamWritable(): void {
+    if (this.unsynced.size > 0) this.scheduleSync(0);
+  }
+
+  // ------------------------------------------------------------ synced path
+
+  private notify(events: Event[], rev: number): void {
+    this.notifiedRev = rev;
+    if (this.synced.size === 0) return;
+    let batches: Map<Watcher, Event[]> | undefined;
+    for (const ev of events) {
+      this.synced.forEachWatching(latin1(ev.kv.key), (w) => {
+        if (ev.kv.modRevision < w.minRev) return;
+        batches ??= new Map();
+        const b = batches.get(w);
+        if (b) b.push(ev);
+        else batches.set(w, [ev]);
+      });
+    }
+    if (!batches) return;
+    let moved = false;
+    for (const [w, evs] of batches) {
+      if (!w.stream.sink.writable()) {
+        // the consumer is backed up: stop pushing; catch up from history once it drains
+        this.synced.delete(w);
+        w.minRev = rev;
+        this.unsynced.add(w);
+        moved = true;
+        continue;
+      }
+      w.minRev = rev + 1;
+      this.deliver(w, evs, rev);
+    }
+    if (moved) this.scheduleSync(this.syncIntervalMs);
+  }
+
+  private deliver(w: Watcher, evs: Event[], revision: number): void {
+    let out = evs;
+    if (w.noPut || w.noDelete || !w.prevKv) {
+      out = [];
+      for (const ev of evs) {
+        if (w.noPut && ev.type === EventType.Put) continue;
+        if (w.noDelete && ev.type === EventType.Delete) continue;
+        out.push(!w.prevKv && ev.prevKv ? { type: ev.type, kv: ev.kv } : ev);
+      }
+      if (out.length === 0) return; // everything filtered: send nothing
+    }
+    w.stream.sink.send({ watchId: w.id, events: out, revision, compactRevision: 0 });
+  }
+
+  // ------------------------------------------------------------ unsynced path
+
+  private scheduleSync(delayMs: number): void {
+    if (this.closed) return;
+    const due = Date.now() + delayMs;
+    if (this.timer && this.timerDue <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      this.runSync();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private runSync(): void {
+    if (this.closed || this.unsynced.size === 0) return;
+    const started = Date.now();
+    const before = this.unsynced.size;
+    let left: number;
+    try {
+      left = this.syncWatchers();
+    } catch {
+      // the store closed under us, or a history read failed: try again later
+      if (this.closed) return;
+      left = this.unsynced.size;
+    }
+    if (left === 0) return;
+    // more work: go on soon if this pass made progress, yielding as long as it took (etcd)
+    const progressed = left < before || this.lastPassDelivered;
+    this.scheduleSync(progressed ? Math.max(1, Date.now() - started) : this.syncIntervalMs);
+  }
+
+  private lastPassDelivered = false;
+
+  /**
+   * One bounded pass (etcd's syncWatchers): up to maxWatchersPerSync unsynced watchers whose
+   * stream can take data; those behind the compacted revision are canceled; the others get the
+   * events of one history read (whole revisions, up to maxEventsPerSync events). Returns how many
+   * watchers are still unsynced.
+   */
+  syncWatchers(): number {
+    this.lastPassDelivered = false;
+    if (this.unsynced.size === 0) return 0;
+    const cur = this.store.currentRevision();
+    const compactRev = this.store.compactedRevision();
+    const chosen: Watcher[] = [];
+    for (const w of this.unsynced.all) {
+      if (chosen.length >= this.maxWatchersPerSync) break;
+      if (w.stream.sink.writable()) chosen.push(w);
+    }
+    let minRev = Infinity;
+    let wantPrev = false;
+    const active: Watcher[] = [];
+    for (const w of chosen) {
+      if (w.minRev > cur) {
+        // nothing to read (a future start revision, or restored behind): it is in sync
+        this.unsynced.delete(w);
+        this.synced.add(w);
+        continue;
+      }
+      if (w.minRev < compactRev) {
+        this.unsynced.delete(w);
+        w.compacted = true; // the stream still knows the ID: a later cancel succeeds, as etcd
+        w.stream.sink.send({ watchId: w.id, events: [], revision: 0, compactRevision: compactRev });
+        this.lastPassDelivered = true;
+        continue;
+      }
+      active.push(w);
+      if (w.minRev < minRev) minRev = w.minRev;
+      if (w.prevKv) wantPrev = true;
+    }
+    if (active.length === 0) return this.unsynced.size;
+
+    const evs = this.store.history(minRev, cur, { prevKv: wantPrev, limit: this.maxEventsPerSync });
+    // history stops after the revision in which the limit was reached: complete up to `through`
+    const truncated = evs.length >= this.maxEventsPerSync;
+    const through = truncated ? evs[evs.length - 1]!.kv.modRevision : cur;
+
+    const batches = new Map<Watcher, Event[]>();
+    const activeSet = new Set(active);
+    for (const ev of evs) {
+      const k = latin1(ev.kv.key);
+      for (const w of active) {
+        if (ev.kv.modRevision < w.minRev || !w.contains(k)) continue;
+        const b = batches.get(w);
+        if (b) b.push(ev);
+        else batches.set(w, [ev]);
+      }
+    }
+    for (const w of activeSet) {
+      if (w.group !== this.unsynced) continue; // canceled meanwhile
+      const b = batches.get(w);
+      if (b) {
+        if (!w.stream.sink.writable()) continue; // backed up by an earlier send of this pass: next time
+        this.deliver(w, b, cur);
+        this.lastPassDelivered = true;
+      }
+      w.minRev = Math.max(w.minRev, through + 1);
+      if (w.minRev > cur) {
+        this.unsynced.delete(w);
+        this.synced.add(w);
+      }
+    }
+    return this.unsynced.size;
+  }
+}
+
+/** etcd's mvcc.WatchStream: the watchers of one client stream, sharing one sink. */
+export class WatchStream {
+  private readonly watchers = new Map<number, Watcher>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WatchableStore,
+    readonly sink: WatchSink,
+  ) {}
+
+  /**
+   * Create a watcher; `id` AUTO_WATCH_ID (0) lets the stream choose the lowest free ID at or above
+   * its counter (etcd). Throws ErrEmptyWatcherRange (end <= key), ErrWatcherDuplicateID.
+   */
+  watch(id: number, spec: WatchRequestSpec): number {
+    if (spec.end !== undefined && spec.end.length !== 0 && Buffer.compare(spec.key, spec.end) >= 0) throw new ErrEmptyWatcherRange();
+    if (this.closed) throw new ErrEmptyWatcherRange();
+    if (id === AUTO_WATCH_ID) {
+      while (this.watchers.has(this.nextId)) this.nextId++;
+      id = this.nextId++;
+    } else if (this.watchers.has(id)) {
+      throw new ErrWatcherDuplicateID();
+    }
+    const w = new Watcher(
+      id,
+      this,
+      latin1(spec.key),
+      spec.end === undefined ? undefined : latin1(spec.end),
+      spec.startRev,
+      !!spec.noPut,
+      !!spec.noDelete,
+      !!spec.prevKv,
+    );
+    this.watchers.set(id, w);
+    this.ws.addWatcher(w);
+    return id;
+  }
+
+  /** False if there is no such watcher. */
+  cancel(id: number): boolean {
+    const w = this.watchers.get(id);
+    if (!w || this.closed) return false;
+    this.ws.removeWatcher(w);
+    this.watchers.delete(id);
+    return true;
+  }
+
+  /** A synced watcher gets an empty response at the current revision. */
+  requestProgress(id: number): void {
+    const w = this.watchers.get(id);
+    if (w) this.ws.progress(w);
+  }
+
+  /** The sink can take data again. */
+  writable(): void {
+    this.ws.streamWritable();
+  }
+
+  rev(): number {
+    return this.ws.rev();
+  }
+
+  has(id: number): boolean {
+    return this.watchers.has(id);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.watchers.values()) this.ws.removeWatcher(w);
+    this.watchers.clear();
+  }
+}
