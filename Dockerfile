@@ -1,25 +1,27 @@
-# etcd-ts server image. Build: docker build -t etcd-ts:local .
-# Offline: import a node base image first (docker load < node20.tar) and pass
-#   --build-arg BASE_IMAGE=<that image>; both stages start from it.
+# etcd-ts server image.
+#
+#   npm ci                                   # once (online), on the host: Linux, same CPU as the image
+#   npx tsx stacks/image-bundle.ts           # compiles if needed, writes .etcdkit/image/ (server + its runtime node_modules only)
+#   docker build -t etcd-ts:local .          # offline: no RUN step, nothing fetched
+#
+# The app is prepared on the host and only copied here, so the build needs no registry, no shell
+# and no npm in the base: any image with `node` on PATH works, e.g. a root filesystem imported with
+# `docker import` (`--build-arg BASE_IMAGE=etcdkit-base:local`, see test/docker/base-image.ts),
+# and the legacy builder (which runs every stage; the Terraform docker provider uses it) works
+# as well as BuildKit. `cdktf deploy` builds this file too: prepare the app first.
+#
+# Online, on a machine without node: prepare the app in a node container, then build as above:
+#   docker run --rm -v "$PWD":/src -w /src node:20-bookworm-slim \
+#     sh -c 'npm ci --no-audit --no-fund && npx tsx stacks/image-bundle.ts'
 ARG BASE_IMAGE=node:20-bookworm-slim
 
-# ---- build: dev dependencies + tsc
-FROM ${BASE_IMAGE} AS build
-WORKDIR /src
-COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` would run tsc before the sources are here; native modules (lmdb) load
-# their prebuilt binaries from their optional packages at run time.
-RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json ./
-COPY server ./server
-RUN npx tsc -p tsconfig.json --outDir dist \
- && mkdir -p /out/var/lib/etcd
-
-# ---- production dependencies only
-FROM ${BASE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# ---- build: the prepared app (see stacks/image-bundle.ts); "not found in build context" for
+#      .etcdkit/image means `npx tsx stacks/image-bundle.ts` was not run.
+FROM scratch AS build
+COPY .etcdkit/image/app /app
+# The data volume's mount point (an empty folder), owned by the runtime user below so that a new
+# named volume mounted there inherits the owner.
+COPY .etcdkit/image/data /var/lib/etcd
 
 # ---- runtime: no RUN step, so a base without a shell works too
 FROM ${BASE_IMAGE} AS runtime
@@ -29,13 +31,9 @@ ENV NODE_ENV=production \
     ETCD_ADVERTISE_CLIENT_URLS=http://127.0.0.1:2379 \
     ETCD_LISTEN_PEER_URLS=http://0.0.0.0:2380
 WORKDIR /app
-COPY --from=deps --chown=1000:1000 /app/node_modules ./node_modules
-COPY --chown=1000:1000 package.json ./
-COPY --from=build --chown=1000:1000 /src/dist/server ./dist/server
-COPY --chown=1000:1000 server/api/proto ./server/api/proto
-COPY --chown=1000:1000 bin ./bin
-# The data volume's mount point, owned by the runtime user so a new named volume inherits it.
-COPY --from=build --chown=1000:1000 /out/var/lib/etcd /var/lib/etcd
+# The app stays root's (read-only to the server); only the data dir belongs to the runtime user.
+COPY --from=build /app /app
+COPY --from=build --chown=1000:1000 /var/lib/etcd /var/lib/etcd
 # uid 1000 is the "node" user of the official node images; numeric so any base works.
 USER 1000:1000
 EXPOSE 2379 2380

@@ -10,7 +10,7 @@ export interface EtcdImageProps {
   /** Build from `<contextDir>/Dockerfile` (true) or use an image that is already there (false). */
   readonly build: boolean;
   readonly contextDir: string;
-  /** BASE_IMAGE build argument: the node image both build stages start from. */
+  /** BASE_IMAGE build argument: the image the runtime stage starts from (any image with `node` on PATH). */
   readonly baseImage: string;
 }
 
