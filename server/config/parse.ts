@@ -191,17 +191,24 @@ function validate(cfg: MemberConfig): void {
   if (cfg.listenClientUrls.length > 0 && cfg.advertiseClientUrls.length === 0) {
     throw new ConfigError("--advertise-client-urls is required when --listen-client-urls is set explicitly");
   }
-  if (cfg.initialClusterState === "new") {
-    const me = cfg.initialCluster.find((m) => m.name === cfg.name);
-    if (!me) {
-      throw new ConfigError(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
-    }
-    const adv = [...cfg.initialAdvertisePeerUrls].sort().join(",");
-    const listed = [...me.peerUrls].sort().join(",");
-    if (adv !== listed) {
-      throw new ConfigError(
-        `--initial-cluster has ${cfg.name}=${listed} but missing from --initial-advertise-peer-urls=${adv} ("${listed}"(resolved from "${listed}") != "${adv}"(resolved from "${adv}"))`,
-      );
-    }
+
+}
+
+/**
+ * Checks that only matter when bootstrapping a new member (no data dir yet): etcd ignores the
+ * --initial-* flags of a member that restarts with its data, e.g. after `member update`.
+ */
+export function validateBootstrap(cfg: MemberConfig): void {
+  if (cfg.initialClusterState !== "new") return;
+  const me = cfg.initialCluster.find((m) => m.name === cfg.name);
+  if (!me) {
+    throw new ConfigError(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
+  }
+  const adv = [...cfg.initialAdvertisePeerUrls].sort().join(",");
+  const listed = [...me.peerUrls].sort().join(",");
+  if (adv !== listed) {
+    throw new ConfigError(
+      `--initial-cluster has ${cfg.name}=${listed} but missing from --initial-advertise-peer-urls=${adv} ("${listed}"(resolved from "${listed}") != "${adv}"(resolved from "${adv}"))`,
+    );
   }
 }

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { snapDirOf, walDirOf, type MemberConfig } from "../config/member-config.js";
 import { ConfigError } from "../config/errors.js";
+import { validateBootstrap } from "../config/parse.js";
 import type { Logger } from "../log/logger.js";
 import { decodeCluster, emptyCluster, encodeMember, membersFromJson, type Cluster, type Member } from "../membership/cluster.js";
 import { computeClusterId, computeMemberId, idToHex } from "../membership/ids.js";
@@ -76,6 +77,7 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     wal = await Wal.create(walDir, { memberId, clusterId: joined.clusterId }, fileLog, walOptions);
     logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(joined.clusterId) }, "joining an existing cluster");
   } else {
+    validateBootstrap(cfg);
     const members: Member[] = cfg.initialCluster.map((m) => ({
       id: computeMemberId(m.peerUrls, cfg.initialClusterToken),
       name: m.name,

@@ -23,6 +23,7 @@ import {
   ErrTimeout,
   ErrTimeoutLeaderTransfer,
   ErrTooManyLearners,
+  ErrUnhealthy,
   EtcdError,
 } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
@@ -33,13 +34,16 @@ import type { MemoryStorage } from "../raft/memory-storage.js";
 import type { MvccStore } from "../mvcc/index.js";
 import type { Backend } from "../backend/index.js";
 import { applyRange, applyTxn } from "./apply/index.js";
-import { Applier, NO_LEASES, type ApplyResult, type ApplyValue, type CompactResult } from "./applier.js";
+import { Applier, type ApplyResult, type ApplyValue, type CompactResult } from "./applier.js";
 import { IdGenerator } from "./id-generator.js";
 import { LinearizableReads } from "./linearizable-reads.js";
 import { ProposalKind, encodeProposal, jsonPayload, type MemberAttributes } from "./proposal.js";
 import { RaftLoop, type StableStorage } from "./raft-loop.js";
 import { WaitRegistry } from "./wait.js";
 import { AutoCompactor } from "./auto-compactor.js";
+import { Lessor, LEASE_BUCKET, minLeaseTtl } from "../lease/lessor.js";
+import { ServerLeases } from "./leases.js";
+import { WatchableStore } from "../watch/watchable-store.js";
 import { serviceDefinition } from "../api/proto/load.js";
 import type { MemberConfig } from "../config/member-config.js";
 import { DEFAULT_QUOTA_BYTES, snapDirOf } from "../config/member-config.js";
@@ -134,6 +138,10 @@ export class EtcdServer implements PeerReceiver {
   private readonly quotaBytes: number;
   readonly alarms: string[] = [];
   private readonly compactor: AutoCompactor;
+  /** Lease API (lessor, grant/revoke through raft, expiry). */
+  readonly leases: ServerLeases;
+  /** Watchers over this member's MVCC store. */
+  readonly watchable: WatchableStore;
 
   readonly metrics: ServerMetrics;
 
@@ -151,6 +159,24 @@ export class EtcdServer implements PeerReceiver {
       { currentRevision: () => p.store.currentRevision(), compact: (rev) => this.compactInternal(rev) },
       p.logger,
     );
+    // the lessor before the KV store attaches its leased keys (etcd: "always recover lessor before kv")
+    const lessor = new Lessor(p.backend.bucket(LEASE_BUCKET), {
+      minTtl: minLeaseTtl(p.cfg.heartbeatIntervalMs, p.cfg.electionTimeoutMs),
+      expiredRetryMs: this.requestTimeoutMs,
+      logger: { warn: (m, f) => p.logger.warn(f ?? {}, m) },
+    });
+    p.store.setLeaseHooks(lessor.hooks);
+    this.leases = new ServerLeases({
+      lessor,
+      propose: (kind, payload) => this.propose(kind, payload),
+      isLeader: () => this.lead === this.memberId,
+      commitIndex: () => this.commitIndex,
+      appliedIndex: () => this.applier.appliedIndex,
+      checkQuota: () => this.checkQuota(),
+      logger: p.logger,
+      electionTimeoutMs: p.cfg.electionTimeoutMs,
+    });
+    this.watchable = new WatchableStore(p.store);
     this.applier = new Applier(
       p.store,
       p.cluster,
@@ -163,7 +189,8 @@ export class EtcdServer implements PeerReceiver {
         onClusterVersion: (v) => this.onClusterVersion(v),
       },
       p.logger,
-      NO_LEASES,
+      lessor.hooks,
+      lessor,
     );
     this.transport = new Transport(
       p.memberId,
@@ -219,6 +246,7 @@ export class EtcdServer implements PeerReceiver {
     this.commitIndex = ps.hardState.commit;
     this.loop.start(this.p.cfg.heartbeatIntervalMs);
     this.compactor.start();
+    this.leases.start();
     this.campaignWhenApplied = true;
   }
 
@@ -258,6 +286,8 @@ export class EtcdServer implements PeerReceiver {
     this.stopped = true;
     this.transport.close();
     this.compactor.stop();
+    this.leases.stop();
+    this.watchable.close();
     this.reads.stop();
     await this.loop.stop();
     this.waits.failAll(ErrStopped);
@@ -291,7 +321,7 @@ export class EtcdServer implements PeerReceiver {
   async txn(raw: Uint8Array, req: kv.TxnRequest): Promise<Applied<kv.TxnResponse>> {
     if (isTxnReadOnly(req)) {
       if (!isTxnSerializable(req)) await this.reads.wait();
-      const response = applyTxn(this.p.store, this.p.store.consistentIndex(), req, NO_LEASES);
+      const response = applyTxn(this.p.store, this.p.store.consistentIndex(), req, this.leases.lessor.hooks);
       return { header: this.header(response.revision), response };
     }
     if (txnHasPut(req)) this.checkQuota();
@@ -376,6 +406,10 @@ export class EtcdServer implements PeerReceiver {
     return sortedMembers(this.applier.membership());
   }
 
+  isLearner(): boolean {
+    return this.applier.membership().members.get(this.memberId)?.isLearner ?? false;
+  }
+
   membership(): Cluster {
     return this.applier.membership();
   }
@@ -427,10 +461,16 @@ export class EtcdServer implements PeerReceiver {
     const members = this.members();
     if (members.some((m) => m.peerUrls.some((u) => peerUrls.includes(u)))) throw ErrPeerURLExist;
     if (isLearner && members.filter((m) => m.isLearner).length >= 1) throw ErrTooManyLearners;
-    if (!isLearner && this.p.cfg.strictReconfigCheck) {
+    if (this.p.cfg.strictReconfigCheck) {
       const voters = members.filter((m) => !m.isLearner);
-      const started = voters.filter((m) => m.id === this.memberId || this.transport.activeSince(m.id) > 0).length;
-      if (started + 1 < Math.floor((voters.length + 1) / 2) + 1) throw ErrMemberNotEnoughStarted;
+      if (!isLearner) {
+        const started = voters.filter((m) => m.id === this.memberId || this.transport.activeSince(m.id) > 0).length;
+        if (started + 1 < Math.floor((voters.length + 1) / 2) + 1) throw ErrMemberNotEnoughStarted;
+      }
+      // etcd's isConnectedFullySince: every voter connected for the last health interval (5 s).
+      const since = Date.now() - HEALTH_INTERVAL_MS;
+      const healthy = voters.every((m) => m.id === this.memberId || (this.transport.activeSince(m.id) > 0 && this.transport.activeSince(m.id) <= since));
+      if (!healthy) throw ErrUnhealthy;
     }
     const member: Member = { id: computeMemberId(peerUrls, this.p.cfg.initialClusterToken, Math.floor(Date.now() / 1000)), name: "", peerUrls: [...peerUrls], clientUrls: [], isLearner };
     await this.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, member.id, member);
@@ -544,7 +584,12 @@ export class EtcdServer implements PeerReceiver {
     const db = this.incomingDbs.get(index);
     if (!db) throw new Error(`no database received for snapshot at index ${index}`);
     this.incomingDbs.delete(index);
+    this.p.store.setLeaseHooks(undefined); // the old lessor must not see the new state's keys
     await this.p.store.restoreFrom(db);
+    // the backend's lease bucket changed with it: reload the lessor, then re-attach the keys
+    this.leases.lessor.recover();
+    this.p.store.setLeaseHooks(this.leases.lessor.hooks);
+    this.watchable.restored();
     await rm(db, { force: true });
     const cluster = decodeCluster(snap.data);
     this.applier.reset(cluster, index, snap.metadata.term);
@@ -577,6 +622,7 @@ export class EtcdServer implements PeerReceiver {
       );
     }
     this.lead = ss.lead;
+    if (ss.raftState !== StateType.Leader) this.leases.onNotLeader();
     if (ss.lead !== NONE) for (const w of this.leaderWaiters.splice(0)) w();
     this.p.metrics.hasLeader.set(ss.lead === NONE ? 0 : 1);
     this.p.metrics.isLeader.set(ss.raftState === StateType.Leader ? 1 : 0);
@@ -585,6 +631,8 @@ export class EtcdServer implements PeerReceiver {
   private publishing = false;
 
   private onNoopApplied(_term: number): void {
+    // etcd promotes the lessor when the leader has applied everything of earlier terms
+    if (this.lead === this.memberId) this.leases.onLeaderReady();
     if (!this.published && !this.publishing && this.lead !== NONE) this.publish();
     if (this.lead === this.memberId && this.clusterVersion === "") {
       void this.propose(ProposalKind.ClusterVersion, jsonPayload({ version: CLUSTER_VERSION })).catch(() => undefined);
@@ -674,6 +722,8 @@ export class EtcdServer implements PeerReceiver {
 }
 
 const SNAPSHOT_CATCHUP_ENTRIES = 5000;
+/** etcd's HealthInterval: how long every voter must have been connected before a member add. */
+const HEALTH_INTERVAL_MS = 5000;
 
 const emptyHealthRange: kv.RangeRequest = {
   key: Buffer.from("health"),

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Logger } from "../log/logger.js";
 import { decodeMessage } from "../raft/message-codec.js";
 import type { Message } from "../raft/types.js";
-import { checkIdentity, readIdentity } from "./handshake.js";
+import { checkIdentity, readIdentity, REMOVED_MESSAGE } from "./handshake.js";
 
 export interface PeerReceiver {
   localIdentity(): { clusterId: bigint; memberId: bigint; removed: ReadonlySet<bigint> };
@@ -28,7 +28,16 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
         return;
       }
       call.sendMetadata(new grpc.Metadata());
+      const from = readIdentity(call.metadata)!.from;
+      let done = false;
       call.on("data", (batch: { messages: Buffer[] }) => {
+        if (done) return;
+        // A member removed while its stream was open learns it on its next message, as etcd's do.
+        if (r.localIdentity().removed.has(from)) {
+          done = true;
+          callback({ code: grpc.status.PERMISSION_DENIED, details: REMOVED_MESSAGE });
+          return;
+        }
         for (const b of batch.messages) {
           try {
             r.receive(decodeMessage(b));
@@ -37,7 +46,9 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
           }
         }
       });
-      call.on("end", () => callback(null, {}));
+      call.on("end", () => {
+        if (!done) callback(null, {});
+      });
       call.on("error", () => undefined);
     },
 

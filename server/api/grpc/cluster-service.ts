@@ -25,6 +25,12 @@ function forwardToLeader(clientUrl: string, method: string, req: object): Promis
   });
 }
 
+/** etcd's Cluster responses carry cluster_id, member_id and raft_term, no revision. */
+function clusterHeader(server: EtcdServer) {
+  const { revision: _r, ...rest } = headerToWire(server.header());
+  return rest;
+}
+
 export function memberToWire(m: Member) {
   return { ID: m.id.toString(), name: m.name, peerURLs: [...m.peerUrls], clientURLs: [...m.clientUrls], isLearner: m.isLearner };
 }
@@ -32,23 +38,23 @@ export function memberToWire(m: Member) {
 export function clusterService(server: EtcdServer, metrics: ServerMetrics): UntypedServiceImplementation {
   const svc = "etcdserverpb.Cluster";
   return {
-    MemberList: unary(metrics, svc, "MemberList", async () => ({ header: headerToWire(server.header()), members: server.members().map(memberToWire) })),
+    MemberList: unary(metrics, svc, "MemberList", async () => ({ header: clusterHeader(server), members: server.members().map(memberToWire) })),
     MemberAdd: unary(metrics, svc, "MemberAdd", async (r: { peerURLs: string[]; isLearner: boolean }) => {
       const { member, members } = await server.memberAdd(r.peerURLs ?? [], !!r.isLearner);
-      return { header: headerToWire(server.header()), member: memberToWire(member), members: members.map(memberToWire) };
+      return { header: clusterHeader(server), member: memberToWire(member), members: members.map(memberToWire) };
     }),
     MemberRemove: unary(metrics, svc, "MemberRemove", async (r: { ID: string }) => {
       const members = await server.memberRemove(BigInt(r.ID));
-      return { header: headerToWire(server.header()), members: members.map(memberToWire) };
+      return { header: clusterHeader(server), members: members.map(memberToWire) };
     }),
     MemberUpdate: unary(metrics, svc, "MemberUpdate", async (r: { ID: string; peerURLs: string[] }) => {
       const members = await server.memberUpdate(BigInt(r.ID), r.peerURLs ?? []);
-      return { header: headerToWire(server.header()), members: members.map(memberToWire) };
+      return { header: clusterHeader(server), members: members.map(memberToWire) };
     }),
     MemberPromote: unary(metrics, svc, "MemberPromote", async (r: { ID: string }) => {
       try {
         const members = await server.memberPromote(BigInt(r.ID));
-        return { header: headerToWire(server.header()), members: members.map(memberToWire) };
+        return { header: clusterHeader(server), members: members.map(memberToWire) };
       } catch (e) {
         // Only the leader knows whether the learner is in sync: forward, as etcd does.
         const leader = server.members().find((m) => m.id === server.leader());

@@ -6,20 +6,33 @@ import { clusterService } from "./cluster-service.js";
 import { KV_RAW_METHODS, KvHandlers, kvService } from "./kv-service.js";
 import { maintenanceService } from "./maintenance-service.js";
 import { keepRawBytes } from "./raw-requests.js";
+import { learnerGuard } from "./learner-guard.js";
+import { LeaseHandlers, leaseService } from "./lease-service.js";
+import { watchService } from "./watch-service.js";
 
 /** etcd lets a request exceed --max-request-bytes by this much at the gRPC layer, then rejects it in the server with ErrRequestTooLarge. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-export function createGrpcServer(server: EtcdServer, kv: KvHandlers, metrics: ServerMetrics, maxRequestBytes: number): grpc.Server {
+export function createGrpcServer(
+  server: EtcdServer,
+  kv: KvHandlers,
+  metrics: ServerMetrics,
+  maxRequestBytes: number,
+  leases: LeaseHandlers = new LeaseHandlers(server),
+  watchOpts: { progressNotifyMs?: number } = {},
+): grpc.Server {
   const g = new grpc.Server({
     "grpc.max_receive_message_length": maxRequestBytes + GRPC_OVERHEAD_BYTES,
     "grpc.max_send_message_length": 2 ** 31 - 1,
     "grpc.max_concurrent_streams": 2 ** 31 - 1,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 5000,
+    interceptors: [learnerGuard(server)],
   });
   g.addService(keepRawBytes(serviceDefinition("etcdserverpb", "KV"), KV_RAW_METHODS), kvService(kv, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Maintenance"), maintenanceService(server, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Cluster"), clusterService(server, metrics));
+  g.addService(serviceDefinition("etcdserverpb", "Lease"), leaseService(leases, metrics));
+  g.addService(serviceDefinition("etcdserverpb", "Watch"), watchService(server, metrics, { maxRequestBytes, ...watchOpts }));
   return g;
 }

@@ -1,0 +1,28 @@
+import * as grpc from "@grpc/grpc-js";
+import type { EtcdServer } from "../../etcdserver/server.js";
+
+export const NOT_SUPPORTED_FOR_LEARNER = "etcdserver: rpc not supported for learner";
+
+/** What a learner answers, as etcd's isRPCSupportedForLearner: Status, and Range when serializable. */
+function supportedForLearner(path: string, message: unknown): boolean {
+  if (path === "/etcdserverpb.Maintenance/Status") return true;
+  if (path === "/etcdserverpb.KV/Range") return !!(message as { serializable?: boolean } | null)?.serializable;
+  return false;
+}
+
+/** A learner is not a voter: like etcd, it refuses every other RPC with UNAVAILABLE, before any handler runs. */
+export function learnerGuard(server: EtcdServer): grpc.ServerInterceptor {
+  return (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMessage: (message, nxt) => {
+            if (server.isLearner() && !supportedForLearner(method.path, message)) {
+              call.sendStatus({ code: grpc.status.UNAVAILABLE, details: NOT_SUPPORTED_FOR_LEARNER });
+              return;
+            }
+            nxt(message);
+          },
+        }),
+    });
+}

@@ -1,0 +1,398 @@
+/**
+ * Shared helpers for the process-level cluster tests (test/cluster/*.test.ts): bringing a LocalCluster
+ * up in a private directory, gRPC calls with deadlines, member status, waiting for a leader or for
+ * every member to reach the same raft index, starting extra members (member add), and keeping the
+ * member logs of the last run (under $TMPDIR/etcd-ts-cluster-logs/<label>/) as evidence.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalCluster, type LocalClusterOptions } from "../../ansible-free-scripts/local/cluster.js";
+import { isHealthy, isLeader } from "../../ansible-free-scripts/common/health.js";
+import { clientConstructor } from "../../server/api/proto/load.js";
+import { packageRoot } from "../../server/util/package-root.js";
+import type { CtlResult } from "../support/etcdctl.js";
+
+export { LocalCluster, isHealthy, isLeader };
+export type { CtlResult };
+
+export const HEARTBEAT_MS = 100;
+export const ELECTION_MS = 1000;
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** host:port of a URL (etcdctl takes endpoints in this form; see differential.test.ts for why not URLs). */
+export function hostPort(url: string): string {
+  return new URL(url).host;
+}
+
+/** Where the member logs of the last run of a test file are copied before the cluster is removed. */
+export function logsDir(label: string): string {
+  return join(tmpdir(), "etcd-ts-cluster-logs", label);
+}
+
+/** A LocalCluster in a fresh private directory, with the tests' default timings (heartbeat 100 ms, election 1 s). */
+export async function upCluster(label: string, opts: Omit<LocalClusterOptions, "name" | "dir">): Promise<LocalCluster> {
+  const dir = mkdtempSync(join(tmpdir(), `etcd-ts-ct-${label}-`));
+  return LocalCluster.up({
+    heartbeatMs: HEARTBEAT_MS,
+    electionMs: ELECTION_MS,
+    ...opts,
+    name: `ct-${label}-${process.pid}`,
+    dir,
+  });
+}
+
+/** Copies every *.log of the cluster directory (and any extra files) to logsDir(label), then stops and removes the cluster. */
+export async function downCluster(cluster: LocalCluster | undefined, label: string, extraLogs: string[] = []): Promise<void> {
+  if (!cluster) return;
+  try {
+    const out = logsDir(label);
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    for (const f of readdirSync(cluster.dir)) if (f.endsWith(".log")) copyFileSync(join(cluster.dir, f), join(out, f));
+    for (const f of extraLogs) if (existsSync(f)) copyFileSync(f, join(out, f.split("/").pop()!));
+  } catch {
+    /* evidence only */
+  }
+  await cluster.down();
+}
+
+export function memberOf(cluster: LocalCluster, name: string) {
+  const m = cluster.members.find((x) => x.name === name);
+  if (!m) throw new Error(`no member ${name}`);
+  return m;
+}
+
+export function readLog(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+export function tailLog(file: string, lines = 30): string {
+  return readLog(file).trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+// ---- polling ----------------------------------------------------------------------------------
+
+/** Polls `check` until it returns a non-undefined/non-false value; throws with `what` (and the last error) on timeout. */
+export async function waitUntil<T>(check: () => Promise<T | undefined | false>, timeoutMs: number, what: string | (() => string), intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() >= deadline) {
+      const w = typeof what === "function" ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${w}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** The leader's member name, as the running (not paused) members report through /metrics; waits until there is one not in `exclude`. */
+export async function waitLeader(cluster: LocalCluster, timeoutMs: number, exclude: readonly string[] = []): Promise<string> {
+  return waitUntil(
+    async () => {
+      const live = cluster.members.filter((m) => m.running && !m.paused && !exclude.includes(m.name));
+      const answers = await Promise.all(live.map(async (m) => ((await isLeader(m.clientUrl, 500)) ? m.name : undefined)));
+      const leaders = answers.filter((x): x is string => x !== undefined);
+      return leaders.length === 1 ? leaders[0] : undefined;
+    },
+    timeoutMs,
+    `a leader among ${cluster.members.map((m) => m.name).filter((n) => !exclude.includes(n)).join(", ")}`,
+    25,
+  );
+}
+
+// ---- gRPC with deadlines ----------------------------------------------------------------------
+
+export type Service = "KV" | "Maintenance" | "Cluster";
+
+export interface Rpc {
+  call<Res = Record<string, any>>(method: string, req: object, timeoutMs?: number): Promise<Res>;
+  close(): void;
+}
+
+/** A raw etcd gRPC client on one endpoint (host:port); every call has a deadline (default 2 s). */
+export function rpc(endpoint: string, service: Service): Rpc {
+  const Ctor = clientConstructor("etcdserverpb", service);
+  const client = new Ctor(endpoint, grpc.credentials.createInsecure(), {
+    "grpc.max_receive_message_length": -1,
+    // Reconnect quickly after a member restarts.
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 500,
+  });
+  return {
+    call: <Res>(method: string, req: object, timeoutMs = 2000) =>
+      new Promise<Res>((resolve, reject) => {
+        (client[method] as (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void).call(
+          client,
+          req,
+          { deadline: Date.now() + timeoutMs },
+          (e, r) => (e ? reject(e) : resolve(r)),
+        );
+      }),
+    close: () => client.close(),
+  };
+}
+
+export interface KvValue {
+  value: string | undefined;
+  modRevision: number;
+  revision: number;
+}
+
+/** A KV client for one member. */
+export class Kv {
+  readonly rpc: Rpc;
+  constructor(readonly endpoint: string) {
+    this.rpc = rpc(endpoint, "KV");
+  }
+  async put(key: string, value: string, timeoutMs = 2000): Promise<number> {
+    const r = await this.rpc.call<{ header: { revision: string } }>("Put", { key: Buffer.from(key), value: Buffer.from(value) }, timeoutMs);
+    return Number(r.header.revision);
+  }
+  async get(key: string, opts: { serializable?: boolean; timeoutMs?: number } = {}): Promise<KvValue> {
+    const r = await this.rpc.call<{ header: { revision: string }; kvs: { value: Buffer; mod_revision: string }[] }>(
+      "Range",
+      { key: Buffer.from(key), serializable: !!opts.serializable },
+      opts.timeoutMs ?? 2000,
+    );
+    const kv = r.kvs[0];
+    return { value: kv?.value.toString(), modRevision: kv ? Number(kv.mod_revision) : 0, revision: Number(r.header.revision) };
+  }
+  /** Every key under `prefix` (serializable or not) with the header revision. */
+  async prefix(prefix: string, opts: { serializable?: boolean; timeoutMs?: number } = {}): Promise<{ kvs: Map<string, string>; revision: number }> {
+    const key = Buffer.from(prefix);
+    const end = Buffer.from(key);
+    end[end.length - 1]!++;
+    const r = await this.rpc.call<{ header: { revision: string }; kvs: { key: Buffer; value: Buffer }[] }>(
+      "Range",
+      { key, range_end: end, serializable: !!opts.serializable },
+      opts.timeoutMs ?? 10_000,
+    );
+    return { kvs: new Map(r.kvs.map((kv) => [kv.key.toString(), kv.value.toString()])), revision: Number(r.header.revision) };
+  }
+  close(): void {
+    this.rpc.close();
+  }
+}
+
+/** Puts with retries (for "writes continue" checks): returns after the first acknowledged attempt or throws at the deadline. */
+export async function putEventually(kv: Kv, key: string, value: string, timeoutMs: number, attemptMs = 1000): Promise<number> {
+  return waitUntil(() => kv.put(key, value, attemptMs), timeoutMs, `put ${key} through ${kv.endpoint} to be acknowledged`, 50);
+}
+
+export interface MemberStatus {
+  memberId: string;
+  leader: string;
+  raftIndex: number;
+  raftAppliedIndex: number;
+  raftTerm: number;
+  isLearner: boolean;
+  revision: number;
+}
+
+/** Maintenance.Status of one member (gRPC). */
+export async function status(endpoint: string, timeoutMs = 1000): Promise<MemberStatus> {
+  const c = rpc(endpoint, "Maintenance");
+  try {
+    const r = await c.call<{ header: { member_id: string; revision: string }; leader: string; raftIndex: string; raftAppliedIndex: string; raftTerm: string; isLearner: boolean }>(
+      "Status",
+      {},
+      timeoutMs,
+    );
+    return {
+      memberId: r.header.member_id,
+      leader: r.leader,
+      raftIndex: Number(r.raftIndex),
+      raftAppliedIndex: Number(r.raftAppliedIndex),
+      raftTerm: Number(r.raftTerm),
+      isLearner: r.isLearner,
+      revision: Number(r.header.revision),
+    };
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Waits until every given endpoint answers Status with the same non-zero leader, the same raft index
+ * and an applied index equal to it (nothing in flight), twice in a row. Returns the statuses.
+ */
+export async function waitConverged(endpoints: readonly string[], timeoutMs: number): Promise<MemberStatus[]> {
+  let last: (MemberStatus | string)[] = [];
+  let prevIndex = -1;
+  return waitUntil(
+    async () => {
+      last = await Promise.all(endpoints.map((e) => status(e, 1000).catch((err: Error) => `${e}: ${err.message}`)));
+      const ok = last.filter((s): s is MemberStatus => typeof s !== "string");
+      if (ok.length !== endpoints.length) return undefined;
+      const leader = ok[0]!.leader;
+      const idx = ok[0]!.raftIndex;
+      const same = leader !== "0" && ok.every((s) => s.leader === leader && s.raftIndex === idx && s.raftAppliedIndex === idx);
+      if (!same) {
+        prevIndex = -1;
+        return undefined;
+      }
+      if (prevIndex !== idx) {
+        prevIndex = idx;
+        return undefined;
+      }
+      return ok;
+    },
+    timeoutMs,
+    () => `${endpoints.join(", ")} to agree on the leader and the raft index; last: ${JSON.stringify(last)}`,
+    150,
+  );
+}
+
+// ---- etcdctl -----------------------------------------------------------------------------------
+
+/**
+ * Runs Debian's etcdctl (v3 API) with --command-timeout=10s (a later --command-timeout in `args` wins).
+ * Like test/support/etcdctl.ts, but with no stdin pipe: etcdctl exiting before reading it made the
+ * pipe fail with an uncaught EPIPE there.
+ */
+export function etcdctl(endpoints: string | readonly string[], args: readonly string[], timeoutMs = 15_000): Promise<CtlResult> {
+  const ep = typeof endpoints === "string" ? endpoints : endpoints.join(",");
+  return new Promise((resolve, reject) => {
+    const child = spawn("etcdctl", [`--endpoints=${ep}`, "--command-timeout=10s", ...args], {
+      env: { ...process.env, ETCDCTL_API: "3" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** etcdctl -w json output, with 64-bit IDs (which do not fit a JS number) kept as decimal strings. */
+export function parseCtlJson<T = any>(stdout: string): T {
+  return JSON.parse(stdout.replace(/([:[,]\s*)(\d{16,})/g, '$1"$2"')) as T;
+}
+
+/** The error lines etcdctl prints (its retry-interceptor JSON warnings removed). */
+export function ctlError(r: CtlResult): string {
+  return r.stderr
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith('{"level"'))
+    .join("\n");
+}
+
+export interface CtlMember {
+  ID: string;
+  name?: string;
+  peerURLs: string[];
+  clientURLs?: string[];
+  isLearner?: boolean;
+}
+
+export async function memberList(endpoint: string): Promise<CtlMember[]> {
+  const r = await etcdctl(endpoint, ["member", "list", "-w", "json"]);
+  if (r.code !== 0) throw new Error(`member list on ${endpoint} failed: ${r.stderr}`);
+  return parseCtlJson<{ members: CtlMember[] }>(r.stdout).members;
+}
+
+export const toHex = (id: string) => BigInt(id).toString(16);
+
+// ---- extra members (started outside LocalCluster, e.g. after `member add`) ----------------------
+
+export interface ExtraMember {
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Resolves with the exit code or signal once the process ends. */
+  readonly exited: Promise<number | string>;
+  running(): boolean;
+  /** Signals it (by PID) if it is still running, and waits for it to exit (SIGKILL after 10 s). */
+  stop(sig?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts one member of `server` ("etcd-ts" or "etcd") with etcd's flags, its output appended to `logFile`. */
+export function startExtraMember(
+  server: "etcd-ts" | "etcd",
+  o: { name: string; clientUrl: string; peerUrl: string; dataDir: string; logFile: string; initialCluster: string; state: "new" | "existing"; token?: string; extraFlags?: string[] },
+): ExtraMember {
+  const flags = [
+    `--name=${o.name}`,
+    `--data-dir=${o.dataDir}`,
+    `--listen-client-urls=${o.clientUrl}`,
+    `--advertise-client-urls=${o.clientUrl}`,
+    `--listen-peer-urls=${o.peerUrl}`,
+    `--initial-advertise-peer-urls=${o.peerUrl}`,
+    `--initial-cluster=${o.initialCluster}`,
+    `--initial-cluster-state=${o.state}`,
+    `--heartbeat-interval=${HEARTBEAT_MS}`,
+    `--election-timeout=${ELECTION_MS}`,
+    ...(o.token ? [`--initial-cluster-token=${o.token}`] : []),
+    ...(o.extraFlags ?? []),
+  ];
+  const [cmd, argv] = server === "etcd" ? ["etcd", flags] : [process.execPath, [join(packageRoot(), "bin", "etcd-ts.js"), ...flags]];
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ETCD_") && k !== "NODE_TEST_CONTEXT") env[k] = v;
+  mkdirSync(o.dataDir, { recursive: true });
+  const fd = openSync(o.logFile, "a");
+  const child = spawn(cmd, argv, { stdio: ["ignore", fd, fd], env });
+  closeSync(fd);
+  let done = false;
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, sig) => {
+      done = true;
+      resolve(code ?? sig ?? -1);
+    }),
+  );
+  return {
+    name: o.name,
+    clientUrl: o.clientUrl,
+    peerUrl: o.peerUrl,
+    dataDir: o.dataDir,
+    logFile: o.logFile,
+    child,
+    pid: child.pid!,
+    exited,
+    running: () => !done,
+    async stop(sig = "SIGKILL") {
+      if (done) return;
+      process.kill(child.pid!, sig);
+      if (sig !== "SIGKILL") process.kill(child.pid!, "SIGCONT");
+      const t = setTimeout(() => {
+        if (!done) process.kill(child.pid!, "SIGKILL");
+      }, 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Rewrites (or appends) `KEY=value` lines of a member's env file: LocalCluster.start reads it again. */
+export function setEnv(envFile: string, updates: Record<string, string>): void {
+  const lines = readFileSync(envFile, "utf8").trimEnd().split("\n");
+  for (const [k, v] of Object.entries(updates)) {
+    const i = lines.findIndex((l) => l.startsWith(`${k}=`));
+    if (i >= 0) lines[i] = `${k}=${v}`;
+    else lines.push(`${k}=${v}`);
+  }
+  writeFileSync(envFile, lines.join("\n") + "\n");
+}
