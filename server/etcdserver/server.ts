@@ -116,6 +116,8 @@ export class EtcdServer implements PeerReceiver {
   /** Databases received with snapshots, by snapshot index, until raft hands the snapshot to the loop. */
   private readonly incomingDbs = new Map<number, string>();
   private onRemovedFromCluster: () => void = () => undefined;
+  private readonly removalListeners: Array<(id: bigint) => void> = [];
+  private readonly announcedRemovals = new Set<bigint>();
   private readonly loop: RaftLoop;
   private readonly applier: Applier;
   private readonly reads: LinearizableReads;
@@ -599,7 +601,16 @@ export class EtcdServer implements PeerReceiver {
     this.p.logger.info({ "snapshot-index": index, revision: this.p.store.currentRevision() }, "applied snapshot from leader");
   }
 
+  onMemberRemoved(listener: (id: bigint) => void): void {
+    this.removalListeners.push(listener);
+  }
+
   private onClusterChanged(c: Cluster): void {
+    for (const id of c.removed) {
+      if (this.announcedRemovals.has(id)) continue;
+      this.announcedRemovals.add(id);
+      for (const l of this.removalListeners) l(id);
+    }
     this.transport.setPeers(sortedMembers(c));
     if (c.removed.has(this.memberId) || (!c.members.has(this.memberId) && c.members.size > 0 && this.published)) this.removedFromCluster();
   }

@@ -15,10 +15,19 @@ export interface PeerReceiver {
   receiveSnapshot(m: Message, dbFile: string): Promise<void>;
   /** Where incoming snapshot databases are written. */
   snapshotDir(): string;
+  /** Registers a callback for members removed from the cluster (their open streams are then closed). */
+  onMemberRemoved(listener: (id: bigint) => void): void;
 }
 
 /** The receiving side of the peer transport. */
 export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServiceImplementation {
+  // Open incoming streams by sender: a removed member is told at once, as etcd's peers do (410 Gone),
+  // since it may have nothing more to send (a learner never campaigns).
+  const open = new Map<bigint, Set<() => void>>();
+  r.onMemberRemoved((id) => {
+    for (const refuse of open.get(id) ?? []) refuse();
+    open.delete(id);
+  });
   return {
     Stream(call: grpc.ServerReadableStream<{ messages: Buffer[] }, object>, callback: grpc.sendUnaryData<object>) {
       const refusal = checkIdentity(readIdentity(call.metadata), r.localIdentity());
@@ -30,14 +39,18 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
       call.sendMetadata(new grpc.Metadata());
       const from = readIdentity(call.metadata)!.from;
       let done = false;
+      const refuse = () => {
+        if (done) return;
+        done = true;
+        callback({ code: grpc.status.PERMISSION_DENIED, details: REMOVED_MESSAGE });
+      };
+      const mine = open.get(from) ?? new Set<() => void>();
+      mine.add(refuse);
+      open.set(from, mine);
+      call.on("close", () => mine.delete(refuse));
       call.on("data", (batch: { messages: Buffer[] }) => {
         if (done) return;
-        // A member removed while its stream was open learns it on its next message, as etcd's do.
-        if (r.localIdentity().removed.has(from)) {
-          done = true;
-          callback({ code: grpc.status.PERMISSION_DENIED, details: REMOVED_MESSAGE });
-          return;
-        }
+        if (r.localIdentity().removed.has(from)) return refuse();
         for (const b of batch.messages) {
           try {
             r.receive(decodeMessage(b));
