@@ -2,6 +2,7 @@ import type { MemberConfig } from "../config/member-config.js";
 import type { Logger } from "../log/logger.js";
 import { createGrpcServer } from "../api/grpc/grpc-server.js";
 import { KvHandlers } from "../api/grpc/kv-service.js";
+import { LeaseHandlers } from "../api/grpc/lease-service.js";
 import { createHttpApi } from "../api/http/http-api.js";
 import { bootstrapServer } from "../etcdserver/bootstrap.js";
 import type { EtcdServer } from "../etcdserver/server.js";
@@ -44,8 +45,9 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const server = await bootstrapServer(cfg, logger);
   const kv = new KvHandlers(server, cfg.maxTxnOps);
   const metrics = server.metrics;
-  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes);
-  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes);
+  const leases = new LeaseHandlers(server, 5000 + 2 * cfg.electionTimeoutMs);
+  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes, leases);
+  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes, leases);
   server.setOnRemoved(onRemoved);
 
   // Peers first: a member that starts must be reachable by the others before it campaigns.
@@ -78,6 +80,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
       await server.transferLeadershipForShutdown();
       await Promise.all(listeners.map((l) => l.close()));
       await server.stop();
+      leases.close();
       grpcServer.forceShutdown();
       await Promise.all(peerListeners.map((l) => l.close()));
       peerGrpc.forceShutdown();

@@ -12,8 +12,21 @@ import { applyCompaction, applyDeleteRange, applyPut, applyTxn, type LeaseHooks 
 import type { MvccStore } from "../mvcc/index.js";
 import { ProposalKind, decodeProposal, fromJsonPayload, type MemberAttributes } from "./proposal.js";
 import type { WaitRegistry } from "./wait.js";
+import type { Lessor } from "../lease/lessor.js";
 
-export type ApplyValue = kv.PutResponse | kv.DeleteRangeResponse | kv.TxnResponse | CompactResult | undefined;
+export type ApplyValue = kv.PutResponse | kv.DeleteRangeResponse | kv.TxnResponse | CompactResult | LeaseGrantResult | LeaseRevokeResult | undefined;
+
+export interface LeaseGrantResult {
+  readonly id: bigint;
+  readonly ttl: number;
+  /** The revision for the response header (the current revision). */
+  readonly revision: number;
+}
+
+export interface LeaseRevokeResult {
+  /** The revision for the response header (after the attached keys were deleted). */
+  readonly revision: number;
+}
 
 export type ApplyResult =
   | { readonly ok: true; readonly value: ApplyValue }
@@ -24,7 +37,7 @@ export interface CompactResult {
   readonly done: Promise<void>;
 }
 
-/** Until leases exist, no lease ID is valid (a put with a lease fails as etcd's would with an unknown lease). */
+/** For an applier without a lessor: no lease ID is valid (a put with a lease fails as etcd's would with an unknown lease). */
 export const NO_LEASES: LeaseHooks = {
   exists: () => false,
   attach: () => {
@@ -38,6 +51,10 @@ const decodePut = (b: Uint8Array) => putFromWire(kvDef.Put!.requestDeserialize(B
 const decodeDelete = (b: Uint8Array) => deleteRangeFromWire(kvDef.DeleteRange!.requestDeserialize(Buffer.from(b)) as WireDeleteRangeRequest);
 const decodeTxn = (b: Uint8Array) => txnFromWire(kvDef.Txn!.requestDeserialize(Buffer.from(b)) as WireTxnRequest);
 const decodeCompaction = (b: Uint8Array) => compactionFromWire(kvDef.Compact!.requestDeserialize(Buffer.from(b)) as WireCompactionRequest);
+const leaseDef = serviceDefinition("etcdserverpb", "Lease");
+const decodeLeaseGrant = (b: Uint8Array) => leaseDef.LeaseGrant!.requestDeserialize(Buffer.from(b)) as { ID: string; TTL: string };
+const decodeLeaseRevoke = (b: Uint8Array) => leaseDef.LeaseRevoke!.requestDeserialize(Buffer.from(b)) as { ID: string };
+const NO_RANGE_END = Buffer.alloc(0);
 
 function requestIdOf(context: Uint8Array): bigint | undefined {
   if (context.length === 0) return undefined;
@@ -75,6 +92,8 @@ export class Applier {
     private readonly hooks: ApplierHooks,
     private readonly logger: Logger,
     private readonly leases: LeaseHooks = NO_LEASES,
+    /** Applies LeaseGrant/LeaseRevoke entries (without it they fail with ErrLeaseNotFound). */
+    private readonly lessor?: Lessor,
   ) {
     this.cluster = cluster;
     this.appliedIndex = appliedIndex;
@@ -183,6 +202,27 @@ export class Applier {
       case ProposalKind.ClusterVersion:
         this.hooks.onClusterVersion(fromJsonPayload<{ version: string }>(payload).version);
         return undefined;
+      case ProposalKind.LeaseGrant: {
+        if (replay) return undefined; // the lease bucket already holds it (same backend batch as the index)
+        const req = decodeLeaseGrant(payload);
+        if (!this.lessor) throw ErrLeaseNotFound;
+        const l = this.lessor.grant(BigInt(req.ID), Number(req.TTL));
+        this.store.setConsistentIndex(index);
+        return { id: l.id, ttl: l.ttl, revision: this.store.currentRevision() };
+      }
+      case ProposalKind.LeaseRevoke: {
+        if (replay) return undefined;
+        const req = decodeLeaseRevoke(payload);
+        if (!this.lessor) throw ErrLeaseNotFound;
+        // the attached keys go in ONE write transaction (one revision, delete events for watchers);
+        // the lease's bucket row is removed right after, in the same backend batch
+        this.lessor.revoke(BigInt(req.ID), (keys) =>
+          this.store.write(index, (txn) => {
+            for (const k of keys) txn.deleteRange(k, NO_RANGE_END);
+          }),
+        );
+        return { revision: this.store.currentRevision() };
+      }
       default:
         this.logger.warn({ kind, index }, "skipping an entry of unknown kind");
         return undefined;

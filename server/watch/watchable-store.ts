@@ -398,8 +398,9 @@ export class WatchStream {
   /**
    * Create a watcher; `id` AUTO_WATCH_ID (0) lets the stream choose the lowest free ID at or above
    * its counter (etcd). Throws ErrEmptyWatcherRange (end <= key), ErrWatcherDuplicateID.
+   * `beforeRegister` runs once the ID is assigned, before the watcher can receive anything.
    */
-  watch(id: number, spec: WatchRequestSpec): number {
+  watch(id: number, spec: WatchRequestSpec, beforeRegister?: (id: number) => void): number {
     if (spec.end !== undefined && spec.end.length !== 0 && Buffer.compare(spec.key, spec.end) >= 0) throw new ErrEmptyWatcherRange();
     if (this.closed) throw new ErrEmptyWatcherRange();
     if (id === AUTO_WATCH_ID) {
@@ -419,6 +420,7 @@ export class WatchStream {
       !!spec.prevKv,
     );
     this.watchers.set(id, w);
+    beforeRegister?.(id);
     this.ws.addWatcher(w);
     return id;
   }

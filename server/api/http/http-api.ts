@@ -8,6 +8,8 @@ import { serviceDefinition } from "../proto/load.js";
 import { GatewayCodec } from "./json-codec.js";
 import { httpStatusOf } from "./status-codes.js";
 import { ETCD_TS_VERSION } from "../../version.js";
+import { LeaseHandlers } from "../grpc/lease-service.js";
+import { keepAliveOverHttp, watchOverHttp } from "./gateway-streams.js";
 
 interface Route {
   readonly request: GatewayCodec;
@@ -21,9 +23,11 @@ interface Route {
  * and the JSON gateway (POST /v3/...), which decodes JSON to the same protobuf the gRPC
  * clients send and calls the same handlers.
  */
-export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: ServerMetrics, maxRequestBytes: number) {
+export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: ServerMetrics, maxRequestBytes: number, leases: LeaseHandlers = new LeaseHandlers(server)) {
   const kvDef = serviceDefinition("etcdserverpb", "KV");
   const decode = (method: string) => (raw: Buffer) => kvDef[method]!.requestDeserialize(raw);
+  const leaseDef = serviceDefinition("etcdserverpb", "Lease");
+  const decodeLease = (method: string) => (raw: Buffer) => leaseDef[method]!.requestDeserialize(raw);
   const withRaw = <T>(method: string, f: (r: { raw: Buffer; msg: T }) => Promise<object>) => (raw: Buffer) => f({ raw, msg: decode(method)(raw) as T });
   const route = (req: string, res: string, handle: Route["handle"]): Route => ({
     request: new GatewayCodec(`etcdserverpb.${req}`),
@@ -36,7 +40,15 @@ export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: Serve
     "/v3/kv/deleterange": route("DeleteRangeRequest", "DeleteRangeResponse", withRaw("DeleteRange", (r) => kv.deleteRange(r as never))),
     "/v3/kv/txn": route("TxnRequest", "TxnResponse", withRaw("Txn", (r) => kv.txn(r as never))),
     "/v3/kv/compaction": route("CompactionRequest", "CompactionResponse", withRaw("Compact", (r) => kv.compact(r as never))),
+    "/v3/lease/grant": route("LeaseGrantRequest", "LeaseGrantResponse", (raw) => leases.grant(decodeLease("LeaseGrant")(raw) as never)),
+    "/v3/lease/revoke": route("LeaseRevokeRequest", "LeaseRevokeResponse", (raw) => leases.revoke(decodeLease("LeaseRevoke")(raw) as never)),
+    "/v3/lease/timetolive": route("LeaseTimeToLiveRequest", "LeaseTimeToLiveResponse", (raw) => leases.timeToLive(decodeLease("LeaseTimeToLive")(raw) as never)),
+    "/v3/lease/leases": route("LeaseLeasesRequest", "LeaseLeasesResponse", () => leases.leases()),
   };
+  // etcd's older paths for the same lease calls
+  routes["/v3/kv/lease/revoke"] = routes["/v3/lease/revoke"]!;
+  routes["/v3/kv/lease/timetolive"] = routes["/v3/lease/timetolive"]!;
+  routes["/v3/kv/lease/leases"] = routes["/v3/lease/leases"]!;
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
@@ -49,6 +61,8 @@ export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: Serve
         res.end(await metrics.registry.metrics());
         return;
       }
+      if (req.method === "POST" && path === "/v3/watch") return watchOverHttp(server, req, res, { maxRequestBytes });
+      if (req.method === "POST" && path === "/v3/lease/keepalive") return keepAliveOverHttp(leases, req, res);
       const r = routes[path];
       if (!r) return text(res, 404, "404 page not found\n");
       if (req.method !== "POST") return gatewayError(res, new EtcdError(GrpcCode.Unimplemented, "Method Not Allowed"), 405);

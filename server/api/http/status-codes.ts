@@ -8,9 +8,10 @@ export function httpStatusOf(code: GrpcCode): number {
     case GrpcCode.Cancelled:
       return 408;
     case GrpcCode.InvalidArgument:
-    case GrpcCode.FailedPrecondition:
     case GrpcCode.OutOfRange:
       return 400;
+    case GrpcCode.FailedPrecondition:
+      return 412; // grpc-gateway v1 (etcd 3.4): Precondition Failed, e.g. "lease already exists"
     case GrpcCode.DeadlineExceeded:
       return 504;
     case GrpcCode.NotFound:

@@ -1,0 +1,141 @@
+/**
+ * The server side of the Lease API (etcd's EtcdServer.Lease* in v3_server.go plus the expired-lease
+ * revoking of server.go), kept apart from server.ts: grant and revoke go through raft; keep-alive
+ * and time-to-live are answered by the leader's lessor (a follower's API layer forwards them, see
+ * api/grpc/lease-service.ts); the leader revokes expired leases by proposing LeaseRevoke.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../log/logger.js";
+import { Lessor, type Lease } from "../lease/lessor.js";
+import { NotPrimaryError } from "../lease/lessor.js";
+import { ErrStopped } from "../pb/errors.js";
+import { serviceDefinition } from "../api/proto/load.js";
+import type { ApplyValue, LeaseGrantResult, LeaseRevokeResult } from "./applier.js";
+import { ProposalKind } from "./proposal.js";
+
+export interface LeaseServerDeps {
+  readonly lessor: Lessor;
+  propose(kind: ProposalKind, payload: Uint8Array): Promise<ApplyValue>;
+  isLeader(): boolean;
+  /** Raft's commit index and this member's applied index. */
+  commitIndex(): number;
+  appliedIndex(): number;
+  checkQuota(): void;
+  readonly logger: Logger;
+  readonly electionTimeoutMs: number;
+}
+
+export interface TimeToLive {
+  readonly id: bigint;
+  /** Remaining seconds (truncated), as etcd. */
+  readonly ttl: number;
+  readonly grantedTtl: number;
+  readonly keys: Buffer[];
+}
+
+/** etcd's lessor loop period and revoke rate (leaseRevokeRate / 2 per loop). */
+const EXPIRY_LOOP_MS = 500;
+const REVOKES_PER_LOOP = 500;
+/** etcd's maxPendingRevokes. */
+const MAX_PENDING_REVOKES = 16;
+/** etcd's applyTimeout for waitAppliedIndex. */
+const APPLY_WAIT_MS = 1000;
+
+const leaseDef = serviceDefinition("etcdserverpb", "Lease");
+const MASK63 = (1n << 63n) - 1n;
+
+export class ServerLeases {
+  readonly lessor: Lessor;
+  private timer: NodeJS.Timeout | undefined;
+  private pendingRevokes = 0;
+  private stopped = false;
+
+  constructor(private readonly d: LeaseServerDeps) {
+    this.lessor = d.lessor;
+  }
+
+  /** LeaseGrant through raft; ID 0: the server picks a random positive int63 not in use. */
+  async grant(ttl: number, id: bigint): Promise<LeaseGrantResult> {
+    this.d.checkQuota();
+    // etcd 3.4 takes its request-ID generator's next value; any unused positive int63 will do
+    while (id === 0n) {
+      id = randomBytes(8).readBigUInt64BE() & MASK63;
+      if (this.lessor.lookup(id)) id = 0n;
+    }
+    const payload = leaseDef.LeaseGrant!.requestSerialize({ TTL: String(ttl), ID: id.toString() });
+    return (await this.d.propose(ProposalKind.LeaseGrant, payload)) as LeaseGrantResult;
+  }
+
+  /** LeaseRevoke through raft: ErrLeaseNotFound if it does not exist when applied. */
+  async revoke(id: bigint): Promise<LeaseRevokeResult> {
+    const payload = leaseDef.LeaseRevoke!.requestSerialize({ ID: id.toString() });
+    return (await this.d.propose(ProposalKind.LeaseRevoke, payload)) as LeaseRevokeResult;
+  }
+
+  /** Keep-alive on the leader: the granted TTL; ErrLeaseNotFound; NotPrimaryError on a follower (forward it). */
+  async renew(id: bigint): Promise<number> {
+    if (!this.d.isLeader()) throw new NotPrimaryError();
+    await this.waitApplied();
+    return this.lessor.renew(id);
+  }
+
+  /** TimeToLive on the leader; undefined if there is no such lease; NotPrimaryError on a follower. */
+  async timeToLive(id: bigint, withKeys: boolean): Promise<TimeToLive | undefined> {
+    if (!this.d.isLeader() || !this.lessor.isPrimary()) throw new NotPrimaryError();
+    await this.waitApplied();
+    const l = this.lessor.lookup(id);
+    if (!l) return undefined;
+    return { id, ttl: this.lessor.remainingSeconds(l), grantedTtl: l.ttl, keys: withKeys ? l.keys() : [] };
+  }
+
+  /** Every lease this member knows (etcd answers LeaseLeases locally). */
+  list(): Lease[] {
+    return this.lessor.leases();
+  }
+
+  /** The leader's no-op of its term was applied: it becomes the primary lessor. */
+  onLeaderReady(): void {
+    this.lessor.promote(this.d.electionTimeoutMs);
+  }
+
+  /** This member is no longer the leader. */
+  onNotLeader(): void {
+    if (this.lessor.isPrimary()) this.lessor.demote();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.revokeExpired(), EXPIRY_LOOP_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.lessor.stop();
+  }
+
+  private revokeExpired(): void {
+    if (this.stopped || !this.d.isLeader() || !this.lessor.isPrimary()) return;
+    const room = Math.min(REVOKES_PER_LOOP, MAX_PENDING_REVOKES - this.pendingRevokes);
+    if (room <= 0) return;
+    for (const l of this.lessor.findExpired(room)) {
+      this.pendingRevokes++;
+      this.revoke(l.id)
+        .catch((e: unknown) => {
+          if (e !== ErrStopped) this.d.logger.warn({ "lease-id": l.id.toString(16).padStart(16, "0"), error: (e as Error).message }, "failed to revoke lease");
+        })
+        .finally(() => this.pendingRevokes--);
+    }
+  }
+
+  /** etcd's waitAppliedIndex: the leader answers lease reads only once it applied what is committed. */
+  private async waitApplied(): Promise<void> {
+    const target = this.d.commitIndex();
+    const deadline = Date.now() + APPLY_WAIT_MS;
+    while (this.d.appliedIndex() < target) {
+      if (this.stopped) throw ErrStopped;
+      if (Date.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/** The per-stream watch protocol (WatchSession) over a real store: progress notifications, fragments, created-before-events. */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { WatchSession, type WireWatchResponse } from "../../server/api/grpc/watch-service.js";
+import type { EtcdServer } from "../../server/etcdserver/server.js";
+import { WatchableStore } from "../../server/watch/index.js";
+import { B, openTempStore, type TempStore } from "../mvcc/helpers.js";
+
+const cleanup: Array<() => Promise<void> | void> = [];
+after(async () => {
+  for (const f of cleanup.reverse()) await f();
+});
+
+function setup(opts: { maxRequestBytes?: number; progressNotifyMs?: number } = {}) {
+  const t: TempStore = openTempStore();
+  const ws = new WatchableStore(t.store);
+  const server = {
+    watchable: ws,
+    header: (rev?: number) => ({ clusterId: 1n, memberId: 2n, revision: rev ?? t.store.currentRevision(), raftTerm: 3 }),
+  } as unknown as EtcdServer;
+  const got: WireWatchResponse[] = [];
+  const session = new WatchSession(server, { write: (r) => got.push(r), writable: () => true }, { maxRequestBytes: opts.maxRequestBytes ?? 1.5 * 1024 * 1024, progressNotifyMs: opts.progressNotifyMs ?? 60_000 });
+  cleanup.push(
+    () => session.close(),
+    () => ws.close(),
+    () => t.destroy(),
+  );
+  let ci = 0;
+  const put = (...kvs: Array<[string, string | Buffer]>) =>
+    t.store.write(++ci, (txn) => {
+      for (const [k, v] of kvs) txn.put(B(k), typeof v === "string" ? B(v) : v, 0n);
+    });
+  return { t, session, got, put };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const brief = (r: WireWatchResponse) => ({
+  id: r.watch_id,
+  rev: r.header.revision,
+  ...(r.created ? { created: true } : {}),
+  ...(r.canceled ? { canceled: true } : {}),
+  ...(r.fragment ? { fragment: true } : {}),
+  events: r.events.length,
+});
+
+describe("WatchSession", () => {
+  it("sends progress notifications only to idle progress_notify watchers that are synced", async () => {
+    const { session, got, put } = setup({ progressNotifyMs: 100 });
+    session.handle({ create_request: { key: B("p"), range_end: Buffer.alloc(0), start_revision: 0, progress_notify: true, filters: [], prev_kv: false, watch_id: 0, fragment: false } });
+    session.handle({ create_request: { key: B("q"), range_end: Buffer.alloc(0), start_revision: 0, progress_notify: false, filters: [], prev_kv: false, watch_id: 0, fragment: false } });
+    // keep watcher 0 busy for a while: no progress notification while it gets events
+    for (let i = 0; i < 6; i++) {
+      put(["p", String(i)]);
+      await sleep(40);
+    }
+    const busy = got.filter((r) => r.watch_id === 0 && !r.created && r.events.length === 0).length;
+    await sleep(400);
+    const idle = got.filter((r) => r.watch_id === 0 && !r.created && r.events.length === 0);
+    assert.ok(busy <= 1, `progress while receiving events: ${busy}`);
+    assert.ok(idle.length - busy >= 1, "an idle watcher gets progress notifications");
+    assert.equal(idle.at(-1)!.header.revision, 7);
+    assert.equal(got.filter((r) => r.watch_id === 1 && !r.created).length, 0, "no progress for a watcher that did not ask");
+  });
+
+  it("splits a large response into fragments only for watchers that asked; a single event is never split", () => {
+    const { session, got, put } = setup({ maxRequestBytes: 1 });
+    // threshold: 1 byte + 512 KiB
+    const big = Buffer.alloc(200_000, 0x62);
+    put(["a", big], ["b", big], ["c", big], ["d", big]); // 2: ~800 kB in one revision
+    put(["e", Buffer.alloc(700_000, 0x63)]); // 3: one event above the threshold
+    session.handle({ create_request: { key: B("a"), range_end: B("z"), start_revision: 2, progress_notify: false, filters: [], prev_kv: false, watch_id: 1, fragment: true } });
+    session.handle({ create_request: { key: B("a"), range_end: B("z"), start_revision: 2, progress_notify: false, filters: [], prev_kv: false, watch_id: 2, fragment: false } });
+    (session as unknown as { server: EtcdServer }).server.watchable.syncWatchers();
+    put(["a", big], ["b", big], ["c", big], ["d", big]); // 4, synced path
+    assert.deepEqual(
+      got.filter((r) => r.watch_id === 1).map(brief),
+      [
+        { id: 1, rev: 3, created: true, events: 0 },
+        { id: 1, rev: 3, fragment: true, events: 2 },
+        { id: 1, rev: 3, fragment: true, events: 2 },
+        { id: 1, rev: 3, events: 1 },
+        { id: 1, rev: 4, fragment: true, events: 2 },
+        { id: 1, rev: 4, events: 2 },
+      ],
+    );
+    assert.deepEqual(
+      got.filter((r) => r.watch_id === 2).map(brief),
+      [
+        { id: 2, rev: 3, created: true, events: 0 },
+        { id: 2, rev: 3, events: 5 },
+        { id: 2, rev: 4, events: 4 },
+      ],
+    );
+  });
+
+  it("created comes before the events; cancel answers once; requests after close are ignored", () => {
+    const { session, got, put } = setup();
+    put(["k", "1"]);
+    session.handle({ create_request: { key: B("k"), range_end: Buffer.alloc(0), start_revision: 0, progress_notify: false, filters: [], prev_kv: true, watch_id: 0, fragment: false } });
+    put(["k", "2"]);
+    session.handle({ cancel_request: { watch_id: 0 } });
+    session.handle({ cancel_request: { watch_id: 0 } });
+    put(["k", "3"]);
+    session.close();
+    session.handle({ progress_request: {} });
+    assert.deepEqual(got.map(brief), [
+      { id: 0, rev: 2, created: true, events: 0 },
+      { id: 0, rev: 3, events: 1 },
+      { id: 0, rev: 3, canceled: true, events: 0 },
+    ]);
+    assert.equal(got[1]!.events[0]!.prev_kv!.value.toString(), "1");
+  });
+});

@@ -1,0 +1,301 @@
+/** The watchable store over a real MVCC store: synced and unsynced delivery, compaction, filters, ordering, exactly-once. */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { WatchableStore, ErrEmptyWatcherRange, ErrWatcherDuplicateID, type StoreWatchResponse, type WatchSink } from "../../server/watch/index.js";
+import { EventType } from "../../server/pb/kv.js";
+import { B, FROM_KEY, NONE, S, openTempStore, type TempStore } from "../mvcc/helpers.js";
+
+const stores: TempStore[] = [];
+const watchables: WatchableStore[] = [];
+function fresh(opts: ConstructorParameters<typeof WatchableStore>[1] = {}): { t: TempStore; ws: WatchableStore } {
+  const t = openTempStore();
+  stores.push(t);
+  // a long interval: tests drive catch-up passes themselves with syncWatchers()
+  const ws = new WatchableStore(t.store, { syncIntervalMs: 60_000, ...opts });
+  watchables.push(ws);
+  return { t, ws };
+}
+after(async () => {
+  for (const w of watchables) w.close();
+  for (const t of stores) await t.destroy().catch(() => undefined);
+});
+
+class TestSink implements WatchSink {
+  readonly got: StoreWatchResponse[] = [];
+  open = true;
+  writable(): boolean {
+    return this.open;
+  }
+  send(r: StoreWatchResponse): void {
+    this.got.push(r);
+  }
+  /** [watchId, revision, "PUT k=v" | "DELETE k", ...] per response */
+  summary(): string[] {
+    return this.got.map(
+      (r) =>
+        `${r.watchId}@${r.revision}${r.compactRevision ? ` compacted ${r.compactRevision}` : ""}: ` +
+        r.events.map((e) => (e.type === EventType.Put ? `PUT ${S(e.kv.key)}=${S(e.kv.value)}` : `DELETE ${S(e.kv.key)}`) + (e.prevKv ? `(prev ${S(e.prevKv.value)})` : "")).join(", "),
+    );
+  }
+}
+
+let ci = 0;
+const put = (t: TempStore, ...kvs: Array<[string, string]>) =>
+  t.store.write(++ci, (txn) => {
+    for (const [k, v] of kvs) txn.put(B(k), B(v), 0n);
+  });
+const del = (t: TempStore, key: string, end: Buffer = NONE) => t.store.write(++ci, (txn) => txn.deleteRange(B(key), end));
+
+describe("synced watchers", () => {
+  it("get each committed revision as it commits: one response per revision with all its matching events", () => {
+    const { t, ws } = fresh();
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    s.watch(0, { key: B("a"), end: undefined, startRev: 0 }); // single key
+    s.watch(0, { key: B("b"), end: B("c"), startRev: 0 }); // prefix b
+    s.watch(0, { key: B("c"), end: Buffer.alloc(0), startRev: 0 }); // from key c
+    put(t, ["a", "1"]); // 2
+    put(t, ["b1", "1"], ["a", "2"], ["b2", "1"], ["z", "1"]); // 3
+    del(t, "b", B("c")); // 4
+    put(t, ["0", "ignored"]); // 5
+    assert.deepEqual(sink.summary(), [
+      "0@2: PUT a=1",
+      "1@3: PUT b1=1, PUT b2=1",
+      "0@3: PUT a=2",
+      "2@3: PUT z=1",
+      "1@4: DELETE b1, DELETE b2",
+    ]);
+  });
+
+  it("filters drop puts or deletes (nothing is sent when all are dropped); prev_kv only when asked", () => {
+    const { t, ws } = fresh();
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    s.watch(10, { key: B("k"), end: undefined, startRev: 0, noPut: true });
+    s.watch(11, { key: B("k"), end: undefined, startRev: 0, noDelete: true, prevKv: true });
+    s.watch(12, { key: B("k"), end: undefined, startRev: 0, noPut: true, noDelete: true });
+    put(t, ["k", "1"]);
+    put(t, ["k", "2"]);
+    del(t, "k");
+    assert.deepEqual(sink.summary(), ["11@2: PUT k=1", "11@3: PUT k=2(prev 1)", "10@4: DELETE k"]);
+  });
+
+  it("a future start revision waits for it", () => {
+    const { t, ws } = fresh();
+    const sink = new TestSink();
+    ws.newStream(sink).watch(0, { key: B("k"), end: undefined, startRev: 4 });
+    put(t, ["k", "1"]);
+    put(t, ["k", "2"]);
+    put(t, ["k", "3"]); // 4
+    assert.deepEqual(sink.summary(), ["0@4: PUT k=3"]);
+  });
+});
+
+describe("watch IDs and ranges", () => {
+  it("auto IDs count up skipping IDs in use; a client ID in use or an empty range is refused", () => {
+    const { ws } = fresh();
+    const s = ws.newStream(new TestSink());
+    const spec = { key: B("a"), end: undefined, startRev: 0 };
+    assert.equal(s.watch(1, spec), 1);
+    assert.equal(s.watch(0, spec), 0);
+    assert.equal(s.watch(0, spec), 2);
+    assert.throws(() => s.watch(1, spec), ErrWatcherDuplicateID);
+    assert.throws(() => s.watch(0, { key: B("b"), end: B("a"), startRev: 0 }), ErrEmptyWatcherRange);
+    assert.throws(() => s.watch(0, { key: B("b"), end: B("b"), startRev: 0 }), ErrEmptyWatcherRange);
+    assert.equal(s.cancel(2), true);
+    assert.equal(s.cancel(2), false);
+    assert.equal(s.watch(0, spec), 3, "the counter does not go back");
+  });
+
+  it("a canceled watcher gets nothing more; a closed stream neither", () => {
+    const { t, ws } = fresh();
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    const id = s.watch(0, { key: B("a"), end: FROM_KEY.subarray(0, 0), startRev: 0 });
+    put(t, ["a", "1"]);
+    s.cancel(id);
+    put(t, ["a", "2"]);
+    s.watch(0, { key: B("a"), end: undefined, startRev: 0 });
+    s.close();
+    put(t, ["a", "3"]);
+    assert.deepEqual(sink.summary(), ["0@2: PUT a=1"]);
+    assert.deepEqual(ws.counts(), { synced: 0, unsynced: 0 });
+  });
+});
+
+describe("unsynced watchers", () => {
+  it("catch up from history (header revision = the current one), then continue synced", () => {
+    const { t, ws } = fresh();
+    put(t, ["a", "1"]); // 2
+    put(t, ["a", "2"], ["b", "x"]); // 3
+    del(t, "a"); // 4
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    s.watch(0, { key: B("a"), end: undefined, startRev: 2, prevKv: true });
+    assert.deepEqual(ws.counts(), { synced: 0, unsynced: 1 });
+    assert.equal(ws.syncWatchers(), 0);
+    assert.deepEqual(ws.counts(), { synced: 1, unsynced: 0 });
+    put(t, ["a", "3"]);
+    assert.deepEqual(sink.summary(), ["0@4: PUT a=1, PUT a=2(prev 1), DELETE a(prev 2)", "0@5: PUT a=3"]);
+  });
+
+  it("a start revision below the compacted one cancels the watch with compact_revision; at it, works", () => {
+    const { t, ws } = fresh();
+    for (let i = 0; i < 5; i++) put(t, ["k", String(i)]); // 2..6
+    t.store.compact(++ci, 4);
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    s.watch(1, { key: B("k"), end: undefined, startRev: 3 });
+    s.watch(2, { key: B("k"), end: undefined, startRev: 4 });
+    ws.syncWatchers();
+    assert.deepEqual(sink.summary(), ["1@0 compacted 4: ", "2@6: PUT k=2, PUT k=3, PUT k=4"]);
+    assert.equal(s.cancel(1), true, "a compacted watch can still be canceled");
+  });
+
+  it("batches are whole revisions of bounded size; revisions come in order", () => {
+    const { t, ws } = fresh({ maxEventsPerSync: 3 });
+    put(t, ["a", "1"], ["b", "1"]); // 2
+    put(t, ["a", "2"], ["b", "2"]); // 3
+    put(t, ["a", "3"]); // 4
+    put(t, ["a", "4"], ["b", "4"], ["c", "4"], ["d", "4"]); // 5: alone bigger than a batch
+    put(t, ["a", "5"]); // 6
+    const sink = new TestSink();
+    ws.newStream(sink).watch(0, { key: B("a"), end: B("z"), startRev: 2 });
+    let passes = 0;
+    while (ws.syncWatchers() > 0 && passes < 20) passes++;
+    assert.deepEqual(sink.summary(), [
+      "0@6: PUT a=1, PUT b=1, PUT a=2, PUT b=2",
+      "0@6: PUT a=3, PUT a=4, PUT b=4, PUT c=4, PUT d=4",
+      "0@6: PUT a=5",
+    ]);
+  });
+
+  it("a backed-up stream stops getting events without blocking writes or other streams, and catches up exactly once", () => {
+    const { t, ws } = fresh();
+    const slow = new TestSink();
+    const fast = new TestSink();
+    ws.newStream(slow).watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    ws.newStream(fast).watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    put(t, ["k", "1"]);
+    slow.open = false;
+    put(t, ["k", "2"]);
+    put(t, ["k", "3"]);
+    assert.deepEqual(ws.counts(), { synced: 1, unsynced: 1 });
+    ws.syncWatchers(); // still backed up: nothing
+    slow.open = true;
+    ws.syncWatchers();
+    put(t, ["k", "4"]);
+    assert.deepEqual(slow.summary(), ["0@2: PUT k=1", "0@4: PUT k=2, PUT k=3", "0@5: PUT k=4"]);
+    assert.deepEqual(fast.summary(), ["0@2: PUT k=1", "0@3: PUT k=2", "0@4: PUT k=3", "0@5: PUT k=4"]);
+  });
+
+  it("exactly once, in order, whole revisions: random writes interleaved with catch-up passes and back-pressure", () => {
+    let seed = 42; // mulberry32
+    const rnd = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) % n;
+    };
+    const { t, ws } = fresh({ maxEventsPerSync: 4, maxWatchersPerSync: 3 });
+    const keys = ["a", "b", "c", "d", "e"];
+    const history: Array<{ rev: number; events: string[] }> = [];
+    const write = () => {
+      const n = 1 + rnd(3);
+      const chosen = [...new Set(Array.from({ length: n }, () => keys[rnd(keys.length)]!))];
+      const before = t.store.currentRevision();
+      if (rnd(4) === 0) del(t, chosen[0]!);
+      else put(t, ...chosen.map((k): [string, string] => [k, `v${before + 1}`]));
+      if (t.store.currentRevision() > before) {
+        const evs = t.store.history(before + 1, before + 1).map((e) => `${e.type === EventType.Put ? "PUT" : "DELETE"} ${S(e.kv.key)}`);
+        history.push({ rev: before + 1, events: evs });
+      }
+    };
+    for (let i = 0; i < 20; i++) write();
+    const sinks: Array<{ sink: TestSink; from: number; lo: string; hi: string }> = [];
+    for (let i = 0; i < 8; i++) {
+      const sink = new TestSink();
+      const from = rnd(2) === 0 ? 0 : 1 + rnd(t.store.currentRevision());
+      const lo = keys[rnd(3)]!;
+      const hi = keys[2 + rnd(3)]! + "\xff";
+      ws.newStream(sink).watch(0, { key: B(lo), end: B(hi), startRev: from });
+      sinks.push({ sink, from: from === 0 ? t.store.currentRevision() + 1 : from, lo, hi });
+    }
+    for (let step = 0; step < 300; step++) {
+      const r = rnd(10);
+      if (r < 5) write();
+      else if (r < 8) ws.syncWatchers();
+      else {
+        const s = sinks[rnd(sinks.length)]!.sink;
+        s.open = !s.open;
+      }
+    }
+    for (const s of sinks) s.sink.open = true;
+    for (let i = 0; i < 1000 && ws.syncWatchers() > 0; i++);
+    assert.deepEqual(ws.counts().unsynced, 0);
+    for (const { sink, from, lo, hi } of sinks) {
+      const want = history
+        .filter((h) => h.rev >= from)
+        .map((h) => ({ rev: h.rev, events: h.events.filter((e) => e.split(" ")[1]! >= lo && e.split(" ")[1]! < hi) }))
+        .filter((h) => h.events.length > 0);
+      // flatten what was received: per revision, events in order, each revision in one response
+      const got: Array<{ rev: number; events: string[] }> = [];
+      for (const r of sink.got) {
+        const byRev = new Map<number, string[]>();
+        for (const e of r.events) {
+          const list = byRev.get(e.kv.modRevision) ?? [];
+          list.push(`${e.type === EventType.Put ? "PUT" : "DELETE"} ${S(e.kv.key)}`);
+          byRev.set(e.kv.modRevision, list);
+        }
+        for (const [rev, events] of byRev) got.push({ rev, events });
+      }
+      assert.deepEqual(got, want, `watcher [${lo}, ${hi}) from ${from}`);
+    }
+  });
+
+  it("after a snapshot restore, synced watchers catch up on the new state from where they were", async () => {
+    const src = fresh();
+    for (let i = 0; i < 4; i++) put(src.t, ["k", String(i)]); // 2..5
+    const file = join(src.t.dir, "snap.db");
+    await src.t.backend.backup(file);
+    const { t, ws } = fresh();
+    put(t, ["k", "x"]); // 2 (to be replaced)
+    const sink = new TestSink();
+    ws.newStream(sink).watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    await t.store.restoreFrom(file);
+    ws.restored();
+    ws.syncWatchers();
+    put(t, ["k", "after"]);
+    assert.deepEqual(sink.summary(), ["0@5: PUT k=1, PUT k=2, PUT k=3", "0@6: PUT k=after"]);
+  });
+});
+
+describe("progress", () => {
+  it("a synced watcher gets an empty response at the current revision; an unsynced one nothing", () => {
+    const { t, ws } = fresh();
+    put(t, ["a", "1"]);
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    s.watch(0, { key: B("zz"), end: undefined, startRev: 0 });
+    s.watch(0, { key: B("zz"), end: undefined, startRev: 1 });
+    s.requestProgress(0);
+    s.requestProgress(1);
+    s.requestProgress(9);
+    assert.deepEqual(sink.summary(), ["0@2: "]);
+  });
+});
+
+describe("timer-driven catch-up", () => {
+  it("runs by itself soon after an unsynced watcher is added", async () => {
+    const t = openTempStore();
+    stores.push(t);
+    const ws = new WatchableStore(t.store);
+    watchables.push(ws);
+    put(t, ["k", "1"]);
+    const sink = new TestSink();
+    ws.newStream(sink).watch(0, { key: B("k"), end: undefined, startRev: 1 });
+    for (let i = 0; i < 100 && sink.got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(sink.summary(), ["0@2: PUT k=1"]);
+  });
+});
