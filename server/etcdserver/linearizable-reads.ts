@@ -10,7 +10,11 @@ interface Round {
   readonly waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
   index?: number;
   timer?: NodeJS.Timeout;
+  retry?: NodeJS.Timeout;
 }
+
+/** etcd's readIndexRetryTime: a ReadIndex request or its answer can be lost (leader change, dropped message). */
+const READ_INDEX_RETRY_MS = 500;
 
 /**
  * Linearizable reads by ReadIndex, batched like etcd's linearizableReadLoop: every read that arrives
@@ -49,13 +53,21 @@ export class LinearizableReads {
     const ctx = Buffer.alloc(8);
     ctx.writeBigUInt64BE(round.ctx);
     round.timer = setTimeout(() => this.failRound(round, ErrTimeout), this.timeoutMs);
-    try {
-      this.node.readIndex(ctx);
-    } catch (e) {
-      this.failRound(round, e as Error);
-      return;
-    }
-    this.kick();
+    const ask = (): boolean => {
+      try {
+        this.node.readIndex(ctx);
+      } catch (e) {
+        this.failRound(round, e as Error);
+        return false;
+      }
+      this.kick();
+      return true;
+    };
+    if (!ask()) return;
+    // Ask again with the same context until raft answers; the first answer wins.
+    round.retry = setInterval(() => {
+      if (this.current === round) ask();
+    }, READ_INDEX_RETRY_MS);
   }
 
   onReadStates(states: readonly ReadState[]): void {
@@ -64,6 +76,7 @@ export class LinearizableReads {
       const round = this.current;
       if (!round || round.ctx !== ctx) continue;
       round.index = rs.index;
+      clearInterval(round.retry);
       this.current = undefined;
       this.ready.push(round);
     }
@@ -84,6 +97,7 @@ export class LinearizableReads {
 
   private failRound(round: Round, err: Error): void {
     clearTimeout(round.timer);
+    clearInterval(round.retry);
     if (this.current === round) this.current = undefined;
     this.onFailed();
     for (const w of round.waiters) w.reject(err);
