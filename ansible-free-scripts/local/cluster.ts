@@ -249,7 +249,8 @@ export class LocalCluster {
 
   /** `etcdctl --endpoints=...` for this cluster. */
   etcdctl(): string {
-    return `etcdctl --endpoints=${this.endpoints().join(",")}`;
+    // host:port, as etcd's guides write it (see README, "Known issues", for endpoints with a scheme).
+    return `etcdctl --endpoints=${this.endpoints().map((u) => new URL(u).host).join(",")}`;
   }
 
   async leader(): Promise<string | undefined> {

@@ -356,7 +356,9 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
     image,
     members,
     endpoints,
-    etcdctl: `etcdctl --endpoints=${endpoints.join(",")}`,
+    // host:port, as etcd's guides write it (etcd-ts cannot yet answer etcdctl's per-endpoint
+    // commands when the endpoints carry a scheme: see README, "Known issues").
+    etcdctl: `etcdctl --endpoints=${endpoints.map((u) => new URL(u).host).join(",")}`,
     ...(network ? { network } : {}),
     bindings,
   };

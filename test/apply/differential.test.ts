@@ -34,22 +34,13 @@ import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } fro
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from "../../server/etcdserver/apply/validate.js";
 import { EtcdOracle, etcdAvailable, type Reply } from "./etcd-oracle.js";
 import { B, FROM_KEY, NONE, openTempStore, rangeReq, type TempStore } from "../mvcc/helpers.js";
+import { mulberry32 } from "../support/prng.js";
 
 const SEED = Number(process.env.ETCD_DIFF_SEED ?? 20241122);
 const OPS = Number(process.env.ETCD_DIFF_OPS ?? 500);
 
 // ---------------------------------------------------------------- seeded randomness
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   private readonly r: () => number;

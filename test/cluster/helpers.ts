@@ -13,7 +13,7 @@ import { LocalCluster, type LocalClusterOptions } from "../../ansible-free-scrip
 import { isHealthy, isLeader } from "../../ansible-free-scripts/common/health.js";
 import { clientConstructor } from "../../server/api/proto/load.js";
 import { packageRoot } from "../../server/util/package-root.js";
-import type { CtlResult } from "../support/etcdctl.js";
+import { etcdctl as sharedEtcdctl, type CtlResult } from "../support/etcdctl.js";
 
 export { LocalCluster, isHealthy, isLeader };
 export type { CtlResult };
@@ -259,29 +259,9 @@ export async function waitConverged(endpoints: readonly string[], timeoutMs: num
 
 // ---- etcdctl -----------------------------------------------------------------------------------
 
-/**
- * Runs Debian's etcdctl (v3 API) with --command-timeout=10s (a later --command-timeout in `args` wins).
- * Like test/support/etcdctl.ts, but with no stdin pipe: etcdctl exiting before reading it made the
- * pipe fail with an uncaught EPIPE there.
- */
+/** Debian's etcdctl (v3 API): the shared runner, endpoints as a string or a list. */
 export function etcdctl(endpoints: string | readonly string[], args: readonly string[], timeoutMs = 15_000): Promise<CtlResult> {
-  const ep = typeof endpoints === "string" ? endpoints : endpoints.join(",");
-  return new Promise((resolve, reject) => {
-    const child = spawn("etcdctl", [`--endpoints=${ep}`, "--command-timeout=10s", ...args], {
-      env: { ...process.env, ETCDCTL_API: "3" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return sharedEtcdctl(endpoints, args, undefined, timeoutMs);
 }
 
 /** etcdctl -w json output, with 64-bit IDs (which do not fit a JS number) kept as decimal strings. */

@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkHistory, findLostWrites, HistoryRecorder } from "../linearizability/index.js";
 import { downCluster, hostPort, isHealthy, logsDir, rpc, sleep, upCluster, waitConverged, waitLeader, type LocalCluster, type Rpc } from "./helpers.js";
+import { mulberry32 } from "../support/prng.js";
 
 const CLIENTS = 6;
 const KEYS = ["lin/a", "lin/b", "lin/c", "lin/d", "lin/e"];
@@ -25,17 +26,6 @@ const EQUAL = 0;
 const CREATE = 1;
 const VALUE = 3;
 
-/** A small deterministic PRNG, so a failing schedule can be told apart from another by its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("linearizability of 3 etcd-ts members under kill -9 / SIGSTOP chaos", { timeout: 150_000 }, () => {
   const label = "linearizable";

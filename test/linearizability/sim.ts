@@ -5,18 +5,9 @@
  * the ops in linearization-point order, so every generated history is linearizable by construction.
  */
 import type { HistoryEntry, OpKind } from "./types.js";
+import { mulberry32 } from "../support/prng.js";
+export { mulberry32 } from "../support/prng.js";
 
-/** mulberry32: a tiny seeded PRNG giving floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SimOptions {
   clients: number;

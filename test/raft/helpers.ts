@@ -3,18 +3,9 @@ import { decodeConfChange } from "../../server/raft/conf-change-codec.js";
 import { MemoryStorage } from "../../server/raft/memory-storage.js";
 import { RawNode } from "../../server/raft/raw-node.js";
 import { type Config, type Entry, EntryType, type Message, type NodeId, type Ready } from "../../server/raft/types.js";
+import { mulberry32 } from "../support/prng.js";
+export { mulberry32 } from "../support/prng.js";
 
-/** mulberry32: a tiny seeded PRNG. Returns a function giving floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randIntFrom(rand: () => number): (n: number) => number {
   return (n: number) => Math.floor(rand() * n);

@@ -161,7 +161,7 @@ describe("local runner with real etcd", { skip }, () => {
       const up = await run("up", "--members", "1", "--server", "etcd", "--dir", dir, "--name", "lr-cli");
       assert.equal(up.exitCode, 0, up.stderr + up.stdout);
       assert.match(up.stdout, /endpoints: http:\/\/127\.0\.0\.1:\d+/);
-      assert.match(up.stdout, /etcdctl --endpoints=http:\/\/127\.0\.0\.1:\d+ endpoint status -w table/);
+      assert.match(up.stdout, /etcdctl --endpoints=127\.0\.0\.1:\d+ endpoint status -w table/);
       const c = await LocalCluster.attach(dir);
       pid = c.members[0]!.pid;
       assert.ok(pid && pidAlive(pid), "member alive after the CLI exited");

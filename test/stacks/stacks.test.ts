@@ -130,7 +130,7 @@ describe("CDKTF stacks etcd-1, etcd-3, etcd-5, etcd-7", () => {
       const endpoints = out.client_endpoints.value as string[];
       assert.equal(endpoints.length, size);
       assert.ok(endpoints.every((e) => /^http:\/\/127\.0\.0\.1:\d+$/.test(e)));
-      assert.equal(out.etcdctl.value, `etcdctl --endpoints=${endpoints.join(",")} endpoint status -w table`);
+      assert.equal(out.etcdctl.value, `etcdctl --endpoints=${endpoints.map((u: string) => new URL(u).host).join(",")} endpoint status -w table`);
     });
   }
 

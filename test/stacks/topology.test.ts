@@ -13,7 +13,7 @@ test("docker: documented host ports, addresses after the gateway, peers by addre
   assert.deepEqual(p.network, { name: "etcd-5-net", subnet: "172.28.5.0/24", gateway: "172.28.5.1" });
   assert.equal(p.members[2]!.peerUrl, "http://172.28.5.4:2380");
   assert.deepEqual(p.members[2]!.config.listenClientUrls, ["http://0.0.0.0:2379"]);
-  assert.equal(p.etcdctl, `etcdctl --endpoints=${[1, 2, 3, 4, 5].map((i) => `http://127.0.0.1:2350${i}`).join(",")}`);
+  assert.equal(p.etcdctl, `etcdctl --endpoints=${[1, 2, 3, 4, 5].map((i) => `127.0.0.1:2350${i}`).join(",")}`);
   const q = planTopology({ size: 3, subnet: "10.9.0.0/29", gateway: "10.9.0.6", addresses: ["10.9.0.1", "10.9.0.2", "10.9.0.5"], hostPorts: [40001, 40002, 40003], namePrefix: "node" });
   assert.deepEqual(q.members.map((m) => m.name), ["node-1", "node-2", "node-3"]);
   assert.equal(q.members[2]!.config.initialCluster.map((m) => m.peerUrls[0]).join(","), "http://10.9.0.1:2380,http://10.9.0.2:2380,http://10.9.0.5:2380");

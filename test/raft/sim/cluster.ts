@@ -28,6 +28,7 @@ import {
 import { bytesEqual } from "../../../server/raft/util.js";
 import { config, enc } from "../helpers.js";
 import { Network, type NetworkOptions } from "./network.js";
+import { mulberry32 as mulberry } from "../../support/prng.js";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -464,13 +465,3 @@ function checkPersisted(m: Member, msg: Message): void {
   }
 }
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

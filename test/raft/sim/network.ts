@@ -4,6 +4,7 @@
  * With default options it is a reliable FIFO network delivering everything immediately.
  */
 import type { Message, MessageType, NodeId } from "../../../server/raft/types.js";
+import { mulberry32 } from "../../support/prng.js";
 
 export interface NetworkOptions {
   /** Probability that a message is dropped. */
@@ -42,14 +43,7 @@ export class Network {
 
   constructor(opts: NetworkOptions, seed: number) {
     this.opts = { dropRate: 0, dupRate: 0, maxDelay: 0, reorder: false, ...opts };
-    let a = (seed * 2654435761) >>> 0;
-    this.rand = () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    this.rand = mulberry32((seed * 2654435761) >>> 0);
   }
 
   private key(from: NodeId, to: NodeId): string {
