@@ -38,9 +38,13 @@ export class PeerSender {
     private readonly identity: PeerIdentity,
     private readonly hooks: SenderHooks,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // Streams to every peer stay up whether or not raft has anything to say to it (a follower only
+    // talks to the leader), so "connected for the last 5 s" means what it means in etcd.
+    this.dial();
+  }
 
-  /** When the stream came up (0 while down): members that are "started" in etcd's sense. */
+  /** Since when the peer has accepted our stream (0 while it has not): etcd's "active" peer. */
   get connectedSince(): number {
     return this.stream ? this.activeSince : 0;
   }
@@ -78,14 +82,20 @@ export class PeerSender {
       (err) => this.onStreamEnd(call, err),
     );
     // The receiver sends its headers as soon as it accepts the stream: that is our "connected".
-    call.on("metadata", () => this.markHealthy());
+    call.on("metadata", () => {
+      this.activeSince = Date.now();
+      this.markHealthy();
+    });
     this.stream = call;
-    this.activeSince = Date.now();
+    this.activeSince = 0;
     return call;
   }
 
   private onStreamEnd(call: StreamCall, err: grpc.ServiceError | null): void {
-    if (this.stream === call) this.stream = undefined;
+    if (this.stream === call) {
+      this.stream = undefined;
+      this.activeSince = 0;
+    }
     if (this.closed) return;
     const msg = err ? err.details || err.message : "stream closed by peer";
     if (err?.code === grpc.status.PERMISSION_DENIED && msg.includes(REMOVED_MESSAGE)) {
