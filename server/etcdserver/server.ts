@@ -3,7 +3,7 @@ import { decodeCluster, encodeMember, sortedMembers, type Cluster, type Member, 
 import { computeMemberId, idToHex } from "../membership/ids.js";
 import { Transport } from "../transport/transport.js";
 import type { PeerReceiver } from "../transport/peer-service.js";
-import { ConfChangeType, MessageType, type ConfChange, type Message } from "../raft/types.js";
+import { ConfChangeType, type ConfChange, type Message } from "../raft/types.js";
 import { join } from "node:path";
 import { rm } from "node:fs/promises";
 import type { ServerMetrics } from "../metrics/metrics.js";

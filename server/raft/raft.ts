@@ -19,7 +19,6 @@ import {
   type ConfState,
   type Entry,
   EntryType,
-  ErrProposalDropped,
   type HardState,
   type Message,
   MessageType,
