@@ -1,18 +1,14 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/member-process.js";
+import { sideBySide } from "../support/side-by-side.js";
 
 /** The npm etcd3 client drives the same operations against real etcd and etcd-ts; results must agree. */
 describe("npm etcd3 client", () => {
   let etcd: MemberProcess;
   let ours: MemberProcess;
-  before(async () => {
-    [etcd, ours] = await Promise.all([startMember("etcd"), startMember("etcd-ts")]);
-  });
-  after(async () => {
-    await Promise.all([etcd?.dispose(), ours?.dispose()]);
-  });
+  sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   async function session(m: MemberProcess) {
     const c = new Etcd3({ hosts: m.clientUrl });

@@ -1,7 +1,8 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Etcd3, type IKeyValue } from "etcd3";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/member-process.js";
+import { sideBySide } from "../support/side-by-side.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,12 +15,7 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
 describe("npm etcd3 client: watch and lease", () => {
   let etcd: MemberProcess;
   let ours: MemberProcess;
-  before(async () => {
-    [etcd, ours] = await Promise.all([startMember("etcd"), startMember("etcd-ts")]);
-  });
-  after(async () => {
-    await Promise.all([etcd?.dispose(), ours?.dispose()]);
-  });
+  sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   async function session(m: MemberProcess) {
     const c = new Etcd3({ hosts: m.clientUrl });

@@ -1,7 +1,8 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/member-process.js";
 import { etcdctl } from "../support/etcdctl.js";
+import { sideBySide } from "../support/side-by-side.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -9,12 +10,7 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 describe("HTTP endpoints and JSON gateway", () => {
   let etcd: MemberProcess;
   let ours: MemberProcess;
-  before(async () => {
-    [etcd, ours] = await Promise.all([startMember("etcd"), startMember("etcd-ts")]);
-  });
-  after(async () => {
-    await Promise.all([etcd?.dispose(), ours?.dispose()]);
-  });
+  sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   const post = async (m: MemberProcess, path: string, body: unknown) => {
     const r = await fetch(`${m.clientUrl}${path}`, { method: "POST", body: JSON.stringify(body) });

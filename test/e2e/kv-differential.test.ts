@@ -1,9 +1,10 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/member-process.js";
 import { etcdctl, normalize } from "../support/etcdctl.js";
 import { grpcClient } from "../support/grpc-client.js";
 import { KV_SCRIPT, SCRIPT_SERVER_FLAGS } from "./kv-script.js";
+import { sideBySide } from "../support/side-by-side.js";
 
 /**
  * Differential: the same etcdctl session against Debian's etcd 3.4.23 and against etcd-ts; every
@@ -12,12 +13,7 @@ import { KV_SCRIPT, SCRIPT_SERVER_FLAGS } from "./kv-script.js";
 describe("KV API matches etcd 3.4 (etcdctl session)", () => {
   let etcd: MemberProcess;
   let ours: MemberProcess;
-  before(async () => {
-    [etcd, ours] = await Promise.all([startMember("etcd", { flags: SCRIPT_SERVER_FLAGS }), startMember("etcd-ts", { flags: SCRIPT_SERVER_FLAGS })]);
-  });
-  after(async () => {
-    await Promise.all([etcd?.dispose(), ours?.dispose()]);
-  });
+  sideBySide((e, o) => ([etcd, ours] = [e, o]), { flags: SCRIPT_SERVER_FLAGS });
 
   test("every step prints what etcd prints", async () => {
     for (const [args, stdin] of KV_SCRIPT) {
@@ -32,12 +28,7 @@ describe("KV API matches etcd 3.4 (etcdctl session)", () => {
 describe("KV API matches etcd 3.4 (gRPC requests)", () => {
   let etcd: MemberProcess;
   let ours: MemberProcess;
-  before(async () => {
-    [etcd, ours] = await Promise.all([startMember("etcd"), startMember("etcd-ts")]);
-  });
-  after(async () => {
-    await Promise.all([etcd?.dispose(), ours?.dispose()]);
-  });
+  sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   const b = (s: string) => Buffer.from(s);
   const steps: Array<[string, object]> = [

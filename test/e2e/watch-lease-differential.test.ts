@@ -1,11 +1,12 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/member-process.js";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
 import { clientConstructor } from "../../server/api/proto/load.js";
+import { sideBySide } from "../support/side-by-side.js";
 
 /**
  * Differential: the same watch and lease sessions against Debian's etcd 3.4.23 and etcd-ts.
@@ -163,12 +164,7 @@ async function etcdctlSession(m: MemberProcess): Promise<Transcript> {
 describe("watch and lease match etcd 3.4 (etcdctl)", () => {
   let etcd: MemberProcess;
   let ours: MemberProcess;
-  before(async () => {
-    [etcd, ours] = await Promise.all([startMember("etcd"), startMember("etcd-ts")]);
-  });
-  after(async () => {
-    await Promise.all([etcd?.dispose(), ours?.dispose()]);
-  });
+  sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   test("etcdctl watch, lease grant/keep-alive/timetolive/revoke/list and expiry print what etcd prints", async () => {
     const [want, got] = await Promise.all([etcdctlSession(etcd), etcdctlSession(ours)]);
@@ -341,12 +337,7 @@ describe("watch and lease match etcd 3.4 (gRPC)", () => {
   let etcd: MemberProcess;
   let ours: MemberProcess;
   const flags = ["--max-request-bytes=100000"];
-  before(async () => {
-    [etcd, ours] = await Promise.all([startMember("etcd", { flags }), startMember("etcd-ts", { flags })]);
-  });
-  after(async () => {
-    await Promise.all([etcd?.dispose(), ours?.dispose()]);
-  });
+  sideBySide((e, o) => ([etcd, ours] = [e, o]), { flags });
 
   test("watch create/cancel/progress/filters/compaction/fragment and lease RPCs answer as etcd", async () => {
     const [want, got] = await Promise.all([grpcSession(etcd), grpcSession(ours)]);
@@ -418,12 +409,7 @@ async function gatewaySession(m: MemberProcess): Promise<Array<[string, unknown]
 describe("watch and lease match etcd 3.4 (JSON gateway)", () => {
   let etcd: MemberProcess;
   let ours: MemberProcess;
-  before(async () => {
-    [etcd, ours] = await Promise.all([startMember("etcd"), startMember("etcd-ts")]);
-  });
-  after(async () => {
-    await Promise.all([etcd?.dispose(), ours?.dispose()]);
-  });
+  sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   test("/v3/lease/* (and /v3/kv/lease/*) and /v3/watch answer as etcd's gateway", async () => {
     const [want, got] = await Promise.all([gatewaySession(etcd), gatewaySession(ours)]);
