@@ -4,6 +4,7 @@ import { createGrpcServer } from "../api/grpc/grpc-server.js";
 import { KvHandlers } from "../api/grpc/kv-service.js";
 import { LeaseHandlers } from "../api/grpc/lease-service.js";
 import { createHttpApi } from "../api/http/http-api.js";
+import { recipeHandlers } from "../api/v3client/recipes.js";
 import { bootstrapServer } from "../etcdserver/bootstrap.js";
 import type { EtcdServer } from "../etcdserver/server.js";
 import * as grpc from "@grpc/grpc-js";
@@ -46,8 +47,9 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const kv = new KvHandlers(server, cfg.maxTxnOps);
   const metrics = server.metrics;
   const leases = new LeaseHandlers(server, 5000 + 2 * cfg.electionTimeoutMs);
-  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes, leases);
-  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes, leases);
+  const recipes = recipeHandlers(server, leases);
+  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes, leases, {}, recipes);
+  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes, leases, recipes);
   server.setOnRemoved(onRemoved);
 
   // Peers first: a member that starts must be reachable by the others before it campaigns.

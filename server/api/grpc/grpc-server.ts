@@ -9,6 +9,9 @@ import { keepRawBytes } from "./raw-requests.js";
 import { learnerGuard } from "./learner-guard.js";
 import { LeaseHandlers, leaseService } from "./lease-service.js";
 import { watchService } from "./watch-service.js";
+import { lockService } from "./lock-service.js";
+import { electionService } from "./election-service.js";
+import { recipeHandlers, type RecipeHandlers } from "../v3client/recipes.js";
 
 /** etcd lets a request exceed --max-request-bytes by this much at the gRPC layer, then rejects it in the server with ErrRequestTooLarge. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -20,6 +23,7 @@ export function createGrpcServer(
   maxRequestBytes: number,
   leases: LeaseHandlers = new LeaseHandlers(server),
   watchOpts: { progressNotifyMs?: number } = {},
+  recipes: RecipeHandlers = recipeHandlers(server, leases),
 ): grpc.Server {
   const g = new grpc.Server({
     "grpc.max_receive_message_length": maxRequestBytes + GRPC_OVERHEAD_BYTES,
@@ -34,5 +38,7 @@ export function createGrpcServer(
   g.addService(serviceDefinition("etcdserverpb", "Cluster"), clusterService(server, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Lease"), leaseService(leases, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Watch"), watchService(server, metrics, { maxRequestBytes, ...watchOpts }));
+  g.addService(serviceDefinition("v3lockpb", "Lock"), lockService(recipes.lock, metrics));
+  g.addService(serviceDefinition("v3electionpb", "Election"), electionService(recipes.election, metrics));
   return g;
 }

@@ -19,3 +19,15 @@ export function unary<Req, Res>(metrics: ServerMetrics, service: string, method:
     );
   };
 }
+
+/**
+ * `unary` for handlers that may wait (Lock, Campaign): they get the caller's context as a signal,
+ * aborted when the client cancels or goes away, so they stop waiting and clean up as etcd's do.
+ */
+export function waitingUnary<Req, Res>(metrics: ServerMetrics, service: string, method: string, fn: (req: Req, signal: AbortSignal) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const ac = new AbortController();
+    call.once("cancelled", () => ac.abort());
+    unary<Req, Res>(metrics, service, method, (req) => fn(req, ac.signal))(call, callback);
+  };
+}

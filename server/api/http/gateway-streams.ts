@@ -127,7 +127,7 @@ class RequestReader {
 }
 
 /** A streaming response: headers go out with the first line (as the gateway's). */
-class LineWriter {
+export class LineWriter {
   private started = false;
   constructor(private readonly res: ServerResponse) {}
   line(o: unknown): void {
@@ -154,7 +154,7 @@ class LineWriter {
 }
 
 /** grpc-gateway's error object for a stream that fails after it started. */
-function streamError(e: unknown) {
+export function streamError(e: unknown) {
   const err = e instanceof EtcdError ? e : new EtcdError(GrpcCode.Unknown, (e as Error).message);
   const http = httpStatusOf(err.code);
   return { grpc_code: err.code, http_code: http, message: err.message, http_status: STATUS_CODES[http] ?? "" };

@@ -10,12 +10,17 @@ import { httpStatusOf } from "./status-codes.js";
 import { ETCD_TS_VERSION } from "../../version.js";
 import { LeaseHandlers } from "../grpc/lease-service.js";
 import { keepAliveOverHttp, watchOverHttp } from "./gateway-streams.js";
+import { observeOverHttp } from "./gateway-observe.js";
+import { readBody } from "./read-body.js";
+import { recipeHandlers, type RecipeHandlers } from "../v3client/recipes.js";
+import type { WireLockRequest } from "../grpc/lock-service.js";
+import type { WireLeaderKey } from "../grpc/election-service.js";
 
 interface Route {
   readonly request: GatewayCodec;
   readonly response: GatewayCodec;
   /** Receives the protobuf bytes of the request (the gateway is a client of the same handlers as gRPC). */
-  readonly handle: (raw: Buffer) => Promise<object>;
+  readonly handle: (raw: Buffer, signal: AbortSignal) => Promise<object>;
 }
 
 /**
@@ -23,17 +28,29 @@ interface Route {
  * and the JSON gateway (POST /v3/...), which decodes JSON to the same protobuf the gRPC
  * clients send and calls the same handlers.
  */
-export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: ServerMetrics, maxRequestBytes: number, leases: LeaseHandlers = new LeaseHandlers(server)) {
+export function createHttpApi(
+  server: EtcdServer,
+  kv: KvHandlers,
+  metrics: ServerMetrics,
+  maxRequestBytes: number,
+  leases: LeaseHandlers = new LeaseHandlers(server),
+  recipes: RecipeHandlers = recipeHandlers(server, leases),
+) {
   const kvDef = serviceDefinition("etcdserverpb", "KV");
   const decode = (method: string) => (raw: Buffer) => kvDef[method]!.requestDeserialize(raw);
   const leaseDef = serviceDefinition("etcdserverpb", "Lease");
   const decodeLease = (method: string) => (raw: Buffer) => leaseDef[method]!.requestDeserialize(raw);
   const withRaw = <T>(method: string, f: (r: { raw: Buffer; msg: T }) => Promise<object>) => (raw: Buffer) => f({ raw, msg: decode(method)(raw) as T });
   const route = (req: string, res: string, handle: Route["handle"]): Route => ({
-    request: new GatewayCodec(`etcdserverpb.${req}`),
-    response: new GatewayCodec(`etcdserverpb.${res}`),
+    request: new GatewayCodec(req.includes(".") ? req : `etcdserverpb.${req}`),
+    response: new GatewayCodec(res.includes(".") ? res : `etcdserverpb.${res}`),
     handle,
   });
+  const lockDef = serviceDefinition("v3lockpb", "Lock");
+  const electionDef = serviceDefinition("v3electionpb", "Election");
+  const decodeLock = <T>(method: string) => (raw: Buffer) => lockDef[method]!.requestDeserialize(raw) as T;
+  const decodeElection = <T>(method: string) => (raw: Buffer) => electionDef[method]!.requestDeserialize(raw) as T;
+  const { lock, election } = recipes;
   const routes: Record<string, Route> = {
     "/v3/kv/range": route("RangeRequest", "RangeResponse", (raw) => kv.range(decode("Range")(raw) as never)),
     "/v3/kv/put": route("PutRequest", "PutResponse", withRaw("Put", (r) => kv.put(r as never))),
@@ -44,6 +61,18 @@ export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: Serve
     "/v3/lease/revoke": route("LeaseRevokeRequest", "LeaseRevokeResponse", (raw) => leases.revoke(decodeLease("LeaseRevoke")(raw) as never)),
     "/v3/lease/timetolive": route("LeaseTimeToLiveRequest", "LeaseTimeToLiveResponse", (raw) => leases.timeToLive(decodeLease("LeaseTimeToLive")(raw) as never)),
     "/v3/lease/leases": route("LeaseLeasesRequest", "LeaseLeasesResponse", () => leases.leases()),
+    "/v3/lock/lock": route("v3lockpb.LockRequest", "v3lockpb.LockResponse", (raw, signal) => lock.lock(decodeLock<WireLockRequest>("Lock")(raw), signal)),
+    "/v3/lock/unlock": route("v3lockpb.UnlockRequest", "v3lockpb.UnlockResponse", (raw) => lock.unlock(decodeLock<{ key: Buffer }>("Unlock")(raw))),
+    "/v3/election/campaign": route("v3electionpb.CampaignRequest", "v3electionpb.CampaignResponse", (raw, signal) =>
+      election.campaign(decodeElection<{ name: Buffer; lease: string; value: Buffer }>("Campaign")(raw), signal),
+    ),
+    "/v3/election/proclaim": route("v3electionpb.ProclaimRequest", "v3electionpb.ProclaimResponse", (raw) =>
+      election.proclaim(decodeElection<{ leader: WireLeaderKey | null; value: Buffer }>("Proclaim")(raw)),
+    ),
+    "/v3/election/leader": route("v3electionpb.LeaderRequest", "v3electionpb.LeaderResponse", (raw) => election.leader(decodeElection<{ name: Buffer }>("Leader")(raw))),
+    "/v3/election/resign": route("v3electionpb.ResignRequest", "v3electionpb.ResignResponse", (raw) =>
+      election.resign(decodeElection<{ leader: WireLeaderKey | null }>("Resign")(raw)),
+    ),
   };
   // etcd's older paths for the same lease calls
   routes["/v3/kv/lease/revoke"] = routes["/v3/lease/revoke"]!;
@@ -63,6 +92,7 @@ export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: Serve
       }
       if (req.method === "POST" && path === "/v3/watch") return watchOverHttp(server, req, res, { maxRequestBytes });
       if (req.method === "POST" && path === "/v3/lease/keepalive") return keepAliveOverHttp(leases, req, res);
+      if (req.method === "POST" && path === "/v3/election/observe") return observeOverHttp(election, req, res, maxRequestBytes);
       const r = routes[path];
       if (!r) return text(res, 404, "404 page not found\n");
       if (req.method !== "POST") return gatewayError(res, new EtcdError(GrpcCode.Unimplemented, "Method Not Allowed"), 405);
@@ -73,7 +103,10 @@ export function createHttpApi(server: EtcdServer, kv: KvHandlers, metrics: Serve
       } catch (e) {
         return gatewayError(res, new EtcdError(GrpcCode.InvalidArgument, (e as Error).message));
       }
-      json(res, 200, r.response.toJson(await r.handle(raw)));
+      // the caller's context: a Lock or Campaign whose client went away stops waiting and cleans up
+      const ac = new AbortController();
+      res.once("close", () => ac.abort());
+      json(res, 200, r.response.toJson(await r.handle(raw, ac.signal)));
     } catch (e) {
       gatewayError(res, e instanceof EtcdError ? e : new EtcdError(GrpcCode.Unknown, (e as Error).message));
     }
@@ -99,22 +132,4 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 function text(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
   res.end(body);
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new EtcdError(GrpcCode.InvalidArgument, "etcdserver: request is too large"));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
