@@ -39,6 +39,19 @@ describe("HTTP endpoints and JSON gateway", () => {
     }
   });
 
+  test("malformed gateway bodies get Go's encoding/json errors (and only the first JSON value counts)", async () => {
+    const bodies = [
+      "{nope", "[1,", "[]", '"x"', "5", "null", "", "x", "tru", "-", "1.x", '"\\q"', '"\\u12G4"', '{"a":1e+}',
+      '{"key":"YQ==",}', '{"key" "x"}', '{"key":"YQ==" , "value": [1 2]}', '{"key":"YQ=="} trailing', '{"key":"YQ=="}{',
+    ];
+    const raw = async (m: MemberProcess, body: string) => {
+      const r = await fetch(`${m.clientUrl}/v3/kv/range`, { method: "POST", body });
+      const j = (await r.json()) as Record<string, unknown>;
+      return { status: r.status, body: stripIds({ ...j, header: undefined }) };
+    };
+    for (const body of bodies) assert.deepEqual(await raw(ours, body), await raw(etcd, body), `body ${JSON.stringify(body)}`);
+  });
+
   test("/health and /version answer like etcd's", async () => {
     const h = (await (await fetch(`${ours.clientUrl}/health`)).json()) as Record<string, string>;
     assert.equal(h.health, "true");

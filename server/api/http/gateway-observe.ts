@@ -6,6 +6,7 @@ import { LineWriter, streamError } from "./gateway-streams.js";
 import { GatewayCodec } from "./json-codec.js";
 import { httpStatusOf } from "./status-codes.js";
 import { readBody } from "./read-body.js";
+import { decodeGatewayJson } from "./go-json.js";
 
 const electionDef = serviceDefinition("v3electionpb", "Election");
 
@@ -22,7 +23,9 @@ export async function observeOverHttp(election: ElectionHandlers, req: IncomingM
   let raw: Buffer;
   try {
     const body = await readBody(req, maxRequestBytes + 512 * 1024);
-    raw = reqCodec.encodeJson(body.length > 0 ? JSON.parse(body.toString("utf8")) : {});
+    const parsed = decodeGatewayJson(body.toString("utf8"));
+    if (!parsed.ok) throw new SyntaxError(parsed.message);
+    raw = reqCodec.encodeJson(parsed.value);
   } catch (e) {
     const err = e instanceof EtcdError ? e : new EtcdError(GrpcCode.InvalidArgument, (e as Error).message);
     const text = JSON.stringify({ error: err.message, message: err.message, code: err.code });

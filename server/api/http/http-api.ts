@@ -12,6 +12,7 @@ import { LeaseHandlers } from "../grpc/lease-service.js";
 import { keepAliveOverHttp, watchOverHttp } from "./gateway-streams.js";
 import { observeOverHttp } from "./gateway-observe.js";
 import { readBody } from "./read-body.js";
+import { decodeGatewayJson } from "./go-json.js";
 import { recipeHandlers, type RecipeHandlers } from "../v3client/recipes.js";
 import type { WireLockRequest } from "../grpc/lock-service.js";
 import type { WireLeaderKey } from "../grpc/election-service.js";
@@ -99,7 +100,9 @@ export function createHttpApi(
       const body = await readBody(req, maxRequestBytes + 512 * 1024);
       let raw: Buffer;
       try {
-        raw = r.request.encodeJson(body.length > 0 ? JSON.parse(body.toString("utf8")) : {});
+        const parsed = decodeGatewayJson(body.toString("utf8"));
+        if (!parsed.ok) throw new SyntaxError(parsed.message);
+        raw = r.request.encodeJson(parsed.value);
       } catch (e) {
         return gatewayError(res, new EtcdError(GrpcCode.InvalidArgument, (e as Error).message));
       }
