@@ -5,6 +5,24 @@ export interface ReadIndexNode {
   readIndex(ctx: Uint8Array): void;
 }
 
+export interface LinearizableReadsDeps {
+  readonly node: ReadIndexNode;
+  /** Wake the raft loop so the request goes out this turn. */
+  readonly kick: () => void;
+  readonly appliedIndex: () => number;
+  readonly timeoutMs: number;
+  /** A round timed out or raft refused it (etcd_server_read_indexes_failed_total). */
+  readonly onFailed: () => void;
+  /** A round is asked again after READ_INDEX_RETRY_MS without an answer (etcd_server_slow_read_indexes_total). */
+  readonly onRetry: () => void;
+  /**
+   * A round's context, unique across the cluster (etcd: the request ID generator, whose top bits
+   * are the member's). The leader keeps one pending request per context: two members asking with
+   * the same context would have one of them ignored, its reads stalled until the retry.
+   */
+  readonly nextCtx: () => bigint;
+}
+
 interface Round {
   readonly ctx: bigint;
   readonly waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
@@ -22,19 +40,12 @@ const READ_INDEX_RETRY_MS = 500;
  * A round resolves when raft returns its ReadState AND this member has applied up to that index.
  */
 export class LinearizableReads {
-  private nextCtx = 1n;
   private current: Round | undefined;
   private queued: Round["waiters"] = [];
   private readonly ready: Round[] = [];
   private stopped = false;
 
-  constructor(
-    private readonly node: ReadIndexNode,
-    private readonly kick: () => void,
-    private readonly appliedIndex: () => number,
-    private readonly timeoutMs: number,
-    private readonly onFailed: () => void,
-  ) {}
+  constructor(private readonly d: LinearizableReadsDeps) {}
 
   /** Resolves once a read issued now may be served from the local state machine. */
   wait(): Promise<void> {
@@ -47,26 +58,28 @@ export class LinearizableReads {
 
   private startRound(): void {
     if (this.queued.length === 0) return;
-    const round: Round = { ctx: this.nextCtx++, waiters: this.queued };
+    const round: Round = { ctx: this.d.nextCtx(), waiters: this.queued };
     this.queued = [];
     this.current = round;
     const ctx = Buffer.alloc(8);
     ctx.writeBigUInt64BE(round.ctx);
-    round.timer = setTimeout(() => this.failRound(round, ErrTimeout), this.timeoutMs);
+    round.timer = setTimeout(() => this.failRound(round, ErrTimeout), this.d.timeoutMs);
     const ask = (): boolean => {
       try {
-        this.node.readIndex(ctx);
+        this.d.node.readIndex(ctx);
       } catch (e) {
         this.failRound(round, e as Error);
         return false;
       }
-      this.kick();
+      this.d.kick();
       return true;
     };
     if (!ask()) return;
     // Ask again with the same context until raft answers; the first answer wins.
     round.retry = setInterval(() => {
-      if (this.current === round) ask();
+      if (this.current !== round) return;
+      this.d.onRetry();
+      ask();
     }, READ_INDEX_RETRY_MS);
   }
 
@@ -87,7 +100,7 @@ export class LinearizableReads {
   /** Called after every apply: releases rounds whose read index is now applied. */
   onApplied(): void {
     if (this.ready.length === 0) return;
-    const applied = this.appliedIndex();
+    const applied = this.d.appliedIndex();
     while (this.ready.length > 0 && this.ready[0]!.index! <= applied) {
       const round = this.ready.shift()!;
       clearTimeout(round.timer);
@@ -99,7 +112,7 @@ export class LinearizableReads {
     clearTimeout(round.timer);
     clearInterval(round.retry);
     if (this.current === round) this.current = undefined;
-    this.onFailed();
+    this.d.onFailed();
     for (const w of round.waiters) w.reject(err);
     if (!this.current) this.startRound();
   }

@@ -213,13 +213,15 @@ export class EtcdServer implements PeerReceiver {
       p.logger,
     );
     this.transport.setPeers(sortedMembers(p.cluster));
-    this.reads = new LinearizableReads(
-      p.node,
-      () => this.loop.kick(),
-      () => this.applier.appliedIndex,
-      this.requestTimeoutMs,
-      () => p.metrics.readIndexFailed.inc(),
-    );
+    this.reads = new LinearizableReads({
+      node: p.node,
+      kick: () => this.loop.kick(),
+      appliedIndex: () => this.applier.appliedIndex,
+      timeoutMs: this.requestTimeoutMs,
+      onFailed: () => p.metrics.readIndexFailed.inc(),
+      onRetry: () => p.metrics.slowReadIndex.inc(),
+      nextCtx: () => this.ids.nextId(),
+    });
     this.loop = new RaftLoop(
       p.node,
       p.storage,
