@@ -151,6 +151,19 @@ async function etcdctlSession(m: MemberProcess): Promise<Transcript> {
   const wPastPrev = watcher(e, ["k2", "--rev=2", "--prev-kv"]);
   const spp = await wPastPrev.stop("DELETE\nk2\nv2\nk2\n");
   t.steps.push(["watch k2 --rev=2 --prev-kv (history)", n.text(spp.out)]);
+  // interactive: watch requests typed on stdin (kept open: etcdctl exits when it ends)
+  const wi = spawn("etcdctl", [`--endpoints=${e}`, "watch", "-i"], { env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["pipe", "pipe", "pipe"] });
+  let wiOut = "";
+  wi.stdout.on("data", (d: Buffer) => (wiOut += d.toString()));
+  wi.stdin.write("watch --rev=2 --prefix k\n");
+  wi.stdin.write("watch --rev=3 x1 --prev-kv\n");
+  wi.stdin.write("nonsense\n");
+  const wiDeadline = Date.now() + 8000;
+  while (!(wiOut.includes("k9\nend") && wiOut.includes("x1\nb")) && Date.now() < wiDeadline) await sleep(50);
+  await sleep(300);
+  wi.kill("SIGKILL");
+  // the two watches' outputs interleave by timing: compare each watch's lines as a set of event blocks
+  t.steps.push(["watch -i (two watches, a bad line)", n.text(wiOut).split(/(?=^PUT|^DELETE|^Invalid)/m).sort()]);
   await ctl(n, t, e, ["compact", "6"]);
   const wCompacted = watcher(e, ["--prefix", "k", "--rev=3"]);
   const sc = await wCompacted.stop("compacted", 5000);
