@@ -1,0 +1,186 @@
+/**
+ * The little of HTTP/2 framing (RFC 9113 §4, §6) that the client port's listener needs to look at a connection's
+ * first request before grpc-js gets the socket, and to rewrite header blocks on the few connections that need it
+ * (see h2-handshake.ts). Frames are read whole, as views into the received bytes; nothing here allocates per byte.
+ */
+
+export const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+export const FRAME_HEADER_LENGTH = 9;
+/** SETTINGS_MAX_FRAME_SIZE's initial value: every peer accepts frames this large (RFC 9113 §6.5.2). */
+export const DEFAULT_MAX_FRAME_SIZE = 16_384;
+
+export const FrameType = {
+  DATA: 0x0,
+  HEADERS: 0x1,
+  PRIORITY: 0x2,
+  RST_STREAM: 0x3,
+  SETTINGS: 0x4,
+  PUSH_PROMISE: 0x5,
+  PING: 0x6,
+  GOAWAY: 0x7,
+  WINDOW_UPDATE: 0x8,
+  CONTINUATION: 0x9,
+} as const;
+
+export const Flag = {
+  /** SETTINGS and PING. */
+  ACK: 0x1,
+  /** DATA and HEADERS. */
+  END_STREAM: 0x1,
+  /** HEADERS, PUSH_PROMISE and CONTINUATION. */
+  END_HEADERS: 0x4,
+  PADDED: 0x8,
+  PRIORITY: 0x20,
+} as const;
+
+/** A SETTINGS frame with no parameters (every setting keeps its value): what the listener sends after the preface. */
+export const EMPTY_SETTINGS = frameHeader(0, FrameType.SETTINGS, 0, 0);
+
+export interface Frame {
+  type: number;
+  flags: number;
+  streamId: number;
+  /** The 9-byte header and the payload, as received. */
+  raw: Buffer;
+  payload: Buffer;
+}
+
+export class FrameError extends Error {}
+
+export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
+  const h = Buffer.allocUnsafe(FRAME_HEADER_LENGTH);
+  h.writeUIntBE(length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(streamId & 0x7fffffff, 5);
+  return h;
+}
+
+export function isSettingsAck(f: Frame): boolean {
+  return f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) !== 0;
+}
+
+/**
+ * Splits a byte stream into whole frames. push() returns the frames a chunk completes (views into the chunk, or
+ * into one copy when a frame spans chunks); the bytes of an incomplete frame wait for the next push().
+ */
+export class FrameSplitter {
+  private tail: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Frame[] {
+    const buf = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
+    const frames: Frame[] = [];
+    let off = 0;
+    while (buf.length - off >= FRAME_HEADER_LENGTH) {
+      const length = buf.readUIntBE(off, 3);
+      const end = off + FRAME_HEADER_LENGTH + length;
+      if (end > buf.length) break;
+      frames.push({
+        type: buf[off + 3]!,
+        flags: buf[off + 4]!,
+        streamId: buf.readUInt32BE(off + 5) & 0x7fffffff,
+        raw: buf.subarray(off, end),
+        payload: buf.subarray(off + FRAME_HEADER_LENGTH, end),
+      });
+      off = end;
+    }
+    this.tail = buf.subarray(off);
+    return frames;
+  }
+
+  /** Bytes received that do not make a whole frame yet. */
+  get pending(): Buffer {
+    return this.tail;
+  }
+}
+
+/** One header block (RFC 9113 §4.3): a HEADERS frame and the CONTINUATION frames up to END_HEADERS, reassembled. */
+export interface HeaderBlock {
+  streamId: number;
+  /** The HEADERS frame's flags (END_STREAM, PRIORITY...). */
+  flags: number;
+  /** The 5 bytes of the HEADERS frame's PRIORITY fields, when it has the PRIORITY flag. */
+  priority: Buffer | undefined;
+  /** The field block: the fragments without padding or priority fields, concatenated. */
+  block: Buffer;
+  /** The frames as received. */
+  frames: Frame[];
+}
+
+/**
+ * Collects HEADERS + CONTINUATION frames into header blocks. accept() takes every frame: it returns "other" for a
+ * frame outside any block, "partial" while a block waits for END_HEADERS, or the completed block. A frame other than
+ * the expected CONTINUATION in the middle of a block is a connection error for the peer (RFC 9113 §6.10): FrameError.
+ */
+export class HeaderBlockAssembler {
+  private open: { streamId: number; flags: number; priority: Buffer | undefined; fragments: Buffer[]; frames: Frame[]; size: number } | undefined;
+
+  constructor(private readonly maxBlockSize = 1 << 20) {}
+
+  get inBlock(): boolean {
+    return this.open !== undefined;
+  }
+
+  accept(f: Frame): HeaderBlock | "other" | "partial" {
+    if (this.open) {
+      if (f.type !== FrameType.CONTINUATION || f.streamId !== this.open.streamId) throw new FrameError(`frame type ${f.type} inside a header block`);
+      this.open.fragments.push(f.payload);
+      this.open.frames.push(f);
+      this.open.size += f.payload.length;
+      if (this.open.size > this.maxBlockSize) throw new FrameError("header block too large");
+      return this.finishIfEnd(f);
+    }
+    if (f.type === FrameType.CONTINUATION) throw new FrameError("CONTINUATION outside a header block");
+    if (f.type !== FrameType.HEADERS) return "other";
+    const { fragment, priority } = headersFragment(f);
+    this.open = { streamId: f.streamId, flags: f.flags, priority, fragments: [fragment], frames: [f], size: fragment.length };
+    return this.finishIfEnd(f);
+  }
+
+  private finishIfEnd(f: Frame): HeaderBlock | "partial" {
+    if ((f.flags & Flag.END_HEADERS) === 0) return "partial";
+    const o = this.open!;
+    this.open = undefined;
+    return { streamId: o.streamId, flags: o.flags, priority: o.priority, block: o.fragments.length === 1 ? o.fragments[0]! : Buffer.concat(o.fragments), frames: o.frames };
+  }
+}
+
+/** A HEADERS frame's field block fragment, without its padding (PADDED) and priority fields (PRIORITY). */
+export function headersFragment(f: Frame): { fragment: Buffer; priority: Buffer | undefined } {
+  let start = 0;
+  let end = f.payload.length;
+  if (f.flags & Flag.PADDED) {
+    if (end < 1) throw new FrameError("PADDED HEADERS without a pad length");
+    end -= f.payload[0]!;
+    start = 1;
+  }
+  let priority: Buffer | undefined;
+  if (f.flags & Flag.PRIORITY) {
+    priority = f.payload.subarray(start, start + 5);
+    start += 5;
+  }
+  if (end < start) throw new FrameError("HEADERS padding longer than the frame");
+  return { fragment: f.payload.subarray(start, end), priority };
+}
+
+/**
+ * A header block as frames again: one HEADERS (its END_STREAM and PRIORITY as given, no padding) and as many
+ * CONTINUATION frames as maxFrameSize needs, the last with END_HEADERS.
+ */
+export function encodeHeaderBlock(streamId: number, flags: number, priority: Buffer | undefined, block: Buffer, maxFrameSize = DEFAULT_MAX_FRAME_SIZE): Buffer {
+  const parts: Buffer[] = [];
+  const prio = (flags & Flag.PRIORITY) !== 0 ? priority : undefined;
+  const firstRoom = maxFrameSize - (prio ? prio.length : 0);
+  const first = block.subarray(0, firstRoom);
+  let rest = block.subarray(first.length);
+  const headersFlags = (flags & (Flag.END_STREAM | (prio ? Flag.PRIORITY : 0))) | (rest.length === 0 ? Flag.END_HEADERS : 0);
+  parts.push(frameHeader(first.length + (prio ? prio.length : 0), FrameType.HEADERS, headersFlags, streamId));
+  if (prio) parts.push(prio);
+  parts.push(first);
+  while (rest.length > 0) {
+    const piece = rest.subarray(0, maxFrameSize);
+    rest = rest.subarray(piece.length);
+    parts.push(frameHeader(piece.length, FrameType.CONTINUATION, rest.length === 0 ? Flag.END_HEADERS : 0, streamId), piece);
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,358 @@
+/**
+ * Just enough HPACK (RFC 7541) to find a request's :authority in a header block and, when Node's HTTP/2 (nghttp2)
+ * would refuse its value, rewrite that value in flight without disturbing the connection's compression state.
+ *
+ * Why the value and not the name: nghttp2 refuses a request that has neither :authority nor host
+ * (nghttp2_http_on_request_headers), so renaming the field away (e.g. to user-agent) turns one PROTOCOL_ERROR into
+ * another. Instead each byte nghttp2's authority check refuses ('/' in "http://host:port") becomes '_': the value
+ * keeps its length, so an entry the client adds to the dynamic table has the same size (32 + name + value octets,
+ * §4.1) on both sides, evictions happen at the same moments and every later index still means the same entry.
+ * The client's table holds "http://h:p", the server's "http:__h:p"; nothing in etcd-ts reads :authority.
+ *
+ * Hand-written, not a library: the npm HPACK codecs (hpack.js, hpack) decode and re-encode whole header lists with
+ * their own dynamic tables, so they can't re-emit a client's block byte for byte with one value changed, which is
+ * what keeps the client's and nghttp2's tables in step; and the part needed here is small (integers, strings, a
+ * names-and-values table, the Huffman decoder). It is checked against RFC 7541 Appendix C and against nghttp2
+ * itself in test/embed/.
+ */
+
+export class HpackError extends Error {}
+
+// ---- RFC 7541 Appendix A: the static table
+
+const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
+  [":authority", ""], [":method", "GET"], [":method", "POST"], [":path", "/"], [":path", "/index.html"],
+  [":scheme", "http"], [":scheme", "https"], [":status", "200"], [":status", "204"], [":status", "206"],
+  [":status", "304"], [":status", "400"], [":status", "404"], [":status", "500"], ["accept-charset", ""],
+  ["accept-encoding", "gzip, deflate"], ["accept-language", ""], ["accept-ranges", ""], ["accept", ""],
+  ["access-control-allow-origin", ""], ["age", ""], ["allow", ""], ["authorization", ""], ["cache-control", ""],
+  ["content-disposition", ""], ["content-encoding", ""], ["content-language", ""], ["content-length", ""],
+  ["content-location", ""], ["content-range", ""], ["content-type", ""], ["cookie", ""], ["date", ""], ["etag", ""],
+  ["expect", ""], ["expires", ""], ["from", ""], ["host", ""], ["if-match", ""], ["if-modified-since", ""],
+  ["if-none-match", ""], ["if-range", ""], ["if-unmodified-since", ""], ["last-modified", ""], ["link", ""],
+  ["location", ""], ["max-forwards", ""], ["proxy-authenticate", ""], ["proxy-authorization", ""], ["range", ""],
+  ["referer", ""], ["refresh", ""], ["retry-after", ""], ["server", ""], ["set-cookie", ""],
+  ["strict-transport-security", ""], ["transfer-encoding", ""], ["user-agent", ""], ["vary", ""], ["via", ""],
+  ["www-authenticate", ""],
+];
+const STATIC_VALUES = STATIC_TABLE.map(([, v]) => Buffer.from(v, "latin1"));
+export const STATIC_TABLE_LENGTH = STATIC_TABLE.length; // 61
+
+// ---- RFC 7541 Appendix B: the Huffman code
+
+/**
+ * Code lengths in bits of symbols 0..255, then EOS (256). The code is canonical (codes of one length are consecutive,
+ * in symbol order, shorter lengths first), so the lengths define it; the tests check codes the RFC lists.
+ */
+const HUFFMAN_LENGTHS: readonly number[] = [
+  13, 23, 28, 28, 28, 28, 28, 28, 28, 24, 30, 28, 28, 30, 28, 28,
+  28, 28, 28, 28, 28, 28, 30, 28, 28, 28, 28, 28, 28, 28, 28, 28,
+  6, 10, 10, 12, 13, 6, 8, 11, 10, 10, 8, 11, 8, 6, 6, 6,
+  5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 7, 8, 15, 6, 12, 10,
+  13, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+  7, 7, 7, 7, 7, 7, 7, 7, 8, 7, 8, 13, 19, 13, 14, 6,
+  15, 5, 6, 5, 6, 5, 6, 6, 6, 5, 7, 7, 6, 6, 6, 5,
+  6, 7, 6, 5, 5, 6, 7, 7, 7, 7, 7, 15, 11, 14, 13, 28,
+  20, 22, 20, 20, 22, 22, 22, 23, 22, 23, 23, 23, 23, 23, 24, 23,
+  24, 24, 22, 23, 24, 23, 23, 23, 23, 21, 22, 23, 22, 23, 23, 24,
+  22, 21, 20, 22, 22, 23, 23, 21, 23, 22, 22, 24, 21, 22, 23, 23,
+  21, 21, 22, 21, 23, 22, 23, 23, 20, 22, 22, 22, 23, 22, 22, 23,
+  26, 26, 20, 19, 22, 23, 22, 25, 26, 26, 26, 27, 27, 26, 24, 25,
+  19, 21, 26, 27, 27, 26, 27, 24, 21, 21, 26, 26, 28, 27, 27, 27,
+  20, 24, 20, 21, 22, 21, 21, 23, 22, 22, 25, 25, 24, 24, 26, 23,
+  26, 27, 26, 26, 27, 27, 27, 27, 27, 28, 27, 27, 27, 27, 27, 26,
+  30,
+];
+const EOS = 256;
+
+/** Each symbol's code, MSB-aligned in its length: [code, length]. */
+export const HUFFMAN_CODES: ReadonlyArray<readonly [number, number]> = (() => {
+  const order = HUFFMAN_LENGTHS.map((len, sym) => ({ len, sym })).sort((a, b) => a.len - b.len || a.sym - b.sym);
+  const codes: [number, number][] = new Array(HUFFMAN_LENGTHS.length);
+  let code = 0;
+  let len = order[0]!.len;
+  for (const e of order) {
+    code *= 2 ** (e.len - len); // codes reach 30 bits: stay out of 32-bit shifts
+    len = e.len;
+    codes[e.sym] = [code, len];
+    code += 1;
+  }
+  return codes;
+})();
+
+/** The code as a binary tree, node i's children at [2i] (bit 0) and [2i+1] (bit 1): > 0 a node, < 0 the leaf of symbol -1 - value. */
+const HUFFMAN_TREE: Int32Array = (() => {
+  const tree = new Int32Array(2 * 512);
+  let nodes = 1; // node 0 is the root
+  HUFFMAN_CODES.forEach(([code, len], sym) => {
+    let node = 0;
+    for (let i = len - 1; i >= 0; i--) {
+      const slot = 2 * node + (Math.floor(code / 2 ** i) & 1);
+      if (i === 0) tree[slot] = -1 - sym;
+      else {
+        if (tree[slot] === 0) tree[slot] = nodes++;
+        node = tree[slot]!;
+      }
+    }
+  });
+  return tree;
+})();
+
+/** Decodes a Huffman-coded string (§5.2): padding must be at most 7 bits, all ones (a prefix of EOS). */
+export function huffmanDecode(src: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(Math.ceil((src.length * 8) / 5)); // the shortest code is 5 bits
+  let n = 0;
+  let node = 0;
+  let depth = 0; // bits since the last symbol
+  let ones = true; // and all of them 1s
+  for (let i = 0; i < src.length; i++) {
+    const byte = src[i]!;
+    for (let bit = 7; bit >= 0; bit--) {
+      const b = (byte >> bit) & 1;
+      const next = HUFFMAN_TREE[2 * node + b]!;
+      if (next > 0) {
+        node = next;
+        depth++;
+        ones &&= b === 1;
+        continue;
+      }
+      const sym = -1 - next;
+      if (sym === EOS) throw new HpackError("EOS in a Huffman-coded string");
+      out[n++] = sym;
+      node = 0;
+      depth = 0;
+      ones = true;
+    }
+  }
+  if (depth > 7 || !ones) throw new HpackError("bad Huffman padding");
+  return out.subarray(0, n);
+}
+
+/** Encodes with the Huffman code (for the tests' hand-built blocks; the rewriter always writes raw strings). */
+export function huffmanEncode(src: Buffer): Buffer {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const byte of src) {
+    const [code, len] = HUFFMAN_CODES[byte]!;
+    for (let i = len - 1; i >= 0; i--) {
+      acc = (acc << 1) | (Math.floor(code / 2 ** i) & 1);
+      if (++bits === 8) {
+        out.push(acc);
+        acc = 0;
+        bits = 0;
+      }
+    }
+  }
+  if (bits > 0) out.push(((acc << (8 - bits)) | (0xff >> bits)) & 0xff);
+  return Buffer.from(out);
+}
+
+// ---- §5: primitives
+
+/** An integer with an N-bit prefix (§5.1) at buf[off]: its value and the offset after it. */
+export function decodeInteger(buf: Buffer, off: number, prefixBits: number): { value: number; next: number } {
+  if (off >= buf.length) throw new HpackError("truncated integer");
+  const max = (1 << prefixBits) - 1;
+  let value = buf[off]! & max;
+  off++;
+  if (value < max) return { value, next: off };
+  let shift = 0;
+  for (;;) {
+    if (off >= buf.length) throw new HpackError("truncated integer");
+    const b = buf[off++]!;
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) break;
+    if (shift > 28) throw new HpackError("integer too large");
+  }
+  return { value, next: off };
+}
+
+export function encodeInteger(value: number, prefixBits: number, firstByteHighBits: number): Buffer {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) return Buffer.from([firstByteHighBits | value]);
+  const bytes = [firstByteHighBits | max];
+  let rest = value - max;
+  while (rest >= 0x80) {
+    bytes.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
+}
+
+/** A string literal (§5.2) at buf[off], decoded. */
+export function decodeString(buf: Buffer, off: number): { value: Buffer; next: number } {
+  if (off >= buf.length) throw new HpackError("truncated string");
+  const huffman = (buf[off]! & 0x80) !== 0;
+  const { value: length, next } = decodeInteger(buf, off, 7);
+  const end = next + length;
+  if (end > buf.length) throw new HpackError("truncated string");
+  const raw = buf.subarray(next, end);
+  return { value: huffman ? huffmanDecode(raw) : raw, next: end };
+}
+
+/** A raw (not Huffman-coded) string literal. */
+export function encodeString(value: Buffer, huffman = false): Buffer {
+  const bytes = huffman ? huffmanEncode(value) : value;
+  return Buffer.concat([encodeInteger(bytes.length, 7, huffman ? 0x80 : 0), bytes]);
+}
+
+// ---- §2.3: the dynamic table, as the decoder (the server) keeps it
+
+const ENTRY_OVERHEAD = 32;
+/** SETTINGS_HEADER_TABLE_SIZE's initial value: the table's maximum until the encoder sends a size update. */
+export const DEFAULT_TABLE_SIZE = 4096;
+
+export class HpackTable {
+  /** Oldest first: HPACK index 62 is the last element. */
+  private readonly entries: { name: string; value: Buffer; size: number }[] = [];
+  private size = 0;
+
+  constructor(private maxSize = DEFAULT_TABLE_SIZE) {}
+
+  /** The name and value at an HPACK index (§2.3.3): 1..61 static, 62.. dynamic, newest first. */
+  get(index: number): { name: string; value: Buffer } {
+    if (index >= 1 && index <= STATIC_TABLE_LENGTH) return { name: STATIC_TABLE[index - 1]![0], value: STATIC_VALUES[index - 1]! };
+    const e = index > STATIC_TABLE_LENGTH ? this.entries[this.entries.length - 1 - (index - STATIC_TABLE_LENGTH - 1)] : undefined;
+    if (!e) throw new HpackError(`index ${index} out of range`);
+    return e;
+  }
+
+  /** §4.4: evict until the new entry fits; one larger than the whole table empties it and is not added. */
+  add(name: string, value: Buffer): void {
+    const size = ENTRY_OVERHEAD + Buffer.byteLength(name, "latin1") + value.length;
+    this.evictTo(this.maxSize - size);
+    if (size > this.maxSize) return;
+    this.entries.push({ name, value: Buffer.from(value), size });
+    this.size += size;
+  }
+
+  /** A dynamic table size update (§6.3). */
+  resize(maxSize: number): void {
+    this.maxSize = maxSize;
+    this.evictTo(maxSize);
+  }
+
+  /** For tests: the entries, newest first, as [name, value] strings. */
+  dump(): [string, string][] {
+    return this.entries.map((e) => [e.name, e.value.toString("latin1")] as [string, string]).reverse();
+  }
+
+  get octets(): number {
+    return this.size;
+  }
+
+  private evictTo(limit: number): void {
+    let drop = 0;
+    while (this.size > Math.max(0, limit) && drop < this.entries.length) this.size -= this.entries[drop++]!.size;
+    if (drop > 0) this.entries.splice(0, drop);
+  }
+}
+
+// ---- §6: walking a header block
+
+interface FieldSite {
+  name: string;
+  value: Buffer;
+  /** Where the value's string literal is in the block, for a literal representation (indexed fields have none). */
+  valueStart: number;
+  valueEnd: number;
+}
+
+/** Calls visit for every field of the block in order, keeping table as the decoder would. */
+function walk(block: Buffer, table: HpackTable, visit: (f: FieldSite) => void): void {
+  let off = 0;
+  while (off < block.length) {
+    const b = block[off]!;
+    if (b & 0x80) {
+      // §6.1 indexed field: 1xxxxxxx
+      const { value: index, next } = decodeInteger(block, off, 7);
+      if (index === 0) throw new HpackError("index 0");
+      const e = table.get(index);
+      visit({ name: e.name, value: e.value, valueStart: -1, valueEnd: -1 });
+      off = next;
+    } else if ((b & 0xe0) === 0x20) {
+      // §6.3 dynamic table size update: 001xxxxx
+      const { value, next } = decodeInteger(block, off, 5);
+      table.resize(value);
+      off = next;
+    } else {
+      // §6.2 literals: with incremental indexing 01xxxxxx, without indexing 0000xxxx, never indexed 0001xxxx
+      const indexing = (b & 0x40) !== 0;
+      const { value: nameIndex, next } = decodeInteger(block, off, indexing ? 6 : 4);
+      let name: string;
+      off = next;
+      if (nameIndex === 0) {
+        const s = decodeString(block, off);
+        name = s.value.toString("latin1");
+        off = s.next;
+      } else name = table.get(nameIndex).name;
+      const valueStart = off;
+      const v = decodeString(block, off);
+      off = v.next;
+      visit({ name, value: v.value, valueStart, valueEnd: off });
+      if (indexing) table.add(name, v.value);
+    }
+  }
+}
+
+/** The header list of a block (names and values as latin1 strings), updating table: for tests and diagnostics. */
+export function decodeHeaderBlock(block: Buffer, table: HpackTable): [string, string][] {
+  const out: [string, string][] = [];
+  walk(block, table, (f) => out.push([f.name, f.value.toString("latin1")]));
+  return out;
+}
+
+/**
+ * The bytes nghttp2 accepts in :authority (nghttp2_http.c VALID_AUTHORITY_CHARS: RFC 3986's unreserved and
+ * sub-delims, ':', '%', '[' and ']'). Recent nghttp2 refuses '@' there too, so it is left out.
+ */
+const AUTHORITY_OK: Uint8Array = (() => {
+  const ok = new Uint8Array(256);
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:%[]") ok[c.charCodeAt(0)] = 1;
+  return ok;
+})();
+
+export function isAcceptableAuthority(value: Buffer): boolean {
+  for (let i = 0; i < value.length; i++) if (!AUTHORITY_OK[value[i]!]) return false;
+  return true;
+}
+
+/** The same length, every byte nghttp2 would refuse replaced by '_': "http://127.0.0.1:2379" -> "http:__127.0.0.1:2379". */
+export function sanitizeAuthority(value: Buffer): Buffer {
+  const out = Buffer.from(value);
+  for (let i = 0; i < out.length; i++) if (!AUTHORITY_OK[out[i]!]) out[i] = 0x5f;
+  return out;
+}
+
+export const AUTHORITY = ":authority";
+
+/** Whether any :authority field of the block has a value nghttp2 would refuse. Updates table. */
+export function hasUnacceptableAuthority(block: Buffer, table: HpackTable): boolean {
+  let bad = false;
+  walk(block, table, (f) => {
+    if (f.name === AUTHORITY && !isAcceptableAuthority(f.value)) bad = true;
+  });
+  return bad;
+}
+
+/**
+ * The block with every literal :authority value nghttp2 would refuse replaced by sanitizeAuthority's (as a raw
+ * string: its encoded length may differ from a Huffman-coded original, the decoded length does not), every other
+ * byte as received; the block itself when nothing changed. Indexed references need nothing: an entry the client
+ * added was added sanitized on the server's side. Updates table.
+ */
+export function rewriteAuthority(block: Buffer, table: HpackTable): { block: Buffer; changed: boolean } {
+  const parts: Buffer[] = [];
+  let copied = 0;
+  walk(block, table, (f) => {
+    if (f.name !== AUTHORITY || f.valueStart < 0 || isAcceptableAuthority(f.value)) return;
+    parts.push(block.subarray(copied, f.valueStart), encodeString(sanitizeAuthority(f.value)));
+    copied = f.valueEnd;
+  });
+  if (parts.length === 0) return { block, changed: false };
+  parts.push(block.subarray(copied));
+  return { block: Buffer.concat(parts), changed: true };
+}
