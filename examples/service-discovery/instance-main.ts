@@ -18,8 +18,20 @@ const { values } = parseArgs({
     instance: { type: "string" },
     address: { type: "string" },
     ttl: { type: "string", default: "5" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+
+if (values.help) {
+  process.stdout.write(`Usage: instance-main --service NAME --instance NAME --address HOST:PORT [--ttl S] [--endpoints LIST]
+
+Registers /service/<service>/<instance> = <address> under a lease of --ttl seconds (default 5) and
+keeps it alive until the process ends. SIGTERM/SIGINT deregister at once; kill -9 lets the lease
+expire after its TTL. --endpoints: comma-separated host:port or http://host:port (default 127.0.0.1:2379).
+Prints "registered <service>/<instance> lease <id>" once the key is written.
+`);
+  process.exit(0);
+}
 
 function required(name: "service" | "instance" | "address"): string {
   const v = values[name];

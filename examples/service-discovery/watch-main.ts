@@ -14,8 +14,20 @@ const { values } = parseArgs({
     endpoints: { type: "string", default: "127.0.0.1:2379" },
     service: { type: "string", default: "api" },
     every: { type: "string", default: "1000" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+
+if (values.help) {
+  process.stdout.write(`Usage: watch-main [--service NAME] [--every MS] [--endpoints LIST]
+
+Watches /service/<service>/ (default api) and prints "live ..." once, then "online <instance> <address>"
+and "offline <instance> <address>" as instances come and go, and "pick <instance> <address>" (round
+robin) every --every ms (default 1000; 0 turns picks off). Runs until SIGINT/SIGTERM.
+--endpoints: comma-separated host:port or http://host:port (default 127.0.0.1:2379).
+`);
+  process.exit(0);
+}
 
 const show = (i: Instance) => `${i.instance} ${i.address}`;
 const out = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
