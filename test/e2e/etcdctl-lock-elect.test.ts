@@ -12,6 +12,7 @@ import type { MemberProcess } from "../support/member-process.js";
 import { sideBySide } from "../support/side-by-side.js";
 import { etcdctl } from "../support/etcdctl.js";
 import { leaseNormalizer } from "../support/lease-normalizer.js";
+import { assertSameTranscripts, type Transcript } from "../support/transcript.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,9 +43,9 @@ function ctlProcess(endpoint: string, args: readonly string[]) {
   };
 }
 
-async function ctlSession(m: MemberProcess): Promise<Array<[string, unknown]>> {
+async function ctlSession(m: MemberProcess): Promise<Transcript> {
   const n = leaseNormalizer();
-  const out: Array<[string, unknown]> = [];
+  const out: Transcript = [];
   const rec = (label: string, v: { code: number | string; stdout?: string; out?: string; stderr?: string; err?: string }) =>
     out.push([label, { code: v.code, out: n.str(v.stdout ?? v.out ?? ""), err: n.str((v.stderr ?? v.err ?? "").replace(/\{"level".*\n?/g, "")) }]);
   const ep = m.endpoint;
@@ -150,9 +151,7 @@ describe("etcdctl lock/elect and the etcd3 client's lock and election match etcd
   sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   test("etcdctl lock and elect print what they print against etcd, and a killed holder's lock passes on", async () => {
-    const [want, got] = await Promise.all([ctlSession(etcd), ctlSession(ours)]);
-    assert.equal(got.length, want.length);
-    for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `step ${i}: ${want[i]![0]}`);
+    const want = await assertSameTranscripts("etcdctl-lock-elect", etcd, ours, ctlSession);
     assert.deepEqual(want.find((s) => s[0].startsWith("the waiter got the lock"))![1], true, "etcd itself passes the lock on");
   });
 

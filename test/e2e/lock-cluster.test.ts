@@ -6,13 +6,9 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { LocalCluster } from "../../ansible-free-scripts/local/cluster.js";
 import { clientConstructor } from "../../server/api/proto/load.js";
-import { waitLeader } from "../cluster/helpers.js";
+import { downCluster, upCluster, waitLeader, type LocalCluster } from "../cluster/helpers.js";
 import { grpcClient } from "../support/grpc-client.js";
 
 type Obj = Record<string, any>;
@@ -34,18 +30,9 @@ describe("Lock and Election on 3 etcd-ts members", { timeout: 120_000 }, () => {
   const ep = (name: string) => new URL(cluster.members.find((m) => m.name === name)!.clientUrl).host;
 
   before(async () => {
-    cluster = await LocalCluster.up({
-      members: 3,
-      server: "etcd-ts",
-      name: `lk-${process.pid}`,
-      dir: mkdtempSync(join(tmpdir(), "etcd-ts-lock-cluster-")),
-      heartbeatMs: 100,
-      electionMs: 1000,
-    });
+    cluster = await upCluster("lock", { members: 3, server: "etcd-ts" });
   });
-  after(async () => {
-    await cluster?.down();
-  });
+  after(() => downCluster(cluster, "lock"));
 
   test("a waiter on a follower gets the lock once the holder's lease expires, across a leader kill", async (t) => {
     const leader = await waitLeader(cluster, 15_000);

@@ -5,14 +5,14 @@
  * of appearance; cluster and member IDs are dropped; revisions and everything else must match.
  */
 import { describe, test } from "node:test";
-import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { MemberProcess } from "../support/member-process.js";
 import { sideBySide } from "../support/side-by-side.js";
 import { clientConstructor } from "../../server/api/proto/load.js";
 import { grpcClient } from "../support/grpc-client.js";
 import { leaseNormalizer } from "../support/lease-normalizer.js";
+import { gatewayPost } from "../support/gateway.js";
+import { assertSameTranscripts, type Transcript } from "../support/transcript.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const b = (s: string) => Buffer.from(s);
@@ -35,9 +35,9 @@ function recipeClient(endpoint: string, pkg: "v3lockpb" | "v3electionpb", servic
   return { client, call, close: () => client.close() };
 }
 
-async function grpcSession(m: MemberProcess): Promise<Array<[string, unknown]>> {
+async function grpcSession(m: MemberProcess): Promise<Transcript> {
   const n = leaseNormalizer();
-  const out: Array<[string, unknown]> = [];
+  const out: Transcript = [];
   const lk = recipeClient(m.endpoint, "v3lockpb", "Lock");
   const el = recipeClient(m.endpoint, "v3electionpb", "Election");
   const kv = grpcClient(m.endpoint, "KV");
@@ -112,34 +112,9 @@ async function grpcSession(m: MemberProcess): Promise<Array<[string, unknown]>> 
   return out;
 }
 
-/** POST to the gateway; a streaming answer is read for `streamMs`, then the client goes away. */
-async function gateway(m: MemberProcess, path: string, body: string, streamMs = 0): Promise<{ status: number; body: string }> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), streamMs || 10_000);
-  try {
-    const res = await fetch(`${m.clientUrl}${path}`, { method: "POST", body, signal: ac.signal });
-    let text = "";
-    try {
-      const reader = res.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += Buffer.from(value).toString();
-      }
-    } catch {
-      /* the client went away */
-    }
-    return { status: res.status, body: text };
-  } catch (e) {
-    return { status: 0, body: (e as Error).name };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function gatewaySession(m: MemberProcess): Promise<Array<[string, unknown]>> {
+async function gatewaySession(m: MemberProcess): Promise<Transcript> {
   const n = leaseNormalizer();
-  const out: Array<[string, unknown]> = [];
+  const out: Transcript = [];
   const b64 = (s: string) => Buffer.from(s).toString("base64");
   const unb64 = (s: string) => s.replace(/"(key|name|value)":"([A-Za-z0-9+/=]*)"/g, (_m, k: string, v: string) => `"${k}":"${n.str(Buffer.from(v, "base64").toString())}"`);
   const norm = (s: string) =>
@@ -147,7 +122,7 @@ async function gatewaySession(m: MemberProcess): Promise<Array<[string, unknown]
       .replace(/"(cluster_id|member_id)":"\d+",?/g, "")
       .replace(/"(lease|ID)":"(\d{9,})"/g, (_m, k: string, id: string) => `"${k}":"${n.byHex(BigInt(id).toString(16))}"`);
   const step = async (label: string, path: string, body: string, streamMs = 0) => {
-    const r = await gateway(m, path, body, streamMs);
+    const r = await gatewayPost(m, path, body, streamMs);
     out.push([label, { status: r.status, body: norm(r.body) }]);
     return r.body;
   };
@@ -176,16 +151,10 @@ describe("Lock and Election services match etcd 3.4", () => {
   sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   test("v3lockpb.Lock and v3electionpb.Election over gRPC answer as etcd's", async () => {
-    const [want, got] = await Promise.all([grpcSession(etcd), grpcSession(ours)]);
-    if (process.env.DUMP_TRANSCRIPTS) writeFileSync(`${process.env.DUMP_TRANSCRIPTS}.recipes.json`, JSON.stringify({ want, got }, null, 1));
-    assert.equal(got.length, want.length);
-    for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `step ${i}: ${want[i]![0]}`);
+    await assertSameTranscripts("recipes", etcd, ours, grpcSession);
   });
 
   test("/v3/lock/* and /v3/election/* on the JSON gateway answer as etcd's", async () => {
-    const [want, got] = await Promise.all([gatewaySession(etcd), gatewaySession(ours)]);
-    if (process.env.DUMP_TRANSCRIPTS) writeFileSync(`${process.env.DUMP_TRANSCRIPTS}.recipes-gw.json`, JSON.stringify({ want, got }, null, 1));
-    assert.equal(got.length, want.length);
-    for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `step ${i}: ${want[i]![0]}`);
+    await assertSameTranscripts("recipes-gw", etcd, ours, gatewaySession);
   });
 });

@@ -7,6 +7,8 @@ import type { MemberProcess } from "../support/member-process.js";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
 import { clientConstructor } from "../../server/api/proto/load.js";
 import { sideBySide } from "../support/side-by-side.js";
+import { gatewayPost } from "../support/gateway.js";
+import { assertSameTranscripts } from "../support/transcript.js";
 
 /**
  * Differential: the same watch and lease sessions against Debian's etcd 3.4.23 and etcd-ts.
@@ -353,36 +355,11 @@ describe("watch and lease match etcd 3.4 (gRPC)", () => {
   sideBySide((e, o) => ([etcd, ours] = [e, o]), { flags });
 
   test("watch create/cancel/progress/filters/compaction/fragment and lease RPCs answer as etcd", async () => {
-    const [want, got] = await Promise.all([grpcSession(etcd), grpcSession(ours)]);
-    if (process.env.DUMP_TRANSCRIPTS) writeFileSync(`${process.env.DUMP_TRANSCRIPTS}.grpc.json`, JSON.stringify({ want, got }, null, 1));
-    assert.equal(got.length, want.length);
-    for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `step ${i}: ${want[i]![0]}`);
+    await assertSameTranscripts("grpc", etcd, ours, grpcSession);
   });
 });
 
 // ------------------------------------------------------------------ JSON gateway
-
-/** POST to the gateway; a streaming answer is read for `streamMs` then the client goes away. */
-async function gateway(m: MemberProcess, path: string, body: string, streamMs = 0): Promise<{ status: number; body: string }> {
-  const ac = new AbortController();
-  const res = await fetch(`${m.clientUrl}${path}`, { method: "POST", body, signal: ac.signal });
-  if (streamMs === 0) return { status: res.status, body: await res.text() };
-  let text = "";
-  const timer = setTimeout(() => ac.abort(), streamMs);
-  try {
-    const reader = res.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-    }
-  } catch {
-    /* aborted: the client went away */
-  } finally {
-    clearTimeout(timer);
-  }
-  return { status: res.status, body: text };
-}
 
 const normalizeGateway = (s: string) =>
   s
@@ -392,7 +369,7 @@ const normalizeGateway = (s: string) =>
 async function gatewaySession(m: MemberProcess): Promise<Array<[string, unknown]>> {
   const out: Array<[string, unknown]> = [];
   const step = async (label: string, path: string, body: string, streamMs = 0) => {
-    const r = await gateway(m, path, body, streamMs);
+    const r = await gatewayPost(m, path, body, streamMs);
     out.push([label, { status: r.status, body: normalizeGateway(r.body) }]);
   };
   const b64 = (s: string) => Buffer.from(s).toString("base64");
@@ -425,9 +402,6 @@ describe("watch and lease match etcd 3.4 (JSON gateway)", () => {
   sideBySide((e, o) => ([etcd, ours] = [e, o]));
 
   test("/v3/lease/* (and /v3/kv/lease/*) and /v3/watch answer as etcd's gateway", async () => {
-    const [want, got] = await Promise.all([gatewaySession(etcd), gatewaySession(ours)]);
-    if (process.env.DUMP_TRANSCRIPTS) writeFileSync(`${process.env.DUMP_TRANSCRIPTS}.gateway.json`, JSON.stringify({ want, got }, null, 1));
-    assert.equal(got.length, want.length);
-    for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `step ${i}: ${want[i]![0]}`);
+    await assertSameTranscripts("gateway", etcd, ours, gatewaySession);
   });
 });
