@@ -1,34 +1,14 @@
 import type { Logger } from "../log/logger.js";
-import { decodeCluster, encodeMember, sortedMembers, type Cluster, type Member, encodeCluster } from "../membership/cluster.js";
+import { decodeCluster, sortedMembers, type Cluster, type Member } from "../membership/cluster.js";
 import { computeMemberId, idToHex } from "../membership/ids.js";
 import { Transport } from "../transport/transport.js";
 import type { PeerReceiver } from "../transport/peer-service.js";
-import { ConfChangeType, type ConfChange, type Message } from "../raft/types.js";
 import { join } from "node:path";
 import { rm } from "node:fs/promises";
 import type { ServerMetrics } from "../metrics/metrics.js";
-import {
-  ErrBadLeaderTransferee,
-  ErrLearnerNotReady,
-  ErrMemberBadURLs,
-  ErrMemberNotEnoughStarted,
-  ErrMemberNotFound,
-  ErrMemberNotLearner,
-  ErrNoLeader,
-  ErrNoSpace,
-  ErrNotLeader,
-  ErrPeerURLExist,
-  ErrRequestTooLarge,
-  ErrStopped,
-  ErrTimeout,
-  ErrTimeoutLeaderTransfer,
-  ErrTooManyLearners,
-  ErrUnhealthy,
-  EtcdError,
-} from "../pb/errors.js";
+import { ErrBadLeaderTransferee, ErrNoLeader, ErrNoSpace, ErrNotLeader, ErrStopped, ErrTimeoutLeaderTransfer } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
-import type { ConfState, Snapshot, SoftState } from "../raft/types.js";
-import { StateType, NONE } from "../raft/types.js";
+import { ConfChangeType, NONE, StateType, type ConfState, type Message, type Snapshot, type SoftState } from "../raft/types.js";
 import type { RawNode } from "../raft/raw-node.js";
 import type { MemoryStorage } from "../raft/memory-storage.js";
 import type { MvccStore } from "../mvcc/index.js";
@@ -37,7 +17,7 @@ import { applyRange, applyTxn } from "./apply/index.js";
 import { Applier, type ApplyResult, type ApplyValue, type CompactResult } from "./applier.js";
 import { IdGenerator } from "./id-generator.js";
 import { LinearizableReads } from "./linearizable-reads.js";
-import { ProposalKind, encodeProposal, jsonPayload, type MemberAttributes } from "./proposal.js";
+import { ProposalKind } from "./proposal.js";
 import { RaftLoop, type StableStorage } from "./raft-loop.js";
 import { WaitRegistry } from "./wait.js";
 import { AutoCompactor } from "./auto-compactor.js";
@@ -45,11 +25,17 @@ import { Lessor, LEASE_BUCKET, minLeaseTtl } from "../lease/lessor.js";
 import { ServerLeases } from "./leases.js";
 import { WatchableStore } from "../watch/watchable-store.js";
 import { serviceDefinition } from "../api/proto/load.js";
-import type { MemberConfig } from "../config/member-config.js";
-import { DEFAULT_QUOTA_BYTES, snapDirOf } from "../config/member-config.js";
+import { DEFAULT_QUOTA_BYTES, snapDirOf, type MemberConfig } from "../config/member-config.js";
+import { checkLearnerReady, checkMemberAdd, checkMemberRemove, checkMemberUpdate, checkPromotable, type ReconfigView } from "./membership-checks.js";
+import { MemberPublisher } from "./member-publisher.js";
+import { Proposer } from "./proposer.js";
+import { Snapshotter } from "./snapshotter.js";
+import { checkHealth, type HealthResult } from "./health.js";
+import { ClusterVersion } from "./cluster-version.js";
+import { isTxnReadOnly, isTxnSerializable, txnHasPut } from "./txn-kinds.js";
 
 export const API_VERSION = "3.4.0";
-export const CLUSTER_VERSION = "3.4.0";
+export { CLUSTER_VERSION } from "./cluster-version.js";
 
 export interface Header {
   readonly clusterId: bigint;
@@ -127,13 +113,11 @@ export class EtcdServer implements PeerReceiver {
   private term = 0;
   private commitIndex = 0;
   private confState: ConfState;
-  private snapshotIndex: number;
-  private snapshotting = false;
+  private readonly snapshotter: Snapshotter;
+  private readonly proposer: Proposer;
+  private readonly publisher: MemberPublisher;
+  private readonly clusterVersion: ClusterVersion;
   private stopped = false;
-  private published = false;
-  private clusterVersion = "";
-  private readonly readyWaiters: Array<() => void> = [];
-  private readonly leaderWaiters: Array<() => void> = [];
   /** A lone voter campaigns as soon as its bootstrap/restart entries are applied (etcd fast-forwards its ticks). */
   private campaignWhenApplied = false;
   private readonly requestTimeoutMs: number;
@@ -152,7 +136,6 @@ export class EtcdServer implements PeerReceiver {
     this.metrics = p.metrics;
     this.ids = new IdGenerator(p.memberId, Date.now());
     this.confState = p.confState;
-    this.snapshotIndex = p.appliedIndex;
     this.requestTimeoutMs = 5000 + 2 * p.cfg.electionTimeoutMs;
     this.quotaBytes = p.cfg.quotaBackendBytes > 0 ? p.cfg.quotaBackendBytes : DEFAULT_QUOTA_BYTES;
     this.compactor = new AutoCompactor(
@@ -188,7 +171,7 @@ export class EtcdServer implements PeerReceiver {
         applyConfChange: (cc) => (this.confState = p.node.applyConfChange(cc)),
         onNoopApplied: (term) => this.onNoopApplied(term),
         onClusterChanged: (c) => this.onClusterChanged(c),
-        onClusterVersion: (v) => this.onClusterVersion(v),
+        onClusterVersion: (v) => this.clusterVersion.applied(v),
       },
       p.logger,
       lessor.hooks,
@@ -242,6 +225,44 @@ export class EtcdServer implements PeerReceiver {
       p.logger,
       (s) => p.metrics.walFsync.observe(s),
     );
+    this.proposer = new Proposer({
+      node: p.node,
+      waits: this.waits,
+      ids: this.ids,
+      kick: () => this.loop.kick(),
+      leader: () => this.lead,
+      stopped: () => this.stopped,
+      metrics: p.metrics,
+      maxRequestBytes: p.cfg.maxRequestBytes,
+      timeoutMs: this.requestTimeoutMs,
+    });
+    this.publisher = new MemberPublisher({
+      memberId: p.memberId,
+      name: p.cfg.name,
+      clientUrls: p.cfg.advertiseClientUrls,
+      propose: (kind, payload) => this.propose(kind, payload),
+      clusterId: () => this.clusterId(),
+      stopped: () => this.stopped,
+      logger: p.logger,
+    });
+    this.clusterVersion = new ClusterVersion({ memberId: p.memberId, clusterId: () => this.clusterId(), propose: (k, payload) => this.propose(k, payload), logger: p.logger });
+    this.snapshotter = new Snapshotter(
+      {
+        backend: p.backend,
+        storage: p.storage,
+        stable: p.stable,
+        wal: p.wal,
+        snapshots: p.snapshots,
+        metrics: p.metrics,
+        logger: p.logger,
+        memberId: p.memberId,
+        snapshotCount: p.cfg.snapshotCount,
+        maxSnapshots: p.cfg.maxSnapshots,
+        confState: () => this.confState,
+        membership: () => this.applier.membership(),
+      },
+      p.appliedIndex,
+    );
   }
 
   start(): void {
@@ -256,8 +277,7 @@ export class EtcdServer implements PeerReceiver {
 
   /** Resolves once this member has published itself through raft and can serve clients. */
   readyNotify(): Promise<void> {
-    if (this.published) return Promise.resolve();
-    return new Promise((r) => this.readyWaiters.push(r));
+    return this.publisher.ready();
   }
 
   /** Called when this member learns it was removed: the process should stop. */
@@ -345,54 +365,8 @@ export class EtcdServer implements PeerReceiver {
     await this.compact(raw, false);
   }
 
-  /** Proposes an entry and waits for this member to apply it. Nothing resolves before the entry is durable. */
-  private async propose(kind: ProposalKind, payload: Uint8Array): Promise<ApplyValue> {
-    if (this.stopped) throw ErrStopped;
-    if (payload.length > this.p.cfg.maxRequestBytes) throw ErrRequestTooLarge;
-    const id = this.ids.nextId();
-    const deadline = Date.now() + this.requestTimeoutMs;
-    // Raft drops proposals while there is no leader; like etcd, wait for one rather than fail at once.
-    while (this.lead === NONE) {
-      if (Date.now() >= deadline || this.stopped) throw this.stopped ? ErrStopped : ErrTimeout;
-      await this.leaderElected(deadline - Date.now());
-    }
-    const done = this.waits.register(id);
-    try {
-      this.p.node.propose(encodeProposal({ kind, id, payload }));
-    } catch (e) {
-      this.waits.fail(id, e instanceof EtcdError ? e : this.lead === NONE ? ErrNoLeader : ErrTimeout);
-    }
-    this.p.metrics.proposalsPending.inc();
-    this.loop.kick();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.waits.fail(id, ErrTimeout);
-        reject(ErrTimeout);
-      }, Math.max(0, deadline - Date.now()));
-    });
-    try {
-      const r = await Promise.race([done, timeout]);
-      if (!r.ok) throw r.err;
-      return r.value;
-    } catch (e) {
-      this.p.metrics.proposalsFailed.inc();
-      if (e instanceof EtcdError) throw e;
-      throw ErrTimeout;
-    } finally {
-      clearTimeout(timer);
-      this.p.metrics.proposalsPending.dec();
-    }
-  }
-
-  private leaderElected(withinMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, withinMs);
-      this.leaderWaiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+  private propose(kind: ProposalKind, payload: Uint8Array): Promise<ApplyValue> {
+    return this.proposer.propose(kind, payload);
   }
 
   private checkQuota(): void {
@@ -442,16 +416,9 @@ export class EtcdServer implements PeerReceiver {
     };
   }
 
-  /** etcd's /health: a leader exists, no alarm, and a linearizable read goes through. */
-  async health(): Promise<{ health: boolean; reason: string }> {
-    if (this.lead === NONE) return { health: false, reason: "RAFT NO LEADER" };
-    if (this.alarms.length > 0) return { health: false, reason: `ALARM ${this.alarms.join(",")}` };
-    try {
-      await this.range(emptyHealthRange);
-      return { health: true, reason: "" };
-    } catch (e) {
-      return { health: false, reason: `QGET ERROR: ${(e as Error).message}` };
-    }
+  /** etcd's /health. */
+  health(): Promise<HealthResult> {
+    return checkHealth({ hasLeader: this.lead !== NONE, alarms: this.alarms, range: (r) => this.range(r) });
   }
 
   hashKV(revision: number): { hash: number; compactRevision: number; rev: number } {
@@ -461,59 +428,41 @@ export class EtcdServer implements PeerReceiver {
   // ---- membership -----------------------------------------------------------------------
 
   async memberAdd(peerUrls: readonly string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
-    if (peerUrls.length === 0 || !peerUrls.every(validPeerUrl)) throw ErrMemberBadURLs;
-    const members = this.members();
-    if (members.some((m) => m.peerUrls.some((u) => peerUrls.includes(u)))) throw ErrPeerURLExist;
-    if (isLearner && members.filter((m) => m.isLearner).length >= 1) throw ErrTooManyLearners;
-    if (this.p.cfg.strictReconfigCheck) {
-      const voters = members.filter((m) => !m.isLearner);
-      if (!isLearner) {
-        const started = voters.filter((m) => m.id === this.memberId || this.transport.activeSince(m.id) > 0).length;
-        if (started + 1 < Math.floor((voters.length + 1) / 2) + 1) throw ErrMemberNotEnoughStarted;
-      }
-      // etcd's isConnectedFullySince: every voter connected for the last health interval (5 s).
-      const since = Date.now() - HEALTH_INTERVAL_MS;
-      const healthy = voters.every((m) => m.id === this.memberId || (this.transport.activeSince(m.id) > 0 && this.transport.activeSince(m.id) <= since));
-      if (!healthy) throw ErrUnhealthy;
-    }
+    checkMemberAdd(this.reconfigView(), peerUrls, isLearner);
     const member: Member = { id: computeMemberId(peerUrls, this.p.cfg.initialClusterToken, Math.floor(Date.now() / 1000)), name: "", peerUrls: [...peerUrls], clientUrls: [], isLearner };
-    await this.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, member.id, member);
+    await this.proposer.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, member.id, member);
     return { member, members: this.members() };
   }
 
   async memberRemove(id: bigint): Promise<Member[]> {
-    const m = this.applier.membership().members.get(id);
-    if (!m) throw ErrMemberNotFound;
-    if (!m.isLearner && this.p.cfg.strictReconfigCheck) {
-      const voters = this.members().filter((x) => !x.isLearner);
-      const remaining = voters.filter((x) => x.id !== id);
-      const started = remaining.filter((x) => x.id === this.memberId || this.transport.activeSince(x.id) > 0).length;
-      if (started < Math.floor(remaining.length / 2) + 1) throw ErrMemberNotEnoughStarted;
-    }
-    await this.proposeConfChange(ConfChangeType.RemoveNode, id, m);
+    const m = checkMemberRemove(this.reconfigView(), id);
+    await this.proposer.proposeConfChange(ConfChangeType.RemoveNode, id, m);
     return this.members();
   }
 
   async memberUpdate(id: bigint, peerUrls: readonly string[]): Promise<Member[]> {
-    const m = this.applier.membership().members.get(id);
-    if (!m) throw ErrMemberNotFound;
-    if (peerUrls.length === 0 || !peerUrls.every(validPeerUrl)) throw ErrMemberBadURLs;
-    if (this.members().some((x) => x.id !== id && x.peerUrls.some((u) => peerUrls.includes(u)))) throw ErrPeerURLExist;
-    await this.proposeConfChange(ConfChangeType.UpdateNode, id, { ...m, peerUrls: [...peerUrls] });
+    const m = checkMemberUpdate(this.applier.membership().members, id, peerUrls);
+    await this.proposer.proposeConfChange(ConfChangeType.UpdateNode, id, { ...m, peerUrls: [...peerUrls] });
     return this.members();
   }
 
   async memberPromote(id: bigint): Promise<Member[]> {
-    const m = this.applier.membership().members.get(id);
-    if (!m) throw ErrMemberNotFound;
-    if (!m.isLearner) throw ErrMemberNotLearner;
+    const m = checkPromotable(this.applier.membership().members, id);
     if (this.lead !== this.memberId) throw this.lead === NONE ? ErrNoLeader : ErrNotLeader;
-    // etcd's readiness rule: the learner's log is within 90% of the leader's.
     const st = this.p.node.status();
-    const match = st.progress?.get(id)?.match ?? 0;
-    if (match < 0.9 * st.hardState.commit) throw ErrLearnerNotReady;
-    await this.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
+    checkLearnerReady(st.progress?.get(id)?.match ?? 0, st.hardState.commit);
+    await this.proposer.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
     return this.members();
+  }
+
+  private reconfigView(): ReconfigView {
+    return {
+      members: this.applier.membership().members,
+      selfId: this.memberId,
+      strict: this.p.cfg.strictReconfigCheck,
+      activeSince: (id) => this.transport.activeSince(id),
+      now: Date.now(),
+    };
   }
 
   /** Transfers leadership to `target` and waits until it leads (etcd's MoveLeader). */
@@ -528,27 +477,6 @@ export class EtcdServer implements PeerReceiver {
     while (this.lead !== target) {
       if (Date.now() >= deadline) throw ErrTimeoutLeaderTransfer;
       await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  private async proposeConfChange(type: ConfChangeType, nodeId: bigint, member: Member): Promise<void> {
-    if (this.stopped) throw ErrStopped;
-    const id = this.ids.nextId();
-    const context = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(encodeMember(member)).toString()), requestId: id.toString() }));
-    const done = this.waits.register(id);
-    const cc: ConfChange = { type, nodeId, context };
-    try {
-      this.p.node.proposeConfChange(cc);
-    } catch {
-      this.waits.fail(id, this.lead === NONE ? ErrNoLeader : ErrTimeout);
-    }
-    this.loop.kick();
-    const timer = setTimeout(() => this.waits.fail(id, ErrTimeout), this.requestTimeoutMs);
-    try {
-      const r = await done;
-      if (!r.ok) throw r.err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -583,7 +511,7 @@ export class EtcdServer implements PeerReceiver {
   }
 
   /** Raft accepted a snapshot from the leader (already persisted by the loop): swap in its state. */
-  private async applyReceivedSnapshot(snap: import("../raft/types.js").Snapshot): Promise<void> {
+  private async applyReceivedSnapshot(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
     const db = this.incomingDbs.get(index);
     if (!db) throw new Error(`no database received for snapshot at index ${index}`);
@@ -598,7 +526,7 @@ export class EtcdServer implements PeerReceiver {
     const cluster = decodeCluster(snap.data);
     this.applier.reset(cluster, index, snap.metadata.term);
     this.confState = snap.metadata.confState;
-    this.snapshotIndex = index;
+    this.snapshotter.installed(index);
     this.onClusterChanged(cluster);
     this.p.logger.info({ "snapshot-index": index, revision: this.p.store.currentRevision() }, "applied snapshot from leader");
   }
@@ -614,7 +542,7 @@ export class EtcdServer implements PeerReceiver {
       for (const l of this.removalListeners) l(id);
     }
     this.transport.setPeers(sortedMembers(c));
-    if (c.removed.has(this.memberId) || (!c.members.has(this.memberId) && c.members.size > 0 && this.published)) this.removedFromCluster();
+    if (c.removed.has(this.memberId) || (!c.members.has(this.memberId) && c.members.size > 0 && this.publisher.published)) this.removedFromCluster();
   }
 
   private removedFromCluster(): void {
@@ -636,56 +564,16 @@ export class EtcdServer implements PeerReceiver {
     }
     this.lead = ss.lead;
     if (ss.raftState !== StateType.Leader) this.leases.onNotLeader();
-    if (ss.lead !== NONE) for (const w of this.leaderWaiters.splice(0)) w();
+    if (ss.lead !== NONE) this.proposer.leaderKnown();
     this.p.metrics.hasLeader.set(ss.lead === NONE ? 0 : 1);
     this.p.metrics.isLeader.set(ss.raftState === StateType.Leader ? 1 : 0);
   }
 
-  private publishing = false;
-
   private onNoopApplied(_term: number): void {
     // etcd promotes the lessor when the leader has applied everything of earlier terms
     if (this.lead === this.memberId) this.leases.onLeaderReady();
-    if (!this.published && !this.publishing && this.lead !== NONE) this.publish();
-    if (this.lead === this.memberId && this.clusterVersion === "") {
-      void this.propose(ProposalKind.ClusterVersion, jsonPayload({ version: CLUSTER_VERSION })).catch(() => undefined);
-    }
-  }
-
-  private publish(): void {
-    const attrs: MemberAttributes = { memberId: this.memberId.toString(), name: this.p.cfg.name, clientUrls: [...this.p.cfg.advertiseClientUrls] };
-    this.publishing = true;
-    this.propose(ProposalKind.MemberAttributes, jsonPayload(attrs)).then(
-      () => this.markPublished(attrs),
-      (e) => {
-        this.publishing = false;
-        this.p.logger.warn({ error: String(e) }, "failed to publish local member to cluster through raft; retrying");
-        setTimeout(() => !this.stopped && !this.publishing && this.publish(), 500);
-      },
-    );
-  }
-
-  private markPublished(attrs: MemberAttributes): void {
-    if (this.published) return;
-    this.published = true;
-    this.p.logger.info(
-      {
-        "local-member-id": idToHex(this.memberId),
-        "local-member-attributes": `{Name:${attrs.name} ClientURLs:[${attrs.clientUrls.join(" ")}]}`,
-        "request-path": `/0/members/${idToHex(this.memberId)}/attributes`,
-        "cluster-id": idToHex(this.clusterId()),
-        "publish-timeout": "7s",
-      },
-      "published local member to cluster through raft",
-    );
-    for (const w of this.readyWaiters.splice(0)) w();
-  }
-
-  private onClusterVersion(v: string): void {
-    const first = this.clusterVersion === "";
-    this.clusterVersion = v;
-    this.p.logger.info({ "cluster-id": idToHex(this.clusterId()), "local-member-id": idToHex(this.memberId), "cluster-version": v.split(".").slice(0, 2).join(".") }, first ? "set initial cluster version" : "updated cluster version");
-    this.p.logger.info({ "cluster-version": v.split(".").slice(0, 2).join(".") }, "enabled capabilities for version");
+    if (this.lead !== NONE) this.publisher.publishOnce();
+    if (this.lead === this.memberId) this.clusterVersion.decideIfUnset();
   }
 
   private afterAdvance(): void {
@@ -703,74 +591,6 @@ export class EtcdServer implements PeerReceiver {
         this.loop.kick();
       }
     }
-    if (!this.snapshotting && this.applier.appliedIndex - this.snapshotIndex > this.p.cfg.snapshotCount) void this.snapshot();
+    this.snapshotter.maybeSnapshot(this.applier.appliedIndex);
   }
-
-  /**
-   * Snapshot + log compaction: the backend already holds the state (with its consistent index), so the
-   * raft snapshot records membership and the position; WAL segments before it can then go.
-   */
-  private async snapshot(): Promise<void> {
-    this.snapshotting = true;
-    const index = this.applier.appliedIndex;
-    try {
-      await this.p.backend.flush();
-      const snap = this.p.storage.createSnapshot(index, this.confState, encodeCluster(this.applier.membership()));
-      const t0 = performance.now();
-      await this.p.stable.saveSnapshot(snap);
-      this.p.metrics.snapshotSaves.observe((performance.now() - t0) / 1000);
-      this.snapshotIndex = index;
-      // Keep some entries so a slightly slow follower catches up from the log, not a snapshot (etcd: 5000).
-      const compactTo = index - SNAPSHOT_CATCHUP_ENTRIES;
-      if (compactTo > this.p.storage.firstIndex()) this.p.storage.compact(compactTo);
-      await this.p.wal.releaseTo(index);
-      await this.p.snapshots.purge(this.p.cfg.maxSnapshots);
-      this.p.logger.info({ "local-member-id": idToHex(this.memberId), "snapshot-index": index }, "saved snapshot");
-    } catch (e) {
-      this.p.logger.error({ error: String(e) }, "failed to save snapshot");
-    } finally {
-      this.snapshotting = false;
-    }
-  }
-}
-
-const SNAPSHOT_CATCHUP_ENTRIES = 5000;
-/** etcd's HealthInterval: how long every voter must have been connected before a member add. */
-const HEALTH_INTERVAL_MS = 5000;
-
-const emptyHealthRange: kv.RangeRequest = {
-  key: Buffer.from("health"),
-  rangeEnd: Buffer.alloc(0),
-  limit: 0,
-  revision: 0,
-  sortOrder: 0,
-  sortTarget: 0,
-  serializable: false,
-  keysOnly: false,
-  countOnly: false,
-  minModRevision: 0,
-  maxModRevision: 0,
-  minCreateRevision: 0,
-  maxCreateRevision: 0,
-};
-
-function validPeerUrl(u: string): boolean {
-  try {
-    const url = new URL(u);
-    return (url.protocol === "http:" || url.protocol === "https:") && url.port !== "" && (url.pathname === "/" || url.pathname === "");
-  } catch {
-    return false;
-  }
-}
-
-export function isTxnReadOnly(t: kv.TxnRequest): boolean {
-  return [...t.success, ...t.failure].every((op) => ("requestRange" in op ? true : "requestTxn" in op ? isTxnReadOnly(op.requestTxn) : false));
-}
-
-function isTxnSerializable(t: kv.TxnRequest): boolean {
-  return [...t.success, ...t.failure].every((op) => ("requestRange" in op ? op.requestRange.serializable : "requestTxn" in op ? isTxnSerializable(op.requestTxn) : true));
-}
-
-function txnHasPut(t: kv.TxnRequest): boolean {
-  return [...t.success, ...t.failure].some((op) => "requestPut" in op || ("requestTxn" in op && txnHasPut(op.requestTxn)));
 }

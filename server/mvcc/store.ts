@@ -9,11 +9,16 @@
 import { type Backend, type Bucket, BUCKET_KEY, BUCKET_META } from "../backend/backend.js";
 import { ErrCompacted, ErrFutureRev } from "../pb/errors.js";
 import { EventType, type Event, type KeyValue } from "../pb/kv.js";
-import { Crc32c } from "./crc32c.js";
+import { compactHistory, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT, type CompactionTarget } from "./compaction.js";
+import { hashByRev } from "./hash.js";
 import { KeyIndex, type KeyRev } from "./key-index.js";
 import { decodeKeyValue, encodeKeyValue, encodeTombstone } from "./kv-codec.js";
-import { bytesToMain, bytesToSub, isTombstoneKey, mainRevPrefix, REV_BYTES_LEN, revId, revIdOfKey, revToBytes } from "./revision.js";
+import { PendingRevisions } from "./pending-revisions.js";
+import { bytesToMain, bytesToSub, isTombstoneKey, mainRevPrefix, REV_BYTES_LEN, revToBytes } from "./revision.js";
 import { keyString, rangeEndString, TreeIndex } from "./tree-index.js";
+import { StoreWriteTxn, tombstoneKv, type RangeOptions, type RangeResult, type TxnStore, type WriteTxn } from "./write-txn.js";
+
+export type { RangeOptions, RangeResult, WriteTxn } from "./write-txn.js";
 
 export interface MvccLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -42,42 +47,10 @@ export interface MvccStoreOptions {
   readonly compactionIndexBatch?: number;
 }
 
-export interface RangeOptions {
-  /** Read at this revision (<= 0 or absent: the current revision). */
-  readonly revision?: number;
-  /** Max kvs returned (<= 0 or absent: no limit). `count` is always the full count. */
-  readonly limit?: number;
-  /** Return no kvs, only the count. */
-  readonly countOnly?: boolean;
-}
-
-export interface RangeResult {
-  /** The visible KeyValues in key order. Shared objects: do not mutate. */
-  readonly kvs: KeyValue[];
-  /** How many keys the range holds at the read revision (regardless of limit). */
-  readonly count: number;
-  /** The store revision the read saw as current (etcd's RangeResult.Rev). */
-  readonly rev: number;
-}
-
-export interface WriteTxn {
-  /** The revision this transaction started at; its writes get rev()+1. */
-  readonly beginRevision: number;
-  /** Reads see the transaction's own earlier writes (etcd's storeTxnWrite.Range). */
-  range(key: Buffer, rangeEnd: Buffer, opts?: RangeOptions): RangeResult;
-  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue };
-  deleteRange(key: Buffer, rangeEnd: Buffer): { deleted: KeyValue[] };
-  /** Number of writes so far (etcd's len(txn.Changes())). */
-  changes(): number;
-}
-
 export type CommitListener = (events: Event[], rev: number) => void;
 
 const META_CONSISTENT_INDEX = Buffer.from("consistent_index");
 const META_TERM = Buffer.from("term");
-const META_SCHEDULED_COMPACT = Buffer.from("scheduledCompactRev");
-const META_FINISHED_COMPACT = Buffer.from("finishedCompactRev");
-const KEY_BUCKET_NAME = Buffer.from("key");
 
 function u64(n: number): Buffer {
   const b = Buffer.allocUnsafe(8);
@@ -98,21 +71,11 @@ function copyOut(raw: Buffer): Buffer {
   return out;
 }
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 class StoreClosedError extends Error {
   override readonly name = "StoreClosedError";
   constructor() {
     super("mvcc: closed");
   }
-}
-
-/** One write of a transaction. */
-interface Change {
-  readonly ki: KeyIndex;
-  /** The KeyIndex was created by this transaction (rollback removes it). */
-  readonly createdKi: boolean;
-  readonly event: Event;
 }
 
 export class MvccStore {
@@ -121,8 +84,6 @@ export class MvccStore {
   private index = new TreeIndex();
   private log: MvccLogger;
   private leases: Pick<LeaseHooks, "attach" | "detach"> | undefined;
-  private readonly compactionBatchLimit: number;
-  private readonly compactionIndexBatch: number;
 
   private currentRev = 1;
   private compactMainRev = -1;
@@ -132,10 +93,8 @@ export class MvccStore {
   private savedTerm = 0;
   private indexFlushQueued = false;
 
-  /** Events of revisions whose backend batch has not committed yet, by main revision. */
-  private pending = new Map<number, Event[]>();
-  private pendingQueue: Array<{ batch: number; main: number }> = [];
-  private pendingHead = 0;
+  /** Events of revisions whose backend batch has not committed yet. */
+  private readonly pending = new PendingRevisions();
 
   private readonly listeners = new Set<CommitListener>();
   private inWrite = false;
@@ -144,6 +103,14 @@ export class MvccStore {
   private closed = false;
   private readonly unsubscribeBackend: () => void;
   private readonly scratchKey = Buffer.allocUnsafe(REV_BYTES_LEN);
+  /** What write transactions reach of the store's internals. */
+  private readonly txnStore: TxnStore = {
+    keyIndex: () => this.index,
+    readKv: (main, sub) => this.readKv(main, sub),
+    rangeKeys: (key, rangeEnd, opts, curRev, txn) => this.rangeKeys(key, rangeEnd, opts, curRev, txn),
+  };
+  /** What the physical compaction works on. */
+  private readonly compactionTarget: CompactionTarget;
 
   private constructor(
     readonly backend: Backend,
@@ -151,11 +118,21 @@ export class MvccStore {
   ) {
     this.log = opts.logger ?? noopLogger;
     this.leases = opts.leases;
-    this.compactionBatchLimit = opts.compactionBatchLimit ?? 1000;
-    this.compactionIndexBatch = opts.compactionIndexBatch ?? 10_000;
     this.keys = backend.bucket(BUCKET_KEY);
     this.meta = backend.bucket(BUCKET_META);
-    this.unsubscribeBackend = backend.onBatchCommit((b) => this.onBatchCommitted(b));
+    this.unsubscribeBackend = backend.onBatchCommit((b) => this.pending.committed(b));
+    this.compactionTarget = {
+      index: () => this.index,
+      keys: this.keys,
+      meta: this.meta,
+      backend,
+      checkRunning: () => {
+        if (this.stopping) throw new StoreClosedError();
+      },
+      log: this.log,
+      batchLimit: opts.compactionBatchLimit ?? 1000,
+      indexBatch: opts.compactionIndexBatch ?? 10_000,
+    };
   }
 
   /**
@@ -269,7 +246,7 @@ export class MvccStore {
       const r = this.index.get(keyString(key), rev);
       if (r === undefined) return { kvs: [], count: 0, rev: curRev };
       if (countOnly) return { kvs: [], count: 1, rev: curRev };
-      return { kvs: [this.readKvIn(r.main, r.sub, txn)], count: 1, rev: curRev };
+      return { kvs: [txn ? txn.readKv(r.main, r.sub) : this.readKv(r.main, r.sub)], count: 1, rev: curRev };
     }
 
     const found: KeyRev[] = [];
@@ -282,14 +259,9 @@ export class MvccStore {
     const kvs = new Array<KeyValue>(n);
     for (let i = 0; i < n; i++) {
       const r = found[i]!;
-      kvs[i] = this.readKvIn(r.main, r.sub, txn);
+      kvs[i] = txn ? txn.readKv(r.main, r.sub) : this.readKv(r.main, r.sub);
     }
     return { kvs, count, rev: curRev };
-  }
-
-  private readKvIn(main: number, sub: number, txn: StoreWriteTxn | undefined): KeyValue {
-    if (txn !== undefined && main === txn.beginRevision + 1) return txn.ownKv(sub);
-    return this.readKv(main, sub);
   }
 
   /** The KeyValue stored at (main, sub): pending overlay first, then the backend. */
@@ -327,7 +299,7 @@ export class MvccStore {
     this.checkOpen();
     if (this.inWrite) throw new Error("mvcc: nested write transaction");
     this.inWrite = true;
-    const txn = new StoreWriteTxn(this, this.currentRev);
+    const txn = new StoreWriteTxn(this.txnStore, this.currentRev);
     let result: T;
     try {
       result = fn(txn);
@@ -364,9 +336,7 @@ export class MvccStore {
       else this.keys.put(revToBytes(main, sub, true), encodeTombstone(ev.kv.key));
     }
     this.saveIndex(consistentIndex, term);
-    const batch = this.backend.lastIssuedBatch();
-    this.pending.set(main, events);
-    this.pendingQueue.push({ batch, main });
+    this.pending.add(this.backend.lastIssuedBatch(), main, events);
     this.currentRev = main;
 
     const leases = this.leases;
@@ -386,103 +356,12 @@ export class MvccStore {
     }
   }
 
-  private onBatchCommitted(batch: number): void {
-    const q = this.pendingQueue;
-    let h = this.pendingHead;
-    while (h < q.length && q[h]!.batch <= batch) {
-      this.pending.delete(q[h]!.main);
-      h++;
-    }
-    if (h === q.length) {
-      this.pendingQueue = [];
-      this.pendingHead = 0;
-    } else if (h > 1024 && h * 2 > q.length) {
-      this.pendingQueue = q.slice(h);
-      this.pendingHead = 0;
-    } else {
-      this.pendingHead = h;
-    }
-  }
-
   /** Subscribe to committed write transactions (events in sub-revision order). */
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
     };
-  }
-
-  // ---------------------------------------------------------------- internals for WriteTxn
-
-  /** @internal */
-  txnRange(txn: StoreWriteTxn, key: Buffer, rangeEnd: Buffer, opts: RangeOptions): RangeResult {
-    const cur = txn.changeList.length > 0 ? txn.beginRevision + 1 : txn.beginRevision;
-    return this.rangeKeys(key, rangeEnd, opts, cur, txn);
-  }
-
-  /** @internal */
-  txnPut(txn: StoreWriteTxn, key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue } {
-    const main = txn.beginRevision + 1;
-    const sub = txn.changeList.length;
-    const ks = keyString(key);
-    let ki = this.index.keyIndex(ks);
-    let createdKi = false;
-    let prev: KeyValue | undefined;
-    let createRevision = main;
-    let version = 1;
-    if (ki === undefined) {
-      ki = this.index.create(ks);
-      createdKi = true;
-    } else {
-      const r = ki.get(main);
-      if (r !== undefined) {
-        createRevision = r.createdMain;
-        version = r.version + 1;
-        prev = this.readKvIn(r.main, r.sub, txn);
-      }
-    }
-    const kv: KeyValue = { key, createRevision, modRevision: main, version, value, lease };
-    ki.put(main, sub);
-    txn.changeList.push({ ki, createdKi, event: prev ? { type: EventType.Put, kv, prevKv: prev } : { type: EventType.Put, kv } });
-    return prev ? { prev } : {};
-  }
-
-  /** @internal */
-  txnDeleteRange(txn: StoreWriteTxn, key: Buffer, rangeEnd: Buffer): { deleted: KeyValue[] } {
-    const rrev = txn.changeList.length > 0 ? txn.beginRevision + 1 : txn.beginRevision;
-    const targets: Array<{ ki: KeyIndex; r: KeyRev }> = [];
-    if (rangeEnd.length === 0) {
-      const ki = this.index.keyIndex(keyString(key));
-      const r = ki?.get(rrev);
-      if (ki && r) targets.push({ ki, r });
-    } else {
-      this.index.visitAt(keyString(key), rangeEndString(rangeEnd), rrev, (ki, r) => {
-        targets.push({ ki, r });
-      });
-    }
-    const deleted: KeyValue[] = [];
-    const main = txn.beginRevision + 1;
-    for (const { ki, r } of targets) {
-      const prev = this.readKvIn(r.main, r.sub, txn);
-      const sub = txn.changeList.length;
-      if (!ki.tombstone(main, sub)) throw new Error(`mvcc: cannot tombstone an existing key ${JSON.stringify(ki.key)}`);
-      const tomb: KeyValue = { key: prev.key, createRevision: 0, modRevision: main, version: 0, value: EMPTY, lease: 0n };
-      txn.changeList.push({ ki, createdKi: false, event: { type: EventType.Delete, kv: tomb, prevKv: prev } });
-      deleted.push(prev);
-    }
-    return { deleted };
-  }
-
-  /** @internal undo a transaction's index changes, newest first. */
-  txnRollback(txn: StoreWriteTxn): void {
-    const list = txn.changeList;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const c = list[i]!;
-      if (c.event.type === EventType.Put) c.ki.undoPut();
-      else c.ki.undoTombstone();
-      if (c.createdKi && c.ki.isEmpty()) this.index.remove(c.ki.key);
-    }
-    list.length = 0;
   }
 
   // ---------------------------------------------------------------- compaction
@@ -526,73 +405,18 @@ export class MvccStore {
   }
 
   private scheduleCompaction(rev: number): Promise<void> {
-    const done = this.schedule(() => this.runCompaction(rev));
+    const done = this.schedule(() => compactHistory(this.compactionTarget, rev));
     done.catch((e: unknown) => {
       if (!(e instanceof StoreClosedError)) this.log.error("mvcc: compaction failed", { rev, error: (e as Error).message });
     });
     return done;
   }
 
-  private async runCompaction(rev: number): Promise<void> {
-    const started = Date.now();
-    if (this.stopping) throw new StoreClosedError();
-    await this.backend.committed();
-    const idOf = revId;
-
-    // 1. the in-memory index, a batch of keys at a time
-    const available = new Set<string>();
-    let cursor: string | undefined;
-    for (;;) {
-      if (this.stopping) throw new StoreClosedError();
-      const batch: KeyIndex[] = [];
-      const visit = (ki: KeyIndex) => {
-        batch.push(ki);
-        return batch.length < this.compactionIndexBatch;
-      };
-      if (cursor === undefined) this.index.visitAll("", undefined, visit);
-      else this.index.visitAll(cursor, undefined, visit, true);
-      for (const ki of batch) {
-        ki.compact(rev, available, idOf);
-        if (ki.isEmpty()) this.index.remove(ki.key);
-      }
-      if (batch.length < this.compactionIndexBatch) break;
-      cursor = batch[batch.length - 1]!.key;
-      await yieldToLoop();
-    }
-
-    // 2. the backend rows of revisions <= rev that are not kept
-    const end = mainRevPrefix(rev + 1);
-    let start: Buffer = Buffer.alloc(REV_BYTES_LEN);
-    let deletedRows = 0;
-    for (;;) {
-      if (this.stopping) throw new StoreClosedError();
-      const rows = this.keys.keys({ start, end, limit: this.compactionBatchLimit });
-      for (const k of rows) {
-        if (!available.has(revIdOfKey(k))) {
-          this.keys.remove(k);
-          deletedRows++;
-        }
-      }
-      if (rows.length < this.compactionBatchLimit) {
-        this.meta.put(META_FINISHED_COMPACT, revToBytes(rev, 0));
-        break;
-      }
-      const last = rows[rows.length - 1]!;
-      start = revToBytes(bytesToMain(last), bytesToSub(last) + 1);
-      await yieldToLoop();
-    }
-    await this.backend.committed();
-    this.log.info("mvcc: finished scheduled compaction", { compactRevision: rev, deletedRows, tookMs: Date.now() - started });
-  }
-
   // ---------------------------------------------------------------- hash
 
   /**
-   * etcd's HashByRev: CRC-32C over the key bucket rows with revision <= rev (rows at or below
-   * the compacted revision only if compaction keeps them), byte-identical to etcd's for the same
-   * history. rev 0: current. Synchronous: committed rows are read from the backend, rows of
-   * revisions whose batch has not committed yet are re-encoded from the pending overlay.
-   * Reads the whole key bucket: meant for the occasional corruption check, not the hot path.
+   * etcd's HashByRev (see hash.ts), byte-identical to etcd's for the same history. rev 0: current.
+   * Synchronous. Reads the whole key bucket: meant for the occasional corruption check, not the hot path.
    */
   hashKV(rev: number): { hash: number; compactRevision: number; rev: number } {
     this.checkOpen();
@@ -601,25 +425,7 @@ export class MvccStore {
     if (rev > 0 && rev <= compactRev) throw ErrCompacted;
     if (rev > 0 && rev > currentRev) throw ErrFutureRev;
     if (rev === 0) rev = currentRev;
-    const keep = this.index.keep(rev, revId);
-    const lower = compactRev + 1;
-    const h = new Crc32c().update(KEY_BUCKET_NAME);
-    const include = (key: Buffer): boolean => !(bytesToMain(key) < lower && keep.size > 0 && !keep.has(revIdOfKey(key)));
-    const firstPending = this.pendingHead < this.pendingQueue.length ? this.pendingQueue[this.pendingHead]!.main : Infinity;
-    const committedTo = Math.min(rev, firstPending - 1);
-    for (const { key, value } of this.keys.getRange({ end: mainRevPrefix(committedTo + 1) })) {
-      if (include(key)) h.update(key).update(value);
-    }
-    for (let main = Math.max(firstPending, 1); main <= rev; main++) {
-      const evs = this.pending.get(main);
-      if (!evs) continue;
-      evs.forEach((ev, sub) => {
-        const put = ev.type === EventType.Put;
-        const key = revToBytes(main, sub, !put);
-        if (include(key)) h.update(key).update(put ? encodeKeyValue(ev.kv) : encodeTombstone(ev.kv.key));
-      });
-    }
-    return { hash: h.digest(), compactRevision: compactRev, rev: currentRev };
+    return { hash: hashByRev(this.keys, this.index, this.pending, compactRev, rev), compactRevision: compactRev, rev: currentRev };
   }
 
   // ---------------------------------------------------------------- history (for watch)
@@ -637,7 +443,7 @@ export class MvccStore {
     const to = Math.min(toRev, this.currentRev);
     let main = Math.max(fromRev, 1);
     // committed rows first, then the pending overlay (pending mains are always the newest)
-    const firstPending = this.pendingHead < this.pendingQueue.length ? this.pendingQueue[this.pendingHead]!.main : Infinity;
+    const firstPending = this.pending.firstMain();
     if (main < firstPending && main <= to) {
       let lastMain = -1;
       for (const { key, value } of this.keys.getRange({ start: revToBytes(main, 0), end: mainRevPrefix(Math.min(to, firstPending - 1) + 1) })) {
@@ -646,8 +452,7 @@ export class MvccStore {
         lastMain = m;
         const kv = decodeKeyValue(copyOut(value));
         if (isTombstoneKey(key)) {
-          const tomb: KeyValue = { key: kv.key, createRevision: 0, modRevision: m, version: 0, value: EMPTY, lease: 0n };
-          out.push(this.withPrev({ type: EventType.Delete, kv: tomb }, m, opts.prevKv));
+          out.push(this.withPrev({ type: EventType.Delete, kv: tombstoneKv(kv.key, m) }, m, opts.prevKv));
         } else {
           out.push(this.withPrev({ type: EventType.Put, kv }, m, opts.prevKv));
         }
@@ -710,8 +515,6 @@ export class MvccStore {
     this.index = index;
     this.currentRev = Math.max(currentRev, this.compactMainRev);
     this.pending.clear();
-    this.pendingQueue = [];
-    this.pendingHead = 0;
     if (scheduled <= this.compactMainRev) scheduled = 0;
     if (this.leases) for (const { lease, key } of keyToLease.values()) this.leases.attach(lease, key);
     this.log.info("mvcc: restored", {
@@ -754,55 +557,5 @@ export class MvccStore {
 
   private checkOpen(): void {
     if (this.closed) throw new StoreClosedError();
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
-
-class StoreWriteTxn implements WriteTxn {
-  readonly changeList: Change[] = [];
-  private done = false;
-  constructor(
-    private readonly store: MvccStore,
-    readonly beginRevision: number,
-  ) {}
-
-  private check(): void {
-    if (this.done) throw new Error("mvcc: write transaction already ended");
-  }
-
-  range(key: Buffer, rangeEnd: Buffer, opts: RangeOptions = {}): RangeResult {
-    this.check();
-    return this.store.txnRange(this, key, rangeEnd, opts);
-  }
-
-  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue } {
-    this.check();
-    return this.store.txnPut(this, key, value, lease);
-  }
-
-  deleteRange(key: Buffer, rangeEnd: Buffer): { deleted: KeyValue[] } {
-    this.check();
-    return this.store.txnDeleteRange(this, key, rangeEnd);
-  }
-
-  changes(): number {
-    return this.changeList.length;
-  }
-
-  /** The KeyValue this transaction wrote at sub revision `sub`. */
-  ownKv(sub: number): KeyValue {
-    const c = this.changeList[sub];
-    if (!c || c.event.type !== EventType.Put) throw new Error(`mvcc: no put at sub revision ${sub} in this transaction`);
-    return c.event.kv;
-  }
-
-  rollback(): void {
-    this.store.txnRollback(this);
-    this.done = true;
-  }
-
-  end(): void {
-    this.done = true;
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * Snapshot + log compaction: the backend already holds the state (with its consistent index), so the
+ * raft snapshot records membership and the position; WAL segments before it can then go.
+ */
+import type { Logger } from "../log/logger.js";
+import { encodeCluster, type Cluster } from "../membership/cluster.js";
+import { idToHex } from "../membership/ids.js";
+import type { ServerMetrics } from "../metrics/metrics.js";
+import type { MemoryStorage } from "../raft/memory-storage.js";
+import type { ConfState } from "../raft/types.js";
+import type { StableStorage } from "./raft-loop.js";
+
+/** Keep some entries so a slightly slow follower catches up from the log, not a snapshot (etcd: 5000). */
+const SNAPSHOT_CATCHUP_ENTRIES = 5000;
+
+export interface SnapshotterDeps {
+  readonly backend: { flush(): Promise<void> };
+  readonly storage: Pick<MemoryStorage, "createSnapshot" | "firstIndex" | "compact">;
+  readonly stable: Pick<StableStorage, "saveSnapshot">;
+  readonly wal: { releaseTo(index: number): Promise<void> };
+  readonly snapshots: { purge(keep: number): Promise<void> };
+  readonly metrics: Pick<ServerMetrics, "snapshotSaves">;
+  readonly logger: Logger;
+  readonly memberId: bigint;
+  /** Entries applied since the last snapshot that trigger the next (--snapshot-count). */
+  readonly snapshotCount: number;
+  readonly maxSnapshots: number;
+  confState(): ConfState;
+  membership(): Cluster;
+}
+
+export class Snapshotter {
+  private running = false;
+
+  /** `index`: the newest snapshot's (the state machine was restored to it). */
+  constructor(
+    private readonly d: SnapshotterDeps,
+    private index: number,
+  ) {}
+
+  /** After a raft loop turn: snapshot once more than snapshotCount entries were applied since the last. */
+  maybeSnapshot(appliedIndex: number): void {
+    if (!this.running && appliedIndex - this.index > this.d.snapshotCount) void this.snapshot(appliedIndex);
+  }
+
+  /** A snapshot from the leader was installed at `index`. */
+  installed(index: number): void {
+    this.index = index;
+  }
+
+  private async snapshot(index: number): Promise<void> {
+    const d = this.d;
+    this.running = true;
+    try {
+      await d.backend.flush();
+      const snap = d.storage.createSnapshot(index, d.confState(), encodeCluster(d.membership()));
+      const t0 = performance.now();
+      await d.stable.saveSnapshot(snap);
+      d.metrics.snapshotSaves.observe((performance.now() - t0) / 1000);
+      this.index = index;
+      const compactTo = index - SNAPSHOT_CATCHUP_ENTRIES;
+      if (compactTo > d.storage.firstIndex()) d.storage.compact(compactTo);
+      await d.wal.releaseTo(index);
+      await d.snapshots.purge(d.maxSnapshots);
+      d.logger.info({ "local-member-id": idToHex(d.memberId), "snapshot-index": index }, "saved snapshot");
+    } catch (e) {
+      d.logger.error({ error: String(e) }, "failed to save snapshot");
+    } finally {
+      this.running = false;
+    }
+  }
+}
