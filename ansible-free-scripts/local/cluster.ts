@@ -217,7 +217,8 @@ export class LocalCluster {
       progress(`${name}: ${opts.members} member${opts.members === 1 ? "" : "s"} of ${server} in ${dir}`);
       try {
         for (const m of members) await cluster.spawn(m.name);
-        lock?.release();
+        // the block stays reserved until `down` removes the state file, also while a member is down
+        lock?.holdWhile(join(dir, STATE));
         lock = undefined;
         await cluster.waitHealthy(undefined, opts.healthTimeoutMs ?? 30_000);
       } catch (e) {

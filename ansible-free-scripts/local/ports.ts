@@ -1,5 +1,5 @@
 /** Free-port checks and a cross-process reservation of port blocks while a cluster starts. */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,27 +21,43 @@ export async function busyPorts(ports: readonly number[], host = "127.0.0.1"): P
 const LOCK_DIR = join(tmpdir(), "etcdkit-port-locks");
 const STALE_MS = 5 * 60_000;
 
-/** A held reservation of a port block; release() after the members listen. */
+/** A held reservation of a port block. */
 export interface PortLock {
   release(): void;
+  /**
+   * Keep the reservation after this process ends, for as long as `path` exists (a cluster's state
+   * file): a member that is down must not lose its ports to another cluster started meanwhile.
+   */
+  holdWhile(path: string): void;
 }
 
-/** Takes the lock of block `base` for this process, or returns undefined if another live process holds it. */
+interface Holder {
+  pid: number;
+  startTime?: string;
+  holdWhile?: string;
+}
+
+/** Takes the lock of block `base` for this process, or returns undefined if another live holder has it. */
 export function lockBlock(base: number): PortLock | undefined {
   mkdirSync(LOCK_DIR, { recursive: true });
   const file = join(LOCK_DIR, `${base}.lock`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
+      const holder: Holder = { pid: process.pid, startTime: procStartTime(process.pid) };
       const fd = openSync(file, "wx");
-      writeSync(fd, JSON.stringify({ pid: process.pid, startTime: procStartTime(process.pid) }));
+      writeSync(fd, JSON.stringify(holder));
       closeSync(fd);
-      return { release: () => rmSync(file, { force: true }) };
+      return {
+        release: () => rmSync(file, { force: true }),
+        holdWhile: (path: string) => writeFileSync(file, JSON.stringify({ ...holder, holdWhile: path })),
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       let stale = false;
       try {
-        const holder = JSON.parse(readFileSync(file, "utf8")) as { pid: number; startTime?: string };
-        stale = !isOurs(holder) || Date.now() - statSync(file).mtimeMs > STALE_MS;
+        const holder = JSON.parse(readFileSync(file, "utf8")) as Holder;
+        // a cluster's reservation lasts as long as the cluster (its state file); a starting process's, while it lives
+        stale = holder.holdWhile !== undefined ? !existsSync(holder.holdWhile) : !isOurs(holder) || Date.now() - statSync(file).mtimeMs > STALE_MS;
       } catch {
         stale = true;
       }

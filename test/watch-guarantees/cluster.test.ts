@@ -26,7 +26,7 @@
  * Seeded (mulberry32): WATCH_GUARANTEES_SEED=<n> replays the same choices (timing still varies).
  * On a violation the whole record is written to $TMPDIR/watch-guarantees-<label>-<seed>.json.
  * Every response's cluster_id is checked: a member's port taken by another cluster while the member
- * is down is never mistaken for it (the cluster's port block also stays reserved for the run).
+ * is down is never mistaken for it (LocalCluster also keeps its port block reserved until down).
  */
 import { describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
@@ -36,7 +36,6 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { clientConstructor } from "../../server/api/proto/load.js";
 import { downCluster, hostPort, upCluster, waitConverged, waitLeader, type LocalCluster } from "../cluster/helpers.js";
-import { lockBlock, type PortLock } from "../../ansible-free-scripts/local/ports.js";
 import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
 import { freePort } from "../support/ports.js";
 import { mulberry32 } from "../support/prng.js";
@@ -563,11 +562,8 @@ describe("watch guarantees under writes, compaction and kill -9", { timeout: 150
   test("3 etcd-ts members: leader and follower killed and restarted", { timeout: 90_000 }, async (t) => {
     const label = "watch-guarantees";
     let cluster: LocalCluster | undefined;
-    let lock: PortLock | undefined;
     try {
       cluster = await upCluster(label, { members: 3, server: "etcd-ts" });
-      // keep the ports of the block reserved while members are down: another LocalCluster must not take them
-      lock = lockBlock(Number(new URL(cluster.members[0]!.clientUrl).port));
       const c = cluster;
       const members = c.members.map((m) => ({ name: m.name, endpoint: hostPort(m.clientUrl) }));
       const killed: string[] = [];
@@ -624,7 +620,6 @@ describe("watch guarantees under writes, compaction and kill -9", { timeout: 150
       assert.deepEqual([...served].sort(), members.map((m) => m.name).sort());
     } finally {
       await downCluster(cluster, label);
-      lock?.release();
     }
   });
 
