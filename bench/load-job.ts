@@ -1,6 +1,6 @@
 /** Messages between the benchmark (parent) and its load generator processes (bench/load-worker.ts). */
 
-export type LoadOp = "put" | "range" | "txn-mixed" | "lease-churn" | "watch-latency" | "http-put" | "http-range";
+export type LoadOp = "put" | "range" | "txn-mixed" | "lease-churn" | "lease-keepalive" | "lease-expiry" | "watch-latency" | "http-put" | "http-range";
 
 export interface LoadJob {
   op: LoadOp;
@@ -31,6 +31,7 @@ export interface LoadJob {
   countOnly: boolean;
   limit: number;
   rwRatio: number;
+  /** lease-churn and lease-keepalive: TTL of the granted leases; lease-expiry: the short TTL whose expiry is timed. */
   leaseTtl: number;
   /** watch-latency: puts per second on the watched key. */
   putRate: number;

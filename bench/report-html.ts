@@ -3,7 +3,7 @@
  * Charts: throughput by topology, latency percentiles, throughput over time, failover timelines.
  */
 import { fig, fmtNum, groupByTopology, isLoadWorkload, workloadOf } from "./report-common.js";
-import { machineLine, optionsLine, problemLines, summaryTables } from "./report-md.js";
+import { machineLine, NOTICE_WORKLOADS, optionsLine, problemLines, summaryTables } from "./report-md.js";
 import type { BenchResultFile, FailoverTrial, LoadTrial, TopologyRun } from "./schema.js";
 
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -262,6 +262,7 @@ export function renderHtml(r: BenchResultFile): string {
   if (loadNames.length) {
     body.push(`<section id="throughput"><h2>Throughput by topology</h2><div class="charts">`);
     for (const name of loadNames) {
+      if (NOTICE_WORKLOADS.has(name)) continue; // leases per second: not a figure
       const cats = groups.map((g) => `${g.members} member${g.members === 1 ? "" : "s"}`);
       const series: BarSeries[] = servers.map((s) => {
         const runs = groups.map((g) => (s.role === "baseline" ? g.baseline : g.subject));
@@ -298,6 +299,7 @@ export function renderHtml(r: BenchResultFile): string {
     // Throughput over time (first trial).
     body.push(`<section id="series"><h2>Throughput over time</h2><div class="charts">`);
     for (const name of loadNames) {
+      if (NOTICE_WORKLOADS.has(name)) continue;
       const series: LineSeries[] = [];
       let len = 0;
       groups.forEach((g, gi) => {

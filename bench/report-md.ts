@@ -12,7 +12,29 @@ import {
   workloadOf,
   type TopologyGroup,
 } from "./report-common.js";
-import type { BenchResultFile, LoadTrial } from "./schema.js";
+import type { BenchResultFile, LoadTrial, WorkloadResult } from "./schema.js";
+import { decodeHistogram, latencySummary, newHistogram } from "./stats.js";
+
+/** Workloads whose "requests" are not rates worth a req/s column: reported in their own table. */
+export const NOTICE_WORKLOADS = new Set(["lease-expiry"]);
+
+/** Every sample of every trial together (the trials' histograms merged): p50/p99/max over all the leases. */
+export function pooledLatency(w: WorkloadResult | undefined): { samples: number; sent: number; missed: number; p50Ms: number; p90Ms: number; p99Ms: number; maxMs: number } | null {
+  const ts = (w?.trials ?? []).filter((t): t is LoadTrial => t.kind === "load");
+  if (!ts.length) return null;
+  const h = newHistogram();
+  for (const t of ts) if (t.histogram) h.add(decodeHistogram(t.histogram));
+  const l = latencySummary(h);
+  return {
+    samples: l.count,
+    sent: ts.reduce((a, t) => a + t.sent, 0),
+    missed: ts.reduce((a, t) => a + t.errors + t.timeouts, 0),
+    p50Ms: l.p50Ms,
+    p90Ms: l.p90Ms,
+    p99Ms: l.p99Ms,
+    maxMs: l.maxMs,
+  };
+}
 
 export interface Table {
   title: string;
@@ -39,7 +61,7 @@ export function optionsLine(r: BenchResultFile): string {
 }
 
 function loadTable(r: BenchResultFile, g: TopologyGroup): Table | null {
-  const names = g.workloads.filter((n) => isLoadWorkload(r, n));
+  const names = g.workloads.filter((n) => isLoadWorkload(r, n) && !NOTICE_WORKLOADS.has(n));
   if (!names.length) return null;
   const base = g.baseline?.server;
   const s = g.subject?.server ?? "subject";
@@ -68,6 +90,28 @@ function loadTable(r: BenchResultFile, g: TopologyGroup): Table | null {
     return [n + (note ? ` (${note.split(":")[0]})` : ""), cell(a, "throughput"), cell(a, "p50Ms"), cell(a, "p90Ms"), cell(a, "p99Ms"), cell(a, "p999Ms"), cell(a, "maxMs"), fmtNum(fig(a, "errors")?.median)];
   });
   return { title: "Load", head, rows };
+}
+
+/** lease-expiry: how long after a lease's nominal expiry its watcher gets the DELETE, over every lease of every trial. */
+function expiryTable(g: TopologyGroup): Table | null {
+  const names = g.workloads.filter((n) => NOTICE_WORKLOADS.has(n));
+  if (!names.length) return null;
+  const runs = [g.subject, g.baseline].filter((x) => x !== undefined);
+  const head = ["workload", "server", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 ms per trial", "noticed / leases", "trials"];
+  const rows: string[][] = [];
+  for (const n of names) {
+    for (const run of runs) {
+      const w = workloadOf(run, n);
+      const note = statusNote(w);
+      const p = pooledLatency(w);
+      if (!w || !p) {
+        rows.push([n, run.server, note ?? "–", "", "", "", "", "", "0"]);
+        continue;
+      }
+      rows.push([n, run.server, fmtNum(p.p50Ms), fmtNum(p.p90Ms), fmtNum(p.p99Ms), fmtNum(p.maxMs), fmtFig(fig(w, "p50Ms")), `${p.samples} / ${p.sent}`, String(w.trials.length)]);
+    }
+  }
+  return { title: "Lease expiry: DELETE event received after the lease's nominal expiry (all trials' leases together)", head, rows };
 }
 
 function failoverTable(g: TopologyGroup): Table | null {
@@ -127,7 +171,7 @@ function resourcesTable(r: BenchResultFile, g: TopologyGroup): Table | null {
 }
 
 export function summaryTables(r: BenchResultFile, g: TopologyGroup): Table[] {
-  return [loadTable(r, g), failoverTable(g), resourcesTable(r, g)].filter((t): t is Table => t !== null);
+  return [loadTable(r, g), expiryTable(g), failoverTable(g), resourcesTable(r, g)].filter((t): t is Table => t !== null);
 }
 
 export function problemLines(g: TopologyGroup): string[] {

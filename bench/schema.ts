@@ -68,6 +68,10 @@ export interface BenchOptionsRecord {
   targetLeader: boolean;
   putRate: number;
   leaseTtl: number;
+  /** lease-expiry: TTL of the leases whose expiry is timed (absent in files written before it existed). */
+  expiryTtl?: number;
+  /** lease-expiry: leases per trial, their grants spread over TTL + 1 s. */
+  expiryLeases?: number;
   pauseMs: number;
   quick: boolean;
 }
@@ -126,7 +130,7 @@ export interface FigureStat {
 export interface WorkloadResult {
   /** "put", "range-l", "range-s", "range-keys-only", "range-count-only", "txn-mixed", "http-put", "http-range",
    * "failover-kill-leader", "failover-stop-leader", "failover-kill-follower", "failover-pause-leader",
-   * "watch-latency", "lease-churn". */
+   * "watch-latency", "lease-churn", "lease-keepalive", "lease-expiry". */
   name: string;
   family: WorkloadFamily;
   status: Status;

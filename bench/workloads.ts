@@ -61,7 +61,7 @@ export function expandWorkloads(names: string[], consistencyGiven: "l" | "s" | n
     else if (n === "failover") add = FAILOVER_SCENARIOS.map((s) => `failover-${s}`);
     else if (n === "http") add = ["http-put", "http-range"];
     else if (n === "watch") add = ["watch-latency"];
-    else if (n === "lease") add = ["lease-churn"];
+    else if (n === "lease") add = ["lease-churn", "lease-keepalive", "lease-expiry"];
     else if (n === "all") add = allWorkloadNames();
     else if (registry.has(n)) add = [n];
     else
@@ -320,6 +320,36 @@ registerLoad(
     description: "per request: LeaseGrant(--lease-ttl), Put of a key attached to it, LeaseRevoke",
   },
   (o) => ({ leaseTtl: o.leaseTtl }),
+);
+registerLoad(
+  {
+    name: "lease-keepalive",
+    family: "lease",
+    op: "lease-keepalive",
+    keys: "lease-keepalive/",
+    description:
+      "--clients leases (TTL --lease-ttl), each kept alive on its own LeaseKeepAlive stream (streams spread over --conns connections), closed loop: the next keep-alive is sent when the previous answer arrives",
+  },
+  (o) => ({ leases: o.clients, leaseTtl: o.leaseTtl }),
+);
+registerLoad(
+  {
+    name: "lease-expiry",
+    family: "lease",
+    op: "lease-expiry",
+    keys: "lease-expiry/",
+    description:
+      "--expiry-leases leases of TTL --expiry-ttl per trial (--total and --duration do not apply), granted spread over TTL + 1 s, each with a key attached and a watcher on that key; latency = DELETE event received - (grant response + TTL)",
+    // Always a fixed number of leases, one per slot: a slot that went on with another lease as soon as the
+    // DELETE arrived would start it in phase with the server's expiry loop (its DELETE came from a tick),
+    // and with a TTL that is a multiple of the loop period every later lease would wait almost a full period.
+    spec: (o) => {
+      const leases = o.expiryLeases ?? 40;
+      const ttl = o.expiryTtl ?? 2;
+      return { clients: leases, total: leases, durationMs: null, rate: 0, warmup: 0, workers: 1, leaseTtl: ttl, maxMs: (2 * ttl + 1) * 1000 + 60_000 };
+    },
+  },
+  (o) => ({ leases: o.expiryLeases ?? 40, expiryTtl: o.expiryTtl ?? 2, conns: o.conns, clients: null, total: null, durationSec: null, rate: null, warmup: null, keySpaceSize: null }),
 );
 registerLoad(
   {

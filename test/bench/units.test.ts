@@ -50,6 +50,8 @@ test("options: defaults, --quick, validation", () => {
     "failover-pause-leader",
     "watch-latency",
     "lease-churn",
+    "lease-keepalive",
+    "lease-expiry",
   ]);
 });
 
