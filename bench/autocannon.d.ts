@@ -1,4 +1,4 @@
-// Minimal typing for autocannon 9 (it ships none), covering what bench/load-worker.ts uses.
+// Minimal typing for autocannon 9 (it ships none), covering what bench/http-load.ts uses.
 declare module "autocannon" {
   import type { EventEmitter } from "node:events";
   interface AutocannonRequest {
