@@ -70,7 +70,10 @@ export function serverBuildIsCurrent(root: string): boolean {
   return true;
 }
 
-const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)["']([^"'\n]+)["']/gm;
+// `from` / `import(` / `require(` as keywords: not inside a string such as HPACK's static table entry "from"
+const SPECIFIER = /(?:(?<!["'\w$.])from\s*|(?<!["'\w$.])import\s*\(\s*|(?<!["'\w$.])require\s*\(\s*|^\s*import\s+)["']([^"'\n]+)["']/gm;
+/** npm's package name rule (scoped or not): anything else the scan finds is not an import. */
+const PACKAGE_NAME = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
 
 /** Bare specifiers (`lmdb`, `@grpc/grpc-js`) imported by the given ES module files, as package names. */
 export function importedPackages(files: readonly string[]): string[] {
@@ -82,7 +85,7 @@ export function importedPackages(files: readonly string[]): string[] {
       if (spec.startsWith(".") || spec.startsWith("/") || spec.startsWith("node:") || spec.includes("${")) continue;
       const parts = spec.split("/");
       const name = spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!;
-      if (BUILTINS.has(name)) continue;
+      if (BUILTINS.has(name) || !PACKAGE_NAME.test(name)) continue;
       names.add(name);
     }
   }
