@@ -44,7 +44,11 @@ export interface WatchRequestSpec {
 /** What the store hands a stream (etcd's mvcc.WatchResponse). */
 export interface StoreWatchResponse {
   readonly watchId: number;
-  readonly events: Event[];
+  /**
+   * Shared, not to be modified: every watcher handed the same events of a revision with the same
+   * filters and prev_kv choice gets the same array (so consumers can encode it once, by identity).
+   */
+  readonly events: readonly Event[];
   /** The store revision this response reflects (header revision); 0 on a compaction cancel, as etcd. */
   readonly revision: number;
   /** Set (non-zero) when the watcher was canceled because its next revision is compacted. */
@@ -138,6 +142,62 @@ class WatcherGroup {
 }
 
 const latin1 = (b: Buffer) => b.toString("latin1");
+
+/** A watcher's matching events of one delivery pass, and which of the pass's events they are. */
+interface Batch {
+  readonly evs: Event[];
+  /** Indexes of `evs` in the pass's event list, comma-separated: equal keys, equal batches. */
+  key: string;
+}
+
+function addToBatch(batches: Map<Watcher, Batch>, w: Watcher, ev: Event, i: number): void {
+  const b = batches.get(w);
+  if (b) {
+    b.evs.push(ev);
+    b.key += "," + i;
+  } else batches.set(w, { evs: [ev], key: String(i) });
+}
+
+/**
+ * One delivery pass's output arrays: a watcher gets the array of every other watcher with the same
+ * batch and the same filters / prev_kv, and an event without its prev_kv is one object for all.
+ */
+class SharedOutputs {
+  /** by variant (noPut, noDelete, prevKv as bits), then by batch key */
+  private readonly arrays: Array<Map<string, readonly Event[]> | undefined> = [];
+  private readonly stripped = new Map<Event, Event>();
+
+  get(w: Watcher, b: Batch): readonly Event[] {
+    const v = (w.noPut ? 1 : 0) | (w.noDelete ? 2 : 0) | (w.prevKv ? 4 : 0);
+    const byKey = (this.arrays[v] ??= new Map());
+    let out = byKey.get(b.key);
+    if (out === undefined) {
+      out = this.filter(w, b.evs);
+      byKey.set(b.key, out);
+    }
+    return out;
+  }
+
+  private filter(w: Watcher, evs: Event[]): readonly Event[] {
+    if (!w.noPut && !w.noDelete && w.prevKv) return evs;
+    const out: Event[] = [];
+    for (const ev of evs) {
+      if (w.noPut && ev.type === EventType.Put) continue;
+      if (w.noDelete && ev.type === EventType.Delete) continue;
+      out.push(!w.prevKv && ev.prevKv ? this.strip(ev) : ev);
+    }
+    return out;
+  }
+
+  private strip(ev: Event): Event {
+    let s = this.stripped.get(ev);
+    if (s === undefined) {
+      s = { type: ev.type, kv: ev.kv };
+      this.stripped.set(ev, s);
+    }
+    return s;
+  }
+}
 
 export class WatchableStore {
   private readonly synced = new WatcherGroup();
@@ -234,19 +294,18 @@ export class WatchableStore {
   private notify(events: Event[], rev: number): void {
     this.notifiedRev = rev;
     if (this.synced.size === 0) return;
-    let batches: Map<Watcher, Event[]> | undefined;
-    for (const ev of events) {
+    let batches: Map<Watcher, Batch> | undefined;
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
       this.synced.forEachWatching(latin1(ev.kv.key), (w) => {
         if (ev.kv.modRevision < w.minRev) return;
-        batches ??= new Map();
-        const b = batches.get(w);
-        if (b) b.push(ev);
-        else batches.set(w, [ev]);
+        addToBatch((batches ??= new Map()), w, ev, i);
       });
     }
     if (!batches) return;
+    const shared = new SharedOutputs();
     let moved = false;
-    for (const [w, evs] of batches) {
+    for (const [w, b] of batches) {
       if (!w.stream.sink.writable()) {
         // the consumer is backed up: stop pushing; catch up from history once it drains
         this.synced.delete(w);
@@ -256,22 +315,14 @@ export class WatchableStore {
         continue;
       }
       w.minRev = rev + 1;
-      this.deliver(w, evs, rev);
+      this.deliver(w, shared.get(w, b), rev);
     }
     if (moved) this.scheduleSync(this.syncIntervalMs);
   }
 
-  private deliver(w: Watcher, evs: Event[], revision: number): void {
-    let out = evs;
-    if (w.noPut || w.noDelete || !w.prevKv) {
-      out = [];
-      for (const ev of evs) {
-        if (w.noPut && ev.type === EventType.Put) continue;
-        if (w.noDelete && ev.type === EventType.Delete) continue;
-        out.push(!w.prevKv && ev.prevKv ? { type: ev.type, kv: ev.kv } : ev);
-      }
-      if (out.length === 0) return; // everything filtered: send nothing
-    }
+  /** `out`: the watcher's events, already filtered (SharedOutputs). */
+  private deliver(w: Watcher, out: readonly Event[], revision: number): void {
+    if (out.length === 0) return; // everything filtered: send nothing
     w.stream.sink.send({ watchId: w.id, events: out, revision, compactRevision: 0 });
   }
 
@@ -355,23 +406,23 @@ export class WatchableStore {
     const truncated = evs.length >= this.maxEventsPerSync;
     const through = truncated ? evs[evs.length - 1]!.kv.modRevision : cur;
 
-    const batches = new Map<Watcher, Event[]>();
+    const batches = new Map<Watcher, Batch>();
     const activeSet = new Set(active);
-    for (const ev of evs) {
+    for (let i = 0; i < evs.length; i++) {
+      const ev = evs[i]!;
       const k = latin1(ev.kv.key);
       for (const w of active) {
         if (ev.kv.modRevision < w.minRev || !w.contains(k)) continue;
-        const b = batches.get(w);
-        if (b) b.push(ev);
-        else batches.set(w, [ev]);
+        addToBatch(batches, w, ev, i);
       }
     }
+    const shared = new SharedOutputs();
     for (const w of activeSet) {
       if (w.group !== this.unsynced) continue; // canceled meanwhile
       const b = batches.get(w);
       if (b) {
         if (!w.stream.sink.writable()) continue; // backed up by an earlier send of this pass: next time
-        this.deliver(w, b, cur);
+        this.deliver(w, shared.get(w, b), cur);
         this.lastPassDelivered = true;
       }
       w.minRev = Math.max(w.minRev, through + 1);

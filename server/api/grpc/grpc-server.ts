@@ -9,6 +9,7 @@ import { keepRawBytes } from "./raw-requests.js";
 import { learnerGuard } from "./learner-guard.js";
 import { LeaseHandlers, leaseService } from "./lease-service.js";
 import { watchService } from "./watch-service.js";
+import { watchDefinitionPassingBuffers } from "./watch-encode.js";
 import { lockService } from "./lock-service.js";
 import { electionService } from "./election-service.js";
 import { recipeHandlers, type RecipeHandlers } from "../v3client/recipes.js";
@@ -37,7 +38,7 @@ export function createGrpcServer(
   g.addService(serviceDefinition("etcdserverpb", "Maintenance"), maintenanceService(server, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Cluster"), clusterService(server, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Lease"), leaseService(leases, metrics));
-  g.addService(serviceDefinition("etcdserverpb", "Watch"), watchService(server, metrics, { maxRequestBytes, ...watchOpts }));
+  g.addService(watchDefinitionPassingBuffers(), watchService(server, metrics, { maxRequestBytes, ...watchOpts }));
   g.addService(serviceDefinition("v3lockpb", "Lock"), lockService(recipes.lock, metrics));
   g.addService(serviceDefinition("v3electionpb", "Election"), electionService(recipes.election, metrics));
   return g;

@@ -1,12 +1,11 @@
 import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { EtcdServer } from "../../etcdserver/server.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
-import { kvToWire, toSafe } from "../../pb/convert.js";
-import type { Event } from "../../pb/kv.js";
-import type { Int64, WireHeader, WireKeyValue } from "../../pb/wire.js";
+import { toSafe } from "../../pb/convert.js";
+import type { Int64, WireHeader } from "../../pb/wire.js";
 import { type StoreWatchResponse, type WatchStream } from "../../watch/watchable-store.js";
-import { serviceDefinition } from "../proto/load.js";
 import { headerToWire } from "./header.js";
+import { encodeEventResponse, eventBytes, eventResponseSize, eventsBytes, eventToWire, headerBytes, type WireEvent } from "./watch-encode.js";
 import { toServiceError } from "./errors.js";
 import { ErrStopped } from "../../pb/errors.js";
 
@@ -28,11 +27,7 @@ export interface WireWatchRequest {
   progress_request?: object | null;
 }
 
-export interface WireEvent {
-  type: number;
-  kv: WireKeyValue;
-  prev_kv?: WireKeyValue;
-}
+export type { WireEvent } from "./watch-encode.js";
 
 export interface WireWatchResponse {
   header: WireHeader;
@@ -58,6 +53,12 @@ const FILTER_NODELETE = 1;
 /** Where a session's responses go: a gRPC stream or the JSON gateway's HTTP response. */
 export interface WatchOutput {
   write(r: WireWatchResponse): void;
+  /**
+   * Optional: the consumer takes encoded WatchResponse bytes (the gRPC stream). Responses carrying
+   * store events then come here, encoded once per revision and spliced per watcher (watch-encode.ts),
+   * instead of as objects to `write`.
+   */
+  writeEncoded?(bytes: Buffer): void;
   /** False while the consumer is backed up (the session's watchers then wait instead of queueing). */
   writable(): boolean;
 }
@@ -66,15 +67,6 @@ export interface WatchSessionOptions {
   readonly maxRequestBytes: number;
   /** Progress notifications for watchers created with progress_notify (etcd: 10 min + up to 10% jitter). */
   readonly progressNotifyMs?: number;
-}
-
-const watchDef = serviceDefinition("etcdserverpb", "Watch");
-const encodedSize = (r: object): number => (watchDef.Watch!.responseSerialize(r) as Buffer).length;
-
-function eventToWire(e: Event): WireEvent {
-  const out: WireEvent = { type: e.type, kv: kvToWire(e.kv) };
-  if (e.prevKv) out.prev_kv = kvToWire(e.prevKv);
-  return out;
 }
 
 /**
@@ -155,41 +147,62 @@ export class WatchSession {
     this.fragment.delete(id);
   }
 
-  private onStoreResponse(r: StoreWatchResponse): void {
-    if (this.closed) return;
-    const wr: WireWatchResponse = {
+  /** The object form of a store response (what the JSON gateway gets; the gRPC stream gets its bytes). */
+  private toWire(r: StoreWatchResponse): WireWatchResponse {
+    return {
       header: this.header(r.revision),
       watch_id: r.watchId,
       events: r.events.map(eventToWire),
       compact_revision: r.compactRevision,
       canceled: r.compactRevision !== 0,
     };
-    if (this.fragment.has(r.watchId)) this.sendFragments(wr);
-    else this.out.write(wr);
+  }
+
+  /** A store response whole: encoded when the output takes bytes (the hot path of a fan-out). */
+  private sendWhole(r: StoreWatchResponse, header?: Buffer): void {
+    if (this.out.writeEncoded) this.out.writeEncoded(encodeEventResponse(header ?? headerBytes(this.server.header(r.revision)), r, eventsBytes(r.events)));
+    else this.out.write(this.toWire(r));
+  }
+
+  private onStoreResponse(r: StoreWatchResponse): void {
+    if (this.closed) return;
+    if (r.events.length > 1 && this.fragment.has(r.watchId)) this.sendFragments(r);
+    else this.sendWhole(r);
     if (r.events.length > 0 && this.progress.get(r.watchId)) this.progress.set(r.watchId, false);
   }
 
-  /** etcd's sendFragments: split at maxRequestBytes (+ gRPC overhead) when there is more than one event. */
-  private sendFragments(wr: WireWatchResponse): void {
-    if (wr.events.length < 2 || encodedSize(wr) < this.maxBytes) {
-      this.out.write(wr);
+  /**
+   * etcd's sendFragments: split at maxRequestBytes (+ gRPC overhead) when there is more than one
+   * event. Sizes are the encoded sizes (the same whether the parts then go out as bytes or objects).
+   */
+  private sendFragments(r: StoreWatchResponse): void {
+    const header = headerBytes(this.server.header(r.revision));
+    const parts = r.events.map(eventBytes);
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (eventResponseSize(header, r, total) < this.maxBytes) {
+      this.sendWhole(r, header);
       return;
     }
-    const base = encodedSize({ ...wr, events: [], fragment: true });
-    const sizes = wr.events.map((e) => encodedSize({ events: [e] }));
+    const fields = { watchId: r.watchId, compactRevision: r.compactRevision };
+    const base = eventResponseSize(header, { ...fields, fragment: true }, 0);
+    let wr: WireWatchResponse | undefined;
     let idx = 0;
-    while (idx < wr.events.length) {
-      const events: WireEvent[] = [];
+    while (idx < parts.length) {
+      const start = idx;
       let size = base;
-      while (idx < wr.events.length) {
-        const s = sizes[idx]!;
-        if (events.length > 0 && size + s >= this.maxBytes) break;
-        events.push(wr.events[idx]!);
+      while (idx < parts.length) {
+        const s = parts[idx]!.length;
+        if (idx > start && size + s >= this.maxBytes) break;
         size += s;
         idx++;
       }
-      const last = idx === wr.events.length;
-      this.out.write({ ...wr, events, fragment: !last });
+      const last = idx === parts.length;
+      if (this.out.writeEncoded) this.out.writeEncoded(encodeEventResponse(header, { ...fields, fragment: !last }, parts.slice(start, idx)));
+      else {
+        wr ??= this.toWire(r);
+        this.out.write({ ...wr, events: wr.events.slice(start, idx), fragment: !last });
+      }
     }
   }
 
@@ -219,7 +232,7 @@ const STREAM_BUFFER = 128;
 export function watchService(server: EtcdServer, metrics: ServerMetrics, opts: WatchSessionOptions): UntypedServiceImplementation {
   const labels = { grpc_type: "bidi_stream", grpc_service: "etcdserverpb.Watch", grpc_method: "Watch" };
   return {
-    Watch: (call: ServerDuplexStream<WireWatchRequest, WireWatchResponse>) => {
+    Watch: (call: ServerDuplexStream<WireWatchRequest, WireWatchResponse | Buffer>) => {
       metrics.grpcStarted.inc(labels);
       let session: WatchSession;
       try {
@@ -228,6 +241,10 @@ export function watchService(server: EtcdServer, metrics: ServerMetrics, opts: W
           {
             write: (r) => {
               if (!call.destroyed && !call.writableEnded) call.write(r);
+            },
+            // registered with watchDefinitionPassingBuffers(): a Buffer is sent as is (watch-encode.ts)
+            writeEncoded: (b) => {
+              if (!call.destroyed && !call.writableEnded) call.write(b);
             },
             writable: () => call.writableLength < STREAM_BUFFER,
           },
