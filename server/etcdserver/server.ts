@@ -168,6 +168,7 @@ export class EtcdServer implements PeerReceiver {
       p.appliedIndex,
       this.waits,
       {
+        confState: () => this.confState,
         applyConfChange: (cc) => (this.confState = p.node.applyConfChange(cc)),
         onNoopApplied: (term) => this.onNoopApplied(term),
         onClusterChanged: (c) => this.onClusterChanged(c),
