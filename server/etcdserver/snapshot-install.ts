@@ -13,6 +13,8 @@
  * is missing, the member refuses to start rather than apply the log after S to an older state.
  */
 import { existsSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Logger } from "../log/logger.js";
 import type { MvccStore } from "../mvcc/index.js";
 import { listSnapDbs, releaseSnapDbs, snapDbPath } from "../snap/db-file.js";
@@ -52,5 +54,11 @@ export async function recoverBackend(store: MvccStore, snapDir: string, snapshot
     logger.info({ "consistent-index": store.consistentIndex(), "snapshot-index": snapshotIndex }, "recovered v3 backend from snapshot");
   }
   const removed = await releaseSnapDbs(snapDir, store.consistentIndex(), true);
+  // copies of the backend for a snapshot being sent when the member stopped
+  for (const n of await readdir(snapDir).catch(() => [] as string[])) {
+    if (!/^outgoing-[0-9]+\.db$/.test(n)) continue;
+    await rm(join(snapDir, n), { force: true });
+    removed.push(n);
+  }
   if (removed.length > 0) logger.info({ files: removed }, "removed received snapshot databases the backend no longer needs");
 }
