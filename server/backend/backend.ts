@@ -17,6 +17,17 @@
 import { open, type Database, type RootDatabase } from "lmdb";
 import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { failpoint } from "../util/failpoint.js";
+
+/** fsync a file or a directory (a directory: so that a rename in it is durable). */
+function fsyncFile(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export interface BackendLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -273,28 +284,31 @@ export class Backend {
 
   /**
    * Replace the whole backend with the copy in `fromFile` (made by backup): closes the
-   * environment after pending writes commit, swaps the file in atomically (copy + fsync + rename),
-   * and reopens. Buckets obtained before stay valid. Callers rebuild their in-memory state.
+   * environment after pending writes commit, swaps the file in atomically and reopens. With
+   * `move` the file itself is renamed over the backend (etcd's openSnapshotBackend: a received
+   * snapshot database, which must be on the same filesystem); otherwise it is copied beside the
+   * backend and fsynced first. Either way the directory is fsynced after the rename, so the swap
+   * survives a power loss. Buckets obtained before stay valid. Callers rebuild their in-memory state.
    */
-  async restoreFrom(fromFile: string): Promise<void> {
+  async restoreFrom(fromFile: string, opts: { move?: boolean } = {}): Promise<void> {
     this.checkOpen();
     if (!existsSync(fromFile)) throw new Error(`restore: no such file ${fromFile}`);
     await this.flush().catch(() => undefined);
     await this.env.close();
-    const tmp = `${this.path}.restore-tmp`;
-    copyFileSync(fromFile, tmp);
-    const fd = openSync(tmp, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    let source = fromFile;
+    if (!opts.move) {
+      source = `${this.path}.restore-tmp`;
+      copyFileSync(fromFile, source);
+      fsyncFile(source);
     }
-    renameSync(tmp, this.path);
+    renameSync(source, this.path);
+    fsyncFile(dirname(this.path));
+    failpoint("backendAfterRename");
     rmSync(`${this.path}-lock`, { force: true });
     this.lastPromise = undefined;
     this.failure = undefined;
     this.openEnv();
-    this.log.info("backend restored from snapshot", { from: fromFile, path: this.path });
+    this.log.info("backend restored from snapshot", { from: fromFile, path: this.path, moved: !!opts.move });
   }
 
   /** Wait for pending writes to be durable, then close the environment. Idempotent. */

@@ -11,8 +11,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SniffingListener } from "./sniffing-listener.js";
 import { peerHttpHandler } from "./peer-http.js";
-import { serviceDefinition } from "../api/proto/load.js";
-import { peerService } from "../transport/peer-service.js";
+import { createPeerGrpcServer } from "../transport/peer-server.js";
 import { idToHex } from "../membership/ids.js";
 
 export interface Embedded {
@@ -53,8 +52,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   server.setOnRemoved(onRemoved);
 
   // Peers first: a member that starts must be reachable by the others before it campaigns.
-  const peerGrpc = new grpc.Server({ "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1 });
-  peerGrpc.addService(serviceDefinition("etcdtspeer", "Peer"), peerService(server, logger));
+  const peerGrpc = createPeerGrpcServer(server, logger, cfg.maxRequestBytes);
   const listeners: SniffingListener[] = [];
   const listen = async (urls: readonly string[], g: grpc.Server, h: (req: IncomingMessage, res: ServerResponse) => void) => {
     for (const u of urls) {

@@ -1,16 +1,15 @@
-import { serviceDefinition } from "../api/proto/load.js";
 import type { Logger } from "../log/logger.js";
-import { applyChange, decodeMember, type Cluster } from "../membership/cluster.js";
+import { applyChange, type Cluster } from "../membership/cluster.js";
 import { idToHex } from "../membership/ids.js";
-import { compactionFromWire, deleteRangeFromWire, putFromWire, txnFromWire } from "../pb/convert.js";
+import { BackendFailedError } from "../backend/index.js";
 import { EtcdError, ErrLeaseNotFound } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
-import type { WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireTxnRequest } from "../pb/wire.js";
 import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry } from "../raft/types.js";
-import { decodeConfChange } from "../raft/conf-change-codec.js";
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, type LeaseHooks } from "./apply/index.js";
 import type { MvccStore } from "../mvcc/index.js";
-import { ProposalKind, decodeProposal, fromJsonPayload, type MemberAttributes } from "./proposal.js";
+import { ProposalKind } from "./proposal.js";
+import { decodeNormalEntry, type DecodedRequest } from "./entry-decode.js";
+import { planConfChange } from "./conf-change-plan.js";
 import type { WaitRegistry } from "./wait.js";
 import type { Lessor } from "../lease/lessor.js";
 
@@ -46,27 +45,11 @@ export const NO_LEASES: LeaseHooks = {
   detach: () => undefined,
 };
 
-const kvDef = serviceDefinition("etcdserverpb", "KV");
-const decodePut = (b: Uint8Array) => putFromWire(kvDef.Put!.requestDeserialize(Buffer.from(b)) as WirePutRequest);
-const decodeDelete = (b: Uint8Array) => deleteRangeFromWire(kvDef.DeleteRange!.requestDeserialize(Buffer.from(b)) as WireDeleteRangeRequest);
-const decodeTxn = (b: Uint8Array) => txnFromWire(kvDef.Txn!.requestDeserialize(Buffer.from(b)) as WireTxnRequest);
-const decodeCompaction = (b: Uint8Array) => compactionFromWire(kvDef.Compact!.requestDeserialize(Buffer.from(b)) as WireCompactionRequest);
-const leaseDef = serviceDefinition("etcdserverpb", "Lease");
-const decodeLeaseGrant = (b: Uint8Array) => leaseDef.LeaseGrant!.requestDeserialize(Buffer.from(b)) as { ID: string; TTL: string };
-const decodeLeaseRevoke = (b: Uint8Array) => leaseDef.LeaseRevoke!.requestDeserialize(Buffer.from(b)) as { ID: string };
 const NO_RANGE_END = Buffer.alloc(0);
 
-function requestIdOf(context: Uint8Array): bigint | undefined {
-  if (context.length === 0) return undefined;
-  try {
-    const o = JSON.parse(Buffer.from(context).toString("utf8")) as { requestId?: string };
-    return o.requestId ? BigInt(o.requestId) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface ApplierHooks {
+  /** Raft's configuration now (the one the next conf change is checked against). */
+  confState(): ConfState;
   applyConfChange(cc: ConfChange): ConfState;
   /** The leader's no-op of `term` was applied: reads and publishing may start. */
   onNoopApplied(term: number): void;
@@ -75,9 +58,27 @@ export interface ApplierHooks {
 }
 
 /**
- * Applies committed entries in log order. KV entries at or below the store's consistent index were
- * applied before a restart and are skipped (their effects are already in the backend); membership
- * entries are re-applied from the snapshot's membership, which makes them idempotent.
+ * A failure of this member's storage, not of the entry: the member must stop and restart from the
+ * WAL (which still holds the entry). Any other failure is a property of the entry and the same on
+ * every member.
+ */
+function isStorageFailure(e: unknown): boolean {
+  if (e instanceof BackendFailedError) return true;
+  if (!(e instanceof Error)) return false;
+  return e.name === "StoreClosedError" || typeof (e as NodeJS.ErrnoException).syscall === "string" || /\bMDB_/.test(e.message);
+}
+
+/**
+ * Applies committed entries in log order. Apply is total: every entry gives the same result on every
+ * member, whatever its bytes; an entry that does not decode, or a request or conf change that does
+ * not fit, is a no-op (logged once, with its index) and its proposer gets the error. Only a storage
+ * failure stops the member.
+ *
+ * Every entry moves the store's consistent index, so after a backend flush the index covers all
+ * entries applied so far (a snapshot at the applied index is never ahead of its backend). KV entries
+ * at or below the consistent index were applied before a restart and are skipped (their effects are
+ * in the backend); membership entries are re-applied from the snapshot's membership, which makes them
+ * idempotent.
  */
 export class Applier {
   appliedIndex: number;
@@ -113,119 +114,110 @@ export class Applier {
   apply(entries: readonly Entry[]): void {
     for (const e of entries) {
       if (e.index <= this.appliedIndex) continue;
-      if (e.type === EntryType.ConfChange) this.applyConfChange(e);
-      else this.applyNormal(e);
+      const replay = e.index <= this.store.consistentIndex();
+      if (e.type === EntryType.ConfChange) this.applyConfChange(e, replay);
+      else this.applyNormal(e, replay);
+      this.store.setConsistentIndex(e.index, e.term);
       this.appliedIndex = e.index;
       this.appliedTerm = e.term;
     }
   }
 
-  private applyConfChange(e: Entry): void {
-    const cc = decodeConfChange(e.data);
-    this.hooks.applyConfChange(cc);
-    let next = this.cluster;
-    switch (cc.type) {
-      case ConfChangeType.AddNode:
-      case ConfChangeType.AddLearnerNode: {
-        const m = cc.context.length > 0 ? decodeMember(cc.context) : undefined;
-        const existing = next.members.get(cc.nodeId);
-        if (existing && cc.type === ConfChangeType.AddNode && existing.isLearner) next = applyChange(next, { kind: "promote", id: cc.nodeId });
-        else if (m) next = applyChange(next, { kind: "add", member: { ...m, isLearner: cc.type === ConfChangeType.AddLearnerNode } });
-        break;
-      }
-      case ConfChangeType.RemoveNode:
-        next = applyChange(next, { kind: "remove", id: cc.nodeId });
-        break;
-      case ConfChangeType.UpdateNode: {
-        const m = decodeMember(cc.context);
-        next = applyChange(next, { kind: "update", id: cc.nodeId, peerUrls: m.peerUrls });
-        break;
-      }
-    }
-    if (next !== this.cluster) {
-      this.cluster = next;
-      this.logger.info({ "cluster-id": idToHex(next.clusterId), "member-id": idToHex(cc.nodeId), change: ConfChangeType[cc.type] }, "applied a membership change");
-      this.hooks.onClusterChanged(next);
-    }
-    // Conf changes proposed by this member carry their request id in the context.
-    const requestId = requestIdOf(cc.context);
-    if (requestId !== undefined) this.waits.trigger(requestId, { ok: true, value: undefined });
+  private refused(e: Entry, replay: boolean, reason: string): void {
+    // a restart replays entries above the snapshot: they were logged when first applied
+    if (!replay) this.logger.warn({ index: e.index, term: e.term, reason }, "ignoring a committed raft entry that cannot be applied (no-op on every member)");
   }
 
-  private applyNormal(e: Entry): void {
-    const p = decodeProposal(e.data);
-    if (!p) {
+  private applyConfChange(e: Entry, replay: boolean): void {
+    const plan = planConfChange(e.data, this.hooks.confState(), this.cluster);
+    if (!plan.ok) {
+      this.refused(e, replay, plan.reason);
+      if (plan.requestId !== undefined) this.waits.trigger(plan.requestId, { ok: false, err: plan.err ?? new Error(`etcdserver: ${plan.reason}`) });
+      return;
+    }
+    try {
+      this.hooks.applyConfChange(plan.cc);
+    } catch (err) {
+      // raft refuses before it changes anything (e.g. a change that would leave no voter)
+      this.refused(e, replay, `raft refused the conf change: ${String(err)}`);
+      if (plan.requestId !== undefined) this.waits.trigger(plan.requestId, { ok: false, err: new Error(`etcdserver: ${String(err)}`) });
+      return;
+    }
+    const next = applyChange(this.cluster, plan.change);
+    this.cluster = next;
+    this.logger.info({ "cluster-id": idToHex(next.clusterId), "member-id": idToHex(plan.cc.nodeId), change: ConfChangeType[plan.cc.type] }, "applied a membership change");
+    this.hooks.onClusterChanged(next);
+    // Conf changes proposed by this member carry their request id in the context.
+    if (plan.requestId !== undefined) this.waits.trigger(plan.requestId, { ok: true, value: undefined });
+  }
+
+  private applyNormal(e: Entry, replay: boolean): void {
+    const d = decodeNormalEntry(e.data);
+    if (d.type === "noop") {
       this.hooks.onNoopApplied(e.term);
+      return;
+    }
+    if (d.type === "invalid") {
+      this.refused(e, replay, d.reason);
+      if (d.id !== undefined && d.err) this.waits.trigger(d.id, { ok: false, err: d.err });
       return;
     }
     let result: ApplyResult;
     try {
-      result = { ok: true, value: this.applyProposal(p.kind, p.payload, e.index) };
+      result = { ok: true, value: this.applyRequest(d.request, e.index, replay) };
     } catch (err) {
-      if (!(err instanceof EtcdError)) throw err;
-      result = { ok: false, err };
-      // A rejected request still consumed its entry: record the index so a restart does not retry it.
-      if (e.index > this.store.consistentIndex()) this.store.setConsistentIndex(e.index, e.term);
+      if (isStorageFailure(err)) throw err;
+      if (err instanceof EtcdError) {
+        result = { ok: false, err };
+      } else {
+        // the same code on the same bytes fails the same way on every member: a no-op everywhere
+        this.logger.error({ index: e.index, term: e.term, error: String(err) }, "applying a committed raft entry failed; it has no effect");
+        result = { ok: false, err: err instanceof Error ? err : new Error(String(err)) };
+      }
     }
-    this.waits.trigger(p.id, result);
+    this.waits.trigger(d.id, result);
   }
 
-  private applyProposal(kind: ProposalKind, payload: Uint8Array, index: number): ApplyValue {
-    const replay = index <= this.store.consistentIndex();
-    switch (kind) {
-      case ProposalKind.Put: {
-        if (replay) return undefined;
-        const req = decodePut(payload);
-        return this.store.write(index, (txn) => applyPut(txn, req, this.leases));
-      }
-      case ProposalKind.DeleteRange: {
-        if (replay) return undefined;
-        const req = decodeDelete(payload);
-        return this.store.write(index, (txn) => applyDeleteRange(txn, req));
-      }
+  private applyRequest(r: DecodedRequest, index: number, replay: boolean): ApplyValue {
+    switch (r.kind) {
+      case ProposalKind.Put:
+        return replay ? undefined : this.store.write(index, (txn) => applyPut(txn, r.req, this.leases));
+      case ProposalKind.DeleteRange:
+        return replay ? undefined : this.store.write(index, (txn) => applyDeleteRange(txn, r.req));
       case ProposalKind.Txn:
-        if (replay) return undefined;
-        return applyTxn(this.store, index, decodeTxn(payload), this.leases);
+        return replay ? undefined : applyTxn(this.store, index, r.req, this.leases);
       case ProposalKind.Compaction: {
         if (replay) return undefined;
-        const req = decodeCompaction(payload);
-        const { done } = applyCompaction(this.store, index, req);
+        const { done } = applyCompaction(this.store, index, r.req);
         return { revision: this.store.currentRevision(), done };
       }
       case ProposalKind.MemberAttributes: {
-        const a = fromJsonPayload<MemberAttributes>(payload);
-        const next = applyChange(this.cluster, { kind: "attributes", id: BigInt(a.memberId), name: a.name, clientUrls: a.clientUrls });
+        const next = applyChange(this.cluster, { kind: "attributes", id: r.memberId, name: r.name, clientUrls: r.clientUrls });
         this.cluster = next;
         this.hooks.onClusterChanged(next);
         return undefined;
       }
       case ProposalKind.ClusterVersion:
-        this.hooks.onClusterVersion(fromJsonPayload<{ version: string }>(payload).version);
+        this.hooks.onClusterVersion(r.version);
         return undefined;
       case ProposalKind.LeaseGrant: {
         if (replay) return undefined; // the lease bucket already holds it (same backend batch as the index)
-        const req = decodeLeaseGrant(payload);
         if (!this.lessor) throw ErrLeaseNotFound;
-        const l = this.lessor.grant(BigInt(req.ID), Number(req.TTL));
-        this.store.setConsistentIndex(index);
+        const l = this.lessor.grant(r.id, r.ttl);
         return { id: l.id, ttl: l.ttl, revision: this.store.currentRevision() };
       }
       case ProposalKind.LeaseRevoke: {
         if (replay) return undefined;
-        const req = decodeLeaseRevoke(payload);
         if (!this.lessor) throw ErrLeaseNotFound;
         // the attached keys go in ONE write transaction (one revision, delete events for watchers);
         // the lease's bucket row is removed right after, in the same backend batch
-        this.lessor.revoke(BigInt(req.ID), (keys) =>
+        this.lessor.revoke(r.id, (keys) =>
           this.store.write(index, (txn) => {
             for (const k of keys) txn.deleteRange(k, NO_RANGE_END);
           }),
         );
         return { revision: this.store.currentRevision() };
       }
-      default:
-        this.logger.warn({ kind, index }, "skipping an entry of unknown kind");
-        return undefined;
     }
   }
 }

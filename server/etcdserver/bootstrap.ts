@@ -17,6 +17,9 @@ import { Backend } from "../backend/index.js";
 import { MvccStore } from "../mvcc/index.js";
 import type { StableStorage } from "./raft-loop.js";
 import { EtcdServer } from "./server.js";
+import { recoverBackend } from "./snapshot-install.js";
+import { MAX_SIZE_PER_MSG } from "../transport/limits.js";
+import { failpoint } from "../util/failpoint.js";
 
 /**
  * Opens or creates a member's state and returns a server ready to start.
@@ -51,6 +54,8 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     wal = opened.wal;
     memberId = opened.metadata.memberId;
     cluster = snap ? decodeCluster(snap.data) : emptyCluster(opened.metadata.clusterId);
+    // a crash while installing a snapshot from the leader can leave the backend behind it
+    await recoverBackend(store, snapDir, snap?.metadata.index ?? 0, logger);
     if (snap) {
       storage.applySnapshot(snap);
       appliedIndex = snap.metadata.index;
@@ -100,7 +105,7 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     heartbeatTick: 1,
     storage,
     applied: appliedIndex,
-    maxSizePerMsg: 1024 * 1024,
+    maxSizePerMsg: MAX_SIZE_PER_MSG,
     maxInflightMsgs: 512,
     maxUncommittedEntriesSize: 1 << 30,
     checkQuorum: true,
@@ -179,6 +184,8 @@ class DurableLog implements StableStorage {
 
   async saveSnapshot(s: Snapshot): Promise<void> {
     await this.snapshotter.save(s);
+    failpoint("raftAfterSaveSnapFile");
     await this.serial(() => this.wal.saveSnapshot({ index: s.metadata.index, term: s.metadata.term }));
+    failpoint("raftAfterSaveSnapWal");
   }
 }

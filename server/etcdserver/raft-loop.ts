@@ -38,7 +38,9 @@ export interface RaftLoopHooks {
 
 /**
  * The one loop that drives the raft core. Ordering rules (etcd's, enforced here and nowhere else):
- *  1. a snapshot from the leader is persisted before the hard state and entries that follow it;
+ *  1. a snapshot from the leader is persisted before the hard state and entries that follow it,
+ *     and its database is swapped into the backend only after both (snapshot-install.ts says how
+ *     start-up recovers from a crash in between);
  *  2. hard state and entries are persisted (fsynced when the Ready says so) before a follower sends
  *     anything that acknowledges them; the leader may send its appends before its own write
  *     (raft thesis 10.2.1), since it counts itself only after persisting;

@@ -4,11 +4,10 @@ import { computeMemberId, idToHex } from "../membership/ids.js";
 import { Transport } from "../transport/transport.js";
 import type { PeerReceiver } from "../transport/peer-service.js";
 import { join } from "node:path";
-import { rm } from "node:fs/promises";
 import type { ServerMetrics } from "../metrics/metrics.js";
 import { ErrBadLeaderTransferee, ErrNoLeader, ErrNoSpace, ErrNotLeader, ErrStopped, ErrTimeoutLeaderTransfer } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
-import { ConfChangeType, NONE, StateType, type ConfState, type Message, type Snapshot, type SoftState } from "../raft/types.js";
+import { ConfChangeType, MessageType, NONE, StateType, type ConfState, type Message, type Snapshot, type SoftState } from "../raft/types.js";
 import type { RawNode } from "../raft/raw-node.js";
 import type { MemoryStorage } from "../raft/memory-storage.js";
 import type { MvccStore } from "../mvcc/index.js";
@@ -33,6 +32,11 @@ import { Snapshotter } from "./snapshotter.js";
 import { checkHealth, type HealthResult } from "./health.js";
 import { ClusterVersion } from "./cluster-version.js";
 import { isTxnReadOnly, isTxnSerializable, txnHasPut } from "./txn-kinds.js";
+import { checkForwardedProposal } from "./proposal-check.js";
+import { swapInSnapshotDb } from "./snapshot-install.js";
+import { RateLimitedLog } from "../transport/rate-limited-log.js";
+import { releaseSnapDbs } from "../snap/db-file.js";
+import { failpoint } from "../util/failpoint.js";
 
 export const API_VERSION = "3.4.0";
 export { CLUSTER_VERSION } from "./cluster-version.js";
@@ -99,8 +103,7 @@ export interface Applied<T> {
 export class EtcdServer implements PeerReceiver {
   readonly memberId: bigint;
   private readonly transport: Transport;
-  /** Databases received with snapshots, by snapshot index, until raft hands the snapshot to the loop. */
-  private readonly incomingDbs = new Map<number, string>();
+  private readonly peerWarnings: RateLimitedLog;
   private onRemovedFromCluster: () => void = () => undefined;
   private readonly removalListeners: Array<(id: bigint) => void> = [];
   private readonly announcedRemovals = new Set<bigint>();
@@ -134,6 +137,7 @@ export class EtcdServer implements PeerReceiver {
   constructor(private readonly p: ServerParts) {
     this.memberId = p.memberId;
     this.metrics = p.metrics;
+    this.peerWarnings = new RateLimitedLog(p.logger);
     this.ids = new IdGenerator(p.memberId, Date.now());
     this.confState = p.confState;
     this.requestTimeoutMs = 5000 + 2 * p.cfg.electionTimeoutMs;
@@ -168,6 +172,7 @@ export class EtcdServer implements PeerReceiver {
       p.appliedIndex,
       this.waits,
       {
+        confState: () => this.confState,
         applyConfChange: (cc) => (this.confState = p.node.applyConfChange(cc)),
         onNoopApplied: (term) => this.onNoopApplied(term),
         onClusterChanged: (c) => this.onClusterChanged(c),
@@ -487,8 +492,20 @@ export class EtcdServer implements PeerReceiver {
     return { clusterId: c.clusterId, memberId: this.memberId, removed: c.removed };
   }
 
+  isMember(id: bigint): boolean {
+    const c = this.applier.membership();
+    return c.members.has(id) && !c.removed.has(id);
+  }
+
   receive(m: Message): void {
     if (this.stopped) return;
+    if (m.type === MessageType.Prop) {
+      const why = checkForwardedProposal(m);
+      if (why) {
+        this.peerWarnings.warn(`proposal:${m.from}`, { "remote-peer-id": idToHex(m.from), reason: why }, "dropping a forwarded proposal that this member would not propose");
+        return;
+      }
+    }
     try {
       this.p.node.step(m);
     } catch {
@@ -497,12 +514,8 @@ export class EtcdServer implements PeerReceiver {
     this.loop.kick();
   }
 
-  async receiveSnapshot(m: Message, dbFile: string): Promise<void> {
-    const index = m.snapshot?.metadata.index ?? 0;
-    this.p.logger.info({ "snapshot-index": index, from: idToHex(m.from) }, "received database snapshot");
-    const old = this.incomingDbs.get(index);
-    if (old) await rm(old, { force: true });
-    this.incomingDbs.set(index, dbFile);
+  async receiveSnapshot(m: Message): Promise<void> {
+    this.p.logger.info({ "snapshot-index": m.snapshot?.metadata.index ?? 0, from: idToHex(m.from) }, "received and saved database snapshot");
     this.receive(m);
   }
 
@@ -510,24 +523,23 @@ export class EtcdServer implements PeerReceiver {
     return snapDirOf(this.p.cfg);
   }
 
-  /** Raft accepted a snapshot from the leader (already persisted by the loop): swap in its state. */
+  /** Raft accepted a snapshot from the leader (already persisted by the loop): swap in its database. */
   private async applyReceivedSnapshot(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
-    const db = this.incomingDbs.get(index);
-    if (!db) throw new Error(`no database received for snapshot at index ${index}`);
-    this.incomingDbs.delete(index);
+    failpoint("raftAfterSaveHardState");
     this.p.store.setLeaseHooks(undefined); // the old lessor must not see the new state's keys
-    await this.p.store.restoreFrom(db);
+    await swapInSnapshotDb(this.p.store, this.snapshotDir(), index);
     // the backend's lease bucket changed with it: reload the lessor, then re-attach the keys
     this.leases.lessor.recover();
     this.p.store.setLeaseHooks(this.leases.lessor.hooks);
     this.watchable.restored();
-    await rm(db, { force: true });
     const cluster = decodeCluster(snap.data);
     this.applier.reset(cluster, index, snap.metadata.term);
     this.confState = snap.metadata.confState;
     this.snapshotter.installed(index);
     this.onClusterChanged(cluster);
+    failpoint("serverAfterApplySnap");
+    await releaseSnapDbs(this.snapshotDir(), this.p.store.consistentIndex());
     this.p.logger.info({ "snapshot-index": index, revision: this.p.store.currentRevision() }, "applied snapshot from leader");
   }
 

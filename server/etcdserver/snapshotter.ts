@@ -40,7 +40,8 @@ export class Snapshotter {
 
   /** After a raft loop turn: snapshot once more than snapshotCount entries were applied since the last. */
   maybeSnapshot(appliedIndex: number): void {
-    if (!this.running && appliedIndex - this.index > this.d.snapshotCount) void this.snapshot(appliedIndex);
+    // membership and configuration as of appliedIndex: later applies must not leak into this snapshot
+    if (!this.running && appliedIndex - this.index > this.d.snapshotCount) void this.snapshot(appliedIndex, this.d.confState(), encodeCluster(this.d.membership()));
   }
 
   /** A snapshot from the leader was installed at `index`. */
@@ -48,12 +49,16 @@ export class Snapshotter {
     this.index = index;
   }
 
-  private async snapshot(index: number): Promise<void> {
+  private async snapshot(index: number, confState: ConfState, membership: Uint8Array): Promise<void> {
     const d = this.d;
     this.running = true;
     try {
+      // The consistent index of the entries just applied is written from a microtask: let it be
+      // queued before the barrier, so the backend covers `index` before a snapshot says it does
+      // (start-up refuses a backend older than its snapshot).
+      await new Promise((r) => setImmediate(r));
       await d.backend.flush();
-      const snap = d.storage.createSnapshot(index, d.confState(), encodeCluster(d.membership()));
+      const snap = d.storage.createSnapshot(index, confState, membership);
       const t0 = performance.now();
       await d.stable.saveSnapshot(snap);
       d.metrics.snapshotSaves.observe((performance.now() - t0) / 1000);

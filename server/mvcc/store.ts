@@ -532,14 +532,15 @@ export class MvccStore {
 
   /**
    * Replace the whole state with a backend snapshot file (made by Backend.backup, e.g. received
-   * from the leader): stops compactions, swaps the backend file, rebuilds everything. Listeners
+   * from the leader; `move`: rename it in, see Backend.restoreFrom): stops compactions, swaps the
+   * backend file, rebuilds everything. Listeners
    * stay subscribed; lease hooks are re-attached from the restored keys.
    */
-  async restoreFrom(snapshotFile: string): Promise<void> {
+  async restoreFrom(snapshotFile: string, opts: { move?: boolean } = {}): Promise<void> {
     this.checkOpen();
     this.stopping = true;
     await this.fifo;
-    await this.backend.restoreFrom(snapshotFile);
+    await this.backend.restoreFrom(snapshotFile, opts);
     this.stopping = false;
     this.restore();
   }

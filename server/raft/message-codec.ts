@@ -184,6 +184,8 @@ export function decodeMessage(buf: Uint8Array, opts?: DecodeOptions): Message {
   const commit = r.num();
   const rejectHint = r.num();
   const flags = r.u8();
+  // only the two defined bits: a decoded message re-encodes to exactly its input
+  if (flags & ~3) throw new RaftError(`message codec: unknown flags ${flags}`);
   const context = r.bytes();
   const count = r.u32();
   // Each entry takes at least ENTRY_OVERHEAD bytes: reject absurd counts before allocating.

@@ -83,14 +83,22 @@ export function encodeSnapshot(s: Snapshot): Buffer {
   return buf;
 }
 
+/** Decodes and verifies a snapshot file's bytes; anything else than a whole, intact file is a SnapError. */
 export function decodeSnapshot(buf: Buffer, file = "<buffer>"): Snapshot {
   if (buf.length === 0) throw new SnapError(`snap: empty snapshot file ${file}`, "EEMPTY", file);
-  if (buf.length < FIXED || !buf.subarray(0, 4).equals(MAGIC) || buf[4] !== VERSION) {
-    throw new SnapError(`snap: not a snapshot file (bad magic, version or size): ${file}`, "EFORMAT", file);
+  if (buf.length < FIXED || !buf.subarray(0, 4).equals(MAGIC) || buf[4] !== VERSION || buf[5] !== 0 || buf[6] !== 0 || buf[7] !== 0) {
+    throw new SnapError(`snap: not a snapshot file (bad magic, version, reserved bytes or size): ${file}`, "EFORMAT", file);
   }
   if (buf.readUInt32LE(8) !== crc32(buf.subarray(12))) throw new SnapError(`snap: crc mismatch in ${file}`, "ECRC", file);
-  const term = getU64(buf, 12);
-  const index = getU64(buf, 20);
+  const u64 = (off: number, what: string): number => {
+    try {
+      return getU64(buf, off);
+    } catch {
+      throw new SnapError(`snap: ${what} beyond 2^53 in ${file}`, "EFORMAT", file);
+    }
+  };
+  const term = u64(12, "term");
+  const index = u64(20, "index");
   const nv = buf.readUInt32LE(28);
   const nl = buf.readUInt32LE(32);
   let off = 36;
@@ -99,7 +107,7 @@ export function decodeSnapshot(buf: Buffer, file = "<buffer>"): Snapshot {
   const learners: bigint[] = [];
   for (let i = 0; i < nv; i++, off += 8) voters.push(buf.readBigUInt64LE(off));
   for (let i = 0; i < nl; i++, off += 8) learners.push(buf.readBigUInt64LE(off));
-  const dlen = getU64(buf, off);
+  const dlen = u64(off, "data length");
   off += 8;
   if (off + dlen !== buf.length) throw new SnapError(`snap: data length ${dlen} does not match the file size in ${file}`, "EFORMAT", file);
   const data = new Uint8Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + dlen));

@@ -4,10 +4,10 @@ import { idToHex } from "../membership/ids.js";
 import { encodeMessage } from "../raft/message-codec.js";
 import type { Message } from "../raft/types.js";
 import { identityMetadata, REMOVED_MESSAGE, type PeerIdentity } from "./handshake.js";
+import { MAX_BATCH_BYTES } from "./limits.js";
 
 /** Messages beyond this many waiting for one peer are dropped: raft retransmits, and a dead peer must not eat memory. */
 const MAX_QUEUED = 4096;
-const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 const MIN_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 1000;
 

@@ -1,38 +1,79 @@
 import * as grpc from "@grpc/grpc-js";
-import { createWriteStream } from "node:fs";
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import type { Logger } from "../log/logger.js";
+import { idToHex } from "../membership/ids.js";
 import { decodeMessage } from "../raft/message-codec.js";
-import type { Message } from "../raft/types.js";
+import { MessageType, type Message } from "../raft/types.js";
 import { checkIdentity, readIdentity, REMOVED_MESSAGE } from "./handshake.js";
+import { RateLimitedLog } from "./rate-limited-log.js";
+import { SnapshotReception, type Chunk } from "./snapshot-receiver.js";
 
 export interface PeerReceiver {
   localIdentity(): { clusterId: bigint; memberId: bigint; removed: ReadonlySet<bigint> };
+  /** Is `id` a member of the cluster now? Messages from anyone else are dropped. */
+  isMember(id: bigint): boolean;
   /** Steps a message from a peer into raft. */
   receive(m: Message): void;
-  /** A snapshot arrived: its database is in `dbFile` (the receiver owns the file from now on). */
-  receiveSnapshot(m: Message, dbFile: string): Promise<void>;
+  /** A snapshot arrived; its database is already at snapDbPath(snapshotDir(), index). */
+  receiveSnapshot(m: Message): Promise<void>;
   /** Where incoming snapshot databases are written. */
   snapshotDir(): string;
   /** Registers a callback for members removed from the cluster (their open streams are then closed). */
   onMemberRemoved(listener: (id: bigint) => void): void;
 }
 
-/** The receiving side of the peer transport. */
+/**
+ * Why a message on a sender's stream is not stepped into raft, or undefined. A peer speaks only for
+ * itself and only to us; snapshots come only on the Snapshot call, after their database is on disk.
+ */
+export function checkStreamMessage(m: Message, from: bigint, localId: bigint): string | undefined {
+  if (m.from !== from) return `message claims sender ${idToHex(m.from)} on the stream of ${idToHex(from)}`;
+  if (m.to !== localId) return `message for member ${idToHex(m.to)}`;
+  if (m.type === MessageType.Snap) return "snapshot message outside the snapshot call";
+  return undefined;
+}
+
+/**
+ * The receiving side of the peer transport. Until peers authenticate with TLS, the cluster ID and
+ * member IDs in the call metadata are all a member has to go by: every call and every message is
+ * checked against the current membership, and what fails is dropped with a rate-limited warning.
+ */
 export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServiceImplementation {
   // Open incoming streams by sender: a removed member is told at once, as etcd's peers do (410 Gone),
   // since it may have nothing more to send (a learner never campaigns).
   const open = new Map<bigint, Set<() => void>>();
+  const limited = new RateLimitedLog(logger);
   r.onMemberRemoved((id) => {
     for (const refuse of open.get(id) ?? []) refuse();
     open.delete(id);
   });
+  const dropNonMember = (from: bigint, what: string) =>
+    limited.warn(`non-member:${from}`, { "remote-peer-id": idToHex(from), what }, "dropping peer traffic from a sender that is not a member of the cluster");
+
+  const onBatch = (from: bigint, batch: { messages: Buffer[] }) => {
+    if (!r.isMember(from)) return dropNonMember(from, "raft messages");
+    const localId = r.localIdentity().memberId;
+    for (const b of batch.messages) {
+      let m: Message;
+      try {
+        m = decodeMessage(b);
+      } catch (e) {
+        limited.warn(`undecodable:${from}`, { "remote-peer-id": idToHex(from), error: (e as Error).message }, "dropping an undecodable raft message");
+        continue;
+      }
+      const why = checkStreamMessage(m, from, localId);
+      if (why) {
+        limited.warn(`refused:${from}`, { "remote-peer-id": idToHex(from), reason: why }, "dropping a raft message");
+        continue;
+      }
+      r.receive(m);
+    }
+  };
+
   return {
     Stream(call: grpc.ServerReadableStream<{ messages: Buffer[] }, object>, callback: grpc.sendUnaryData<object>) {
       const refusal = checkIdentity(readIdentity(call.metadata), r.localIdentity());
       if (refusal) {
-        logger.warn({ error: refusal.message }, "refused a peer stream");
+        limited.warn(`stream:${refusal.message}`, { error: refusal.message }, "refused a peer stream");
         callback({ code: refusal.code, details: refusal.message });
         return;
       }
@@ -51,13 +92,7 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
       call.on("data", (batch: { messages: Buffer[] }) => {
         if (done) return;
         if (r.localIdentity().removed.has(from)) return refuse();
-        for (const b of batch.messages) {
-          try {
-            r.receive(decodeMessage(b));
-          } catch (e) {
-            logger.warn({ error: (e as Error).message }, "dropping an undecodable raft message");
-          }
-        }
+        onBatch(from, batch);
       });
       call.on("end", () => {
         if (!done) callback(null, {});
@@ -65,40 +100,21 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
       call.on("error", () => undefined);
     },
 
-    Snapshot(call: grpc.ServerReadableStream<{ message: Buffer; db: Buffer }, object>, callback: grpc.sendUnaryData<object>) {
-      const refusal = checkIdentity(readIdentity(call.metadata), r.localIdentity());
+    Snapshot(call: grpc.ServerReadableStream<Chunk, object>, callback: grpc.sendUnaryData<object>) {
+      const id = readIdentity(call.metadata);
+      const refusal = checkIdentity(id, r.localIdentity());
       if (refusal) {
         callback({ code: refusal.code, details: refusal.message });
         return;
       }
-      const file = join(r.snapshotDir(), `incoming-${process.hrtime.bigint()}.db`);
-      const out = createWriteStream(file);
-      let msg: Message | undefined;
-      let failed = false;
-      const fail = (e: Error) => {
-        if (failed) return;
-        failed = true;
-        out.destroy();
-        void rm(file, { force: true });
-        callback({ code: grpc.status.INTERNAL, details: e.message });
-      };
-      call.on("data", (chunk: { message: Buffer; db: Buffer }) => {
-        if (chunk.message.length > 0) msg = decodeMessage(chunk.message);
-        if (chunk.db.length > 0 && !out.write(chunk.db)) {
-          call.pause();
-          out.once("drain", () => call.resume());
-        }
-      });
-      call.on("error", (e) => fail(e));
-      call.on("end", () => {
-        out.end(() => {
-          if (failed) return;
-          if (!msg) return fail(new Error("snapshot without a raft message"));
-          r.receiveSnapshot(msg, file).then(
-            () => callback(null, {}),
-            (e: Error) => fail(e),
-          );
-        });
+      if (!r.isMember(id!.from)) {
+        dropNonMember(id!.from, "a snapshot");
+        callback({ code: grpc.status.PERMISSION_DENIED, details: `sender ${idToHex(id!.from)} is not a member of the cluster` });
+        return;
+      }
+      new SnapshotReception({ dir: r.snapshotDir(), localId: r.localIdentity().memberId, from: id!.from, deliver: (m) => r.receiveSnapshot(m) }, call, (err, v) => {
+        if (err) limited.warn(`snapshot:${id!.from}`, { "remote-peer-id": idToHex(id!.from), error: err.details ?? "" }, "failed to receive a database snapshot");
+        callback(err, v);
       });
     },
   };

@@ -9,6 +9,7 @@ import { encodeMessage } from "../raft/message-codec.js";
 import { MessageType, type Message } from "../raft/types.js";
 import { identityMetadata } from "./handshake.js";
 import { PeerSender } from "./peer-sender.js";
+import { SNAPSHOT_CHUNK_BYTES } from "./limits.js";
 
 export interface TransportHooks {
   reportUnreachable(id: bigint): void;
@@ -18,7 +19,6 @@ export interface TransportHooks {
   backendCopy(): Promise<string>;
 }
 
-const SNAPSHOT_CHUNK = 1024 * 1024;
 
 /**
  * Sends raft messages to peers: one PeerSender stream per peer, snapshots on their own call so a
@@ -55,7 +55,7 @@ export class Transport {
       const target = new URL(m.peerUrls[0]!).host;
       const client = new this.Ctor(target, grpc.credentials.createInsecure(), {
         "grpc.max_send_message_length": -1,
-        "grpc.max_receive_message_length": -1,
+        "grpc.max_receive_message_length": 64 * 1024, // peers answer with empty acknowledgements
         "grpc.initial_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": 1000,
         "grpc.keepalive_time_ms": 10_000,
@@ -92,7 +92,7 @@ export class Transport {
           (err) => (err ? reject(new Error(err.details || err.message)) : resolve()),
         );
         call.write({ message: Buffer.from(encodeMessage(m)) });
-        const rs = createReadStream(file!, { highWaterMark: SNAPSHOT_CHUNK });
+        const rs = createReadStream(file!, { highWaterMark: SNAPSHOT_CHUNK_BYTES });
         rs.on("data", (chunk) => {
           if (!call.write({ db: chunk })) {
             rs.pause();

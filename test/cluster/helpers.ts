@@ -376,3 +376,14 @@ export function setEnv(envFile: string, updates: Record<string, string>): void {
   }
   writeFileSync(envFile, lines.join("\n") + "\n");
 }
+
+/** Maintenance.HashKV of one member at `revision` (0: its current revision). */
+export async function hashKV(endpoint: string, revision = 0, timeoutMs = 5000): Promise<{ hash: number; compactRevision: number; revision: number }> {
+  const c = rpc(endpoint, "Maintenance");
+  try {
+    const r = await c.call<{ header: { revision: string }; hash: number; compact_revision: string }>("HashKV", { revision }, timeoutMs);
+    return { hash: r.hash, compactRevision: Number(r.compact_revision), revision: Number(r.header.revision) };
+  } finally {
+    c.close();
+  }
+}
