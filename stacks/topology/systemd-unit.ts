@@ -25,9 +25,13 @@ export function unitFileName(memberName: string): string {
   return `etcdkit-${memberName}.service`;
 }
 
-/** One argument as systemd's ExecStart= reads it back. */
-export function quoteUnitArg(arg: string): string {
-  const escaped = arg.replace(/%/g, "%%").replace(/\$/g, "$$$$");
+/**
+ * One word of ExecStart= as systemd reads it back. The executable (first word) gets %-specifiers
+ * but no $-substitution, and systemd refuses quotes and backslashes in it; arguments get both.
+ */
+export function quoteUnitArg(arg: string, executable = false): string {
+  if (executable && /["'\\]/.test(arg)) throw new TopologyError(`ExecStart executable ${showValue(arg)} holds a quote or backslash, which systemd refuses in an executable path`);
+  const escaped = executable ? arg.replace(/%/g, "%%") : arg.replace(/%/g, "%%").replace(/\$/g, "$$$$");
   if (escaped !== "" && !/[\s"'\\;]/.test(escaped)) return escaped;
   return `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
@@ -80,7 +84,7 @@ export function renderUnit(spec: UnitSpec): string {
     ...(spec.group ? [`Group=${unitUser(`Group= of the ${who}`, spec.group)}`] : []),
     `EnvironmentFile=${unitValue(`EnvironmentFile= of the ${who}`, spec.envFile)}`,
     ...(spec.workingDirectory ? [`WorkingDirectory=${unitValue(`WorkingDirectory= of the ${who}`, spec.workingDirectory)}`] : []),
-    `ExecStart=${spec.execStart.map(quoteUnitArg).join(" ")}`,
+    `ExecStart=${spec.execStart.map((a, i) => quoteUnitArg(a, i === 0)).join(" ")}`,
     "Restart=always",
     "RestartSec=5",
     "TimeoutStartSec=120",
@@ -130,7 +134,7 @@ export function parseUnit(text: string): ParsedUnit {
   return { execStart, environmentFiles, ...(user ? { user } : {}), ...(workingDirectory ? { workingDirectory } : {}) };
 }
 
-/** systemd's command line splitting (quotes, backslash escapes, $$ and %%). */
+/** systemd's command line splitting (quotes, backslash escapes, %%; $$ in arguments only). */
 export function splitUnitArgs(value: string): string[] {
   const out: string[] = [];
   let i = 0;
@@ -171,7 +175,7 @@ export function splitUnitArgs(value: string): string[] {
       i++;
     }
     if (quote) throw new TopologyError(`unbalanced quotes in ExecStart=${value}`);
-    out.push(arg.replace(/\$\$/g, "$").replace(/%%/g, "%"));
+    out.push((out.length === 0 ? arg : arg.replace(/\$\$/g, "$")).replace(/%%/g, "%"));
   }
   return out;
 }

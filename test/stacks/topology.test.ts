@@ -59,7 +59,7 @@ test("every rendered env file parses back to the member's config", () => {
 
 test("unit files: ExecStart quoting round-trips; EnvironmentFile and User are read back", () => {
   const args = ["/usr/bin/node", "/opt/my app/bin/etcd-ts.js", "100%", "$HOME", 'a"b', "back\\slash", ""];
-  assert.deepEqual(splitUnitArgs(args.map(quoteUnitArg).join(" ")), args);
+  assert.deepEqual(splitUnitArgs(args.map((a, i) => quoteUnitArg(a, i === 0)).join(" ")), args);
   const unit = renderUnit({ memberName: "etcd-1", user: "etcd", envFile: "/etc/etcdkit/etcd-1.env", execStart: args, writablePaths: ["/var/lib/etcdkit/etcd-1"] });
   const parsed = parseUnit(unit);
   assert.deepEqual(parsed.execStart, args);
