@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { ClusterSettings } from "../../ansible-free-scripts/ssh/inventory.js";
 import { deployScript, preflightScript, prepareScript, restartScript, statusScript, teardownScript, unpackBundleScript } from "../../ansible-free-scripts/ssh/scripts.js";
 import { heredocDelimiter, sh, shq } from "../../ansible-free-scripts/common/shell.js";
+import { sandboxConflicts } from "../../ansible-free-scripts/ssh/deploy.js";
 
 const sandbox = mkdtempSync(join(tmpdir(), "etcdkit-quoting-"));
 const canary = join(sandbox, "canary");
@@ -133,4 +134,22 @@ test("shq/sh: one word per value, no matter what it holds", () => {
   assert.throws(() => shq("a\0b"), /NUL/);
   assert.equal(shq("/opt/etcdkit"), "/opt/etcdkit", "safe words stay readable");
   assert.equal(heredocDelimiter("a\nETCDKIT_SCRIPT\nETCDKIT_SCRIPT_1"), "ETCDKIT_SCRIPT_2");
+});
+
+test("preflight: a non-root ssh user cannot run members as another user, and says so", () => {
+  const c = settings({ user: "etcd", deployDir: "/nonexistent/etcdkit" });
+  const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "sh", "-s"], { input: preflightScript(c), cwd: "/", encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^problem=connected as nobody, not root: members cannot be run as cluster\.user etcd \(use cluster\.sudo, or set cluster\.user to nobody\)$/m);
+  const same = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "sh", "-s"], { input: preflightScript(settings({ user: "nobody" })), cwd: "/", encoding: "utf8" });
+  assert.doesNotMatch(same.stdout, /^problem=/m);
+});
+
+test("deploy refuses, under systemd, paths the units' sandbox hides from members", () => {
+  const base = settings({ deployDir: "/opt/etcdkit", dataDir: "/var/lib/etcdkit", server: "etcd-ts", nodePath: "/usr/bin/node" });
+  assert.deepEqual(sandboxConflicts(base), []);
+  assert.match(sandboxConflicts({ ...base, dataDir: "/home/me/etcd" }).join("\n"), /cluster\.dataDir \/home\/me\/etcd is under \/home, which the systemd units hide/);
+  assert.match(sandboxConflicts({ ...base, deployDir: "/tmp/etcdkit" }).join("\n"), /cluster\.deployDir \/tmp\/etcdkit is under \/tmp/);
+  assert.match(sandboxConflicts({ ...base, nodePath: "/root/.nvm/node" }).join("\n"), /cluster\.nodePath/);
+  assert.deepEqual(sandboxConflicts({ ...base, server: "etcd", deployDir: "/tmp/etcdkit" }), [], "etcd needs no bundle");
 });
