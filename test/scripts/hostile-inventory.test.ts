@@ -132,7 +132,7 @@ test("the inventory is otherwise accepted (so every refusal above is the hostile
   assert.equal(inv.members.length, 3);
 });
 
-test("the dry-run listing is valid YAML-independent shell even with a script line equal to the heredoc delimiter", async () => {
+test("the dry-run listing stays valid shell when a script line equals the heredoc delimiter", async () => {
   const printed: string[] = [];
   const remote = new SshRemote(true, (l: string) => printed.push(l));
   await remote.run({ host: "127.0.0.1", options: [] }, "echo one\nETCDKIT_SCRIPT\ntouch " + canary, "x");
