@@ -4,7 +4,7 @@
  * environment wins. Every variable is listed in stacks/README.md.
  */
 import { resolve } from "node:path";
-import { CLUSTER_SIZES, TopologyError, checkSize, type ClusterSize, type TopologyOptions } from "./topology/index.js";
+import { CLUSTER_SIZES, TopologyError, checkHostPath, checkMemberAddress, checkSize, checkUserName, type ClusterSize, type TopologyOptions } from "./topology/index.js";
 
 export interface BareHostOptions {
   /** What the units start: "etcd-ts" (node <appDir>/bin/etcd-ts.js), "etcd", or an absolute binary path. */
@@ -84,7 +84,7 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
     const s = get(`ETCDKIT_SUBNET_${n}`);
     if (s) subnets[n] = s;
     const h = list(`ETCDKIT_HOSTS_${n}`);
-    if (h) hosts[n] = h;
+    if (h) hosts[n] = h.map((a, i) => checkMemberAddress(`ETCDKIT_HOSTS_${n}[${i}]`, a));
   }
   const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
   return {
@@ -101,17 +101,22 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
     ...opt("snapshotCount", int("ETCDKIT_SNAPSHOT_COUNT")),
     ...opt("hostPortBase", int("ETCDKIT_HOST_PORT_BASE")),
     subnets,
+    // What the bare-host units and env files carry: the same strict forms as the SSH inventory.
     bareHosts: {
-      server: get("ETCDKIT_HOST_SERVER") ?? "etcd-ts",
-      user: get("ETCDKIT_HOST_USER") ?? "etcd",
-      appDir: get("ETCDKIT_HOST_APP_DIR") ?? "/opt/etcdkit",
-      nodePath: get("ETCDKIT_HOST_NODE") ?? "/usr/bin/node",
-      etcdPath: get("ETCDKIT_HOST_ETCD") ?? "/usr/bin/etcd",
-      envDir: get("ETCDKIT_HOST_ENV_DIR") ?? "/etc/etcdkit",
-      dataDirRoot: get("ETCDKIT_HOST_DATA_DIR") ?? "/var/lib/etcdkit",
+      server: hostServer(get("ETCDKIT_HOST_SERVER") ?? "etcd-ts"),
+      user: checkUserName("ETCDKIT_HOST_USER", get("ETCDKIT_HOST_USER") ?? "etcd"),
+      appDir: checkHostPath("ETCDKIT_HOST_APP_DIR", get("ETCDKIT_HOST_APP_DIR") ?? "/opt/etcdkit"),
+      nodePath: checkHostPath("ETCDKIT_HOST_NODE", get("ETCDKIT_HOST_NODE") ?? "/usr/bin/node"),
+      etcdPath: checkHostPath("ETCDKIT_HOST_ETCD", get("ETCDKIT_HOST_ETCD") ?? "/usr/bin/etcd"),
+      envDir: checkHostPath("ETCDKIT_HOST_ENV_DIR", get("ETCDKIT_HOST_ENV_DIR") ?? "/etc/etcdkit"),
+      dataDirRoot: checkHostPath("ETCDKIT_HOST_DATA_DIR", get("ETCDKIT_HOST_DATA_DIR") ?? "/var/lib/etcdkit"),
       hosts,
     },
   };
+}
+
+function hostServer(v: string): string {
+  return v === "etcd-ts" || v === "etcd" ? v : checkHostPath("ETCDKIT_HOST_SERVER", v);
 }
 
 /** The docker topology of one stack. */

@@ -197,7 +197,7 @@ export class LocalCluster {
         writeFileSync(envFile, `# ${m.name} of local cluster ${name} (rendered by etcdkit)\n` + toEnvFile(m.config));
         writeFileSync(
           unitFile,
-          renderUnit({ memberName: m.name, user, envFile, execStart: command, workingDirectory: dir, description: `${server} member ${m.name} of local cluster ${name} (etcdkit)` }),
+          renderUnit({ memberName: m.name, user, envFile, execStart: command, workingDirectory: dir, writablePaths: [m.config.dataDir], description: `${server} member ${m.name} of local cluster ${name} (etcdkit)` }),
         );
         return { name: m.name, clientUrl: m.clientUrl, peerUrl: m.peerUrl, dataDir: m.config.dataDir, logFile: join(dir, `${m.name}.log`), envFile, unitFile };
       });

@@ -13,7 +13,7 @@ import { isHealthy, isLeader, waitFor } from "../common/health.js";
 import { buildBundle } from "./bundle.js";
 import { targetKey, type DeployMember, type Inventory, type SshTarget } from "./inventory.js";
 import { destination, type Remote } from "./remote.js";
-import { deployScript, preflightScript, restartScript, statusScript, teardownScript, unpackBundleScript, type HostMemberFiles } from "./scripts.js";
+import { deployScript, preflightScript, prepareScript, restartScript, serverBinary, statusScript, teardownScript, unpackBundleScript, type HostMemberFiles } from "./scripts.js";
 
 export interface HostGroup {
   readonly target: SshTarget;
@@ -35,12 +35,14 @@ export function memberFiles(inv: Inventory, m: DeployMember): HostMemberFiles {
   const c = inv.cluster;
   const envFile = `${c.envDir}/${m.name}.env`;
   const execStart = serverCommand(c.server, { nodePath: c.nodePath, appRoot: `${c.deployDir}/app`, etcdPath: c.etcdPath });
+  const writablePaths = [m.plan.config.dataDir, ...(m.plan.config.walDir ? [m.plan.config.walDir] : [])];
   return {
     name: m.name,
     envFile,
     envText: `# ${m.name} of ${inv.plan.stackName} on ${m.plan.address} (rendered by etcdkit)\n` + toEnvFile(m.plan.config),
-    unitText: renderUnit({ memberName: m.name, user: c.user, envFile, execStart, description: `${c.server} member ${m.name} of ${inv.plan.stackName} (etcdkit)` }),
+    unitText: renderUnit({ memberName: m.name, user: c.user, envFile, execStart, writablePaths, description: `${c.server} member ${m.name} of ${inv.plan.stackName} (etcdkit)` }),
     dataDir: m.plan.config.dataDir,
+    writablePaths,
   };
 }
 
@@ -67,7 +69,11 @@ async function preflight(inv: Inventory, o: OpOptions): Promise<Preflight[]> {
         const r = await o.remote.run(group.target, preflightScript(inv.cluster), `check ${where}`, { sudo: inv.cluster.sudo, timeoutMs: 30_000 });
         const kv = r.stdout.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const);
         const get = (k: string) => kv.find(([key]) => key === k)?.[1] ?? "";
-        const problems = kv.filter(([k]) => k === "missing").map(([, v]) => `${where}: missing ${v}`);
+        const problems = [
+          ...kv.filter(([k]) => k === "missing").map(([, v]) => `${where}: missing ${v}`),
+          ...kv.filter(([k]) => k === "problem").map(([, v]) => `${where}: ${v}`),
+          ...(get("mode") === "systemd" ? sandboxConflicts(inv.cluster).map((p) => `${where}: ${p}`) : []),
+        ];
         const node = get("node");
         if (inv.cluster.server === "etcd-ts" && !o.remote.dryRun) {
           const major = Number(/^v(\d+)/.exec(node)?.[1] ?? 0);
@@ -79,6 +85,25 @@ async function preflight(inv: Inventory, o: OpOptions): Promise<Preflight[]> {
       }
     }),
   );
+}
+
+/**
+ * Under the units' sandbox (ProtectHome=yes, PrivateTmp=yes) a member cannot see /home, /root,
+ * /run/user, or the real /tmp and /var/tmp: refuse to put its data dir, its server or the etcd-ts
+ * bundle there, rather than leave members failing with 226/NAMESPACE or "not found".
+ */
+export function sandboxConflicts(c: Inventory["cluster"]): string[] {
+  const hidden = ["/home", "/root", "/run/user", "/tmp", "/var/tmp"];
+  const under = (p: string) => hidden.find((h) => p === h || p.startsWith(`${h}/`));
+  const paths: [string, string][] = [
+    ["cluster.dataDir", c.dataDir],
+    c.server === "etcd-ts" ? ["cluster.deployDir", c.deployDir] : ["", ""],
+    [c.server === "etcd-ts" ? "cluster.nodePath" : c.server === "etcd" ? "cluster.etcdPath" : "cluster.server", serverBinary(c)],
+  ];
+  return paths.flatMap(([field, p]) => {
+    const h = field ? under(p) : undefined;
+    return h ? [`${field} ${p} is under ${h}, which the systemd units hide from members (ProtectHome=yes, PrivateTmp=yes): choose another directory`] : [];
+  });
 }
 
 export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
@@ -105,7 +130,7 @@ export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
         let bundleChanged = false;
         if (bundle && (o.remote.dryRun || remoteBundle !== bundle.id)) {
           const remoteTar = `${inv.cluster.deployDir}/etcd-ts-bundle-${bundle.id.slice(0, 12)}.tgz`;
-          await o.remote.run(group.target, `set -eu\nmkdir -p '${inv.cluster.deployDir}'`, `prepare ${inv.cluster.deployDir} on ${where}`, { sudo: inv.cluster.sudo });
+          await o.remote.run(group.target, prepareScript(inv.cluster), `prepare ${inv.cluster.deployDir} on ${where}`, { sudo: inv.cluster.sudo });
           await o.remote.copy(group.target, bundle.file, remoteTar, `upload the etcd-ts bundle to ${where}`);
           const r = await o.remote.run(group.target, unpackBundleScript(inv.cluster, remoteTar, bundle.id), `unpack the bundle on ${where}`, { sudo: inv.cluster.sudo });
           if (r.stdout) o.log(`${where}: ${r.stdout}`);

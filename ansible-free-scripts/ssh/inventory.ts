@@ -6,19 +6,39 @@
  * cluster:
  *   name: demo                # default etcd-<n>
  *   server: etcd-ts           # etcd-ts | etcd | /absolute/path/to/binary (on the hosts)
- *   user: etcd                # User= of the units (created if missing, when deploying as root with systemd)
+ *   user: etcd                # User= of the units; members run as it under systemd and the supervisor (created if missing)
  *   serviceManager: auto      # auto | systemd | supervisor
  * hosts:
  *   - address: 10.0.0.11
  *     name: etcd-1
  *     ssh: { user: root, port: 22, identity: ~/.ssh/id_ed25519 }
  * ```
+ *
+ * Every value is checked before anything runs (stacks/topology/safe-values.ts, ./ssh-options.ts):
+ * host paths, user names, host names, member names, ports and ssh options each have a strict
+ * form, an unknown key is an error, and the error names the field and shows the value.
  */
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { planTopology, TopologyError, type TopologyPlan } from "../../stacks/topology/index.js";
+import {
+  MAX_PATH,
+  TopologyError,
+  checkMemberAddress,
+  checkHostPath,
+  checkLoginName,
+  checkName,
+  checkNoControl,
+  checkPortNumber,
+  checkUserName,
+  isIpv4,
+  planTopology,
+  showValue,
+  type HostSpec,
+  type TopologyPlan,
+} from "../../stacks/topology/index.js";
+import { checkSshHost, checkSshOptions } from "./ssh-options.js";
 
 export type ServiceManager = "auto" | "systemd" | "supervisor";
 
@@ -65,36 +85,123 @@ export interface Inventory {
   readonly members: readonly DeployMember[];
 }
 
-interface RawHost {
-  address?: unknown;
-  name?: unknown;
-  clientPort?: unknown;
-  peerPort?: unknown;
-  listenAddress?: unknown;
-  ssh?: { host?: unknown; user?: unknown; port?: unknown; identity?: unknown; options?: unknown };
-  sshHost?: unknown;
-  sshUser?: unknown;
-  sshPort?: unknown;
-  identity?: unknown;
-  sshOptions?: unknown;
+const CLUSTER_KEYS = ["name", "server", "token", "heartbeatMs", "electionMs", "snapshotCount", "deployDir", "envDir", "dataDir", "unitDir", "user", "nodePath", "etcdPath", "serviceManager", "sudo", "healthTimeoutMs"] as const;
+const HOST_KEYS = ["address", "name", "clientPort", "peerPort", "listenAddress", "ssh", "sshHost", "sshUser", "sshPort", "identity", "sshOptions"] as const;
+const SSH_KEYS = ["host", "user", "port", "identity", "options"] as const;
+
+type Raw = Record<string, unknown>;
+
+const fail = (field: string, value: unknown, why: string): never => {
+  throw new TopologyError(`${field} ${showValue(value)} ${why}`);
+};
+
+/** An object whose keys are all known: a misspelt setting is an error, not a silently used default. */
+function record(field: string, v: unknown, keys: readonly string[]): Raw {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) return fail(field, v, "must be a mapping");
+  const unknown = Object.keys(v).filter((k) => !keys.includes(k));
+  if (unknown.length > 0) throw new TopologyError(`${field} has unknown setting${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => showValue(k)).join(", ")} (known: ${keys.join(", ")})`);
+  return v as Raw;
 }
 
-const str = (v: unknown, what: string): string | undefined => {
+const str = (v: unknown, field: string): string | undefined => {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string" && typeof v !== "number") throw new TopologyError(`${what} must be a string`);
+  if (typeof v !== "string" && typeof v !== "number") return fail(field, v, "must be a string");
   return String(v);
 };
-const int = (v: unknown, what: string): number | undefined => {
+/** A whole number in [min, max], from a YAML number or a string of digits. */
+const int = (v: unknown, field: string, min: number, max: number): number | undefined => {
   if (v === undefined || v === null) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new TopologyError(`${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\d{1,10}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) fail(field, v, `must be a whole number from ${min} to ${max}`);
   return n;
 };
 const expandHome = (p: string) => (p.startsWith("~/") ? resolve(homedir(), p.slice(2)) : p);
-const absPath = (p: string, what: string) => {
-  if (!p.startsWith("/")) throw new TopologyError(`${what} must be an absolute path on the hosts, got "${p}"`);
-  return p.replace(/\/+$/, "");
-};
+
+/**
+ * A local key file (ssh -i): passed to ssh and scp as one argument, never through a shell, so
+ * spaces, quotes and '$(...)' are just characters of the name. ssh itself expands %-tokens and
+ * ${VAR} in it, so those are refused rather than silently changing the path.
+ */
+function identityPath(v: unknown, field: string): string | undefined {
+  const s = str(v, field);
+  if (s === undefined) return undefined;
+  checkNoControl(field, s);
+  if (s === "" || s.length > MAX_PATH) fail(field, s, `must be a file name of 1-${MAX_PATH} characters`);
+  if (s.includes("%") || s.includes("${")) fail(field, s, "holds '%' or '${', which ssh expands in identity file names: rename the key file");
+  return expandHome(s);
+}
+
+function clusterSettings(c: Raw, size: number): ClusterSettings {
+  const manager = str(c.serviceManager, "cluster.serviceManager") ?? "auto";
+  if (!["auto", "systemd", "supervisor"].includes(manager)) fail("cluster.serviceManager", manager, "must be auto, systemd or supervisor");
+  const server = str(c.server, "cluster.server") ?? "etcd-ts";
+  if (c.sudo !== undefined && typeof c.sudo !== "boolean") fail("cluster.sudo", c.sudo, "must be true or false");
+  const path = (k: "deployDir" | "envDir" | "dataDir" | "unitDir" | "nodePath" | "etcdPath", def: string) => checkHostPath(`cluster.${k}`, c[k] ?? def);
+  const opt = (k: "heartbeatMs" | "electionMs" | "snapshotCount", max: number) => {
+    const n = int(c[k], `cluster.${k}`, k === "snapshotCount" ? 0 : 1, max);
+    return n === undefined ? {} : { [k]: n };
+  };
+  const token = str(c.token, "cluster.token");
+  if (token !== undefined && !/^[A-Za-z0-9._-]{1,255}$/.test(token)) fail("cluster.token", token, "may only hold 1-255 letters, digits, '.', '_' and '-'");
+  return {
+    name: checkName("cluster.name", str(c.name, "cluster.name") ?? `etcd-${size}`),
+    server: server === "etcd-ts" || server === "etcd" ? server : checkHostPath("cluster.server", server),
+    ...(token !== undefined ? { token } : {}),
+    ...opt("heartbeatMs", 60_000),
+    ...opt("electionMs", 600_000),
+    ...opt("snapshotCount", 2 ** 31),
+    deployDir: path("deployDir", "/opt/etcdkit"),
+    envDir: path("envDir", "/etc/etcdkit"),
+    dataDir: path("dataDir", "/var/lib/etcdkit"),
+    unitDir: path("unitDir", "/etc/systemd/system"),
+    user: checkUserName("cluster.user", c.user ?? "etcd"),
+    nodePath: path("nodePath", "/usr/bin/node"),
+    etcdPath: path("etcdPath", "/usr/bin/etcd"),
+    serviceManager: manager as ServiceManager,
+    sudo: c.sudo === true,
+    healthTimeoutMs: int(c.healthTimeoutMs, "cluster.healthTimeoutMs", 1, 3_600_000) ?? 60_000,
+  };
+}
+
+function hostSpec(h: Raw, i: number): HostSpec {
+  const f = (k: string) => `hosts[${i}].${k}`;
+  const address = checkMemberAddress(f("address"), str(h.address, f("address")));
+  const name = h.name === undefined ? undefined : checkName(f("name"), str(h.name, f("name"))!);
+  const clientPort = h.clientPort === undefined ? undefined : checkPortNumber(f("clientPort"), h.clientPort);
+  const peerPort = h.peerPort === undefined ? undefined : checkPortNumber(f("peerPort"), h.peerPort);
+  const listenAddress = str(h.listenAddress, f("listenAddress"));
+  if (listenAddress !== undefined && !isIpv4(listenAddress)) fail(f("listenAddress"), listenAddress, "must be an IPv4 address");
+  return {
+    address,
+    ...(name !== undefined ? { name } : {}),
+    ...(clientPort !== undefined ? { clientPort } : {}),
+    ...(peerPort !== undefined ? { peerPort } : {}),
+    ...(listenAddress !== undefined ? { listenAddress } : {}),
+  };
+}
+
+function sshTarget(h: Raw, i: number, address: string): SshTarget {
+  const f = (k: string) => `hosts[${i}].${k}`;
+  const s = record(f("ssh"), h.ssh, SSH_KEYS);
+  const pick = (k: (typeof SSH_KEYS)[number], alias: string) => {
+    if (s[k] !== undefined && h[alias] !== undefined) throw new TopologyError(`give ${f(`ssh.${k}`)} or ${f(alias)}, not both`);
+    return s[k] !== undefined ? { v: s[k], field: f(`ssh.${k}`) } : { v: h[alias], field: f(alias) };
+  };
+  const host = pick("host", "sshHost");
+  const user = pick("user", "sshUser");
+  const port = pick("port", "sshPort");
+  const identity = pick("identity", "identity");
+  const options = pick("options", "sshOptions");
+  const id = identityPath(identity.v, identity.field);
+  return {
+    host: host.v === undefined ? address : checkSshHost(host.field, str(host.v, host.field)),
+    ...(user.v !== undefined ? { user: checkLoginName(user.field, str(user.v, user.field)) } : {}),
+    ...(port.v !== undefined ? { port: checkPortNumber(port.field, port.v) } : {}),
+    ...(id !== undefined ? { identity: id } : {}),
+    options: options.v === undefined ? [] : checkSshOptions(options.field, options.v),
+  };
+}
 
 export function loadInventory(file: string): Inventory {
   let text: string;
@@ -113,82 +220,33 @@ export function loadInventory(file: string): Inventory {
 }
 
 export function parseInventory(doc: unknown): Inventory {
-  const obj = Array.isArray(doc) ? { hosts: doc } : (doc as { cluster?: Record<string, unknown>; hosts?: unknown });
+  const obj = (Array.isArray(doc) ? { hosts: doc } : doc) as Raw | null;
   if (!obj || typeof obj !== "object" || !Array.isArray(obj.hosts) || obj.hosts.length === 0) {
     throw new TopologyError("inventory must be a list of hosts, or an object with a non-empty `hosts` list");
   }
-  const c = (obj.cluster ?? {}) as Record<string, unknown>;
-  const hosts = obj.hosts as RawHost[];
-  const size = hosts.length;
-  const manager = (str(c.serviceManager, "cluster.serviceManager") ?? "auto") as ServiceManager;
-  if (!["auto", "systemd", "supervisor"].includes(manager)) throw new TopologyError(`cluster.serviceManager must be auto, systemd or supervisor, got "${manager}"`);
-  const server = str(c.server, "cluster.server") ?? "etcd-ts";
-  if (server !== "etcd-ts" && server !== "etcd") absPath(server, "cluster.server");
-  const cluster: ClusterSettings = {
-    name: str(c.name, "cluster.name") ?? `etcd-${size}`,
-    server,
-    ...(c.token !== undefined ? { token: str(c.token, "cluster.token")! } : {}),
-    ...(c.heartbeatMs !== undefined ? { heartbeatMs: int(c.heartbeatMs, "cluster.heartbeatMs")! } : {}),
-    ...(c.electionMs !== undefined ? { electionMs: int(c.electionMs, "cluster.electionMs")! } : {}),
-    ...(c.snapshotCount !== undefined ? { snapshotCount: int(c.snapshotCount, "cluster.snapshotCount")! } : {}),
-    deployDir: absPath(str(c.deployDir, "cluster.deployDir") ?? "/opt/etcdkit", "cluster.deployDir"),
-    envDir: absPath(str(c.envDir, "cluster.envDir") ?? "/etc/etcdkit", "cluster.envDir"),
-    dataDir: absPath(str(c.dataDir, "cluster.dataDir") ?? "/var/lib/etcdkit", "cluster.dataDir"),
-    unitDir: absPath(str(c.unitDir, "cluster.unitDir") ?? "/etc/systemd/system", "cluster.unitDir"),
-    user: str(c.user, "cluster.user") ?? "etcd",
-    nodePath: absPath(str(c.nodePath, "cluster.nodePath") ?? "/usr/bin/node", "cluster.nodePath"),
-    etcdPath: absPath(str(c.etcdPath, "cluster.etcdPath") ?? "/usr/bin/etcd", "cluster.etcdPath"),
-    serviceManager: manager,
-    sudo: c.sudo === true,
-    healthTimeoutMs: int(c.healthTimeoutMs, "cluster.healthTimeoutMs") ?? 60_000,
-  };
-  if (!/^[a-z_][a-z0-9_-]*$/.test(cluster.user)) throw new TopologyError(`cluster.user "${cluster.user}" is not a valid user name`);
+  record("inventory", obj, ["cluster", "hosts"]);
+  const rawHosts = (obj.hosts as unknown[]).map((h, i) => {
+    if (!h || typeof h !== "object" || Array.isArray(h)) throw new TopologyError(`hosts[${i}] must be a mapping with an address`);
+    return record(`hosts[${i}]`, h, HOST_KEYS);
+  });
+  rawHosts.forEach((h, i) => {
+    if (h.address === undefined) throw new TopologyError(`hosts[${i}] has no address`);
+  });
+  const cluster = clusterSettings(record("cluster", obj.cluster, CLUSTER_KEYS), rawHosts.length);
+  const hosts = rawHosts.map(hostSpec);
+  const targets = rawHosts.map((h, i) => sshTarget(h, i, hosts[i]!.address));
   const plan = planTopology({
-    size,
+    size: hosts.length,
     target: "hosts",
     stackName: cluster.name,
     dataDirRoot: cluster.dataDir,
-    hosts: hosts.map((h, i) => {
-      if (!h || typeof h !== "object") throw new TopologyError(`hosts[${i}] must be an object with an address`);
-      const address = str(h.address, `hosts[${i}].address`);
-      if (!address) throw new TopologyError(`hosts[${i}] has no address`);
-      const name = str(h.name, `hosts[${i}].name`);
-      const clientPort = int(h.clientPort, `hosts[${i}].clientPort`);
-      const peerPort = int(h.peerPort, `hosts[${i}].peerPort`);
-      const listenAddress = str(h.listenAddress, `hosts[${i}].listenAddress`);
-      return {
-        address,
-        ...(name !== undefined ? { name } : {}),
-        ...(clientPort !== undefined ? { clientPort } : {}),
-        ...(peerPort !== undefined ? { peerPort } : {}),
-        ...(listenAddress !== undefined ? { listenAddress } : {}),
-      };
-    }),
+    hosts,
     ...(cluster.token !== undefined ? { token: cluster.token } : {}),
     ...(cluster.heartbeatMs !== undefined ? { heartbeatMs: cluster.heartbeatMs } : {}),
     ...(cluster.electionMs !== undefined ? { electionMs: cluster.electionMs } : {}),
     ...(cluster.snapshotCount !== undefined ? { snapshotCount: cluster.snapshotCount } : {}),
   });
-  const members: DeployMember[] = plan.members.map((m, i) => {
-    const h = hosts[i]!;
-    const s = h.ssh ?? {};
-    const options = s.options ?? h.sshOptions ?? [];
-    if (!Array.isArray(options) || !options.every((o) => typeof o === "string")) throw new TopologyError(`hosts[${i}].ssh.options must be a list of strings`);
-    const user = str(s.user ?? h.sshUser, `hosts[${i}].ssh.user`);
-    const port = int(s.port ?? h.sshPort, `hosts[${i}].ssh.port`);
-    const identity = str(s.identity ?? h.identity, `hosts[${i}].ssh.identity`);
-    return {
-      name: m.name,
-      plan: m,
-      ssh: {
-        host: str(s.host ?? h.sshHost, `hosts[${i}].ssh.host`) ?? m.address,
-        ...(user !== undefined ? { user } : {}),
-        ...(port !== undefined ? { port } : {}),
-        ...(identity !== undefined ? { identity: expandHome(identity) } : {}),
-        options: options as string[],
-      },
-    };
-  });
+  const members: DeployMember[] = plan.members.map((m, i) => ({ name: m.name, plan: m, ssh: targets[i]! }));
   return { cluster, plan, members };
 }
 

@@ -4,6 +4,7 @@
  * (with its script) is printed instead of run.
  */
 import { execa } from "execa";
+import { heredocDelimiter, shq } from "../common/shell.js";
 import type { SshTarget } from "./inventory.js";
 
 export interface RemoteResult {
@@ -23,19 +24,24 @@ export function destination(t: SshTarget): string {
   return t.user ? `${t.user}@${t.host}` : t.host;
 }
 
+/** scp's form of the destination: an IPv6 literal goes in brackets (user@[::1]:path). */
+function scpHost(t: SshTarget): string {
+  const host = t.host.includes(":") ? `[${t.host}]` : t.host;
+  return t.user ? `${t.user}@${host}` : host;
+}
+
 function common(t: SshTarget): string[] {
   return ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...(t.identity ? ["-i", t.identity, "-o", "IdentitiesOnly=yes"] : []), ...t.options];
 }
 
+/** `--` ends the options: the destination can never be read as one (a host such as -oProxyCommand=...). */
 export function sshArgs(t: SshTarget, remoteCommand: string): string[] {
-  return [...common(t), ...(t.port ? ["-p", String(t.port)] : []), destination(t), remoteCommand];
+  return [...common(t), ...(t.port ? ["-p", String(t.port)] : []), "--", destination(t), remoteCommand];
 }
 
 export function scpArgs(t: SshTarget, local: string, remote: string): string[] {
-  return ["-q", ...common(t), ...(t.port ? ["-P", String(t.port)] : []), local, `${destination(t)}:${remote}`];
+  return ["-q", ...common(t), ...(t.port ? ["-P", String(t.port)] : []), "--", local, `${scpHost(t)}:${remote}`];
 }
-
-const shellQuote = (s: string) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export class SshRemote implements Remote {
   constructor(
@@ -46,7 +52,9 @@ export class SshRemote implements Remote {
   async run(target: SshTarget, script: string, what: string, opts: { sudo?: boolean; allowFail?: boolean; timeoutMs?: number } = {}): Promise<RemoteResult> {
     const args = sshArgs(target, opts.sudo ? "sudo -n sh -s" : "sh -s");
     if (this.dryRun) {
-      this.log(`# ${what}\nssh ${args.map(shellQuote).join(" ")} <<'ETCDKIT_SCRIPT'\n${script.trimEnd()}\nETCDKIT_SCRIPT\n`);
+      const body = script.trimEnd();
+      const eof = heredocDelimiter(body);
+      this.log(`# ${oneLine(what)}\nssh ${args.map(shq).join(" ")} <<'${eof}'\n${body}\n${eof}\n`);
       return { exitCode: 0, stdout: "", stderr: "" };
     }
     const r = await execa("ssh", args, { input: script, reject: false, timeout: opts.timeoutMs ?? 300_000, stripFinalNewline: true });
@@ -60,10 +68,13 @@ export class SshRemote implements Remote {
   async copy(target: SshTarget, localFile: string, remotePath: string, what: string): Promise<void> {
     const args = scpArgs(target, localFile, remotePath);
     if (this.dryRun) {
-      this.log(`# ${what}\nscp ${args.map(shellQuote).join(" ")}\n`);
+      this.log(`# ${oneLine(what)}\nscp ${args.map(shq).join(" ")}\n`);
       return;
     }
     const r = await execa("scp", args, { reject: false, timeout: 600_000 });
     if (r.exitCode !== 0) throw new Error(`${what}: scp to ${destination(target)}:${remotePath} failed (exit ${r.exitCode}):\n${String(r.stderr).trim()}`);
   }
 }
+
+/** A comment line of the dry-run listing stays one line. */
+const oneLine = (s: string) => s.replace(/[\r\n]/g, " ");

@@ -28,7 +28,14 @@ export function renderBareHostFiles(plan: TopologyPlan, o: BareHostOptions): Ren
     });
     files.push({
       path: `hosts/${m.name}/${unitFileName(m.name)}`,
-      content: renderUnit({ memberName: m.name, user: o.user, envFile, execStart, description: `etcd member ${m.name} of ${plan.stackName} (etcdkit)` }),
+      content: renderUnit({
+        memberName: m.name,
+        user: o.user,
+        envFile,
+        execStart,
+        writablePaths: [m.config.dataDir, ...(m.config.walDir ? [m.config.walDir] : [])],
+        description: `etcd member ${m.name} of ${plan.stackName} (etcdkit)`,
+      }),
       mode: 0o644,
     });
   }

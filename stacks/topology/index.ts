@@ -3,3 +3,4 @@ export * from "./ipv4.js";
 export * from "./topology.js";
 export * from "./systemd-unit.js";
 export * from "./server-command.js";
+export * from "./safe-values.js";

@@ -19,6 +19,7 @@ import { parseConfig } from "../../server/config/parse.js";
 import { toEnv } from "../../server/config/render.js";
 import { TopologyError } from "./errors.js";
 import { contains, intToIp, ipToInt, isIpv4, overlaps, parseSubnet, usableHosts, type Ipv4Subnet } from "./ipv4.js";
+import { checkHostPath, checkMemberAddress, checkNoControl, showValue } from "./safe-values.js";
 
 export const CLUSTER_SIZES = [1, 3, 5, 7] as const;
 export type ClusterSize = (typeof CLUSTER_SIZES)[number];
@@ -144,7 +145,7 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 export function checkName(what: string, name: string): string {
   if (typeof name !== "string" || name.length === 0 || name.length > 63 || !DNS_LABEL.test(name)) {
     throw new TopologyError(
-      `${what} "${name}" is not a valid name: use 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
+      `${what} ${showValue(name)} is not a valid name: use 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
     );
   }
   return name;
@@ -197,7 +198,9 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
   const stackName = checkName("stack name", opts.stackName ?? `etcd-${size}`);
   const prefix = checkName("name prefix", opts.namePrefix ?? DEFAULTS.namePrefix);
   const token = opts.token ?? `etcdkit-${stackName}`;
-  if (!/^[A-Za-z0-9._-]+$/.test(token)) throw new TopologyError(`cluster token "${token}" may only hold letters, digits, '.', '_' and '-'`);
+  if (typeof token !== "string" || !/^[A-Za-z0-9._-]{1,255}$/.test(token)) {
+    throw new TopologyError(`cluster token ${showValue(token)} may only hold 1-255 letters, digits, '.', '_' and '-'`);
+  }
   const heartbeat = checkPositive("heartbeat interval", opts.heartbeatMs ?? DEFAULTS.heartbeatMs);
   const election = checkPositive("election timeout", opts.electionMs ?? DEFAULTS.electionMs);
   if (heartbeat === 0) throw new TopologyError("heartbeat interval must be positive");
@@ -243,7 +246,7 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
     if (hostPorts.length !== size) throw new TopologyError(`${hostPorts.length} host ports given for ${size} members`);
     hostPorts.forEach((p, i) => checkPort(`published client port of ${names[i]}`, p));
     network = { name: `${stackName}-net`, subnet: subnet.cidr, gateway };
-    dataDirRoot = opts.dataDirRoot ?? DEFAULTS.dockerDataDirRoot;
+    dataDirRoot = checkHostPath("data dir root", opts.dataDirRoot ?? DEFAULTS.dockerDataDirRoot);
     drafts = names.map((name, i) => {
       bindings.push({ host: "127.0.0.1", port: hostPorts[i]!, member: name, purpose: "published client" });
       return {
@@ -261,7 +264,8 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
   } else if (target === "local") {
     if (opts.hosts || opts.subnet || opts.addresses) throw new TopologyError("the local target runs every member on 127.0.0.1: hosts, subnet and addresses do not apply");
     const base = opts.basePort ?? DEFAULTS.localBasePort;
-    dataDirRoot = opts.dataDirRoot ?? `.etcdkit/local/${stackName}/data`;
+    // A local path may hold spaces and the like (it is quoted where it is written), but no control characters.
+    dataDirRoot = checkNoControl("data dir root", opts.dataDirRoot ?? `.etcdkit/local/${stackName}/data`);
     drafts = names.map((name, i) => {
       const clientPort = checkPort(`client port of ${name}`, base + 2 * i);
       const peerPort = checkPort(`peer port of ${name}`, base + 2 * i + 1);
@@ -282,14 +286,13 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
   } else {
     const hosts = opts.hosts ?? [];
     if (hosts.length !== size) throw new TopologyError(`the hosts target needs one host per member: ${hosts.length} hosts given for ${size} members`);
-    dataDirRoot = opts.dataDirRoot ?? DEFAULTS.hostsDataDirRoot;
+    // Paths and addresses on hosts end up in root's shell commands, env files and units: strict.
+    dataDirRoot = checkHostPath("data dir root", opts.dataDirRoot ?? DEFAULTS.hostsDataDirRoot);
     drafts = hosts.map((h, i) => {
       const name = names[i]!;
-      if (!h || typeof h.address !== "string" || !/^[A-Za-z0-9.-]+$/.test(h.address)) {
-        throw new TopologyError(`host ${i + 1} (${name}) needs an address (IPv4 or DNS name), got ${JSON.stringify(h?.address)}`);
-      }
+      checkMemberAddress(`address of host ${i + 1} (${name})`, h?.address);
       const listenAddress = h.listenAddress ?? (isIpv4(h.address) ? h.address : "0.0.0.0");
-      if (!isIpv4(listenAddress)) throw new TopologyError(`listen address "${listenAddress}" of ${name} must be an IPv4 address`);
+      if (typeof listenAddress !== "string" || !isIpv4(listenAddress)) throw new TopologyError(`listen address ${showValue(listenAddress)} of ${name} must be an IPv4 address`);
       const clientPort = checkPort(`client port of ${name}`, h.clientPort ?? opts.clientPort ?? DEFAULTS.clientPort);
       const peerPort = checkPort(`peer port of ${name}`, h.peerPort ?? opts.peerPort ?? DEFAULTS.peerPort);
       bindings.push({ host: h.address, port: clientPort, member: name, purpose: "client" });
@@ -329,6 +332,8 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
       quotaBackendBytes: quota,
       logLevel: opts.logLevel ?? BASE_CONFIG.logLevel,
     };
+    // Every rendered value is one line of an env file: none may hold a newline or another control character.
+    for (const [k, v] of Object.entries(toEnv(config))) checkNoControl(`${k} of ${d.name}`, v);
     // The server's own parser must accept what we render: any disagreement is a planning error.
     try {
       parseConfig([], toEnv(config));

@@ -4,14 +4,19 @@
  * on the "hosts", all 127.0.0.1 with distinct ports) deployed, checked with a put/get, redeployed
  * (idempotent), rolling-restarted, torn down, and proven gone. Also: --dry-run changes nothing,
  * an unreachable host stops deploy before any change, and the etcd-ts bundle holds what it must.
+ * Safety: the members run as the inventory's service user (created by the deploy) with UMask 0077,
+ * NoNewPrivs and a clean environment; the ssh key lives under a hostile file name (quotes, $(...),
+ * backticks, ';') that every ssh/scp call passes through unchanged; and hostile values in every
+ * inventory field are refused by a real (not dry) run before anything reaches the host. A canary
+ * file that any evaluated value would create must never appear.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { Etcd3 } from "etcd3";
 import { stringify as toYaml } from "yaml";
@@ -22,8 +27,23 @@ import { SshRemote } from "../../ansible-free-scripts/ssh/remote.js";
 import { deploy, rollingRestart, status, teardown } from "../../ansible-free-scripts/ssh/deploy.js";
 import { buildBundle } from "../../ansible-free-scripts/ssh/bundle.js";
 import { main as sshMain } from "../../ansible-free-scripts/ssh/cli.js";
+import { INVENTORY_FIELDS, hostileValues, setField, type Doc } from "../support/hostile-values.js";
 
 const SSHD = "/usr/sbin/sshd";
+
+/** Runs `f` with process.stdout/stderr swallowed (the CLI prints its refusals). */
+async function quietly<T>(f: () => Promise<T>): Promise<T> {
+  const ow = process.stdout.write.bind(process.stdout);
+  const ew = process.stderr.write.bind(process.stderr);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return await f();
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+  }
+}
 
 function ensureSshd(): string | undefined {
   if (!which("ssh") || !existsSync(SSHD)) {
@@ -63,9 +83,28 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** /proc/<pid>/status as key -> value. */
+function procStatus(pid: number): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .filter((l) => l.includes(":"))
+      .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
+  );
+}
+
+const SERVICE_USER = "etcdkit-sshtest";
+const userExists = (u: string) => spawnSync("id", ["-u", u]).status === 0;
+
 describe("ssh deploy to our own sshd", { skip }, () => {
   const tmp = mkdtempSync(join(tmpdir(), "etcdkit-ssh-test-"));
+  // The service user must be able to reach its data dir below the test's temp dir.
+  chmodSync(tmp, 0o755);
   const remoteRoot = join(tmp, "remote");
+  const canary = join(tmp, "canary");
+  const homeCanary = join(homedir(), `etcdkit-canary-${process.pid}-${Date.now()}`);
+  const userWasThere = userExists(SERVICE_USER);
+  let doc: Doc;
   let sshd: ResultPromise | undefined;
   let sshdPid: number | undefined;
   let sshPort = 0;
@@ -77,10 +116,13 @@ describe("ssh deploy to our own sshd", { skip }, () => {
   const pidsOf = () => inv.members.map((m) => Number(readFileSync(join(hostsDir("opt"), "run", `${m.name}.pid`), "utf8").trim()));
 
   before(async () => {
-    const key = join(tmp, "id_ed25519");
+    // The key's file name is hostile on purpose: it must reach ssh and scp as one unchanged argument.
+    // (A file name cannot hold '/', so its canary is relative to $HOME: `cd` with no argument goes there.)
+    const key = join(tmp, `id key $(cd && touch ${basename(homeCanary)}) 'q' \`cd && touch ${basename(homeCanary)}\`;x`);
     const hostKey = join(tmp, "ssh_host_ed25519_key");
     spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
     spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
+    assert.ok(existsSync(key), "ssh-keygen wrote the key under its hostile name");
     writeFileSync(join(tmp, "authorized_keys"), readFileSync(key + ".pub"));
     chmodSync(join(tmp, "authorized_keys"), 0o600);
     [sshPort] = await freePorts(1, 42200);
@@ -112,12 +154,12 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     const ports = await freePorts(6, 34479);
     // On a machine where systemd runs, keep the test off the host's systemd: use the supervisor.
     const manager = existsSync("/run/systemd/system") ? "supervisor" : "auto";
-    const doc = {
+    doc = {
       cluster: {
         name: "ssh-test",
         server: "etcd",
         etcdPath: which("etcd"),
-        user: "root",
+        user: SERVICE_USER,
         serviceManager: manager,
         deployDir: hostsDir("opt"),
         envDir: hostsDir("etc"),
@@ -149,6 +191,7 @@ describe("ssh deploy to our own sshd", { skip }, () => {
       }
       await sshd?.catch(() => {});
     }
+    if (!userWasThere && userExists(SERVICE_USER)) spawnSync("userdel", [SERVICE_USER]);
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -156,11 +199,32 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     const printed: string[] = [];
     await deploy(inv, { remote: new SshRemote(true, (l) => printed.push(l)), log: () => {} });
     const text = printed.join("\n");
-    assert.match(text, new RegExp(`ssh -o BatchMode=yes .* -p ${sshPort} root@127\\.0\\.0\\.1 'sh -s' <<'ETCDKIT_SCRIPT'`));
+    assert.match(text, new RegExp(`ssh -o BatchMode=yes .* -p ${sshPort} -- root@127\\.0\\.0\\.1 'sh -s' <<'ETCDKIT_SCRIPT'`));
     assert.match(text, /# check root@127\.0\.0\.1/);
     assert.match(text, /# install and start etcd-1, etcd-2, etcd-3 on root@127\.0\.0\.1/);
     assert.match(text, /etcdkit-supervise/);
     assert.equal(existsSync(hostsDir("opt")), false, "nothing created");
+    assert.equal(existsSync(canary), false);
+  });
+
+  test("a real run refuses hostile values in every field before anything reaches the host", async () => {
+    const file = join(tmp, "hostile.json");
+    let runs = 0;
+    for (const f of INVENTORY_FIELDS) {
+      if (f.kind === "identity") continue; // a legitimate file name: the deploy below uses one
+      // Those of the field's hostile values that would run something if evaluated.
+      for (const v of hostileValues(f.kind, canary).filter((x) => /touch|ETCD_|\\n/.test(JSON.stringify(x)))) {
+        const bad = JSON.parse(JSON.stringify(doc)) as Doc;
+        setField(bad, f, v);
+        writeFileSync(file, JSON.stringify(bad));
+        const cmd = ["deploy", "teardown", "status", "rolling-restart"][runs++ % 4]!;
+        const code = await quietly(() => sshMain([cmd, "--inventory", file]));
+        assert.equal(code, 1, `${cmd} with ${f.field} = ${JSON.stringify(v)} was not refused`);
+      }
+    }
+    assert.ok(runs > 100);
+    assert.equal(existsSync(canary), false, "a hostile value was evaluated");
+    assert.equal(existsSync(hostsDir("opt")), false, "nothing reached the host");
   });
 
   test("an unreachable host stops deploy before anything changes", async () => {
@@ -187,6 +251,22 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     }
     const pids1 = pidsOf();
     assert.ok(pids1.every(pidAlive));
+    // The supervisor runs members as the service user (the deploy created it), as the unit says.
+    const uid = Number(spawnSync("id", ["-u", SERVICE_USER], { encoding: "utf8" }).stdout.trim());
+    assert.ok(uid > 0, `${SERVICE_USER} exists`);
+    for (const [i, pid] of pids1.entries()) {
+      const st = procStatus(pid);
+      assert.equal(st.Uid!.split(/\s+/)[0], String(uid), `member pid ${pid} runs as ${SERVICE_USER}`);
+      assert.equal(st.Umask, "0077", "UMask= of the unit");
+      assert.equal(st.NoNewPrivs, "1", "NoNewPrivileges= of the unit");
+      assert.equal(st.CapEff, "0000000000000000", "no capabilities");
+      const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      assert.ok(env.includes(`ETCD_NAME=${inv.members[i]!.name}`), "env file applied");
+      assert.ok(env.includes(`USER=${SERVICE_USER}`));
+      assert.ok(!env.some((e) => e.startsWith("SSH_")), "no ssh session environment leaks into the member");
+      assert.equal(statSync(inv.members[i]!.plan.config.dataDir).uid, uid, "data dir owned by the service user");
+      assert.equal(statSync(inv.members[i]!.plan.config.dataDir).mode & 0o777, 0o700);
+    }
 
     // Idempotent: nothing changed, nothing restarted.
     lines.length = 0;
@@ -224,6 +304,8 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     }
     for (const d of ["opt", "etc", "data"]) assert.equal(existsSync(hostsDir(d)), false, `${d} removed`);
     await teardown(inv, opts()); // idempotent
+    assert.equal(existsSync(canary), false, "no hostile value was evaluated");
+    assert.equal(existsSync(homeCanary), false, "the hostile key name was never evaluated");
     console.log(`# ssh deploy/redeploy/rolling-restart/teardown took ${Date.now() - t0} ms`);
   });
 });

@@ -59,13 +59,13 @@ test("every rendered env file parses back to the member's config", () => {
 
 test("unit files: ExecStart quoting round-trips; EnvironmentFile and User are read back", () => {
   const args = ["/usr/bin/node", "/opt/my app/bin/etcd-ts.js", "100%", "$HOME", 'a"b', "back\\slash", ""];
-  assert.deepEqual(splitUnitArgs(args.map(quoteUnitArg).join(" ")), args);
-  const unit = renderUnit({ memberName: "etcd-1", user: "etcd", envFile: "/etc/etcdkit/etcd-1.env", execStart: args });
+  assert.deepEqual(splitUnitArgs(args.map((a, i) => quoteUnitArg(a, i === 0)).join(" ")), args);
+  const unit = renderUnit({ memberName: "etcd-1", user: "etcd", envFile: "/etc/etcdkit/etcd-1.env", execStart: args, writablePaths: ["/var/lib/etcdkit/etcd-1"] });
   const parsed = parseUnit(unit);
   assert.deepEqual(parsed.execStart, args);
   assert.deepEqual(parsed.environmentFiles, ["/etc/etcdkit/etcd-1.env"]);
   assert.equal(parsed.user, "etcd");
   for (const line of ["Type=notify", "Restart=always", "RestartSec=5", "LimitNOFILE=65536"]) assert.ok(unit.includes(`\n${line}\n`));
-  assert.throws(() => renderUnit({ memberName: "x", user: "etcd", envFile: "rel.env", execStart: ["/bin/true"] }), /absolute/);
-  assert.throws(() => renderUnit({ memberName: "x", user: "etcd", envFile: "/a.env", execStart: ["etcd"] }), /absolute/);
+  assert.throws(() => renderUnit({ memberName: "x", user: "etcd", envFile: "rel.env", execStart: ["/bin/true"], writablePaths: ["/d"] }), /absolute/);
+  assert.throws(() => renderUnit({ memberName: "x", user: "etcd", envFile: "/a.env", execStart: ["etcd"], writablePaths: ["/d"] }), /absolute/);
 });

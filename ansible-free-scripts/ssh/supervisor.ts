@@ -1,0 +1,14 @@
+/**
+ * `etcdkit-supervise` (etcdkit-supervise.sh next to this file, kept as a plain sh file so it reads
+ * and lints as one): the supervisor the deploy installs where a host has no running systemd.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { appRoot } from "../common/paths.js";
+
+let cached: string | undefined;
+
+export function supervisorScript(): string {
+  cached ??= readFileSync(join(appRoot(), "ansible-free-scripts", "ssh", "etcdkit-supervise.sh"), "utf8");
+  return cached;
+}
