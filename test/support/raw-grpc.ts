@@ -25,7 +25,14 @@ export function rawUnary(
   endpoint: string,
   target: { pkg?: string; service: string; method: string },
   request: object,
-  o: { deadlineMs: number; patienceMs?: number },
+  o: {
+    /** Sent as grpc-timeout; Infinity sends none. */
+    deadlineMs: number;
+    /** How long after the deadline to keep listening (default 2 s). */
+    patienceMs?: number;
+    /** Reset the stream (RST_STREAM CANCEL, as a client that gives up) after this long, if unanswered. */
+    abandonAfterMs?: number;
+  },
 ): Promise<ServerAnswer> {
   const def = serviceDefinition(target.pkg ?? "etcdserverpb", target.service)[target.method];
   if (!def) throw new Error(`no method ${target.service}.${target.method}`);
@@ -50,7 +57,11 @@ export function rawUnary(
       resolve({ code, message, response, afterMs: performance.now() - t0, reset });
       session.destroy();
     };
-    const giveUp = setTimeout(() => finish(true), o.deadlineMs + (o.patienceMs ?? 2000));
+    const waitMs = o.abandonAfterMs ?? o.deadlineMs + (o.patienceMs ?? 2000);
+    const giveUp = setTimeout(() => {
+      req.close(constants.NGHTTP2_CANCEL);
+      finish(true);
+    }, waitMs);
     const readStatus = (h: Record<string, unknown>) => {
       if (h["grpc-status"] === undefined) return;
       code = Number(h["grpc-status"]);
@@ -61,7 +72,7 @@ export function rawUnary(
       [constants.HTTP2_HEADER_PATH]: def.path,
       "content-type": "application/grpc",
       te: "trailers",
-      "grpc-timeout": `${Math.max(1, Math.round(o.deadlineMs))}m`,
+      ...(Number.isFinite(o.deadlineMs) ? { "grpc-timeout": `${Math.max(1, Math.round(o.deadlineMs))}m` } : {}),
     });
     req.on("response", readStatus);
     req.on("trailers", readStatus);
