@@ -130,8 +130,8 @@ export class RetryingClient {
         }
         const ep = this.endpoints[this.next++ % this.endpoints.length]!;
         endpoints.push(ep);
-        const r = await this.attempt(ep, def.path, body, ctx);
-        if (r.code === Code.OK) return { ok: true, response: def.responseDeserialize(r.body) as T, attempts: attempt + 1, ctxErrorRetries, endpoints };
+        const { body: resBody, ...r } = await this.attempt(ep, def.path, body, ctx);
+        if (r.code === Code.OK) return { ok: true, response: def.responseDeserialize(resBody) as T, attempts: attempt + 1, ctxErrorRetries, endpoints };
         lastErr = r;
         if (r.code === Code.DEADLINE_EXCEEDED || r.code === Code.CANCELLED) {
           if (ctx.err()) return { ok: false, error: r, attempts: attempt + 1, ctxErrorRetries, endpoints };
