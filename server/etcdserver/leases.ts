@@ -15,7 +15,7 @@ import { ProposalKind } from "./proposal.js";
 
 export interface LeaseServerDeps {
   readonly lessor: Lessor;
-  propose(kind: ProposalKind, payload: Uint8Array): Promise<ApplyValue>;
+  propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal): Promise<ApplyValue>;
   isLeader(): boolean;
   /** Raft's commit index and this member's applied index. */
   commitIndex(): number;
@@ -55,7 +55,7 @@ export class ServerLeases {
   }
 
   /** LeaseGrant through raft; ID 0: the server picks a random positive int63 not in use. */
-  async grant(ttl: number, id: bigint): Promise<LeaseGrantResult> {
+  async grant(ttl: number, id: bigint, signal?: AbortSignal): Promise<LeaseGrantResult> {
     this.d.checkQuota();
     // etcd 3.4 takes its request-ID generator's next value; any unused positive int63 will do
     while (id === 0n) {
@@ -63,13 +63,13 @@ export class ServerLeases {
       if (this.lessor.lookup(id)) id = 0n;
     }
     const payload = leaseDef.LeaseGrant!.requestSerialize({ TTL: String(ttl), ID: id.toString() });
-    return (await this.d.propose(ProposalKind.LeaseGrant, payload)) as LeaseGrantResult;
+    return (await this.d.propose(ProposalKind.LeaseGrant, payload, signal)) as LeaseGrantResult;
   }
 
   /** LeaseRevoke through raft: ErrLeaseNotFound if it does not exist when applied. */
-  async revoke(id: bigint): Promise<LeaseRevokeResult> {
+  async revoke(id: bigint, signal?: AbortSignal): Promise<LeaseRevokeResult> {
     const payload = leaseDef.LeaseRevoke!.requestSerialize({ ID: id.toString() });
-    return (await this.d.propose(ProposalKind.LeaseRevoke, payload)) as LeaseRevokeResult;
+    return (await this.d.propose(ProposalKind.LeaseRevoke, payload, signal)) as LeaseRevokeResult;
   }
 
   /** Keep-alive on the leader: the granted TTL; ErrLeaseNotFound; NotPrimaryError on a follower (forward it). */

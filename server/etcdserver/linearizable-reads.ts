@@ -1,4 +1,5 @@
 import { ErrTimeout, ErrStopped } from "../pb/errors.js";
+import { contextError, onAbort } from "./request-context.js";
 import type { ReadState } from "../raft/types.js";
 
 export interface ReadIndexNode {
@@ -47,11 +48,26 @@ export class LinearizableReads {
 
   constructor(private readonly d: LinearizableReadsDeps) {}
 
-  /** Resolves once a read issued now may be served from the local state machine. */
-  wait(): Promise<void> {
+  /**
+   * Resolves once a read issued now may be served from the local state machine. If `signal` aborts
+   * first, rejects with its error at once (etcd's linearizableReadNotify returns ctx.Err()); the
+   * round goes on for the other reads.
+   */
+  wait(signal?: AbortSignal): Promise<void> {
     if (this.stopped) return Promise.reject(ErrStopped);
+    if (signal?.aborted) return Promise.reject(contextError(signal));
     return new Promise((resolve, reject) => {
-      this.queued.push({ resolve, reject });
+      const dispose = onAbort(signal, () => reject(contextError(signal!)));
+      this.queued.push({
+        resolve: () => {
+          dispose();
+          resolve();
+        },
+        reject: (e) => {
+          dispose();
+          reject(e);
+        },
+      });
       if (!this.current) this.startRound();
     });
   }

@@ -5,6 +5,8 @@
 import { encodeMember, type Member } from "../membership/cluster.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
 import { ErrNoLeader, ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError } from "../pb/errors.js";
+import { parseProposeCtxErr, type LeadershipView } from "./propose-errors.js";
+import { contextError, onAbort, withTimeout } from "./request-context.js";
 import { NONE, type ConfChange, type ConfChangeType } from "../raft/types.js";
 import type { ApplyResult, ApplyValue } from "./applier.js";
 import type { IdGenerator } from "./id-generator.js";
@@ -22,90 +24,104 @@ export interface ProposerDeps {
   stopped(): boolean;
   readonly metrics: Pick<ServerMetrics, "proposalsPending" | "proposalsFailed">;
   readonly maxRequestBytes: number;
+  /** etcd's ReqTimeout (5 s + 2 election timeouts): no proposal waits longer, whatever its caller's deadline. */
   readonly timeoutMs: number;
+  /** Leadership and peer connectivity, to tell why a proposal timed out (etcd's parseProposeCtxErr). */
+  readonly leadership: LeadershipView;
 }
 
+/**
+ * A proposal waits as long as its context (the caller's, bounded by the request timeout) lives:
+ * first for a leader (raft drops proposals while there is none; etcd's Propose blocks), then for the
+ * entry to be applied here. When the context ends it answers what etcd answers: the context's own
+ * error while no leader took the proposal, parseProposeCtxErr's once raft has it.
+ */
 export class Proposer {
-  private readonly leaderWaiters: Array<() => void> = [];
+  private readonly leaderWaiters = new Set<() => void>();
 
   constructor(private readonly d: ProposerDeps) {}
 
   /** Proposes an entry and waits for this member to apply it. Nothing resolves before the entry is durable. */
-  async propose(kind: ProposalKind, payload: Uint8Array): Promise<ApplyValue> {
+  async propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal): Promise<ApplyValue> {
     const d = this.d;
     if (d.stopped()) throw ErrStopped;
     if (payload.length > d.maxRequestBytes) throw ErrRequestTooLarge;
-    const id = d.ids.nextId();
-    const deadline = Date.now() + d.timeoutMs;
-    // Raft drops proposals while there is no leader; like etcd, wait for one rather than fail at once.
-    while (d.leader() === NONE) {
-      if (Date.now() >= deadline || d.stopped()) throw d.stopped() ? ErrStopped : ErrTimeout;
-      await this.leaderElected(deadline - Date.now());
-    }
-    const done = d.waits.register(id);
+    const ctx = withTimeout(signal, d.timeoutMs);
+    const start = Date.now();
     try {
-      d.node.propose(encodeProposal({ kind, id, payload }));
-    } catch (e) {
-      d.waits.fail(id, e instanceof EtcdError ? e : d.leader() === NONE ? ErrNoLeader : ErrTimeout);
-    }
-    d.metrics.proposalsPending.inc();
-    d.kick();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        d.waits.fail(id, ErrTimeout);
-        reject(ErrTimeout);
-      }, Math.max(0, deadline - Date.now()));
-    });
-    try {
-      const r = await Promise.race([done, timeout]);
-      if (!r.ok) throw r.err;
-      return r.value;
-    } catch (e) {
-      d.metrics.proposalsFailed.inc();
-      if (e instanceof EtcdError) throw e;
-      throw ErrTimeout;
+      await this.waitForLeader(ctx.signal);
+      const id = d.ids.nextId();
+      const done = d.waits.register(id);
+      try {
+        d.node.propose(encodeProposal({ kind, id, payload }));
+      } catch (e) {
+        d.waits.fail(id, e instanceof EtcdError ? e : d.leader() === NONE ? ErrNoLeader : ErrTimeout);
+      }
+      d.metrics.proposalsPending.inc();
+      d.kick();
+      const stopWaiting = onAbort(ctx.signal, () => d.waits.fail(id, parseProposeCtxErr(contextError(ctx.signal), start, d.leadership)));
+      try {
+        const r = await done;
+        if (!r.ok) throw r.err;
+        return r.value;
+      } catch (e) {
+        d.metrics.proposalsFailed.inc();
+        throw e instanceof EtcdError ? e : ErrTimeout;
+      } finally {
+        stopWaiting();
+        d.metrics.proposalsPending.dec();
+      }
     } finally {
-      clearTimeout(timer);
-      d.metrics.proposalsPending.dec();
+      ctx.done();
     }
   }
 
   /** Proposes a membership change carrying `member` (and the request id) as its context. */
-  async proposeConfChange(type: ConfChangeType, nodeId: bigint, member: Member): Promise<void> {
+  async proposeConfChange(type: ConfChangeType, nodeId: bigint, member: Member, signal?: AbortSignal): Promise<void> {
     const d = this.d;
     if (d.stopped()) throw ErrStopped;
     const id = d.ids.nextId();
     const context = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(encodeMember(member)).toString()), requestId: id.toString() }));
     const done = d.waits.register(id);
     const cc: ConfChange = { type, nodeId, context };
+    const start = Date.now();
     try {
       d.node.proposeConfChange(cc);
     } catch {
       d.waits.fail(id, d.leader() === NONE ? ErrNoLeader : ErrTimeout);
     }
     d.kick();
-    const timer = setTimeout(() => d.waits.fail(id, ErrTimeout), d.timeoutMs);
+    const ctx = withTimeout(signal, d.timeoutMs);
+    const stopWaiting = onAbort(ctx.signal, () => d.waits.fail(id, parseProposeCtxErr(contextError(ctx.signal), start, d.leadership)));
     try {
       const r = await done;
       if (!r.ok) throw r.err;
     } finally {
-      clearTimeout(timer);
+      stopWaiting();
+      ctx.done();
     }
   }
 
-  /** Raft knows a leader again: proposals waiting for one go ahead. */
+  /** Raft knows a leader again (or the server stops): proposals waiting for one go ahead (or fail). */
   leaderKnown(): void {
-    for (const w of this.leaderWaiters.splice(0)) w();
+    for (const w of [...this.leaderWaiters]) w();
   }
 
-  private leaderElected(withinMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, withinMs);
-      this.leaderWaiters.push(() => {
-        clearTimeout(t);
-        resolve();
+  /** Resolves once raft knows a leader; rejects with the context's error (etcd: Propose returns ctx.Err()). */
+  private async waitForLeader(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw contextError(signal);
+    while (this.d.leader() === NONE) {
+      if (this.d.stopped()) throw ErrStopped;
+      if (signal.aborted) throw contextError(signal);
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.leaderWaiters.delete(wake);
+          dispose();
+          resolve();
+        };
+        const dispose = onAbort(signal, wake);
+        this.leaderWaiters.add(wake);
       });
-    });
+    }
   }
 }

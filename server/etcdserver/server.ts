@@ -113,6 +113,8 @@ export class EtcdServer implements PeerReceiver {
   private readonly waits = new WaitRegistry<ApplyResult>();
   private readonly ids: IdGenerator;
   private lead: bigint = NONE;
+  /** When this member last became leader (etcd's leadElectedTime, for parseProposeCtxErr). */
+  private leadElectedAt = 0;
   private term = 0;
   private commitIndex = 0;
   private confState: ConfState;
@@ -157,7 +159,7 @@ export class EtcdServer implements PeerReceiver {
     p.store.setLeaseHooks(lessor.hooks);
     this.leases = new ServerLeases({
       lessor,
-      propose: (kind, payload) => this.propose(kind, payload),
+      propose: (kind, payload, signal) => this.propose(kind, payload, signal),
       isLeader: () => this.lead === this.memberId,
       commitIndex: () => this.commitIndex,
       appliedIndex: () => this.applier.appliedIndex,
@@ -240,6 +242,14 @@ export class EtcdServer implements PeerReceiver {
       metrics: p.metrics,
       maxRequestBytes: p.cfg.maxRequestBytes,
       timeoutMs: this.requestTimeoutMs,
+      leadership: {
+        selfId: p.memberId,
+        electionTimeoutMs: p.cfg.electionTimeoutMs,
+        leadElectedAt: () => this.leadElectedAt,
+        leader: () => this.lead,
+        members: () => this.members().map((m) => m.id),
+        activeSince: (id) => this.transport.activeSince(id),
+      },
     });
     this.publisher = new MemberPublisher({
       memberId: p.memberId,
@@ -318,6 +328,7 @@ export class EtcdServer implements PeerReceiver {
     this.leases.stop();
     this.watchable.close();
     this.reads.stop();
+    this.proposer.leaderKnown(); // proposals waiting for a leader see the stop and fail with ErrStopped
     await this.loop.stop();
     this.waits.failAll(ErrStopped);
     await this.p.store.close();
@@ -330,36 +341,38 @@ export class EtcdServer implements PeerReceiver {
     return { clusterId: this.applier.membership().clusterId, memberId: this.memberId, revision: revision ?? this.p.store.currentRevision(), raftTerm: this.term };
   }
 
-  async range(req: kv.RangeRequest): Promise<Applied<kv.RangeResponse>> {
-    if (!req.serializable) await this.reads.wait();
+  // `signal`: the request's context (request-context.ts); when it aborts, waiting stops with etcd's answer.
+
+  async range(req: kv.RangeRequest, signal?: AbortSignal): Promise<Applied<kv.RangeResponse>> {
+    if (!req.serializable) await this.reads.wait(signal);
     const response = applyRange(this.p.store, req);
     return { header: this.header(response.revision), response };
   }
 
-  async put(raw: Uint8Array): Promise<Applied<kv.PutResponse>> {
+  async put(raw: Uint8Array, signal?: AbortSignal): Promise<Applied<kv.PutResponse>> {
     this.checkQuota();
-    const response = (await this.propose(ProposalKind.Put, raw)) as kv.PutResponse;
+    const response = (await this.propose(ProposalKind.Put, raw, signal)) as kv.PutResponse;
     return { header: this.header(response.revision), response };
   }
 
-  async deleteRange(raw: Uint8Array): Promise<Applied<kv.DeleteRangeResponse>> {
-    const response = (await this.propose(ProposalKind.DeleteRange, raw)) as kv.DeleteRangeResponse;
+  async deleteRange(raw: Uint8Array, signal?: AbortSignal): Promise<Applied<kv.DeleteRangeResponse>> {
+    const response = (await this.propose(ProposalKind.DeleteRange, raw, signal)) as kv.DeleteRangeResponse;
     return { header: this.header(response.revision), response };
   }
 
-  async txn(raw: Uint8Array, req: kv.TxnRequest): Promise<Applied<kv.TxnResponse>> {
+  async txn(raw: Uint8Array, req: kv.TxnRequest, signal?: AbortSignal): Promise<Applied<kv.TxnResponse>> {
     if (isTxnReadOnly(req)) {
-      if (!isTxnSerializable(req)) await this.reads.wait();
+      if (!isTxnSerializable(req)) await this.reads.wait(signal);
       const response = applyTxn(this.p.store, this.p.store.consistentIndex(), req, this.leases.lessor.hooks);
       return { header: this.header(response.revision), response };
     }
     if (txnHasPut(req)) this.checkQuota();
-    const response = (await this.propose(ProposalKind.Txn, raw)) as kv.TxnResponse;
+    const response = (await this.propose(ProposalKind.Txn, raw, signal)) as kv.TxnResponse;
     return { header: this.header(response.revision), response };
   }
 
-  async compact(raw: Uint8Array, physical: boolean): Promise<Applied<undefined>> {
-    const r = (await this.propose(ProposalKind.Compaction, raw)) as CompactResult;
+  async compact(raw: Uint8Array, physical: boolean, signal?: AbortSignal): Promise<Applied<undefined>> {
+    const r = (await this.propose(ProposalKind.Compaction, raw, signal)) as CompactResult;
     if (physical) await r.done;
     return { header: this.header(r.revision), response: undefined };
   }
@@ -370,8 +383,8 @@ export class EtcdServer implements PeerReceiver {
     await this.compact(raw, false);
   }
 
-  private propose(kind: ProposalKind, payload: Uint8Array): Promise<ApplyValue> {
-    return this.proposer.propose(kind, payload);
+  private propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal): Promise<ApplyValue> {
+    return this.proposer.propose(kind, payload, signal);
   }
 
   private checkQuota(): void {
@@ -432,31 +445,31 @@ export class EtcdServer implements PeerReceiver {
 
   // ---- membership -----------------------------------------------------------------------
 
-  async memberAdd(peerUrls: readonly string[], isLearner: boolean): Promise<{ member: Member; members: Member[] }> {
+  async memberAdd(peerUrls: readonly string[], isLearner: boolean, signal?: AbortSignal): Promise<{ member: Member; members: Member[] }> {
     checkMemberAdd(this.reconfigView(), peerUrls, isLearner);
     const member: Member = { id: computeMemberId(peerUrls, this.p.cfg.initialClusterToken, Math.floor(Date.now() / 1000)), name: "", peerUrls: [...peerUrls], clientUrls: [], isLearner };
-    await this.proposer.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, member.id, member);
+    await this.proposer.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, member.id, member, signal);
     return { member, members: this.members() };
   }
 
-  async memberRemove(id: bigint): Promise<Member[]> {
+  async memberRemove(id: bigint, signal?: AbortSignal): Promise<Member[]> {
     const m = checkMemberRemove(this.reconfigView(), id);
-    await this.proposer.proposeConfChange(ConfChangeType.RemoveNode, id, m);
+    await this.proposer.proposeConfChange(ConfChangeType.RemoveNode, id, m, signal);
     return this.members();
   }
 
-  async memberUpdate(id: bigint, peerUrls: readonly string[]): Promise<Member[]> {
+  async memberUpdate(id: bigint, peerUrls: readonly string[], signal?: AbortSignal): Promise<Member[]> {
     const m = checkMemberUpdate(this.applier.membership().members, id, peerUrls);
-    await this.proposer.proposeConfChange(ConfChangeType.UpdateNode, id, { ...m, peerUrls: [...peerUrls] });
+    await this.proposer.proposeConfChange(ConfChangeType.UpdateNode, id, { ...m, peerUrls: [...peerUrls] }, signal);
     return this.members();
   }
 
-  async memberPromote(id: bigint): Promise<Member[]> {
+  async memberPromote(id: bigint, signal?: AbortSignal): Promise<Member[]> {
     const m = checkPromotable(this.applier.membership().members, id);
     if (this.lead !== this.memberId) throw this.lead === NONE ? ErrNoLeader : ErrNotLeader;
     const st = this.p.node.status();
     checkLearnerReady(st.progress?.get(id)?.match ?? 0, st.hardState.commit);
-    await this.proposer.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
+    await this.proposer.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false }, signal);
     return this.members();
   }
 
@@ -471,7 +484,7 @@ export class EtcdServer implements PeerReceiver {
   }
 
   /** Transfers leadership to `target` and waits until it leads (etcd's MoveLeader). */
-  async moveLeader(target: bigint, timeoutMs = this.requestTimeoutMs): Promise<void> {
+  async moveLeader(target: bigint, timeoutMs = this.requestTimeoutMs, signal?: AbortSignal): Promise<void> {
     if (this.lead !== this.memberId) throw this.lead === NONE ? ErrNoLeader : ErrNotLeader;
     if (target === this.memberId) return;
     if (!this.confState.voters.includes(target)) throw ErrBadLeaderTransferee;
@@ -480,7 +493,8 @@ export class EtcdServer implements PeerReceiver {
     this.loop.kick();
     const deadline = Date.now() + timeoutMs;
     while (this.lead !== target) {
-      if (Date.now() >= deadline) throw ErrTimeoutLeaderTransfer;
+      // etcd's MoveLeader answers this when its context ends, too
+      if (Date.now() >= deadline || signal?.aborted) throw ErrTimeoutLeaderTransfer;
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -567,6 +581,7 @@ export class EtcdServer implements PeerReceiver {
 
   private onSoftState(ss: SoftState): void {
     const hadLeader = this.lead !== NONE;
+    if (ss.lead === this.memberId && this.lead !== this.memberId) this.leadElectedAt = Date.now();
     if (ss.lead !== this.lead) {
       if (ss.lead !== NONE) this.p.metrics.leaderChanges.inc();
       this.p.logger.info(

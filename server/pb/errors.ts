@@ -70,6 +70,15 @@ export const ErrStopped = e(GrpcCode.Unavailable, "etcdserver: server stopped");
 export const ErrTimeout = e(GrpcCode.Unavailable, "etcdserver: request timed out");
 export const ErrTimeoutDueToLeaderFail = e(GrpcCode.Unavailable, "etcdserver: request timed out, possibly due to previous leader failure");
 export const ErrTimeoutDueToConnectionLost = e(GrpcCode.Unavailable, "etcdserver: request timed out, possibly due to connection lost");
+/** etcd's parseProposeCtxErr for a request whose caller went away while its proposal was pending. */
+export const ErrCanceled = e(GrpcCode.Unknown, "etcdserver: request cancelled");
+/**
+ * What etcd answers when a request ends with its Go context's error (raft's Propose blocked with no
+ * leader, a linearizable read, a recipe): grpc-go turns a non-status error into code Unknown with its
+ * text. etcd never answers DEADLINE_EXCEEDED or CANCELLED, which clientv3 would retry even for writes.
+ */
+export const ErrCtxDeadlineExceeded = e(GrpcCode.Unknown, "context deadline exceeded");
+export const ErrCtxCanceled = e(GrpcCode.Unknown, "context canceled");
 export const ErrTimeoutLeaderTransfer = e(GrpcCode.Unavailable, "etcdserver: request timed out, leader transfer took too long");
 export const ErrUnhealthy = e(GrpcCode.Unavailable, "etcdserver: unhealthy cluster");
 export const ErrCorrupt = e(GrpcCode.DataLoss, "etcdserver: corrupt cluster");

@@ -5,6 +5,7 @@
  */
 import type { Applied, Header } from "../../etcdserver/server.js";
 import { EtcdError, GrpcCode } from "../../pb/errors.js";
+import { contextError } from "../../etcdserver/request-context.js";
 import type * as kv from "../../pb/kv.js";
 import { EventType, SortOrder, SortTarget } from "../../pb/kv.js";
 import type { WireDeleteRangeRequest, WireRangeRequest, WireTxnRequest } from "../../pb/wire.js";
@@ -31,8 +32,6 @@ export interface V3Client {
 /** clientv3/concurrency's defaultSessionTTL: the lease a Lock or Campaign without one gets. */
 export const DEFAULT_SESSION_TTL = 60;
 
-/** etcd hands a canceled caller's context error back (the caller is gone by then). */
-export const ErrCanceled = new EtcdError(GrpcCode.Cancelled, "context canceled");
 
 /** concurrency.NewSession: an existing lease, or (for lease 0, clientv3.NoLease) a fresh 60 s one. */
 export async function sessionLease(c: V3Client, lease: bigint): Promise<bigint> {
@@ -101,10 +100,14 @@ export function rangeOf(op: kv.ResponseOp | undefined): kv.RangeResponse {
   return op.responseRange;
 }
 
+/**
+ * A recipe's wait ends with its context's error, as Go's ctx.Err() ("context deadline exceeded" or
+ * "context canceled", code Unknown like every recipe error): never CANCELLED or DEADLINE_EXCEEDED.
+ */
 function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(ErrCanceled);
+  if (signal.aborted) return Promise.reject(contextError(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(ErrCanceled);
+    const onAbort = () => reject(contextError(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     p.then(
       (v) => {
@@ -129,7 +132,7 @@ async function waitDelete(c: V3Client, key: Buffer, rev: number, signal: AbortSi
       if (wr.compactRevision !== 0) throw new EtcdError(GrpcCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted");
       if (wr.events.some((e) => e.type === EventType.Delete)) return;
     }
-    if (signal.aborted) throw ErrCanceled;
+    if (signal.aborted) throw contextError(signal);
     throw new EtcdError(GrpcCode.Unknown, "lost watcher waiting for delete");
   } finally {
     signal.removeEventListener("abort", stop);

@@ -9,7 +9,7 @@ import { campaign, currentLeader, ErrMissingLeaderKey, observe, proclaim, resign
 import { asRecipeError, sessionLease } from "../concurrency/client.js";
 import { grpcCodeName, toServiceError } from "./errors.js";
 import { headerToWire } from "./header.js";
-import { waitingUnary } from "./unary.js";
+import { unary } from "./unary.js";
 
 export interface WireLeaderKey {
   name: Buffer;
@@ -66,10 +66,10 @@ export function electionService(h: ElectionHandlers, metrics: ServerMetrics): Un
   const svc = "v3electionpb.Election";
   const labels = { grpc_type: "server_stream", grpc_service: svc, grpc_method: "Observe" };
   return {
-    Campaign: waitingUnary(metrics, svc, "Campaign", (r: { name: Buffer; lease: Int64; value: Buffer }, signal) => h.campaign(r, signal)),
-    Proclaim: waitingUnary(metrics, svc, "Proclaim", (r: { leader: WireLeaderKey | null; value: Buffer }) => h.proclaim(r)),
-    Leader: waitingUnary(metrics, svc, "Leader", (r: { name: Buffer }) => h.leader(r)),
-    Resign: waitingUnary(metrics, svc, "Resign", (r: { leader: WireLeaderKey | null }) => h.resign(r)),
+    Campaign: unary(metrics, svc, "Campaign", (r: { name: Buffer; lease: Int64; value: Buffer }, signal) => h.campaign(r, signal)),
+    Proclaim: unary(metrics, svc, "Proclaim", (r: { leader: WireLeaderKey | null; value: Buffer }) => h.proclaim(r)),
+    Leader: unary(metrics, svc, "Leader", (r: { name: Buffer }) => h.leader(r)),
+    Resign: unary(metrics, svc, "Resign", (r: { leader: WireLeaderKey | null }) => h.resign(r)),
     Observe: (call: ServerWritableStream<{ name: Buffer }, WireLeaderResponse>) => {
       metrics.grpcStarted.inc(labels);
       const ac = new AbortController();

@@ -7,6 +7,7 @@ import { KV_RAW_METHODS, KvHandlers, kvService } from "./kv-service.js";
 import { maintenanceService } from "./maintenance-service.js";
 import { keepRawBytes } from "./raw-requests.js";
 import { learnerGuard } from "./learner-guard.js";
+import { deadlineGuard } from "./deadline-guard.js";
 import { LeaseHandlers, leaseService } from "./lease-service.js";
 import { watchService } from "./watch-service.js";
 import { watchDefinitionPassingBuffers } from "./watch-encode.js";
@@ -32,7 +33,8 @@ export function createGrpcServer(
     "grpc.max_concurrent_streams": 2 ** 31 - 1,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 5000,
-    interceptors: [learnerGuard(server)],
+    // the deadline guard must come first: it wraps the base call (see deadline-guard.ts)
+    interceptors: [deadlineGuard(), learnerGuard(server)],
   });
   g.addService(keepRawBytes(serviceDefinition("etcdserverpb", "KV"), KV_RAW_METHODS), kvService(kv, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Maintenance"), maintenanceService(server, metrics));

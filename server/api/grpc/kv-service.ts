@@ -26,37 +26,39 @@ export class KvHandlers {
     private readonly maxTxnOps: number,
   ) {}
 
-  async range(w: WireRangeRequest) {
+  // `signal`: the request's context (etcdserver/request-context.ts), absent for callers without one.
+
+  async range(w: WireRangeRequest, signal?: AbortSignal) {
     const req = rangeFromWire(w);
     validateRange(req);
-    const { header, response } = await this.server.range(req);
+    const { header, response } = await this.server.range(req, signal);
     return { header: headerToWire(header), ...rangeResponseToWire(response) };
   }
 
-  async put({ raw, msg }: WithRaw<WirePutRequest>) {
+  async put({ raw, msg }: WithRaw<WirePutRequest>, signal?: AbortSignal) {
     validatePut(putFromWire(msg));
-    const { header, response } = await this.server.put(raw);
+    const { header, response } = await this.server.put(raw, signal);
     return { header: headerToWire(header), ...putResponseToWire(response) };
   }
 
-  async deleteRange({ raw, msg }: WithRaw<WireDeleteRangeRequest>) {
+  async deleteRange({ raw, msg }: WithRaw<WireDeleteRangeRequest>, signal?: AbortSignal) {
     validateDeleteRange(deleteRangeFromWire(msg));
-    const { header, response } = await this.server.deleteRange(raw);
+    const { header, response } = await this.server.deleteRange(raw, signal);
     return { header: headerToWire(header), ...deleteRangeResponseToWire(response) };
   }
 
-  async txn({ raw, msg }: WithRaw<WireTxnRequest>) {
+  async txn({ raw, msg }: WithRaw<WireTxnRequest>, signal?: AbortSignal) {
     const req = txnFromWire(msg);
     const tooMany = [req.compare, req.success, req.failure].some((l) => l.length > this.maxTxnOps);
     if (!tooMany && hasEmptyOp(msg)) throw ErrKeyNotFound; // etcd's checkRequestOp on an op with nothing set
     validateTxn(req, this.maxTxnOps);
-    const { header, response } = await this.server.txn(raw, req);
+    const { header, response } = await this.server.txn(raw, req, signal);
     return { header: headerToWire(header), ...txnResponseToWire(response) };
   }
 
-  async compact({ raw, msg }: WithRaw<WireCompactionRequest>) {
+  async compact({ raw, msg }: WithRaw<WireCompactionRequest>, signal?: AbortSignal) {
     const req = compactionFromWire(msg);
-    const { header } = await this.server.compact(raw, req.physical);
+    const { header } = await this.server.compact(raw, req.physical, signal);
     return { header: headerToWire(header) };
   }
 }
@@ -72,10 +74,10 @@ export const KV_RAW_METHODS = ["Put", "DeleteRange", "Txn", "Compact"] as const;
 export function kvService(h: KvHandlers, metrics: ServerMetrics): UntypedServiceImplementation {
   const svc = "etcdserverpb.KV";
   return {
-    Range: unary(metrics, svc, "Range", (r: WireRangeRequest) => h.range(r)),
-    Put: unary(metrics, svc, "Put", (r: WithRaw<WirePutRequest>) => h.put(r)),
-    DeleteRange: unary(metrics, svc, "DeleteRange", (r: WithRaw<WireDeleteRangeRequest>) => h.deleteRange(r)),
-    Txn: unary(metrics, svc, "Txn", (r: WithRaw<WireTxnRequest>) => h.txn(r)),
-    Compact: unary(metrics, svc, "Compact", (r: WithRaw<WireCompactionRequest>) => h.compact(r)),
+    Range: unary(metrics, svc, "Range", (r: WireRangeRequest, signal) => h.range(r, signal)),
+    Put: unary(metrics, svc, "Put", (r: WithRaw<WirePutRequest>, signal) => h.put(r, signal)),
+    DeleteRange: unary(metrics, svc, "DeleteRange", (r: WithRaw<WireDeleteRangeRequest>, signal) => h.deleteRange(r, signal)),
+    Txn: unary(metrics, svc, "Txn", (r: WithRaw<WireTxnRequest>, signal) => h.txn(r, signal)),
+    Compact: unary(metrics, svc, "Compact", (r: WithRaw<WireCompactionRequest>, signal) => h.compact(r, signal)),
   };
 }

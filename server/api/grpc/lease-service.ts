@@ -3,7 +3,8 @@ import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grp
 import type { EtcdServer } from "../../etcdserver/server.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
 import { NotPrimaryError } from "../../lease/lessor.js";
-import { EtcdError, ErrLeaseNotFound, ErrNoLeader, ErrTimeout, GrpcCode } from "../../pb/errors.js";
+import { EtcdError, ErrCanceled, ErrLeaseNotFound, ErrNoLeader, ErrTimeout, GrpcCode } from "../../pb/errors.js";
+import { isDeadlineExceeded, untilAborted } from "../../etcdserver/request-context.js";
 import { toBigInt, toSafe } from "../../pb/convert.js";
 import type { Int64 } from "../../pb/wire.js";
 import { clientConstructor } from "../proto/load.js";
@@ -108,17 +109,17 @@ export class LeaseHandlers {
     this.timeoutMs = requestTimeoutMs;
   }
 
-  async grant(r: { TTL: Int64; ID: Int64 }) {
-    const res = await this.server.leases.grant(toSafe(r.TTL), toBigInt(r.ID));
+  async grant(r: { TTL: Int64; ID: Int64 }, signal?: AbortSignal) {
+    const res = await this.server.leases.grant(toSafe(r.TTL), toBigInt(r.ID), signal);
     return { header: headerToWire(this.server.header(res.revision)), ID: res.id.toString(), TTL: res.ttl, error: "" };
   }
 
-  async revoke(r: { ID: Int64 }) {
-    const res = await this.server.leases.revoke(toBigInt(r.ID));
+  async revoke(r: { ID: Int64 }, signal?: AbortSignal) {
+    const res = await this.server.leases.revoke(toBigInt(r.ID), signal);
     return { header: headerToWire(this.server.header(res.revision)) };
   }
 
-  async timeToLive(r: { ID: Int64; keys: boolean }) {
+  async timeToLive(r: { ID: Int64; keys: boolean }, signal?: AbortSignal) {
     const id = toBigInt(r.ID);
     const withKeys = !!r.keys;
     const header = () => headerToWire(this.server.header());
@@ -130,6 +131,7 @@ export class LeaseHandlers {
         return { header: header(), ID: id.toString(), TTL: t.ttl, grantedTTL: t.grantedTtl, keys: t.keys };
       },
       async (link, left) => ({ ...(await link.timeToLive(id, withKeys, left)), header: header() }),
+      signal,
     );
     return res;
   }
@@ -156,11 +158,16 @@ export class LeaseHandlers {
     return { header, ID: id.toString(), TTL: ttl };
   }
 
-  /** Runs `local` if this member is the primary lessor, else `remote` on the leader, retrying until the request timeout. */
-  private async onLeader<T>(local: () => Promise<T>, remote: (link: LeaderLink, leftMs: number) => Promise<T>): Promise<T> {
+  /**
+   * Runs `local` if this member is the primary lessor, else `remote` on the leader, retrying until the
+   * request timeout or until the caller's context ends (then etcd's ErrTimeout, or ErrCanceled).
+   */
+  private async onLeader<T>(local: () => Promise<T>, remote: (link: LeaderLink, leftMs: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const deadline = Date.now() + this.timeoutMs;
+    const ended = () => (isDeadlineExceeded(signal!) ? ErrTimeout : ErrCanceled);
     let lastErr: unknown = ErrTimeout;
     for (;;) {
+      if (signal?.aborted) throw ended();
       try {
         return await local();
       } catch (e) {
@@ -175,9 +182,10 @@ export class LeaseHandlers {
             this.link = new LeaderLink(url);
           }
           try {
-            return await remote(this.link, Math.max(1, deadline - Date.now()));
+            return await untilAborted(remote(this.link, Math.max(1, deadline - Date.now())), signal, ended);
           } catch (e) {
             if (e === ErrLeaseNotFound || (e instanceof EtcdError && e.code === GrpcCode.NotFound)) throw ErrLeaseNotFound;
+            if (signal?.aborted) throw ended();
             // the leader's own answer (not a transport or leadership problem) is final
             if (e instanceof EtcdError && !TRANSIENT.has(e.code)) throw e;
             lastErr = e;
@@ -187,7 +195,7 @@ export class LeaseHandlers {
         }
       }
       if (Date.now() >= deadline) throw lastErr === ErrNoLeader ? ErrNoLeader : ErrTimeout;
-      await sleep(50);
+      await untilAborted(sleep(50), signal, ended);
     }
   }
 
@@ -200,9 +208,9 @@ export class LeaseHandlers {
 export function leaseService(h: LeaseHandlers, metrics: ServerMetrics): UntypedServiceImplementation {
   const svc = "etcdserverpb.Lease";
   return {
-    LeaseGrant: unary(metrics, svc, "LeaseGrant", (r: { TTL: Int64; ID: Int64 }) => h.grant(r)),
-    LeaseRevoke: unary(metrics, svc, "LeaseRevoke", (r: { ID: Int64 }) => h.revoke(r)),
-    LeaseTimeToLive: unary(metrics, svc, "LeaseTimeToLive", (r: { ID: Int64; keys: boolean }) => h.timeToLive(r)),
+    LeaseGrant: unary(metrics, svc, "LeaseGrant", (r: { TTL: Int64; ID: Int64 }, signal) => h.grant(r, signal)),
+    LeaseRevoke: unary(metrics, svc, "LeaseRevoke", (r: { ID: Int64 }, signal) => h.revoke(r, signal)),
+    LeaseTimeToLive: unary(metrics, svc, "LeaseTimeToLive", (r: { ID: Int64; keys: boolean }, signal) => h.timeToLive(r, signal)),
     LeaseLeases: unary(metrics, svc, "LeaseLeases", () => h.leases()),
     LeaseKeepAlive: (call: ServerDuplexStream<{ ID: Int64 }, object>) => keepAliveStream(h, metrics, call),
   };

@@ -5,7 +5,7 @@ import type { Int64, WireHeader } from "../../pb/wire.js";
 import { asRecipeError, type V3Client } from "../concurrency/client.js";
 import { lock, unlock } from "../concurrency/mutex.js";
 import { headerToWire } from "./header.js";
-import { waitingUnary } from "./unary.js";
+import { unary } from "./unary.js";
 
 export interface WireLockRequest {
   name: Buffer;
@@ -29,7 +29,7 @@ export class LockHandlers {
 export function lockService(h: LockHandlers, metrics: ServerMetrics): UntypedServiceImplementation {
   const svc = "v3lockpb.Lock";
   return {
-    Lock: waitingUnary(metrics, svc, "Lock", (r: WireLockRequest, signal) => h.lock(r, signal)),
-    Unlock: waitingUnary(metrics, svc, "Unlock", (r: { key: Buffer }) => h.unlock(r)),
+    Lock: unary(metrics, svc, "Lock", (r: WireLockRequest, signal) => h.lock(r, signal)),
+    Unlock: unary(metrics, svc, "Unlock", (r: { key: Buffer }) => h.unlock(r)),
   };
 }

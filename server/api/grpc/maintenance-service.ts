@@ -34,8 +34,8 @@ export function maintenanceService(server: EtcdServer, metrics: ServerMetrics): 
         alarms: server.alarms.map((a) => ({ memberID: server.memberId.toString(), alarm: ALARM_NAMES.indexOf(a) })),
       };
     }),
-    MoveLeader: unary(metrics, svc, "MoveLeader", async (req: { targetID: string }) => {
-      await server.moveLeader(BigInt(req.targetID));
+    MoveLeader: unary(metrics, svc, "MoveLeader", async (req: { targetID: string }, signal) => {
+      await server.moveLeader(BigInt(req.targetID), undefined, signal);
       return { header: headerToWire(server.header()) };
     }),
     HashKV: unary(metrics, svc, "HashKV", async (req: { revision: string }) => {

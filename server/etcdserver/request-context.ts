@@ -1,0 +1,67 @@
+/**
+ * A request's context, as Go's context.Context is in etcd: an AbortSignal that the API layer aborts
+ * when the caller's deadline is about to pass or the caller goes away, with etcd's error for that
+ * ending as the reason (ErrCtxDeadlineExceeded or ErrCtxCanceled). Everything that waits on raft
+ * takes one, stops waiting when it aborts and answers what etcd answers at that point.
+ */
+import { ErrCtxCanceled, ErrCtxDeadlineExceeded, EtcdError } from "../pb/errors.js";
+
+/** The error the context ended with (Go's ctx.Err(), as etcd's gRPC server answers it). */
+export function contextError(signal: AbortSignal): EtcdError {
+  return signal.reason instanceof EtcdError ? signal.reason : ErrCtxCanceled;
+}
+
+export function isDeadlineExceeded(signal: AbortSignal): boolean {
+  return signal.reason === ErrCtxDeadlineExceeded;
+}
+
+export interface TimedContext {
+  readonly signal: AbortSignal;
+  /** Stops the timer and the link to the parent (call once the wait is over). */
+  done(): void;
+}
+
+/** context.WithTimeout(parent, ms): aborts with ErrCtxDeadlineExceeded after `ms`, or with the parent's reason. */
+export function withTimeout(parent: AbortSignal | undefined, ms: number): TimedContext {
+  const ac = new AbortController();
+  const onParent = () => ac.abort(parent!.reason);
+  const timer = setTimeout(() => ac.abort(ErrCtxDeadlineExceeded), Math.max(0, ms));
+  if (parent?.aborted) onParent();
+  else parent?.addEventListener("abort", onParent, { once: true });
+  return {
+    signal: ac.signal,
+    done: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", onParent);
+    },
+  };
+}
+
+/** Runs `onAbort` once if `signal` aborts before `dispose` is called; returns `dispose`. */
+export function onAbort(signal: AbortSignal | undefined, f: () => void): () => void {
+  if (!signal) return () => undefined;
+  if (signal.aborted) {
+    f();
+    return () => undefined;
+  }
+  signal.addEventListener("abort", f, { once: true });
+  return () => signal.removeEventListener("abort", f);
+}
+
+/** `p`, or a rejection with `error()` as soon as `signal` aborts (`p` keeps running; its result is dropped). */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined, error: () => Error = () => contextError(signal!)): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const dispose = onAbort(signal, () => reject(error()));
+    p.then(
+      (v) => {
+        dispose();
+        resolve(v);
+      },
+      (e: unknown) => {
+        dispose();
+        reject(e);
+      },
+    );
+  });
+}
