@@ -76,7 +76,9 @@ describe("watch and lease workloads against one etcd-ts member", { timeout: 60_0
     // the Markdown report gives expiry its own table (pooled over the trials), not a req/s row
     const md = renderMarkdown(fakeResult(ctx, t));
     assert.match(md, /### Lease expiry/);
-    assert.match(md, /\| lease-expiry \| etcd-ts \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 4 \/ 4 \| 1 \|/);
+    assert.match(md, /\| lease-expiry \| etcd-ts \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 4 \/ 4 \| [\d,.]+ \| 1 \|/);
+    // every lease noticed: the time until none was left is the measured window
+    assert.equal(summary.allGoneMs!.median, t.measuredMs);
     assert.doesNotMatch(md, /### Load/);
   });
 
