@@ -8,12 +8,13 @@
  * The worker ignores SIGINT (the parent decides) and exits when the parent goes away.
  *
  * This file holds the IPC wiring, the dispatch on job.op and the KV runner (put, range, txn-mixed,
- * lease-churn); the other runners are in bench/http-load.ts, bench/watch-load.ts and bench/lease-load.ts.
+ * lease-churn); the other runners are in bench/http-load.ts, bench/watch-load.ts, bench/lease-load.ts and bench/lease-expiry-load.ts.
  */
 import { EtcdChannel, prefixEnd, unary } from "./etcd-client.js";
 import { runHttp } from "./http-load.js";
 import { keyOf, valueOf } from "./keys.js";
-import { runLeaseExpiry, runLeaseKeepAlive } from "./lease-load.js";
+import { runLeaseExpiry } from "./lease-expiry-load.js";
+import { runLeaseKeepAlive } from "./lease-load.js";
 import { Counters } from "./load-counters.js";
 import type { LoadJob, ToWorker } from "./load-job.js";
 import { runWatchLatency } from "./watch-load.js";

@@ -97,7 +97,7 @@ function expiryTable(g: TopologyGroup): Table | null {
   const names = g.workloads.filter((n) => NOTICE_WORKLOADS.has(n));
   if (!names.length) return null;
   const runs = [g.subject, g.baseline].filter((x) => x !== undefined);
-  const head = ["workload", "server", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 ms per trial", "noticed / leases", "trials"];
+  const head = ["workload", "server", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 ms per trial", "noticed / leases", "all gone ms", "trials"];
   const rows: string[][] = [];
   for (const n of names) {
     for (const run of runs) {
@@ -105,10 +105,12 @@ function expiryTable(g: TopologyGroup): Table | null {
       const note = statusNote(w);
       const p = pooledLatency(w);
       if (!w || !p) {
-        rows.push([n, run.server, note ?? "–", "", "", "", "", "", "0"]);
+        rows.push([n, run.server, note ?? "–", "", "", "", "", "", "", "0"]);
         continue;
       }
-      rows.push([n, run.server, fmtNum(p.p50Ms), fmtNum(p.p90Ms), fmtNum(p.p99Ms), fmtNum(p.maxMs), fmtFig(fig(w, "p50Ms")), `${p.samples} / ${p.sent}`, String(w.trials.length)]);
+      // first grant → last DELETE, over the trials in which every lease was noticed ("–": none was complete)
+      const gone = fig(w, "allGoneMs") ? fmtFig(fig(w, "allGoneMs")) : "–";
+      rows.push([n, run.server, fmtNum(p.p50Ms), fmtNum(p.p90Ms), fmtNum(p.p99Ms), fmtNum(p.maxMs), fmtFig(fig(w, "p50Ms")), `${p.samples} / ${p.sent}`, gone, String(w.trials.length)]);
     }
   }
   return { title: "Lease expiry: DELETE event received after the lease's nominal expiry (all trials' leases together)", head, rows };

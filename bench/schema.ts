@@ -72,6 +72,8 @@ export interface BenchOptionsRecord {
   expiryTtl?: number;
   /** lease-expiry: leases per trial, their grants spread over TTL + 1 s. */
   expiryLeases?: number;
+  /** put-idle-watchers: prefix watchers held open during each trial (absent in older files). */
+  idleWatchers?: number;
   pauseMs: number;
   quick: boolean;
 }

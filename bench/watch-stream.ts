@@ -1,15 +1,16 @@
-/** A raw etcd Watch stream, typed with the few fields the load runners read (bench/watch-load.ts, bench/lease-load.ts). */
+/** A raw etcd Watch stream, typed with the few fields the load runners read (bench/watch-load.ts, bench/lease-expiry-load.ts). */
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import type { EtcdChannel } from "./etcd-client.js";
 
 export interface WatchRequest {
-  create_request: { key: Buffer; range_end: Buffer; start_revision: number };
+  /** filters: 0 = NOPUT, 1 = NODELETE. */
+  create_request: { key: Buffer; range_end: Buffer; start_revision: number; filters?: number[] };
 }
 
 export interface WatchEvent {
   /** 0 / "PUT", 1 / "DELETE", depending on how the stubs decode enums. */
   type?: number | string;
-  kv?: { value?: Buffer | string };
+  kv?: { key?: Buffer; value?: Buffer | string };
 }
 
 export interface WatchResponse {

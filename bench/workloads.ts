@@ -5,6 +5,8 @@
  */
 import { EtcdChannel, unary } from "./etcd-client.js";
 import { FAILOVER_SCENARIOS, runFailoverTrial } from "./failover.js";
+import { openIdleWatchers } from "./idle-watchers.js";
+import { noticeWaitMs } from "./lease-expiry-load.js";
 import { keyOf, valueOf } from "./keys.js";
 import type { LoadOp } from "./load-job.js";
 import { runLoad, type LoadSpec } from "./load.js";
@@ -236,7 +238,22 @@ export function summarizeLoad(trials: Trial[]): Record<string, FigureStat> {
   return out;
 }
 
-function registerLoad(v: LoadVariant, params: (o: BenchOptionsRecord) => Record<string, string | number | boolean | null>): void {
+/**
+ * lease-expiry: the load figures, plus allGoneMs — the measured window (first grant to last DELETE) of the
+ * trials in which every lease's DELETE arrived, i.e. how long until no lease of the trial was left.
+ */
+export function summarizeExpiry(trials: Trial[]): Record<string, FigureStat> {
+  const out = summarizeLoad(trials);
+  const done = trials.filter((t): t is LoadTrial => t.kind === "load" && t.sent > 0 && t.ok === t.sent).map((t) => t.measuredMs);
+  if (done.length) out.allGoneMs = figure(done, "ms", "lower");
+  return out;
+}
+
+function registerLoad(
+  v: LoadVariant,
+  params: (o: BenchOptionsRecord) => Record<string, string | number | boolean | null>,
+  summarize: (trials: Trial[]) => Record<string, FigureStat> = summarizeLoad,
+): void {
   registerWorkload({
     name: v.name,
     family: v.family,
@@ -256,7 +273,7 @@ function registerLoad(v: LoadVariant, params: (o: BenchOptionsRecord) => Record<
     }),
     prepare: v.preload ? preloadKeySpace : undefined,
     runTrial: (ctx, trial) => runLoadTrial(ctx, v, trial),
-    summarize: summarizeLoad,
+    summarize,
   });
 }
 
@@ -264,6 +281,26 @@ registerLoad(
   { name: "put", family: "kv", op: "put", keys: "put/", description: "KV.Put of --val-size values on keys drawn from --key-space-size (random or --sequential-keys)" },
   (o) => ({ sequentialKeys: o.sequentialKeys }),
 );
+// put with --idle-watchers prefix watchers open that no put matches (opened before each trial, closed after)
+const putIdle: LoadVariant = { name: "put-idle-watchers", family: "kv", op: "put", keys: "put-iw/", description: "" };
+registerWorkload({
+  name: putIdle.name,
+  family: "kv",
+  description: "as put, with --idle-watchers prefix watchers open (on prefixes no put matches): what finding a key's watchers costs",
+  trials: (o) => o.trials,
+  params: (o) => ({ conns: o.conns, clients: o.clients, total: o.durationSec != null ? null : o.total, durationSec: o.durationSec, rate: o.rate, warmup: o.warmup, keySize: o.keySize, valSize: o.valSize, keySpaceSize: o.keySpaceSize, sequentialKeys: o.sequentialKeys, idleWatchers: o.idleWatchers ?? 50_000 }),
+  runTrial: async (ctx, trial) => {
+    const n = ctx.opts.idleWatchers ?? 50_000;
+    ctx.progress(0, `opening ${n} idle watchers`);
+    const idle = await openIdleWatchers(ctx.endpoints, n, ctx.opts.conns, `${ctx.prefix}idle-watch/${trial}/`, 60_000 + n, ctx.signal);
+    try {
+      return await runLoadTrial(ctx, putIdle, trial);
+    } finally {
+      idle.close();
+    }
+  },
+  summarize: summarizeLoad,
+});
 for (const c of ["l", "s"] as const) {
   registerLoad(
     {
@@ -339,17 +376,20 @@ registerLoad(
     op: "lease-expiry",
     keys: "lease-expiry/",
     description:
-      "--expiry-leases leases of TTL --expiry-ttl per trial (--total and --duration do not apply), granted spread over TTL + 1 s, each with a key attached and a watcher on that key; latency = DELETE event received - (grant response + TTL)",
+      "--expiry-leases leases of TTL --expiry-ttl per trial (--total and --duration do not apply), granted spread over TTL + 1 s, each with a key attached, the keys watched (one Watch per connection); latency = DELETE event received - (grant response + TTL); allGoneMs = first grant to last DELETE",
     // Always a fixed number of leases, one per slot: a slot that went on with another lease as soon as the
     // DELETE arrived would start it in phase with the server's expiry loop (its DELETE came from a tick),
     // and with a TTL that is a multiple of the loop period every later lease would wait almost a full period.
     spec: (o) => {
       const leases = o.expiryLeases ?? 40;
       const ttl = o.expiryTtl ?? 2;
-      return { clients: leases, total: leases, durationMs: null, rate: 0, warmup: 0, workers: 1, leaseTtl: ttl, maxMs: (2 * ttl + 1) * 1000 + 60_000 };
+      // grants spread over TTL + 1 s, then TTL, the notice wait, and the leftovers' revokes at the end
+      const maxMs = (2 * ttl + 1) * 1000 + noticeWaitMs(leases, o.timeoutMs) + leases * 5 + 60_000;
+      return { clients: leases, total: leases, durationMs: null, rate: 0, warmup: 0, workers: 1, leaseTtl: ttl, maxMs };
     },
   },
   (o) => ({ leases: o.expiryLeases ?? 40, expiryTtl: o.expiryTtl ?? 2, conns: o.conns, clients: null, total: null, durationSec: null, rate: null, warmup: null, keySpaceSize: null }),
+  summarizeExpiry,
 );
 registerLoad(
   {

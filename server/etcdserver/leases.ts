@@ -33,10 +33,10 @@ export interface TimeToLive {
   readonly keys: Buffer[];
 }
 
-/** etcd's lessor loop period and revoke rate (leaseRevokeRate / 2 per loop). */
+/** etcd's lessor loop period and revoke rate (leaseRevokeRate 1000/s: leaseRevokeRate / 2 per loop). */
 const EXPIRY_LOOP_MS = 500;
 const REVOKES_PER_LOOP = 500;
-/** etcd's maxPendingRevokes. */
+/** etcd's maxPendingRevokes: LeaseRevoke proposals in flight at once. */
 const MAX_PENDING_REVOKES = 16;
 /** etcd's applyTimeout for waitAppliedIndex. */
 const APPLY_WAIT_MS = 1000;
@@ -47,6 +47,10 @@ const MASK63 = (1n << 63n) - 1n;
 export class ServerLeases {
   readonly lessor: Lessor;
   private timer: NodeJS.Timeout | undefined;
+  /** Expired leases found by the loop, waiting for a revoke slot (at most REVOKES_PER_LOOP). */
+  private revokeQueue: bigint[] = [];
+  /** Leases queued or being revoked: a lease reported again (etcd's retry interval) is not revoked twice at once. */
+  private readonly revoking = new Set<bigint>();
   private pendingRevokes = 0;
   private stopped = false;
 
@@ -98,9 +102,10 @@ export class ServerLeases {
     this.lessor.promote(this.d.electionTimeoutMs);
   }
 
-  /** This member is no longer the leader. */
+  /** This member is no longer the leader: the new leader's lessor decides expiry from now on. */
   onNotLeader(): void {
     if (this.lessor.isPrimary()) this.lessor.demote();
+    this.dropQueue();
   }
 
   start(): void {
@@ -111,21 +116,51 @@ export class ServerLeases {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.dropQueue();
     this.lessor.stop();
   }
 
+  /**
+   * The expiry loop (etcd's lessor runLoop + EtcdServer.revokeExpiredLeases): every 500 ms the leader
+   * takes up to 500 expired leases (1000 per second, etcd's leaseRevokeRate) and revokes them, each by
+   * its own LeaseRevoke proposal through raft (one revision per lease on every member, as etcd), with
+   * at most 16 in flight. The queue never holds more than one loop's worth: a loop that finds the
+   * previous batch still queued only tops it up.
+   */
   private revokeExpired(): void {
     if (this.stopped || !this.d.isLeader() || !this.lessor.isPrimary()) return;
-    const room = Math.min(REVOKES_PER_LOOP, MAX_PENDING_REVOKES - this.pendingRevokes);
+    const room = REVOKES_PER_LOOP - this.revokeQueue.length;
     if (room <= 0) return;
     for (const l of this.lessor.findExpired(room)) {
-      this.pendingRevokes++;
-      this.revoke(l.id)
-        .catch((e: unknown) => {
-          if (e !== ErrStopped) this.d.logger.warn({ "lease-id": l.id.toString(16).padStart(16, "0"), error: (e as Error).message }, "failed to revoke lease");
-        })
-        .finally(() => this.pendingRevokes--);
+      if (this.revoking.has(l.id)) continue; // reported again while its revoke is still on its way
+      this.revoking.add(l.id);
+      this.revokeQueue.push(l.id);
     }
+    this.pumpRevokes();
+  }
+
+  /** Starts queued revokes while fewer than MAX_PENDING_REVOKES are in flight. */
+  private pumpRevokes(): void {
+    while (this.pendingRevokes < MAX_PENDING_REVOKES && this.revokeQueue.length > 0) {
+      if (this.stopped || !this.d.isLeader()) return this.dropQueue();
+      const id = this.revokeQueue.shift()!;
+      this.pendingRevokes++;
+      this.revoke(id)
+        .catch((e: unknown) => {
+          if (e !== ErrStopped) this.d.logger.warn({ "lease-id": id.toString(16).padStart(16, "0"), error: (e as Error).message }, "failed to revoke lease");
+        })
+        .finally(() => {
+          this.pendingRevokes--;
+          this.revoking.delete(id);
+          this.pumpRevokes();
+        });
+    }
+  }
+
+  /** Forgets the leases not yet proposed (leadership lost, or stopping); those in flight finish. */
+  private dropQueue(): void {
+    for (const id of this.revokeQueue) this.revoking.delete(id);
+    this.revokeQueue = [];
   }
 
   /** etcd's waitAppliedIndex: the leader answers lease reads only once it applied what is committed. */

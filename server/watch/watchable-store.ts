@@ -12,6 +12,8 @@
  */
 import type { MvccStore } from "../mvcc/store.js";
 import { EventType, type Event } from "../pb/kv.js";
+import { Watcher } from "./watcher.js";
+import { WatcherGroup } from "./watcher-group.js";
 
 /** etcd's mvcc.ErrEmptyWatcherRange (a watch create's cancel_reason). */
 export class ErrEmptyWatcherRange extends Error {
@@ -69,76 +71,6 @@ export interface WatchableStoreOptions {
   readonly maxWatchersPerSync?: number;
   /** Events read from history per pass (whole revisions; the last revision may overshoot). */
   readonly maxEventsPerSync?: number;
-}
-
-class Watcher {
-  /** The next revision this watcher has not been handed. */
-  minRev: number;
-  group: WatcherGroup | undefined;
-  compacted = false;
-  constructor(
-    readonly id: number,
-    readonly stream: WatchStream,
-    /** latin1 */
-    readonly key: string,
-    /** latin1; undefined: single key; "": from key */
-    readonly end: string | undefined,
-    startRev: number,
-    readonly noPut: boolean,
-    readonly noDelete: boolean,
-    readonly prevKv: boolean,
-  ) {
-    this.minRev = startRev;
-  }
-
-  isRange(): boolean {
-    return this.end !== undefined;
-  }
-
-  contains(k: string): boolean {
-    if (this.end === undefined) return k === this.key;
-    return k >= this.key && (this.end === "" || k < this.end);
-  }
-}
-
-class WatcherGroup {
-  readonly all = new Set<Watcher>();
-  private readonly byKey = new Map<string, Set<Watcher>>();
-  private readonly ranges = new Set<Watcher>();
-
-  get size(): number {
-    return this.all.size;
-  }
-
-  add(w: Watcher): void {
-    this.all.add(w);
-    w.group = this;
-    if (w.isRange()) this.ranges.add(w);
-    else {
-      let s = this.byKey.get(w.key);
-      if (!s) this.byKey.set(w.key, (s = new Set()));
-      s.add(w);
-    }
-  }
-
-  delete(w: Watcher): boolean {
-    if (!this.all.delete(w)) return false;
-    if (w.group === this) w.group = undefined;
-    if (w.isRange()) this.ranges.delete(w);
-    else {
-      const s = this.byKey.get(w.key);
-      s?.delete(w);
-      if (s && s.size === 0) this.byKey.delete(w.key);
-    }
-    return true;
-  }
-
-  /** Calls f for each watcher whose key/range holds `k`. */
-  forEachWatching(k: string, f: (w: Watcher) => void): void {
-    const s = this.byKey.get(k);
-    if (s) for (const w of s) f(w);
-    for (const w of this.ranges) if (w.contains(k)) f(w);
-  }
 }
 
 const latin1 = (b: Buffer) => b.toString("latin1");
@@ -408,13 +340,14 @@ export class WatchableStore {
 
     const batches = new Map<Watcher, Batch>();
     const activeSet = new Set(active);
+    // the chosen watchers indexed by what they watch (etcd: newWatcherBatch on the chosen group)
+    const chosenIndex = new WatcherGroup(false);
+    for (const w of active) chosenIndex.add(w);
     for (let i = 0; i < evs.length; i++) {
       const ev = evs[i]!;
-      const k = latin1(ev.kv.key);
-      for (const w of active) {
-        if (ev.kv.modRevision < w.minRev || !w.contains(k)) continue;
-        addToBatch(batches, w, ev, i);
-      }
+      chosenIndex.forEachWatching(latin1(ev.kv.key), (w) => {
+        if (ev.kv.modRevision >= w.minRev) addToBatch(batches, w, ev, i);
+      });
     }
     const shared = new SharedOutputs();
     for (const w of activeSet) {

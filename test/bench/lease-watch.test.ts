@@ -9,6 +9,7 @@ import { resolveOptions } from "../../bench/cli.js";
 import { renderMarkdown } from "../../bench/report-md.js";
 import type { BenchResultFile, LoadTrial } from "../../bench/schema.js";
 import type { ClusterTarget } from "../../bench/target.js";
+import { noticeWaitMs } from "../../bench/lease-expiry-load.js";
 import { expandWorkloads, workloadDef, type WorkloadContext } from "../../bench/workloads.js";
 import { startMember, type MemberProcess } from "../support/member-process.js";
 import { assertSaneLoadTrial } from "./helpers/assert.js";
@@ -76,8 +77,25 @@ describe("watch and lease workloads against one etcd-ts member", { timeout: 60_0
     // the Markdown report gives expiry its own table (pooled over the trials), not a req/s row
     const md = renderMarkdown(fakeResult(ctx, t));
     assert.match(md, /### Lease expiry/);
-    assert.match(md, /\| lease-expiry \| etcd-ts \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 4 \/ 4 \| 1 \|/);
+    assert.match(md, /\| lease-expiry \| etcd-ts \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 4 \/ 4 \| [\d,.]+ \| 1 \|/);
     assert.doesNotMatch(md, /### Load/);
+    // every lease noticed: the time until none was left is the measured window; a missed lease: no such figure
+    assert.equal(summary.allGoneMs!.median, t.measuredMs);
+    assert.equal(def.summarize([{ ...t, ok: t.sent - 1, timeouts: 1 }]).allGoneMs, undefined);
+  });
+
+  test("lease-expiry: the notice wait covers twice what etcd's revoke rate (1000/s) needs for the trial's leases", () => {
+    assert.equal(noticeWaitMs(40, 5000), 5000);
+    assert.equal(noticeWaitMs(40, 8000), 8000);
+    assert.equal(noticeWaitMs(20_000, 5000), 40_000);
+  });
+
+  test("put-idle-watchers: puts measured while idle prefix watchers are open, closed after the trial", async () => {
+    const def = workloadDef("put-idle-watchers")!;
+    const ictx = { ...ctx, opts: { ...ctx.opts, idleWatchers: 300, total: 200, warmup: 10 } };
+    assert.equal(def.params(ictx.opts).idleWatchers, 300);
+    const t = (await def.runTrial(ictx, 1)) as LoadTrial;
+    assertSaneLoadTrial(t, 200, "put-idle-watchers");
   });
 
   test("watch-latency: 200 watchers over 2 connections see every measured put", async () => {
