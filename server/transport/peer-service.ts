@@ -6,6 +6,11 @@ import type { Logger } from "../log/logger.js";
 import { decodeMessage } from "../raft/message-codec.js";
 import type { Message } from "../raft/types.js";
 import { checkIdentity, readIdentity, REMOVED_MESSAGE } from "./handshake.js";
+import { RateLimitedLog } from "../log/rate-limited.js";
+import { idToHex } from "../membership/ids.js";
+
+/** At most one "undecodable raft message" line per peer in this long. */
+export const UNDECODABLE_LOG_INTERVAL_MS = 10_000;
 
 export interface PeerReceiver {
   localIdentity(): { clusterId: bigint; memberId: bigint; removed: ReadonlySet<bigint> };
@@ -24,6 +29,8 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
   // Open incoming streams by sender: a removed member is told at once, as etcd's peers do (410 Gone),
   // since it may have nothing more to send (a learner never campaigns).
   const open = new Map<bigint, Set<() => void>>();
+  // A peer sending garbage must not flood the log: one line per peer per interval, with a count of the rest.
+  const undecodable = new RateLimitedLog(logger, UNDECODABLE_LOG_INTERVAL_MS);
   r.onMemberRemoved((id) => {
     for (const refuse of open.get(id) ?? []) refuse();
     open.delete(id);
@@ -55,7 +62,7 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
           try {
             r.receive(decodeMessage(b));
           } catch (e) {
-            logger.warn({ error: (e as Error).message }, "dropping an undecodable raft message");
+            undecodable.log(idToHex(from), { "remote-peer-id": idToHex(from), error: (e as Error).message }, "dropping an undecodable raft message");
           }
         }
       });
