@@ -39,8 +39,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "max-txn-ops", kind: "uint", default: "128", usage: "Maximum number of operations permitted in a transaction." },
   { name: "max-request-bytes", kind: "uint", default: "1572864", usage: "Maximum client request size in bytes the server will accept." },
   { name: "grpc-keepalive-min-time", kind: "duration", default: "5s", usage: "Minimum duration interval that a client should wait before pinging server. As in etcd 3.4, 0 leaves gRPC's default (5m)." },
-  { name: "grpc-keepalive-interval", kind: "duration", default: "2h0m0s", usage: "Frequency duration of server-to-client ping to check if a connection is alive (0 to disable). As in etcd 3.4, 0 here or in --grpc-keepalive-timeout leaves gRPC's defaults (2h, 20s)." },
-  { name: "grpc-keepalive-timeout", kind: "duration", default: "20s", usage: "Additional duration of wait before closing a non-responsive connection (0 to disable)." },
+  { name: "grpc-keepalive-interval", kind: "duration", default: "2h0m0s", usage: "Frequency duration of server-to-client ping to check if a connection is alive. As in etcd 3.4, 0 (here or in --grpc-keepalive-timeout) does not disable it but leaves gRPC's defaults (2h, 20s)." },
+  { name: "grpc-keepalive-timeout", kind: "duration", default: "20s", usage: "Additional duration of wait before closing a non-responsive connection (0: see --grpc-keepalive-interval)." },
   // clustering
   { name: "initial-advertise-peer-urls", kind: "urls", default: "http://localhost:2380", usage: "List of this member's peer URLs to advertise to the rest of the cluster." },
   { name: "initial-cluster", kind: "string", default: "default=http://localhost:2380", usage: "Initial cluster configuration for bootstrapping." },

@@ -58,7 +58,7 @@ describe(`idle connections on a member limited to ${FILE_LIMIT} files`, () => {
   });
   after(async () => {
     for (const s of piles) s.destroy();
-    await m.dispose();
+    await m?.dispose();
   });
 
   test("the limit is really in force for the member", () => {

@@ -33,8 +33,9 @@ describe("--listen-metrics-urls and --metrics", () => {
   let etcdBasic: Started;
   let oursBasic: Started;
   before(async () => {
-    [etcd, ours, etcdBasic, oursBasic] = await Promise.all([start("etcd", "extensive"), start("etcd-ts", "extensive"), start("etcd", "basic"), start("etcd-ts", "basic")]);
-    started.push(etcd, ours, etcdBasic, oursBasic);
+    // one at a time: ports picked for one member are not taken by another starting at the same moment
+    for (const [flavor, level] of [["etcd", "extensive"], ["etcd-ts", "extensive"], ["etcd", "basic"], ["etcd-ts", "basic"]] as const) started.push(await start(flavor, level));
+    [etcd, ours, etcdBasic, oursBasic] = started as [Started, Started, Started, Started];
   });
   after(async () => {
     await Promise.all(started.map((s) => s.member.dispose()));
