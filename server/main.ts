@@ -26,7 +26,14 @@ async function main(): Promise<number> {
     return 0;
   }
   const cfg = parsed.config;
-  const logger = createLogger(cfg.logLevel, cfg.logOutputs);
+  let logger: ReturnType<typeof createLogger>;
+  try {
+    logger = createLogger(cfg.logLevel, cfg.logOutputs);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return 1;
+  }
   for (const e of parsed.envUsed) logger.info({ variable: e }, "recognized and used environment variable");
   for (const w of parsed.warnings) logger.warn(w);
   logger.info({ "etcd-ts-version": ETCD_TS_VERSION, "etcd-api-version": API_VERSION, "node-version": process.version }, "starting etcd-ts");

@@ -3,7 +3,7 @@
  * the YAML config file, `--help`, the env files and the unit files all read.
  * Names, defaults and help texts follow etcd 3.4/3.5.
  */
-export type FlagKind = "string" | "uint" | "bool" | "urls" | "enum";
+export type FlagKind = "string" | "uint" | "bool" | "urls" | "enum" | "duration";
 
 export interface FlagSpec {
   readonly name: string;
@@ -14,10 +14,14 @@ export interface FlagSpec {
   readonly values?: readonly string[];
   /** Present when etcd-ts knows the flag but does not implement it yet: it is refused with this text. */
   readonly unsupported?: string;
+  /** Values etcd takes but etcd-ts does not serve: the reason it is refused, or undefined when the value is fine. */
+  readonly refuse?: (value: string) => string | undefined;
 }
 
 const TLS_LATER = "TLS is not supported by etcd-ts yet; serve over http:// (see README, 'Differences from etcd')";
 const AUTH_LATER = "authentication is not supported by etcd-ts yet";
+const V2_REFUSED = "etcd-ts serves the v3 API only (there is no v2 API to enable); leave --enable-v2 unset or false";
+const CAPNSLOG_REFUSED = "etcd-ts logs only in zap's JSON format (etcd 3.5's default); capnslog's text format is not supported, use --logger=zap";
 
 export const FLAGS: readonly FlagSpec[] = [
   // member
@@ -34,9 +38,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "quota-backend-bytes", kind: "uint", default: "0", usage: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)." },
   { name: "max-txn-ops", kind: "uint", default: "128", usage: "Maximum number of operations permitted in a transaction." },
   { name: "max-request-bytes", kind: "uint", default: "1572864", usage: "Maximum client request size in bytes the server will accept." },
-  { name: "grpc-keepalive-min-time", kind: "string", default: "5s", usage: "Minimum duration interval that a client should wait before pinging server." },
-  { name: "grpc-keepalive-interval", kind: "string", default: "2h0m0s", usage: "Frequency duration of server-to-client ping to check if a connection is alive (0 to disable)." },
-  { name: "grpc-keepalive-timeout", kind: "string", default: "20s", usage: "Additional duration of wait before closing a non-responsive connection (0 to disable)." },
+  { name: "grpc-keepalive-min-time", kind: "duration", default: "5s", usage: "Minimum duration interval that a client should wait before pinging server. As in etcd 3.4, 0 leaves gRPC's default (5m)." },
+  { name: "grpc-keepalive-interval", kind: "duration", default: "2h0m0s", usage: "Frequency duration of server-to-client ping to check if a connection is alive. As in etcd 3.4, 0 (here or in --grpc-keepalive-timeout) does not disable it but leaves gRPC's defaults (2h, 20s)." },
+  { name: "grpc-keepalive-timeout", kind: "duration", default: "20s", usage: "Additional duration of wait before closing a non-responsive connection (0: see --grpc-keepalive-interval)." },
   // clustering
   { name: "initial-advertise-peer-urls", kind: "urls", default: "http://localhost:2380", usage: "List of this member's peer URLs to advertise to the rest of the cluster." },
   { name: "initial-cluster", kind: "string", default: "default=http://localhost:2380", usage: "Initial cluster configuration for bootstrapping." },
@@ -47,10 +51,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "pre-vote", kind: "bool", default: "true", usage: "Enable to run an additional Raft election phase." },
   { name: "auto-compaction-retention", kind: "string", default: "0", usage: "Auto compaction retention length. 0 means disable auto compaction." },
   { name: "auto-compaction-mode", kind: "enum", default: "periodic", values: ["periodic", "revision"], usage: "Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for duration based retention, defaulting to hours if no time unit is provided (e.g. '5m'). 'revision' for revision number based retention." },
-  { name: "enable-v2", kind: "bool", default: "false", usage: "Accept etcd V2 client requests. (etcd-ts serves the v3 API only.)" },
+  { name: "enable-v2", kind: "bool", default: "false", usage: "Accept etcd V2 client requests. (etcd-ts serves the v3 API only: 'true' is refused.)", refuse: (v) => (v === "true" ? V2_REFUSED : undefined) },
   // logging
-  { name: "logger", kind: "enum", default: "zap", values: ["zap", "capnslog"], usage: "Currently only supports 'zap' for structured logging ('capnslog' is accepted and logs the same JSON)." },
-  { name: "log-outputs", kind: "string", default: "default", usage: "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets." },
+  { name: "logger", kind: "enum", default: "zap", values: ["zap", "capnslog"], usage: "Currently only supports 'zap' for structured logging ('capnslog' is refused).", refuse: (v) => (v === "capnslog" ? CAPNSLOG_REFUSED : undefined) },
+  { name: "log-outputs", kind: "string", default: "default", usage: "Specify 'stdout' or 'stderr' to skip journald logging even when running under systemd, or list of comma separated output targets (file paths are appended to).", refuse: refuseLogOutputs },
   { name: "log-level", kind: "enum", default: "info", values: ["debug", "info", "warn", "error", "panic", "fatal"], usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
   // metrics
   { name: "metrics", kind: "enum", default: "basic", values: ["basic", "extensive"], usage: "Set level of detail for exported metrics, specify 'extensive' to include server side grpc histogram metrics." },
@@ -69,6 +73,15 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "auth-token", kind: "string", default: "simple", usage: "Authentication token type (not supported yet).", unsupported: AUTH_LATER },
   { name: "bcrypt-cost", kind: "uint", default: "10", usage: "Password hashing cost (not supported yet).", unsupported: AUTH_LATER },
 ];
+
+/** etcd's zap outputs: default (stderr), stderr, stdout or file paths; journald is not written to by etcd-ts. */
+function refuseLogOutputs(v: string): string | undefined {
+  const outs = v.split(",");
+  if (outs.some((o) => o === "")) return `empty output in '--log-outputs=${v}'`;
+  if (outs.length > 1 && outs.includes("default")) return 'multi logoutput for "default" is not supported yet';
+  if (outs.includes("journal")) return "etcd-ts does not write to journald; use 'stderr' (under systemd it goes to the journal)";
+  return undefined;
+}
 
 export const FLAG_BY_NAME: ReadonlyMap<string, FlagSpec> = new Map(FLAGS.map((f) => [f.name, f]));
 

@@ -6,6 +6,7 @@
 export type ClusterState = "new" | "existing";
 export type CompactionMode = "periodic" | "revision";
 export type LogLevel = "debug" | "info" | "warn" | "error" | "panic" | "fatal";
+export type MetricsLevel = "basic" | "extensive";
 
 export interface InitialMember {
   readonly name: string;
@@ -38,8 +39,19 @@ export interface MemberConfig {
   readonly preVote: boolean;
   readonly strictReconfigCheck: boolean;
   readonly logLevel: LogLevel;
+  /** "default", "stderr", "stdout" or file paths (appended to). */
   readonly logOutputs: readonly string[];
+  /** Extra HTTP listeners serving only /metrics and /health (etcd's --listen-metrics-urls). */
   readonly listenMetricsUrls: readonly string[];
+  /** "extensive" adds the grpc_server_handling_seconds histogram, as etcd's --metrics does. */
+  readonly metrics: MetricsLevel;
+  /**
+   * The --grpc-keepalive-* flags as given, in milliseconds (0 and negative kept: etcd then leaves
+   * gRPC's defaults in place; see grpcKeepaliveOf in embed/grpc-keepalive.ts).
+   */
+  readonly grpcKeepAliveMinTimeMs: number;
+  readonly grpcKeepAliveIntervalMs: number;
+  readonly grpcKeepAliveTimeoutMs: number;
 }
 
 /** etcd's default backend quota when --quota-backend-bytes is 0. */

@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./errors.js";
 import { FLAGS, FLAG_BY_NAME, TOLERATED_ENV, envNameOf, type FlagSpec } from "./flag-table.js";
-import type { CompactionMode, ClusterState, InitialMember, LogLevel, MemberConfig } from "./member-config.js";
+import type { CompactionMode, ClusterState, InitialMember, LogLevel, MemberConfig, MetricsLevel } from "./member-config.js";
 import { checkUrl, checkUrls } from "./validate-url.js";
+import { formatGoDuration, parseGoDuration } from "./go-duration.js";
 
 export type Action = "run" | "version" | "help";
 
@@ -84,18 +85,29 @@ function parseFlags(argv: readonly string[]): RawSettings {
 function checkValue(spec: FlagSpec, value: string): string {
   const bad = (why: string) => new ConfigError(`invalid value "${value}" for flag -${spec.name}: ${why}`, true);
   if (spec.unsupported && value !== spec.default && value !== "") throw new ConfigError(`--${spec.name}: ${spec.unsupported}`);
+  const checked = checkKind(spec, value, bad);
+  const refused = spec.refuse?.(checked);
+  if (refused !== undefined) throw new ConfigError(`--${spec.name}=${checked}: ${refused}`);
+  return checked;
+}
+
+function checkKind(spec: FlagSpec, value: string, bad: (why: string) => ConfigError): string {
   switch (spec.kind) {
     case "uint":
       if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw bad("parse error");
       return value;
     case "bool":
-      if (!["true", "false", "1", "0", "t", "f", "TRUE", "FALSE", "True", "False"].includes(value)) throw bad("parse error");
-      return ["true", "1", "t", "TRUE", "True"].includes(value) ? "true" : "false";
+      // strconv.ParseBool's spellings
+      if (!["true", "false", "1", "0", "t", "f", "T", "F", "TRUE", "FALSE", "True", "False"].includes(value)) throw bad("parse error");
+      return ["true", "1", "t", "T", "TRUE", "True"].includes(value) ? "true" : "false";
     case "enum":
       if (!spec.values!.includes(value)) throw bad(`valid values are ${spec.values!.join(", ")}`);
       return value;
     case "urls":
       checkUrls(spec.name, value);
+      return value;
+    case "duration":
+      if (parseGoDuration(value) === undefined) throw bad("parse error");
       return value;
     case "string":
       return value;
@@ -113,18 +125,37 @@ function readConfigFile(path: string): RawSettings {
   const out: RawSettings = new Map();
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     if (value === null || value === undefined) continue;
-    if (typeof value === "object") {
+    const spec = FLAG_BY_NAME.get(key);
+    if (typeof value === "object" && !Array.isArray(value)) {
       // Nested sections (client-transport-security, ...) are TLS; an empty section is harmless.
       if (Object.values(value as object).some((v) => v !== "" && v !== false && v !== null)) {
         throw new ConfigError(`config file ${path}: ${key}: TLS is not supported by etcd-ts yet`);
       }
       continue;
     }
-    const spec = FLAG_BY_NAME.get(key);
     if (!spec) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
-    out.set(key, checkValue(spec, String(value)));
+    out.set(key, checkValue(spec, yamlValue(path, spec, value)));
   }
   return out;
+}
+
+/**
+ * A YAML value as the flag's text. etcd decodes its YAML into Go types: `log-outputs` is a list and
+ * durations are integers of nanoseconds (a string like "5s" is an error there, and here).
+ */
+function yamlValue(path: string, spec: FlagSpec, value: unknown): string {
+  const goType = spec.kind === "duration" ? "time.Duration" : spec.name === "log-outputs" ? "[]string" : spec.kind === "uint" ? "uint" : spec.kind === "bool" ? "bool" : "string";
+  const mismatch = (got: string) => new ConfigError(`config file ${path}: json: cannot unmarshal ${got} into Go struct field configYAML.${spec.name} of type ${goType}`);
+  if (spec.name === "log-outputs") {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw mismatch(Array.isArray(value) ? "array" : typeof value);
+    return value.join(",");
+  }
+  if (Array.isArray(value)) throw mismatch("array");
+  if (spec.kind === "duration") {
+    if (typeof value !== "number" || !Number.isInteger(value)) throw mismatch(typeof value);
+    return formatGoDuration(value / 1e6);
+  }
+  return String(value);
 }
 
 function typed(raw: RawSettings): MemberConfig {
@@ -132,6 +163,7 @@ function typed(raw: RawSettings): MemberConfig {
   const num = (name: string): number => Number(str(name));
   const bool = (name: string): boolean => str(name) === "true";
   const urls = (name: string): string[] => checkUrls(name, str(name));
+  const duration = (name: string): number => parseGoDuration(str(name))!;
   const name = str("name");
   const initialCluster = raw.has("initial-cluster")
     ? parseInitialCluster(str("initial-cluster"))
@@ -162,6 +194,10 @@ function typed(raw: RawSettings): MemberConfig {
     logLevel: str("log-level") as LogLevel,
     logOutputs: str("log-outputs").split(","),
     listenMetricsUrls: urls("listen-metrics-urls"),
+    metrics: str("metrics") as MetricsLevel,
+    grpcKeepAliveMinTimeMs: duration("grpc-keepalive-min-time"),
+    grpcKeepAliveIntervalMs: duration("grpc-keepalive-interval"),
+    grpcKeepAliveTimeoutMs: duration("grpc-keepalive-timeout"),
   };
   validate(cfg);
   return cfg;

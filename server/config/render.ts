@@ -1,5 +1,6 @@
 import { FLAG_BY_NAME, envNameOf } from "./flag-table.js";
 import { formatInitialCluster, type MemberConfig } from "./member-config.js";
+import { formatGoDuration } from "./go-duration.js";
 
 /** A member's settings by flag name, as strings: the form env files, unit files and command lines carry. */
 export function toSettings(cfg: MemberConfig): Record<string, string> {
@@ -29,6 +30,10 @@ export function toSettings(cfg: MemberConfig): Record<string, string> {
     "log-level": cfg.logLevel,
     "log-outputs": cfg.logOutputs.join(","),
     "listen-metrics-urls": cfg.listenMetricsUrls.join(","),
+    metrics: cfg.metrics,
+    "grpc-keepalive-min-time": formatGoDuration(cfg.grpcKeepAliveMinTimeMs),
+    "grpc-keepalive-interval": formatGoDuration(cfg.grpcKeepAliveIntervalMs),
+    "grpc-keepalive-timeout": formatGoDuration(cfg.grpcKeepAliveTimeoutMs),
   };
   // Only what differs from etcd's defaults, so rendered files read like the ones in etcd's guides.
   return Object.fromEntries(Object.entries(s).filter(([k, v]) => v !== FLAG_BY_NAME.get(k)!.default && !(v === "" && FLAG_BY_NAME.get(k)!.default === "")));

@@ -9,7 +9,14 @@ import { bootstrapServer } from "../etcdserver/bootstrap.js";
 import type { EtcdServer } from "../etcdserver/server.js";
 import * as grpc from "@grpc/grpc-js";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { SniffingListener } from "./sniffing-listener.js";
+import { SniffingListener, type ListenerOptions } from "./sniffing-listener.js";
+import { ConfigError } from "../config/errors.js";
+import { formatGoDuration } from "../config/go-duration.js";
+import { GATEWAY_STREAMING_BODIES } from "./gateway-paths.js";
+import { grpcConnectionOptions, grpcKeepaliveOf, PEER_KEEPALIVE } from "./grpc-keepalive.js";
+import type { HttpHandler } from "./http1-server.js";
+import { connectionLimitPerListener, FdLimitError } from "./listener-limits.js";
+import { metricsHttpHandler } from "./metrics-http.js";
 import { peerHttpHandler } from "./peer-http.js";
 import { createPeerGrpcServer } from "../transport/peer-server.js";
 import { idToHex } from "../membership/ids.js";
@@ -21,6 +28,72 @@ export interface Embedded {
 
 /** The one place that wires the layers together and opens the listeners. */
 export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: () => void = () => undefined): Promise<Embedded> {
+  logStart(cfg, logger);
+  // Before anything starts: etcd refuses to run with too few file descriptors.
+  const connectionLimit = connectionLimitOrRefuse(cfg);
+  const keepalive = grpcKeepaliveOf(cfg);
+  const server = await bootstrapServer(cfg, logger);
+  if (cfg.metrics === "extensive") server.metrics.enableHandlingTimeHistogram();
+  const kv = new KvHandlers(server, cfg.maxTxnOps);
+  const metrics = server.metrics;
+  const leases = new LeaseHandlers(server, 5000 + 2 * cfg.electionTimeoutMs);
+  const recipes = recipeHandlers(server, leases);
+  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes, leases, {}, recipes, grpcConnectionOptions(keepalive));
+  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes, leases, recipes);
+  const httpHandler = (req: IncomingMessage, res: ServerResponse) => void http(req, res);
+  server.setOnRemoved(onRemoved);
+
+  // Peers first: a member that starts must be reachable by the others before it campaigns.
+  const peerGrpc = createPeerGrpcServer(server, logger, cfg.maxRequestBytes, grpcConnectionOptions(PEER_KEEPALIVE));
+  const listen = async (name: string, urls: readonly string[], g: grpc.Server | undefined, h: HttpHandler, opts: ListenerOptions = {}) => {
+    const out: SniffingListener[] = [];
+    for (const u of urls) {
+      const url = new URL(u);
+      const l = new SniffingListener(g, h, { name, logger, connectionLimit, ...opts });
+      await l.listen(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port));
+      out.push(l);
+    }
+    return out;
+  };
+  const peerListeners = await listen("peer", cfg.listenPeerUrls, peerGrpc, peerHttpHandler(server), { keepalive: PEER_KEEPALIVE.policy });
+  server.start();
+  const clientListeners = await listen("client", cfg.listenClientUrls, grpcServer, httpHandler, { keepalive: keepalive.policy, streamingBodies: GATEWAY_STREAMING_BODIES });
+  const metricsListeners = await listen("metrics", cfg.listenMetricsUrls, undefined, metricsHttpHandler(httpHandler));
+  for (const u of cfg.listenMetricsUrls) logger.info({ address: u }, "serving metrics");
+  await server.readyNotify();
+  logger.info({ "local-member-id": idToHex(server.memberId) }, "ready to serve client requests");
+  for (const u of cfg.listenClientUrls) {
+    logger.warn({ address: new URL(u).host }, "serving client traffic insecurely; this is strongly discouraged!");
+  }
+
+  return {
+    server,
+    async close() {
+      // Order matters: hand over leadership while peers can still reach us, then stop serving
+      // clients, then stop raft, and close the peer side last.
+      await server.transferLeadershipForShutdown();
+      await Promise.all([...clientListeners, ...metricsListeners].map((l) => l.close()));
+      await server.stop();
+      leases.close();
+      grpcServer.forceShutdown();
+      await Promise.all(peerListeners.map((l) => l.close()));
+      peerGrpc.forceShutdown();
+    },
+  };
+}
+
+/** Each listener's connection limit from the file limit; a limit too low to run with is a configuration error. */
+function connectionLimitOrRefuse(cfg: MemberConfig): number {
+  try {
+    return connectionLimitPerListener(cfg.listenClientUrls.length + cfg.listenPeerUrls.length + cfg.listenMetricsUrls.length);
+  } catch (e) {
+    if (e instanceof FdLimitError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+/** etcd's start-up line: the settings that matter, as etcd names them. */
+function logStart(cfg: MemberConfig, logger: Logger): void {
   logger.info(
     {
       name: cfg.name,
@@ -39,51 +112,12 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
       "pre-vote": cfg.preVote,
       "auto-compaction-mode": cfg.autoCompactionMode,
       "auto-compaction-retention": cfg.autoCompactionRetention,
+      "listen-metrics-urls": cfg.listenMetricsUrls,
+      metrics: cfg.metrics,
+      "grpc-keepalive-min-time": formatGoDuration(cfg.grpcKeepAliveMinTimeMs),
+      "grpc-keepalive-interval": formatGoDuration(cfg.grpcKeepAliveIntervalMs),
+      "grpc-keepalive-timeout": formatGoDuration(cfg.grpcKeepAliveTimeoutMs),
     },
     "starting an etcd server",
   );
-  const server = await bootstrapServer(cfg, logger);
-  const kv = new KvHandlers(server, cfg.maxTxnOps);
-  const metrics = server.metrics;
-  const leases = new LeaseHandlers(server, 5000 + 2 * cfg.electionTimeoutMs);
-  const recipes = recipeHandlers(server, leases);
-  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes, leases, {}, recipes);
-  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes, leases, recipes);
-  server.setOnRemoved(onRemoved);
-
-  // Peers first: a member that starts must be reachable by the others before it campaigns.
-  const peerGrpc = createPeerGrpcServer(server, logger, cfg.maxRequestBytes);
-  const listeners: SniffingListener[] = [];
-  const listen = async (urls: readonly string[], g: grpc.Server, h: (req: IncomingMessage, res: ServerResponse) => void) => {
-    for (const u of urls) {
-      const url = new URL(u);
-      const l = new SniffingListener(g, h);
-      await l.listen(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port));
-      listeners.push(l);
-    }
-  };
-  await listen(cfg.listenPeerUrls, peerGrpc, peerHttpHandler(server));
-  const peerListeners = listeners.splice(0);
-  server.start();
-  await listen(cfg.listenClientUrls, grpcServer, (req, res) => void http(req, res));
-  await server.readyNotify();
-  logger.info({ "local-member-id": idToHex(server.memberId) }, "ready to serve client requests");
-  for (const u of cfg.listenClientUrls) {
-    logger.warn({ address: new URL(u).host }, "serving client traffic insecurely; this is strongly discouraged!");
-  }
-
-  return {
-    server,
-    async close() {
-      // Order matters: hand over leadership while peers can still reach us, then stop serving
-      // clients, then stop raft, and close the peer side last.
-      await server.transferLeadershipForShutdown();
-      await Promise.all(listeners.map((l) => l.close()));
-      await server.stop();
-      leases.close();
-      grpcServer.forceShutdown();
-      await Promise.all(peerListeners.map((l) => l.close()));
-      peerGrpc.forceShutdown();
-    },
-  };
 }

@@ -66,6 +66,8 @@ export class FirstRequestInspector {
   /** Offset of the ACK of the listener's SETTINGS, once seen. */
   private ackAt = -1;
   private verdict: "pending" | "fine" | "refused" | "unexamined" = "pending";
+  /** The client's own SETTINGS (the end of its connection preface, RFC 9113 §3.4) has arrived. */
+  sawClientSettings = false;
 
   push(chunk: Buffer): Handover | undefined {
     if (chunk.length === 0) return undefined;
@@ -92,6 +94,7 @@ export class FirstRequestInspector {
   }
 
   private onFrame(f: Frame): void {
+    if (f.type === FrameType.SETTINGS && !isSettingsAck(f)) this.sawClientSettings = true;
     if (this.ackAt < 0 && isSettingsAck(f)) {
       this.ackAt = this.offset;
       return;

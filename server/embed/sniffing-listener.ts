@@ -1,12 +1,33 @@
 import * as grpc from "@grpc/grpc-js";
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import type { Logger } from "../log/logger.js";
+import { ConnectionGuard, type TrackedConnection } from "./connection-guard.js";
+import { sessionTap, type SessionTap } from "./grpc-session-tap.js";
 import { CLIENT_PREFACE, EMPTY_SETTINGS } from "./h2-frames.js";
 import { FIRST_REQUEST_WAIT_MS, FirstRequestInspector, RewritingConnection, type Handover } from "./h2-handshake.js";
+import { createHttp1Server, withBodyDeadline, type HttpHandler } from "./http1-server.js";
+import { enforceKeepalivePolicy, type KeepalivePolicy } from "./keepalive-enforcement.js";
+import { DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./listener-limits.js";
+
+export interface ListenerOptions {
+  /** What the listener serves, for log lines: "client", "peer", "metrics". */
+  readonly name?: string;
+  readonly logger?: Logger;
+  readonly timeouts?: Partial<ListenerTimeouts>;
+  /** Connections kept open at most (see ConnectionGuard); default unlimited. */
+  readonly connectionLimit?: number;
+  /** Enforced on every HTTP/2 connection's client PINGs (etcd's --grpc-keepalive-min-time). */
+  readonly keepalive?: KeepalivePolicy;
+  /** HTTP/1 paths whose request body is a long-lived stream (gateway watch, lease keepalive): no body deadline. */
+  readonly streamingBodies?: ReadonlySet<string>;
+  readonly firstRequestWaitMs?: number;
+}
 
 /**
  * One TCP port, two protocols, as etcd's cmux (client and peer ports alike): connections that open with the HTTP/2 preface go
- * to gRPC; anything else is HTTP/1.1 (health, version, metrics, the JSON gateway).
+ * to gRPC; anything else is HTTP/1.1 (health, version, metrics, the JSON gateway). Without a gRPC server (the metrics
+ * port) every connection is HTTP/1.1.
  *
  * An HTTP/2 connection is not handed to grpc-js at once: the listener sends an empty SETTINGS and reads up to the first
  * request's header block, to catch an :authority Node's HTTP/2 would refuse (etcdctl 3.4 sends "http://host:port" for
@@ -14,20 +35,30 @@ import { FIRST_REQUEST_WAIT_MS, FirstRequestInspector, RewritingConnection, type
  * (nghttp2 reads the native handle, no per-byte cost); one with such an :authority goes through a RewritingConnection
  * that fixes that value in every request. The design, and why it is hand-written, is in h2-handshake.ts and
  * hpack-authority.ts.
+ *
+ * Every connection is admitted by a ConnectionGuard (limit, idle eviction) and must finish its handshake in time; the
+ * timeouts are in listener-limits.ts and the README ("Connections and timeouts").
  */
 export class SniffingListener {
   private readonly net: NetServer;
-  private readonly injector: grpc.ConnectionInjector;
-  private readonly http;
-  private readonly sockets = new Set<Socket>();
+  private readonly injector: grpc.ConnectionInjector | undefined;
+  private readonly tap: SessionTap | undefined;
+  private readonly http: HttpServer;
+  private readonly guard: ConnectionGuard;
+  private readonly timeouts: ListenerTimeouts;
 
   constructor(
-    grpcServer: grpc.Server,
+    grpcServer: grpc.Server | undefined,
     httpHandler: (req: IncomingMessage, res: ServerResponse) => void,
-    private readonly opts: { firstRequestWaitMs?: number } = {},
+    private readonly opts: ListenerOptions = {},
   ) {
-    this.injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.http = createHttpServer({ keepAlive: true }, httpHandler);
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    this.guard = new ConnectionGuard(opts.connectionLimit ?? Number.MAX_SAFE_INTEGER, this.timeouts.handshakeMs, { listener: opts.name ?? "listener", address: "" }, opts.logger);
+    if (grpcServer) {
+      this.tap = sessionTap(grpcServer); // before the injector: it creates the http2 server the tap hooks
+      this.injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    }
+    this.http = createHttp1Server(this.trackRequests(withBodyDeadline(httpHandler, this.timeouts.bodyMs, opts.streamingBodies ?? new Set())), this.timeouts);
     this.net = createNetServer({ noDelay: true }, (socket) => this.route(socket));
   }
 
@@ -36,27 +67,43 @@ export class SniffingListener {
       this.net.once("error", reject);
       this.net.listen({ host, port, backlog: 4096 }, () => {
         this.net.off("error", reject);
+        const a = this.net.address();
+        this.guard.describe.address = typeof a === "object" && a ? `${a.address}:${a.port}` : `${host}:${port}`;
         resolve();
       });
     });
   }
 
+  /** The port it listens on (useful when listening on port 0). */
+  get port(): number {
+    const a = this.net.address();
+    return typeof a === "object" && a ? a.port : 0;
+  }
+
+  /** Open connections (for tests and metrics). */
+  get connections(): number {
+    return this.guard.size;
+  }
+
   private route(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
+    const conn = this.guard.admit(socket);
+    if (!conn) return;
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       const n = Math.min(head.length, CLIENT_PREFACE.length);
-      const isH2 = head.subarray(0, n).equals(CLIENT_PREFACE.subarray(0, n));
+      const isH2 = this.injector !== undefined && head.subarray(0, n).equals(CLIENT_PREFACE.subarray(0, n));
       if (isH2 && head.length < CLIENT_PREFACE.length) return; // need more bytes to decide
       socket.off("data", onData);
       if (isH2) {
-        this.inspectFirstRequest(socket, head.subarray(CLIENT_PREFACE.length));
+        conn.protocol = "h2";
+        this.inspectFirstRequest(conn, head.subarray(CLIENT_PREFACE.length));
         return;
       }
-      // The HTTP/1 server reads through the stream: give the bytes back and let it flow.
+      // The HTTP/1 server reads through the stream: give the bytes back and let it flow. The handshake ends with
+      // the first request's headers (trackRequests).
+      conn.protocol = "http1";
       socket.pause();
       socket.unshift(head);
       this.http.emit("connection", socket);
@@ -65,8 +112,21 @@ export class SniffingListener {
     socket.on("data", onData);
   }
 
+  /** Counts each HTTP/1 request as in flight on its connection until its response is done. */
+  private trackRequests(handler: HttpHandler): HttpHandler {
+    return (req, res) => {
+      const conn = this.guard.of(req.socket);
+      if (conn) {
+        conn.begin();
+        res.once("close", () => conn.end());
+      }
+      handler(req, res);
+    };
+  }
+
   /** After the preface: our SETTINGS out, client frames in until FirstRequestInspector decides, then grpc-js. */
-  private inspectFirstRequest(socket: Socket, afterPreface: Buffer): void {
+  private inspectFirstRequest(conn: TrackedConnection, afterPreface: Buffer): void {
+    const socket = conn.socket;
     socket.write(EMPTY_SETTINGS);
     const inspector = new FirstRequestInspector();
     const handOver = (h: Handover) => {
@@ -78,25 +138,46 @@ export class SniffingListener {
         // nghttp2 takes over the native handle and drains what is buffered itself: resuming the JS stream here would
         // steal bytes from it.
         socket.unshift(Buffer.concat([CLIENT_PREFACE, h.bytes]));
-        this.injector.injectConnection(socket);
-      } else this.injector.injectConnection(new RewritingConnection(socket, h.bytes));
+        this.inject(conn, socket);
+      } else this.inject(conn, new RewritingConnection(socket, h.bytes));
+    };
+    const push = (chunk: Buffer) => {
+      const h = inspector.push(chunk);
+      if (inspector.sawClientSettings) conn.handshakeDone();
+      return h;
     };
     const onData = (chunk: Buffer) => {
-      const h = inspector.push(chunk);
+      const h = push(chunk);
       if (h) handOver(h);
     };
     const onClose = () => clearTimeout(timer);
     const timer = setTimeout(() => handOver(inspector.giveUp()), this.opts.firstRequestWaitMs ?? FIRST_REQUEST_WAIT_MS);
     socket.on("close", onClose);
-    const first = inspector.push(afterPreface);
+    const first = push(afterPreface);
     if (first) handOver(first);
     else socket.on("data", onData);
   }
 
+  /** Hands the connection to grpc-js and follows its session: open streams, and the keepalive policy. */
+  private inject(conn: TrackedConnection, connection: Socket | RewritingConnection): void {
+    const session = this.tap!.capture(() => this.injector!.injectConnection(connection));
+    if (!session) {
+      // Not seen (a grpc-js change): never take it for idle, it may carry streams.
+      conn.begin();
+      return;
+    }
+    session.on("stream", (stream) => {
+      conn.begin();
+      stream.once("close", () => conn.end());
+    });
+    if (this.opts.keepalive) enforceKeepalivePolicy(session, conn.socket, this.opts.keepalive, () => conn.active);
+  }
+
   close(): Promise<void> {
-    this.injector.drain(0);
-    for (const s of this.sockets) s.destroy();
-    this.injector.destroy();
+    this.injector?.drain(0);
+    for (const c of this.guard.connections()) c.socket.destroy();
+    this.injector?.destroy();
+    this.http.close();
     return new Promise((resolve) => this.net.close(() => resolve()));
   }
 }

@@ -34,7 +34,8 @@ import { ClusterVersion } from "./cluster-version.js";
 import { isTxnReadOnly, isTxnSerializable, txnHasPut } from "./txn-kinds.js";
 import { checkForwardedProposal } from "./proposal-check.js";
 import { swapInSnapshotDb } from "./snapshot-install.js";
-import { RateLimitedLog } from "../transport/rate-limited-log.js";
+import { RateLimitedLog } from "../log/rate-limited.js";
+import { PEER_WARNING_INTERVAL_MS } from "../transport/peer-service.js";
 import { releaseSnapDbs } from "../snap/db-file.js";
 import { failpoint } from "../util/failpoint.js";
 
@@ -139,7 +140,7 @@ export class EtcdServer implements PeerReceiver {
   constructor(private readonly p: ServerParts) {
     this.memberId = p.memberId;
     this.metrics = p.metrics;
-    this.peerWarnings = new RateLimitedLog(p.logger);
+    this.peerWarnings = new RateLimitedLog(p.logger, PEER_WARNING_INTERVAL_MS);
     this.ids = new IdGenerator(p.memberId, Date.now());
     this.confState = p.confState;
     this.requestTimeoutMs = 5000 + 2 * p.cfg.electionTimeoutMs;
@@ -516,7 +517,7 @@ export class EtcdServer implements PeerReceiver {
     if (m.type === MessageType.Prop) {
       const why = checkForwardedProposal(m);
       if (why) {
-        this.peerWarnings.warn(`proposal:${m.from}`, { "remote-peer-id": idToHex(m.from), reason: why }, "dropping a forwarded proposal that this member would not propose");
+        this.peerWarnings.log(`proposal:${m.from}`, { "remote-peer-id": idToHex(m.from), reason: why }, "dropping a forwarded proposal that this member would not propose");
         return;
       }
     }

@@ -34,6 +34,20 @@ export class ServerMetrics {
   readonly clientRequests = new Counter({ name: "etcd_server_client_requests_total", help: "The total number of client requests per client version.", labelNames: ["type", "client_api_version"], registers: [this.registry] });
   readonly snapshotSaves = new Histogram({ name: "etcd_debugging_snap_save_total_duration_seconds", help: "The total latency distributions of save called by snapshot.", buckets: exponential(0.001, 2, 14), registers: [this.registry] });
 
+  /** grpc_server_handling_seconds, present once enableHandlingTimeHistogram() ran (--metrics=extensive). */
+  grpcHandlingSeconds: Histogram<"grpc_type" | "grpc_service" | "grpc_method"> | undefined;
+
+  /** What etcd's --metrics=extensive adds (grpc_prometheus.EnableHandlingTimeHistogram): per-RPC latency, Prometheus' default buckets. */
+  enableHandlingTimeHistogram(): void {
+    this.grpcHandlingSeconds ??= new Histogram({
+      name: "grpc_server_handling_seconds",
+      help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+      labelNames: ["grpc_type", "grpc_service", "grpc_method"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+  }
+
   constructor(dbSize: () => number) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({

@@ -9,12 +9,13 @@ import { peerService, type PeerReceiver } from "./peer-service.js";
  * before it is buffered (grpc-js answers RESOURCE_EXHAUSTED), so a peer cannot make us allocate
  * more than peerMaxMessageBytes per call.
  */
-export function createPeerGrpcServer(r: PeerReceiver, logger: Logger, maxRequestBytes: number): grpc.Server {
+export function createPeerGrpcServer(r: PeerReceiver, logger: Logger, maxRequestBytes: number, connectionOptions: grpc.ServerOptions = {}): grpc.Server {
   const server = new grpc.Server({
     "grpc.max_receive_message_length": peerMaxMessageBytes(maxRequestBytes),
     // we only ever send empty acknowledgements
     "grpc.max_send_message_length": 64 * 1024,
     "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+    ...connectionOptions,
   });
   server.addService(serviceDefinition("etcdtspeer", "Peer"), peerService(r, logger));
   return server;

@@ -4,8 +4,11 @@ import { idToHex } from "../membership/ids.js";
 import { decodeMessage } from "../raft/message-codec.js";
 import { MessageType, type Message } from "../raft/types.js";
 import { checkIdentity, readIdentity, REMOVED_MESSAGE } from "./handshake.js";
-import { RateLimitedLog } from "./rate-limited-log.js";
+import { RateLimitedLog } from "../log/rate-limited.js";
 import { SnapshotReception, type Chunk } from "./snapshot-receiver.js";
+
+/** At most one warning per kind of refusal and sender in this long. */
+export const PEER_WARNING_INTERVAL_MS = 5000;
 
 export interface PeerReceiver {
   localIdentity(): { clusterId: bigint; memberId: bigint; removed: ReadonlySet<bigint> };
@@ -41,13 +44,14 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
   // Open incoming streams by sender: a removed member is told at once, as etcd's peers do (410 Gone),
   // since it may have nothing more to send (a learner never campaigns).
   const open = new Map<bigint, Set<() => void>>();
-  const limited = new RateLimitedLog(logger);
+  // a peer sending garbage must not flood the log: one line per kind and sender per interval, with a count of the rest
+  const limited = new RateLimitedLog(logger, PEER_WARNING_INTERVAL_MS);
   r.onMemberRemoved((id) => {
     for (const refuse of open.get(id) ?? []) refuse();
     open.delete(id);
   });
   const dropNonMember = (from: bigint, what: string) =>
-    limited.warn(`non-member:${from}`, { "remote-peer-id": idToHex(from), what }, "dropping peer traffic from a sender that is not a member of the cluster");
+    limited.log(`non-member:${from}`, { "remote-peer-id": idToHex(from), what }, "dropping peer traffic from a sender that is not a member of the cluster");
 
   const onBatch = (from: bigint, batch: { messages: Buffer[] }) => {
     if (!r.isMember(from)) return dropNonMember(from, "raft messages");
@@ -57,12 +61,12 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
       try {
         m = decodeMessage(b);
       } catch (e) {
-        limited.warn(`undecodable:${from}`, { "remote-peer-id": idToHex(from), error: (e as Error).message }, "dropping an undecodable raft message");
+        limited.log(`undecodable:${from}`, { "remote-peer-id": idToHex(from), error: (e as Error).message }, "dropping an undecodable raft message");
         continue;
       }
       const why = checkStreamMessage(m, from, localId);
       if (why) {
-        limited.warn(`refused:${from}`, { "remote-peer-id": idToHex(from), reason: why }, "dropping a raft message");
+        limited.log(`refused:${from}`, { "remote-peer-id": idToHex(from), reason: why }, "dropping a raft message");
         continue;
       }
       r.receive(m);
@@ -73,7 +77,7 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
     Stream(call: grpc.ServerReadableStream<{ messages: Buffer[] }, object>, callback: grpc.sendUnaryData<object>) {
       const refusal = checkIdentity(readIdentity(call.metadata), r.localIdentity());
       if (refusal) {
-        limited.warn(`stream:${refusal.message}`, { error: refusal.message }, "refused a peer stream");
+        limited.log(`stream:${refusal.message}`, { error: refusal.message }, "refused a peer stream");
         callback({ code: refusal.code, details: refusal.message });
         return;
       }
@@ -113,7 +117,7 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
         return;
       }
       new SnapshotReception({ dir: r.snapshotDir(), localId: r.localIdentity().memberId, from: id!.from, deliver: (m) => r.receiveSnapshot(m) }, call, (err, v) => {
-        if (err) limited.warn(`snapshot:${id!.from}`, { "remote-peer-id": idToHex(id!.from), error: err.details ?? "" }, "failed to receive a database snapshot");
+        if (err) limited.log(`snapshot:${id!.from}`, { "remote-peer-id": idToHex(id!.from), error: err.details ?? "" }, "failed to receive a database snapshot");
         callback(err, v);
       });
     },

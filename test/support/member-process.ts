@@ -30,6 +30,8 @@ export interface StartOptions {
   readonly clientPort?: number;
   readonly peerPort?: number;
   readonly waitReady?: boolean;
+  /** A command the member runs under, e.g. ["prlimit", "--nofile=256:256", "--"]. */
+  readonly prefix?: readonly string[];
 }
 
 /** Starts a single-member etcd or etcd-ts on 127.0.0.1 with the same flags, and waits for /health. */
@@ -51,7 +53,8 @@ export async function startMember(flavor: Flavor, opts: StartOptions = {}): Prom
   ];
   const logFile = join(dataDir, `${flavor}.log`);
   const fd = openSync(logFile, "a");
-  const [cmd, argv] = flavor === "etcd" ? ["etcd", args] : [process.execPath, [join(packageRoot(), "bin", "etcd-ts.js"), ...args]];
+  const [bin, binArgs] = flavor === "etcd" ? ["etcd", args] : [process.execPath, [join(packageRoot(), "bin", "etcd-ts.js"), ...args]];
+  const [cmd, argv] = opts.prefix && opts.prefix.length > 0 ? [opts.prefix[0]!, [...opts.prefix.slice(1), bin, ...binArgs]] : [bin, binArgs];
   const child = spawn(cmd, argv, { stdio: ["ignore", fd, fd], env: { ...process.env, ...opts.env } });
   closeSync(fd);
   const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));

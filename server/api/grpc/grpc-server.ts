@@ -14,6 +14,7 @@ import { watchDefinitionPassingBuffers } from "./watch-encode.js";
 import { lockService } from "./lock-service.js";
 import { electionService } from "./election-service.js";
 import { recipeHandlers, type RecipeHandlers } from "../v3client/recipes.js";
+import { handlingTimeInterceptor } from "./handling-time.js";
 
 /** etcd lets a request exceed --max-request-bytes by this much at the gRPC layer, then rejects it in the server with ErrRequestTooLarge. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -26,15 +27,19 @@ export function createGrpcServer(
   leases: LeaseHandlers = new LeaseHandlers(server),
   watchOpts: { progressNotifyMs?: number } = {},
   recipes: RecipeHandlers = recipeHandlers(server, leases),
+  /** Connection-level options (server keepalive pings, idle timeout): see embed/grpc-keepalive.ts. */
+  connectionOptions: grpc.ServerOptions = {},
 ): grpc.Server {
+  // The deadline guard must come first: it wraps the base call (see deadline-guard.ts).
+  const interceptors = [deadlineGuard(), learnerGuard(server)];
+  if (metrics.grpcHandlingSeconds) interceptors.splice(1, 0, handlingTimeInterceptor(metrics.grpcHandlingSeconds));
+  // Client PINGs are policed by the listener (embed/keepalive-enforcement.ts): grpc-js servers have no such policy.
   const g = new grpc.Server({
     "grpc.max_receive_message_length": maxRequestBytes + GRPC_OVERHEAD_BYTES,
     "grpc.max_send_message_length": 2 ** 31 - 1,
     "grpc.max_concurrent_streams": 2 ** 31 - 1,
-    "grpc.keepalive_permit_without_calls": 1,
-    "grpc.http2.min_ping_interval_without_data_ms": 5000,
-    // the deadline guard must come first: it wraps the base call (see deadline-guard.ts)
-    interceptors: [deadlineGuard(), learnerGuard(server)],
+    ...connectionOptions,
+    interceptors,
   });
   g.addService(keepRawBytes(serviceDefinition("etcdserverpb", "KV"), KV_RAW_METHODS), kvService(kv, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Maintenance"), maintenanceService(server, metrics));

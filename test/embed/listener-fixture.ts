@@ -1,0 +1,116 @@
+import * as grpc from "@grpc/grpc-js";
+import pino from "pino";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { grpcConnectionOptions, type GrpcKeepalive } from "../../server/embed/grpc-keepalive.js";
+import type { KeepalivePolicy } from "../../server/embed/keepalive-enforcement.js";
+import type { ListenerTimeouts } from "../../server/embed/listener-limits.js";
+import { SniffingListener } from "../../server/embed/sniffing-listener.js";
+import type { Logger } from "../../server/log/logger.js";
+import { freePort } from "../support/ports.js";
+
+const id = (b: Buffer) => b;
+const method = (path: string, responseStream: boolean) => ({
+  path,
+  requestStream: false,
+  responseStream,
+  requestSerialize: id,
+  requestDeserialize: id,
+  responseSerialize: id,
+  responseDeserialize: id,
+});
+/** Echo: unary. Hold: a server stream that sends one message and stays open until the client cancels. */
+export const TEST_SERVICE = { echo: method("/test.T/Echo", false), hold: method("/test.T/Hold", true) } satisfies grpc.ServiceDefinition;
+export const TestClient = grpc.makeGenericClientConstructor(TEST_SERVICE, "T");
+
+export interface Fixture {
+  readonly port: number;
+  readonly listener: SniffingListener;
+  readonly logs: Array<Record<string, unknown>>;
+  /** HTTP requests to /hang wait until this is called. */
+  releaseHanging(): void;
+  close(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  timeouts?: Partial<ListenerTimeouts>;
+  connectionLimit?: number;
+  keepalive?: KeepalivePolicy;
+  /** How long the listener looks for a new HTTP/2 connection's first request before handing it to grpc-js. */
+  firstRequestWaitMs?: number;
+  /** Server pings and the idle timeout of connections without streams. */
+  grpc?: { pingIntervalMs?: number; pingTimeoutMs?: number; idleMs?: number };
+}
+
+/**
+ * A SniffingListener in front of a small grpc-js service and an HTTP handler, on 127.0.0.1:<any port>:
+ * GET / answers "ok"; POST /body reads the body then answers; POST /stream (a streaming route) answers after its
+ * body ends; /hang answers when releaseHanging() is called.
+ */
+export async function startFixture(o: FixtureOptions = {}): Promise<Fixture> {
+  const logs: Array<Record<string, unknown>> = [];
+  const logger: Logger = pino({ level: "info", base: null }, { write: (s: string) => void logs.push(JSON.parse(s) as Record<string, unknown>) });
+  const keep: GrpcKeepalive = {
+    policy: o.keepalive ?? { minTimeMs: 5 * 60_000, permitWithoutStream: false },
+    pingIntervalMs: o.grpc?.pingIntervalMs ?? 2 ** 31 - 1,
+    pingTimeoutMs: o.grpc?.pingTimeoutMs ?? 20_000,
+  };
+  const server = new grpc.Server(grpcConnectionOptions(keep, o.grpc?.idleMs ?? 60_000));
+  server.addService(TEST_SERVICE, {
+    echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+    hold: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+      call.write(Buffer.from("held"));
+      call.on("cancelled", () => call.end());
+    },
+  });
+  const hanging: ServerResponse[] = [];
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/hang") {
+      hanging.push(res);
+      return;
+    }
+    if (path === "/body" || path === "/stream") {
+      let n = 0;
+      req.on("data", (c: Buffer) => (n += c.length));
+      req.on("end", () => res.end(`read ${n}`));
+      return;
+    }
+    res.end("ok");
+  };
+  const listener = new SniffingListener(server, handler, {
+    name: "client",
+    logger,
+    timeouts: o.timeouts,
+    connectionLimit: o.connectionLimit,
+    keepalive: o.keepalive,
+    streamingBodies: new Set(["/stream"]),
+    firstRequestWaitMs: o.firstRequestWaitMs,
+  });
+  const port = await freePort();
+  await listener.listen("127.0.0.1", port);
+  return {
+    port,
+    listener,
+    logs,
+    releaseHanging: () => {
+      for (const r of hanging.splice(0)) r.end("released");
+    },
+    async close() {
+      for (const r of hanging.splice(0)) r.destroy();
+      await listener.close();
+      server.forceShutdown();
+    },
+  };
+}
+
+/** A grpc-js client of the test service on the fixture. */
+export function testClient(port: number): grpc.Client & {
+  echo(b: Buffer, cb: (e: Error | null, v?: Buffer) => void): void;
+  hold(b: Buffer): grpc.ClientReadableStream<Buffer>;
+} {
+  return new TestClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as never;
+}
+
+export function echo(c: ReturnType<typeof testClient>, text: string): Promise<string> {
+  return new Promise((resolve, reject) => c.echo(Buffer.from(text), (e, v) => (e ? reject(e) : resolve(v!.toString()))));
+}
