@@ -92,7 +92,8 @@ for (const size of [3, 1] as const) {
     });
     after(() => downCluster(cluster, label));
 
-    test("crafted MsgProps with undecodable entries, from a member and from a made-up sender: dropped, nobody crashes", { skip: size === 1 ? "needs peers" : false }, async () => {
+    // a lone member has no peer that could send it a proposal; its case is the injected entries below
+    if (size > 1) test("crafted MsgProps with undecodable entries, from a member and from a made-up sender: dropped, nobody crashes", async () => {
       const eps = cluster.endpoints().map(hostPort);
       await waitConverged(eps, 30_000);
       const leader = await waitLeader(cluster, 10_000);
