@@ -8,6 +8,7 @@ import * as os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { packageRoot } from "../server/util/package-root.js";
 import { formatHelp, parseFlags, UsageError, type FlagSpec, type FlagValues } from "./args.js";
+import { crossCheckMain } from "./cross-check-cli.js";
 import { errorKind } from "./etcd-client.js";
 import { killAllLoadWorkers } from "./load.js";
 import { Progress } from "./progress.js";
@@ -169,6 +170,7 @@ function defaultOutDir(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--cross-check")) return crossCheckMain(argv);
   const err = (m: string) => process.stderr.write(`etcdkit bench: ${m}\n`);
   let opts: ReturnType<typeof resolveOptions>;
   let fromResult: string | undefined;
