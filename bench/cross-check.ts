@@ -229,6 +229,7 @@ async function benchSample(target: ClusterTarget, cell: CrossCell, o: CrossCheck
     durationMs: o.durationSec * 1000,
     rate: 0,
     warmup: Math.min(500, cell.clients * 20),
+    warmupMaxMs: 1000,
     timeoutMs: o.timeoutMs,
     keyPrefix: `${prefix}${cell.op === "put" ? "put/" : "kv/"}`,
     keySize: 8,

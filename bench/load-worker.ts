@@ -48,9 +48,10 @@ async function main(j: LoadJob, ctl: WorkerControl): Promise<void> {
 
   // Warm-up: the same requests, not counted anywhere but warmupRequests.
   let warm = 0;
+  const warmEnd = j.warmupMaxMs ? Date.now() + j.warmupMaxMs : Infinity;
   await Promise.all(
     Array.from({ length: Math.min(j.clients, Math.max(1, j.warmup)) }, async (_, c) => {
-      while (warm < j.warmup && !ctl.stopped) {
+      while (warm < j.warmup && !ctl.stopped && Date.now() < warmEnd) {
         warm++;
         await op(c).catch(() => undefined);
       }

@@ -13,17 +13,20 @@ export interface LoadShape {
 
 export const defaultConns = (clients: number): number => Math.max(1, Math.ceil(clients / 10));
 
-function ints(name: string, raw: string[] | undefined): number[] | undefined {
+/** A list flag's values (a single number, as programmatic callers pass it, is a list of one). */
+function ints(name: string, raw: string[] | number | undefined): number[] | undefined {
   if (raw === undefined) return undefined;
-  if (!raw.length) throw new UsageError(`--${name} is empty`);
-  return raw.map((r) => {
+  const list = typeof raw === "number" ? [String(raw)] : raw;
+  if (!list.length) throw new UsageError(`--${name} is empty`);
+  return list.map((r) => {
+    if (!/^-?\d+$/.test(r.trim())) throw new UsageError(`--${name} takes an integer, got "${r}"`);
     const n = Number(r);
-    if (!/^\d+$/.test(r.trim()) || !Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be integers >= 1, got ${r}`);
+    if (n < 1) throw new UsageError(`--${name} must be an integer >= 1, got ${n}`);
     return n;
   });
 }
 
-export function parseShapes(connsRaw: string[] | undefined, clientsRaw: string[] | undefined, defaultClients: number[]): LoadShape[] {
+export function parseShapes(connsRaw: string[] | number | undefined, clientsRaw: string[] | number | undefined, defaultClients: number[]): LoadShape[] {
   const clients = ints("clients", clientsRaw) ?? defaultClients;
   const conns = ints("conns", connsRaw);
   if (conns && conns.length !== 1 && conns.length !== clients.length) {

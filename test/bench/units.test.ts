@@ -16,24 +16,30 @@ import { expandWorkloads } from "../../bench/workloads.js";
 
 test("flags: --name value, --name=value, booleans, lists; unknown flags refused", () => {
   const { flags, positional } = parseFlags(["--conns", "4", "--clients=32", "--sequential-keys", "--topologies", "1,3", "--quick=false", "x"], FLAGS);
-  assert.deepEqual(flags, { conns: 4, clients: 32, "sequential-keys": true, topologies: ["1", "3"], quick: false });
+  assert.deepEqual(flags, { conns: ["4"], clients: ["32"], "sequential-keys": true, topologies: ["1", "3"], quick: false });
   assert.deepEqual(positional, ["x"]);
   assert.throws(() => parseFlags(["--nope"], FLAGS), UsageError);
   assert.throws(() => parseFlags(["--total"], FLAGS), /--total needs a value/);
   assert.throws(() => parseFlags(["--rw-ratio", "abc"], FLAGS), /--rw-ratio takes a number/);
 });
 
-test("options: defaults, --quick, validation", () => {
+test("options: the default run, --quick, --full, validation", () => {
   const d = resolveOptions({});
-  assert.deepEqual(d.topologies, [1, 3, 5, 7]);
+  assert.deepEqual(d.topologies, [1, 3]);
   assert.equal(d.server, "etcd-ts");
   assert.equal(d.baseline, "etcd");
-  assert.equal(d.total, 10000);
-  assert.equal(d.warmup, 500);
-  assert.equal(d.trials, 3);
-  assert.deepEqual(d.workloads, ["put", "range-l", "range-s", "range-keys-only", "range-count-only", "txn-mixed", "http-put", "http-range", "failover-kill-leader", "failover-stop-leader", "failover-kill-follower", "failover-pause-leader"]);
+  assert.deepEqual([d.total, d.durationSec, d.warmup, d.trials, d.failoverTrials, d.valSize, d.workers], [null, 5, 500, 2, 1, 256, 1]);
+  assert.deepEqual(d.shapes, [{ conns: 1, clients: 1 }, { conns: 10, clients: 100 }]);
+  assert.deepEqual([d.conns, d.clients, d.connections, d.profile], [1, 1, "all-members", "default"]);
+  assert.deepEqual(d.workloads, ["memory", "put", "range-l", "failover-kill-leader"]);
+  const f = resolveOptions({ full: true });
+  assert.deepEqual([f.topologies, f.trials, f.failoverTrials, f.profile], [[1, 3, 5, 7], 3, 3, "full"]);
+  assert.deepEqual(f.workloads, ["memory", "put", "range-l", "range-s", "range-keys-only", "range-count-only", "txn-mixed", "http-put", "http-range", "failover-kill-leader", "failover-stop-leader", "failover-kill-follower", "failover-pause-leader"]);
   const q = resolveOptions({ quick: true });
-  assert.deepEqual([q.topologies, q.total, q.trials, q.failoverTrials, q.warmup], [[1, 3], 1000, 2, 1, 50]);
+  assert.deepEqual([q.topologies, q.durationSec, q.trials, q.failoverTrials, q.warmup, q.quick], [[1, 3], 2, 1, 1, 100, true]);
+  assert.throws(() => resolveOptions({ quick: true, full: true }), /exclude each other/);
+  const t = resolveOptions({ total: 2000, clients: ["16"], conns: ["2"], "target-leader": true });
+  assert.deepEqual([t.total, t.durationSec, t.warmup, t.shapes, t.connections], [2000, null, 100, [{ conns: 2, clients: 16 }], "leader"]);
   assert.equal(resolveOptions({ baseline: "none" }).baseline, null);
   assert.deepEqual(resolveOptions({ workloads: ["range"], consistency: "s" }).workloads, ["range-s", "range-keys-only", "range-count-only"]);
   const dur = resolveOptions({ duration: 2.5 });
