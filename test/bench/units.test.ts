@@ -108,3 +108,14 @@ test("splitting load over processes, prefix ends, figures, histograms, chart tic
   assert.deepEqual(niceTicks(0, 1212), [0, 250, 500, 750, 1000, 1250]);
   assert.deepEqual(niceTicks(0, 3), [0, 1, 2, 3]);
 });
+
+test("compare: put of a one-shape run meets put@16 of a several-shape run when both had 16 clients", async () => {
+  const { compareResults } = await import("../../bench/compare.js");
+  const f = (median: number) => ({ unit: "req/s", better: "higher" as const, n: 1, median, min: median, max: median, spread: 0, values: [median] });
+  const w = (name: string, clients: number, thr: number) => ({ name, family: "kv" as const, status: "ok" as const, params: { clients, conns: 2 }, trials: [{} as never], summary: { throughput: f(thr) } });
+  const file = (ws: ReturnType<typeof w>[]) => ({ runs: [{ id: "1-etcd-ts", workloads: ws }] }) as unknown as Parameters<typeof compareResults>[0];
+  const c = compareResults(file([w("put", 16, 100)]), file([w("put@1", 1, 50), w("put@16", 16, 120)]));
+  assert.deepEqual(c.rows.map((r) => [r.workload, r.b.median]), [["put", 120]]);
+  assert.deepEqual(c.onlyInB, ["1-etcd-ts put@1"]);
+  assert.equal(compareResults(file([w("put", 8, 100)]), file([w("put@16", 16, 120)])).rows.length, 0, "other client counts are not the same figure");
+});
