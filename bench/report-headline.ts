@@ -4,7 +4,7 @@
  * and beside them the CPU the servers and the load generator used (on a machine where both share the cores,
  * a load generator near a full core would make the throughput its own). `etcdkit bench` prints it last.
  */
-import { fig, fmtNum, fmtRatio, groupByTopology, ratio, workloadOf, type TopologyGroup } from "./report-common.js";
+import { connectionsLine, fig, fmtNum, fmtRatio, groupByTopology, ratio, workloadOf, type TopologyGroup } from "./report-common.js";
 import type { BenchResultFile, FigureStat, WorkloadResult } from "./schema.js";
 
 export interface HeadlineTable {
@@ -82,7 +82,7 @@ export function headlineTable(r: BenchResultFile): HeadlineTable | null {
   const head = ["members", "figure", s, ...(hasBaseline ? [base, `${s} ÷ ${base}`] : []), vs("p99 ms"), vs("servers CPU %"), vs("load generator CPU %")];
   const notes = [
     "Medians over the trials. CPU in % of one core (all members together; the load generator's processes), over the measured window.",
-    `Load: ${r.options.connections === "leader" ? "to the leader only (--target-leader)" : "every connection spreads its requests over every member, round-robin (as clientv3 does)"}; load average ${r.machine.loadavgStart.join(" ")} at the start, ${r.machine.loadavgEnd.join(" ")} at the end.`,
+    `Load: ${connectionsLine(r.options)}; load average ${r.machine.loadavgStart.join(" ")} at the start, ${r.machine.loadavgEnd.join(" ")} at the end.`,
   ];
   return { title: "Headline", head, rows, notes };
 }

@@ -1,5 +1,6 @@
 /** The Markdown summary: per topology, the subject server beside the baseline with ratios. */
 import {
+  connectionsLine,
   fig,
   fmtBytes,
   fmtFig,
@@ -52,13 +53,6 @@ export function machineLine(r: BenchResultFile): string {
   const m = r.machine;
   const fs = m.fsync ? `fsync (4 KiB write + fdatasync, ${m.fsync.samples}×) p50 ${fmtNum(m.fsync.p50Ms)} ms, p99 ${fmtNum(m.fsync.p99Ms)} ms` : "fsync not measured";
   return `${m.cores} cores (${m.cpuModel}), ${fmtBytes(m.totalMemBytes)} RAM, load average ${m.loadavgStart.join(" ")} → ${m.loadavgEnd.join(" ")}, Node ${m.node}, ${m.platform} ${m.release}; ${fs}`;
-}
-
-/** How the load reached the members, in words (files before `connections` existed: connection i to member i mod N). */
-export function connectionsLine(o: BenchResultFile["options"]): string {
-  if (o.connections === "leader" || (o.connections === undefined && o.targetLeader)) return "every connection to the leader only (--target-leader)";
-  if (o.connections === "all-members") return "each connection spreads its requests over every member, round-robin (as clientv3 does)";
-  return "connection i to member i mod N (files written before the load spread over every member)";
 }
 
 export function optionsLine(r: BenchResultFile): string {
