@@ -176,17 +176,28 @@ function finish(cells: CrossCell[]): CrossCell[] {
   return cells;
 }
 
-async function sampled<T>(target: ClusterTarget, run: () => Promise<T>): Promise<{ out: T; serverCpuPct: number | null; load1: number }> {
+/**
+ * Runs one measurement with the servers' CPU sampled over it. `run` gets `startSampling`: the load generator
+ * calls it when its measured window opens (after start-up and warm-up, which would dilute the figure);
+ * etcdprobe has no such signal and is sampled from its start (Go starts in milliseconds).
+ */
+async function sampled<T>(target: ClusterTarget, run: (startSampling: () => Promise<void>) => Promise<T>): Promise<{ out: T; serverCpuPct: number | null; load1: number }> {
   const l = load1();
   const sampler = new ResourceSampler(() => target.members(), 250);
-  await sampler.start();
+  let started = false;
+  const startSampling = async () => {
+    if (started) return;
+    started = true;
+    await sampler.start();
+  };
   try {
-    const out = await run();
+    const out = await run(startSampling);
+    await startSampling();
     const ms = await sampler.stop();
     const cpu = ms.map((m) => m.cpuPercentMean).filter((x): x is number => x !== null);
     return { out, serverCpuPct: cpu.length ? Math.round(cpu.reduce((a, b) => a + b, 0)) : null, load1: l };
   } catch (e) {
-    await sampler.stop().catch(() => undefined);
+    if (started) await sampler.stop().catch(() => undefined);
     throw e;
   }
 }
@@ -206,7 +217,10 @@ async function probeSample(target: ClusterTarget, cell: CrossCell, o: CrossCheck
       ? ["put", ...common, "--key-space-size", String(PUT_KEYS), "--sequential-keys"]
       : ["range", ...common, "--key-space-size", String(RANGE_KEYS), "--consistency", "l", `--prefill=${!state.prefilled}`];
   if (cell.op === "range") state.prefilled = true;
-  const { out, serverCpuPct, load1: l } = await sampled(target, () => runProbe(deps.probe, args, deps.signal));
+  const { out, serverCpuPct, load1: l } = await sampled(target, async (startSampling) => {
+    await startSampling();
+    return runProbe(deps.probe, args, deps.signal);
+  });
   return {
     pass,
     tool: "etcdprobe",
@@ -247,7 +261,7 @@ async function benchSample(target: ClusterTarget, cell: CrossCell, o: CrossCheck
     workers: o.workers,
     maxMs: o.durationSec * 1000 + 60_000,
   };
-  const { out, serverCpuPct, load1: l } = await sampled(target, () => runLoad(spec, { signal }));
+  const { out, serverCpuPct, load1: l } = await sampled(target, (startSampling) => runLoad(spec, { signal, onStart: startSampling }));
   const secs = out.measuredMs / 1000;
   return {
     pass,
