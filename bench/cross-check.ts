@@ -149,7 +149,7 @@ async function measureAll(target: ClusterTarget, cells: CrossCell[], o: CrossChe
       const order: CrossSample["tool"][] = pass % 2 === 1 ? ["etcdprobe", "etcdkit"] : ["etcdkit", "etcdprobe"];
       for (const tool of order) {
         if (deps.signal.aborted) return;
-        const s = tool === "etcdprobe" ? await probeSample(target, cell, o, pass, probeState, deps) : await benchSample(target, cell, o, pass, prefix, deps.signal);
+        const s = tool === "etcdprobe" ? await probeSample(target, cell, o, pass, prefix, probeState, deps) : await benchSample(target, cell, o, pass, prefix, deps.signal);
         cell.samples.push(s);
         deps.log(`${target.size} member(s) ${cell.op} ${cell.conns}/${cell.clients} pass ${pass}: ${tool} ${Math.round(s.throughput)} req/s, client CPU ${s.clientCpuPct ?? "–"} %, servers ${s.serverCpuPct ?? "–"} %, load ${s.load1}`);
       }
@@ -202,7 +202,10 @@ async function sampled<T>(target: ClusterTarget, run: (startSampling: () => Prom
   }
 }
 
-async function probeSample(target: ClusterTarget, cell: CrossCell, o: CrossCheckOptions, pass: number, state: { prefilled: boolean }, deps: CrossDeps): Promise<CrossSample> {
+/** The length of the keys the load generator sends in a cell: bench/keys.ts's "<prefix><op>/<8 digits>". */
+const benchKeyLength = (prefix: string, op: CrossOp): number => keyOf(`${prefix}${op === "put" ? "put/" : "kv/"}`, 0, 8).length;
+
+async function probeSample(target: ClusterTarget, cell: CrossCell, o: CrossCheckOptions, pass: number, prefix: string, state: { prefilled: boolean }, deps: CrossDeps): Promise<CrossSample> {
   const common = [
     "--endpoints", target.endpoints().map((e) => e.replace(/^https?:\/\//, "")).join(","),
     "--conns", String(cell.conns),
@@ -212,10 +215,12 @@ async function probeSample(target: ClusterTarget, cell: CrossCell, o: CrossCheck
     "--request-timeout", `${o.timeoutMs}ms`,
     ...(o.targetLeader ? ["--target-leader"] : []),
   ];
+  // Keys as long as the load generator's ("<prefix><8 digits>"), so that both send requests of the same size.
+  const keySize = String(benchKeyLength(prefix, cell.op));
   const args =
     cell.op === "put"
-      ? ["put", ...common, "--key-space-size", String(PUT_KEYS), "--sequential-keys"]
-      : ["range", ...common, "--key-space-size", String(RANGE_KEYS), "--consistency", "l", `--prefill=${!state.prefilled}`];
+      ? ["put", ...common, "--key-space-size", String(PUT_KEYS), "--sequential-keys", "--ascii-keys", "--key-size", keySize]
+      : ["range", ...common, "--key-space-size", String(RANGE_KEYS), "--consistency", "l", "--ascii-keys", "--key-size", keySize, `--prefill=${!state.prefilled}`];
   if (cell.op === "range") state.prefilled = true;
   const { out, serverCpuPct, load1: l } = await sampled(target, async (startSampling) => {
     await startSampling();

@@ -189,7 +189,6 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
       const wctx: WorkloadContext = { ...ctx, opts: wopts };
       const wr: WorkloadResult = { name, family: def.family, status: "ok", params: def.params(wopts), trials: [], summary: {} };
       run.workloads.push(wr);
-      const n = def.trials(wopts);
       if (signal.aborted) {
         wr.status = "interrupted";
         skipSteps(runs.slice(wi));
@@ -207,27 +206,7 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
         skipSteps([runs[wi]!]);
         continue;
       }
-      let trial = 0;
-      try {
-        if (def.prepare) await def.prepare(wctx);
-        for (trial = 1; trial <= n; trial++) {
-          if (signal.aborted) break;
-          progress.step(`${run.id} ${name} trial ${trial}/${n}`);
-          const t = await def.runTrial(wctx, trial);
-          wr.trials.push(t);
-          progress.log(`  ${describeTrial(t)}`);
-          progress.stepDone();
-        }
-        if (signal.aborted) wr.status = "interrupted";
-      } catch (e) {
-        wr.status = signal.aborted ? "interrupted" : "failed";
-        wr.error = (e as Error).message ?? String(e);
-        progress.log(`  ${name} ${wr.status}: ${wr.error}`);
-        for (let k = Math.max(trial, 1); k <= n; k++) progress.stepDone();
-        // A failed workload may leave the cluster in a bad state; make sure it is healthy before going on.
-        if (!signal.aborted && target.control) await target.control.waitHealthy().catch(() => undefined);
-      }
-      wr.summary = def.summarize(wr.trials);
+      await runTrials(runs[wi]!, wctx, wr, run.id, deps);
     }
     if (signal.aborted) run.status = "interrupted";
   } finally {
@@ -238,6 +217,33 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
     }
   }
   return run;
+}
+
+/** The trials of one workload run, into `wr`; a failure is recorded there and the cluster made healthy again. */
+async function runTrials(r: WorkloadRun, ctx: WorkloadContext, wr: WorkloadResult, runId: string, deps: RunnerDeps): Promise<void> {
+  const { progress, signal } = deps;
+  const n = r.def.trials(r.opts);
+  let trial = 0;
+  try {
+    if (r.def.prepare) await r.def.prepare(ctx);
+    for (trial = 1; trial <= n; trial++) {
+      if (signal.aborted) break;
+      progress.step(`${runId} ${r.name} trial ${trial}/${n}`);
+      const t = await r.def.runTrial(ctx, trial);
+      wr.trials.push(t);
+      progress.log(`  ${describeTrial(t)}`);
+      progress.stepDone();
+    }
+    if (signal.aborted) wr.status = "interrupted";
+  } catch (e) {
+    wr.status = signal.aborted ? "interrupted" : "failed";
+    wr.error = (e as Error).message ?? String(e);
+    progress.log(`  ${r.name} ${wr.status}: ${wr.error}`);
+    for (let k = Math.max(trial, 1); k <= n; k++) progress.stepDone();
+    // A failed workload may leave the cluster in a bad state; make sure it is healthy before going on.
+    if (!signal.aborted && ctx.target.control) await ctx.target.control.waitHealthy().catch(() => undefined);
+  }
+  wr.summary = r.def.summarize(wr.trials);
 }
 
 async function teardown(target: ClusterTarget, run: TopologyRun, deps: RunnerDeps): Promise<void> {
