@@ -8,45 +8,71 @@ import * as os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { packageRoot } from "../server/util/package-root.js";
 import { formatHelp, parseFlags, UsageError, type FlagSpec, type FlagValues } from "./args.js";
+import { crossCheckMain } from "./cross-check-cli.js";
 import { errorKind } from "./etcd-client.js";
 import { killAllLoadWorkers } from "./load.js";
 import { Progress } from "./progress.js";
 import { renderHtml } from "./report-html.js";
+import { headlineTable, renderHeadlineMarkdown } from "./report-headline.js";
 import { renderMarkdown } from "./report-md.js";
 import { readResultFile, ResultFileError, writeResultFile } from "./result-file.js";
 import { runBench } from "./runner.js";
+import { parseShapes } from "./shapes.js";
 import type { BenchOptionsRecord, BenchResultFile, Consistency } from "./schema.js";
 import { endpointsFromStackOutputs, endpointsTarget, loadLocalRunner, localFactory, type ClusterTarget, type TargetFactory } from "./target.js";
 import { expandWorkloads } from "./workloads.js";
 
-export const DEFAULT_WORKLOADS = ["put", "range", "txn-mixed", "http-put", "http-range", "failover"];
+/**
+ * Run profiles. The default is the first run a user makes: about 5 minutes on a 2-core machine, the figures
+ * that matter (1 and 3 members, put and linearizable range at 1 and 100 clients, a kill of the leader,
+ * memory at rest and after 100,000 keys). --quick is a smoke run; --full is the whole matrix.
+ */
+export interface Profile {
+  topologies: number[];
+  workloads: string[];
+  clients: number[];
+  durationSec: number;
+  trials: number;
+  failoverTrials: number;
+  warmup: number;
+}
+
+export const PROFILES: Record<"default" | "quick" | "full", Profile> = {
+  default: { topologies: [1, 3], workloads: ["memory", "put", "range-l", "failover-kill-leader"], clients: [1, 100], durationSec: 5, trials: 2, failoverTrials: 1, warmup: 500 },
+  quick: { topologies: [1, 3], workloads: ["put", "range-l", "failover-kill-leader"], clients: [1, 100], durationSec: 2, trials: 1, failoverTrials: 1, warmup: 100 },
+  full: { topologies: [1, 3, 5, 7], workloads: ["memory", "put", "range", "txn-mixed", "http-put", "http-range", "failover"], clients: [1, 100], durationSec: 5, trials: 3, failoverTrials: 3, warmup: 500 },
+};
+export const DEFAULT_WORKLOADS = PROFILES.default.workloads;
 const TOPOLOGIES = [1, 3, 5, 7];
 
 export const FLAGS: FlagSpec[] = [
-  { name: "topologies", type: "list", arg: "N,N", help: "cluster sizes to bring up (1, 3, 5, 7)", default: "1,3,5,7 (--quick: 1,3)" },
+  { name: "topologies", type: "list", arg: "N,N", help: "cluster sizes to bring up (1, 3, 5, 7)", default: "1,3 (--full: 1,3,5,7)" },
+  { name: "full", type: "boolean", help: "the whole matrix: topologies 1,3,5,7, every workload but watch and lease, 3 trials (about an hour here)" },
+  { name: "quick", type: "boolean", help: "a smoke run: topologies 1,3, put, range-l, kill-leader, 2 s trials, 1 trial (about 2 minutes)" },
   { name: "server", type: "string", arg: "NAME", help: 'server under test: "etcd-ts", "etcd" or a path to a server binary', default: "etcd-ts" },
   { name: "baseline", type: "string", arg: "NAME", help: 'run the same against this server of the same size ("etcd" when /usr/bin/etcd exists; "none" to skip)', default: "etcd" },
-  { name: "workloads", type: "list", arg: "LIST", help: "put, range (= range-l, range-s, range-keys-only, range-count-only), txn-mixed, http-put, http-range, put-idle-watchers, failover (= failover-kill-leader, -stop-leader, -kill-follower, -pause-leader), watch-latency, lease (= lease-churn, lease-keepalive, lease-expiry)", default: DEFAULT_WORKLOADS.join(",") },
+  { name: "workloads", type: "list", arg: "LIST", help: "memory, put, range (= range-l, range-s, range-keys-only, range-count-only), txn-mixed, http-put, http-range, put-idle-watchers, failover (= failover-kill-leader, -stop-leader, -kill-follower, -pause-leader), watch-latency, lease (= lease-churn, lease-keepalive, lease-expiry)", default: `${PROFILES.default.workloads.join(",")} (--full: ${PROFILES.full.workloads.join(",")})` },
   { name: "endpoints", type: "list", arg: "URLS", help: "run against servers that already run (comma-separated client URLs); no cluster is started or stopped" },
   { name: "stack-outputs", type: "string", arg: "FILE", help: "run against a CDKTF-deployed stack, from its outputs file (cdktf deploy --outputs-file)" },
-  { name: "conns", type: "int", help: "total number of gRPC connections (HTTP workloads: ignored, one connection per client)", default: "2" },
-  { name: "clients", type: "int", help: "total number of concurrent in-flight requests, spread over the connections", default: "16" },
-  { name: "total", type: "int", help: "requests per trial of each load workload", default: "10000 (--quick: 1000)" },
-  { name: "duration", type: "number", arg: "S", help: "run each load trial for S seconds instead of --total requests" },
+  { name: "clients", type: "list", arg: "N,N", help: "concurrent in-flight requests; each value is a run of every load workload", default: "1,100" },
+  { name: "conns", type: "list", arg: "N,N", help: "gRPC connections, one value or one per --clients value (HTTP workloads: one connection per client)", default: "one per 10 clients: 1,10" },
+  { name: "total", type: "int", help: "requests per trial of each load workload, instead of --duration" },
+  { name: "duration", type: "number", arg: "S", help: "seconds per trial of each load workload", default: "5 (--quick: 2)" },
   { name: "rate", type: "int", help: "maximum requests per second over all clients (0 is no limit)", default: "0" },
   { name: "key-size", type: "int", help: "key size: digits after the run's key prefix", default: "8" },
-  { name: "val-size", type: "int", help: "value size of put requests", default: "8" },
+  { name: "val-size", type: "int", help: "value size of put requests (and of the preloaded and memory keys)", default: "256" },
   { name: "key-space-size", type: "int", help: "maximum possible keys (also the keys preloaded for range, txn-mixed and http-range)", default: "1000" },
   { name: "sequential-keys", type: "boolean", help: "use sequential keys instead of random ones" },
   { name: "consistency", type: "string", arg: "l|s", help: "linearizable (l) or serializable (s) reads; with range, selects range-l or range-s only", default: "l" },
   { name: "rw-ratio", type: "number", help: "txn-mixed: read/write ops ratio", default: "1" },
   { name: "limit", type: "int", help: "txn-mixed and prefix ranges: range result limit", default: "1000" },
-  { name: "trials", type: "int", help: "trials of each load workload (median and spread are reported)", default: "3 (--quick: 2)" },
-  { name: "failover-trials", type: "int", help: "trials of each failover scenario", default: "--trials (--quick: 1)" },
-  { name: "warmup", type: "int", help: "warm-up requests before each load trial, not counted", default: "5% of --total, at most 500" },
+  { name: "trials", type: "int", help: "trials of each load workload (median and spread are reported)", default: "2 (--quick: 1, --full: 3)" },
+  { name: "failover-trials", type: "int", help: "trials of each failover scenario", default: "1 (--full: 3)" },
+  { name: "warmup", type: "int", help: "warm-up requests before each load trial, not counted", default: "500 (--quick: 100; with --total: 5% of it, at most 500)" },
   { name: "timeout", type: "int", arg: "MS", help: "per-request deadline (failover writers: at most 1000)", default: "5000" },
-  { name: "workers", type: "int", help: "load generator processes (at most --conns)", default: "the number of cores" },
-  { name: "target-leader", type: "boolean", help: "send the load to the leader only" },
+  { name: "workers", type: "int", help: "load generator processes (at most --conns)", default: "1" },
+  { name: "target-leader", type: "boolean", help: "send the load to the leader only (default: every connection spreads its requests over every member, as clientv3 does)" },
+  { name: "memory-keys", type: "int", help: "memory: keys written (--val-size values) between the two memory samples", default: "100000" },
   { name: "put-rate", type: "int", help: "watch-latency: puts per second on the watched key", default: "100" },
   { name: "lease-ttl", type: "int", arg: "S", help: "lease-churn, lease-keepalive: TTL of the granted leases", default: "10" },
   { name: "expiry-ttl", type: "int", arg: "S", help: "lease-expiry: TTL of the leases whose expiry is timed (servers raise it to their minimum, 2 s with default timings)", default: "2" },
@@ -54,7 +80,7 @@ export const FLAGS: FlagSpec[] = [
   { name: "idle-watchers", type: "int", help: "put-idle-watchers: prefix watchers held open during each trial, on prefixes no put matches", default: "50000" },
   { name: "pause-ms", type: "int", arg: "MS", help: "failover-pause-leader: how long the leader stays SIGSTOPped", default: "3000" },
   { name: "out", type: "string", arg: "DIR", help: "where result.json, summary.md and report.html go", default: "bench/results/<time>" },
-  { name: "quick", type: "boolean", help: "a short run: topologies 1,3, 1000 requests, 2 trials, 1 failover trial" },
+  { name: "cross-check", type: "boolean", help: "check the load generator against etcdprobe instead (etcdkit bench --cross-check --help)" },
   { name: "from-result", type: "string", arg: "FILE", help: "only write summary.md and report.html again from a result.json" },
   { name: "quiet", type: "boolean", help: "no progress output" },
 ];
@@ -62,8 +88,10 @@ export const FLAGS: FlagSpec[] = [
 const USAGE = "etcdkit bench [options]";
 const DESCRIPTION =
   "Brings up each topology with the local runner, runs the workloads against the server under test and against the\n" +
-  "baseline of the same size, tears the clusters down and writes result.json (schema: bench/SCHEMA.md), summary.md\n" +
-  "and report.html into --out. With --endpoints or --stack-outputs it runs once against servers that already run.\n" +
+  "baseline of the same size, tears the clusters down, writes result.json (schema: bench/SCHEMA.md), summary.md\n" +
+  "and report.html into --out and prints the headline table last. Without flags: 1 and 3 members, put and range-l\n" +
+  "at 1 and 100 clients, a kill of the leader, memory (about 5 minutes on 2 cores); --full: the 1/3/5/7 matrix.\n" +
+  "With --endpoints or --stack-outputs it runs once against servers that already run.\n" +
   "Ctrl-C stops the load and tears the clusters down (press twice to force). Exit status: 0 all ran, 1 some run or\n" +
   "workload failed (see the report), 2 bad input, 130 interrupted.";
 
@@ -84,33 +112,33 @@ function positiveInt(flags: FlagValues, name: string, dflt: number, min = 1): nu
 
 /** Flags → the effective options (validated, defaults applied). */
 export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null } {
-  const quick = Boolean(flags.quick);
-  const topologies = ((flags.topologies as string[] | undefined) ?? (quick ? ["1", "3"] : TOPOLOGIES.map(String))).map((t) => {
+  if (flags.quick && flags.full) throw new UsageError("--quick and --full exclude each other");
+  const profileName = flags.full ? "full" : flags.quick ? "quick" : "default";
+  const profile = PROFILES[profileName];
+  const topologies = ((flags.topologies as string[] | undefined) ?? profile.topologies.map(String)).map((t) => {
     const n = Number(t);
     if (!TOPOLOGIES.includes(n)) throw new UsageError(`--topologies: ${t} is not a supported cluster size (${TOPOLOGIES.join(", ")})`);
     return n;
   });
   if (!topologies.length) throw new UsageError("--topologies is empty");
-  const conns = positiveInt(flags, "conns", 2);
-  const clients = positiveInt(flags, "clients", 16);
+  const shapes = parseShapes(flags.conns as string[] | number | undefined, flags.clients as string[] | number | undefined, profile.clients);
   if (flags.total !== undefined && flags.duration !== undefined) throw new UsageError("--total and --duration exclude each other");
-  const durationSec = flags.duration === undefined ? null : (flags.duration as number);
+  const total = flags.total === undefined ? null : positiveInt(flags, "total", 0);
+  const durationSec = total !== null ? null : flags.duration === undefined ? profile.durationSec : (flags.duration as number);
   if (durationSec !== null && !(durationSec > 0)) throw new UsageError("--duration must be > 0 seconds");
-  const total = durationSec !== null ? null : positiveInt(flags, "total", quick ? 1000 : 10000);
   const consistency = (flags.consistency as string | undefined) ?? "l";
   if (consistency !== "l" && consistency !== "s") throw new UsageError(`--consistency must be l (linearizable) or s (serializable), got "${consistency}"`);
   const rwRatio = (flags["rw-ratio"] as number | undefined) ?? 1;
   if (!(rwRatio > 0)) throw new UsageError("--rw-ratio must be > 0");
-  const trials = positiveInt(flags, "trials", quick ? 2 : 3);
-  const failoverTrials = positiveInt(flags, "failover-trials", quick && flags.trials === undefined ? 1 : trials);
-  const defWarmup = Math.min(500, Math.ceil((total ?? 10000) * 0.05));
-  const warmup = positiveInt(flags, "warmup", quick ? Math.min(50, defWarmup) : defWarmup, 0);
+  const trials = positiveInt(flags, "trials", profile.trials);
+  const failoverTrials = positiveInt(flags, "failover-trials", profile.failoverTrials);
+  const warmup = positiveInt(flags, "warmup", total !== null ? Math.min(500, Math.ceil(total * 0.05)) : profile.warmup, 0);
   const endpoints = (flags.endpoints as string[] | undefined) ?? null;
   const stackOutputs = (flags["stack-outputs"] as string | undefined) ?? null;
   if (endpoints && stackOutputs) throw new UsageError("--endpoints and --stack-outputs exclude each other");
   if (endpoints && !endpoints.length) throw new UsageError("--endpoints is empty");
   const baselineFlag = (flags.baseline as string | undefined) ?? "etcd";
-  const workloadNames = (flags.workloads as string[] | undefined) ?? DEFAULT_WORKLOADS;
+  const workloadNames = (flags.workloads as string[] | undefined) ?? profile.workloads;
   if (!workloadNames.length) throw new UsageError("--workloads is empty");
   let workloads: string[];
   try {
@@ -118,6 +146,7 @@ export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: s
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const targetLeader = Boolean(flags["target-leader"]);
   return {
     topologies,
     server: (flags.server as string | undefined) ?? "etcd-ts",
@@ -125,13 +154,15 @@ export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: s
     workloads,
     target: endpoints ? "endpoints" : stackOutputs ? "stack" : "local",
     endpoints,
-    conns,
-    clients,
+    conns: shapes[0]!.conns,
+    clients: shapes[0]!.clients,
+    shapes,
+    connections: targetLeader ? "leader" : "all-members",
     total,
     durationSec,
     rate: positiveInt(flags, "rate", 0, 0),
     keySize: positiveInt(flags, "key-size", 8),
-    valSize: positiveInt(flags, "val-size", 8, 0),
+    valSize: positiveInt(flags, "val-size", 256, 0),
     keySpaceSize: positiveInt(flags, "key-space-size", 1000),
     sequentialKeys: Boolean(flags["sequential-keys"]),
     consistency: consistency as Consistency,
@@ -141,15 +172,17 @@ export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: s
     failoverTrials,
     warmup,
     timeoutMs: positiveInt(flags, "timeout", 5000),
-    workers: positiveInt(flags, "workers", Math.max(1, Math.min(os.cpus().length, conns))),
-    targetLeader: Boolean(flags["target-leader"]),
+    workers: positiveInt(flags, "workers", 1),
+    targetLeader,
     putRate: positiveInt(flags, "put-rate", 100),
     leaseTtl: positiveInt(flags, "lease-ttl", 10),
     expiryTtl: positiveInt(flags, "expiry-ttl", 2),
     expiryLeases: positiveInt(flags, "expiry-leases", 40),
     idleWatchers: positiveInt(flags, "idle-watchers", 50_000),
+    memoryKeys: positiveInt(flags, "memory-keys", 100_000),
     pauseMs: positiveInt(flags, "pause-ms", 3000),
-    quick,
+    quick: profileName === "quick",
+    profile: profileName,
     out: (flags.out as string | undefined) ?? null,
     stackOutputs,
   };
@@ -171,6 +204,7 @@ function defaultOutDir(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--cross-check")) return crossCheckMain(argv);
   const err = (m: string) => process.stderr.write(`etcdkit bench: ${m}\n`);
   let opts: ReturnType<typeof resolveOptions>;
   let fromResult: string | undefined;
@@ -259,6 +293,9 @@ export async function main(argv: string[]): Promise<number> {
     progress.finish();
     const paths = writeReports(result, outDir);
     if (!quiet) process.stdout.write(`${renderMarkdown(result)}\n`);
+    // The headline last, so that it is what a terminal shows when the run ends.
+    const headline = headlineTable(result);
+    if (headline) process.stdout.write(`## Headline (${result.runs.map((x) => x.id).join(", ")})\n\n${renderHeadlineMarkdown(headline)}\n`);
     process.stdout.write(`result: ${paths.json}\nsummary: ${paths.md}\nreport: ${paths.html}\n`);
     if (result.interrupted) return 130;
     const failed = result.runs.some((r) => r.status === "failed" || r.workloads.some((w) => w.status === "failed"));

@@ -3,7 +3,7 @@
  * is beyond the measured spread: |b - a| larger than the wider of the two min–max ranges over the trials,
  * and larger than the relative threshold (default 5%).
  */
-import type { BenchResultFile, FigureStat } from "./schema.js";
+import type { BenchResultFile, FigureStat, WorkloadResult } from "./schema.js";
 import { fmtNum } from "./report-common.js";
 
 export type Verdict = "regression" | "improvement" | "same" | "info";
@@ -44,6 +44,21 @@ export function verdictOf(figure: string, a: FigureStat, b: FigureStat, threshol
   return worse ? "regression" : "improvement";
 }
 
+/** "put@100" → "put"; results of a run with several load shapes carry "@<clients>". */
+const baseName = (name: string): string => name.replace(/@\d+$/, "");
+
+/**
+ * b's result for a's workload: the same name, else the same workload at the same number of clients (a run with
+ * one shape names it "put", one with several "put@16": both are put at 16 clients when params.clients says so).
+ */
+export function matchWorkload(wa: WorkloadResult, candidates: WorkloadResult[]): WorkloadResult | undefined {
+  const same = candidates.find((w) => w.name === wa.name);
+  if (same) return same;
+  const clients = wa.params?.clients;
+  if (typeof clients !== "number") return undefined;
+  return candidates.find((w) => baseName(w.name) === baseName(wa.name) && w.params?.clients === clients && (w.name !== baseName(w.name) || wa.name !== baseName(wa.name)));
+}
+
 export function compareResults(a: BenchResultFile, b: BenchResultFile, threshold = 0.05): Comparison {
   const rows: ComparisonRow[] = [];
   const onlyInA: string[] = [];
@@ -54,8 +69,9 @@ export function compareResults(a: BenchResultFile, b: BenchResultFile, threshold
   for (const ra of a.runs) {
     const rb = bRuns.get(ra.id);
     for (const wa of ra.workloads) {
-      const wb = rb?.workloads.find((w) => w.name === wa.name);
+      const wb = rb ? matchWorkload(wa, rb.workloads) : undefined;
       seen.add(key(ra.id, wa.name));
+      if (wb) seen.add(key(ra.id, wb.name));
       if (!wb || !wb.trials.length) {
         if (wa.trials.length) onlyInA.push(key(ra.id, wa.name));
         continue;

@@ -16,6 +16,8 @@ export interface LoadJob {
   /** Requests per second for this process; 0 = unlimited. */
   rate: number;
   warmup: number;
+  /** The warm-up also ends after this long (absent: only `warmup` bounds it), so that a slow server does not stretch it. */
+  warmupMaxMs?: number;
   timeoutMs: number;
   keyPrefix: string;
   keySize: number;

@@ -75,3 +75,10 @@ export function fmtBytes(b: number | null | undefined): string {
   if (b === null || b === undefined) return "–";
   return `${fmtNum(b / 1048576, 1)} MiB`;
 }
+
+/** How the load reached the members, in words (files before `connections` existed: connection i to member i mod N). */
+export function connectionsLine(o: BenchResultFile["options"]): string {
+  if (o.connections === "leader" || (o.connections === undefined && o.targetLeader)) return "every connection to the leader only (--target-leader)";
+  if (o.connections === "all-members") return "each connection spreads its requests over every member, round-robin (as clientv3 does)";
+  return "connection i to member i mod N (files written before the load spread over every member)";
+}

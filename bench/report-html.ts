@@ -3,6 +3,7 @@
  * Charts: throughput by topology, latency percentiles, throughput over time, failover timelines.
  */
 import { fig, fmtNum, groupByTopology, isLoadWorkload, workloadOf } from "./report-common.js";
+import { headlineTable } from "./report-headline.js";
 import { machineLine, NOTICE_WORKLOADS, optionsLine, problemLines, summaryTables } from "./report-md.js";
 import type { BenchResultFile, FailoverTrial, LoadTrial, TopologyRun } from "./schema.js";
 
@@ -243,7 +244,7 @@ export function renderHtml(r: BenchResultFile): string {
     for (const w of run.workloads) {
       if (isLoadWorkload(r, w.name)) {
         if (!loadNames.includes(w.name)) loadNames.push(w.name);
-      } else if (!failNames.includes(w.name)) failNames.push(w.name);
+      } else if (w.family === "failover" && !failNames.includes(w.name)) failNames.push(w.name);
     }
   const servers = [...new Set(r.runs.map((x) => `${x.role}:${x.server}`))].map((s) => {
     const [role, server] = s.split(/:(.*)/s) as [string, string];
@@ -257,6 +258,13 @@ export function renderHtml(r: BenchResultFile): string {
   body.push(`<p class="meta">Servers: ${servers.map((s) => `<span style="color:${s.role === "baseline" ? COLORS.baseline : COLORS.subject}">■</span> ${esc(s.server)}${s.role === "baseline" ? " (baseline)" : ""}`).join(", ")}</p>`);
   if (r.notes.length) body.push(`<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>`);
   body.push("</header>");
+
+  const headline = headlineTable(r);
+  if (headline) {
+    body.push(`<section id="headline"><h2>Headline</h2><table data-table="headline"><thead><tr>${headline.head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>`);
+    for (const row of headline.rows) body.push(`<tr>${row.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`);
+    body.push(`</tbody></table>${headline.notes.map((n) => `<p class="meta">${esc(n)}</p>`).join("")}</section>`);
+  }
 
   // Throughput by topology.
   if (loadNames.length) {

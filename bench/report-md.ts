@@ -1,5 +1,6 @@
 /** The Markdown summary: per topology, the subject server beside the baseline with ratios. */
 import {
+  connectionsLine,
   fig,
   fmtBytes,
   fmtFig,
@@ -12,6 +13,7 @@ import {
   workloadOf,
   type TopologyGroup,
 } from "./report-common.js";
+import { headlineTable, renderHeadlineMarkdown } from "./report-headline.js";
 import type { BenchResultFile, LoadTrial, WorkloadResult } from "./schema.js";
 import { decodeHistogram, latencySummary, newHistogram } from "./stats.js";
 
@@ -57,7 +59,9 @@ export function optionsLine(r: BenchResultFile): string {
   const o = r.options;
   const amount = o.durationSec != null ? `${o.durationSec} s per trial` : `${o.total} requests per trial`;
   const rate = o.rate ? `, rate ${o.rate}/s` : "";
-  return `--conns ${o.conns} --clients ${o.clients}, ${amount}${rate} (+${o.warmup} warm-up), key ${o.keySize} B, value ${o.valSize} B, key space ${o.keySpaceSize}${o.sequentialKeys ? " sequential" : ""}, consistency ${o.consistency}, ${o.trials} trial(s), ${o.failoverTrials} failover trial(s), ${o.workers} load process(es)`;
+  const shapes = o.shapes?.length ? o.shapes : [{ conns: o.conns, clients: o.clients }];
+  const shapeText = shapes.map((x) => `${x.conns} conn${x.conns === 1 ? "" : "s"} / ${x.clients} client${x.clients === 1 ? "" : "s"}`).join(" and ");
+  return `${o.profile && o.profile !== "default" ? `--${o.profile}: ` : ""}${shapeText}, ${connectionsLine(o)}, ${amount}${rate} (+${o.warmup} warm-up), key ${o.keySize} B, value ${o.valSize} B, key space ${o.keySpaceSize}${o.sequentialKeys ? " sequential" : ""}, consistency ${o.consistency}, ${o.trials} trial(s), ${o.failoverTrials} failover trial(s), ${o.workers} load process(es)`;
 }
 
 function loadTable(r: BenchResultFile, g: TopologyGroup): Table | null {
@@ -114,6 +118,32 @@ function expiryTable(g: TopologyGroup): Table | null {
     }
   }
   return { title: "Lease expiry: DELETE event received after the lease's nominal expiry (all trials' leases together)", head, rows };
+}
+
+function memoryTable(g: TopologyGroup): Table | null {
+  const names = g.workloads.filter((n) => (workloadOf(g.subject, n) ?? workloadOf(g.baseline, n))?.family === "memory");
+  if (!names.length) return null;
+  const runs = [g.subject, g.baseline].filter((x) => x !== undefined);
+  const head = ["server", "RSS at rest MiB", "RSS after MiB", "anonymous MiB", "file-backed MiB", "database map MiB", "database file MiB", "heap at rest MiB", "heap after MiB", "keys/s"];
+  const rows: string[][] = [];
+  for (const n of names) {
+    for (const run of runs) {
+      const w = workloadOf(run, n);
+      const note = statusNote(w);
+      if (!w || (note && !w.trials.length)) {
+        rows.push([run.server, note ?? "–", "", "", "", "", "", "", "", ""]);
+        continue;
+      }
+      const c = (f: string) => fmtNum(fig(w, f)?.median);
+      rows.push([run.server, c("rssAtRestMB"), c("rssAfterMB"), c("anonAfterMB"), c("fileAfterMB"), c("dbMapAfterMB"), c("dbFileAfterMB"), c("heapAtRestMB"), c("heapAfterMB"), c("writeThroughput")]);
+    }
+  }
+  const keys = workloadOf(g.subject ?? g.baseline, names[0]!)?.params?.keys;
+  return {
+    title: `Memory of the largest member, at rest and after ${typeof keys === "number" ? keys.toLocaleString("en-US") : ""} keys (anonymous = heap and native allocations; file-backed = mapped files, of which the database map; heap = the runtime's own figure from /metrics, – when the server does not export it; the page cache is not in RSS)`,
+    head,
+    rows,
+  };
 }
 
 function failoverTable(g: TopologyGroup): Table | null {
@@ -173,7 +203,7 @@ function resourcesTable(r: BenchResultFile, g: TopologyGroup): Table | null {
 }
 
 export function summaryTables(r: BenchResultFile, g: TopologyGroup): Table[] {
-  return [loadTable(r, g), expiryTable(g), failoverTable(g), resourcesTable(r, g)].filter((t): t is Table => t !== null);
+  return [loadTable(r, g), expiryTable(g), failoverTable(g), memoryTable(g), resourcesTable(r, g)].filter((t): t is Table => t !== null);
 }
 
 export function problemLines(g: TopologyGroup): string[] {
@@ -198,6 +228,8 @@ export function renderMarkdown(r: BenchResultFile): string {
   out.push(`- Servers: ${r.options.server}${r.options.baseline ? ` vs ${r.options.baseline} (ratio = ${r.options.server} ÷ ${r.options.baseline}; above 1 is better for req/s, below 1 is better for latency)` : ""}; target ${r.options.target}`);
   out.push("- Figures are the median over the trials; ± is half the range over the trials relative to the median.");
   for (const n of r.notes) out.push(`- Note: ${n}`);
+  const headline = headlineTable(r);
+  if (headline) out.push("", "## Headline", "", renderHeadlineMarkdown(headline).trimEnd());
   for (const g of groupByTopology(r)) {
     out.push("");
     out.push(`## ${g.members} member${g.members === 1 ? "" : "s"}`);

@@ -13,7 +13,7 @@ import { machineFacts, probeFsync } from "./machine.js";
 import type { Progress } from "./progress.js";
 import { SCHEMA_ID, SCHEMA_VERSION, type BenchOptionsRecord, type BenchResultFile, type ServerRole, type TopologyRun, type WorkloadResult } from "./schema.js";
 import type { ClusterTarget, TargetFactory } from "./target.js";
-import { workloadDef, type WorkloadContext } from "./workloads.js";
+import { workloadDef, type WorkloadContext, type WorkloadDef } from "./workloads.js";
 
 export interface PlanItem {
   members: number;
@@ -60,6 +60,28 @@ export function planRuns(opts: BenchOptionsRecord, notes: string[]): PlanItem[] 
   return items;
 }
 
+/** One run of a workload in a topology: the workload with the options of one load shape. */
+export interface WorkloadRun {
+  /** The result's name: the workload's, with "@<clients>" when the run has several shapes. */
+  name: string;
+  def: WorkloadDef;
+  opts: BenchOptionsRecord;
+}
+
+/** The workloads × load shapes of a topology, in run order (shapes inside each workload). */
+export function workloadRuns(opts: BenchOptionsRecord): WorkloadRun[] {
+  const shapes = opts.shapes?.length ? opts.shapes : [{ conns: opts.conns, clients: opts.clients }];
+  const largest = shapes.reduce((a, b) => (b.clients > a.clients ? b : a));
+  const out: WorkloadRun[] = [];
+  for (const name of opts.workloads) {
+    const def = workloadDef(name);
+    if (!def) continue;
+    if (!def.shaped) out.push({ name, def, opts: { ...opts, ...largest } });
+    else for (const s of shapes) out.push({ name: shapes.length > 1 ? `${name}@${s.clients}` : name, def, opts: { ...opts, ...s } });
+  }
+  return out;
+}
+
 export async function runBench(opts: BenchOptionsRecord, deps: RunnerDeps): Promise<BenchResultFile> {
   const started = Date.now();
   const runId = randomBytes(4).toString("hex");
@@ -74,7 +96,7 @@ export async function runBench(opts: BenchOptionsRecord, deps: RunnerDeps): Prom
   }
   const machine = machineFacts(fsync);
   const plan = planRuns(opts, notes);
-  const steps = plan.length * opts.workloads.reduce((a, w) => a + (workloadDef(w)?.trials(opts) ?? 0), 0);
+  const steps = plan.length * workloadRuns(opts).reduce((a, r) => a + r.def.trials(r.opts), 0);
   progress.plan(steps);
   const runs: TopologyRun[] = [];
 
@@ -116,8 +138,8 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
     teardownMs: 0,
     workloads: [],
   };
-  const trialsOf = (w: string) => workloadDef(w)?.trials(opts) ?? 0;
-  const skipSteps = (ws: string[]) => ws.forEach((w) => Array.from({ length: trialsOf(w) }, () => progress.stepDone()));
+  const runs = workloadRuns(opts);
+  const skipSteps = (rs: WorkloadRun[]) => rs.forEach((r) => Array.from({ length: r.def.trials(r.opts) }, () => progress.stepDone()));
   let target: ClusterTarget | null = null;
   const t0 = Date.now();
   try {
@@ -137,7 +159,7 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
     run.error = `cluster not available: ${(e as Error).message}`;
     run.setupMs = Date.now() - t0;
     progress.log(`  ${run.error}`);
-    skipSteps(opts.workloads);
+    skipSteps(runs);
     if (target && !deps.fixedTarget) await teardown(target, run, deps);
     return run;
   }
@@ -162,50 +184,29 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
   };
 
   try {
-    for (let wi = 0; wi < opts.workloads.length; wi++) {
-      const name = opts.workloads[wi]!;
-      const def = workloadDef(name)!;
-      const wr: WorkloadResult = { name, family: def.family, status: "ok", params: def.params(opts), trials: [], summary: {} };
+    for (let wi = 0; wi < runs.length; wi++) {
+      const { name, def, opts: wopts } = runs[wi]!;
+      const wctx: WorkloadContext = { ...ctx, opts: wopts };
+      const wr: WorkloadResult = { name, family: def.family, status: "ok", params: def.params(wopts), trials: [], summary: {} };
       run.workloads.push(wr);
-      const n = def.trials(opts);
       if (signal.aborted) {
         wr.status = "interrupted";
-        skipSteps(opts.workloads.slice(wi));
+        skipSteps(runs.slice(wi));
         break;
       }
       if (def.minMembers && target.size < def.minMembers) {
         wr.status = "skipped";
         wr.skipReason = `needs at least ${def.minMembers} members`;
-        skipSteps([name]);
+        skipSteps([runs[wi]!]);
         continue;
       }
       if (def.needsControl && !target.control) {
         wr.status = "skipped";
         wr.skipReason = "needs a cluster the suite controls (not --endpoints / --stack-outputs)";
-        skipSteps([name]);
+        skipSteps([runs[wi]!]);
         continue;
       }
-      let trial = 0;
-      try {
-        if (def.prepare) await def.prepare(ctx);
-        for (trial = 1; trial <= n; trial++) {
-          if (signal.aborted) break;
-          progress.step(`${run.id} ${name} trial ${trial}/${n}`);
-          const t = await def.runTrial(ctx, trial);
-          wr.trials.push(t);
-          progress.log(`  ${describeTrial(t)}`);
-          progress.stepDone();
-        }
-        if (signal.aborted) wr.status = "interrupted";
-      } catch (e) {
-        wr.status = signal.aborted ? "interrupted" : "failed";
-        wr.error = (e as Error).message ?? String(e);
-        progress.log(`  ${name} ${wr.status}: ${wr.error}`);
-        for (let k = Math.max(trial, 1); k <= n; k++) progress.stepDone();
-        // A failed workload may leave the cluster in a bad state; make sure it is healthy before going on.
-        if (!signal.aborted && target.control) await target.control.waitHealthy().catch(() => undefined);
-      }
-      wr.summary = def.summarize(wr.trials);
+      await runTrials(runs[wi]!, wctx, wr, run.id, deps);
     }
     if (signal.aborted) run.status = "interrupted";
   } finally {
@@ -216,6 +217,33 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
     }
   }
   return run;
+}
+
+/** The trials of one workload run, into `wr`; a failure is recorded there and the cluster made healthy again. */
+async function runTrials(r: WorkloadRun, ctx: WorkloadContext, wr: WorkloadResult, runId: string, deps: RunnerDeps): Promise<void> {
+  const { progress, signal } = deps;
+  const n = r.def.trials(r.opts);
+  let trial = 0;
+  try {
+    if (r.def.prepare) await r.def.prepare(ctx);
+    for (trial = 1; trial <= n; trial++) {
+      if (signal.aborted) break;
+      progress.step(`${runId} ${r.name} trial ${trial}/${n}`);
+      const t = await r.def.runTrial(ctx, trial);
+      wr.trials.push(t);
+      progress.log(`  ${describeTrial(t)}`);
+      progress.stepDone();
+    }
+    if (signal.aborted) wr.status = "interrupted";
+  } catch (e) {
+    wr.status = signal.aborted ? "interrupted" : "failed";
+    wr.error = (e as Error).message ?? String(e);
+    progress.log(`  ${r.name} ${wr.status}: ${wr.error}`);
+    for (let k = Math.max(trial, 1); k <= n; k++) progress.stepDone();
+    // A failed workload may leave the cluster in a bad state; make sure it is healthy before going on.
+    if (!signal.aborted && ctx.target.control) await ctx.target.control.waitHealthy().catch(() => undefined);
+  }
+  wr.summary = r.def.summarize(wr.trials);
 }
 
 async function teardown(target: ClusterTarget, run: TopologyRun, deps: RunnerDeps): Promise<void> {
@@ -244,6 +272,10 @@ async function deletePrefix(endpoints: string[], prefix: string, timeoutMs: numb
 export function describeTrial(t: WorkloadResult["trials"][number]): string {
   if (t.kind === "load") {
     return `${t.throughput} req/s, p50 ${t.latency.p50Ms} ms, p99 ${t.latency.p99Ms} ms, ${t.ok}/${t.sent} ok${t.errors + t.timeouts ? `, ${t.errors} errors, ${t.timeouts} timeouts` : ""}`;
+  }
+  if (t.kind === "memory") {
+    const mb = (ms: typeof t.atRest) => Math.round(Math.max(0, ...ms.map((m) => m.rssBytes ?? 0)) / 1048576);
+    return `RSS ${mb(t.atRest)} MiB at rest, ${mb(t.afterKeys)} MiB after ${t.written}/${t.keys} keys (${Math.round((t.written / Math.max(1, t.writeMs)) * 1000)} keys/s)`;
   }
   return `new leader ${t.timeToNewLeaderMs ?? "-"} ms, first write ${t.timeToFirstWriteMs ?? "-"} ms, error window ${t.errorWindowMs} ms, failed ${t.failed}, timed out ${t.timedOut}, lost ${t.lost}/${t.acked}`;
 }

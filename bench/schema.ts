@@ -16,7 +16,7 @@ export type Consistency = "l" | "s";
 export type Status = "ok" | "failed" | "skipped" | "interrupted";
 export type ServerRole = "subject" | "baseline";
 export type TargetKind = "local" | "endpoints" | "stack";
-export type WorkloadFamily = "kv" | "http" | "failover" | "watch" | "lease";
+export type WorkloadFamily = "kv" | "http" | "failover" | "watch" | "lease" | "memory";
 
 export interface BenchResultFile {
   schema: typeof SCHEMA_ID;
@@ -44,8 +44,20 @@ export interface BenchOptionsRecord {
   workloads: string[];
   target: TargetKind;
   endpoints: string[] | null;
+  /** The first load shape's (files before shapes existed had only these). */
   conns: number;
   clients: number;
+  /**
+   * Every load shape (--conns/--clients pairs): each load workload runs once per shape. With more than one,
+   * a workload's results are named "<name>@<clients>" (e.g. "put@100"). Absent in older files: one shape.
+   */
+  shapes?: { conns: number; clients: number }[];
+  /**
+   * How the load's connections reach the members: "all-members" (each connection has an HTTP/2 connection
+   * to every member and sends each request to the next one, round-robin, as clientv3 does) or "leader"
+   * (--target-leader). Absent in older files, where connection i went to member i mod N.
+   */
+  connections?: "all-members" | "leader";
   /** Requests per trial per load workload (null in --duration mode). */
   total: number | null;
   /** Seconds per trial per load workload (null in --total mode). */
@@ -75,7 +87,11 @@ export interface BenchOptionsRecord {
   /** put-idle-watchers: prefix watchers held open during each trial (absent in older files). */
   idleWatchers?: number;
   pauseMs: number;
+  /** memory: keys written between the two memory samples (absent in older files). */
+  memoryKeys?: number;
   quick: boolean;
+  /** "default", "quick" (--quick) or "full" (--full); absent in older files. */
+  profile?: "default" | "quick" | "full";
 }
 
 export interface MachineFacts {
@@ -144,7 +160,39 @@ export interface WorkloadResult {
   summary: Record<string, FigureStat>;
 }
 
-export type Trial = LoadTrial | FailoverTrial;
+export type Trial = LoadTrial | FailoverTrial | MemoryTrial;
+
+/** One member's memory, from /proc/<pid>/status and /smaps and the server's /metrics (null: not available). */
+export interface MemberMemory {
+  name: string;
+  pid: number | null;
+  rssBytes: number | null;
+  /** RssAnon: heap and native allocations. */
+  anonBytes: number | null;
+  /** RssFile: mapped files (binary, libraries, the database file). */
+  fileBytes: number | null;
+  /** Resident pages of the mapped database file (lmdb data.mdb, bbolt member/snap/db); part of fileBytes. */
+  dbMapBytes: number | null;
+  /** That file's size on disk. */
+  dbFileBytes: number | null;
+  /** The runtime's heap in use as /metrics exports it (go_memstats_heap_inuse_bytes, nodejs_heap_size_used_bytes). */
+  heapBytes: number | null;
+}
+
+/** The memory workload: every member at rest, then after `keys` keys of `valSize` bytes were written. */
+export interface MemoryTrial {
+  kind: "memory";
+  trial: number;
+  startedAt: string;
+  keys: number;
+  valSize: number;
+  /** Keys acknowledged (keys - written failed). */
+  written: number;
+  writeErrors: number;
+  writeMs: number;
+  atRest: MemberMemory[];
+  afterKeys: MemberMemory[];
+}
 
 export interface LatencySummary {
   count: number;

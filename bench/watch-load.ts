@@ -54,7 +54,7 @@ export async function runWatchLatency(j: LoadJob, ctl: WorkerControl): Promise<v
     await unary(putCh.kv(), "Put", { key, value: v }, j.timeoutMs);
   };
   let seq = 0;
-  const limit = limiter(j.putRate);
+  const limit = limiter(j.putRate) ?? (async () => {});
   for (let i = 0; i < j.warmup && !ctl.stopped; i++) {
     await limit();
     await doPut(++seq).catch(() => undefined);

@@ -48,9 +48,17 @@ export class WorkerSignals implements WorkerControl {
   }
 }
 
-/** This process's gRPC channels (job.channelIds over the endpoints), connected. */
+/**
+ * This process's grpc-js channels (for the stream workloads and lease-churn): for each of its connections
+ * (job.channelIds) one channel to every endpoint, as clientv3 has one connection per endpoint per client.
+ * Ordered round by round: entry i < connections is connection i's first endpoint (connection id mod
+ * endpoints, so connections start on different members), the next round is each connection's next
+ * endpoint, and so on; `channels[n % channels.length]` thus spreads streams over members and connections.
+ */
 export async function openChannels(j: LoadJob): Promise<EtcdChannel[]> {
-  const channels = j.channelIds.map((id) => new EtcdChannel(j.endpoints[id % j.endpoints.length]!));
+  const n = j.endpoints.length;
+  const channels: EtcdChannel[] = [];
+  for (let round = 0; round < n; round++) for (const id of j.channelIds) channels.push(new EtcdChannel(j.endpoints[(id + round) % n]!));
   await Promise.all(channels.map((c) => c.ready(Math.max(3000, j.timeoutMs))));
   return channels;
 }
@@ -80,9 +88,9 @@ export function reportProgress(k: Counters): NodeJS.Timeout {
   return setInterval(() => send({ type: "progress", done: k.ok + k.errors + k.timeouts, ok: k.ok, errors: k.errors + k.timeouts }), 250);
 }
 
-/** Slot-based limiter shared by the clients of this process: at most `rate` starts per second. */
-export function limiter(rate: number): () => Promise<void> {
-  if (!rate || rate <= 0) return async () => {};
+/** Slot-based limiter shared by the clients of this process: at most `rate` starts per second; null when unlimited. */
+export function limiter(rate: number): (() => Promise<void>) | null {
+  if (!rate || rate <= 0) return null;
   const interval = 1000 / rate;
   let next = 0;
   return async () => {
@@ -96,10 +104,10 @@ export function limiter(rate: number): () => Promise<void> {
 
 /**
  * The measured closed loop: `clients` loops, each starting its next request (at most j.rate per second
- * over the process) once the previous one ended, until {stop}, `total` or the deadline. A request resolves
- * with the op it counts under, if any; a failed one may carry it as `op`.
+ * over the process) once the previous one ended, until {stop}, `total` or the deadline. A request may resolve
+ * with the op it counts under (a string); a failed one may carry it as `op`.
  */
-export async function closedLoop(j: LoadJob, ctl: WorkerControl, k: Counters, request: (client: number) => Promise<string | undefined>): Promise<void> {
+export async function closedLoop(j: LoadJob, ctl: WorkerControl, k: Counters, request: (client: number) => Promise<unknown>): Promise<void> {
   const limit = limiter(j.rate);
   const { deadline, total } = measuredEnd(j, k.startAt);
   await Promise.all(
@@ -107,11 +115,11 @@ export async function closedLoop(j: LoadJob, ctl: WorkerControl, k: Counters, re
       for (;;) {
         if (ctl.stopped || k.sent >= total || Date.now() >= deadline) return;
         k.sent++;
-        await limit();
+        if (limit) await limit();
         const t0 = performance.now();
         try {
           const tag = await request(c);
-          k.success(performance.now() - t0, tag);
+          k.success(performance.now() - t0, typeof tag === "string" ? tag : undefined);
         } catch (e) {
           k.failure(e, (e as { op?: string }).op);
         }

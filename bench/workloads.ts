@@ -8,6 +8,7 @@ import { FAILOVER_SCENARIOS, runFailoverTrial } from "./failover.js";
 import { openIdleWatchers } from "./idle-watchers.js";
 import { noticeWaitMs } from "./lease-expiry-load.js";
 import { keyOf, valueOf } from "./keys.js";
+import { memoryWorkload } from "./memory.js";
 import type { LoadOp } from "./load-job.js";
 import { runLoad, type LoadSpec } from "./load.js";
 import { ResourceSampler } from "./sampler.js";
@@ -36,6 +37,8 @@ export interface WorkloadDef {
   description: string;
   minMembers?: number;
   needsControl?: boolean;
+  /** Runs once per load shape (--clients/--conns pair); otherwise once, with the largest shape's clients. */
+  shaped?: boolean;
   trials(opts: BenchOptionsRecord): number;
   params(opts: BenchOptionsRecord): Record<string, string | number | boolean | null>;
   prepare?(ctx: WorkloadContext): Promise<void>;
@@ -127,6 +130,9 @@ function loadSpec(ctx: WorkloadContext, v: LoadVariant): LoadSpec {
     durationMs: o.durationSec != null ? o.durationSec * 1000 : null,
     rate: o.rate,
     warmup: o.warmup,
+    // In --duration mode the warm-up is bounded in time too: 500 requests of one client on a slow server
+    // would otherwise take longer than the trial.
+    warmupMaxMs: o.durationSec != null ? Math.min(1000, o.durationSec * 500) : undefined,
     timeoutMs: o.timeoutMs,
     keyPrefix: `${ctx.prefix}${v.keys}`,
     keySize: o.keySize,
@@ -249,6 +255,12 @@ export function summarizeExpiry(trials: Trial[]): Record<string, FigureStat> {
   return out;
 }
 
+/** A variant whose spec sets its own clients (lease-expiry: one per lease) does not take the load shapes. */
+function takesShapes(v: LoadVariant): boolean {
+  const probe = { clients: 1, conns: 1, total: 1, durationSec: 1, warmup: 1, expiryLeases: 1, expiryTtl: 1 } as BenchOptionsRecord;
+  return v.spec?.(probe).clients === undefined;
+}
+
 function registerLoad(
   v: LoadVariant,
   params: (o: BenchOptionsRecord) => Record<string, string | number | boolean | null>,
@@ -258,6 +270,7 @@ function registerLoad(
     name: v.name,
     family: v.family,
     description: v.description,
+    shaped: takesShapes(v),
     trials: (o) => o.trials,
     params: (o) => ({
       conns: o.conns,
@@ -402,6 +415,8 @@ registerLoad(
   },
   (o) => ({ putRate: o.putRate, watchers: o.clients }),
 );
+
+registerWorkload(memoryWorkload);
 
 // ---------------------------------------------------------------------------------------------------------
 // Failover scenarios.

@@ -60,6 +60,11 @@ describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
       [["bench", "--from-result", v2], /result schema version 2 is not supported; this etcdkit reads version 1/],
       [["compare", FIXTURE, v2], /v2\.json: result schema version 2 is not supported/],
       [["compare", FIXTURE], /expected two result files, got 1/],
+      [["bench", "--quick", "--full"], /--quick and --full exclude each other/],
+      [["bench", "--clients", "1,100", "--conns", "1,2,3"], /--conns has 3 values for 2 --clients values/],
+      [["bench", "--cross-check", "--etcdprobe", join(dir, "no-such-etcdprobe")], /etcdprobe not found .*build.*--etcdprobe PATH/],
+      [["bench", "--cross-check", "--ops", "txn"], /--ops: unknown op "txn"/],
+      [["bench", "--cross-check", "--workloads", "put"], /unknown flag --workloads/],
       [["compare", FIXTURE, join(dir, "missing.json")], /cannot read .*missing\.json: ENOENT/],
     ];
     const t0 = Date.now();
@@ -84,6 +89,7 @@ describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /\[1\/2\] 1-etcd put trial 1\/1/, "progress: step lines when not on a terminal");
     assert.match(r.stdout, /## 1 member/);
+    assert.match(r.stdout, /## Headline \(1-etcd\)\n\n\| members \| figure \| etcd \|[^\n]*\n[^\n]*\n\| 1 \| put, 4 clients \(req\/s\) \|/, "the headline table is printed last");
     const res = readResultFile(join(out, "result.json"));
     assert.equal(res.runs.length, 1);
     assert.equal(res.runs[0]!.status, "ok");
@@ -91,6 +97,33 @@ describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
     assert.ok(res.machine.fsync && res.machine.fsync.p50Ms > 0 && res.machine.fsync.p99Ms >= res.machine.fsync.p50Ms);
     assert.ok(res.machine.cores >= 1 && res.machine.node === process.version);
     assert.ok(existsSync(join(out, "summary.md")) && existsSync(join(out, "report.html")));
+    await noneLeft(mark);
+  });
+
+  test("load shapes and memory: put at 1 and 4 clients, each member's memory taken apart", { skip: haveEtcd() ? false : "no etcd" }, async () => {
+    const mark = randomBytes(6).toString("hex");
+    const out = join(dir, "run-shapes");
+    const r = await runCli(
+      ["bench", "--server", "etcd", "--baseline", "none", "--topologies", "1", "--workloads", "memory,put", "--clients", "1,4", "--memory-keys", "3000", "--duration", "1", "--trials", "1", "--out", out, "--quiet"],
+      { env: { ETCDKIT_TEST_MARK: mark }, timeoutMs: 90_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const res = readResultFile(join(out, "result.json"));
+    assert.deepEqual(res.options.shapes, [{ conns: 1, clients: 1 }, { conns: 1, clients: 4 }]);
+    assert.equal(res.options.connections, "all-members");
+    const ws = res.runs[0]!.workloads;
+    assert.deepEqual(ws.map((w) => [w.name, w.status, w.params.clients ?? null]), [["memory", "ok", null], ["put@1", "ok", 1], ["put@4", "ok", 4]]);
+    const m = ws[0]!.trials[0]!;
+    assert.ok(m.kind === "memory" && m.written === 3000, "every key written");
+    for (const mm of [...m.atRest, ...m.afterKeys]) {
+      assert.ok(mm.rssBytes! > 0 && mm.anonBytes! > 0 && mm.fileBytes! > 0 && mm.anonBytes! + mm.fileBytes! <= mm.rssBytes! + 4096, JSON.stringify(mm));
+      assert.ok(mm.dbMapBytes! > 0 && mm.dbMapBytes! <= mm.fileBytes!, `etcd's bbolt file is mapped and counted in the file-backed part: ${JSON.stringify(mm)}`);
+      assert.ok(mm.dbFileBytes! > 0 && mm.heapBytes! > 0, "file size on disk and Go's heap from /metrics");
+    }
+    assert.ok(ws[0]!.summary.rssAfterMB!.median >= ws[0]!.summary.rssAtRestMB!.median * 0.5);
+    const md = readFileSync(join(out, "summary.md"), "utf8");
+    assert.match(md, /## Headline[\s\S]*\| 1 \| put, 1 client \(req\/s\) \|[\s\S]*\| 1 \| put, 4 clients \(req\/s\) \|[\s\S]*RSS after 3,000 keys/);
+    assert.match(md, /### Memory of the largest member/);
     await noneLeft(mark);
   });
 
@@ -105,7 +138,7 @@ describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
 
     test("runs once against the given servers, skips failover, removes its keys", async () => {
       const out = join(dir, "run2");
-      const r = await runCli(["bench", "--endpoints", cluster.endpoints().join(","), "--workloads", "range-l,failover-kill-leader", "--total", "200", "--trials", "1", "--out", out, "--quiet"], {
+      const r = await runCli(["bench", "--endpoints", cluster.endpoints().join(","), "--workloads", "range-l,failover-kill-leader", "--clients", "8", "--total", "200", "--trials", "1", "--out", out, "--quiet"], {
         timeoutMs: 90_000,
       });
       assert.equal(r.code, 0, r.stderr);
@@ -131,7 +164,7 @@ describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
     const mark = randomBytes(6).toString("hex");
     const out = join(dir, "run3");
     let sent = false;
-    const r = await runCli(["bench", "--server", "etcd", "--baseline", "none", "--topologies", "3", "--workloads", "put", "--duration", "60", "--trials", "2", "--out", out], {
+    const r = await runCli(["bench", "--server", "etcd", "--baseline", "none", "--topologies", "3", "--workloads", "put", "--clients", "8", "--duration", "60", "--trials", "2", "--out", out], {
       env: { ETCDKIT_TEST_MARK: mark },
       timeoutMs: 90_000,
       onStderr: (chunk, child) => {

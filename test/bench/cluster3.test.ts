@@ -40,6 +40,25 @@ describe("3-member etcd cluster", { skip, timeout: 170_000 }, () => {
     for (const m of t.members) assert.ok(m.walFsync && m.walFsync.count > 0, `${m.name}: WAL fsyncs during the run`);
   });
 
+  test("one connection, one client: requests go to every member in turn, as clientv3 sends them", async () => {
+    // Each member's own count of the Put calls it handled (etcd's gRPC server metrics), before and after.
+    const handled = async () =>
+      Promise.all(
+        target.members().map(async (m) => {
+          const text = await (await fetch(`${m.clientUrl}/metrics`)).text();
+          const line = text.split("\n").find((l) => l.startsWith("grpc_server_handled_total{") && l.includes('grpc_method="Put"') && l.includes('grpc_code="OK"'));
+          return line ? Number(line.split(" ").pop()) : 0;
+        }),
+      );
+    const before = await handled();
+    const one = { ...ctx, opts: { ...ctx.opts, conns: 1, clients: 1, workers: 1, warmup: 0, total: 300 } };
+    const t = (await workloadDef("put")!.runTrial(one, 1)) as LoadTrial;
+    assert.equal(t.ok, 300);
+    const after = await handled();
+    const perMember = after.map((a, i) => a - before[i]!);
+    assert.deepEqual(perMember, [100, 100, 100], `Put calls handled per member: ${perMember.join(", ")}`);
+  });
+
   for (const scenario of ["kill-leader", "stop-leader", "kill-follower", "pause-leader"]) {
     test(`failover ${scenario}: no acknowledged write lost`, async () => {
       const def = workloadDef(`failover-${scenario}`)!;

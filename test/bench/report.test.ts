@@ -58,6 +58,11 @@ test("Markdown summary: a table per topology, subject and baseline side by side 
   assert.match(kl[0]!, /\| 0 \| [\d,]+ \| 1 \|$/, "lost 0, recovery, 1 trial");
   assert.match(md, /### Servers and client/);
   assert.match(md, /server CPU % \(all members\)/);
+  // The headline: every KV figure per topology with its client count, ratio and both sides' CPU.
+  const head = md.slice(md.indexOf("## Headline"), md.indexOf("## 1 member"));
+  assert.match(head, new RegExp(`\\| 1 \\| put, 16 clients \\(req/s\\) \\| [\\d,]+ \\| [\\d,]+ \\| ${(put1 / put1b).toFixed(2)}× \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\| [\\d.]+ / [\\d.]+ \\|`));
+  assert.match(head, /\| 3 \| kill-leader: new leader \(ms\) \|/);
+  assert.match(head, /connection i to member i mod N \(files written before/, "an old file says how its load was spread");
 });
 
 test("HTML report: self-contained, with the expected charts", () => {
@@ -78,6 +83,7 @@ test("HTML report: self-contained, with the expected charts", () => {
   assert.match(html, /new leader \d+ ms/);
   assert.ok((html.match(/<rect class="tl ok"/g) ?? []).length > 20, "timeline bars");
   assert.match(html, /<table data-table="Load">/);
+  assert.match(html, /<table data-table="headline">/);
 });
 
 test("reports are written again from a result file (--from-result)", async () => {

@@ -16,24 +16,30 @@ import { expandWorkloads } from "../../bench/workloads.js";
 
 test("flags: --name value, --name=value, booleans, lists; unknown flags refused", () => {
   const { flags, positional } = parseFlags(["--conns", "4", "--clients=32", "--sequential-keys", "--topologies", "1,3", "--quick=false", "x"], FLAGS);
-  assert.deepEqual(flags, { conns: 4, clients: 32, "sequential-keys": true, topologies: ["1", "3"], quick: false });
+  assert.deepEqual(flags, { conns: ["4"], clients: ["32"], "sequential-keys": true, topologies: ["1", "3"], quick: false });
   assert.deepEqual(positional, ["x"]);
   assert.throws(() => parseFlags(["--nope"], FLAGS), UsageError);
   assert.throws(() => parseFlags(["--total"], FLAGS), /--total needs a value/);
   assert.throws(() => parseFlags(["--rw-ratio", "abc"], FLAGS), /--rw-ratio takes a number/);
 });
 
-test("options: defaults, --quick, validation", () => {
+test("options: the default run, --quick, --full, validation", () => {
   const d = resolveOptions({});
-  assert.deepEqual(d.topologies, [1, 3, 5, 7]);
+  assert.deepEqual(d.topologies, [1, 3]);
   assert.equal(d.server, "etcd-ts");
   assert.equal(d.baseline, "etcd");
-  assert.equal(d.total, 10000);
-  assert.equal(d.warmup, 500);
-  assert.equal(d.trials, 3);
-  assert.deepEqual(d.workloads, ["put", "range-l", "range-s", "range-keys-only", "range-count-only", "txn-mixed", "http-put", "http-range", "failover-kill-leader", "failover-stop-leader", "failover-kill-follower", "failover-pause-leader"]);
+  assert.deepEqual([d.total, d.durationSec, d.warmup, d.trials, d.failoverTrials, d.valSize, d.workers], [null, 5, 500, 2, 1, 256, 1]);
+  assert.deepEqual(d.shapes, [{ conns: 1, clients: 1 }, { conns: 10, clients: 100 }]);
+  assert.deepEqual([d.conns, d.clients, d.connections, d.profile], [1, 1, "all-members", "default"]);
+  assert.deepEqual(d.workloads, ["memory", "put", "range-l", "failover-kill-leader"]);
+  const f = resolveOptions({ full: true });
+  assert.deepEqual([f.topologies, f.trials, f.failoverTrials, f.profile], [[1, 3, 5, 7], 3, 3, "full"]);
+  assert.deepEqual(f.workloads, ["memory", "put", "range-l", "range-s", "range-keys-only", "range-count-only", "txn-mixed", "http-put", "http-range", "failover-kill-leader", "failover-stop-leader", "failover-kill-follower", "failover-pause-leader"]);
   const q = resolveOptions({ quick: true });
-  assert.deepEqual([q.topologies, q.total, q.trials, q.failoverTrials, q.warmup], [[1, 3], 1000, 2, 1, 50]);
+  assert.deepEqual([q.topologies, q.durationSec, q.trials, q.failoverTrials, q.warmup, q.quick], [[1, 3], 2, 1, 1, 100, true]);
+  assert.throws(() => resolveOptions({ quick: true, full: true }), /exclude each other/);
+  const t = resolveOptions({ total: 2000, clients: ["16"], conns: ["2"], "target-leader": true });
+  assert.deepEqual([t.total, t.durationSec, t.warmup, t.shapes, t.connections], [2000, null, 100, [{ conns: 2, clients: 16 }], "leader"]);
   assert.equal(resolveOptions({ baseline: "none" }).baseline, null);
   assert.deepEqual(resolveOptions({ workloads: ["range"], consistency: "s" }).workloads, ["range-s", "range-keys-only", "range-count-only"]);
   const dur = resolveOptions({ duration: 2.5 });
@@ -101,4 +107,15 @@ test("splitting load over processes, prefix ends, figures, histograms, chart tic
   assert.ok(Math.abs(l.p50Ms - 50) < 0.1 && Math.abs(l.p99Ms - 99) < 0.1 && l.maxMs >= l.p999Ms);
   assert.deepEqual(niceTicks(0, 1212), [0, 250, 500, 750, 1000, 1250]);
   assert.deepEqual(niceTicks(0, 3), [0, 1, 2, 3]);
+});
+
+test("compare: put of a one-shape run meets put@16 of a several-shape run when both had 16 clients", async () => {
+  const { compareResults } = await import("../../bench/compare.js");
+  const f = (median: number) => ({ unit: "req/s", better: "higher" as const, n: 1, median, min: median, max: median, spread: 0, values: [median] });
+  const w = (name: string, clients: number, thr: number) => ({ name, family: "kv" as const, status: "ok" as const, params: { clients, conns: 2 }, trials: [{} as never], summary: { throughput: f(thr) } });
+  const file = (ws: ReturnType<typeof w>[]) => ({ runs: [{ id: "1-etcd-ts", workloads: ws }] }) as unknown as Parameters<typeof compareResults>[0];
+  const c = compareResults(file([w("put", 16, 100)]), file([w("put@1", 1, 50), w("put@16", 16, 120)]));
+  assert.deepEqual(c.rows.map((r) => [r.workload, r.b.median]), [["put", 120]]);
+  assert.deepEqual(c.onlyInB, ["1-etcd-ts put@1"]);
+  assert.equal(compareResults(file([w("put", 8, 100)]), file([w("put@16", 16, 120)])).rows.length, 0, "other client counts are not the same figure");
 });
