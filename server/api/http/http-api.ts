@@ -6,19 +6,19 @@ import { EtcdError, GrpcCode } from "../../pb/errors.js";
 import type { KvHandlers } from "../grpc/kv-service.js";
 import { serviceDefinition } from "../proto/load.js";
 import { GatewayCodec } from "./json-codec.js";
-import { httpStatusOf } from "./status-codes.js";
 import { ETCD_TS_VERSION } from "../../version.js";
 import { LeaseHandlers } from "../grpc/lease-service.js";
 import { keepAliveOverHttp, watchOverHttp } from "./gateway-streams.js";
 import { observeOverHttp } from "./gateway-observe.js";
-import { readBody } from "./read-body.js";
-import { decodeGatewayJson } from "./go-json.js";
+import { discardRest, readFirstValue } from "./read-body.js";
+import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes } from "./gateway-request.js";
+import { gatewayError, refuse, writeJson as json } from "./gateway-refuse.js";
 import { recipeHandlers, type RecipeHandlers } from "../v3client/recipes.js";
 import type { WireLockRequest } from "../grpc/lock-service.js";
 import type { WireLeaderKey } from "../grpc/election-service.js";
 
 interface Route {
-  readonly request: GatewayCodec;
+  readonly request: GatewayRequestDecoder;
   readonly response: GatewayCodec;
   /** Receives the protobuf bytes of the request (the gateway is a client of the same handlers as gRPC). */
   readonly handle: (raw: Buffer, signal: AbortSignal) => Promise<object>;
@@ -42,8 +42,9 @@ export function createHttpApi(
   const leaseDef = serviceDefinition("etcdserverpb", "Lease");
   const decodeLease = (method: string) => (raw: Buffer) => leaseDef[method]!.requestDeserialize(raw);
   const withRaw = <T>(method: string, f: (r: { raw: Buffer; msg: T }) => Promise<object>) => (raw: Buffer) => f({ raw, msg: decode(method)(raw) as T });
+  const grpcLimit = maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const route = (req: string, res: string, handle: Route["handle"]): Route => ({
-    request: new GatewayCodec(req.includes(".") ? req : `etcdserverpb.${req}`),
+    request: new GatewayRequestDecoder(req.includes(".") ? req : `etcdserverpb.${req}`, grpcLimit),
     response: new GatewayCodec(res.includes(".") ? res : `etcdserverpb.${res}`),
     handle,
   });
@@ -92,20 +93,15 @@ export function createHttpApi(
         return;
       }
       if (req.method === "POST" && path === "/v3/watch") return watchOverHttp(server, req, res, { maxRequestBytes });
-      if (req.method === "POST" && path === "/v3/lease/keepalive") return keepAliveOverHttp(leases, req, res);
+      if (req.method === "POST" && path === "/v3/lease/keepalive") return keepAliveOverHttp(leases, req, res, maxRequestBytes);
       if (req.method === "POST" && path === "/v3/election/observe") return observeOverHttp(election, req, res, maxRequestBytes);
       const r = routes[path];
       if (!r) return text(res, 404, "404 page not found\n");
       if (req.method !== "POST") return gatewayError(res, new EtcdError(GrpcCode.Unimplemented, "Method Not Allowed"), 405);
-      const body = await readBody(req, maxRequestBytes + 512 * 1024);
-      let raw: Buffer;
-      try {
-        const parsed = decodeGatewayJson(body.toString("utf8"));
-        if (!parsed.ok) throw new SyntaxError(parsed.message);
-        raw = r.request.encodeJson(parsed.value);
-      } catch (e) {
-        return gatewayError(res, new EtcdError(GrpcCode.InvalidArgument, (e as Error).message));
-      }
+      const decoded = r.request.decode(await readFirstValue(req, maxJsonBytes(grpcLimit)));
+      discardRest(req, res);
+      if (!decoded.ok) return refuse(req, res, decoded);
+      const raw = decoded.raw;
       // the caller's context: a Lock or Campaign whose client went away stops waiting and cleans up
       const ac = new AbortController();
       res.once("close", () => ac.abort());
@@ -120,16 +116,6 @@ async function health(path: string, server: EtcdServer, res: ServerResponse): Pr
   const h = await server.health();
   if (path === "/readyz") return text(res, h.health ? 200 : 503, h.health ? "ok" : `[-]${h.reason}\nreadyz check failed`);
   json(res, h.health ? 200 : 503, { health: String(h.health), reason: h.reason });
-}
-
-function gatewayError(res: ServerResponse, e: EtcdError, status?: number): void {
-  json(res, status ?? httpStatusOf(e.code), { error: e.message, message: e.message, code: e.code });
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const s = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(s) });
-  res.end(s);
 }
 
 function text(res: ServerResponse, status: number, body: string): void {
