@@ -30,5 +30,11 @@ export function refuse(req: IncomingMessage, res: ServerResponse, r: Exclude<Gat
     req.socket.destroy();
     return;
   }
-  gatewayError(res, new EtcdError(r.kind === "too-large" ? GrpcCode.ResourceExhausted : GrpcCode.InvalidArgument, r.message));
+  gatewayError(res, refusal(r));
+}
+
+/** The gRPC status a refused request stands for. */
+export function refusal(r: Exclude<GatewayRequest, { ok: true } | { kind: "dropped" }>): EtcdError {
+  const code = r.kind === "too-large" ? GrpcCode.ResourceExhausted : r.kind === "undecodable" ? GrpcCode.Internal : GrpcCode.InvalidArgument;
+  return new EtcdError(code, r.message);
 }

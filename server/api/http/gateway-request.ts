@@ -4,21 +4,26 @@
  * - a JSON or jsonpb error (etcd: the decoder's error; InvalidArgument for a unary call);
  * - a message larger than the gRPC server takes, --max-request-bytes + 512 KiB (etcd: gRPC's
  *   ResourceExhausted "grpc: received message larger than max (N vs. M)");
- * - a request etcd's gateway panics on (the connection is dropped without an answer).
+ * - a request etcd's gateway panics on (the connection is dropped without an answer);
+ * - a request nested deeper than the gRPC handlers' decoder takes (their "Error deserializing request").
  */
 import type { FrameEvent } from "./go-json-stream.js";
 import { JsonTape } from "./go-json-tape.js";
-import { decodeMessage, GoDecodeError } from "./jsonpb-decode.js";
+import { decodeMessage, GoDecodeError, TooDeepError } from "./jsonpb-decode.js";
 import { schemaOf, type MessageSchema } from "./jsonpb-schema.js";
 import { encodeMessage, NilElementError } from "./proto-encode.js";
 
 /** etcd lets a request exceed --max-request-bytes by this much at the gRPC layer (embed.grpcOverheadBytes). */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
+/** grpc-js' answer (code Internal) to request bytes the method's decoder throws on. */
+export const UNDECODABLE = "Error deserializing request";
+
 export type GatewayRequest =
   | { readonly ok: true; readonly raw: Buffer }
   | { readonly ok: false; readonly kind: "invalid"; readonly message: string }
   | { readonly ok: false; readonly kind: "too-large"; readonly message: string }
+  | { readonly ok: false; readonly kind: "undecodable"; readonly message: string }
   | { readonly ok: false; readonly kind: "dropped" };
 
 /** gRPC's refusal of a message over the server's receive limit, with its sizes. */
@@ -69,6 +74,7 @@ export class GatewayRequestDecoder {
     } catch (e) {
       if (e instanceof GoDecodeError) return { ok: false, kind: "invalid", message: e.message };
       if (e instanceof NilElementError) return { ok: false, kind: "dropped" };
+      if (e instanceof TooDeepError) return { ok: false, kind: "undecodable", message: UNDECODABLE };
       throw e;
     }
     if (raw.length > this.grpcLimit) return { ok: false, kind: "too-large", message: tooLargeMessage(raw.length, this.grpcLimit) };

@@ -15,7 +15,7 @@ import { EtcdError, GrpcCode } from "../../pb/errors.js";
 import type { LeaseHandlers } from "../grpc/lease-service.js";
 import { WatchSession, type WireWatchRequest, type WatchSessionOptions } from "../grpc/watch-service.js";
 import { serviceDefinition } from "../proto/load.js";
-import { errorBody } from "./gateway-refuse.js";
+import { errorBody, refusal } from "./gateway-refuse.js";
 import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes, type GatewayRequest } from "./gateway-request.js";
 import { GoJsonDecoder, type FrameEvent } from "./go-json-stream.js";
 import { goJsonStringify } from "./go-strings.js";
@@ -48,7 +48,7 @@ export class StreamRequestReader {
   private seen = 0;
   private stopped = false;
   private readonly onData = (chunk: Buffer) => this.onEvents(this.framer.push(chunk));
-  private readonly onEnd = () => this.onEvents([this.framer.end()]);
+  private readonly onEnd = () => this.onEvents(this.framer.end());
 
   constructor(
     private readonly req: IncomingMessage,
@@ -91,8 +91,8 @@ export class StreamRequestReader {
       return;
     }
     this.stop();
-    if (r.kind === "too-large") this.sink.failStream(new EtcdError(GrpcCode.ResourceExhausted, r.message));
-    else if (r.kind === "dropped") this.req.socket.destroy();
+    if (r.kind === "dropped") this.req.socket.destroy();
+    else if (r.kind !== "invalid") this.sink.failStream(refusal(r));
     else if (this.seen === 0) this.sink.failCall(r.message);
     else this.sink.end();
   }

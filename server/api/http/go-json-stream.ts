@@ -66,14 +66,14 @@ export class GoJsonDecoder {
     return out;
   }
 
-  /** The end of the body: a value the end completes, "unexpected EOF", or a clean end. */
-  end(): FrameEvent {
-    if (this.failed !== undefined) return { kind: "error", message: this.failed };
-    if (!this.inValue) return { kind: "eof" };
-    if (this.scanner.step(0x20) === Scan.End) return this.complete(Buffer.alloc(0), 0, 0);
+  /** The end of the body: a value the end completes (then the clean end), "unexpected EOF", or the clean end. */
+  end(): FrameEvent[] {
+    if (this.failed !== undefined) return [{ kind: "error", message: this.failed }];
+    if (!this.inValue) return [{ kind: "eof" }];
+    if (this.scanner.step(0x20) === Scan.End) return [this.complete(Buffer.alloc(0), 0, 0), { kind: "eof" }];
     this.failed = "unexpected EOF";
     this.parts = [];
-    return { kind: "error", message: this.failed };
+    return [{ kind: "error", message: this.failed }];
   }
 
   /** Bytes of the value in progress (0 between values). */

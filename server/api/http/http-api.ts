@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServiceDefinition } from "@grpc/grpc-js";
 import type { EtcdServer } from "../../etcdserver/server.js";
 import { API_VERSION, CLUSTER_VERSION } from "../../etcdserver/server.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
@@ -11,7 +12,7 @@ import { LeaseHandlers } from "../grpc/lease-service.js";
 import { keepAliveOverHttp, watchOverHttp } from "./gateway-streams.js";
 import { observeOverHttp } from "./gateway-observe.js";
 import { discardRest, readFirstValue } from "./read-body.js";
-import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes } from "./gateway-request.js";
+import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes, UNDECODABLE } from "./gateway-request.js";
 import { gatewayError, refuse, writeJson as json } from "./gateway-refuse.js";
 import { recipeHandlers, type RecipeHandlers } from "../v3client/recipes.js";
 import type { WireLockRequest } from "../grpc/lock-service.js";
@@ -37,21 +38,21 @@ export function createHttpApi(
   leases: LeaseHandlers = new LeaseHandlers(server),
   recipes: RecipeHandlers = recipeHandlers(server, leases),
 ) {
-  const kvDef = serviceDefinition("etcdserverpb", "KV");
-  const decode = (method: string) => (raw: Buffer) => kvDef[method]!.requestDeserialize(raw);
-  const leaseDef = serviceDefinition("etcdserverpb", "Lease");
-  const decodeLease = (method: string) => (raw: Buffer) => leaseDef[method]!.requestDeserialize(raw);
-  const withRaw = <T>(method: string, f: (r: { raw: Buffer; msg: T }) => Promise<object>) => (raw: Buffer) => f({ raw, msg: decode(method)(raw) as T });
   const grpcLimit = maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  const kvDef = serviceDefinition("etcdserverpb", "KV");
+  const leaseDef = serviceDefinition("etcdserverpb", "Lease");
+  const lockDef = serviceDefinition("v3lockpb", "Lock");
+  const electionDef = serviceDefinition("v3electionpb", "Election");
+  const decode = deserializer(kvDef);
+  const decodeLease = deserializer(leaseDef);
+  const decodeLock = <T>(method: string) => (raw: Buffer) => deserializer(lockDef)(method)(raw) as T;
+  const decodeElection = <T>(method: string) => (raw: Buffer) => deserializer(electionDef)(method)(raw) as T;
+  const withRaw = <T>(method: string, f: (r: { raw: Buffer; msg: T }) => Promise<object>) => (raw: Buffer) => f({ raw, msg: decode(method)(raw) as T });
   const route = (req: string, res: string, handle: Route["handle"]): Route => ({
     request: new GatewayRequestDecoder(req.includes(".") ? req : `etcdserverpb.${req}`, grpcLimit),
     response: new GatewayCodec(res.includes(".") ? res : `etcdserverpb.${res}`),
     handle,
   });
-  const lockDef = serviceDefinition("v3lockpb", "Lock");
-  const electionDef = serviceDefinition("v3electionpb", "Election");
-  const decodeLock = <T>(method: string) => (raw: Buffer) => lockDef[method]!.requestDeserialize(raw) as T;
-  const decodeElection = <T>(method: string) => (raw: Buffer) => electionDef[method]!.requestDeserialize(raw) as T;
   const { lock, election } = recipes;
   const routes: Record<string, Route> = {
     "/v3/kv/range": route("RangeRequest", "RangeResponse", (raw) => kv.range(decode("Range")(raw) as never)),
@@ -110,6 +111,21 @@ export function createHttpApi(
       gatewayError(res, e instanceof EtcdError ? e : new EtcdError(GrpcCode.Unknown, (e as Error).message));
     }
   };
+}
+
+/**
+ * The gRPC method's own request decoder (the gateway is a client of the same handlers). Should it
+ * refuse the bytes, the answer is what the gRPC server answers then: Internal, "Error deserializing request".
+ */
+function deserializer(def: ServiceDefinition) {
+  return (method: string) =>
+    (raw: Buffer): unknown => {
+      try {
+        return def[method]!.requestDeserialize(raw);
+      } catch {
+        throw new EtcdError(GrpcCode.Internal, UNDECODABLE);
+      }
+    };
 }
 
 async function health(path: string, server: EtcdServer, res: ServerResponse): Promise<void> {

@@ -32,6 +32,7 @@ import {
   type GoScalar,
 } from "./go-unmarshal.js";
 import type { FieldSchema, MessageSchema, ScalarKind } from "./jsonpb-schema.js";
+import { MAX_MESSAGE_NESTING } from "../proto/load.js";
 
 export type FieldValue = bigint | boolean | Buffer | null | DecodedMessage | FieldValue[];
 
@@ -44,19 +45,17 @@ export interface DecodedMessage {
 }
 
 /**
- * Deepest message nesting decoded. etcd has no limit, but past protobufjs' own decoding limit
- * (100) the request fails in the server's decoder anyway, and past this one the decoder would run
- * out of stack.
+ * Nesting deeper than the gRPC handlers' decoder takes (MAX_MESSAGE_NESTING): the request could not
+ * reach them as bytes either (etcd has no such limit; see load.ts).
  */
-export const MAX_MESSAGE_DEPTH = 1000;
-export const NESTING_ERROR = "maximum nesting depth exceeded";
+export class TooDeepError extends Error {}
 
 const SCALAR_KINDS: Record<ScalarKind, GoKind> = { int64: INT64, uint64: UINT64, int32: INT32, uint32: UINT32, bool: BOOL, string: STRING, bytes: BYTES };
 const NUMERIC = new Set<ScalarKind>(["int64", "uint64", "int32", "uint32"]);
 
 /** Decodes node n of `tape` as a message of `schema`; throws GoDecodeError with etcd's text. */
 export function decodeMessage(tape: JsonTape, n: number, schema: MessageSchema, depth = 0): DecodedMessage {
-  if (depth > MAX_MESSAGE_DEPTH) throw new GoDecodeError(NESTING_ERROR);
+  if (depth > MAX_MESSAGE_NESTING) throw new TooDeepError("maximum nesting depth exceeded");
   const fields = objectFields(tape, n);
   const msg: DecodedMessage = { schema, values: new Map(), oneofs: new Map() };
   for (const gf of schema.goFields) {

@@ -20,7 +20,7 @@ export function readFirstValue(req: IncomingMessage, maxValueBytes: number): Pro
       const [first] = decoder.push(chunk);
       if (first) done(first);
     };
-    const onEnd = () => done(decoder.end());
+    const onEnd = () => done(decoder.end()[0]!);
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", reject);
