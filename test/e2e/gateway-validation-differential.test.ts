@@ -90,6 +90,21 @@ describe("JSON gateway: malformed bodies get etcd's answer and write nothing", (
     }
   });
 
+  test("a txn's checks in etcd's order: an op with nothing set is 'key not found' only where etcd meets it first", async () => {
+    const bodies = [
+      '{"success":[{"request_delete_range":{}}],"failure":[{}]}',
+      '{"success":[{"request_put":{"key":"AA==","lease":1,"ignore_lease":true}}],"failure":[{}]}',
+      '{"success":[{"request_txn":{"success":[{}]}}],"failure":[{"request_put":{}}]}',
+      '{"compare":[{}],"success":[{}]}',
+      '{"success":[{"request_txn":{"compare":[{}]}},{}]}',
+      '{"success":[{"request_range":null}]}',
+    ];
+    for (const body of bodies) {
+      const want = withoutIds(await gatewayRaw(etcd.clientUrl, "/v3/kv/txn", body));
+      assert.equal(show(withoutIds(await gatewayRaw(ours.clientUrl, "/v3/kv/txn", body))), show(want), body);
+    }
+  });
+
   test("a txn with a null compare or op: etcd's gateway panics and drops the connection; nothing is written", async () => {
     const before = await revision(ours);
     for (const body of ['{"compare":[null]}', '{"success":[null]}', '{"success":[{"request_txn":{"failure":[null]}}]}']) {

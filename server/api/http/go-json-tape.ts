@@ -104,7 +104,7 @@ export class JsonTape {
       if (c === 0x22) {
         const n = this.add(Kind.String, i);
         i++;
-        while (b[i] !== 0x22) i += b[i] === 0x5c ? 2 : 1;
+        while (i < len && b[i] !== 0x22) i += b[i] === 0x5c ? 2 : 1;
         i++;
         this.close(n, i);
         continue;
