@@ -13,8 +13,8 @@ import { goJsonString, goQuote, goUnquote } from "../../server/api/http/go-strin
 const b = (s: string | number[]) => (typeof s === "string" ? Buffer.from(s, "latin1") : Buffer.from(s));
 
 /** Every event the framer produces for `body` cut into chunks of `size` bytes. */
-function frame(body: Buffer, size = body.length || 1, max = 1 << 20): FrameEvent[] {
-  const d = new GoJsonDecoder(max);
+function frame(body: Buffer, size = body.length || 1, max = 1 << 20, known?: (k: string) => boolean): FrameEvent[] {
+  const d = new GoJsonDecoder(max, known);
   const out: FrameEvent[] = [];
   for (let i = 0; i < body.length; i += size) out.push(...d.push(body.subarray(i, i + size)));
   if (!out.some((e) => e.kind === "error")) out.push(...d.end());
@@ -74,6 +74,18 @@ describe("Go's json.Decoder framing", () => {
     assert.deepEqual(shown(frame(b(`${big} {"a":1}`), 7, 50)), [`oversized ${big.length}`, 'value {"a":1}', "eof"]);
     // a syntax error later in an oversized value still wins, as Go reads the whole value first
     assert.deepEqual(shown(frame(b(`{"key":"${"A".repeat(100)}" x}`), 7, 50)), ["error invalid character 'x' after object key:value pair"]);
+  });
+
+  test("top-level fields the request does not have are scanned, not kept, and do not count against the limit", () => {
+    const known = (k: string) => k === "key" || k === "value";
+    const body = b(`{"key":"YQ==", "pad" : "${"A".repeat(500)}","k\\u0065y":[1,{"x":"}"}],"value":"dg==","p2":{"a":[{}]}}`);
+    for (const size of [1, 2, 7, body.length]) {
+      assert.deepEqual(shown(frame(body, size, 80, known)), ['value {"key":"YQ==", "":0,"k\\u0065y":[1,{"x":"}"}],"value":"dg==","":0}', "eof"], `chunks of ${size}`);
+    }
+    // a syntax error inside a dropped field still counts
+    assert.deepEqual(shown(frame(b('{"pad":[1,}'), 3, 80, known)), ["error invalid character '}' looking for beginning of value"]);
+    // an unknown key longer than any name, and an empty object or one with only unknown fields
+    assert.deepEqual(shown(frame(b(`{"${"k".repeat(300)}":1}{}{"x":null}`), 5, 1000, known)), ['value {"":0}', "value {}", 'value {"":0}', "eof"]);
   });
 
   test("a long body is framed in one pass: no value kept beyond its end", () => {

@@ -20,7 +20,7 @@ export async function observeOverHttp(election: ElectionHandlers, req: IncomingM
   const resCodec = new GatewayCodec("v3electionpb.LeaderResponse");
   const ac = new AbortController();
   res.once("close", () => ac.abort());
-  const decoded = reqDecoder.decode(await readFirstValue(req, maxJsonBytes(grpcLimit)));
+  const decoded = reqDecoder.decode(await readFirstValue(req, maxJsonBytes(grpcLimit), reqDecoder.isKnownKey));
   discardRest(req, res);
   if (!decoded.ok) return refuse(req, res, decoded);
   const out = new LineWriter(res);

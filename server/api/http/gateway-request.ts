@@ -43,6 +43,7 @@ export function maxJsonBytes(grpcLimit: number): number {
 
 export class GatewayRequestDecoder {
   private readonly schema: MessageSchema;
+  private readonly names: ReadonlySet<string>;
 
   /** `typeName`: the request message, e.g. "etcdserverpb.PutRequest"; `grpcLimit`: the gRPC server's receive limit. */
   constructor(
@@ -50,7 +51,11 @@ export class GatewayRequestDecoder {
     readonly grpcLimit: number,
   ) {
     this.schema = schemaOf(typeName);
+    this.names = new Set(this.schema.byNumber.flatMap((f) => [f.origName, f.camelName, ...(f.oneof === undefined ? [] : [f.oneof])]));
   }
+
+  /** Whether jsonpb looks at a top-level key (the framer need not keep the others' values). */
+  readonly isKnownKey = (key: string): boolean => this.names.has(key);
 
   /** The request a framed body value stands for ("eof": an empty body, which is an empty request). */
   decode(ev: FrameEvent): GatewayRequest {

@@ -58,8 +58,8 @@ export class StreamRequestReader {
     private readonly sink: StreamRequestSink,
   ) {
     const grpcLimit = maxRequestBytes + GRPC_OVERHEAD_BYTES;
-    this.framer = new GoJsonDecoder(maxJsonBytes(grpcLimit));
     this.decoder = new GatewayRequestDecoder(typeName, grpcLimit);
+    this.framer = new GoJsonDecoder(maxJsonBytes(grpcLimit), this.decoder.isKnownKey);
     req.on("data", this.onData);
     req.on("end", this.onEnd);
   }

@@ -124,6 +124,11 @@ export class GoScanner {
     return this.parseState.length;
   }
 
+  /** Whether the innermost container is an object whose next token is a key (or its colon). */
+  atObjectKey(): boolean {
+    return this.parseState[this.parseState.length - 1] === Parse.ObjectKey;
+  }
+
   /** Whether the scanner is inside a string literal (where bytes can be skipped in bulk). */
   inPlainString(): boolean {
     return this.st === St.InString;

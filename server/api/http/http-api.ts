@@ -99,7 +99,7 @@ export function createHttpApi(
       const r = routes[path];
       if (!r) return text(res, 404, "404 page not found\n");
       if (req.method !== "POST") return gatewayError(res, new EtcdError(GrpcCode.Unimplemented, "Method Not Allowed"), 405);
-      const decoded = r.request.decode(await readFirstValue(req, maxJsonBytes(grpcLimit)));
+      const decoded = r.request.decode(await readFirstValue(req, maxJsonBytes(grpcLimit), r.request.isKnownKey));
       discardRest(req, res);
       if (!decoded.ok) return refuse(req, res, decoded);
       const raw = decoded.raw;

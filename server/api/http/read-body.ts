@@ -5,9 +5,10 @@ import { GoJsonDecoder, type FrameEvent } from "./go-json-stream.js";
  * The first JSON value of a request body, read the way etcd's gateway reads it (Go's json.Decoder:
  * bytes after the value are not read; a syntax error answers at once). At most `maxValueBytes` of
  * the value are kept in memory; a larger one is scanned to its end and reported by size only.
+ * Top-level fields `isKnownKey` does not know are scanned, not kept (see go-json-stream.ts).
  */
-export function readFirstValue(req: IncomingMessage, maxValueBytes: number): Promise<FrameEvent> {
-  const decoder = new GoJsonDecoder(maxValueBytes);
+export function readFirstValue(req: IncomingMessage, maxValueBytes: number, isKnownKey?: (key: string) => boolean): Promise<FrameEvent> {
+  const decoder = new GoJsonDecoder(maxValueBytes, isKnownKey);
   return new Promise((resolve, reject) => {
     const done = (ev: FrameEvent) => {
       req.off("data", onData);
