@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { GoJsonDecoder, type FrameEvent } from "../../server/api/http/go-json-stream.js";
 import { checkValid } from "../../server/api/http/go-json-scanner.js";
 import { goBase64Decode } from "../../server/api/http/go-base64.js";
-import { goJsonString, goQuote, goUnquote } from "../../server/api/http/go-strings.js";
+import { goJsonString, goJsonStringify, goQuote, goUnquote } from "../../server/api/http/go-strings.js";
 
 /**
  * The Go pieces of the gateway's request decoding, against texts real etcd 3.4.23 (Go 1.19)
@@ -173,5 +173,9 @@ describe("Go's string handling", () => {
     assert.equal(goJsonString('<a href="x">&</a>'), '"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e"');
     assert.equal(goJsonString("\u2028\u0001\n\u007f"), '"\\u2028\\u0001\\n\u007f"');
     assert.equal(goJsonString("\ud800"), '"\\ufffd"');
+    // whole bodies: the same escapes, also where a backslash precedes them
+    const tricky = { a: "\b\f<x>&\u2028\ud800 \\b \\\b \udc00\ud83d\ude00", "k<": ["\\f"] };
+    assert.equal(goJsonStringify(tricky), `{"a":"\\u0008\\u000c\\u003cx\\u003e\\u0026\\u2028\\ufffd \\\\b \\\\\\u0008 \\ufffd😀","k\\u003c":["\\\\f"]}`);
+    assert.deepEqual(JSON.parse(goJsonStringify(tricky)), JSON.parse(JSON.stringify(tricky).replace(/\\ud[89abcdef]\w\w/gi, "\\ufffd")));
   });
 });

@@ -66,6 +66,19 @@ const enum Parse {
 
 const MAX_NESTING_DEPTH = 10000;
 
+const LITERAL_STEPS: ReadonlyArray<readonly [number, St, string]> = [
+  [0x72, St.Tr, "in literal true (expecting 'r')"],
+  [0x75, St.Tru, "in literal true (expecting 'u')"],
+  [0x65, St.EndValue, "in literal true (expecting 'e')"],
+  [0x61, St.Fa, "in literal false (expecting 'a')"],
+  [0x6c, St.Fal, "in literal false (expecting 'l')"],
+  [0x73, St.Fals, "in literal false (expecting 's')"],
+  [0x65, St.EndValue, "in literal false (expecting 'e')"],
+  [0x75, St.Nu, "in literal null (expecting 'u')"],
+  [0x6c, St.Nul, "in literal null (expecting 'l')"],
+  [0x6c, St.EndValue, "in literal null (expecting 'l')"],
+];
+
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const isHex = (c: number) => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
@@ -172,7 +185,11 @@ export class GoScanner {
   }
 
   step(c: number): Scan {
-    switch (this.st) {
+    const st = this.st;
+    if (st >= St.InString && st <= St.InStringEscU123) return this.stringState(c);
+    if (st >= St.Neg && st <= St.E0) return this.numberState(c);
+    if (st >= St.T && st <= St.Nul) return this.literalState(c);
+    switch (st) {
       case St.BeginValueOrEmpty:
         if (isSpace(c)) return Scan.SkipSpace;
         if (c === 0x5d) return this.endValue(c);
@@ -192,6 +209,13 @@ export class GoScanner {
         return this.endValue(c);
       case St.EndTop:
         return this.endTopState(c);
+      default:
+        return Scan.Error;
+    }
+  }
+
+  private stringState(c: number): Scan {
+    switch (this.st) {
       case St.InString:
         if (c === 0x22) {
           this.st = St.EndValue;
@@ -213,13 +237,16 @@ export class GoScanner {
           return Scan.Continue;
         }
         return this.error(c, "in string escape code");
-      case St.InStringEscU:
-      case St.InStringEscU1:
-      case St.InStringEscU12:
-      case St.InStringEscU123:
+      default:
+        // the four hex digits of \uXXXX
         if (!isHex(c)) return this.error(c, "in \\u hexadecimal character escape");
         this.st = this.st === St.InStringEscU123 ? St.InString : this.st + 1;
         return Scan.Continue;
+    }
+  }
+
+  private numberState(c: number): Scan {
+    switch (this.st) {
       case St.Neg:
         if (c === 0x30) {
           this.st = St.Zero;
@@ -256,35 +283,15 @@ export class GoScanner {
         return this.eSign(c);
       case St.ESign:
         return this.eSign(c);
-      case St.E0:
+      default: // St.E0
         if (isDigit(c)) return Scan.Continue;
         return this.endValue(c);
-      case St.T:
-        return this.literal(c, 0x72, St.Tr, "in literal true (expecting 'r')");
-      case St.Tr:
-        return this.literal(c, 0x75, St.Tru, "in literal true (expecting 'u')");
-      case St.Tru:
-        return this.literal(c, 0x65, St.EndValue, "in literal true (expecting 'e')");
-      case St.F:
-        return this.literal(c, 0x61, St.Fa, "in literal false (expecting 'a')");
-      case St.Fa:
-        return this.literal(c, 0x6c, St.Fal, "in literal false (expecting 'l')");
-      case St.Fal:
-        return this.literal(c, 0x73, St.Fals, "in literal false (expecting 's')");
-      case St.Fals:
-        return this.literal(c, 0x65, St.EndValue, "in literal false (expecting 'e')");
-      case St.N:
-        return this.literal(c, 0x75, St.Nu, "in literal null (expecting 'u')");
-      case St.Nu:
-        return this.literal(c, 0x6c, St.Nul, "in literal null (expecting 'l')");
-      case St.Nul:
-        return this.literal(c, 0x6c, St.EndValue, "in literal null (expecting 'l')");
-      case St.Error:
-        return Scan.Error;
     }
   }
 
-  private literal(c: number, want: number, next: St, context: string): Scan {
+  /** true, false, null after their first letter: [expected byte, next state, Go's context]. */
+  private literalState(c: number): Scan {
+    const [want, next, context] = LITERAL_STEPS[this.st - St.T]!;
     if (c === want) {
       this.st = next;
       return Scan.Continue;

@@ -166,15 +166,23 @@ export function goJsonString(s: string): string {
   return out + s.slice(last) + '"';
 }
 
+/**
+ * What encoding/json changes in JSON.stringify's output: HTML characters, U+2028/9, \b and \f as
+ * \u escapes, and lone surrogates (JSON.stringify escapes them) as U+FFFD. An escaped backslash is
+ * matched first so that what follows it is never taken for an escape.
+ */
+const GO_DIFFERS = /\\\\|[<>&\u2028\u2029]|\\([bf]|u[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?|u[dD][c-fC-F][0-9a-fA-F]{2})/g;
+
+function goEscape(m: string): string {
+  if (m === "\\\\") return m;
+  if (m.length === 1) return `\\u${m.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  if (m === "\\b") return "\\u0008";
+  if (m === "\\f") return "\\u000c";
+  // a surrogate pair written as escapes stays; a lone surrogate becomes U+FFFD
+  return m.length === 12 ? m : "\\ufffd";
+}
+
 /** JSON.stringify with Go's string escaping (the gateway's bodies: objects, arrays, strings, numbers, booleans). */
 export function goJsonStringify(v: unknown): string {
-  if (typeof v === "string") return goJsonString(v);
-  if (v === null || v === undefined) return "null";
-  if (Array.isArray(v)) return `[${v.map(goJsonStringify).join(",")}]`;
-  if (typeof v === "object") {
-    const parts: string[] = [];
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) parts.push(`${goJsonString(k)}:${goJsonStringify(x)}`);
-    return `{${parts.join(",")}}`;
-  }
-  return JSON.stringify(v);
+  return (JSON.stringify(v) ?? "null").replace(GO_DIFFERS, goEscape);
 }

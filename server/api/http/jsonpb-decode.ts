@@ -103,7 +103,9 @@ function objectFields(tape: JsonTape, n: number): Map<string, number> {
 /** A key as Go decodes it, in a form that equals a field name exactly when Go's key does (names are ASCII). */
 function goKey(tape: JsonTape, n: number): string {
   const raw = tape.raw(n);
-  if (!raw.includes(0x5c)) return raw.toString("latin1", 1, raw.length - 1);
+  let escaped = false;
+  for (let i = 1; i < raw.length - 1 && !escaped; i++) escaped = raw[i] === 0x5c;
+  if (!escaped) return raw.toString("latin1", 1, raw.length - 1);
   return JSON.parse(raw.toString("latin1")) as string;
 }
 
