@@ -98,7 +98,8 @@ export class StreamRequestReader {
   }
 
   /** No more requests are read; the rest of the body is dropped (as much as Go's server drops once the answer is done). */
-  private stop(): void {
+  stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
     this.req.off("data", this.onData);
     this.req.off("end", this.onEnd);
@@ -198,6 +199,7 @@ export function keepAliveOverHttp(leases: LeaseHandlers, req: IncomingMessage, r
           out.line({ result: resCodec.toJson(r) });
         } catch (e) {
           failed = true;
+          reader.stop();
           out.fail(e);
         } finally {
           pending--;

@@ -14,7 +14,7 @@ import { GoScanner, Scan, plainStringEnd } from "./go-json-scanner.js";
 export type FrameEvent =
   /** One complete top-level value, without the spaces before it (unknown top-level fields as `"":0`). */
   | { readonly kind: "value"; readonly bytes: Buffer }
-  /** A complete value whose kept bytes were more than the limit; `size`: its whole JSON size. */
+  /** A complete value whose kept bytes were more than the limit; `size`: how many (its JSON size, unknown top-level fields aside). */
   | { readonly kind: "oversized"; readonly size: number }
   /** Go's syntax error, or "unexpected EOF" for a value cut off by the end of the body. */
   | { readonly kind: "error"; readonly message: string }
@@ -191,7 +191,7 @@ export class GoJsonDecoder {
   private complete(chunk: Buffer, from: number, to: number): FrameEvent {
     this.keep(chunk, from, to);
     const ev: FrameEvent = this.lost
-      ? { kind: "oversized", size: this.total }
+      ? { kind: "oversized", size: this.kept }
       : { kind: "value", bytes: this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.kept) };
     this.parts = [];
     this.inValue = false;

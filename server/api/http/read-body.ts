@@ -14,6 +14,7 @@ export function readFirstValue(req: IncomingMessage, maxValueBytes: number, isKn
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", reject);
+      req.off("close", onClose);
       req.pause();
       resolve(ev);
     };
@@ -22,9 +23,14 @@ export function readFirstValue(req: IncomingMessage, maxValueBytes: number, isKn
       if (first) done(first);
     };
     const onEnd = () => done(decoder.end()[0]!);
+    // the client went away before the body ended: there is no one to answer
+    const onClose = () => {
+      if (!req.complete) reject(new Error("request body aborted"));
+    };
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", reject);
+    req.on("close", onClose);
   });
 }
 
