@@ -15,7 +15,7 @@ import {
 } from "../../pb/convert.js";
 import type { WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireTxnRequest } from "../../pb/wire.js";
 import { headerToWire } from "./header.js";
-import { ErrKeyNotFound } from "../../pb/errors.js";
+import { ErrEmptyKey, ErrKeyNotFound } from "../../pb/errors.js";
 import type { WithRaw } from "./raw-requests.js";
 import { unary } from "./unary.js";
 
@@ -49,9 +49,13 @@ export class KvHandlers {
 
   async txn({ raw, msg }: WithRaw<WireTxnRequest>, signal?: AbortSignal) {
     const req = txnFromWire(msg);
-    const tooMany = [req.compare, req.success, req.failure].some((l) => l.length > this.maxTxnOps);
-    if (!tooMany && hasEmptyOp(msg)) throw ErrKeyNotFound; // etcd's checkRequestOp on an op with nothing set
-    validateTxn(req, this.maxTxnOps);
+    try {
+      validateTxn(req, this.maxTxnOps);
+    } catch (e) {
+      // an op with nothing set reaches validation as an empty-key range; etcd's checkRequestOp refuses it as "key not found"
+      if (e === ErrEmptyKey && firstEmptyKeyIsEmptyOp(msg)) throw ErrKeyNotFound;
+      throw e;
+    }
     const { header, response } = await this.server.txn(raw, req, signal);
     return { header: headerToWire(header), ...txnResponseToWire(response) };
   }
@@ -63,10 +67,22 @@ export class KvHandlers {
   }
 }
 
-function hasEmptyOp(t: WireTxnRequest): boolean {
-  return [...(t.success ?? []), ...(t.failure ?? [])].some(
-    (op) => !op.request_range && !op.request_put && !op.request_delete_range && (op.request_txn ? hasEmptyOp(op.request_txn) : true),
-  );
+/**
+ * Whether the first empty key etcd's checkTxnRequest meets (compares, then the success ops, then
+ * the failure ops, nested txns in place) is an op with nothing set.
+ */
+function firstEmptyKeyIsEmptyOp(t: WireTxnRequest): boolean | undefined {
+  if ((t.compare ?? []).some((c) => !c.key || c.key.length === 0)) return false;
+  for (const op of [...(t.success ?? []), ...(t.failure ?? [])]) {
+    const single = op.request_range ?? op.request_put ?? op.request_delete_range;
+    if (single) {
+      if (!single.key || single.key.length === 0) return false;
+    } else if (op.request_txn) {
+      const nested = firstEmptyKeyIsEmptyOp(op.request_txn);
+      if (nested !== undefined) return nested;
+    } else return true;
+  }
+  return undefined;
 }
 
 export const KV_RAW_METHODS = ["Put", "DeleteRange", "Txn", "Compact"] as const;

@@ -1,128 +1,110 @@
 /**
  * The JSON gateway's streaming routes, as etcd's grpc-gateway serves them: the request body is a
  * sequence of JSON request objects; each response is written as one line `{"result": {...}}`;
- * an error ends the stream with `{"error": {...}}`.
+ * an error ends the stream with `{"error": {...}}` (no newline after it, as grpc-gateway writes it).
  * - POST /v3/watch: create/cancel/progress requests; responses stream until the client disconnects.
  * - POST /v3/lease/keepalive: one response per request; the response ends after the body does.
+ *
+ * The body is framed incrementally (go-json-stream.ts): linear in its length, with at most one
+ * request's JSON in memory, never more than maxJsonBytes of it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
 import type { EtcdServer } from "../../etcdserver/server.js";
 import { EtcdError, GrpcCode } from "../../pb/errors.js";
 import type { LeaseHandlers } from "../grpc/lease-service.js";
 import { WatchSession, type WireWatchRequest, type WatchSessionOptions } from "../grpc/watch-service.js";
 import { serviceDefinition } from "../proto/load.js";
+import { errorBody, refusal } from "./gateway-refuse.js";
+import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes, type GatewayRequest } from "./gateway-request.js";
+import { GoJsonDecoder, type FrameEvent } from "./go-json-stream.js";
+import { goJsonStringify } from "./go-strings.js";
 import { GatewayCodec } from "./json-codec.js";
 import { httpStatusOf } from "./status-codes.js";
-import { STATUS_CODES } from "node:http";
-
-/** Splits a byte stream of concatenated JSON values (objects) into their texts. */
-export class JsonObjectSplitter {
-  private buf = "";
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
-  private start = -1;
-  private scanned = 0;
-
-  /** The values completed by `chunk`, and the syntax error that stopped the scan if any (values before it are kept). */
-  push(chunk: string): { values: string[]; error?: string } {
-    this.buf += chunk;
-    const out: string[] = [];
-    for (let i = this.scanned; i < this.buf.length; i++) {
-      const c = this.buf[i]!;
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === "\\") this.escaped = true;
-        else if (c === '"') this.inString = false;
-        continue;
-      }
-      if (c === '"') this.inString = true;
-      else if (c === "{" || c === "[") {
-        if (this.depth === 0) this.start = i;
-        this.depth++;
-      } else if (c === "}" || c === "]") {
-        this.depth--;
-        if (this.depth === 0 && this.start >= 0) {
-          out.push(this.buf.slice(this.start, i + 1));
-          this.start = -1;
-        }
-        if (this.depth < 0) return { values: out, error: `invalid character '${c}' looking for beginning of value` };
-      } else if (this.depth === 0 && !/\s/.test(c)) {
-        return { values: out, error: `invalid character '${c}' looking for beginning of value` };
-      }
-    }
-    if (this.depth === 0) {
-      this.buf = "";
-      this.scanned = 0;
-    } else {
-      this.buf = this.buf.slice(this.start);
-      this.start = 0;
-      this.scanned = this.buf.length;
-    }
-    return { values: out };
-  }
-
-  /** Whether a value was left unfinished. */
-  pending(): boolean {
-    return this.depth > 0;
-  }
-}
+import { discardRest } from "./read-body.js";
 
 const watchDef = serviceDefinition("etcdserverpb", "Watch");
 const leaseDef = serviceDefinition("etcdserverpb", "Lease");
 
+/** What happens to the requests of a stream (etcd's gateway: its send loop into the gRPC stream). */
+export interface StreamRequestSink {
+  /** The next request, in order. */
+  request(raw: Buffer): void;
+  /** The first value was bad: the call fails before it starts (HTTP 500, code Unknown, as etcd). */
+  failCall(message: string): void;
+  /** The gRPC stream fails (a request over the server's limit): ResourceExhausted ends the response. */
+  failStream(e: EtcdError): void;
+  /** No more requests: the body ended, or a later value was bad (etcd's gateway then just stops sending). */
+  end(): void;
+}
+
 /**
- * The gateway's request side of a stream: the body is decoded one JSON object at a time. A bad
- * first object fails the whole call (HTTP 500, the gateway's error body with code 2, as etcd);
- * a bad later one just ends the requests (etcd's gateway logs it and closes its send side).
+ * The request side of a stream: frames the body, decodes each value, hands requests to `sink`
+ * in order. `pause()`/`resume()` let the sink hold the body back while it catches up.
  */
-class RequestReader {
-  private readonly splitter = new JsonObjectSplitter();
+export class StreamRequestReader {
+  private readonly framer: GoJsonDecoder;
+  private readonly decoder: GatewayRequestDecoder;
   private seen = 0;
   private stopped = false;
+  private readonly onData = (chunk: Buffer) => this.onEvents(this.framer.push(chunk));
+  private readonly onEnd = () => this.onEvents(this.framer.end());
 
   constructor(
-    private readonly codec: GatewayCodec,
-    private readonly onRequest: (raw: Buffer) => void,
-    private readonly onFirstError: (message: string) => void,
-    private readonly onEnd: () => void,
-  ) {}
-
-  attach(req: IncomingMessage): void {
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => this.push(chunk));
-    req.on("end", () => this.finish());
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    typeName: string,
+    maxRequestBytes: number,
+    private readonly sink: StreamRequestSink,
+  ) {
+    const grpcLimit = maxRequestBytes + GRPC_OVERHEAD_BYTES;
+    this.decoder = new GatewayRequestDecoder(typeName, grpcLimit);
+    this.framer = new GoJsonDecoder(maxJsonBytes(grpcLimit), this.decoder.isKnownKey);
+    req.on("data", this.onData);
+    req.on("end", this.onEnd);
   }
 
-  private push(chunk: string): void {
-    if (this.stopped) return;
-    const { values, error } = this.splitter.push(chunk);
-    for (const text of values) {
-      let raw: Buffer;
-      try {
-        const json: unknown = JSON.parse(text);
-        if (Array.isArray(json)) throw new Error("json: cannot unmarshal array into Go value of type map[string]json.RawMessage");
-        raw = this.codec.encodeJson(json);
-      } catch (e) {
-        this.fail((e as Error).message);
+  pause(): void {
+    this.req.pause();
+  }
+
+  resume(): void {
+    if (!this.stopped) this.req.resume();
+  }
+
+  private onEvents(events: FrameEvent[]): void {
+    for (const ev of events) {
+      if (this.stopped) return;
+      if (ev.kind === "eof") {
+        this.stop();
+        this.sink.end();
         return;
       }
-      this.seen++;
-      this.onRequest(raw);
+      this.onRequest(this.decoder.decode(ev));
     }
-    if (error !== undefined) this.fail(error);
   }
 
-  private fail(message: string): void {
-    this.stopped = true;
-    if (this.seen === 0) this.onFirstError(message);
-    else this.onEnd();
+  private onRequest(r: GatewayRequest): void {
+    if (r.ok) {
+      this.seen++;
+      this.sink.request(r.raw);
+      return;
+    }
+    this.stop();
+    if (r.kind === "dropped") this.req.socket.destroy();
+    else if (r.kind !== "invalid") this.sink.failStream(refusal(r));
+    else if (this.seen === 0) this.sink.failCall(r.message);
+    else this.sink.end();
   }
 
-  private finish(): void {
+  /** No more requests are read; the rest of the body is dropped (as much as Go's server drops once the answer is done). */
+  stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.onEnd();
+    this.req.off("data", this.onData);
+    this.req.off("end", this.onEnd);
+    this.req.pause();
+    discardRest(this.req, this.res);
   }
 }
 
@@ -130,26 +112,39 @@ class RequestReader {
 export class LineWriter {
   private started = false;
   constructor(private readonly res: ServerResponse) {}
+
   line(o: unknown): void {
     if (this.res.writableEnded || this.res.destroyed) return;
-    if (!this.started) {
-      this.res.writeHead(200, { "content-type": "application/json" });
-      this.started = true;
-    }
-    this.res.write(JSON.stringify(o) + "\n");
+    this.start(200);
+    this.res.write(goJsonStringify(o) + "\n");
   }
-  /** An error before anything was sent: the gateway's plain error response. */
+
+  /** The call failed before it started: the gateway's plain error response (code Unknown, HTTP 500). */
   failEarly(message: string): void {
-    if (this.started) return this.end({ error: streamError(new EtcdError(GrpcCode.Unknown, message)) });
-    const body = JSON.stringify({ error: message, message, code: GrpcCode.Unknown });
+    if (this.started) return this.fail(new EtcdError(GrpcCode.Unknown, message));
+    const body = goJsonStringify(errorBody(new EtcdError(GrpcCode.Unknown, message)));
     this.res.writeHead(500, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     this.res.end(body);
   }
-  end(last?: unknown): void {
+
+  /** The stream failed: its error chunk ends the response; before any result, with the error's HTTP status. */
+  fail(e: unknown): void {
+    if (this.res.writableEnded || this.res.destroyed) return;
+    const chunk = { error: streamError(e) };
+    this.start(chunk.error.http_code);
+    this.res.end(goJsonStringify(chunk));
+  }
+
+  end(): void {
     if (this.res.writableEnded) return;
-    if (last !== undefined) this.line(last);
-    if (!this.started) this.res.writeHead(200, { "content-type": "application/json" });
+    this.start(200);
     this.res.end();
+  }
+
+  private start(status: number): void {
+    if (this.started) return;
+    this.res.writeHead(status, { "content-type": "application/json" });
+    this.started = true;
   }
 }
 
@@ -165,41 +160,62 @@ export function watchOverHttp(server: EtcdServer, req: IncomingMessage, res: Ser
   const resCodec = new GatewayCodec("etcdserverpb.WatchResponse");
   const out = new LineWriter(res);
   const session = new WatchSession(server, { write: (r) => out.line({ result: resCodec.toJson(r) }), writable: () => res.writableLength < 1 << 20 }, opts);
-  new RequestReader(
-    new GatewayCodec("etcdserverpb.WatchRequest"),
-    (raw) => session.handle(watchDef.Watch!.requestDeserialize(raw) as WireWatchRequest),
-    (message) => {
-      out.failEarly(message);
+  new StreamRequestReader(req, res, "etcdserverpb.WatchRequest", opts.maxRequestBytes, {
+    request: (raw) => session.handle(watchDef.Watch!.requestDeserialize(raw) as WireWatchRequest),
+    failCall: (message) => {
       session.close();
+      out.failEarly(message);
     },
-    () => undefined,
-  ).attach(req);
+    failStream: (e) => {
+      session.close();
+      out.fail(e);
+    },
+    end: () => undefined,
+  });
   res.on("drain", () => session.drained());
   res.on("close", () => session.close());
   req.on("error", () => session.close());
 }
 
+/** Keep-alives waiting for their answer before the body is held back. */
+const MAX_PENDING_KEEPALIVES = 1024;
+
 /** POST /v3/lease/keepalive: one response line per request, in order; the response ends after the body. */
-export function keepAliveOverHttp(leases: LeaseHandlers, req: IncomingMessage, res: ServerResponse): void {
+export function keepAliveOverHttp(leases: LeaseHandlers, req: IncomingMessage, res: ServerResponse, maxRequestBytes: number): void {
   const resCodec = new GatewayCodec("etcdserverpb.LeaseKeepAliveResponse");
   const out = new LineWriter(res);
   let chain: Promise<void> = Promise.resolve();
+  let pending = 0;
   let failed = false;
-  new RequestReader(
-    new GatewayCodec("etcdserverpb.LeaseKeepAliveRequest"),
-    (raw) => {
+  const backedUp = () => pending >= MAX_PENDING_KEEPALIVES || res.writableLength >= 1 << 20;
+  const reader: StreamRequestReader = new StreamRequestReader(req, res, "etcdserverpb.LeaseKeepAliveRequest", maxRequestBytes, {
+    request: (raw) => {
+      pending++;
+      if (backedUp()) reader.pause();
       chain = chain.then(async () => {
-        if (failed) return;
         try {
+          if (failed) return;
           const r = await leases.keepAlive(leaseDef.LeaseKeepAlive!.requestDeserialize(raw) as { ID: string });
           out.line({ result: resCodec.toJson(r) });
         } catch (e) {
           failed = true;
-          out.end({ error: streamError(e) });
+          reader.stop();
+          out.fail(e);
+        } finally {
+          pending--;
+          if (!backedUp()) reader.resume();
         }
       });
     },
-    (message) => out.failEarly(message),
-    () => void chain.then(() => out.end()),
-  ).attach(req);
+    failCall: (message) => out.failEarly(message),
+    failStream: (e) =>
+      void chain.then(() => {
+        failed = true;
+        out.fail(e);
+      }),
+    end: () => void chain.then(() => out.end()),
+  });
+  res.on("drain", () => {
+    if (!backedUp()) reader.resume();
+  });
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServiceDefinition } from "@grpc/grpc-js";
 import type { EtcdServer } from "../../etcdserver/server.js";
 import { API_VERSION, CLUSTER_VERSION } from "../../etcdserver/server.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
@@ -6,19 +7,19 @@ import { EtcdError, GrpcCode } from "../../pb/errors.js";
 import type { KvHandlers } from "../grpc/kv-service.js";
 import { serviceDefinition } from "../proto/load.js";
 import { GatewayCodec } from "./json-codec.js";
-import { httpStatusOf } from "./status-codes.js";
 import { ETCD_TS_VERSION } from "../../version.js";
 import { LeaseHandlers } from "../grpc/lease-service.js";
 import { keepAliveOverHttp, watchOverHttp } from "./gateway-streams.js";
 import { observeOverHttp } from "./gateway-observe.js";
-import { readBody } from "./read-body.js";
-import { decodeGatewayJson } from "./go-json.js";
+import { discardRest, readFirstValue } from "./read-body.js";
+import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes, UNDECODABLE } from "./gateway-request.js";
+import { gatewayError, refuse, writeJson as json } from "./gateway-refuse.js";
 import { recipeHandlers, type RecipeHandlers } from "../v3client/recipes.js";
 import type { WireLockRequest } from "../grpc/lock-service.js";
 import type { WireLeaderKey } from "../grpc/election-service.js";
 
 interface Route {
-  readonly request: GatewayCodec;
+  readonly request: GatewayRequestDecoder;
   readonly response: GatewayCodec;
   /** Receives the protobuf bytes of the request (the gateway is a client of the same handlers as gRPC). */
   readonly handle: (raw: Buffer, signal: AbortSignal) => Promise<object>;
@@ -37,20 +38,21 @@ export function createHttpApi(
   leases: LeaseHandlers = new LeaseHandlers(server),
   recipes: RecipeHandlers = recipeHandlers(server, leases),
 ) {
+  const grpcLimit = maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const kvDef = serviceDefinition("etcdserverpb", "KV");
-  const decode = (method: string) => (raw: Buffer) => kvDef[method]!.requestDeserialize(raw);
   const leaseDef = serviceDefinition("etcdserverpb", "Lease");
-  const decodeLease = (method: string) => (raw: Buffer) => leaseDef[method]!.requestDeserialize(raw);
+  const lockDef = serviceDefinition("v3lockpb", "Lock");
+  const electionDef = serviceDefinition("v3electionpb", "Election");
+  const decode = deserializer(kvDef);
+  const decodeLease = deserializer(leaseDef);
+  const decodeLock = <T>(method: string) => (raw: Buffer) => deserializer(lockDef)(method)(raw) as T;
+  const decodeElection = <T>(method: string) => (raw: Buffer) => deserializer(electionDef)(method)(raw) as T;
   const withRaw = <T>(method: string, f: (r: { raw: Buffer; msg: T }) => Promise<object>) => (raw: Buffer) => f({ raw, msg: decode(method)(raw) as T });
   const route = (req: string, res: string, handle: Route["handle"]): Route => ({
-    request: new GatewayCodec(req.includes(".") ? req : `etcdserverpb.${req}`),
+    request: new GatewayRequestDecoder(req.includes(".") ? req : `etcdserverpb.${req}`, grpcLimit),
     response: new GatewayCodec(res.includes(".") ? res : `etcdserverpb.${res}`),
     handle,
   });
-  const lockDef = serviceDefinition("v3lockpb", "Lock");
-  const electionDef = serviceDefinition("v3electionpb", "Election");
-  const decodeLock = <T>(method: string) => (raw: Buffer) => lockDef[method]!.requestDeserialize(raw) as T;
-  const decodeElection = <T>(method: string) => (raw: Buffer) => electionDef[method]!.requestDeserialize(raw) as T;
   const { lock, election } = recipes;
   const routes: Record<string, Route> = {
     "/v3/kv/range": route("RangeRequest", "RangeResponse", (raw) => kv.range(decode("Range")(raw) as never)),
@@ -92,20 +94,15 @@ export function createHttpApi(
         return;
       }
       if (req.method === "POST" && path === "/v3/watch") return watchOverHttp(server, req, res, { maxRequestBytes });
-      if (req.method === "POST" && path === "/v3/lease/keepalive") return keepAliveOverHttp(leases, req, res);
+      if (req.method === "POST" && path === "/v3/lease/keepalive") return keepAliveOverHttp(leases, req, res, maxRequestBytes);
       if (req.method === "POST" && path === "/v3/election/observe") return observeOverHttp(election, req, res, maxRequestBytes);
       const r = routes[path];
       if (!r) return text(res, 404, "404 page not found\n");
       if (req.method !== "POST") return gatewayError(res, new EtcdError(GrpcCode.Unimplemented, "Method Not Allowed"), 405);
-      const body = await readBody(req, maxRequestBytes + 512 * 1024);
-      let raw: Buffer;
-      try {
-        const parsed = decodeGatewayJson(body.toString("utf8"));
-        if (!parsed.ok) throw new SyntaxError(parsed.message);
-        raw = r.request.encodeJson(parsed.value);
-      } catch (e) {
-        return gatewayError(res, new EtcdError(GrpcCode.InvalidArgument, (e as Error).message));
-      }
+      const decoded = r.request.decode(await readFirstValue(req, maxJsonBytes(grpcLimit), r.request.isKnownKey));
+      discardRest(req, res);
+      if (!decoded.ok) return refuse(req, res, decoded);
+      const raw = decoded.raw;
       // the caller's context: a Lock or Campaign whose client went away stops waiting and cleans up
       const ac = new AbortController();
       res.once("close", () => ac.abort());
@@ -116,20 +113,25 @@ export function createHttpApi(
   };
 }
 
+/**
+ * The gRPC method's own request decoder (the gateway is a client of the same handlers). Should it
+ * refuse the bytes, the answer is what the gRPC server answers then: Internal, "Error deserializing request".
+ */
+function deserializer(def: ServiceDefinition) {
+  return (method: string) =>
+    (raw: Buffer): unknown => {
+      try {
+        return def[method]!.requestDeserialize(raw);
+      } catch {
+        throw new EtcdError(GrpcCode.Internal, UNDECODABLE);
+      }
+    };
+}
+
 async function health(path: string, server: EtcdServer, res: ServerResponse): Promise<void> {
   const h = await server.health();
   if (path === "/readyz") return text(res, h.health ? 200 : 503, h.health ? "ok" : `[-]${h.reason}\nreadyz check failed`);
   json(res, h.health ? 200 : 503, { health: String(h.health), reason: h.reason });
-}
-
-function gatewayError(res: ServerResponse, e: EtcdError, status?: number): void {
-  json(res, status ?? httpStatusOf(e.code), { error: e.message, message: e.message, code: e.code });
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const s = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(s) });
-  res.end(s);
 }
 
 function text(res: ServerResponse, status: number, body: string): void {

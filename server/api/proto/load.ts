@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import protobuf from "protobufjs";
 import { join } from "node:path";
 import { packageRoot } from "../../util/package-root.js";
 
@@ -21,6 +22,15 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
   includeDirs: [PROTO_DIR],
 };
+
+/**
+ * How deeply messages may nest when decoded (protobufjs' default, 100, stops a txn nested about 50
+ * deep, one etcd decodes: etcd has no limit and refuses a txn nested past --max-txn-ops as "too
+ * many operations", which needs about 2 levels per txn).
+ */
+export const MAX_MESSAGE_NESTING = 1000;
+protobuf.util.recursionLimit = MAX_MESSAGE_NESTING;
+protobuf.Reader.recursionLimit = MAX_MESSAGE_NESTING;
 
 export const PROTO_FILES = [
   "etcdserverpb/rpc.proto",
