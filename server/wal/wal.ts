@@ -2,54 +2,43 @@
  * The write-ahead log: a directory of segment files `%016x-%016x.wal` (sequence, first index),
  * each a run of checksummed records (record.ts; byte layout in README.md). Modelled on etcd's
  * wal package (Create / Open+ReadAll / Save / SaveSnapshot / ReleaseLockTo+purge / repair);
- * the code and the on-disk format are etcd-ts's own.
+ * the code and the on-disk format are etcd-ts's own. Decoding is in reader.ts (no I/O).
  *
  * All operations of one Wal run one at a time, in call order (an internal queue); save() issues
  * one positional write of a single buffer holding all its records, then one fdatasync when
- * mustSync, both on the libuv thread pool, so the event loop keeps serving while the disk syncs.
+ * mustSync. A small synced save (inlineIoMaxBytes) makes both calls synchronously on the event
+ * loop; every other write and sync runs on the libuv thread pool, so the loop keeps serving.
  */
 import { fdatasyncSync, readdirSync, writeSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Entry, HardState } from "../raft/types.js";
+import { hitFailpoint } from "../fault/failpoints.js";
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 import { DirLock, LOCK_FILE } from "./lock.js";
+import { LogReader, MarkerReader, type WalMetadata, type WalSnapshot } from "./reader.js";
 import {
   CRC_BODY,
   ENTRY_FIXED_BODY,
   HARDSTATE_BODY,
   MAX_RECORD_BODY,
   METADATA_BODY,
-  REC_ENTRY,
-  REC_HARDSTATE,
-  REC_METADATA,
-  REC_SNAPSHOT,
   SNAPSHOT_BODY,
   WalError,
-  decodeEntry,
-  decodeHardState,
   frameSize,
-  getU64,
   putCrc,
   putEntry,
   putHardState,
   putMetadata,
   putSnapshot,
-  scanSegment,
-  type ChainState,
+  FLAG_DURABLE_BEFORE,
+  type TornTail,
 } from "./record.js";
 
 export { WalError } from "./record.js";
 
-export interface WalMetadata {
-  readonly memberId: bigint;
-  readonly clusterId: bigint;
-}
-
-export interface WalSnapshot {
-  readonly index: number;
-  readonly term: number;
-}
+export type { WalMetadata, WalSnapshot } from "./reader.js";
 
 export interface WalLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -114,6 +103,7 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 function writeFullySync(fd: number, buf: Buffer, len: number, position: number): void {
+  hitFailpoint("walWrite");
   let done = 0;
   while (done < len) {
     const n = writeSync(fd, buf, done, len - done, position + done);
@@ -123,6 +113,7 @@ function writeFullySync(fd: number, buf: Buffer, len: number, position: number):
 }
 
 async function writeFully(h: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
+  hitFailpoint("walWrite");
   let done = 0;
   while (done < len) {
     const { bytesWritten } = await h.write(buf, done, len - done, position + done);
@@ -159,8 +150,45 @@ function checkSequence(dir: string, segs: readonly Segment[]): void {
   }
 }
 
-function badBody(file: string, offset: number, what: string, bodyLen: number): WalError {
-  return new WalError(`wal: ${what} record with a ${bodyLen}-byte body in ${file} at offset ${offset}`, "EFORMAT", file, offset);
+async function datasync(h: FileHandle): Promise<void> {
+  hitFailpoint("walSync");
+  await h.datasync();
+}
+
+/** Narrows a segment written by an older version (0644) to 0600. */
+async function ensurePrivate(file: string, logger?: WalLogger): Promise<void> {
+  const mode = (await stat(file)).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  logger?.warn(`wal: ${file} had permission ${mode.toString(8).padStart(4, "0")}; changing it to 0600`, { path: file });
+  await chmod(file, PRIVATE_FILE_MODE);
+}
+
+/**
+ * Cuts the torn tail off the last segment (fsynced), first keeping the whole original as
+ * `<segment>.<ms>.broken` (0600) when the bytes cut hold anything but zeros.
+ */
+async function repairTornTail(file: string, buf: Buffer, torn: TornTail, logger?: WalLogger): Promise<void> {
+  const fields = { path: file, offset: torn.offset, discardedBytes: buf.length - torn.offset, reason: torn.reason };
+  if (torn.nonZero) {
+    const backup = `${file}.${Date.now()}.broken`;
+    const b = await open(backup, "wx", PRIVATE_FILE_MODE);
+    try {
+      await b.writeFile(buf);
+      await b.sync();
+    } finally {
+      await b.close();
+    }
+    logger?.warn(`wal: repaired torn tail of ${file} at offset ${torn.offset} (${torn.reason}; ${fields.discardedBytes} bytes cut, original kept as ${backup})`, { ...fields, backup });
+  } else {
+    logger?.warn(`wal: repaired torn tail of ${file} at offset ${torn.offset} (${torn.reason}; ${fields.discardedBytes} zero bytes cut)`, fields);
+  }
+  const h = await open(file, "r+");
+  try {
+    await h.truncate(torn.offset);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
 }
 
 export class Wal {
@@ -170,6 +198,8 @@ export class Wal {
   private readonly inlineIoMaxBytes: number;
   private scratch = Buffer.allocUnsafeSlow(INITIAL_SCRATCH);
   private queue: Promise<unknown> = Promise.resolve();
+  /** Whether every byte written so far has been fdatasynced (then the next write sets FLAG_DURABLE_BEFORE). */
+  private durable = true;
   private failed: unknown;
   private closed = false;
 
@@ -218,7 +248,7 @@ export class Wal {
     const abs = resolve(dir);
     const tmp = `${abs}.tmp`;
     await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp, { recursive: true });
+    await mkdir(tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
     const name = segmentName(0, 0);
     const head = Buffer.alloc(frameSize(CRC_BODY) + frameSize(METADATA_BODY) + frameSize(SNAPSHOT_BODY));
     let off = 0;
@@ -228,10 +258,10 @@ export class Wal {
     off += frameSize(METADATA_BODY);
     crc = putSnapshot(head, off, 0, 0, crc);
     off += frameSize(SNAPSHOT_BODY);
-    const fh = await open(join(tmp, name), "w", 0o600);
+    const fh = await open(join(tmp, name), "w", PRIVATE_FILE_MODE);
     try {
       await writeFully(fh, head, off, 0);
-      await fh.datasync();
+      await datasync(fh);
     } finally {
       await fh.close();
     }
@@ -290,99 +320,20 @@ export class Wal {
       const segs = all.slice(start);
       checkSequence(dir, segs);
 
-      let metadata: WalMetadata | undefined;
-      let hardState: HardState = { term: 0, vote: 0n, commit: 0 };
-      const entries: Entry[] = [];
-      const markers: number[] = [];
-      let matched = false;
-      let enti = Math.max(all[all.length - 1]!.index - 1, from.index, 0);
-      const chain: ChainState = { crc: 0, chained: false };
-      let validEnd = 0;
-
+      const reader = new LogReader(from, Math.max(all[all.length - 1]!.index - 1, from.index, 0));
       for (let i = 0; i < segs.length; i++) {
-        const isLast = i === segs.length - 1;
         const file = join(dir, segs[i]!.name);
+        await ensurePrivate(file, logger);
         const buf = await readFile(file);
-        const res = scanSegment(buf, file, isLast, chain, (type, b, body, bodyLen, offset) => {
-          switch (type) {
-            case REC_ENTRY: {
-              if (bodyLen < ENTRY_FIXED_BODY) throw badBody(file, offset, "entry", bodyLen);
-              const index = getU64(b, body + 8);
-              if (index > from.index) {
-                const up = index - from.index - 1;
-                if (up > entries.length) {
-                  throw new WalError(
-                    `wal: entry ${index} does not follow entry ${from.index + entries.length} in ${file} at offset ${offset}`,
-                    "EGAP",
-                    file,
-                    offset,
-                  );
-                }
-                entries.length = up;
-                entries.push(decodeEntry(b, body, bodyLen));
-              }
-              enti = index;
-              break;
-            }
-            case REC_HARDSTATE:
-              if (bodyLen !== HARDSTATE_BODY) throw badBody(file, offset, "hardstate", bodyLen);
-              hardState = decodeHardState(b, body);
-              break;
-            case REC_METADATA: {
-              if (bodyLen !== METADATA_BODY) throw badBody(file, offset, "metadata", bodyLen);
-              const m = { memberId: b.readBigUInt64LE(body), clusterId: b.readBigUInt64LE(body + 8) };
-              if (metadata && (metadata.memberId !== m.memberId || metadata.clusterId !== m.clusterId)) {
-                throw new WalError(`wal: conflicting metadata in ${file} at offset ${offset}`, "EMETA", file, offset);
-              }
-              metadata = m;
-              break;
-            }
-            case REC_SNAPSHOT: {
-              if (bodyLen !== SNAPSHOT_BODY) throw badBody(file, offset, "snapshot", bodyLen);
-              const index = getU64(b, body);
-              const term = getU64(b, body + 8);
-              if (index === from.index) {
-                if (term !== from.term) {
-                  throw new WalError(
-                    `wal: snapshot mismatch: marker {index ${index}, term ${term}} in ${file} at offset ${offset}, expected term ${from.term}`,
-                    "ESNAPSHOT",
-                    file,
-                    offset,
-                  );
-                }
-                matched = true;
-              }
-              markers.push(index);
-              if (index > enti) enti = index;
-              break;
-            }
-          }
-        });
-        validEnd = res.validEnd;
-        if (res.torn) {
-          const fields = { path: file, offset: res.torn.offset, discardedBytes: buf.length - res.torn.offset, reason: res.torn.reason };
-          if (res.torn.nonZero) {
-            const backup = `${file}.${Date.now()}.broken`;
-            await writeFile(backup, buf);
-            logger?.warn(`wal: repaired torn tail of ${file} at offset ${res.torn.offset} (${res.torn.reason}; ${fields.discardedBytes} bytes cut, original kept as ${backup})`, { ...fields, backup });
-          } else {
-            logger?.warn(`wal: repaired torn tail of ${file} at offset ${res.torn.offset} (${res.torn.reason}; ${fields.discardedBytes} zero bytes cut)`, fields);
-          }
-          const h = await open(file, "r+");
-          try {
-            await h.truncate(res.torn.offset);
-            await h.sync();
-          } finally {
-            await h.close();
-          }
-        }
+        reader.segment(file, buf, i === segs.length - 1);
+        if (reader.torn) await repairTornTail(file, buf, reader.torn, logger);
       }
-      if (!metadata) throw new WalError(`wal: no metadata record in ${dir}`, "EMETA");
-      if (!matched) {
-        throw new WalError(`wal: snapshot marker {index ${from.index}, term ${from.term}} not found in ${dir}`, "ESNAPSHOT");
-      }
+      const { metadata, hardState, entries } = reader.finish(dir);
       tail = await open(join(dir, all[all.length - 1]!.name), "r+");
-      const wal = new Wal(dir, metadata, logger, options, lock, all, tail, validEnd, chain.crc, enti, hardState, markers);
+      // What was read may still be only in the page cache (a kill -9): sync it, so that the next
+      // write's FLAG_DURABLE_BEFORE tells the truth.
+      await datasync(tail);
+      const wal = new Wal(dir, metadata, logger, options, lock, all, tail, reader.validEnd, reader.crc, reader.enti, hardState, reader.markers);
       return { wal, metadata, hardState, entries };
     } catch (err) {
       await tail?.close();
@@ -400,22 +351,12 @@ export class Wal {
     const segs = await listSegments(dir, logger);
     if (segs.length === 0) throw new WalError(`wal: no WAL segment in ${dir}`, "ENOTFOUND");
     checkSequence(dir, segs);
-    const chain: ChainState = { crc: 0, chained: false };
-    const snaps: WalSnapshot[] = [];
-    let commit = 0;
+    const reader = new MarkerReader();
     for (let i = 0; i < segs.length; i++) {
       const file = join(dir, segs[i]!.name);
-      scanSegment(await readFile(file), file, i === segs.length - 1, chain, (type, b, body, bodyLen, offset) => {
-        if (type === REC_SNAPSHOT) {
-          if (bodyLen !== SNAPSHOT_BODY) throw badBody(file, offset, "snapshot", bodyLen);
-          snaps.push({ index: getU64(b, body), term: getU64(b, body + 8) });
-        } else if (type === REC_HARDSTATE) {
-          if (bodyLen !== HARDSTATE_BODY) throw badBody(file, offset, "hardstate", bodyLen);
-          commit = getU64(b, body + 16);
-        }
-      });
+      reader.segment(file, await readFile(file), i === segs.length - 1);
     }
-    return snaps.filter((s) => s.index <= commit);
+    return reader.valid();
   }
 
   /** Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before resolving when mustSync. */
@@ -436,18 +377,24 @@ export class Wal {
       const buf = this.buffer(size);
       let off = 0;
       let crc = this.crc;
+      // The first frame of a write says whether everything before it was synced (a repair must not cut it).
+      let flags = this.durable ? FLAG_DURABLE_BEFORE : 0;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
-        crc = putEntry(buf, off, e, crc);
+        crc = putEntry(buf, off, e, crc, flags);
+        flags = 0;
         off += frameSize(ENTRY_FIXED_BODY + e.data.length);
       }
-      if (hs) crc = putHardState(buf, off, hs, crc);
+      if (hs) crc = putHardState(buf, off, hs, crc, flags);
       await this.io(async () => {
         if (size <= this.inlineIoMaxBytes && mustSync && this.tailOffset + size < this.segmentSize) {
           // Light load: the event loop has nothing better to do, so skip two thread-pool round trips.
           const t0 = performance.now();
+          this.durable = false;
           writeFullySync(this.tail.fd, buf, size, this.tailOffset);
+          hitFailpoint("walSync");
           fdatasyncSync(this.tail.fd);
+          this.durable = true;
           this.noteSync(performance.now() - t0);
           this.tailOffset += size;
           this.crc = crc;
@@ -455,6 +402,7 @@ export class Wal {
           if (hs) this.state = hs;
           return;
         }
+        this.durable = false;
         await writeFully(this.tail, buf, size, this.tailOffset);
         this.tailOffset += size;
         this.crc = crc;
@@ -470,8 +418,9 @@ export class Wal {
   saveSnapshot(s: WalSnapshot): Promise<void> {
     return this.run(async () => {
       const buf = this.buffer(frameSize(SNAPSHOT_BODY));
-      const crc = putSnapshot(buf, 0, s.index, s.term, this.crc);
+      const crc = putSnapshot(buf, 0, s.index, s.term, this.crc, this.durable ? FLAG_DURABLE_BEFORE : 0);
       await this.io(async () => {
+        this.durable = false;
         await writeFully(this.tail, buf, frameSize(SNAPSHOT_BODY), this.tailOffset);
         this.tailOffset += frameSize(SNAPSHOT_BODY);
         this.crc = crc;
@@ -528,7 +477,7 @@ export class Wal {
     if (this.closed) return this.queue.then(() => undefined);
     const p = this.run(async () => {
       try {
-        if (this.failed === undefined) await this.tail.datasync();
+        if (this.failed === undefined) await datasync(this.tail);
       } finally {
         await this.tail.close();
         await this.lock.release();
@@ -580,7 +529,8 @@ export class Wal {
 
   private async syncTail(): Promise<void> {
     const t0 = performance.now();
-    await this.tail.datasync();
+    await datasync(this.tail);
+    this.durable = true;
     this.noteSync(performance.now() - t0);
   }
 
@@ -607,10 +557,10 @@ export class Wal {
     if (hasState) crc = putHardState(buf, off, this.state, crc);
     const path = join(this.dir, seg.name);
     const tmp = `${path}.tmp`;
-    const h = await open(tmp, "w+", 0o600);
+    const h = await open(tmp, "w+", PRIVATE_FILE_MODE);
     try {
       await writeFully(h, buf, size, 0);
-      await h.datasync();
+      await datasync(h);
       await rename(tmp, path);
       await fsyncDir(this.dir);
     } catch (err) {
