@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { snapDirOf, walDirOf, type MemberConfig } from "../config/member-config.js";
 import { ConfigError } from "../config/errors.js";
@@ -17,6 +17,9 @@ import { Backend } from "../backend/index.js";
 import { MvccStore } from "../mvcc/index.js";
 import type { StableStorage } from "./raft-loop.js";
 import { EtcdServer } from "./server.js";
+import { checkBackendWithinLog } from "./storage-consistency.js";
+import { touchPrivateDirAll } from "../util/file-modes.js";
+import { armFailpointsFromEnv, FAILPOINTS_ENV } from "../fault/failpoints.js";
 
 /**
  * Opens or creates a member's state and returns a server ready to start.
@@ -28,11 +31,19 @@ import { EtcdServer } from "./server.js";
 export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promise<EtcdServer> {
   const walDir = walDirOf(cfg);
   const snapDir = snapDirOf(cfg);
-  mkdirSync(snapDir, { recursive: true });
-  const backend = await Backend.open(join(snapDir, "db"));
-  const store = MvccStore.open(backend);
   // pino takes (fields, msg); the storage layers log as (msg, fields).
-  const fileLog = { info: (m: string, f?: Record<string, unknown>) => logger.info(f ?? {}, m), warn: (m: string, f?: Record<string, unknown>) => logger.warn(f ?? {}, m) };
+  const fileLog = {
+    info: (m: string, f?: Record<string, unknown>) => logger.info(f ?? {}, m),
+    warn: (m: string, f?: Record<string, unknown>) => logger.warn(f ?? {}, m),
+    error: (m: string, f?: Record<string, unknown>) => logger.error(f ?? {}, m),
+  };
+  const failpoints = armFailpointsFromEnv();
+  if (failpoints) logger.warn({ failpoints }, `${FAILPOINTS_ENV} is set: file system faults will be injected (test only)`);
+  // etcd's TouchDirAll: private directories, an existing one with a wider mode warned about (and fixed here).
+  for (const dir of [cfg.dataDir, join(cfg.dataDir, "member"), snapDir]) touchPrivateDirAll(dir, fileLog);
+  if (existsSync(walDir)) touchPrivateDirAll(walDir, fileLog);
+  const backend = await Backend.open(join(snapDir, "db"), { logger: fileLog });
+  const store = MvccStore.open(backend);
   const walOptions = { maxWals: cfg.maxWals };
   const snapshotter = new Snapshotter(snapDir, fileLog);
   const storage = new MemoryStorage();
@@ -58,6 +69,7 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     }
     storage.setHardState(opened.hardState);
     storage.append(opened.entries);
+    checkBackendWithinLog({ consistentIndex: store.consistentIndex(), lastLogIndex: storage.lastIndex(), walDir, backendPath: backend.path });
     logger.info(
       { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": opened.hardState.commit, "snapshot-index": appliedIndex },
       "restarting local member",
@@ -73,7 +85,6 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     }
     memberId = me.id;
     cluster = joined;
-    mkdirSync(join(cfg.dataDir, "member"), { recursive: true });
     wal = await Wal.create(walDir, { memberId, clusterId: joined.clusterId }, fileLog, walOptions);
     logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(joined.clusterId) }, "joining an existing cluster");
   } else {
@@ -89,7 +100,6 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     memberId = me.id;
     const clusterId = computeClusterId(members.map((m) => m.id));
     cluster = emptyCluster(clusterId);
-    mkdirSync(join(cfg.dataDir, "member"), { recursive: true });
     wal = await Wal.create(walDir, { memberId, clusterId }, fileLog, walOptions);
     bootstrapPeers = members.map((m) => ({ id: m.id, context: encodeMember({ ...m, clientUrls: [] }) }));
     logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": cfg.initialCluster.map((m) => m.name) }, "starting local member");
