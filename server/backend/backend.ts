@@ -15,8 +15,10 @@
  *   for fsync; the fsync runs behind them).
  */
 import { open, type Database, type RootDatabase } from "lmdb";
-import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { failpointError } from "../fault/failpoints.js";
+import { ensurePrivateFile, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 
 export interface BackendLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -49,6 +51,7 @@ export class BackendFailedError extends Error {
 }
 
 type Db = Database<Buffer, Buffer>;
+type LmdbOptions = Parameters<typeof open<Buffer, Buffer>>[0] & { readonly permissionsMode: number };
 
 /**
  * A named database. Keys and values are raw bytes, ordered bytewise (memcmp).
@@ -116,6 +119,7 @@ export class Backend {
   private issued = 0;
   private committedBatch = 0;
   private readonly commitListeners = new Set<(batch: number) => void>();
+  private readonly failureListeners = new Set<(err: Error) => void>();
   private failure: Error | undefined;
   private cachedSize = -1;
   private isClosed = false;
@@ -134,14 +138,18 @@ export class Backend {
    * `<data-dir>/member/snap/db` (see backendPath); any path for snapshots, tools and tests.
    */
   static open(path: string, opts: BackendOptions = {}): Backend {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
     return new Backend(path, opts);
   }
 
   private openEnv(): void {
-    this.env = open<Buffer, Buffer>({
+    // A file of an older version (0644) is narrowed; lmdb creates new ones with permissionsMode.
+    for (const f of [this.path, `${this.path}-lock`]) ensurePrivateFile(f, this.log);
+    const options: LmdbOptions = {
       path: this.path,
       noSubdir: true,
+      // Read by lmdb-js's native open (mdb_env_open's mode, default 0664) but missing from its typings.
+      permissionsMode: PRIVATE_FILE_MODE,
       maxDbs: this.opts.maxBuckets ?? 32,
       mapSize: this.opts.mapSize ?? 8 * 1024 * 1024 * 1024,
       overlappingSync: true,
@@ -149,7 +157,8 @@ export class Backend {
       keyEncoding: "binary",
       // Never let lmdb-js commit part of an event turn's writes: atomicity of a revision relies on it.
       eventTurnBatching: true,
-    });
+    };
+    this.env = open<Buffer, Buffer>(options);
     for (const [name, b] of this.buckets) b.db = this.openDb(name);
     this.cachedSize = -1;
   }
@@ -176,7 +185,12 @@ export class Backend {
       this.lastPromise = p;
       const batch = ++this.issued;
       p.then(
-        () => this.onBatchCommitted(batch),
+        () => {
+          // Test-only: a commit that "failed" (the data did commit; what is tested is the reaction).
+          const injected = failpointError("backendCommit");
+          if (injected) this.onBatchFailed(batch, injected);
+          else this.onBatchCommitted(batch);
+        },
         (err: unknown) => this.onBatchFailed(batch, err),
       );
     }
@@ -191,8 +205,19 @@ export class Backend {
 
   private onBatchFailed(batch: number, err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
-    this.failure ??= e;
+    if (this.failure) return;
+    this.failure = e;
     this.log.error("backend batch commit failed; refusing further writes", { batch, error: e.message });
+    for (const l of this.failureListeners) l(e);
+  }
+
+  /**
+   * Called once, with the error, when a batch fails to commit (ENOSPC, EIO, a full map): memory is
+   * then ahead of disk, and the owner must stop (the WAL still holds everything applied).
+   */
+  onFailure(listener: (err: Error) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   /** Number of the last batch a write joined (0: none yet). */
@@ -263,6 +288,7 @@ export class Backend {
     await this.committed();
     rmSync(toFile, { force: true });
     await this.env.backup(toFile, false);
+    chmodSync(toFile, PRIVATE_FILE_MODE); // lmdb's copy is created 0644
     const fd = openSync(toFile, "r");
     try {
       fsyncSync(fd);
@@ -283,6 +309,7 @@ export class Backend {
     await this.env.close();
     const tmp = `${this.path}.restore-tmp`;
     copyFileSync(fromFile, tmp);
+    chmodSync(tmp, PRIVATE_FILE_MODE); // a copy keeps the mode of the file received
     const fd = openSync(tmp, "r");
     try {
       fsyncSync(fd);

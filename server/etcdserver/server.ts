@@ -220,7 +220,7 @@ export class EtcdServer implements PeerReceiver {
         onSoftState: (ss) => this.onSoftState(ss),
         onReadStates: (rs) => this.reads.onReadStates(rs),
         afterAdvance: () => this.afterAdvance(),
-        onFatal: () => process.exit(1),
+        onFatal: (err) => this.fatal("failed to handle raft ready", err),
       },
       p.logger,
       (s) => p.metrics.walFsync.observe(s),
@@ -260,9 +260,22 @@ export class EtcdServer implements PeerReceiver {
         maxSnapshots: p.cfg.maxSnapshots,
         confState: () => this.confState,
         membership: () => this.applier.membership(),
+        onFatal: (err) => this.fatal("failed to save snapshot", err),
       },
       p.appliedIndex,
     );
+    // A failed commit leaves memory ahead of the backend file: stop now, not at the next write.
+    p.backend.onFailure((err) => this.fatal("failed to commit a backend transaction", err));
+  }
+
+  /**
+   * A durable write failed (WAL append or sync, backend commit, snapshot save): exit at once, as
+   * etcd does (its lg.Fatal). Nothing not yet durable has been acknowledged; the WAL and the backend
+   * on disk are consistent, and a restart recovers from them.
+   */
+  private fatal(msg: string, err: unknown): void {
+    this.p.logger.fatal({ "local-member-id": idToHex(this.memberId), error: err instanceof Error ? err.message : String(err) }, msg);
+    process.exit(1);
   }
 
   start(): void {

@@ -72,7 +72,7 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
         return;
       }
       const file = join(r.snapshotDir(), `incoming-${process.hrtime.bigint()}.db`);
-      const out = createWriteStream(file);
+      const out = createWriteStream(file, { mode: 0o600 }); // the received database: private, as every data file
       let msg: Message | undefined;
       let failed = false;
       const fail = (e: Error) => {

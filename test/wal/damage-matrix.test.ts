@@ -210,7 +210,11 @@ test("a hole followed only by zeros or by bytes that hold no valid record is a t
   assert.equal((await stat(file)).size, f.offset);
   assert.equal(r.entries.length, fr.filter((x) => x.type === REC_ENTRY && x.offset < f.offset).length);
   await r.wal.close();
-  assert.equal((await readdir(dir)).filter((x) => x.endsWith(".broken")).length, 1, "the cut bytes are kept");
+  const broken = (await readdir(dir)).filter((x) => x.endsWith(".broken"));
+  assert.equal(broken.length, 1, "the cut bytes are kept");
+  assert.equal(((await stat(join(dir, broken[0]!))).mode & 0o777).toString(8), "600", "the copy is private");
+  assert.equal(((await stat(file)).mode & 0o777).toString(8), "600");
+  assert.equal(((await stat(dir)).mode & 0o777).toString(8), "700");
 });
 
 test("FLAG_DURABLE_BEFORE: set on the first frame of a write that follows a sync, and only there", async (t) => {
