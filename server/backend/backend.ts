@@ -16,6 +16,7 @@
  */
 import { open, type Database, type RootDatabase } from "lmdb";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
+import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { failpointError } from "../fault/failpoints.js";
 import { ensurePrivateFile, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
@@ -51,6 +52,20 @@ export class BackendFailedError extends Error {
 }
 
 type Db = Database<Buffer, Buffer>;
+const osErrno: Readonly<Record<string, number>> = constants.errno;
+
+/**
+ * The error of a failed lmdb commit with its cause. A full disk shows as EIO here: lmdb reports a
+ * short write (what ENOSPC gives a large pwrite) as EIO; a map that cannot grow is MDB_MAP_FULL.
+ */
+function commitFailure(outer: Error, cause: unknown): Error {
+  const c = cause instanceof Error ? cause : new Error(String(cause));
+  const errno = (c as { code?: unknown }).code;
+  const name = typeof errno === "number" ? Object.entries(osErrno).find(([, n]) => n === errno)?.[0] : undefined;
+  const e = new BackendFailedError(`backend commit failed: ${c.message}${name ? ` (${name})` : ""}`);
+  (e as { cause?: unknown }).cause = outer;
+  return e;
+}
 type LmdbOptions = Parameters<typeof open<Buffer, Buffer>>[0] & { readonly permissionsMode: number };
 
 /**
@@ -121,6 +136,7 @@ export class Backend {
   private readonly commitListeners = new Set<(batch: number) => void>();
   private readonly failureListeners = new Set<(err: Error) => void>();
   private failure: Error | undefined;
+  private failureReported = false;
   private cachedSize = -1;
   private isClosed = false;
 
@@ -180,7 +196,10 @@ export class Backend {
 
   /** @internal Batch bookkeeping for a queued write's commit promise. */
   track(p: Promise<unknown>): number {
-    if (this.failure) throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
+    if (this.failure) {
+      p.catch(() => undefined); // the write was queued all the same; its rejection is this failure again
+      throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
+    }
     if (p !== this.lastPromise) {
       this.lastPromise = p;
       const batch = ++this.issued;
@@ -205,7 +224,23 @@ export class Backend {
 
   private onBatchFailed(batch: number, err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
-    if (this.failure) return;
+    // lmdb-js rejects with "Commit failed (see commitError for details)" and the cause in a
+    // promise of its own, which must be handled (an unhandled rejection would kill the process).
+    const cause = (err as { commitError?: unknown } | undefined)?.commitError;
+    if (cause instanceof Promise) {
+      cause.then(
+        () => this.fail(batch, e),
+        (c: unknown) => this.fail(batch, commitFailure(e, c)),
+      );
+      this.failure ??= e; // refuse further writes at once
+      return;
+    }
+    this.fail(batch, e);
+  }
+
+  private fail(batch: number, e: Error): void {
+    if (this.failureReported) return;
+    this.failureReported = true;
     this.failure = e;
     this.log.error("backend batch commit failed; refusing further writes", { batch, error: e.message });
     for (const l of this.failureListeners) l(e);
@@ -320,6 +355,7 @@ export class Backend {
     rmSync(`${this.path}-lock`, { force: true });
     this.lastPromise = undefined;
     this.failure = undefined;
+    this.failureReported = false;
     this.openEnv();
     this.log.info("backend restored from snapshot", { from: fromFile, path: this.path });
   }

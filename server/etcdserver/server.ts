@@ -220,7 +220,7 @@ export class EtcdServer implements PeerReceiver {
         onSoftState: (ss) => this.onSoftState(ss),
         onReadStates: (rs) => this.reads.onReadStates(rs),
         afterAdvance: () => this.afterAdvance(),
-        onFatal: (err) => this.fatal("failed to handle raft ready", err),
+        onFatal: () => process.exit(1), // the loop has logged the error (fatal)
       },
       p.logger,
       (s) => p.metrics.walFsync.observe(s),
