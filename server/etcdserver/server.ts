@@ -220,7 +220,7 @@ export class EtcdServer implements PeerReceiver {
         onSoftState: (ss) => this.onSoftState(ss),
         onReadStates: (rs) => this.reads.onReadStates(rs),
         afterAdvance: () => this.afterAdvance(),
-        onFatal: () => process.exit(1), // the loop has logged the error (fatal)
+        onFatal: () => process.exit(1),
       },
       p.logger,
       (s) => p.metrics.walFsync.observe(s),
@@ -260,7 +260,8 @@ export class EtcdServer implements PeerReceiver {
         maxSnapshots: p.cfg.maxSnapshots,
         confState: () => this.confState,
         membership: () => this.applier.membership(),
-        onFatal: (err) => this.fatal("failed to save snapshot", err),
+        // A snapshot cut short by a graceful stop (WAL or backend closed under it) is not a fault.
+        onFatal: (err) => (this.stopped ? p.logger.warn({ error: err.message }, "snapshot abandoned at shutdown") : this.fatal("failed to save snapshot", err)),
       },
       p.appliedIndex,
     );

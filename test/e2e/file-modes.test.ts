@@ -5,7 +5,8 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMember, type MemberProcess } from "../support/member-process.js";
 import { etcdctl } from "../support/etcdctl.js";
@@ -74,13 +75,11 @@ describe("file modes of a member's data", () => {
   });
 
   test("a data dir created by hand beforehand with 0755 is narrowed before anything is written in it", async () => {
-    const m0 = await startMember("etcd-ts", { waitReady: false, flags: ["--version"] });
-    members.push(m0);
-    await m0.exited;
-    const data = join(m0.dataDir, "data");
-    mkdirSync(data, { mode: 0o755 });
+    const parent = mkdtempSync(join(tmpdir(), "etcd-ts-modes-"));
+    const data = join(parent, "data");
+    mkdirSync(data);
     chmodSync(data, 0o755);
-    const m = await startMember("etcd-ts", { dataDir: m0.dataDir });
+    const m = await startMember("etcd-ts", { dataDir: parent });
     members.push(m);
     assertPrivate(data);
     await m.kill("SIGTERM");
