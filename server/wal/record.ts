@@ -193,13 +193,23 @@ export type RecordVisitor = (type: number, buf: Buffer, body: number, bodyLen: n
 
 /** The body length of a well-formed frame header at `p` (see findDurableProof), or -1. */
 function wellFormedHeader(buf: Buffer, p: number): number {
-  if ((buf.readUInt32LE(p) | buf.readUInt32LE(p + 4) | buf.readUInt32LE(p + 8) | buf.readUInt32LE(p + 12)) === 0) return -1;
-  if (buf.readUInt32LE(p) !== crc32(buf.subarray(p + 4, p + HEADER_SIZE))) return -1;
-  const bodyLen = buf.readUInt32LE(p + 8);
+  // The cheap byte checks first: they reject nearly every offset before a crc is computed.
   const type = buf[p + 12]!;
   if (RECORD_TYPE_NAMES[type] === undefined || (buf[p + 13]! & ~KNOWN_FLAGS) !== 0 || buf[p + 14] !== 0 || buf[p + 15] !== 0) return -1;
+  const bodyLen = buf.readUInt32LE(p + 8);
   if (bodyLen > MAX_RECORD_BODY || p + frameSize(bodyLen) > buf.length) return -1;
+  if (buf.readUInt32LE(p) !== crc32(buf.subarray(p + 4, p + HEADER_SIZE))) return -1;
   return bodyLen;
+}
+
+const ZERO_BLOCK = Buffer.alloc(4096);
+
+/** The first 16-aligned offset at or after `p` (16-aligned) whose 16 bytes are not all zero, or buf.length. */
+function skipZeros(buf: Buffer, p: number): number {
+  // Whole zero blocks by memcmp, then 16 bytes at a time.
+  while (p + ZERO_BLOCK.length <= buf.length && buf.compare(ZERO_BLOCK, 0, ZERO_BLOCK.length, p, p + ZERO_BLOCK.length) === 0) p += ZERO_BLOCK.length;
+  while (p + HEADER_SIZE <= buf.length && isZero(buf, p, p + HEADER_SIZE)) p += HEADER_SIZE;
+  return p + HEADER_SIZE <= buf.length ? p : buf.length;
 }
 
 /**
@@ -208,20 +218,21 @@ function wellFormedHeader(buf: Buffer, p: number): number {
  * 16), or -1. The proof is a well-formed record (a header whose own checksum verifies, a known
  * type and flags, a frame that fits in the file): with FLAG_DURABLE_BEFORE when the segment's
  * writer sets that flag (`marked`); any such record otherwise (segments of older versions).
- * Only aligned offsets are tried, and the body of a record found is skipped. A body's crc cannot
+ * Only aligned offsets are tried (runs of zeros are skipped by memcmp), and the body of a record
+ * found is skipped. A body's crc cannot
  * be checked here (its seed is the crc of the frame before, which the damage took), but the
  * header checksum leaves a 1 in 2^32 chance per offset that bytes which are no record pass.
  */
 export function findDurableProof(buf: Buffer, from: number, marked: boolean): number {
-  let p = from;
+  let p = skipZeros(buf, from);
   while (p + HEADER_SIZE <= buf.length) {
     const bodyLen = wellFormedHeader(buf, p);
     if (bodyLen < 0) {
-      p += HEADER_SIZE;
+      p = skipZeros(buf, p + HEADER_SIZE);
       continue;
     }
     if (!marked || (buf[p + 13]! & FLAG_DURABLE_BEFORE) !== 0) return p;
-    p += frameSize(bodyLen);
+    p = skipZeros(buf, p + frameSize(bodyLen));
   }
   return -1;
 }

@@ -145,6 +145,18 @@ function applyDamage(buf: Buffer, d: Damage): Buffer {
   }
 }
 
+/**
+ * Runs async property bodies so the last one can be awaited: a property cut off by its time
+ * limit leaves its run going, which must finish before the directory it writes in is removed.
+ */
+function lastRun<A extends unknown[]>(body: (...args: A) => Promise<void>): { run: (...args: A) => Promise<void>; settled: () => Promise<void> } {
+  let last: Promise<void> = Promise.resolve();
+  return {
+    run: (...args: A) => (last = body(...args)),
+    settled: () => last.catch(() => undefined),
+  };
+}
+
 test("any bytes: records or a WalError, never another exception", { timeout: TIMEOUT_MS }, () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 4096 }), fc.boolean(), (bytes, last) => {
@@ -237,35 +249,34 @@ test("damaged logs: never a record that was not written; never lose a write a la
 test("Wal.open on a damaged last segment: the log or a WalError; a repair is final (a second open repairs nothing)", { timeout: TIMEOUT_MS }, async () => {
   const root = await mkdtemp(join(tmpdir(), "fuzz-wal-"));
   let n = 0;
+  const prop = lastRun(async (groups: Group[], seed: number, d: Damage) => {
+    const dir = join(root, `w${n++}`);
+    const w = await Wal.create(dir, META);
+    await w.close();
+    const file = join(dir, "0000000000000000-0000000000000000.wal");
+    await writeFile(file, applyDamage(encode(groups, seed).buf, d));
+    let first;
+    try {
+      first = await Wal.open(dir, { index: 0, term: 0 });
+    } catch (err) {
+      if (!(err instanceof WalError)) throw err;
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    await first.wal.close();
+    const size = (await stat(file)).size;
+    const again = await Wal.open(dir, { index: 0, term: 0 });
+    assert.deepEqual(again.entries, first.entries);
+    assert.deepEqual(again.hardState, first.hardState);
+    assert.equal((await stat(file)).size, size, "nothing more to repair");
+    await again.wal.close();
+    assert.equal((await readFile(file)).length, size);
+    await rm(dir, { recursive: true, force: true });
+  });
   try {
-    await fc.assert(
-      fc.asyncProperty(fc.array(groupArb, { minLength: 1, maxLength: 8 }), fc.nat(1000), damageArb, async (groups, seed, d) => {
-        const dir = join(root, `w${n++}`);
-        const w = await Wal.create(dir, META);
-        await w.close();
-        const file = join(dir, "0000000000000000-0000000000000000.wal");
-        await writeFile(file, applyDamage(encode(groups, seed).buf, d));
-        let first;
-        try {
-          first = await Wal.open(dir, { index: 0, term: 0 });
-        } catch (err) {
-          if (!(err instanceof WalError)) throw err;
-          await rm(dir, { recursive: true, force: true });
-          return;
-        }
-        await first.wal.close();
-        const size = (await stat(file)).size;
-        const again = await Wal.open(dir, { index: 0, term: 0 });
-        assert.deepEqual(again.entries, first.entries);
-        assert.deepEqual(again.hardState, first.hardState);
-        assert.equal((await stat(file)).size, size, "nothing more to repair");
-        await again.wal.close();
-        assert.equal((await readFile(file)).length, size);
-        await rm(dir, { recursive: true, force: true });
-      }),
-      fuzzParams(60),
-    );
+    await fc.assert(fc.asyncProperty(fc.array(groupArb, { minLength: 1, maxLength: 8 }), fc.nat(1000), damageArb, prop.run), fuzzParams(60));
   } finally {
+    await prop.settled();
     await rm(root, { recursive: true, force: true });
   }
 });
@@ -273,31 +284,30 @@ test("Wal.open on a damaged last segment: the log or a WalError; a repair is fin
 test("the real writer round-trips: Wal.save / saveSnapshot across segment cuts, then Wal.open", { timeout: TIMEOUT_MS }, async () => {
   const root = await mkdtemp(join(tmpdir(), "fuzz-walrt-"));
   let n = 0;
+  const prop = lastRun(async (groups: Group[], seed: number, segmentSizeBytes: number) => {
+    const dir = join(root, `w${n++}`);
+    const wal = await Wal.create(dir, META, undefined, { segmentSizeBytes, inlineIoMaxBytes: seed % 2 === 0 ? 0 : 65536 });
+    const written: Entry[] = [];
+    let last: HardState = { term: 0, vote: 0n, commit: 0 };
+    for (const g of groups) {
+      const batch = Array.from({ length: g.entries }, (_, i) => entryOf(written.length + i + 1, g.dataSize, seed));
+      written.push(...batch);
+      const hs = g.hs ? { term: 1, vote: 2n, commit: written.length } : undefined;
+      if (hs) last = hs;
+      await wal.save(hs, batch, g.sync);
+      if (g.sync && g.entries === 0 && written.length > 0) await wal.saveSnapshot({ index: written.length, term: 1 });
+    }
+    await wal.close();
+    const r = await Wal.open(dir, { index: 0, term: 0 }, undefined, { segmentSizeBytes });
+    assert.deepEqual(r.entries, written);
+    assert.deepEqual(r.hardState, last);
+    await r.wal.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   try {
-    await fc.assert(
-      fc.asyncProperty(fc.array(groupArb, { minLength: 1, maxLength: 12 }), fc.nat(1000), fc.integer({ min: 256, max: 4096 }), async (groups, seed, segmentSizeBytes) => {
-        const dir = join(root, `w${n++}`);
-        const wal = await Wal.create(dir, META, undefined, { segmentSizeBytes, inlineIoMaxBytes: seed % 2 === 0 ? 0 : 65536 });
-        const written: Entry[] = [];
-        let last: HardState = { term: 0, vote: 0n, commit: 0 };
-        for (const g of groups) {
-          const batch = Array.from({ length: g.entries }, (_, i) => entryOf(written.length + i + 1, g.dataSize, seed));
-          written.push(...batch);
-          const hs = g.hs ? { term: 1, vote: 2n, commit: written.length } : undefined;
-          if (hs) last = hs;
-          await wal.save(hs, batch, g.sync);
-          if (g.sync && g.entries === 0 && written.length > 0) await wal.saveSnapshot({ index: written.length, term: 1 });
-        }
-        await wal.close();
-        const r = await Wal.open(dir, { index: 0, term: 0 }, undefined, { segmentSizeBytes });
-        assert.deepEqual(r.entries, written);
-        assert.deepEqual(r.hardState, last);
-        await r.wal.close();
-        await rm(dir, { recursive: true, force: true });
-      }),
-      fuzzParams(40),
-    );
+    await fc.assert(fc.asyncProperty(fc.array(groupArb, { minLength: 1, maxLength: 12 }), fc.nat(1000), fc.integer({ min: 256, max: 4096 }), prop.run), fuzzParams(40));
   } finally {
+    await prop.settled();
     await rm(root, { recursive: true, force: true });
   }
 });
