@@ -9,18 +9,20 @@
  * mustSync. A small synced save (inlineIoMaxBytes) makes both calls synchronously on the event
  * loop; every other write and sync runs on the libuv thread pool, so the loop keeps serving.
  */
-import { fdatasyncSync, readdirSync, writeSync } from "node:fs";
-import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, unlink, type FileHandle } from "node:fs/promises";
+import { fdatasyncSync, readdirSync } from "node:fs";
+import { mkdir, open, readFile, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Entry, HardState } from "../raft/types.js";
 import { hitFailpoint } from "../fault/failpoints.js";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
-import { DirLock, LOCK_FILE } from "./lock.js";
+import { datasync, ensurePrivate, fsyncDir, repairTornTail, writeFully, writeFullySync } from "./file-io.js";
+import { DirLock } from "./lock.js";
 import { LogReader, MarkerReader, type WalMetadata, type WalSnapshot } from "./reader.js";
 import {
   CRC_BODY,
   ENTRY_FIXED_BODY,
+  FLAG_DURABLE_BEFORE,
   HARDSTATE_BODY,
   MAX_RECORD_BODY,
   METADATA_BODY,
@@ -32,13 +34,13 @@ import {
   putHardState,
   putMetadata,
   putSnapshot,
-  FLAG_DURABLE_BEFORE,
-  type TornTail,
 } from "./record.js";
+import { checkSequence, listSegments, parseSegmentName, segmentName, type Segment } from "./segments.js";
 
 export { WalError } from "./record.js";
 
 export type { WalMetadata, WalSnapshot } from "./reader.js";
+export { segmentName, parseSegmentName } from "./segments.js";
 
 export interface WalLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -64,131 +66,12 @@ export interface WalOptions {
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_WALS = 5;
 
-const SEGMENT_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
 const INITIAL_SCRATCH = 64 * 1024;
 /** save() buffers up to this size are kept for reuse; larger ones are allocated per call. */
 const MAX_SCRATCH = 16 * 1024 * 1024;
 
-interface Segment {
-  readonly seq: number;
-  /** The index the segment was named after: every entry of the live log below it is in an earlier segment. */
-  readonly index: number;
-  readonly name: string;
-}
-
-export function segmentName(seq: number, index: number): string {
-  return `${seq.toString(16).padStart(16, "0")}-${index.toString(16).padStart(16, "0")}.wal`;
-}
-
-export function parseSegmentName(name: string): { seq: number; index: number } | undefined {
-  const m = SEGMENT_RE.exec(name);
-  if (!m) return undefined;
-  const seq = Number.parseInt(m[1]!, 16);
-  const index = Number.parseInt(m[2]!, 16);
-  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(index)) return undefined;
-  return { seq, index };
-}
-
 function isEmptyHardState(hs: HardState): boolean {
   return hs.term === 0 && hs.vote === 0n && hs.commit === 0;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-function writeFullySync(fd: number, buf: Buffer, len: number, position: number): void {
-  hitFailpoint("walWrite");
-  let done = 0;
-  while (done < len) {
-    const n = writeSync(fd, buf, done, len - done, position + done);
-    if (n <= 0) throw new Error(`short write (${done}/${len} bytes)`);
-    done += n;
-  }
-}
-
-async function writeFully(h: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
-  hitFailpoint("walWrite");
-  let done = 0;
-  while (done < len) {
-    const { bytesWritten } = await h.write(buf, done, len - done, position + done);
-    if (bytesWritten <= 0) throw new Error(`short write (${done}/${len} bytes)`);
-    done += bytesWritten;
-  }
-}
-
-/** Lists the segments of `dir` sorted by sequence; `tmp` collects leftover `*.wal.tmp` names. */
-async function listSegments(dir: string, logger?: WalLogger, tmp?: string[]): Promise<Segment[]> {
-  const segs: Segment[] = [];
-  for (const name of await readdir(dir)) {
-    const p = parseSegmentName(name);
-    if (p) {
-      segs.push({ ...p, name });
-    } else if (name.endsWith(".wal.tmp")) {
-      tmp?.push(name);
-    } else if (name !== LOCK_FILE && !name.endsWith(".broken")) {
-      logger?.warn(`wal: ignored file ${join(dir, name)} in WAL directory`, { path: join(dir, name) });
-    }
-  }
-  segs.sort((a, b) => a.seq - b.seq);
-  return segs;
-}
-
-function checkSequence(dir: string, segs: readonly Segment[]): void {
-  for (let i = 1; i < segs.length; i++) {
-    const a = segs[i - 1]!;
-    const b = segs[i]!;
-    // Names need not grow by index: an overwritten tail can make a segment start below its predecessor.
-    if (b.seq !== a.seq + 1) {
-      throw new WalError(`wal: segments out of sequence in ${dir}: ${a.name} then ${b.name}`, "ESEQ", join(dir, b.name));
-    }
-  }
-}
-
-async function datasync(h: FileHandle): Promise<void> {
-  hitFailpoint("walSync");
-  await h.datasync();
-}
-
-/** Narrows a segment written by an older version (0644) to 0600. */
-async function ensurePrivate(file: string, logger?: WalLogger): Promise<void> {
-  const mode = (await stat(file)).mode & 0o777;
-  if ((mode & 0o077) === 0) return;
-  logger?.warn(`wal: ${file} had permission ${mode.toString(8).padStart(4, "0")}; changing it to 0600`, { path: file });
-  await chmod(file, PRIVATE_FILE_MODE);
-}
-
-/**
- * Cuts the torn tail off the last segment (fsynced), first keeping the whole original as
- * `<segment>.<ms>.broken` (0600) when the bytes cut hold anything but zeros.
- */
-async function repairTornTail(file: string, buf: Buffer, torn: TornTail, logger?: WalLogger): Promise<void> {
-  const fields = { path: file, offset: torn.offset, discardedBytes: buf.length - torn.offset, reason: torn.reason };
-  if (torn.nonZero) {
-    const backup = `${file}.${Date.now()}.broken`;
-    const b = await open(backup, "wx", PRIVATE_FILE_MODE);
-    try {
-      await b.writeFile(buf);
-      await b.sync();
-    } finally {
-      await b.close();
-    }
-    logger?.warn(`wal: repaired torn tail of ${file} at offset ${torn.offset} (${torn.reason}; ${fields.discardedBytes} bytes cut, original kept as ${backup})`, { ...fields, backup });
-  } else {
-    logger?.warn(`wal: repaired torn tail of ${file} at offset ${torn.offset} (${torn.reason}; ${fields.discardedBytes} zero bytes cut)`, fields);
-  }
-  const h = await open(file, "r+");
-  try {
-    await h.truncate(torn.offset);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 export class Wal {
