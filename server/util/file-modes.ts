@@ -2,7 +2,8 @@
  * Private file modes, as etcd's pkg/fileutil: every directory of a member's data is 0700 and every
  * file 0600 (PrivateDirMode / PrivateFileMode), so no other local user can read the keys or the
  * raft log. A directory found with another mode at start-up is logged with etcd's warning text
- * and, unlike etcd (which only warns), changed to 0700; a file wider than 0600 is narrowed.
+ * and, unlike etcd (which only warns), changed to 0700 when this process may (it owns it); a file
+ * wider than 0600 is narrowed.
  */
 import { accessSync, chmodSync, constants, mkdirSync, statSync } from "node:fs";
 
@@ -41,7 +42,12 @@ export function touchPrivateDirAll(dir: string, logger?: ModeLogger): void {
       `check file permission: directory "${dir}" exist, but the permission is "${goFileMode(mode, true)}". The recommended permission is "${goFileMode(PRIVATE_DIR_MODE, false)}" to prevent possible unprivileged access to the data.`,
       { path: dir, mode: goFileMode(mode, true), fixedTo: goFileMode(PRIVATE_DIR_MODE, true) },
     );
-    chmodSync(dir, PRIVATE_DIR_MODE);
+    try {
+      chmodSync(dir, PRIVATE_DIR_MODE);
+    } catch (err) {
+      // Not the owner (a volume mounted by someone else): etcd only warns, and so do we then.
+      logger?.warn(`cannot change the permission of directory "${dir}": ${(err as Error).message}`, { path: dir });
+    }
   }
   accessSync(dir, constants.W_OK);
 }
