@@ -6,6 +6,11 @@
  * indexes the backend believes applied and be skipped, so the member would look healthy and fail
  * every write. Such a member refuses to start instead (etcd 3.5's verify package checks the same
  * relation, against the hard state's commit).
+ *
+ * Precondition on snapshot installation: the database a follower receives with a snapshot must
+ * have that snapshot's index as its consistent index, as etcd's createMergedSnapshotMessage
+ * ensures. A database copied later than the snapshot (ahead of it) would make a follower killed
+ * right after installing it, before its WAL reached the database's index, fail this check.
  */
 export class InconsistentStorageError extends Error {
   override readonly name = "InconsistentStorageError";
