@@ -69,7 +69,10 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     }
     storage.setHardState(opened.hardState);
     storage.append(opened.entries);
-    checkBackendWithinLog({ consistentIndex: store.consistentIndex(), lastLogIndex: storage.lastIndex(), walDir, backendPath: backend.path });
+    checkBackendWithinLog(
+      { consistentIndex: store.consistentIndex(), lastLogIndex: storage.lastIndex(), walDir, backendPath: backend.path, ...(opened.repaired ? { walRepaired: opened.repaired } : {}) },
+      fileLog,
+    );
     logger.info(
       { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": opened.hardState.commit, "snapshot-index": appliedIndex },
       "restarting local member",

@@ -63,6 +63,17 @@ export interface WalOptions {
   readonly inlineIoMaxBytes?: number;
 }
 
+/** What Wal.open returns. */
+export interface WalOpened {
+  readonly wal: Wal;
+  readonly metadata: WalMetadata;
+  readonly hardState: HardState;
+  /** The live entries after the snapshot opened from. */
+  readonly entries: Entry[];
+  /** Set when a torn tail was cut off the last segment: where, and how many bytes. */
+  readonly repaired?: { readonly file: string; readonly offset: number; readonly cutBytes: number };
+}
+
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_WALS = 5;
 
@@ -175,7 +186,7 @@ export class Wal {
     from: WalSnapshot,
     logger?: WalLogger,
     options: WalOptions = {},
-  ): Promise<{ wal: Wal; metadata: WalMetadata; hardState: HardState; entries: Entry[] }> {
+  ): Promise<WalOpened> {
     const lock = await DirLock.acquire(dir, logger);
     let tail: FileHandle | undefined;
     try {
@@ -204,12 +215,16 @@ export class Wal {
       checkSequence(dir, segs);
 
       const reader = new LogReader(from, Math.max(all[all.length - 1]!.index - 1, from.index, 0));
+      let repaired: WalOpened["repaired"];
       for (let i = 0; i < segs.length; i++) {
         const file = join(dir, segs[i]!.name);
         await ensurePrivate(file, logger);
         const buf = await readFile(file);
         reader.segment(file, buf, i === segs.length - 1);
-        if (reader.torn) await repairTornTail(file, buf, reader.torn, logger);
+        if (reader.torn) {
+          await repairTornTail(file, buf, reader.torn, logger);
+          repaired = { file, offset: reader.torn.offset, cutBytes: buf.length - reader.torn.offset };
+        }
       }
       const { metadata, hardState, entries } = reader.finish(dir);
       tail = await open(join(dir, all[all.length - 1]!.name), "r+");
@@ -217,7 +232,7 @@ export class Wal {
       // write's FLAG_DURABLE_BEFORE tells the truth.
       await datasync(tail);
       const wal = new Wal(dir, metadata, logger, options, lock, all, tail, reader.validEnd, reader.crc, reader.enti, hardState, reader.markers);
-      return { wal, metadata, hardState, entries };
+      return { wal, metadata, hardState, entries, ...(repaired ? { repaired } : {}) };
     } catch (err) {
       await tail?.close();
       await lock.release();

@@ -152,7 +152,7 @@ describe("WAL damage matrix on a member (last segment)", () => {
         const offset = c.at === 0 ? 0 : f.offset;
         assert.ok(log.includes(`${file} at offset ${offset}`), `the log names ${file} at offset ${offset}:\n${log.slice(-2000)}`);
       } else {
-        assert.match(log, /has applied raft entries up to index \d+, but the WAL in .* hold the log only up to index \d+/, log.slice(-2000));
+        assert.match(log, /has applied raft entries up to index \d+, but after the torn tail of .*\.wal was cut at offset \d+ the WAL in .* hold the log only up to index \d+/, log.slice(-2000));
       }
     });
   }
