@@ -18,7 +18,7 @@ import { open, type Database, type RootDatabase } from "lmdb";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
-import { failpointError } from "../fault/failpoints.js";
+import { failpointError } from "../util/failpoint.js";
 import { ensurePrivateFile, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 
 export interface BackendLogger {

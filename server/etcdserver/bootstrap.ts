@@ -19,7 +19,7 @@ import type { StableStorage } from "./raft-loop.js";
 import { EtcdServer } from "./server.js";
 import { checkBackendWithinLog } from "./storage-consistency.js";
 import { touchPrivateDirAll } from "../util/file-modes.js";
-import { armFailpointsFromEnv, FAILPOINTS_ENV } from "../fault/failpoints.js";
+import { armFailpointsFromEnv, FAILPOINT_ENV } from "../util/failpoint.js";
 
 /**
  * Opens or creates a member's state and returns a server ready to start.
@@ -38,7 +38,7 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     error: (m: string, f?: Record<string, unknown>) => logger.error(f ?? {}, m),
   };
   const failpoints = armFailpointsFromEnv();
-  if (failpoints) logger.warn({ failpoints }, `${FAILPOINTS_ENV} is set: file system faults will be injected (test only)`);
+  if (failpoints) logger.warn({ failpoints }, `${FAILPOINT_ENV} is set: file system faults will be injected (test only)`);
   // etcd's TouchDirAll: private directories, an existing one with a wider mode warned about (and fixed here).
   for (const dir of [cfg.dataDir, join(cfg.dataDir, "member"), snapDir]) touchPrivateDirAll(dir, fileLog);
   if (existsSync(walDir)) touchPrivateDirAll(walDir, fileLog);

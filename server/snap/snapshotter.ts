@@ -22,7 +22,7 @@ import { join } from "node:path";
 import type { Snapshot } from "../raft/types.js";
 import { crc32 } from "../wal/crc32.js";
 import type { WalLogger, WalSnapshot } from "../wal/wal.js";
-import { hitFailpoint } from "../fault/failpoints.js";
+import { hitFailpoint } from "../util/failpoint.js";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 
 export const SNAP_SUFFIX = ".snap";

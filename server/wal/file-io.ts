@@ -1,10 +1,10 @@
 /**
  * The WAL's file system calls: full positional writes, fdatasync and directory fsync (through the
- * walWrite / walSync failpoints of server/fault), private modes, and the torn-tail repair.
+ * walWrite / walSync failpoints of server/util/failpoint.ts), private modes, and the torn-tail repair.
  */
 import { writeSync } from "node:fs";
 import { chmod, open, stat, type FileHandle } from "node:fs/promises";
-import { hitFailpoint } from "../fault/failpoints.js";
+import { hitFailpoint } from "../util/failpoint.js";
 import { PRIVATE_FILE_MODE } from "../util/file-modes.js";
 import type { TornTail } from "./record.js";
 import type { WalLogger } from "./wal.js";

@@ -14,7 +14,7 @@ import { mkdir, open, readFile, rename, rm, unlink, type FileHandle } from "node
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Entry, HardState } from "../raft/types.js";
-import { hitFailpoint } from "../fault/failpoints.js";
+import { hitFailpoint } from "../util/failpoint.js";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 import { datasync, ensurePrivate, fsyncDir, repairTornTail, writeFully, writeFullySync } from "./file-io.js";
 import { DirLock } from "./lock.js";

@@ -1,7 +1,7 @@
 /**
  * Disk faults on the durable write paths: ENOSPC and EIO during WAL append, backend commit and
  * snapshot save. Real ones from a small tmpfs that fills up, injected ones from the failpoints
- * (ETCDTS_FAILPOINTS, server/fault/). Each must end with the member stopped cleanly (exit code 1,
+ * (ETCDTS_FAILPOINTS, server/util/failpoint.ts). Each must end with the member stopped cleanly (exit code 1,
  * a fatal log line naming the cause, never a hang), the failed write not acknowledged, and after
  * the fault is gone and the member restarted, every acknowledged write present.
  */
@@ -14,7 +14,7 @@ import { startMember, type MemberProcess } from "../support/member-process.js";
 import { AckedWrites } from "../support/acked-writes.js";
 import { grpcClient } from "../support/grpc-client.js";
 import { mountSkipReason, mountTmpfs, type Tmpfs } from "../support/tmpfs.js";
-import { FAILPOINTS_ENV } from "../../server/fault/failpoints.js";
+import { FAILPOINT_ENV } from "../../server/util/failpoint.js";
 
 const STOP_TIMEOUT_MS = 30000;
 
@@ -80,9 +80,9 @@ describe("injected file system faults (failpoints)", () => {
   for (const c of FAILPOINT_CASES) {
     test(`${c.code} at ${c.point}: the member stops, nothing acknowledged is lost`, async () => {
       const flags = c.flags ?? [];
-      const m = await startMember("etcd-ts", { flags, env: { [FAILPOINTS_ENV]: `${c.point}=${c.code}@${c.from}` } });
+      const m = await startMember("etcd-ts", { flags, env: { [FAILPOINT_ENV]: `${c.point}=${c.code}@${c.from}` } });
       members.push(m);
-      assert.match(m.log(), new RegExp(`${FAILPOINTS_ENV} is set`), "the server says failpoints are armed");
+      assert.match(m.log(), new RegExp(`${FAILPOINT_ENV} is set`), "the server says failpoints are armed");
       const writes = new AckedWrites();
       await writes.putUntilFailure(m.endpoint, { prefix: "k", count: 3000, valueBytes: 100, concurrency: 4 });
       assert.ok(writes.firstError, "a put failed once the fault hit");

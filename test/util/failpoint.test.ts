@@ -1,25 +1,29 @@
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { armFailpoints, armFailpointsFromEnv, failpointError, FailpointSpecError, hitFailpoint, parseFailpoints } from "../../server/fault/failpoints.js";
+import { armFailpoints, armFailpointsFromEnv, failpointError, FailpointSpecError, hitFailpoint, parseFailpoints } from "../../server/util/failpoint.js";
 import { Wal, WalError } from "../../server/wal/index.js";
 import { Backend, BackendFailedError } from "../../server/backend/backend.js";
 import { ent, tempDir } from "../wal/helpers.js";
 
 afterEach(() => void armFailpoints(""));
 
-test("spec: name=CODE and name=CODE@N; anything unknown is an error, never ignored", () => {
-  assert.deepEqual(parseFailpoints("walWrite=EIO, snapWrite=ENOSPC@3;backendCommit=EIO@1"), new Map([
+test("spec: crash points (bare names) and error points (name=CODE, name=CODE@N); an unknown error point or code is an error", () => {
+  const p = parseFailpoints("walWrite=EIO, snapWrite=ENOSPC@3,backendCommit=EIO@1,raftAfterSaveSnapWal");
+  assert.deepEqual(p.errors, new Map([
     ["walWrite", { code: "EIO", from: 1 }],
     ["snapWrite", { code: "ENOSPC", from: 3 }],
     ["backendCommit", { code: "EIO", from: 1 }],
   ]));
-  assert.equal(parseFailpoints(" ").size, 0);
-  for (const bad of ["walWrite", "walWrite=EPERM", "nope=EIO", "walWrite=EIO@0", "walWrite=EIO@x"]) {
+  assert.deepEqual([...p.crash], ["raftAfterSaveSnapWal"]);
+  assert.equal(parseFailpoints(" ").errors.size, 0);
+  for (const bad of ["walWrite=EPERM", "nope=EIO", "walWrite=EIO@0", "walWrite=EIO@x", "wal write"]) {
     assert.throws(() => parseFailpoints(bad), FailpointSpecError, bad);
   }
   assert.equal(armFailpointsFromEnv({}), undefined);
+  assert.equal(armFailpointsFromEnv({ ETCDTS_FAILPOINTS: "walSync=EIO@2" }), "walSync=EIO@2");
   assert.throws(() => armFailpointsFromEnv({ ETCDTS_FAILPOINTS: "walSync=EBADF" }), FailpointSpecError);
+  armFailpointsFromEnv({});
 });
 
 test("a point lets N-1 calls through, then fails every call with an errno error naming it", () => {
@@ -75,4 +79,19 @@ test("backend: a failed commit is reported once to onFailure and refuses every l
   assert.ok(be.failed());
   armFailpoints("");
   await be.close();
+});
+
+test("a crash point armed by name kills the process with SIGKILL when reached, and only that one", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { fileURLToPath } = await import("node:url");
+  const mod = fileURLToPath(new URL("../../server/util/failpoint.js", import.meta.url));
+  const script = `const f = await import(${JSON.stringify(mod)}); f.failpoint("other"); process.stdout.write("before;"); f.failpoint("stepTwo"); process.stdout.write("after");`;
+  const run = (spec: string) => spawnSync(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, ETCDTS_FAILPOINTS: spec }, encoding: "utf8" });
+  const armed = run("stepTwo,walSync=EIO");
+  assert.equal(armed.signal, "SIGKILL");
+  assert.equal(armed.stdout, "before;");
+  assert.match(armed.stderr, /failpoint reached; killing the process.*stepTwo/);
+  const unarmed = run("");
+  assert.equal(unarmed.status, 0);
+  assert.equal(unarmed.stdout, "before;after");
 });
