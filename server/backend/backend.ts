@@ -15,9 +15,11 @@
  *   for fsync; the fsync runs behind them).
  */
 import { open, type Database, type RootDatabase } from "lmdb";
-import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
+import { constants } from "node:os";
 import { dirname, join } from "node:path";
-import { failpoint } from "../util/failpoint.js";
+import { failpoint, failpointError } from "../util/failpoint.js";
+import { ensurePrivateFile, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 
 /** fsync a file or a directory (a directory: so that a rename in it is durable). */
 function fsyncFile(path: string): void {
@@ -60,6 +62,21 @@ export class BackendFailedError extends Error {
 }
 
 type Db = Database<Buffer, Buffer>;
+const osErrno: Readonly<Record<string, number>> = constants.errno;
+
+/**
+ * The error of a failed lmdb commit with its cause. A full disk shows as EIO here: lmdb reports a
+ * short write (what ENOSPC gives a large pwrite) as EIO; a map that cannot grow is MDB_MAP_FULL.
+ */
+function commitFailure(outer: Error, cause: unknown): Error {
+  const c = cause instanceof Error ? cause : new Error(String(cause));
+  const errno = (c as { code?: unknown }).code;
+  const name = typeof errno === "number" ? Object.entries(osErrno).find(([, n]) => n === errno)?.[0] : undefined;
+  const e = new BackendFailedError(`backend commit failed: ${c.message}${name ? ` (${name})` : ""}`);
+  (e as { cause?: unknown }).cause = outer;
+  return e;
+}
+type LmdbOptions = Parameters<typeof open<Buffer, Buffer>>[0] & { readonly permissionsMode: number };
 
 /**
  * A named database. Keys and values are raw bytes, ordered bytewise (memcmp).
@@ -127,7 +144,9 @@ export class Backend {
   private issued = 0;
   private committedBatch = 0;
   private readonly commitListeners = new Set<(batch: number) => void>();
+  private readonly failureListeners = new Set<(err: Error) => void>();
   private failure: Error | undefined;
+  private failureReported = false;
   private cachedSize = -1;
   private isClosed = false;
 
@@ -145,14 +164,18 @@ export class Backend {
    * `<data-dir>/member/snap/db` (see backendPath); any path for snapshots, tools and tests.
    */
   static open(path: string, opts: BackendOptions = {}): Backend {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
     return new Backend(path, opts);
   }
 
   private openEnv(): void {
-    this.env = open<Buffer, Buffer>({
+    // A file of an older version (0644) is narrowed; lmdb creates new ones with permissionsMode.
+    for (const f of [this.path, `${this.path}-lock`]) ensurePrivateFile(f, this.log);
+    const options: LmdbOptions = {
       path: this.path,
       noSubdir: true,
+      // Read by lmdb-js's native open (mdb_env_open's mode, default 0664) but missing from its typings.
+      permissionsMode: PRIVATE_FILE_MODE,
       maxDbs: this.opts.maxBuckets ?? 32,
       mapSize: this.opts.mapSize ?? 8 * 1024 * 1024 * 1024,
       overlappingSync: true,
@@ -160,7 +183,8 @@ export class Backend {
       keyEncoding: "binary",
       // Never let lmdb-js commit part of an event turn's writes: atomicity of a revision relies on it.
       eventTurnBatching: true,
-    });
+    };
+    this.env = open<Buffer, Buffer>(options);
     for (const [name, b] of this.buckets) b.db = this.openDb(name);
     this.cachedSize = -1;
   }
@@ -182,12 +206,20 @@ export class Backend {
 
   /** @internal Batch bookkeeping for a queued write's commit promise. */
   track(p: Promise<unknown>): number {
-    if (this.failure) throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
+    if (this.failure) {
+      p.catch(() => undefined); // the write was queued all the same; its rejection is this failure again
+      throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
+    }
     if (p !== this.lastPromise) {
       this.lastPromise = p;
       const batch = ++this.issued;
       p.then(
-        () => this.onBatchCommitted(batch),
+        () => {
+          // Test-only: a commit that "failed" (the data did commit; what is tested is the reaction).
+          const injected = failpointError("backendCommit");
+          if (injected) this.onBatchFailed(batch, injected);
+          else this.onBatchCommitted(batch);
+        },
         (err: unknown) => this.onBatchFailed(batch, err),
       );
     }
@@ -202,8 +234,35 @@ export class Backend {
 
   private onBatchFailed(batch: number, err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
-    this.failure ??= e;
+    // lmdb-js rejects with "Commit failed (see commitError for details)" and the cause in a
+    // promise of its own, which must be handled (an unhandled rejection would kill the process).
+    const cause = (err as { commitError?: unknown } | undefined)?.commitError;
+    if (cause instanceof Promise) {
+      cause.then(
+        () => this.fail(batch, e),
+        (c: unknown) => this.fail(batch, commitFailure(e, c)),
+      );
+      this.failure ??= e; // refuse further writes at once
+      return;
+    }
+    this.fail(batch, e);
+  }
+
+  private fail(batch: number, e: Error): void {
+    if (this.failureReported) return;
+    this.failureReported = true;
+    this.failure = e;
     this.log.error("backend batch commit failed; refusing further writes", { batch, error: e.message });
+    for (const l of this.failureListeners) l(e);
+  }
+
+  /**
+   * Called once, with the error, when a batch fails to commit (ENOSPC, EIO, a full map): memory is
+   * then ahead of disk, and the owner must stop (the WAL still holds everything applied).
+   */
+  onFailure(listener: (err: Error) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
   }
 
   /** Number of the last batch a write joined (0: none yet). */
@@ -274,12 +333,8 @@ export class Backend {
     await this.committed();
     rmSync(toFile, { force: true });
     await this.env.backup(toFile, false);
-    const fd = openSync(toFile, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    chmodSync(toFile, PRIVATE_FILE_MODE); // lmdb's copy is created 0644
+    fsyncFile(toFile);
   }
 
   /**
@@ -301,12 +356,14 @@ export class Backend {
       copyFileSync(fromFile, source);
       fsyncFile(source);
     }
+    chmodSync(source, PRIVATE_FILE_MODE); // a copy, or a received file, keeps the mode it was made with
     renameSync(source, this.path);
     fsyncFile(dirname(this.path));
     failpoint("backendAfterRename");
     rmSync(`${this.path}-lock`, { force: true });
     this.lastPromise = undefined;
     this.failure = undefined;
+    this.failureReported = false;
     this.openEnv();
     this.log.info("backend restored from snapshot", { from: fromFile, path: this.path, moved: !!opts.move });
   }

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { snapDirOf, walDirOf, type MemberConfig } from "../config/member-config.js";
 import { ConfigError } from "../config/errors.js";
@@ -19,7 +19,9 @@ import type { StableStorage } from "./raft-loop.js";
 import { EtcdServer } from "./server.js";
 import { recoverBackend } from "./snapshot-install.js";
 import { MAX_SIZE_PER_MSG } from "../transport/limits.js";
-import { failpoint } from "../util/failpoint.js";
+import { checkBackendWithinLog } from "./storage-consistency.js";
+import { touchPrivateDirAll } from "../util/file-modes.js";
+import { armFailpointsFromEnv, failpoint, FAILPOINT_ENV } from "../util/failpoint.js";
 
 /**
  * Opens or creates a member's state and returns a server ready to start.
@@ -31,11 +33,19 @@ import { failpoint } from "../util/failpoint.js";
 export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promise<EtcdServer> {
   const walDir = walDirOf(cfg);
   const snapDir = snapDirOf(cfg);
-  mkdirSync(snapDir, { recursive: true });
-  const backend = await Backend.open(join(snapDir, "db"));
-  const store = MvccStore.open(backend);
   // pino takes (fields, msg); the storage layers log as (msg, fields).
-  const fileLog = { info: (m: string, f?: Record<string, unknown>) => logger.info(f ?? {}, m), warn: (m: string, f?: Record<string, unknown>) => logger.warn(f ?? {}, m) };
+  const fileLog = {
+    info: (m: string, f?: Record<string, unknown>) => logger.info(f ?? {}, m),
+    warn: (m: string, f?: Record<string, unknown>) => logger.warn(f ?? {}, m),
+    error: (m: string, f?: Record<string, unknown>) => logger.error(f ?? {}, m),
+  };
+  const failpoints = armFailpointsFromEnv();
+  if (failpoints) logger.warn({ failpoints }, `${FAILPOINT_ENV} is set: file system faults will be injected (test only)`);
+  // etcd's TouchDirAll: private directories, an existing one with a wider mode warned about (and fixed here).
+  for (const dir of [cfg.dataDir, join(cfg.dataDir, "member"), snapDir]) touchPrivateDirAll(dir, fileLog);
+  if (existsSync(walDir)) touchPrivateDirAll(walDir, fileLog);
+  const backend = await Backend.open(join(snapDir, "db"), { logger: fileLog });
+  const store = MvccStore.open(backend);
   const walOptions = { maxWals: cfg.maxWals };
   const snapshotter = new Snapshotter(snapDir, fileLog);
   const storage = new MemoryStorage();
@@ -63,6 +73,10 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     }
     storage.setHardState(opened.hardState);
     storage.append(opened.entries);
+    checkBackendWithinLog(
+      { consistentIndex: store.consistentIndex(), lastLogIndex: storage.lastIndex(), walDir, backendPath: backend.path, ...(opened.repaired ? { walRepaired: opened.repaired } : {}) },
+      fileLog,
+    );
     logger.info(
       { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": opened.hardState.commit, "snapshot-index": appliedIndex },
       "restarting local member",
@@ -78,7 +92,6 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     }
     memberId = me.id;
     cluster = joined;
-    mkdirSync(join(cfg.dataDir, "member"), { recursive: true });
     wal = await Wal.create(walDir, { memberId, clusterId: joined.clusterId }, fileLog, walOptions);
     logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(joined.clusterId) }, "joining an existing cluster");
   } else {
@@ -94,7 +107,6 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     memberId = me.id;
     const clusterId = computeClusterId(members.map((m) => m.id));
     cluster = emptyCluster(clusterId);
-    mkdirSync(join(cfg.dataDir, "member"), { recursive: true });
     wal = await Wal.create(walDir, { memberId, clusterId }, fileLog, walOptions);
     bootstrapPeers = members.map((m) => ({ id: m.id, context: encodeMember({ ...m, clientUrls: [] }) }));
     logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": cfg.initialCluster.map((m) => m.name) }, "starting local member");

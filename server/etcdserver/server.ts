@@ -276,9 +276,23 @@ export class EtcdServer implements PeerReceiver {
         maxSnapshots: p.cfg.maxSnapshots,
         confState: () => this.confState,
         membership: () => this.applier.membership(),
+        // A snapshot cut short by a graceful stop (WAL or backend closed under it) is not a fault.
+        onFatal: (err) => (this.stopped ? p.logger.warn({ error: err.message }, "snapshot abandoned at shutdown") : this.fatal("failed to save snapshot", err)),
       },
       p.appliedIndex,
     );
+    // A failed commit leaves memory ahead of the backend file: stop now, not at the next write.
+    p.backend.onFailure((err) => this.fatal("failed to commit a backend transaction", err));
+  }
+
+  /**
+   * A durable write failed (WAL append or sync, backend commit, snapshot save): exit at once, as
+   * etcd does (its lg.Fatal). Nothing not yet durable has been acknowledged; the WAL and the backend
+   * on disk are consistent, and a restart recovers from them.
+   */
+  private fatal(msg: string, err: unknown): void {
+    this.p.logger.fatal({ "local-member-id": idToHex(this.memberId), error: err instanceof Error ? err.message : String(err) }, msg);
+    process.exit(1);
   }
 
   start(): void {

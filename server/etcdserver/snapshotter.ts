@@ -27,6 +27,8 @@ export interface SnapshotterDeps {
   readonly maxSnapshots: number;
   confState(): ConfState;
   membership(): Cluster;
+  /** A snapshot could not be saved (or old files released): the member must stop, as etcd's does. */
+  onFatal(err: Error): void;
 }
 
 export class Snapshotter {
@@ -69,7 +71,7 @@ export class Snapshotter {
       await d.snapshots.purge(d.maxSnapshots);
       d.logger.info({ "local-member-id": idToHex(d.memberId), "snapshot-index": index }, "saved snapshot");
     } catch (e) {
-      d.logger.error({ error: String(e) }, "failed to save snapshot");
+      d.onFatal(e instanceof Error ? e : new Error(String(e)));
     } finally {
       this.running = false;
     }

@@ -22,6 +22,8 @@ import { join } from "node:path";
 import type { Snapshot } from "../raft/types.js";
 import { crc32 } from "../wal/crc32.js";
 import type { WalLogger, WalSnapshot } from "../wal/wal.js";
+import { hitFailpoint } from "../util/failpoint.js";
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 
 export const SNAP_SUFFIX = ".snap";
 const MAGIC = Buffer.from("ETSS", "latin1");
@@ -139,15 +141,16 @@ export class Snapshotter {
   async save(snapshot: Snapshot): Promise<void> {
     if (snapshot.metadata.index === 0) return;
     const buf = encodeSnapshot(snapshot);
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const name = snapName(snapshot.metadata.term, snapshot.metadata.index);
     const path = join(this.dir, name);
     const tmpName = `${name}.${process.pid}.${this.tmpSeq++}.tmp`;
     const tmp = join(this.dir, tmpName);
     this.inFlight.add(tmpName);
     try {
-      const h = await open(tmp, "w", 0o600);
+      const h = await open(tmp, "w", PRIVATE_FILE_MODE);
       try {
+        hitFailpoint("snapWrite");
         let done = 0;
         while (done < buf.length) done += (await h.write(buf, done, buf.length - done, done)).bytesWritten;
         await h.datasync();

@@ -2,54 +2,45 @@
  * The write-ahead log: a directory of segment files `%016x-%016x.wal` (sequence, first index),
  * each a run of checksummed records (record.ts; byte layout in README.md). Modelled on etcd's
  * wal package (Create / Open+ReadAll / Save / SaveSnapshot / ReleaseLockTo+purge / repair);
- * the code and the on-disk format are etcd-ts's own.
+ * the code and the on-disk format are etcd-ts's own. Decoding is in reader.ts (no I/O).
  *
  * All operations of one Wal run one at a time, in call order (an internal queue); save() issues
  * one positional write of a single buffer holding all its records, then one fdatasync when
- * mustSync, both on the libuv thread pool, so the event loop keeps serving while the disk syncs.
+ * mustSync. A small synced save (inlineIoMaxBytes) makes both calls synchronously on the event
+ * loop; every other write and sync runs on the libuv thread pool, so the loop keeps serving.
  */
-import { fdatasyncSync, readdirSync, writeSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { fdatasyncSync, readdirSync } from "node:fs";
+import { mkdir, open, readFile, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Entry, HardState } from "../raft/types.js";
-import { DirLock, LOCK_FILE } from "./lock.js";
+import { hitFailpoint } from "../util/failpoint.js";
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
+import { datasync, ensurePrivate, fsyncDir, repairTornTail, writeFully, writeFullySync } from "./file-io.js";
+import { DirLock } from "./lock.js";
+import { LogReader, MarkerReader, type WalMetadata, type WalSnapshot } from "./reader.js";
 import {
   CRC_BODY,
   ENTRY_FIXED_BODY,
+  FLAG_DURABLE_BEFORE,
   HARDSTATE_BODY,
   MAX_RECORD_BODY,
   METADATA_BODY,
-  REC_ENTRY,
-  REC_HARDSTATE,
-  REC_METADATA,
-  REC_SNAPSHOT,
   SNAPSHOT_BODY,
   WalError,
-  decodeEntry,
-  decodeHardState,
   frameSize,
-  getU64,
   putCrc,
   putEntry,
   putHardState,
   putMetadata,
   putSnapshot,
-  scanSegment,
-  type ChainState,
 } from "./record.js";
+import { checkSequence, listSegments, parseSegmentName, segmentName, type Segment } from "./segments.js";
 
 export { WalError } from "./record.js";
 
-export interface WalMetadata {
-  readonly memberId: bigint;
-  readonly clusterId: bigint;
-}
-
-export interface WalSnapshot {
-  readonly index: number;
-  readonly term: number;
-}
+export type { WalMetadata, WalSnapshot } from "./reader.js";
+export { segmentName, parseSegmentName } from "./segments.js";
 
 export interface WalLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -72,95 +63,26 @@ export interface WalOptions {
   readonly inlineIoMaxBytes?: number;
 }
 
+/** What Wal.open returns. */
+export interface WalOpened {
+  readonly wal: Wal;
+  readonly metadata: WalMetadata;
+  readonly hardState: HardState;
+  /** The live entries after the snapshot opened from. */
+  readonly entries: Entry[];
+  /** Set when a torn tail was cut off the last segment: where, and how many bytes. */
+  readonly repaired?: { readonly file: string; readonly offset: number; readonly cutBytes: number };
+}
+
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_WALS = 5;
 
-const SEGMENT_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
 const INITIAL_SCRATCH = 64 * 1024;
 /** save() buffers up to this size are kept for reuse; larger ones are allocated per call. */
 const MAX_SCRATCH = 16 * 1024 * 1024;
 
-interface Segment {
-  readonly seq: number;
-  /** The index the segment was named after: every entry of the live log below it is in an earlier segment. */
-  readonly index: number;
-  readonly name: string;
-}
-
-export function segmentName(seq: number, index: number): string {
-  return `${seq.toString(16).padStart(16, "0")}-${index.toString(16).padStart(16, "0")}.wal`;
-}
-
-export function parseSegmentName(name: string): { seq: number; index: number } | undefined {
-  const m = SEGMENT_RE.exec(name);
-  if (!m) return undefined;
-  const seq = Number.parseInt(m[1]!, 16);
-  const index = Number.parseInt(m[2]!, 16);
-  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(index)) return undefined;
-  return { seq, index };
-}
-
 function isEmptyHardState(hs: HardState): boolean {
   return hs.term === 0 && hs.vote === 0n && hs.commit === 0;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-function writeFullySync(fd: number, buf: Buffer, len: number, position: number): void {
-  let done = 0;
-  while (done < len) {
-    const n = writeSync(fd, buf, done, len - done, position + done);
-    if (n <= 0) throw new Error(`short write (${done}/${len} bytes)`);
-    done += n;
-  }
-}
-
-async function writeFully(h: FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
-  let done = 0;
-  while (done < len) {
-    const { bytesWritten } = await h.write(buf, done, len - done, position + done);
-    if (bytesWritten <= 0) throw new Error(`short write (${done}/${len} bytes)`);
-    done += bytesWritten;
-  }
-}
-
-/** Lists the segments of `dir` sorted by sequence; `tmp` collects leftover `*.wal.tmp` names. */
-async function listSegments(dir: string, logger?: WalLogger, tmp?: string[]): Promise<Segment[]> {
-  const segs: Segment[] = [];
-  for (const name of await readdir(dir)) {
-    const p = parseSegmentName(name);
-    if (p) {
-      segs.push({ ...p, name });
-    } else if (name.endsWith(".wal.tmp")) {
-      tmp?.push(name);
-    } else if (name !== LOCK_FILE && !name.endsWith(".broken")) {
-      logger?.warn(`wal: ignored file ${join(dir, name)} in WAL directory`, { path: join(dir, name) });
-    }
-  }
-  segs.sort((a, b) => a.seq - b.seq);
-  return segs;
-}
-
-function checkSequence(dir: string, segs: readonly Segment[]): void {
-  for (let i = 1; i < segs.length; i++) {
-    const a = segs[i - 1]!;
-    const b = segs[i]!;
-    // Names need not grow by index: an overwritten tail can make a segment start below its predecessor.
-    if (b.seq !== a.seq + 1) {
-      throw new WalError(`wal: segments out of sequence in ${dir}: ${a.name} then ${b.name}`, "ESEQ", join(dir, b.name));
-    }
-  }
-}
-
-function badBody(file: string, offset: number, what: string, bodyLen: number): WalError {
-  return new WalError(`wal: ${what} record with a ${bodyLen}-byte body in ${file} at offset ${offset}`, "EFORMAT", file, offset);
 }
 
 export class Wal {
@@ -170,6 +92,8 @@ export class Wal {
   private readonly inlineIoMaxBytes: number;
   private scratch = Buffer.allocUnsafeSlow(INITIAL_SCRATCH);
   private queue: Promise<unknown> = Promise.resolve();
+  /** Whether every byte written so far has been fdatasynced (then the next write sets FLAG_DURABLE_BEFORE). */
+  private durable = true;
   private failed: unknown;
   private closed = false;
 
@@ -218,7 +142,7 @@ export class Wal {
     const abs = resolve(dir);
     const tmp = `${abs}.tmp`;
     await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp, { recursive: true });
+    await mkdir(tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
     const name = segmentName(0, 0);
     const head = Buffer.alloc(frameSize(CRC_BODY) + frameSize(METADATA_BODY) + frameSize(SNAPSHOT_BODY));
     let off = 0;
@@ -228,10 +152,10 @@ export class Wal {
     off += frameSize(METADATA_BODY);
     crc = putSnapshot(head, off, 0, 0, crc);
     off += frameSize(SNAPSHOT_BODY);
-    const fh = await open(join(tmp, name), "w", 0o600);
+    const fh = await open(join(tmp, name), "w", PRIVATE_FILE_MODE);
     try {
       await writeFully(fh, head, off, 0);
-      await fh.datasync();
+      await datasync(fh);
     } finally {
       await fh.close();
     }
@@ -262,7 +186,7 @@ export class Wal {
     from: WalSnapshot,
     logger?: WalLogger,
     options: WalOptions = {},
-  ): Promise<{ wal: Wal; metadata: WalMetadata; hardState: HardState; entries: Entry[] }> {
+  ): Promise<WalOpened> {
     const lock = await DirLock.acquire(dir, logger);
     let tail: FileHandle | undefined;
     try {
@@ -290,100 +214,25 @@ export class Wal {
       const segs = all.slice(start);
       checkSequence(dir, segs);
 
-      let metadata: WalMetadata | undefined;
-      let hardState: HardState = { term: 0, vote: 0n, commit: 0 };
-      const entries: Entry[] = [];
-      const markers: number[] = [];
-      let matched = false;
-      let enti = Math.max(all[all.length - 1]!.index - 1, from.index, 0);
-      const chain: ChainState = { crc: 0, chained: false };
-      let validEnd = 0;
-
+      const reader = new LogReader(from, Math.max(all[all.length - 1]!.index - 1, from.index, 0));
+      let repaired: WalOpened["repaired"];
       for (let i = 0; i < segs.length; i++) {
-        const isLast = i === segs.length - 1;
         const file = join(dir, segs[i]!.name);
+        await ensurePrivate(file, logger);
         const buf = await readFile(file);
-        const res = scanSegment(buf, file, isLast, chain, (type, b, body, bodyLen, offset) => {
-          switch (type) {
-            case REC_ENTRY: {
-              if (bodyLen < ENTRY_FIXED_BODY) throw badBody(file, offset, "entry", bodyLen);
-              const index = getU64(b, body + 8);
-              if (index > from.index) {
-                const up = index - from.index - 1;
-                if (up > entries.length) {
-                  throw new WalError(
-                    `wal: entry ${index} does not follow entry ${from.index + entries.length} in ${file} at offset ${offset}`,
-                    "EGAP",
-                    file,
-                    offset,
-                  );
-                }
-                entries.length = up;
-                entries.push(decodeEntry(b, body, bodyLen));
-              }
-              enti = index;
-              break;
-            }
-            case REC_HARDSTATE:
-              if (bodyLen !== HARDSTATE_BODY) throw badBody(file, offset, "hardstate", bodyLen);
-              hardState = decodeHardState(b, body);
-              break;
-            case REC_METADATA: {
-              if (bodyLen !== METADATA_BODY) throw badBody(file, offset, "metadata", bodyLen);
-              const m = { memberId: b.readBigUInt64LE(body), clusterId: b.readBigUInt64LE(body + 8) };
-              if (metadata && (metadata.memberId !== m.memberId || metadata.clusterId !== m.clusterId)) {
-                throw new WalError(`wal: conflicting metadata in ${file} at offset ${offset}`, "EMETA", file, offset);
-              }
-              metadata = m;
-              break;
-            }
-            case REC_SNAPSHOT: {
-              if (bodyLen !== SNAPSHOT_BODY) throw badBody(file, offset, "snapshot", bodyLen);
-              const index = getU64(b, body);
-              const term = getU64(b, body + 8);
-              if (index === from.index) {
-                if (term !== from.term) {
-                  throw new WalError(
-                    `wal: snapshot mismatch: marker {index ${index}, term ${term}} in ${file} at offset ${offset}, expected term ${from.term}`,
-                    "ESNAPSHOT",
-                    file,
-                    offset,
-                  );
-                }
-                matched = true;
-              }
-              markers.push(index);
-              if (index > enti) enti = index;
-              break;
-            }
-          }
-        });
-        validEnd = res.validEnd;
-        if (res.torn) {
-          const fields = { path: file, offset: res.torn.offset, discardedBytes: buf.length - res.torn.offset, reason: res.torn.reason };
-          if (res.torn.nonZero) {
-            const backup = `${file}.${Date.now()}.broken`;
-            await writeFile(backup, buf);
-            logger?.warn(`wal: repaired torn tail of ${file} at offset ${res.torn.offset} (${res.torn.reason}; ${fields.discardedBytes} bytes cut, original kept as ${backup})`, { ...fields, backup });
-          } else {
-            logger?.warn(`wal: repaired torn tail of ${file} at offset ${res.torn.offset} (${res.torn.reason}; ${fields.discardedBytes} zero bytes cut)`, fields);
-          }
-          const h = await open(file, "r+");
-          try {
-            await h.truncate(res.torn.offset);
-            await h.sync();
-          } finally {
-            await h.close();
-          }
+        reader.segment(file, buf, i === segs.length - 1);
+        if (reader.torn) {
+          await repairTornTail(file, buf, reader.torn, logger);
+          repaired = { file, offset: reader.torn.offset, cutBytes: buf.length - reader.torn.offset };
         }
       }
-      if (!metadata) throw new WalError(`wal: no metadata record in ${dir}`, "EMETA");
-      if (!matched) {
-        throw new WalError(`wal: snapshot marker {index ${from.index}, term ${from.term}} not found in ${dir}`, "ESNAPSHOT");
-      }
+      const { metadata, hardState, entries } = reader.finish(dir);
       tail = await open(join(dir, all[all.length - 1]!.name), "r+");
-      const wal = new Wal(dir, metadata, logger, options, lock, all, tail, validEnd, chain.crc, enti, hardState, markers);
-      return { wal, metadata, hardState, entries };
+      // What was read may still be only in the page cache (a kill -9): sync it, so that the next
+      // write's FLAG_DURABLE_BEFORE tells the truth.
+      await datasync(tail);
+      const wal = new Wal(dir, metadata, logger, options, lock, all, tail, reader.validEnd, reader.crc, reader.enti, hardState, reader.markers);
+      return { wal, metadata, hardState, entries, ...(repaired ? { repaired } : {}) };
     } catch (err) {
       await tail?.close();
       await lock.release();
@@ -400,22 +249,12 @@ export class Wal {
     const segs = await listSegments(dir, logger);
     if (segs.length === 0) throw new WalError(`wal: no WAL segment in ${dir}`, "ENOTFOUND");
     checkSequence(dir, segs);
-    const chain: ChainState = { crc: 0, chained: false };
-    const snaps: WalSnapshot[] = [];
-    let commit = 0;
+    const reader = new MarkerReader();
     for (let i = 0; i < segs.length; i++) {
       const file = join(dir, segs[i]!.name);
-      scanSegment(await readFile(file), file, i === segs.length - 1, chain, (type, b, body, bodyLen, offset) => {
-        if (type === REC_SNAPSHOT) {
-          if (bodyLen !== SNAPSHOT_BODY) throw badBody(file, offset, "snapshot", bodyLen);
-          snaps.push({ index: getU64(b, body), term: getU64(b, body + 8) });
-        } else if (type === REC_HARDSTATE) {
-          if (bodyLen !== HARDSTATE_BODY) throw badBody(file, offset, "hardstate", bodyLen);
-          commit = getU64(b, body + 16);
-        }
-      });
+      reader.segment(file, await readFile(file), i === segs.length - 1);
     }
-    return snaps.filter((s) => s.index <= commit);
+    return reader.valid();
   }
 
   /** Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before resolving when mustSync. */
@@ -436,18 +275,24 @@ export class Wal {
       const buf = this.buffer(size);
       let off = 0;
       let crc = this.crc;
+      // The first frame of a write says whether everything before it was synced (a repair must not cut it).
+      let flags = this.durable ? FLAG_DURABLE_BEFORE : 0;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
-        crc = putEntry(buf, off, e, crc);
+        crc = putEntry(buf, off, e, crc, flags);
+        flags = 0;
         off += frameSize(ENTRY_FIXED_BODY + e.data.length);
       }
-      if (hs) crc = putHardState(buf, off, hs, crc);
+      if (hs) crc = putHardState(buf, off, hs, crc, flags);
       await this.io(async () => {
         if (size <= this.inlineIoMaxBytes && mustSync && this.tailOffset + size < this.segmentSize) {
           // Light load: the event loop has nothing better to do, so skip two thread-pool round trips.
           const t0 = performance.now();
+          this.durable = false;
           writeFullySync(this.tail.fd, buf, size, this.tailOffset);
+          hitFailpoint("walSync");
           fdatasyncSync(this.tail.fd);
+          this.durable = true;
           this.noteSync(performance.now() - t0);
           this.tailOffset += size;
           this.crc = crc;
@@ -455,6 +300,7 @@ export class Wal {
           if (hs) this.state = hs;
           return;
         }
+        this.durable = false;
         await writeFully(this.tail, buf, size, this.tailOffset);
         this.tailOffset += size;
         this.crc = crc;
@@ -470,8 +316,9 @@ export class Wal {
   saveSnapshot(s: WalSnapshot): Promise<void> {
     return this.run(async () => {
       const buf = this.buffer(frameSize(SNAPSHOT_BODY));
-      const crc = putSnapshot(buf, 0, s.index, s.term, this.crc);
+      const crc = putSnapshot(buf, 0, s.index, s.term, this.crc, this.durable ? FLAG_DURABLE_BEFORE : 0);
       await this.io(async () => {
+        this.durable = false;
         await writeFully(this.tail, buf, frameSize(SNAPSHOT_BODY), this.tailOffset);
         this.tailOffset += frameSize(SNAPSHOT_BODY);
         this.crc = crc;
@@ -528,7 +375,7 @@ export class Wal {
     if (this.closed) return this.queue.then(() => undefined);
     const p = this.run(async () => {
       try {
-        if (this.failed === undefined) await this.tail.datasync();
+        if (this.failed === undefined) await datasync(this.tail);
       } finally {
         await this.tail.close();
         await this.lock.release();
@@ -580,7 +427,8 @@ export class Wal {
 
   private async syncTail(): Promise<void> {
     const t0 = performance.now();
-    await this.tail.datasync();
+    await datasync(this.tail);
+    this.durable = true;
     this.noteSync(performance.now() - t0);
   }
 
@@ -607,10 +455,10 @@ export class Wal {
     if (hasState) crc = putHardState(buf, off, this.state, crc);
     const path = join(this.dir, seg.name);
     const tmp = `${path}.tmp`;
-    const h = await open(tmp, "w+", 0o600);
+    const h = await open(tmp, "w+", PRIVATE_FILE_MODE);
     try {
       await writeFully(h, buf, size, 0);
-      await h.datasync();
+      await datasync(h);
       await rename(tmp, path);
       await fsyncDir(this.dir);
     } catch (err) {

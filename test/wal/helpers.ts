@@ -1,8 +1,7 @@
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EntryType, type Entry } from "../../server/raft/types.js";
-import { frameSize, getU64, REC_ENTRY, REC_HARDSTATE, scanSegment, type ChainState } from "../../server/wal/record.js";
 import type { WalLogger } from "../../server/wal/wal.js";
 
 export async function tempDir(prefix: string): Promise<{ root: string; cleanup: () => Promise<void> }> {
@@ -43,21 +42,4 @@ export async function segmentFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith(".wal")).sort();
 }
 
-export interface FrameInfo {
-  readonly offset: number;
-  readonly end: number;
-  readonly type: number;
-  /** Entry index, or the commit of a hard state. */
-  readonly value: number;
-}
-
-/** The frames of one segment file (which must be undamaged). */
-export async function frames(file: string): Promise<FrameInfo[]> {
-  const out: FrameInfo[] = [{ offset: 0, end: frameSize(4), type: 4, value: 0 }];
-  const chain: ChainState = { crc: 0, chained: false };
-  scanSegment(await readFile(file), file, false, chain, (type, b, body, bodyLen, offset) => {
-    const value = type === REC_ENTRY ? getU64(b, body + 8) : type === REC_HARDSTATE ? getU64(b, body + 16) : 0;
-    out.push({ offset, end: offset + frameSize(bodyLen), type, value });
-  });
-  return out;
-}
+export { frames, type FrameInfo } from "../support/wal-frames.js";
