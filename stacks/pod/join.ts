@@ -105,28 +105,44 @@ export async function decideStart(id: PodIdentity, deps: JoinDeps): Promise<Star
       await deps.sleep(interval);
       continue;
     }
-    let members = await deps.client.members(via);
-    let me = members.find((m) => sameUrls(m.peerUrls, id.peerUrls));
-    if (me && me.name !== "") {
-      // Listed as started, yet the data is gone: the old identity cannot come back.
-      deps.log("listed as a started member but the data dir is empty: removing the old member and adding it again", { id: me.id, via });
-      members = await deps.client.remove(via, me.id);
-      me = undefined;
+    try {
+      const d = await joinThrough(via, id, deps, attempt);
+      if (d) return d;
+    } catch (e) {
+      // etcd refuses a reconfiguration while it is not sure of its peers ("unhealthy cluster"),
+      // and a member may go away between two calls: try again, as a restarted pod would.
+      deps.log("membership change refused or failed: trying again", { via, attempt, error: (e as Error).message });
     }
-    if (!me) {
-      const unstarted = members.filter((m) => m.name === "");
-      if (unstarted.length > 0) {
-        deps.log("another member was added and has not started yet: waiting before adding this one", { unstarted: unstarted.map((m) => m.peerUrls.join(",")), attempt });
-        await deps.sleep(interval);
-        continue;
-      }
-      const added = await deps.client.add(via, id.peerUrls);
-      deps.log("added this member to the cluster", { id: added.id, via });
-      return { kind: "join", initialCluster: initialClusterOf(added.members, added.id, id.name), reason: `added with MemberAdd through ${via}` };
-    }
-    // Listed and not started (an initial member late to a cluster the others formed, or a second
-    // try after MemberAdd): join as listed, whether or not other listed members have started.
-    return { kind: "join", initialCluster: initialClusterOf(members, me.id, id.name), reason: `already in the member list (unstarted) at ${via}` };
+    await deps.sleep(interval);
   }
-  throw new StartError(`${id.name} is not an initial member and no cluster answered with a leader after ${attempts} attempts (asked ${peers.join(", ")})`);
+  throw new StartError(
+    initial
+      ? `${id.name} could not join the running cluster after ${attempts} attempts (asked ${peers.join(", ")})`
+      : `${id.name} is not an initial member and could not join a cluster with a leader after ${attempts} attempts (asked ${peers.join(", ")})`,
+  );
+}
+
+/** One try at joining through `via` (a member that sees a leader); undefined: wait and try again. */
+async function joinThrough(via: string, id: PodIdentity, deps: JoinDeps, attempt: number): Promise<StartDecision | undefined> {
+  let members = await deps.client.members(via);
+  let me = members.find((m) => sameUrls(m.peerUrls, id.peerUrls));
+  if (me && me.name !== "") {
+    // Listed as started, yet the data is gone: the old identity cannot come back.
+    deps.log("listed as a started member but the data dir is empty: removing the old member and adding it again", { id: me.id, via });
+    members = await deps.client.remove(via, me.id);
+    me = undefined;
+  }
+  if (!me) {
+    const unstarted = members.filter((m) => m.name === "");
+    if (unstarted.length > 0) {
+      deps.log("another member was added and has not started yet: waiting before adding this one", { unstarted: unstarted.map((m) => m.peerUrls.join(",")), attempt });
+      return undefined;
+    }
+    const added = await deps.client.add(via, id.peerUrls);
+    deps.log("added this member to the cluster", { id: added.id, via });
+    return { kind: "join", initialCluster: initialClusterOf(added.members, added.id, id.name), reason: `added with MemberAdd through ${via}` };
+  }
+  // Listed and not started (an initial member late to a cluster the others formed, or a second
+  // try after MemberAdd): join as listed, whether or not other listed members have started.
+  return { kind: "join", initialCluster: initialClusterOf(members, me.id, id.name), reason: `already in the member list (unstarted) at ${via}` };
 }

@@ -76,7 +76,7 @@ test("a new ordinal waits while another added member has not started, and gives 
 
 test("a new ordinal with no leader anywhere never bootstraps a cluster of its own", async () => {
   const f = fake([], []);
-  await assert.rejects(decideStart(pod(3), deps(f.c, 2)), /etcd-3-3 is not an initial member and no cluster answered with a leader after 2 attempts/);
+  await assert.rejects(decideStart(pod(3), deps(f.c, 2)), /etcd-3-3 is not an initial member and could not join a cluster with a leader after 2 attempts/);
 });
 
 test("listed as started but the data is gone (a lost volume): removed and added again", async () => {
@@ -89,4 +89,17 @@ test("listed as started but the data is gone (a lost volume): removed and added 
 
 test("the initial cluster names unstarted members after their pod (first label of the peer URL)", () => {
   assert.equal(initialClusterOf([member(0), member(3, false), { ...member(4, false), id: "9" }], "9", "etcd-3-4"), `etcd-3-0=${peer(0)},etcd-3-3=${peer(3)},etcd-3-4=${peer(4)}`);
+});
+
+test("a refused MemberAdd (etcd's \"unhealthy cluster\" right after the cluster formed) is tried again, not fatal", async () => {
+  const f = fake([member(0), member(1), member(2)], [client(0)]);
+  const add = f.c.add;
+  let refusals = 1;
+  f.c.add = async (url, peerUrls) => {
+    if (refusals-- > 0) throw new Error("MemberAdd at x: etcdserver: unhealthy cluster");
+    return add(url, peerUrls);
+  };
+  const d = await decideStart(pod(3), deps(f.c));
+  assert.equal(d.kind, "join");
+  assert.equal(f.members.length, 4);
 });
