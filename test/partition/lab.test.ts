@@ -10,8 +10,8 @@ import { connect } from "node:net";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { labUnavailable, NetLab, removeStaleLabs, type LabHost } from "../support/netns.js";
-import { Partitions } from "../support/partition.js";
+import { labUnavailable, NetLab, removeStaleLabs, type LabHost } from "../../ansible-free-scripts/hosts/netns.js";
+import { Partitions } from "../../ansible-free-scripts/hosts/partition.js";
 
 const unavailable = labUnavailable();
 const PORT = 7070;

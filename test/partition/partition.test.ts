@@ -24,8 +24,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkHistory, findLostWrites } from "../linearizability/index.js";
-import { labUnavailable, NetLab } from "../support/netns.js";
-import { Partitions } from "../support/partition.js";
+import { labUnavailable, NetLab } from "../../ansible-free-scripts/hosts/netns.js";
+import { Partitions } from "../../ansible-free-scripts/hosts/partition.js";
 import { LabCluster } from "../support/netns-cluster.js";
 import { prefixHistory, valuesStoredTwice } from "../support/kv-history.js";
 import { mulberry32 } from "../support/prng.js";
