@@ -18,6 +18,10 @@ import { runBench } from "./runner.js";
 import type { BenchOptionsRecord, BenchResultFile, Consistency } from "./schema.js";
 import { endpointsFromStackOutputs, endpointsTarget, loadLocalRunner, localFactory, type ClusterTarget, type TargetFactory } from "./target.js";
 import { expandWorkloads } from "./workloads.js";
+import { HOSTS_FLAGS, resolveHostsOptions, type ResolvedHosts } from "./hosts-options.js";
+import { hostsFactory } from "./hosts-target.js";
+import { labUnavailable } from "../ansible-free-scripts/hosts/netns.js";
+import { sshdUnavailable } from "../ansible-free-scripts/hosts/sshd.js";
 
 export const DEFAULT_WORKLOADS = ["put", "range", "txn-mixed", "http-put", "http-range", "failover"];
 const TOPOLOGIES = [1, 3, 5, 7];
@@ -57,6 +61,7 @@ export const FLAGS: FlagSpec[] = [
   { name: "quick", type: "boolean", help: "a short run: topologies 1,3, 1000 requests, 2 trials, 1 failover trial" },
   { name: "from-result", type: "string", arg: "FILE", help: "only write summary.md and report.html again from a result.json" },
   { name: "quiet", type: "boolean", help: "no progress output" },
+  ...HOSTS_FLAGS,
 ];
 
 const USAGE = "etcdkit bench [options]";
@@ -64,6 +69,9 @@ const DESCRIPTION =
   "Brings up each topology with the local runner, runs the workloads against the server under test and against the\n" +
   "baseline of the same size, tears the clusters down and writes result.json (schema: bench/SCHEMA.md), summary.md\n" +
   "and report.html into --out. With --endpoints or --stack-outputs it runs once against servers that already run.\n" +
+  "With --target hosts each cluster runs on namespace hosts made for it (own address, sshd, data dir, CPU cgroup),\n" +
+  "deployed with the SSH deploy, its peer links shaped (--delay, --jitter, --loss, --bandwidth, --link) and cut by\n" +
+  "the partition workloads; every run records the conditions it ran under.\n" +
   "Ctrl-C stops the load and tears the clusters down (press twice to force). Exit status: 0 all ran, 1 some run or\n" +
   "workload failed (see the report), 2 bad input, 130 interrupted.";
 
@@ -83,8 +91,10 @@ function positiveInt(flags: FlagValues, name: string, dflt: number, min = 1): nu
 }
 
 /** Flags → the effective options (validated, defaults applied). */
-export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null } {
+export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null; hostsTarget: ResolvedHosts | null } {
   const quick = Boolean(flags.quick);
+  const hostsTarget = resolveHostsOptions(flags, TOPOLOGIES);
+  if (hostsTarget) flags = { ...flags, topologies: hostsTarget.sizes.map(String) };
   const topologies = ((flags.topologies as string[] | undefined) ?? (quick ? ["1", "3"] : TOPOLOGIES.map(String))).map((t) => {
     const n = Number(t);
     if (!TOPOLOGIES.includes(n)) throw new UsageError(`--topologies: ${t} is not a supported cluster size (${TOPOLOGIES.join(", ")})`);
@@ -152,6 +162,8 @@ export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: s
     quick,
     out: (flags.out as string | undefined) ?? null,
     stackOutputs,
+    ...(hostsTarget ? { target: "hosts" as const, hosts: hostsTarget.record } : {}),
+    hostsTarget,
   };
 }
 
@@ -237,6 +249,10 @@ export async function main(argv: string[]): Promise<number> {
         const urls = opts.target === "stack" ? endpointsFromStackOutputs(opts.stackOutputs!) : opts.endpoints!;
         fixedTarget = await endpointsTarget(urls, opts.target, opts.server, 3000);
         opts.endpoints = fixedTarget.endpoints();
+      } else if (opts.hostsTarget) {
+        const why = labUnavailable() ?? sshdUnavailable();
+        if (why) throw new Error(`--target hosts: ${why}`);
+        factory = hostsFactory({ conditions: opts.hostsTarget.conditions, coresPerHost: opts.hostsTarget.record.coresPerHost, shaper: opts.hostsTarget.record.shaper });
       } else {
         factory = localFactory(await loadLocalRunner());
       }
@@ -245,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const outDir = resolve(opts.out ?? defaultOutDir());
-    const { out: _o, stackOutputs: _s, ...record } = opts;
+    const { out: _o, stackOutputs: _s, hostsTarget: _h, ...record } = opts;
     const result = await runBench(record, {
       progress,
       signal: ac.signal,
