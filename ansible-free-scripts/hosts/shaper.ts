@@ -66,7 +66,8 @@ export class ShapedDirection {
   ) {
     src.on("data", (b: Buffer) => this.push(b));
     src.on("end", () => this.pushEnd("fin"));
-    src.on("error", () => undefined);
+    // An error (refused, reset, timed out) reaches the far side as a reset, even after a FIN.
+    src.on("error", () => this.pushEnd("reset", true));
     src.on("close", (hadError) => {
       if (!this.done) this.pushEnd(hadError ? "reset" : "fin");
     });
@@ -111,8 +112,8 @@ export class ShapedDirection {
     this.flush();
   }
 
-  private pushEnd(end: "fin" | "reset"): void {
-    if (this.done) return;
+  private pushEnd(end: "fin" | "reset", evenIfDone = false): void {
+    if (this.done && !evenIfDone) return;
     this.done = true;
     this.queue.push({ at: Math.max(this.lastRelease, this.now()), end });
     this.flush();
@@ -133,8 +134,9 @@ export class ShapedDirection {
       this.queue.shift();
       if ("end" in head) {
         if (head.end === "fin") this.dst.end();
-        else this.dst.destroy();
-        return;
+        // A real reset (RST), not the FIN a plain destroy() of an idle socket sends.
+        else if (!this.dst.destroyed) this.dst.resetAndDestroy();
+        continue;
       }
       this.queued -= head.buf.length;
       this.bytes += head.buf.length;
