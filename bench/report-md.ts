@@ -211,7 +211,7 @@ function partitionTable(g: TopologyGroup): Table | null {
       ]);
     }
   }
-  return { title: "Partitions (old leader: linearizable reads of a key the majority kept writing)", head, rows };
+  return { title: "Partitions (old leader: linearizable reads of a key the other members kept writing)", head, rows };
 }
 
 export function summaryTables(r: BenchResultFile, g: TopologyGroup): Table[] {
