@@ -166,7 +166,8 @@ export class HostsLab {
         name: o.name ?? `lab-${this.net.hosts.length}`,
         server,
         user: this.user,
-        serviceManager: "auto",
+        // The machine's systemd (if one runs) would start units outside the host's namespaces.
+        serviceManager: existsSync("/run/systemd/system") ? "supervisor" : "auto",
         deployDir: `${fs}/opt/etcdkit`,
         envDir: `${fs}/etc/etcdkit`,
         dataDir: `${fs}/var/lib/etcdkit`,

@@ -1,5 +1,5 @@
 /**
- * The network lab itself (test/support/netns.ts, partition.ts): hosts reach each other and the test
+ * The network lab itself (ansible-free-scripts/hosts/netns.ts, partition.ts): hosts reach each other and the test
  * process; a cut stops one pair and nothing else; heal restores it and leaves no rule; destroy
  * leaves no namespace, interface or process; a lab left by a dead process is removed by the next.
  */
