@@ -21,6 +21,10 @@ import { parseShapes } from "./shapes.js";
 import type { BenchOptionsRecord, BenchResultFile, Consistency } from "./schema.js";
 import { endpointsFromStackOutputs, endpointsTarget, loadLocalRunner, localFactory, type ClusterTarget, type TargetFactory } from "./target.js";
 import { expandWorkloads } from "./workloads.js";
+import { HOSTS_FLAGS, resolveHostsOptions, type ResolvedHosts } from "./hosts-options.js";
+import { hostsFactory } from "./hosts-target.js";
+import { labUnavailable } from "../ansible-free-scripts/hosts/netns.js";
+import { sshdUnavailable } from "../ansible-free-scripts/hosts/sshd.js";
 
 /**
  * Run profiles. The default is the first run a user makes: about 5 minutes on a 2-core machine, the figures
@@ -46,12 +50,12 @@ export const DEFAULT_WORKLOADS = PROFILES.default.workloads;
 const TOPOLOGIES = [1, 3, 5, 7];
 
 export const FLAGS: FlagSpec[] = [
-  { name: "topologies", type: "list", arg: "N,N", help: "cluster sizes to bring up (1, 3, 5, 7)", default: "1,3 (--full: 1,3,5,7)" },
+  { name: "topologies", type: "list", arg: "N,N", help: "cluster sizes to bring up (1, 3, 5, 7; --target hosts: --hosts instead)", default: "1,3 (--full: 1,3,5,7)" },
   { name: "full", type: "boolean", help: "the whole matrix: topologies 1,3,5,7, every workload but watch and lease, 3 trials (about an hour here)" },
   { name: "quick", type: "boolean", help: "a smoke run: topologies 1,3, put, range-l, kill-leader, 2 s trials, 1 trial (about 2 minutes)" },
   { name: "server", type: "string", arg: "NAME", help: 'server under test: "etcd-ts", "etcd" or a path to a server binary', default: "etcd-ts" },
   { name: "baseline", type: "string", arg: "NAME", help: 'run the same against this server of the same size ("etcd" when /usr/bin/etcd exists; "none" to skip)', default: "etcd" },
-  { name: "workloads", type: "list", arg: "LIST", help: "memory, put, range (= range-l, range-s, range-keys-only, range-count-only), txn-mixed, http-put, http-range, put-idle-watchers, failover (= failover-kill-leader, -stop-leader, -kill-follower, -pause-leader), watch-latency, lease (= lease-churn, lease-keepalive, lease-expiry)", default: `${PROFILES.default.workloads.join(",")} (--full: ${PROFILES.full.workloads.join(",")})` },
+  { name: "workloads", type: "list", arg: "LIST", help: "memory, put, range (= range-l, range-s, range-keys-only, range-count-only), txn-mixed, http-put, http-range, put-idle-watchers, failover (= failover-kill-leader, -stop-leader, -kill-follower, -pause-leader), watch-latency, lease (= lease-churn, lease-keepalive, lease-expiry), partition (= partition-leader, -oneway, -flap; --target hosts only, in no profile)", default: `${PROFILES.default.workloads.join(",")} (--full: ${PROFILES.full.workloads.join(",")})` },
   { name: "endpoints", type: "list", arg: "URLS", help: "run against servers that already run (comma-separated client URLs); no cluster is started or stopped" },
   { name: "stack-outputs", type: "string", arg: "FILE", help: "run against a CDKTF-deployed stack, from its outputs file (cdktf deploy --outputs-file)" },
   { name: "clients", type: "list", arg: "N,N", help: "concurrent in-flight requests; each value is a run of every load workload", default: "1,100" },
@@ -83,6 +87,7 @@ export const FLAGS: FlagSpec[] = [
   { name: "cross-check", type: "boolean", help: "check the load generator against etcdprobe instead (etcdkit bench --cross-check --help)" },
   { name: "from-result", type: "string", arg: "FILE", help: "only write summary.md and report.html again from a result.json" },
   { name: "quiet", type: "boolean", help: "no progress output" },
+  ...HOSTS_FLAGS,
 ];
 
 const USAGE = "etcdkit bench [options]";
@@ -92,6 +97,10 @@ const DESCRIPTION =
   "and report.html into --out and prints the headline table last. Without flags: 1 and 3 members, put and range-l\n" +
   "at 1 and 100 clients, a kill of the leader, memory (about 5 minutes on 2 cores); --full: the 1/3/5/7 matrix.\n" +
   "With --endpoints or --stack-outputs it runs once against servers that already run.\n" +
+  "With --target hosts each cluster runs on namespace hosts made for it (own address, sshd, data dir, CPU cgroup),\n" +
+  "deployed with the SSH deploy, its peer links shaped (--delay, --jitter, --loss, --bandwidth, --link) and cut by\n" +
+  "the partition workloads; the profile (--quick, --full) and the load shapes apply there too, the sizes come from\n" +
+  "--hosts, and every run records the conditions it ran under.\n" +
   "Ctrl-C stops the load and tears the clusters down (press twice to force). Exit status: 0 all ran, 1 some run or\n" +
   "workload failed (see the report), 2 bad input, 130 interrupted.";
 
@@ -111,10 +120,13 @@ function positiveInt(flags: FlagValues, name: string, dflt: number, min = 1): nu
 }
 
 /** Flags → the effective options (validated, defaults applied). */
-export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null } {
+export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null; hostsTarget: ResolvedHosts | null } {
   if (flags.quick && flags.full) throw new UsageError("--quick and --full exclude each other");
   const profileName = flags.full ? "full" : flags.quick ? "quick" : "default";
   const profile = PROFILES[profileName];
+  // --target hosts takes its sizes from --hosts (instead of the profile's topologies); the rest of the profile applies.
+  const hostsTarget = resolveHostsOptions(flags, TOPOLOGIES);
+  if (hostsTarget) flags = { ...flags, topologies: hostsTarget.sizes.map(String) };
   const topologies = ((flags.topologies as string[] | undefined) ?? profile.topologies.map(String)).map((t) => {
     const n = Number(t);
     if (!TOPOLOGIES.includes(n)) throw new UsageError(`--topologies: ${t} is not a supported cluster size (${TOPOLOGIES.join(", ")})`);
@@ -185,6 +197,8 @@ export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: s
     profile: profileName,
     out: (flags.out as string | undefined) ?? null,
     stackOutputs,
+    ...(hostsTarget ? { target: "hosts" as const, hosts: hostsTarget.record } : {}),
+    hostsTarget,
   };
 }
 
@@ -271,6 +285,10 @@ export async function main(argv: string[]): Promise<number> {
         const urls = opts.target === "stack" ? endpointsFromStackOutputs(opts.stackOutputs!) : opts.endpoints!;
         fixedTarget = await endpointsTarget(urls, opts.target, opts.server, 3000);
         opts.endpoints = fixedTarget.endpoints();
+      } else if (opts.hostsTarget) {
+        const why = labUnavailable() ?? sshdUnavailable();
+        if (why) throw new Error(`--target hosts: ${why}`);
+        factory = hostsFactory({ conditions: opts.hostsTarget.conditions, coresPerHost: opts.hostsTarget.record.coresPerHost, shaper: opts.hostsTarget.record.shaper });
       } else {
         factory = localFactory(await loadLocalRunner());
       }
@@ -279,7 +297,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const outDir = resolve(opts.out ?? defaultOutDir());
-    const { out: _o, stackOutputs: _s, ...record } = opts;
+    const { out: _o, stackOutputs: _s, hostsTarget: _h, ...record } = opts;
     const result = await runBench(record, {
       progress,
       signal: ac.signal,

@@ -1,24 +1,51 @@
 /** Shared by the Markdown and HTML reports: grouping runs by topology, pairing subject and baseline, formatting. */
-import type { BenchResultFile, FigureStat, TopologyRun, WorkloadResult } from "./schema.js";
+import type { BenchResultFile, FigureStat, HostsOptionsRecord, RunConditions, TopologyRun, WorkloadResult } from "./schema.js";
 
 export interface TopologyGroup {
   members: number;
+  /** --target hosts: the conditions shared by the group's runs (subject and baseline). */
+  conditions?: RunConditions;
   subject: TopologyRun | undefined;
   baseline: TopologyRun | undefined;
   /** Workload names in run order, over both servers. */
   workloads: string[];
 }
 
+/** Runs grouped by size and, on namespace hosts, by the conditions they ran under (in run order within a size). */
 export function groupByTopology(r: BenchResultFile): TopologyGroup[] {
-  const byMembers = new Map<number, TopologyGroup>();
+  const byKey = new Map<string, TopologyGroup>();
   for (const run of r.runs) {
-    let g = byMembers.get(run.members);
-    if (!g) byMembers.set(run.members, (g = { members: run.members, subject: undefined, baseline: undefined, workloads: [] }));
+    const key = `${run.members}|${run.conditions?.tag ?? ""}`;
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = { members: run.members, subject: undefined, baseline: undefined, workloads: [], ...(run.conditions ? { conditions: run.conditions } : {}) }));
     if (run.role === "baseline") g.baseline ??= run;
     else g.subject ??= run;
     for (const w of run.workloads) if (!g.workloads.includes(w.name)) g.workloads.push(w.name);
   }
-  return [...byMembers.values()].sort((a, b) => a.members - b.members);
+  return [...byKey.values()].sort((a, b) => a.members - b.members);
+}
+
+/** "3 members", or on namespace hosts "3 hosts, 20ms". */
+export function groupLabel(g: TopologyGroup): string {
+  if (g.conditions) return `${g.members} host${g.members === 1 ? "" : "s"}, ${g.conditions.tag}`;
+  return `${g.members} member${g.members === 1 ? "" : "s"}`;
+}
+
+/** What a group's figures ran under, one line each (empty for targets without conditions). */
+export function conditionsLines(g: TopologyGroup): string[] {
+  const c = g.conditions;
+  if (!c) return [];
+  const lc = c.linkCheck;
+  return [
+    `Hosts: ${c.hosts} network namespaces (${c.addresses.join(", ")}), each with its own sshd and data dir; deployed with etcdkit's SSH deploy, service manager ${c.serviceManager ?? "unknown"}`,
+    `Peer links: ${c.conditionsText}${c.shaper === "userspace-proxy" ? " (userspace link shaper on every peer link)" : ""}; client ↔ member traffic ${c.clientPath}`,
+    `CPU isolation: ${c.isolation.detail}`,
+    ...(lc
+      ? [
+          `Link check ${lc.from}→${lc.to} before deploy: RTT p50 ${fmtNum(lc.shaped.rttP50Ms)} ms, p99 ${fmtNum(lc.shaped.rttP99Ms)} ms through the shaper (asked ${fmtNum(lc.requestedRttMs)} ms; direct ${fmtNum(lc.direct.rttP50Ms)} / ${fmtNum(lc.direct.rttP99Ms)} ms), shaper overhead p50 ${fmtNum(lc.overheadP50Ms)} ms; bulk ${fmtNum(lc.shaped.mbit)} Mbit/s shaped vs ${fmtNum(lc.direct.mbit)} Mbit/s direct`,
+        ]
+      : []),
+  ];
 }
 
 export function workloadOf(run: TopologyRun | undefined, name: string): WorkloadResult | undefined {
@@ -81,4 +108,16 @@ export function connectionsLine(o: BenchResultFile["options"]): string {
   if (o.connections === "leader" || (o.connections === undefined && o.targetLeader)) return "every connection to the leader only (--target-leader)";
   if (o.connections === "all-members") return "each connection spreads its requests over every member, round-robin (as clientv3 does)";
   return "connection i to member i mod N (files written before the load spread over every member)";
+}
+
+/** --target hosts as asked, for the header line (each group's section says what was in force). */
+export function hostsOptionsText(h: HostsOptionsRecord): string {
+  const parts = [`namespace hosts: delays ${h.delaysMs.map((d) => `${d} ms`).join(", ")}`];
+  if (h.jitterMs > 0) parts.push(`jitter ±${h.jitterMs} ms`);
+  if (h.lossPct > 0) parts.push(`loss ${h.lossPct}%`);
+  if (h.bandwidthKbit !== null) parts.push(`bandwidth ${h.bandwidthKbit} kbit/s`);
+  if (h.links.length) parts.push(`links ${h.links.join("; ")}`);
+  if (h.coresPerHost !== null) parts.push(`${h.coresPerHost} core(s) per host`);
+  if (!h.shaper) parts.push("no link shaper");
+  return parts.join(", ");
 }

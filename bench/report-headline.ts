@@ -4,7 +4,7 @@
  * and beside them the CPU the servers and the load generator used (on a machine where both share the cores,
  * a load generator near a full core would make the throughput its own). `etcdkit bench` prints it last.
  */
-import { connectionsLine, fig, fmtNum, fmtRatio, groupByTopology, ratio, workloadOf, type TopologyGroup } from "./report-common.js";
+import { connectionsLine, fig, fmtNum, fmtRatio, groupByTopology, hostsOptionsText, ratio, workloadOf, type TopologyGroup } from "./report-common.js";
 import type { BenchResultFile, FigureStat, WorkloadResult } from "./schema.js";
 
 export interface HeadlineTable {
@@ -21,6 +21,9 @@ export function shapeLabel(w: WorkloadResult): string {
   return typeof c === "number" ? `${base}, ${c} client${c === 1 ? "" : "s"}` : base;
 }
 
+/** The first column: the size, and on namespace hosts the conditions too (one size runs under several). */
+const sizeCell = (g: TopologyGroup): string => (g.conditions ? `${g.members} (${g.conditions.tag})` : String(g.members));
+
 const pair = (a: FigureStat | undefined, b: FigureStat | undefined, hasBaseline: boolean): string =>
   hasBaseline ? `${fmtNum(a?.median)} / ${fmtNum(b?.median)}` : fmtNum(a?.median);
 
@@ -34,7 +37,7 @@ function loadRows(g: TopologyGroup, hasBaseline: boolean): string[][] {
     const thrA = fig(a, "throughput");
     const thrB = fig(b, "throughput");
     rows.push([
-      String(g.members),
+      sizeCell(g),
       `${shapeLabel(any)} (req/s)`,
       fmtNum(thrA?.median),
       ...(hasBaseline ? [fmtNum(thrB?.median), fmtRatio(ratio(thrA, thrB))] : []),
@@ -50,7 +53,7 @@ function otherRows(g: TopologyGroup, hasBaseline: boolean): string[][] {
   const rows: string[][] = [];
   const row = (label: string, a: FigureStat | undefined, b: FigureStat | undefined) => {
     if (!a && !b) return;
-    rows.push([String(g.members), label, fmtNum(a?.median), ...(hasBaseline ? [fmtNum(b?.median), fmtRatio(ratio(a, b))] : []), "", "", ""]);
+    rows.push([sizeCell(g), label, fmtNum(a?.median), ...(hasBaseline ? [fmtNum(b?.median), fmtRatio(ratio(a, b))] : []), "", "", ""]);
   };
   for (const name of g.workloads) {
     const a = workloadOf(g.subject, name);
@@ -62,6 +65,8 @@ function otherRows(g: TopologyGroup, hasBaseline: boolean): string[][] {
       row(`${s}: first write after the fault (ms)`, fig(a, "timeToFirstWriteMs"), fig(b, "timeToFirstWriteMs"));
       const lost = (fig(a, "lost")?.max ?? 0) + (fig(b, "lost")?.max ?? 0);
       if (lost > 0) row(`${s}: LOST acknowledged writes`, fig(a, "lost"), fig(b, "lost"));
+      const stale = (fig(a, "staleReads")?.max ?? 0) + (fig(b, "staleReads")?.max ?? 0);
+      if (stale > 0) row(`${s}: STALE reads on the old leader`, fig(a, "staleReads"), fig(b, "staleReads"));
     } else if (family === "memory") {
       const keys = (a ?? b)!.params?.keys;
       row("RSS at rest, largest member (MiB)", fig(a, "rssAtRestMB"), fig(b, "rssAtRestMB"));
@@ -83,6 +88,7 @@ export function headlineTable(r: BenchResultFile): HeadlineTable | null {
   const notes = [
     "Medians over the trials. CPU in % of one core (all members together; the load generator's processes), over the measured window.",
     `Load: ${connectionsLine(r.options)}; load average ${r.machine.loadavgStart.join(" ")} at the start, ${r.machine.loadavgEnd.join(" ")} at the end.`,
+    ...(r.options.hosts ? [`Hosts: ${hostsOptionsText(r.options.hosts)}; client traffic unshaped (conditions per run in the sections below).`] : []),
   ];
   return { title: "Headline", head, rows, notes };
 }

@@ -2,7 +2,7 @@
  * The HTML report: one self-contained file (inline CSS and SVG, no script, no external font or asset).
  * Charts: throughput by topology, latency percentiles, throughput over time, failover timelines.
  */
-import { fig, fmtNum, groupByTopology, isLoadWorkload, workloadOf } from "./report-common.js";
+import { conditionsLines, fig, fmtNum, groupByTopology, groupLabel, isLoadWorkload, workloadOf } from "./report-common.js";
 import { headlineTable } from "./report-headline.js";
 import { machineLine, NOTICE_WORKLOADS, optionsLine, problemLines, summaryTables } from "./report-md.js";
 import type { BenchResultFile, FailoverTrial, LoadTrial, TopologyRun } from "./schema.js";
@@ -271,7 +271,7 @@ export function renderHtml(r: BenchResultFile): string {
     body.push(`<section id="throughput"><h2>Throughput by topology</h2><div class="charts">`);
     for (const name of loadNames) {
       if (NOTICE_WORKLOADS.has(name)) continue; // leases per second: not a figure
-      const cats = groups.map((g) => `${g.members} member${g.members === 1 ? "" : "s"}`);
+      const cats = groups.map(groupLabel);
       const series: BarSeries[] = servers.map((s) => {
         const runs = groups.map((g) => (s.role === "baseline" ? g.baseline : g.subject));
         const f = runs.map((run) => fig(workloadOf(run, name), "throughput"));
@@ -296,7 +296,7 @@ export function renderHtml(r: BenchResultFile): string {
         for (const run of [g.subject, g.baseline]) {
           const w = workloadOf(run, name);
           if (!run || !w || !w.trials.length) continue;
-          series.push({ name: `${run.server} ×${g.members}`, color: colorOf(run), dash: DASHES[gi % DASHES.length], values: pcts.map(([, k]) => fig(w, k)?.median ?? null) });
+          series.push({ name: `${run.server} ×${g.members}${g.conditions ? ` ${g.conditions.tag}` : ""}`, color: colorOf(run), dash: DASHES[gi % DASHES.length], values: pcts.map(([, k]) => fig(w, k)?.median ?? null) });
         }
       });
       if (!series.length) continue;
@@ -315,7 +315,7 @@ export function renderHtml(r: BenchResultFile): string {
           const t = workloadOf(run, name)?.trials[0] as LoadTrial | undefined;
           if (!run || !t || !t.perSecond?.length) continue;
           len = Math.max(len, t.perSecond.length);
-          series.push({ name: `${run.server} ×${g.members}`, color: colorOf(run), dash: DASHES[gi % DASHES.length], values: t.perSecond });
+          series.push({ name: `${run.server} ×${g.members}${g.conditions ? ` ${g.conditions.tag}` : ""}`, color: colorOf(run), dash: DASHES[gi % DASHES.length], values: t.perSecond });
         }
       });
       if (!series.length) continue;
@@ -335,8 +335,8 @@ export function renderHtml(r: BenchResultFile): string {
           const w = workloadOf(run, name);
           const t = w?.trials[0] as FailoverTrial | undefined;
           if (!run || !t || t.kind !== "failover") continue;
-          const caption = `${run.server}, ${g.members} members, trial 1/${w!.trials.length}: ${t.action} on ${t.victim.name} (${t.victim.role}); new leader ${t.timeToNewLeaderMs ?? "–"} ms, first write ${t.timeToFirstWriteMs ?? "–"} ms, error window ${t.errorWindowMs} ms, ${t.failed} failed, ${t.timedOut} timed out, lost ${t.lost} of ${t.acked} acknowledged`;
-          figs.push(`<figure>${timelineChart(`${name} — ${run.server} ×${g.members}`, t)}<figcaption${t.lost ? ' class="warn"' : ""}>${esc(caption)}</figcaption></figure>`);
+          const caption = `${run.server}, ${groupLabel(g)}, trial 1/${w!.trials.length}: ${t.action} on ${t.victim.name} (${t.victim.role}); new leader ${t.timeToNewLeaderMs ?? "–"} ms, first write ${t.timeToFirstWriteMs ?? "–"} ms, error window ${t.errorWindowMs} ms, ${t.failed} failed, ${t.timedOut} timed out, lost ${t.lost} of ${t.acked} acknowledged`;
+          figs.push(`<figure>${timelineChart(`${name} — ${run.server} ×${g.members}${g.conditions ? ` ${g.conditions.tag}` : ""}`, t)}<figcaption${t.lost ? ' class="warn"' : ""}>${esc(caption)}</figcaption></figure>`);
         }
       }
       if (figs.length) body.push(`<h3>${esc(name)}</h3><div class="charts">${figs.join("")}</div>`);
@@ -347,7 +347,8 @@ export function renderHtml(r: BenchResultFile): string {
   // Tables.
   body.push(`<section id="tables"><h2>Tables</h2>`);
   for (const g of groups) {
-    body.push(`<h3>${g.members} member${g.members === 1 ? "" : "s"}</h3>`);
+    body.push(`<h3>${esc(groupLabel(g))}</h3>`);
+    for (const l of conditionsLines(g)) body.push(`<p class="meta">${esc(l)}</p>`);
     for (const run of [g.subject, g.baseline]) if (run && run.status !== "ok") body.push(`<p class="warn">${esc(run.server)}: ${esc(run.status)}${run.error ? ` — ${esc(run.error)}` : ""}</p>`);
     for (const t of summaryTables(r, g)) {
       body.push(`<table data-table="${esc(t.title)}"><caption>${esc(t.title)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>`);

@@ -6,7 +6,10 @@ import {
   fmtFig,
   fmtNum,
   fmtRatio,
+  conditionsLines,
   groupByTopology,
+  groupLabel,
+  hostsOptionsText,
   isLoadWorkload,
   ratio,
   statusNote,
@@ -61,7 +64,8 @@ export function optionsLine(r: BenchResultFile): string {
   const rate = o.rate ? `, rate ${o.rate}/s` : "";
   const shapes = o.shapes?.length ? o.shapes : [{ conns: o.conns, clients: o.clients }];
   const shapeText = shapes.map((x) => `${x.conns} conn${x.conns === 1 ? "" : "s"} / ${x.clients} client${x.clients === 1 ? "" : "s"}`).join(" and ");
-  return `${o.profile && o.profile !== "default" ? `--${o.profile}: ` : ""}${shapeText}, ${connectionsLine(o)}, ${amount}${rate} (+${o.warmup} warm-up), key ${o.keySize} B, value ${o.valSize} B, key space ${o.keySpaceSize}${o.sequentialKeys ? " sequential" : ""}, consistency ${o.consistency}, ${o.trials} trial(s), ${o.failoverTrials} failover trial(s), ${o.workers} load process(es)`;
+  const hosts = o.hosts ? `; ${hostsOptionsText(o.hosts)}` : "";
+  return `${o.profile && o.profile !== "default" ? `--${o.profile}: ` : ""}${shapeText}, ${connectionsLine(o)}, ${amount}${rate} (+${o.warmup} warm-up), key ${o.keySize} B, value ${o.valSize} B, key space ${o.keySpaceSize}${o.sequentialKeys ? " sequential" : ""}, consistency ${o.consistency}, ${o.trials} trial(s), ${o.failoverTrials} failover trial(s), ${o.workers} load process(es)${hosts}`;
 }
 
 function loadTable(r: BenchResultFile, g: TopologyGroup): Table | null {
@@ -202,8 +206,46 @@ function resourcesTable(r: BenchResultFile, g: TopologyGroup): Table | null {
   return { title: "Servers and client", head: ["workload", "server", "server CPU % (all members)", "max RSS MiB", "WAL fsync p99 ms", "commit p99 ms", "client CPU %", "load processes"], rows };
 }
 
+/** Partition scenarios: the failover figures plus what the old leader answered while cut off. */
+function partitionTable(g: TopologyGroup): Table | null {
+  const names = g.workloads.filter((n) => n.startsWith("partition-"));
+  if (!names.length) return null;
+  const runs = [g.subject, g.baseline].filter((x) => x !== undefined);
+  const head = ["scenario", "server", "new leader ms", "first write ms", "error window ms", "failed", "timed out", "lost", "old leader reads ok / sent", "stale reads", "held ms", "trials"];
+  const rows: string[][] = [];
+  for (const n of names) {
+    for (const run of runs) {
+      const w = workloadOf(run, n);
+      const note = statusNote(w);
+      if (!w || (note && !w.trials.length)) {
+        rows.push([n, run.server, note ?? "–", "", "", "", "", "", "", "", "", "0"]);
+        continue;
+      }
+      const ts = w.trials.filter((t) => t.kind === "failover" && t.partition);
+      const reads = ts.map((t) => (t.kind === "failover" ? t.partition!.oldLeaderReads : null)).filter((x) => x !== null);
+      const sum = (k: "ok" | "sent" | "stale") => reads.reduce((a, x) => a + x[k], 0);
+      const held = ts.map((t) => (t.kind === "failover" ? t.partition!.heldMs : 0));
+      rows.push([
+        n,
+        run.server,
+        fmtFig(fig(w, "timeToNewLeaderMs")),
+        fmtFig(fig(w, "timeToFirstWriteMs")),
+        fmtFig(fig(w, "errorWindowMs")),
+        fmtFig(fig(w, "failed")),
+        fmtFig(fig(w, "timedOut")),
+        `${fmtNum(fig(w, "lost")?.max)}${(fig(w, "lost")?.max ?? 0) > 0 ? " ⚠" : ""}`,
+        `${sum("ok")} / ${sum("sent")}`,
+        `${sum("stale")}${sum("stale") > 0 ? " ⚠" : ""}`,
+        held.length ? fmtNum(Math.max(...held)) : "–",
+        String(w.trials.length),
+      ]);
+    }
+  }
+  return { title: "Partitions (old leader: linearizable reads of a key the other members kept writing)", head, rows };
+}
+
 export function summaryTables(r: BenchResultFile, g: TopologyGroup): Table[] {
-  return [loadTable(r, g), expiryTable(g), failoverTable(g), memoryTable(g), resourcesTable(r, g)].filter((t): t is Table => t !== null);
+  return [loadTable(r, g), expiryTable(g), failoverTable(g), memoryTable(g), partitionTable(g), resourcesTable(r, g)].filter((t): t is Table => t !== null);
 }
 
 export function problemLines(g: TopologyGroup): string[] {
@@ -232,7 +274,9 @@ export function renderMarkdown(r: BenchResultFile): string {
   if (headline) out.push("", "## Headline", "", renderHeadlineMarkdown(headline).trimEnd());
   for (const g of groupByTopology(r)) {
     out.push("");
-    out.push(`## ${g.members} member${g.members === 1 ? "" : "s"}`);
+    out.push(`## ${groupLabel(g)}`);
+    const cond = conditionsLines(g);
+    if (cond.length) out.push("", ...cond.map((l) => `- ${l}`));
     for (const run of [g.subject, g.baseline]) {
       if (run && run.status !== "ok") out.push("", `${run.server}: **${run.status}**${run.error ? ` — ${run.error}` : ""}`);
     }

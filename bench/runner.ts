@@ -19,6 +19,8 @@ export interface PlanItem {
   members: number;
   server: string;
   role: ServerRole;
+  /** --target hosts: which of the network conditions (index into options.hosts.delaysMs). */
+  variant?: number;
 }
 
 export interface RunnerDeps {
@@ -46,16 +48,21 @@ export function findEtcdBinary(): string | null {
 }
 
 export function planRuns(opts: BenchOptionsRecord, notes: string[]): PlanItem[] {
-  if (opts.target !== "local") return [{ members: opts.endpoints?.length ?? 0, server: opts.server, role: "subject" }];
+  if (opts.target !== "local" && opts.target !== "hosts") return [{ members: opts.endpoints?.length ?? 0, server: opts.server, role: "subject" }];
   const items: PlanItem[] = [];
   let baseline = opts.baseline;
   if (baseline === "etcd" && !findEtcdBinary()) {
     notes.push("baseline etcd skipped: no etcd binary (/usr/bin/etcd or on PATH)");
     baseline = null;
   }
+  // hosts: every size under every set of conditions, the baseline right after the subject (same conditions).
+  const variants = opts.target === "hosts" ? (opts.hosts?.delaysMs ?? [0]).map((_, i) => i) : [undefined];
   for (const n of opts.topologies) {
-    items.push({ members: n, server: opts.server, role: "subject" });
-    if (baseline && baseline !== opts.server) items.push({ members: n, server: baseline, role: "baseline" });
+    for (const variant of variants) {
+      const v = variant === undefined ? {} : { variant };
+      items.push({ members: n, server: opts.server, role: "subject", ...v });
+      if (baseline && baseline !== opts.server) items.push({ members: n, server: baseline, role: "baseline", ...v });
+    }
   }
   return items;
 }
@@ -146,12 +153,18 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
     if (deps.fixedTarget) target = deps.fixedTarget;
     else {
       progress.log(`bringing up ${item.members} × ${item.server}${item.role === "baseline" ? " (baseline)" : ""}`);
-      target = await deps.factory!(item.members, item.server, signal, (m) => progress.log(`  ${m}`));
+      const variant = item.variant === undefined ? undefined : { index: item.variant };
+      target = await deps.factory!(item.members, item.server, signal, (m) => progress.log(`  ${m}`), variant);
     }
     deps.onTarget?.(target);
     run.target.endpoints = target.endpoints();
     run.members = target.size;
     run.id = `${target.size}-${item.server}`;
+    if (target.conditions) {
+      // Runs under different conditions are different runs for compare: the id says which.
+      run.conditions = target.conditions;
+      run.id += `@hosts-${target.conditions.tag}`;
+    }
     await checkEndpoints(target.endpoints(), 5000);
     if (target.control) await target.control.waitHealthy();
   } catch (e) {
@@ -197,6 +210,12 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
       if (def.minMembers && target.size < def.minMembers) {
         wr.status = "skipped";
         wr.skipReason = `needs at least ${def.minMembers} members`;
+        skipSteps([runs[wi]!]);
+        continue;
+      }
+      if (def.needsPartitions && !target.partitions) {
+        wr.status = "skipped";
+        wr.skipReason = "needs a target whose links the suite can cut (--target hosts)";
         skipSteps([runs[wi]!]);
         continue;
       }

@@ -15,7 +15,7 @@ export const SCHEMA_VERSION = 1;
 export type Consistency = "l" | "s";
 export type Status = "ok" | "failed" | "skipped" | "interrupted";
 export type ServerRole = "subject" | "baseline";
-export type TargetKind = "local" | "endpoints" | "stack";
+export type TargetKind = "local" | "endpoints" | "stack" | "hosts";
 export type WorkloadFamily = "kv" | "http" | "failover" | "watch" | "lease" | "memory";
 
 export interface BenchResultFile {
@@ -86,12 +86,77 @@ export interface BenchOptionsRecord {
   expiryLeases?: number;
   /** put-idle-watchers: prefix watchers held open during each trial (absent in older files). */
   idleWatchers?: number;
+  /** --target hosts: what every run's network and hosts were asked to be (absent for other targets and in older files). */
+  hosts?: HostsOptionsRecord;
   pauseMs: number;
   /** memory: keys written between the two memory samples (absent in older files). */
   memoryKeys?: number;
   quick: boolean;
   /** "default", "quick" (--quick) or "full" (--full); absent in older files. */
   profile?: "default" | "quick" | "full";
+}
+
+/** The options of --target hosts, as given (each run's `conditions` says what was in force). */
+export interface HostsOptionsRecord {
+  /** One-way delays between members, one set of runs per entry (ms). */
+  delaysMs: number[];
+  jitterMs: number;
+  lossPct: number;
+  /** kbit/s; null: no cap. */
+  bandwidthKbit: number | null;
+  /** Per-link overrides as given to --link. */
+  links: string[];
+  /** CPU cap per host in cores; null: equal weights only. */
+  coresPerHost: number | null;
+  /** false with --direct-links: no link shaper on the peer paths. */
+  shaper: boolean;
+  /** Partition scenarios: how long a partition is held at least, and the flapping link's cycles. */
+  partitionMs: number;
+  flaps: number;
+}
+
+export interface LinkConditionsRecord {
+  /** Added one-way delay. */
+  delayMs: number;
+  /** Uniform ± around the delay, never reordering a stream. */
+  jitterMs: number;
+  /** Percent of 1448-byte segments delivered one retransmission timeout late. */
+  lossPct: number;
+  /** kbit/s; null: no cap. */
+  bandwidthKbit: number | null;
+}
+
+/** The shaper measured between host 1 and host 2 before the members were deployed. */
+export interface LinkCheckRecord {
+  from: string;
+  to: string;
+  requestedRttMs: number;
+  samples: number;
+  throughputBytes: number;
+  direct: { rttP50Ms: number; rttP90Ms: number; rttP99Ms: number; rttMaxMs: number; mbit: number };
+  shaped: { rttP50Ms: number; rttP90Ms: number; rttP99Ms: number; rttMaxMs: number; mbit: number };
+  overheadP50Ms: number;
+  throughputRatio: number;
+}
+
+/** What a run on namespace hosts ran under (TopologyRun.conditions). */
+export interface RunConditions {
+  target: "hosts";
+  /** Short form used in the run id ("20ms", "20ms±2ms,loss0.5%"). */
+  tag: string;
+  hosts: number;
+  addresses: string[];
+  /** Peer links: a default and directed overrides keyed "from>to" (host numbers). */
+  conditions: { base: LinkConditionsRecord; links: Record<string, LinkConditionsRecord> };
+  conditionsText: string;
+  shaper: "userspace-proxy" | "none";
+  /** Client (bench) ↔ member traffic is not shaped. */
+  clientPath: "unshaped";
+  isolation: { kind: "cgroup2" | "cgroup1" | "none"; coresPerHost: number | null; weight: number | null; detail: string };
+  /** systemd or supervisor, as the SSH deploy found the hosts. */
+  serviceManager: string | null;
+  deploy: "ssh";
+  linkCheck: LinkCheckRecord | null;
 }
 
 export interface MachineFacts {
@@ -126,6 +191,8 @@ export interface TopologyRun {
   server: string;
   role: ServerRole;
   target: { kind: TargetKind; endpoints: string[] };
+  /** --target hosts: the network and isolation the run's figures were measured under. */
+  conditions?: RunConditions;
   status: Status;
   error?: string;
   setupMs: number;
@@ -267,11 +334,13 @@ export interface MemberResources {
 }
 
 export type FailoverScenario = "kill-leader" | "stop-leader" | "kill-follower" | "pause-leader";
+/** Network partitions (--target hosts): the leader cut from every other member, its outgoing packets dropped, a flapping link. */
+export type PartitionScenario = "partition-leader" | "partition-oneway" | "partition-flap";
 
 export interface FailoverTrial {
   kind: "failover";
   trial: number;
-  scenario: FailoverScenario;
+  scenario: FailoverScenario | PartitionScenario;
   startedAt: string;
   victim: { name: string; role: "leader" | "follower" };
   /** What was done: "SIGKILL", "SIGTERM", "SIGSTOP <ms>ms". */
@@ -297,6 +366,26 @@ export interface FailoverTrial {
   /** Error messages seen by the writers with their counts, at most 10 kinds. */
   errorKinds?: Record<string, number>;
   timeline: FailoverTimeline;
+  /** Partition scenarios: what was cut, for how long, and what the old leader answered meanwhile. */
+  partition?: PartitionDetail;
+}
+
+export interface PartitionDetail {
+  /** The cuts as "from>to" member names. */
+  cuts: string[];
+  /** Cut → heal (for a flapping link, the whole flapping). */
+  heldMs: number;
+  flaps: number | null;
+  /** Distinct leaders reported by the members from the fault to the heal, the old one included. */
+  leaders: string[];
+  /**
+   * Linearizable reads of one key sent to the old leader only, from the fault to the heal, while
+   * the other members kept writing it: a read that succeeded but saw a store revision older than
+   * that of a write acknowledged before the read was sent is stale (must be 0).
+   */
+  oldLeaderReads: { sent: number; ok: number; failed: number; timedOut: number; stale: number };
+  /** Examples of stale reads (at most 5): the revision read, the newest acknowledged before, the value read. */
+  staleExamples: { readRevision: number; ackedRevision: number; readValue: number | null; atMs: number }[];
 }
 
 export interface FailoverTimeline {

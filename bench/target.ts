@@ -3,13 +3,14 @@
  * process control (kill/stop/start/pause/resume) for the failover scenarios. Three kinds:
  *  - local:     clusters brought up and torn down by the local runner (ansible-free-scripts/local/cluster.ts);
  *  - endpoints: servers that already run (--endpoints URLS); never stopped by us;
- *  - stack:     a CDKTF-deployed stack, from its outputs file (--stack-outputs FILE).
+ *  - stack:     a CDKTF-deployed stack, from its outputs file (--stack-outputs FILE);
+ *  - hosts:     namespace hosts on this machine, deployed over SSH (--target hosts; bench/hosts-target.ts).
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { checkEndpoints, EtcdChannel, normalizeUrl, unary } from "./etcd-client.js";
-import type { TargetKind } from "./schema.js";
+import type { RunConditions, TargetKind } from "./schema.js";
 
 export interface TargetMember {
   name: string;
@@ -27,6 +28,19 @@ export interface ClusterControl {
   waitHealthy(): Promise<void>;
 }
 
+/** Network partitions between members (by member name); every call replaces what it changes at once. */
+export interface PartitionControl {
+  /** Cuts `member` from every other member, both ways. */
+  isolate(member: string): void;
+  /** Drops what `from` sends to `to`. */
+  cutOneWay(from: string, to: string): void;
+  cut(a: string, b: string): void;
+  heal(a: string, b: string): void;
+  healAll(): void;
+  /** The current cuts as "from>to" member names. */
+  cuts(): string[];
+}
+
 export interface ClusterTarget {
   kind: TargetKind;
   server: string;
@@ -34,6 +48,10 @@ export interface ClusterTarget {
   members(): TargetMember[];
   endpoints(): string[];
   control: ClusterControl | null;
+  /** Partition scenarios need it (the hosts target); absent elsewhere. */
+  partitions?: PartitionControl | null;
+  /** What the run's figures are measured under (the hosts target); absent elsewhere. */
+  conditions?: RunConditions | null;
   down(): Promise<void>;
 }
 
@@ -122,7 +140,12 @@ export function localTarget(cluster: LocalClusterLike, server: string, size: num
   };
 }
 
-export type TargetFactory = (members: number, server: string, signal: AbortSignal, onProgress?: (msg: string) => void) => Promise<ClusterTarget>;
+/** One set of conditions a factory brings clusters up under (the hosts target's --delay list); index into its list. */
+export interface TargetVariant {
+  readonly index: number;
+}
+
+export type TargetFactory = (members: number, server: string, signal: AbortSignal, onProgress?: (msg: string) => void, variant?: TargetVariant) => Promise<ClusterTarget>;
 
 /** Clusters whose members must die with this process if it exits without tearing them down (crash, exit()). */
 const liveClusters = new Set<LocalClusterLike>();

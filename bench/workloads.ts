@@ -5,6 +5,7 @@
  */
 import { EtcdChannel, unary } from "./etcd-client.js";
 import { FAILOVER_SCENARIOS, runFailoverTrial } from "./failover.js";
+import { PARTITION_SCENARIOS, runPartitionTrial } from "./partition.js";
 import { openIdleWatchers } from "./idle-watchers.js";
 import { noticeWaitMs } from "./lease-expiry-load.js";
 import { keyOf, valueOf } from "./keys.js";
@@ -39,6 +40,8 @@ export interface WorkloadDef {
   needsControl?: boolean;
   /** Runs once per load shape (--clients/--conns pair); otherwise once, with the largest shape's clients. */
   shaped?: boolean;
+  /** Cuts links between members: needs a target with partitions (--target hosts). */
+  needsPartitions?: boolean;
   trials(opts: BenchOptionsRecord): number;
   params(opts: BenchOptionsRecord): Record<string, string | number | boolean | null>;
   prepare?(ctx: WorkloadContext): Promise<void>;
@@ -64,6 +67,7 @@ export function expandWorkloads(names: string[], consistencyGiven: "l" | "s" | n
     let add: string[];
     if (n === "range") add = consistencyGiven ? [`range-${consistencyGiven}`, "range-keys-only", "range-count-only"] : ["range-l", "range-s", "range-keys-only", "range-count-only"];
     else if (n === "failover") add = FAILOVER_SCENARIOS.map((s) => `failover-${s}`);
+    else if (n === "partition") add = [...PARTITION_SCENARIOS];
     else if (n === "http") add = ["http-put", "http-range"];
     else if (n === "watch") add = ["watch-latency"];
     else if (n === "lease") add = ["lease-churn", "lease-keepalive", "lease-expiry"];
@@ -71,7 +75,7 @@ export function expandWorkloads(names: string[], consistencyGiven: "l" | "s" | n
     else if (registry.has(n)) add = [n];
     else
       throw new Error(
-        `unknown workload "${n}" (known: ${["range", "failover", "http", "watch", "lease", "all", ...allWorkloadNames()].join(", ")})`,
+        `unknown workload "${n}" (known: ${["range", "failover", "partition", "http", "watch", "lease", "all", ...allWorkloadNames()].join(", ")})`,
       );
     for (const a of add) if (!out.includes(a)) out.push(a);
   }
@@ -473,5 +477,68 @@ for (const scenario of FAILOVER_SCENARIOS) {
       }).finally(() => clearInterval(tick));
     },
     summarize: summarizeFailover,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Partition scenarios (--target hosts: links between members cut inside their namespaces).
+
+/** The failover figures, plus the old leader's reads during the partition (staleReads must be 0). */
+export function summarizePartition(trials: Trial[]): Record<string, FigureStat> {
+  const out = summarizeFailover(trials);
+  const ts = trials.filter((t): t is FailoverTrial => t.kind === "failover" && t.partition !== undefined);
+  if (ts.length) {
+    out.staleReads = figure(ts.map((t) => t.partition!.oldLeaderReads.stale), "reads", "lower");
+    out.oldLeaderReadsOk = figure(ts.map((t) => t.partition!.oldLeaderReads.ok), "reads", "lower");
+  }
+  return out;
+}
+
+const FLAP_DOWN_MS = 2000;
+const FLAP_UP_MS = 1000;
+
+for (const scenario of PARTITION_SCENARIOS) {
+  const what: Record<typeof scenario, string> = {
+    "partition-leader": "the leader cut from every other member (both ways)",
+    "partition-oneway": "everything the leader sends to the other members dropped (it still receives)",
+    "partition-flap": "the link between the leader and one follower cut and healed --flaps times",
+  };
+  registerWorkload({
+    name: scenario,
+    family: "failover",
+    description: `${what[scenario]}, under a steady write load; the old leader's linearizable reads checked for staleness; healed, every acknowledged write read back`,
+    minMembers: 3,
+    needsControl: true,
+    needsPartitions: true,
+    trials: (o) => o.failoverTrials,
+    params: (o) => ({
+      writers: Math.min(o.clients, 8),
+      timeoutMs: Math.min(o.timeoutMs, 1000),
+      partitionMs: scenario === "partition-flap" ? FLAP_DOWN_MS : (o.hosts?.partitionMs ?? 5000),
+      flaps: scenario === "partition-flap" ? (o.hosts?.flaps ?? 5) : null,
+    }),
+    runTrial: (ctx, trial) => {
+      const t0 = Date.now();
+      const flaps = ctx.opts.hosts?.flaps ?? 5;
+      const expected = 1000 + 1500 + (scenario === "partition-flap" ? flaps * (FLAP_DOWN_MS + FLAP_UP_MS) : (ctx.opts.hosts?.partitionMs ?? 5000)) + 3000;
+      const tick = setInterval(() => ctx.progress((Date.now() - t0) / expected, "writing through the partition"), 250);
+      return runPartitionTrial(ctx.target, {
+        scenario,
+        trial,
+        keyPrefix: `${ctx.prefix}partition/${scenario}/${trial}/`,
+        writers: Math.min(ctx.opts.clients, 8),
+        valSize: ctx.opts.valSize,
+        timeoutMs: Math.min(ctx.opts.timeoutMs, 1000),
+        preMs: 1000,
+        postMs: 1500,
+        partitionMs: scenario === "partition-flap" ? FLAP_DOWN_MS : (ctx.opts.hosts?.partitionMs ?? 5000),
+        flaps,
+        flapUpMs: FLAP_UP_MS,
+        maxRecoveryMs: 30_000,
+        signal: ctx.signal,
+        onProgress: ctx.log,
+      }).finally(() => clearInterval(tick));
+    },
+    summarize: summarizePartition,
   });
 }

@@ -146,6 +146,16 @@ export function restartScript(c: ClusterSettings, member: string): string {
   ].join("\n");
 }
 
+/** Starts or stops one member through its service manager (systemctl, or the supervisor where systemd is not running). */
+export function serviceScript(c: ClusterSettings, member: string, action: "start" | "stop"): string {
+  const unit = unitFileName(member);
+  return [
+    "set -eu",
+    detect(c),
+    sh`if [ "$mode" = systemd ]; then systemctl ${action} -- ${unit}; echo ${`${member}: ${action} (systemd)`}; else ${supervise(c)} ${action} ${member}; fi`,
+  ].join("\n");
+}
+
 /** Prints `<member>=<state>` per member. */
 export function statusScript(c: ClusterSettings, members: readonly string[]): string {
   return [

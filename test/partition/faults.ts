@@ -6,7 +6,7 @@
  */
 import { status } from "../cluster/helpers.js";
 import type { LabCluster } from "../support/netns-cluster.js";
-import type { Partitions } from "../support/partition.js";
+import type { Partitions } from "../../ansible-free-scripts/hosts/partition.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

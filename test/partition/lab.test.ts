@@ -1,5 +1,5 @@
 /**
- * The network lab itself (test/support/netns.ts, partition.ts): hosts reach each other and the test
+ * The network lab itself (ansible-free-scripts/hosts/netns.ts, partition.ts): hosts reach each other and the test
  * process; a cut stops one pair and nothing else; heal restores it and leaves no rule; destroy
  * leaves no namespace, interface or process; a lab left by a dead process is removed by the next.
  */
@@ -10,8 +10,8 @@ import { connect } from "node:net";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { labUnavailable, NetLab, removeStaleLabs, type LabHost } from "../support/netns.js";
-import { Partitions } from "../support/partition.js";
+import { labUnavailable, NetLab, removeStaleLabs, type LabHost } from "../../ansible-free-scripts/hosts/netns.js";
+import { Partitions } from "../../ansible-free-scripts/hosts/partition.js";
 
 const unavailable = labUnavailable();
 const PORT = 7070;

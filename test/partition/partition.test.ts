@@ -1,10 +1,10 @@
 /**
  * Writes under network partitions, checked for linearizability and double application.
  *
- * A 3-member (then a 5-member) etcd-ts cluster runs in network namespaces (support/netns.ts), one
+ * A 3-member (then a 5-member) etcd-ts cluster runs in network namespaces (ansible-free-scripts/hosts/netns.ts), one
  * member per namespace on its own address. While 6 clients that retry exactly like clientv3 3.4 (support/
  * clientv3-retry.ts) put, delete and read 5 keys through every member, the links between members
- * are cut and healed (support/partition.ts): a follower isolated from the majority, the leader
+ * are cut and healed (ansible-free-scripts/hosts/partition.ts): a follower isolated from the majority, the leader
  * isolated, a one-way cut, (5 members: two followers cut from the other three,) a flapping link.
  * Then, healed and converged:
  * - the recorded history passes the linearizability checker (test/linearizability), final reads
@@ -24,8 +24,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkHistory, findLostWrites } from "../linearizability/index.js";
-import { labUnavailable, NetLab } from "../support/netns.js";
-import { Partitions } from "../support/partition.js";
+import { labUnavailable, NetLab } from "../../ansible-free-scripts/hosts/netns.js";
+import { Partitions } from "../../ansible-free-scripts/hosts/partition.js";
 import { LabCluster } from "../support/netns-cluster.js";
 import { prefixHistory, valuesStoredTwice } from "../support/kv-history.js";
 import { mulberry32 } from "../support/prng.js";

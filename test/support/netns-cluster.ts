@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../../server/util/package-root.js";
-import type { LabHost, LabProcess, NetLab } from "./netns.js";
+import type { LabHost, LabProcess, NetLab } from "../../ansible-free-scripts/hosts/netns.js";
 
 export interface LabMember {
   readonly name: string;

@@ -1,5 +1,6 @@
 /**
- * A private network of Linux network namespaces for tests ("the lab"): one namespace per host, each
+ * A private network of Linux network namespaces ("the lab"), the base of the kit's `hosts` target
+ * (./lab.ts) and of the partition tests: one namespace per host, each
  * with one address on a bridge that lives in a hub namespace of its own (so the host's firewall
  * never sees the traffic), plus a veth from the test's own namespace onto the same bridge so the
  * test process reaches every host directly. Links between hosts are cut in partition.ts.
@@ -17,8 +18,10 @@
  *   on SIGINT/SIGTERM;
  * - addresses come only from 10.213.0.0/16, a /24 per lab that no interface of this machine uses.
  * Needs root and iproute2; `labUnavailable()` says why a lab cannot be made (tests skip on that).
+ * Whoever builds on a lab (./lab.ts: sshd, cgroups, files) registers its own synchronous clean-up
+ * with `onDestroy`, so the exit hooks remove that too.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 
 const PREFIX = "etp";
@@ -71,6 +74,17 @@ export function labUnavailable(): string | undefined {
   return undefined;
 }
 
+/** The tag every lab object carries: `etp-<pid base 36>-<n>`. */
+export function labTag(id: string): string {
+  return `${PREFIX}-${id}`;
+}
+
+/** Whether the process that made the lab object named `etp-<pid36>-...` (a tag) is gone. */
+export function ownerIsDead(name: string): boolean {
+  const owner = parseInt(name.split("-")[1] ?? "", 36);
+  return Number.isFinite(owner) && owner !== process.pid && !alive(owner);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -110,10 +124,7 @@ function deleteNamespace(ns: string): void {
 
 /** Removes labs left by dead processes (their namespaces, the processes in them, their root-side veths). */
 export function removeStaleLabs(): void {
-  for (const ns of listNamespaces()) {
-    const owner = parseInt(ns.split("-")[1] ?? "", 36);
-    if (Number.isFinite(owner) && owner !== process.pid && !alive(owner)) deleteNamespace(ns);
-  }
+  for (const ns of listNamespaces()) if (ownerIsDead(ns)) deleteNamespace(ns);
   for (const line of ip(["-o", "link", "show"]).split("\n")) {
     const m = /^\d+:\s+(etp([0-9a-z]+)x\d+)[@:]/.exec(line);
     if (m && parseInt(m[2]!, 36) !== process.pid && !alive(parseInt(m[2]!, 36))) tryIp(["link", "del", m[1]!]);
@@ -128,15 +139,25 @@ function usedSubnets(): Set<number> {
 
 let labCounter = 0;
 const liveLabs = new Set<NetLab>();
-let exitHooksInstalled = false;
+let exitHookInstalled = false;
+let signalHooksInstalled = false;
 
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  const destroyAll = () => {
-    for (const lab of [...liveLabs]) lab.destroySync();
-  };
-  process.once("exit", destroyAll);
+const destroyAll = () => {
+  for (const lab of [...liveLabs]) lab.destroySync();
+};
+
+/**
+ * On exit, every live lab is destroyed. With `signals` (tests), SIGINT and SIGTERM also destroy
+ * them and exit; a program with its own signal handling (the bench tears down on the first Ctrl-C)
+ * passes false and relies on the exit hook.
+ */
+function installExitHooks(signals: boolean): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", destroyAll);
+  }
+  if (!signals || signalHooksInstalled) return;
+  signalHooksInstalled = true;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
       destroyAll();
@@ -145,11 +166,17 @@ function installExitHooks(): void {
   }
 }
 
+export interface NetLabOptions {
+  /** Install SIGINT/SIGTERM handlers that destroy the lab and exit (default true). */
+  readonly signalHooks?: boolean;
+}
+
 export class NetLab {
   readonly hosts: readonly LabHost[];
   /** The test process's own address on the lab bridge. */
   readonly gatewayAddr: string;
   private readonly processes = new Set<LabProcess>();
+  private readonly cleanups: (() => void)[] = [];
   private destroyed = false;
 
   private constructor(
@@ -164,10 +191,10 @@ export class NetLab {
   }
 
   /** Builds a lab of `names.length` hosts. On any failure the part already built is removed. */
-  static create(names: readonly string[]): NetLab {
+  static create(names: readonly string[], o: NetLabOptions = {}): NetLab {
     const why = labUnavailable();
     if (why) throw new Error(`cannot create a network lab: ${why}`);
-    installExitHooks();
+    installExitHooks(o.signalHooks ?? true);
     removeStaleLabs();
     const n = ++labCounter;
     const id = `${process.pid.toString(36)}-${n}`;
@@ -208,6 +235,16 @@ export class NetLab {
     });
   }
 
+  /** `etp-<pid36>-<n>`: what the lab's namespaces, and what is built on the lab, are named after. */
+  get tag(): string {
+    return labTag(this.id);
+  }
+
+  /** Runs `f` (synchronously) when the lab is destroyed, after its processes and namespaces are gone. */
+  onDestroy(f: () => void): void {
+    this.cleanups.push(f);
+  }
+
   host(name: string): LabHost {
     const h = this.hosts.find((x) => x.name === name);
     if (!h) throw new Error(`no lab host ${name}`);
@@ -217,6 +254,16 @@ export class NetLab {
   /** Runs a command inside a host's namespace and returns its stdout (throws on a non-zero exit). */
   exec(host: LabHost, cmd: string, args: readonly string[], input?: string): string {
     return ip(["netns", "exec", host.ns, cmd, ...args], input);
+  }
+
+  /** As exec, without blocking the event loop (for commands that take a while); rejects with stderr. */
+  execAsync(host: LabHost, cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile("ip", ["netns", "exec", host.ns, cmd, ...args], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`${cmd} in ${host.name} failed: ${(stderr || err.message).trim()}`));
+        else resolve(stdout);
+      });
+    });
   }
 
   /** Starts a long-running process inside a host's namespace (`ip netns exec` execs it: the PID is the process's own). */
@@ -274,6 +321,26 @@ export class NetLab {
     for (const ns of [...this.hosts.map((h) => h.ns), this.hubNs]) deleteNamespace(ns);
     tryIp(["link", "del", this.rootVeth]);
     liveLabs.delete(this);
+    for (const f of this.cleanups.splice(0).reverse()) {
+      try {
+        f();
+      } catch {
+        /* each clean-up reports through its own leftovers() */
+      }
+    }
+  }
+
+  /** The pids of every process still inside one of the lab's namespaces. */
+  pidsInside(): number[] {
+    const pids: number[] = [];
+    for (const ns of [...this.hosts.map((h) => h.ns), this.hubNs]) {
+      try {
+        pids.push(...ip(["netns", "pids", ns]).split(/\s+/).filter(Boolean).map(Number));
+      } catch {
+        /* namespace gone */
+      }
+    }
+    return pids;
   }
 
   /** Namespaces and interfaces of this lab that still exist (empty after a complete teardown). */
