@@ -5,7 +5,7 @@
  */
 import type { PeerProgress } from "./progress.js";
 import { VoteResult, voteResult } from "./quorum.js";
-import type { Raft } from "./raft.js";
+import type { RaftCore as Raft } from "./raft-core.js";
 import {
   type ConfState,
   type Entry,

@@ -4,8 +4,8 @@
  * membership changes. It never performs I/O: outgoing messages accumulate in `msgs`, state to
  * persist is read by RawNode into a Ready.
  *
- * The role-specific handlers live in leader.ts and follower.ts as functions over this class,
- * which is why its members are not private. Raft is internal: RawNode is the public API.
+ * The role-specific handlers live in leader.ts and follower.ts as functions over its RaftCore
+ * interface (raft-core.ts), which is why its members are not private. Raft is internal: RawNode is the public API.
  */
 import { stepCandidate, stepFollower } from "./follower.js";
 import { bcastAppend, stepLeader, switchToConfig } from "./leader.js";
@@ -13,6 +13,7 @@ import { RaftLog } from "./raft-log.js";
 import { PeerProgress, ProgressTracker } from "./progress.js";
 import { VoteResult } from "./quorum.js";
 import { ReadOnly } from "./read-only.js";
+import type { CampaignType, RaftCore } from "./raft-core.js";
 import {
   type Config,
   type ConfChange,
@@ -46,7 +47,6 @@ import {
 /** Context of a MsgVote sent because of a leader transfer: bypasses the lease check. */
 export const CAMPAIGN_TRANSFER: Uint8Array = Uint8Array.from("CampaignTransfer", (c) => c.charCodeAt(0));
 
-type CampaignType = "pre" | "election" | "transfer";
 
 const NOOP_LOGGER: RaftLogger = { info() {}, warn() {} };
 
@@ -60,7 +60,7 @@ export function validateConfig(c: Config): void {
   if (typeof c.randInt !== "function") throw new RaftError("randInt is required");
 }
 
-export class Raft {
+export class Raft implements RaftCore {
   readonly id: NodeId;
   term = 0;
   vote: NodeId = NONE;
