@@ -2,12 +2,13 @@ import type { Logger } from "../log/logger.js";
 import { applyChange, type Cluster } from "../membership/cluster.js";
 import { idToHex } from "../membership/ids.js";
 import { BackendFailedError } from "../backend/index.js";
-import { EtcdError, ErrLeaseNotFound } from "../pb/errors.js";
+import { isRequestError } from "../pb/errors.js";
+import { ErrLeaseNotFound } from "../lease/errors.js";
 import type * as kv from "../pb/kv.js";
 import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry } from "../raft/types.js";
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, type LeaseHooks } from "./apply/index.js";
 import type { MvccStore } from "../mvcc/index.js";
-import { ProposalKind } from "./proposal.js";
+import { ProposalKind } from "../pb/raft-entry.js";
 import { decodeNormalEntry, type DecodedRequest } from "./entry-decode.js";
 import { planConfChange } from "./conf-change-plan.js";
 import type { WaitRegistry } from "./wait.js";
@@ -167,7 +168,7 @@ export class Applier {
       result = { ok: true, value: this.applyRequest(d.request, e.index, replay) };
     } catch (err) {
       if (isStorageFailure(err)) throw err;
-      if (err instanceof EtcdError) {
+      if (isRequestError(err)) {
         result = { ok: false, err };
       } else {
         // the same code on the same bytes fails the same way on every member: a no-op everywhere

@@ -1,7 +1,7 @@
 import type { CompactionMode } from "../config/member-config.js";
 import { ConfigError } from "../config/errors.js";
 import type { Logger } from "../log/logger.js";
-import { ErrCompacted } from "../pb/errors.js";
+import { ErrCompacted } from "../mvcc/errors.js";
 
 export interface CompactorTarget {
   currentRevision(): number;

@@ -7,11 +7,11 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.js";
 import { Lessor, type Lease } from "../lease/lessor.js";
-import { NotPrimaryError } from "../lease/lessor.js";
+import { NotPrimaryError } from "../lease/errors.js";
 import { ErrStopped } from "../pb/errors.js";
-import { serviceDefinition } from "../api/proto/load.js";
+import { payloads } from "../pb/raft-entry.js";
 import type { ApplyValue, LeaseGrantResult, LeaseRevokeResult } from "./applier.js";
-import { ProposalKind } from "./proposal.js";
+import { ProposalKind } from "../pb/raft-entry.js";
 
 export interface LeaseServerDeps {
   readonly lessor: Lessor;
@@ -41,7 +41,6 @@ const MAX_PENDING_REVOKES = 16;
 /** etcd's applyTimeout for waitAppliedIndex. */
 const APPLY_WAIT_MS = 1000;
 
-const leaseDef = serviceDefinition("etcdserverpb", "Lease");
 const MASK63 = (1n << 63n) - 1n;
 
 export class ServerLeases {
@@ -66,13 +65,13 @@ export class ServerLeases {
       id = randomBytes(8).readBigUInt64BE() & MASK63;
       if (this.lessor.lookup(id)) id = 0n;
     }
-    const payload = leaseDef.LeaseGrant!.requestSerialize({ TTL: String(ttl), ID: id.toString() });
+    const payload = payloads.leaseGrant.encode({ TTL: String(ttl), ID: id.toString() });
     return (await this.d.propose(ProposalKind.LeaseGrant, payload, signal)) as LeaseGrantResult;
   }
 
   /** LeaseRevoke through raft: ErrLeaseNotFound if it does not exist when applied. */
   async revoke(id: bigint, signal?: AbortSignal): Promise<LeaseRevokeResult> {
-    const payload = leaseDef.LeaseRevoke!.requestSerialize({ ID: id.toString() });
+    const payload = payloads.leaseRevoke.encode({ ID: id.toString() });
     return (await this.d.propose(ProposalKind.LeaseRevoke, payload, signal)) as LeaseRevokeResult;
   }
 

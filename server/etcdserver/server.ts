@@ -16,14 +16,13 @@ import { applyRange, applyTxn } from "./apply/index.js";
 import { Applier, type ApplyResult, type ApplyValue, type CompactResult } from "./applier.js";
 import { IdGenerator } from "./id-generator.js";
 import { LinearizableReads } from "./linearizable-reads.js";
-import { ProposalKind } from "./proposal.js";
+import { ProposalKind, payloads } from "../pb/raft-entry.js";
 import { RaftLoop, type StableStorage } from "./raft-loop.js";
 import { WaitRegistry } from "./wait.js";
 import { AutoCompactor } from "./auto-compactor.js";
 import { Lessor, LEASE_BUCKET, minLeaseTtl } from "../lease/lessor.js";
 import { ServerLeases } from "./leases.js";
 import { WatchableStore } from "../watch/watchable-store.js";
-import { serviceDefinition } from "../api/proto/load.js";
 import { DEFAULT_QUOTA_BYTES, snapDirOf, type MemberConfig } from "../config/member-config.js";
 import { checkLearnerReady, checkMemberAdd, checkMemberRemove, checkMemberUpdate, checkPromotable, type ReconfigView } from "./membership-checks.js";
 import { MemberPublisher } from "./member-publisher.js";
@@ -394,7 +393,7 @@ export class EtcdServer implements PeerReceiver {
 
   /** A compaction the server decides on itself (auto compaction), through raft like a client's. */
   private async compactInternal(revision: number): Promise<void> {
-    const raw = serviceDefinition("etcdserverpb", "KV").Compact!.requestSerialize({ revision, physical: false });
+    const raw = payloads.compaction.encode({ revision, physical: false });
     await this.compact(raw, false);
   }
 

@@ -7,7 +7,7 @@
  * a revision's batch commits, its KeyValues are served from `pending`.
  */
 import { type Backend, type Bucket, BUCKET_KEY, BUCKET_META } from "../backend/backend.js";
-import { ErrCompacted, ErrFutureRev } from "../pb/errors.js";
+import { ErrCompacted, ErrFutureRev } from "./errors.js";
 import { EventType, type Event, type KeyValue } from "../pb/kv.js";
 import { compactHistory, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT, type CompactionTarget } from "./compaction.js";
 import { hashByRev } from "./hash.js";

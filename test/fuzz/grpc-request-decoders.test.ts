@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import { fuzzParams } from "./settings.js";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import { keepRawBytes, type WithRaw } from "../../server/api/grpc/raw-requests.js";
 import { KV_RAW_METHODS } from "../../server/api/grpc/kv-service.js";
 import { watchDefinitionPassingBuffers } from "../../server/api/grpc/watch-encode.js";

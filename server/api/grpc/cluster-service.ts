@@ -5,7 +5,7 @@ import type { ServerMetrics } from "../../metrics/metrics.js";
 import { headerToWire } from "./header.js";
 import { unary } from "./unary.js";
 import * as grpc from "@grpc/grpc-js";
-import { clientConstructor } from "../proto/load.js";
+import { clientConstructor } from "../../pb/grpc-services.js";
 import { EtcdError, ErrCanceled, ErrNotLeader, ErrTimeout, GrpcCode } from "../../pb/errors.js";
 import { isDeadlineExceeded, untilAborted } from "../../etcdserver/request-context.js";
 

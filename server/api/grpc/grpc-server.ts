@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { EtcdServer } from "../../etcdserver/server.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
-import { serviceDefinition } from "../proto/load.js";
+import { serviceDefinition } from "../../pb/grpc-services.js";
 import { clusterService } from "./cluster-service.js";
 import { KV_RAW_METHODS, KvHandlers, kvService } from "./kv-service.js";
 import { maintenanceService } from "./maintenance-service.js";

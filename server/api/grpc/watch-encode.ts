@@ -18,7 +18,7 @@ import type { Header } from "../../etcdserver/server.js";
 import { kvToWire } from "../../pb/convert.js";
 import type { Event } from "../../pb/kv.js";
 import type { WireKeyValue } from "../../pb/wire.js";
-import { serviceDefinition } from "../proto/load.js";
+import { serviceDefinition } from "../../pb/grpc-services.js";
 import { headerToWire } from "./header.js";
 
 export interface WireEvent {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ElectionHandlers } from "../grpc/election-service.js";
-import { serviceDefinition } from "../proto/load.js";
+import { serviceDefinition } from "../../pb/grpc-services.js";
 import { LineWriter } from "./gateway-streams.js";
 import { GatewayCodec } from "./json-codec.js";
 import { discardRest, readFirstValue } from "./read-body.js";

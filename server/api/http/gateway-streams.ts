@@ -12,9 +12,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { EtcdServer } from "../../etcdserver/server.js";
 import { EtcdError, GrpcCode } from "../../pb/errors.js";
+import { toApiError } from "../../etcdserver/requests/api-errors.js";
 import type { LeaseHandlers } from "../grpc/lease-service.js";
 import { WatchSession, type WireWatchRequest, type WatchSessionOptions } from "../grpc/watch-service.js";
-import { serviceDefinition } from "../proto/load.js";
+import { serviceDefinition } from "../../pb/grpc-services.js";
 import { errorBody, refusal } from "./gateway-refuse.js";
 import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes, type GatewayRequest } from "./gateway-request.js";
 import { GoJsonDecoder, type FrameEvent } from "./go-json-stream.js";
@@ -150,7 +151,7 @@ export class LineWriter {
 
 /** grpc-gateway's error object for a stream that fails after it started. */
 export function streamError(e: unknown) {
-  const err = e instanceof EtcdError ? e : new EtcdError(GrpcCode.Unknown, (e as Error).message);
+  const err = toApiError(e);
   const http = httpStatusOf(err.code);
   return { grpc_code: err.code, http_code: http, message: err.message, http_status: STATUS_CODES[http] ?? "" };
 }

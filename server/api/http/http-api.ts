@@ -4,8 +4,9 @@ import type { EtcdServer } from "../../etcdserver/server.js";
 import { API_VERSION, CLUSTER_VERSION } from "../../etcdserver/server.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
 import { EtcdError, GrpcCode } from "../../pb/errors.js";
+import { toApiError } from "../../etcdserver/requests/api-errors.js";
 import type { KvHandlers } from "../grpc/kv-service.js";
-import { serviceDefinition } from "../proto/load.js";
+import { serviceDefinition } from "../../pb/grpc-services.js";
 import { GatewayCodec } from "./json-codec.js";
 import { ETCD_TS_VERSION } from "../../version.js";
 import { LeaseHandlers } from "../grpc/lease-service.js";
@@ -108,7 +109,7 @@ export function createHttpApi(
       res.once("close", () => ac.abort());
       json(res, 200, r.response.toJson(await r.handle(raw, ac.signal)));
     } catch (e) {
-      gatewayError(res, e instanceof EtcdError ? e : new EtcdError(GrpcCode.Unknown, (e as Error).message));
+      gatewayError(res, toApiError(e));
     }
   };
 }

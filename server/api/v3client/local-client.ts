@@ -5,7 +5,7 @@ import type { WireDeleteRangeRequest, WireRangeRequest, WireTxnRequest } from ".
 import { deleteRangeFromWire, txnFromWire } from "../../pb/convert.js";
 import { AUTO_WATCH_ID, type StoreWatchResponse } from "../../watch/watchable-store.js";
 import type { LeaseHandlers } from "../grpc/lease-service.js";
-import { serviceDefinition } from "../proto/load.js";
+import { serviceDefinition } from "../../pb/grpc-services.js";
 import type { V3Client, WatchSpec } from "../concurrency/client.js";
 import { rangeFromWire } from "../../pb/convert.js";
 import { validateDeleteRange, validateRange, validateTxn } from "../../etcdserver/apply/validate.js";
