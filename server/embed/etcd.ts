@@ -1,10 +1,14 @@
 import type { MemberConfig } from "../config/member-config.js";
 import type { Logger } from "../log/logger.js";
 import { createGrpcServer } from "../api/grpc/grpc-server.js";
-import { KvHandlers } from "../api/grpc/kv-service.js";
-import { LeaseHandlers } from "../api/grpc/lease-service.js";
 import { createHttpApi } from "../api/http/http-api.js";
-import { recipeHandlers } from "../api/v3client/recipes.js";
+import { recipeServices } from "../api/v3client/recipes.js";
+import { KvRequests } from "../etcdserver/requests/kv.js";
+import { LeaseRequests } from "../etcdserver/requests/lease.js";
+import { WatchRequests } from "../etcdserver/requests/watch-session.js";
+import { ClusterRequests } from "../etcdserver/requests/cluster.js";
+import { MaintenanceRequests } from "../etcdserver/requests/maintenance.js";
+import type { ClientServices } from "../etcdserver/requests/services.js";
 import { bootstrapServer } from "../etcdserver/bootstrap.js";
 import type { EtcdServer } from "../etcdserver/server.js";
 import * as grpc from "@grpc/grpc-js";
@@ -34,12 +38,20 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const keepalive = grpcKeepaliveOf(cfg);
   const server = await bootstrapServer(cfg, logger);
   if (cfg.metrics === "extensive") server.metrics.enableHandlingTimeHistogram();
-  const kv = new KvHandlers(server, cfg.maxTxnOps);
   const metrics = server.metrics;
-  const leases = new LeaseHandlers(server, 5000 + 2 * cfg.electionTimeoutMs);
-  const recipes = recipeHandlers(server, leases);
-  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes, leases, {}, recipes, grpcConnectionOptions(keepalive));
-  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes, leases, recipes);
+  const kv = new KvRequests(server, cfg.maxTxnOps);
+  const leases = new LeaseRequests(server, 5000 + 2 * cfg.electionTimeoutMs);
+  const watch = new WatchRequests(server, { maxRequestBytes: cfg.maxRequestBytes });
+  const services: ClientServices = {
+    kv,
+    lease: leases,
+    watch,
+    cluster: new ClusterRequests(server),
+    maintenance: new MaintenanceRequests(server),
+    ...recipeServices({ kv, lease: leases, watch }, (rev) => server.header(rev)),
+  };
+  const grpcServer = createGrpcServer(services, metrics, { maxRequestBytes: cfg.maxRequestBytes, member: server, connectionOptions: grpcConnectionOptions(keepalive) });
+  const http = createHttpApi(services, metrics, { maxRequestBytes: cfg.maxRequestBytes });
   const httpHandler = (req: IncomingMessage, res: ServerResponse) => void http(req, res);
   server.setOnRemoved(onRemoved);
 

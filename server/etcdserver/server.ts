@@ -7,16 +7,18 @@ import { join } from "node:path";
 import type { ServerMetrics } from "../metrics/metrics.js";
 import { ErrBadLeaderTransferee, ErrNoLeader, ErrNoSpace, ErrNotLeader, ErrStopped, ErrTimeoutLeaderTransfer } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
+import type { Header } from "../pb/kv.js";
 import { ConfChangeType, MessageType, NONE, StateType, type ConfState, type Message, type Snapshot, type SoftState } from "../raft/types.js";
 import type { RawNode } from "../raft/raw-node.js";
 import type { MemoryStorage } from "../raft/memory-storage.js";
 import type { MvccStore } from "../mvcc/index.js";
 import type { Backend } from "../backend/index.js";
 import { applyRange, applyTxn } from "./apply/index.js";
-import { Applier, type ApplyResult, type ApplyValue, type CompactResult } from "./applier.js";
+import { Applier, type AlarmResult, type ApplyResult, type ApplyValue, type CompactResult } from "./applier.js";
+import { ALARM_BUCKET, ALARM_NAMES, AlarmStore, AlarmType, alarmText } from "./alarm-store.js";
 import { IdGenerator } from "./id-generator.js";
 import { LinearizableReads } from "./linearizable-reads.js";
-import { ProposalKind, payloads } from "../pb/raft-entry.js";
+import { AlarmAction, ProposalKind, payloads } from "../pb/raft-entry.js";
 import { RaftLoop, type StableStorage } from "./raft-loop.js";
 import { WaitRegistry } from "./wait.js";
 import { AutoCompactor } from "./auto-compactor.js";
@@ -41,12 +43,7 @@ import { failpoint } from "../util/failpoint.js";
 export const API_VERSION = "3.4.0";
 export { CLUSTER_VERSION } from "./cluster-version.js";
 
-export interface Header {
-  readonly clusterId: bigint;
-  readonly memberId: bigint;
-  readonly revision: number;
-  readonly raftTerm: number;
-}
+export type { Header } from "../pb/kv.js";
 
 export interface StatusInfo {
   readonly header: Header;
@@ -127,7 +124,8 @@ export class EtcdServer implements PeerReceiver {
   private campaignWhenApplied = false;
   private readonly requestTimeoutMs: number;
   private readonly quotaBytes: number;
-  readonly alarms: string[] = [];
+  /** The cluster's alarms (changed through raft, kept in the backend). */
+  readonly alarms: AlarmStore;
   private readonly compactor: AutoCompactor;
   /** Lease API (lessor, grant/revoke through raft, expiry). */
   readonly leases: ServerLeases;
@@ -168,22 +166,24 @@ export class EtcdServer implements PeerReceiver {
       electionTimeoutMs: p.cfg.electionTimeoutMs,
     });
     this.watchable = new WatchableStore(p.store);
-    this.applier = new Applier(
-      p.store,
-      p.cluster,
-      p.appliedIndex,
-      this.waits,
-      {
+    this.alarms = new AlarmStore(p.backend.bucket(ALARM_BUCKET));
+    this.applier = new Applier({
+      store: p.store,
+      cluster: p.cluster,
+      appliedIndex: p.appliedIndex,
+      waits: this.waits,
+      hooks: {
         confState: () => this.confState,
         applyConfChange: (cc) => (this.confState = p.node.applyConfChange(cc)),
         onNoopApplied: (term) => this.onNoopApplied(term),
         onClusterChanged: (c) => this.onClusterChanged(c),
         onClusterVersion: (v) => this.clusterVersion.applied(v),
       },
-      p.logger,
-      lessor.hooks,
+      logger: p.logger,
+      leases: lessor.hooks,
       lessor,
-    );
+      alarms: this.alarms,
+    });
     this.transport = new Transport(
       p.memberId,
       p.cluster.clusterId,
@@ -401,13 +401,23 @@ export class EtcdServer implements PeerReceiver {
     return this.proposer.propose(kind, payload, signal);
   }
 
+  /**
+   * A request that can grow the database, when the database is over its quota: refused, and NOSPACE
+   * raised for this member through raft (etcd's quotaAlarmer). While an alarm is raised, the apply
+   * refuses such requests (alarm-apply.ts).
+   */
   private checkQuota(): void {
-    if (this.alarms.includes("NOSPACE")) throw ErrNoSpace;
     if (this.p.backend.size() > this.quotaBytes) {
-      this.alarms.push("NOSPACE");
-      this.p.logger.warn({ "quota-size-bytes": this.quotaBytes }, "alarm raised: database space exceeded");
+      this.p.logger.warn({ "quota-size-bytes": this.quotaBytes }, "database space exceeded: raising the NOSPACE alarm");
+      void this.alarm(AlarmAction.Activate, this.memberId, AlarmType.NoSpace).catch(() => undefined);
       throw ErrNoSpace;
     }
+  }
+
+  /** An Alarm request (list, raise, clear) through raft, as etcd's: the alarms it answers with. */
+  async alarm(action: number, memberId: bigint, alarm: number, signal?: AbortSignal): Promise<AlarmResult> {
+    const payload = payloads.alarm.encode({ action, memberID: memberId.toString(), alarm });
+    return (await this.propose(ProposalKind.Alarm, payload, signal)) as AlarmResult;
   }
 
   // ---- status ---------------------------------------------------------------------------
@@ -443,14 +453,14 @@ export class EtcdServer implements PeerReceiver {
       raftIndex: this.commitIndex,
       raftTerm: this.term,
       raftAppliedIndex: this.applier.appliedIndex,
-      errors: this.alarms.map((a) => (a === "NOSPACE" ? "memberID:" + this.memberId.toString() + " alarm:NOSPACE " : a)),
+      errors: this.alarms.get().map(alarmText),
       isLearner: this.applier.membership().members.get(this.memberId)?.isLearner ?? false,
     };
   }
 
   /** etcd's /health. */
   health(): Promise<HealthResult> {
-    return checkHealth({ hasLeader: this.lead !== NONE, alarms: this.alarms, range: (r) => this.range(r) });
+    return checkHealth({ hasLeader: this.lead !== NONE, alarms: this.alarms.get().map((a) => ALARM_NAMES[a.alarm] ?? String(a.alarm)), range: (r) => this.range(r) });
   }
 
   hashKV(revision: number): { hash: number; compactRevision: number; rev: number } {
@@ -559,6 +569,7 @@ export class EtcdServer implements PeerReceiver {
     await swapInSnapshotDb(this.p.store, this.snapshotDir(), index);
     // the backend's lease bucket changed with it: reload the lessor, then re-attach the keys
     this.leases.lessor.recover();
+    this.alarms.recover();
     this.p.store.setLeaseHooks(this.leases.lessor.hooks);
     this.watchable.restored();
     const cluster = decodeCluster(snap.data);

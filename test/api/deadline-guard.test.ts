@@ -29,7 +29,7 @@ function busyWait(ms: number): void {
 /** A KV service whose Range handler behaves as the request key says. */
 function kvService(metrics: ServerMetrics): grpc.UntypedServiceImplementation {
   return {
-    Range: unary(metrics, "etcdserverpb.KV", "Range", (r: { key: Buffer }, signal: AbortSignal) => {
+    Range: unary(metrics, "etcdserverpb.KV", "Range", ({ signal }, r: { key: Buffer }) => {
       const key = r.key.toString();
       const rec = { aborted: undefined as unknown };
       seen.set(key, rec);

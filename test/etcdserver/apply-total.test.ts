@@ -132,12 +132,12 @@ function newMember(voters: bigint[], t: TempStore = openTempStore()): Member {
   t.store.setLeaseHooks(lessor.hooks);
   const waits = new WaitRegistry<ApplyResult>();
   let cluster: Cluster = emptyCluster(1n);
-  const applier = new Applier(
-    t.store,
+  const applier = new Applier({
+    store: t.store,
     cluster,
-    0,
+    appliedIndex: 0,
     waits,
-    {
+    hooks: {
       confState: () => cs,
       applyConfChange: (cc) => (cs = node.applyConfChange(cc)),
       onNoopApplied: () => undefined,
@@ -145,9 +145,9 @@ function newMember(voters: bigint[], t: TempStore = openTempStore()): Member {
       onClusterVersion: () => undefined,
     },
     logger,
-    lessor.hooks,
+    leases: lessor.hooks,
     lessor,
-  );
+  });
   return { t, applier, waits, confState: () => cs, warnings: () => lines.filter((l) => l.level >= 40) };
 }
 
