@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.js";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import { Lessor, type Lease } from "../lease/lessor.js";
 import { NotPrimaryError } from "../lease/errors.js";
 import { ErrStopped } from "../pb/errors.js";
@@ -23,6 +24,8 @@ export interface LeaseServerDeps {
   checkQuota(): void;
   readonly logger: Logger;
   readonly electionTimeoutMs: number;
+  /** What runs the expiry loop (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export interface TimeToLive {
@@ -45,7 +48,7 @@ const MASK63 = (1n << 63n) - 1n;
 
 export class ServerLeases {
   readonly lessor: Lessor;
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: (() => void) | undefined;
   /** Expired leases found by the loop, waiting for a revoke slot (at most REVOKES_PER_LOOP). */
   private revokeQueue: bigint[] = [];
   /** Leases queued or being revoked: a lease reported again (etcd's retry interval) is not revoked twice at once. */
@@ -108,13 +111,12 @@ export class ServerLeases {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.revokeExpired(), EXPIRY_LOOP_MS);
-    this.timer.unref();
+    this.stopTimer = (this.d.clock ?? SYSTEM_CLOCK).every(EXPIRY_LOOP_MS, () => this.revokeExpired());
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.stopTimer?.();
     this.dropQueue();
     this.lessor.stop();
   }

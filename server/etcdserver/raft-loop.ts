@@ -1,6 +1,7 @@
 import type { Entry, HardState, Message, ReadState, Ready, Snapshot, SoftState } from "../raft/types.js";
 import { StateType } from "../raft/types.js";
 import type { Logger } from "../log/logger.js";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 
 /** The parts of the raft core the loop drives (RawNode satisfies it). */
 export interface DrivenNode {
@@ -53,7 +54,9 @@ export class RaftLoop {
   private running = false;
   private scheduled = false;
   private stopped = false;
-  private ticker: NodeJS.Timeout | undefined;
+  private stopTicker: (() => void) | undefined;
+  /** The turn being handled, if any (stop waits for it). */
+  private current: Promise<void> | undefined;
   private isLeader = false;
 
   constructor(
@@ -63,13 +66,15 @@ export class RaftLoop {
     private readonly hooks: RaftLoopHooks,
     private readonly logger: Logger,
     private readonly observeFsync: (seconds: number) => void,
+    /** What ticks raft (a test drives it by hand). */
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   start(tickMs: number): void {
-    this.ticker = setInterval(() => {
+    this.stopTicker = this.clock.every(tickMs, () => {
       this.node.tick();
       this.kick();
-    }, tickMs);
+    });
     this.kick();
   }
 
@@ -77,14 +82,16 @@ export class RaftLoop {
   kick(): void {
     if (this.scheduled || this.running || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => void this.run());
+    setImmediate(() => {
+      this.current = this.run();
+    });
   }
 
   /** Stops ticking and waits for the Ready being handled to finish persisting. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
-    while (this.running) await new Promise((r) => setTimeout(r, 1));
+    this.stopTicker?.();
+    while (this.running) await this.current;
   }
 
   private async run(): Promise<void> {

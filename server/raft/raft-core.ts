@@ -12,6 +12,9 @@ import type { MutableMessage } from "./util.js";
 
 export type CampaignType = "pre" | "election" | "transfer";
 
+/** Context of a MsgVote sent because of a leader transfer: bypasses the lease check. */
+export const CAMPAIGN_TRANSFER: Uint8Array = Uint8Array.from("CampaignTransfer", (c) => c.charCodeAt(0));
+
 export interface RaftCore {
   readonly id: NodeId;
   term: number;

@@ -12,7 +12,7 @@
  */
 import type { MvccStore } from "../mvcc/store.js";
 import { EventType, type Event } from "../pb/kv.js";
-import { AUTO_WATCH_ID, ErrEmptyWatcherRange, ErrWatcherDuplicateID, type StoreWatchResponse, type WatchRequestSpec, type WatchSink } from "./types.js";
+import { AUTO_WATCH_ID, ErrEmptyWatcherRange, ErrWatcherDuplicateID, type WatchRequestSpec, type WatchSink } from "./types.js";
 import { Watcher } from "./watcher.js";
 import { WatcherGroup } from "./watcher-group.js";
 
