@@ -1,5 +1,5 @@
 import type { Entry, HardState, Message, ReadState, Ready, Snapshot, SoftState } from "../raft/types.js";
-import { StateType } from "../raft/types.js";
+import { leadsAfter, planReady, type ReadyStep } from "../raft/ready-plan.js";
 import type { Logger } from "../log/logger.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 
@@ -38,15 +38,11 @@ export interface RaftLoopHooks {
 }
 
 /**
- * The one loop that drives the raft core. Ordering rules (etcd's, enforced here and nowhere else):
- *  1. a snapshot from the leader is persisted before the hard state and entries that follow it,
- *     and its database is swapped into the backend only after both (snapshot-install.ts says how
- *     start-up recovers from a crash in between);
- *  2. hard state and entries are persisted (fsynced when the Ready says so) before a follower sends
- *     anything that acknowledges them; the leader may send its appends before its own write
- *     (raft thesis 10.2.1), since it counts itself only after persisting;
- *  3. only committed entries are applied, and only after they are durable here;
- *  4. advance() last.
+ * The one loop that drives the raft core: it takes each Ready and executes its plan, whose order
+ * (persist, send, apply, advance; the leader's early send) is raft/ready-plan.ts's, the same plan
+ * the raft simulation executes. A snapshot from the leader is persisted before the hard state and
+ * entries that follow it, and its database is swapped into the backend only after both
+ * (snapshot-install.ts says how start-up recovers from a crash in between).
  * Proposals that arrive while the WAL is fsyncing pile up in the raft log and go out in the next
  * Ready together: that is the group commit.
  */
@@ -110,33 +106,40 @@ export class RaftLoop {
     if (!this.stopped && this.node.hasReady()) this.kick();
   }
 
+  /** Executes the Ready's plan (raft/ready-plan.ts), the same one the raft simulation executes. */
   private async handle(rd: Ready): Promise<void> {
-    if (rd.softState) {
-      this.isLeader = rd.softState.raftState === StateType.Leader;
-      this.hooks.onSoftState(rd.softState);
-    }
-    const sendEarly = this.isLeader && rd.snapshot === undefined;
-    if (sendEarly) this.hooks.send(rd.messages);
+    this.isLeader = leadsAfter(rd, this.isLeader);
+    for (const step of planReady(rd, this.isLeader)) await this.execute(step, rd);
+  }
 
-    if (rd.snapshot && rd.snapshot.metadata.index > 0) {
-      await this.stable.saveSnapshot(rd.snapshot);
+  private async execute(step: ReadyStep, rd: Ready): Promise<void> {
+    switch (step.kind) {
+      case "softState":
+        return this.hooks.onSoftState(step.softState);
+      case "send":
+        return this.hooks.send(step.messages);
+      case "persistSnapshot":
+        return this.stable.saveSnapshot(step.snapshot);
+      case "persist": {
+        const t0 = performance.now();
+        await this.stable.save(step.hardState, step.entries, step.mustSync);
+        if (step.mustSync) this.observeFsync((performance.now() - t0) / 1000);
+        return;
+      }
+      case "installSnapshot":
+        this.log.applySnapshot(step.snapshot);
+        return this.hooks.applySnapshot(step.snapshot);
+      case "appendToLog":
+        if (step.hardState) this.log.setHardState(step.hardState);
+        if (step.entries.length > 0) this.log.append(step.entries);
+        return;
+      case "apply":
+        return this.hooks.apply(step.entries);
+      case "readStates":
+        return this.hooks.onReadStates(step.readStates);
+      case "advance":
+        this.node.advance(rd);
+        return this.hooks.afterAdvance();
     }
-    if (rd.hardState || rd.entries.length > 0) {
-      const t0 = performance.now();
-      await this.stable.save(rd.hardState, rd.entries, rd.mustSync);
-      if (rd.mustSync) this.observeFsync((performance.now() - t0) / 1000);
-    }
-    if (rd.snapshot && rd.snapshot.metadata.index > 0) {
-      this.log.applySnapshot(rd.snapshot);
-      await this.hooks.applySnapshot(rd.snapshot);
-    }
-    if (rd.hardState) this.log.setHardState(rd.hardState);
-    if (rd.entries.length > 0) this.log.append(rd.entries);
-
-    if (!sendEarly) this.hooks.send(rd.messages);
-    if (rd.committedEntries.length > 0) this.hooks.apply(rd.committedEntries);
-    if (rd.readStates.length > 0) this.hooks.onReadStates(rd.readStates);
-    this.node.advance(rd);
-    this.hooks.afterAdvance();
   }
 }
