@@ -1,8 +1,8 @@
 /**
  * The composition root of a member's server: every collaborator is built here, once, and wired to
  * the others. What varies between a process and a test is the environment (the clock that ticks
- * raft, the peer transport, what a fatal error does); test/support/inproc-cluster.ts composes
- * members with a fake transport and a manual clock.
+ * raft, the peer transport, what a fatal error does), so that a test can compose members with
+ * another transport and a manual clock (none does yet: tests start members as processes).
  */
 import { join } from "node:path";
 import { DEFAULT_QUOTA_BYTES, snapDirOf, type MemberConfig } from "../config/member-config.js";
