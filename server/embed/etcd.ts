@@ -1,11 +1,16 @@
 import type { MemberConfig } from "../config/member-config.js";
 import type { Logger } from "../log/logger.js";
 import { createGrpcServer } from "../api/grpc/grpc-server.js";
-import { KvHandlers } from "../api/grpc/kv-service.js";
-import { LeaseHandlers } from "../api/grpc/lease-service.js";
 import { createHttpApi } from "../api/http/http-api.js";
-import { recipeHandlers } from "../api/v3client/recipes.js";
-import { bootstrapServer } from "../etcdserver/bootstrap.js";
+import { recipeServices } from "../api/v3client/recipes.js";
+import { KvRequests } from "../etcdserver/requests/kv.js";
+import { LeaseRequests } from "../etcdserver/requests/lease.js";
+import { WatchRequests } from "../etcdserver/requests/watch-session.js";
+import { ClusterRequests } from "../etcdserver/requests/cluster.js";
+import { MaintenanceRequests } from "../etcdserver/requests/maintenance.js";
+import type { ClientServices } from "../etcdserver/requests/services.js";
+import { openMember } from "../etcdserver/bootstrap.js";
+import { composeServer, processEnvironment, requestTimeoutMs } from "./compose.js";
 import type { EtcdServer } from "../etcdserver/server.js";
 import * as grpc from "@grpc/grpc-js";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -32,19 +37,17 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   // Before anything starts: etcd refuses to run with too few file descriptors.
   const connectionLimit = connectionLimitOrRefuse(cfg);
   const keepalive = grpcKeepaliveOf(cfg);
-  const server = await bootstrapServer(cfg, logger);
-  if (cfg.metrics === "extensive") server.metrics.enableHandlingTimeHistogram();
-  const kv = new KvHandlers(server, cfg.maxTxnOps);
+  const opened = await openMember(cfg, logger);
+  const server = composeServer(cfg, logger, opened, processEnvironment(opened.memberId, opened.cluster.clusterId, logger));
   const metrics = server.metrics;
-  const leases = new LeaseHandlers(server, 5000 + 2 * cfg.electionTimeoutMs);
-  const recipes = recipeHandlers(server, leases);
-  const grpcServer = createGrpcServer(server, kv, metrics, cfg.maxRequestBytes, leases, {}, recipes, grpcConnectionOptions(keepalive));
-  const http = createHttpApi(server, kv, metrics, cfg.maxRequestBytes, leases, recipes);
+  const { services, leases } = clientServices(cfg, server);
+  const grpcServer = createGrpcServer(services, metrics, { maxRequestBytes: cfg.maxRequestBytes, member: server, connectionOptions: grpcConnectionOptions(keepalive) });
+  const http = createHttpApi(services, metrics, { maxRequestBytes: cfg.maxRequestBytes });
   const httpHandler = (req: IncomingMessage, res: ServerResponse) => void http(req, res);
   server.setOnRemoved(onRemoved);
 
   // Peers first: a member that starts must be reachable by the others before it campaigns.
-  const peerGrpc = createPeerGrpcServer(server, logger, cfg.maxRequestBytes, grpcConnectionOptions(PEER_KEEPALIVE));
+  const peerGrpc = createPeerGrpcServer(server.peers, logger, cfg.maxRequestBytes, grpcConnectionOptions(PEER_KEEPALIVE));
   const listen = async (name: string, urls: readonly string[], g: grpc.Server | undefined, h: HttpHandler, opts: ListenerOptions = {}) => {
     const out: SniffingListener[] = [];
     for (const u of urls) {
@@ -80,6 +83,22 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
       peerGrpc.forceShutdown();
     },
   };
+}
+
+/** The request layer over the server: what the gRPC and HTTP adapters serve. */
+export function clientServices(cfg: MemberConfig, server: EtcdServer): { services: ClientServices; leases: LeaseRequests } {
+  const kv = new KvRequests(server, cfg.maxTxnOps);
+  const leases = new LeaseRequests(server, requestTimeoutMs(cfg));
+  const watch = new WatchRequests(server, { maxRequestBytes: cfg.maxRequestBytes });
+  const services: ClientServices = {
+    kv,
+    lease: leases,
+    watch,
+    cluster: new ClusterRequests(server),
+    maintenance: new MaintenanceRequests(server),
+    ...recipeServices({ kv, lease: leases, watch }, (rev) => server.header(rev)),
+  };
+  return { services, leases };
 }
 
 /** Each listener's connection limit from the file limit; a limit too low to run with is a configuration error. */

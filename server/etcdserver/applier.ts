@@ -2,18 +2,26 @@ import type { Logger } from "../log/logger.js";
 import { applyChange, type Cluster } from "../membership/cluster.js";
 import { idToHex } from "../membership/ids.js";
 import { BackendFailedError } from "../backend/index.js";
-import { EtcdError, ErrLeaseNotFound } from "../pb/errors.js";
+import { isRequestError } from "../pb/errors.js";
+import { ErrLeaseNotFound } from "../lease/errors.js";
 import type * as kv from "../pb/kv.js";
 import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry } from "../raft/types.js";
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, type LeaseHooks } from "./apply/index.js";
 import type { MvccStore } from "../mvcc/index.js";
-import { ProposalKind } from "./proposal.js";
+import { ProposalKind } from "../pb/raft-entry.js";
 import { decodeNormalEntry, type DecodedRequest } from "./entry-decode.js";
 import { planConfChange } from "./conf-change-plan.js";
 import type { WaitRegistry } from "./wait.js";
 import type { Lessor } from "../lease/lessor.js";
+import type { AlarmMember, AlarmStore } from "./alarm-store.js";
+import { alarmRefusal, applyAlarm } from "./alarm-apply.js";
 
-export type ApplyValue = kv.PutResponse | kv.DeleteRangeResponse | kv.TxnResponse | CompactResult | LeaseGrantResult | LeaseRevokeResult | undefined;
+export type ApplyValue = kv.PutResponse | kv.DeleteRangeResponse | kv.TxnResponse | CompactResult | LeaseGrantResult | LeaseRevokeResult | AlarmResult | undefined;
+
+export interface AlarmResult {
+  readonly alarms: AlarmMember[];
+  readonly revision: number;
+}
 
 export interface LeaseGrantResult {
   readonly id: bigint;
@@ -80,24 +88,43 @@ function isStorageFailure(e: unknown): boolean {
  * in the backend); membership entries are re-applied from the snapshot's membership, which makes them
  * idempotent.
  */
+export interface ApplierDeps {
+  readonly store: MvccStore;
+  /** The membership as of `appliedIndex`. */
+  readonly cluster: Cluster;
+  readonly appliedIndex: number;
+  readonly waits: WaitRegistry<ApplyResult>;
+  readonly hooks: ApplierHooks;
+  readonly logger: Logger;
+  readonly leases?: LeaseHooks;
+  /** Applies LeaseGrant/LeaseRevoke entries (without it they fail with ErrLeaseNotFound). */
+  readonly lessor?: Lessor;
+  /** Applies Alarm entries; its NOSPACE and CORRUPT alarms refuse requests (without it Alarm entries list nothing). */
+  readonly alarms?: AlarmStore;
+}
+
 export class Applier {
   appliedIndex: number;
   appliedTerm = 0;
   private cluster: Cluster;
+  private readonly store: MvccStore;
+  private readonly waits: WaitRegistry<ApplyResult>;
+  private readonly hooks: ApplierHooks;
+  private readonly logger: Logger;
+  private readonly leases: LeaseHooks;
+  private readonly lessor: Lessor | undefined;
+  private readonly alarms: AlarmStore | undefined;
 
-  constructor(
-    private readonly store: MvccStore,
-    cluster: Cluster,
-    appliedIndex: number,
-    private readonly waits: WaitRegistry<ApplyResult>,
-    private readonly hooks: ApplierHooks,
-    private readonly logger: Logger,
-    private readonly leases: LeaseHooks = NO_LEASES,
-    /** Applies LeaseGrant/LeaseRevoke entries (without it they fail with ErrLeaseNotFound). */
-    private readonly lessor?: Lessor,
-  ) {
-    this.cluster = cluster;
-    this.appliedIndex = appliedIndex;
+  constructor(d: ApplierDeps) {
+    this.store = d.store;
+    this.cluster = d.cluster;
+    this.appliedIndex = d.appliedIndex;
+    this.waits = d.waits;
+    this.hooks = d.hooks;
+    this.logger = d.logger;
+    this.leases = d.leases ?? NO_LEASES;
+    this.lessor = d.lessor;
+    this.alarms = d.alarms;
   }
 
   membership(): Cluster {
@@ -167,7 +194,7 @@ export class Applier {
       result = { ok: true, value: this.applyRequest(d.request, e.index, replay) };
     } catch (err) {
       if (isStorageFailure(err)) throw err;
-      if (err instanceof EtcdError) {
+      if (isRequestError(err)) {
         result = { ok: false, err };
       } else {
         // the same code on the same bytes fails the same way on every member: a no-op everywhere
@@ -179,6 +206,10 @@ export class Applier {
   }
 
   private applyRequest(r: DecodedRequest, index: number, replay: boolean): ApplyValue {
+    if (!replay && this.alarms) {
+      const refused = alarmRefusal(this.alarms, r);
+      if (refused) throw refused;
+    }
     switch (r.kind) {
       case ProposalKind.Put:
         return replay ? undefined : this.store.write(index, (txn) => applyPut(txn, r.req, this.leases));
@@ -206,6 +237,9 @@ export class Applier {
         const l = this.lessor.grant(r.id, r.ttl);
         return { id: l.id, ttl: l.ttl, revision: this.store.currentRevision() };
       }
+      case ProposalKind.Alarm:
+        // replayed: the alarm bucket already holds it (same backend batch as the index)
+        return replay ? undefined : { alarms: applyAlarm(this.alarms, r.action, r.memberId, r.alarm), revision: this.store.currentRevision() };
       case ProposalKind.LeaseRevoke: {
         if (replay) return undefined;
         if (!this.lessor) throw ErrLeaseNotFound;

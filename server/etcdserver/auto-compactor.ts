@@ -1,7 +1,8 @@
 import type { CompactionMode } from "../config/member-config.js";
 import { ConfigError } from "../config/errors.js";
 import type { Logger } from "../log/logger.js";
-import { ErrCompacted } from "../pb/errors.js";
+import { ErrCompacted } from "../mvcc/errors.js";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 
 export interface CompactorTarget {
   currentRevision(): number;
@@ -9,13 +10,6 @@ export interface CompactorTarget {
   compact(revision: number): Promise<void>;
 }
 
-export interface Clock {
-  setInterval(f: () => void, ms: number): object;
-  clearInterval(h: unknown): void;
-  now(): number;
-}
-
-const realClock: Clock = { setInterval: (f, ms) => setInterval(f, ms), clearInterval: (h) => clearInterval(h as NodeJS.Timeout), now: () => Date.now() };
 
 const REVISION_MODE_INTERVAL_MS = 5 * 60 * 1000;
 
@@ -25,7 +19,7 @@ const REVISION_MODE_INTERVAL_MS = 5 * 60 * 1000;
  * 5 minutes compact to current - retention.
  */
 export class AutoCompactor {
-  private timer: unknown;
+  private stopTimer: (() => void) | undefined;
   private readonly samples: number[] = [];
   private lastSuccess: number;
   private firstDone = false;
@@ -35,7 +29,7 @@ export class AutoCompactor {
     private readonly retention: number,
     private readonly target: CompactorTarget,
     private readonly logger: Logger,
-    private readonly clock: Clock = realClock,
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.lastSuccess = clock.now();
   }
@@ -55,18 +49,17 @@ export class AutoCompactor {
   start(): void {
     if (this.retention <= 0) return;
     if (this.mode === "revision") {
-      this.timer = this.clock.setInterval(() => void this.compactTo(this.target.currentRevision() - this.retention), REVISION_MODE_INTERVAL_MS);
+      this.stopTimer = this.clock.every(REVISION_MODE_INTERVAL_MS, () => void this.compactTo(this.target.currentRevision() - this.retention));
     } else {
       const sampleEvery = Math.max(1, Math.floor(this.retention / 10));
       this.samples.push(this.target.currentRevision());
-      this.timer = this.clock.setInterval(() => this.periodicTick(), sampleEvery);
+      this.stopTimer = this.clock.every(sampleEvery, () => this.periodicTick());
     }
-    (this.timer as { unref?(): void }).unref?.();
     this.logger.info({ mode: this.mode, retention: this.retention }, "started auto compactor");
   }
 
   stop(): void {
-    if (this.timer !== undefined) this.clock.clearInterval(this.timer);
+    this.stopTimer?.();
   }
 
   private periodicTick(): void {

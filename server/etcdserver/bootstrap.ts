@@ -1,3 +1,14 @@
+/**
+ * Opens or creates a member's state: its backend and MVCC store, its WAL and snapshot files, and the
+ * raft node over them. It builds nothing else (embed/compose.ts wires the server from what this
+ * returns).
+ *
+ * New member: IDs from the initial cluster (etcd's hashes), a WAL with them as metadata, raft
+ * bootstrapped with one conf change per member. Joining (--initial-cluster-state existing): the
+ * cluster is learned from a peer. Restart: the --initial-* flags are ignored; state comes from the
+ * newest snapshot, the WAL after it, and the backend (whose consistent index says which entries it
+ * already holds).
+ */
 import { randomInt } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -7,38 +18,63 @@ import { validateBootstrap } from "../config/parse.js";
 import type { Logger } from "../log/logger.js";
 import { decodeCluster, emptyCluster, encodeMember, membersFromJson, type Cluster, type Member } from "../membership/cluster.js";
 import { computeClusterId, computeMemberId, idToHex } from "../membership/ids.js";
-import { ServerMetrics } from "../metrics/metrics.js";
 import { MemoryStorage } from "../raft/memory-storage.js";
 import { RawNode } from "../raft/raw-node.js";
-import type { ConfState, Entry, HardState, Snapshot } from "../raft/types.js";
+import type { ConfState } from "../raft/types.js";
 import { Wal } from "../wal/wal.js";
 import { Snapshotter } from "../snap/snapshotter.js";
 import { Backend } from "../backend/index.js";
 import { MvccStore } from "../mvcc/index.js";
-import type { StableStorage } from "./raft-loop.js";
-import { EtcdServer } from "./server.js";
 import { recoverBackend } from "./snapshot-install.js";
 import { MAX_SIZE_PER_MSG } from "../transport/limits.js";
 import { checkBackendWithinLog } from "./storage-consistency.js";
 import { touchPrivateDirAll } from "../util/file-modes.js";
-import { armFailpointsFromEnv, failpoint, FAILPOINT_ENV } from "../util/failpoint.js";
+import { armFailpointsFromEnv, FAILPOINT_ENV } from "../util/failpoint.js";
+import { DurableLog } from "./durable-log.js";
 
-/**
- * Opens or creates a member's state and returns a server ready to start.
- * New member: IDs from the initial cluster (etcd's hashes), a WAL with them as metadata, raft
- * bootstrapped with one conf change per member. Restart: the --initial-* flags are ignored; state
- * comes from the newest snapshot, the WAL after it, and the backend (whose consistent index says
- * which entries it already holds).
- */
-export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promise<EtcdServer> {
-  const walDir = walDirOf(cfg);
-  const snapDir = snapDirOf(cfg);
-  // pino takes (fields, msg); the storage layers log as (msg, fields).
-  const fileLog = {
+/** A member's state, opened: what the server is built from. */
+export interface OpenedMember {
+  readonly memberId: bigint;
+  readonly cluster: Cluster;
+  readonly node: RawNode;
+  /** Raft's log as the node reads it. */
+  readonly storage: MemoryStorage;
+  /** Where the raft loop persists: the WAL and the snapshot files, behind one queue. */
+  readonly stable: DurableLog;
+  readonly snapshots: Snapshotter;
+  readonly wal: Wal;
+  readonly backend: Backend;
+  readonly store: MvccStore;
+  /** Index the state machine was restored to (the newest snapshot's). */
+  readonly appliedIndex: number;
+  readonly confState: ConfState;
+  /** Closes the WAL and the backend (after the loop has stopped). */
+  closeStorage(): Promise<void>;
+}
+
+/** pino takes (fields, msg); the storage layers log as (msg, fields). */
+export function fileLogOf(logger: Logger) {
+  return {
     info: (m: string, f?: Record<string, unknown>) => logger.info(f ?? {}, m),
     warn: (m: string, f?: Record<string, unknown>) => logger.warn(f ?? {}, m),
     error: (m: string, f?: Record<string, unknown>) => logger.error(f ?? {}, m),
   };
+}
+
+type FileLog = ReturnType<typeof fileLogOf>;
+
+interface Recovered {
+  memberId: bigint;
+  cluster: Cluster;
+  wal: Wal;
+  appliedIndex: number;
+  bootstrapPeers?: { id: bigint; context: Uint8Array }[];
+}
+
+export async function openMember(cfg: MemberConfig, logger: Logger): Promise<OpenedMember> {
+  const walDir = walDirOf(cfg);
+  const snapDir = snapDirOf(cfg);
+  const fileLog = fileLogOf(logger);
   const failpoints = armFailpointsFromEnv();
   if (failpoints) logger.warn({ failpoints }, `${FAILPOINT_ENV} is set: file system faults will be injected (test only)`);
   // etcd's TouchDirAll: private directories, an existing one with a wider mode warned about (and fixed here).
@@ -46,77 +82,122 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
   if (existsSync(walDir)) touchPrivateDirAll(walDir, fileLog);
   const backend = await Backend.open(join(snapDir, "db"), { logger: fileLog });
   const store = MvccStore.open(backend);
-  const walOptions = { maxWals: cfg.maxWals };
-  const snapshotter = new Snapshotter(snapDir, fileLog);
+  const snapshots = new Snapshotter(snapDir, fileLog);
   const storage = new MemoryStorage();
-
-  let memberId: bigint;
-  let cluster: Cluster;
-  let wal: Wal;
-  let appliedIndex = 0;
-  let confState: ConfState = { voters: [], learners: [] };
-  let bootstrapPeers: { id: bigint; context: Uint8Array }[] | undefined;
-
-  if (Wal.exists(walDir)) {
-    // Only a snapshot the WAL has a marker for: a crash between writing the .snap file and the marker leaves an orphan.
-    const snap = await snapshotter.loadNewestAvailable(await Wal.validSnapshotEntries(walDir, fileLog));
-    const opened = await Wal.open(walDir, snap ? { index: snap.metadata.index, term: snap.metadata.term } : { index: 0, term: 0 }, fileLog, walOptions);
-    wal = opened.wal;
-    memberId = opened.metadata.memberId;
-    cluster = snap ? decodeCluster(snap.data) : emptyCluster(opened.metadata.clusterId);
-    // a crash while installing a snapshot from the leader can leave the backend behind it
-    await recoverBackend(store, snapDir, snap?.metadata.index ?? 0, logger);
-    if (snap) {
-      storage.applySnapshot(snap);
-      appliedIndex = snap.metadata.index;
-      confState = snap.metadata.confState;
-    }
-    storage.setHardState(opened.hardState);
-    storage.append(opened.entries);
-    checkBackendWithinLog(
-      { consistentIndex: store.consistentIndex(), lastLogIndex: storage.lastIndex(), walDir, backendPath: backend.path, ...(opened.repaired ? { walRepaired: opened.repaired } : {}) },
-      fileLog,
-    );
-    logger.info(
-      { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": opened.hardState.commit, "snapshot-index": appliedIndex },
-      "restarting local member",
-    );
-  } else if (cfg.initialClusterState === "existing") {
-    // Joining: the member was added with `member add`; learn the cluster from a peer that is in it.
-    const joined = await fetchClusterFromPeers(cfg);
-    const me = [...joined.members.values()].find((m) => sameUrls(m.peerUrls, cfg.initialAdvertisePeerUrls));
-    if (!me) {
-      throw new ConfigError(
-        `this member's --initial-advertise-peer-urls (${cfg.initialAdvertisePeerUrls.join(",")}) are not in the cluster's member list; add it first with 'etcdctl member add ${cfg.name} --peer-urls=${cfg.initialAdvertisePeerUrls.join(",")}'`,
-      );
-    }
-    memberId = me.id;
-    cluster = joined;
-    wal = await Wal.create(walDir, { memberId, clusterId: joined.clusterId }, fileLog, walOptions);
-    logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(joined.clusterId) }, "joining an existing cluster");
+  const r = Wal.exists(walDir)
+    ? await restart(cfg, { backend, store, snapshots, storage, fileLog, logger })
+    : cfg.initialClusterState === "existing"
+      ? await joinExisting(cfg, logger)
+      : await bootstrapNew(cfg, logger);
+  const node = newRawNode(cfg, r.memberId, storage, r.appliedIndex, logger);
+  let confState: ConfState;
+  if (r.bootstrapPeers) {
+    node.bootstrap(r.bootstrapPeers);
+    confState = { voters: r.bootstrapPeers.map((p) => p.id), learners: [] };
   } else {
-    validateBootstrap(cfg);
-    const members: Member[] = cfg.initialCluster.map((m) => ({
-      id: computeMemberId(m.peerUrls, cfg.initialClusterToken),
-      name: m.name,
-      peerUrls: m.peerUrls,
-      clientUrls: [],
-      isLearner: false,
-    }));
-    const me = members.find((m) => m.name === cfg.name)!;
-    memberId = me.id;
-    const clusterId = computeClusterId(members.map((m) => m.id));
-    cluster = emptyCluster(clusterId);
-    wal = await Wal.create(walDir, { memberId, clusterId }, fileLog, walOptions);
-    bootstrapPeers = members.map((m) => ({ id: m.id, context: encodeMember({ ...m, clientUrls: [] }) }));
-    logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": cfg.initialCluster.map((m) => m.name) }, "starting local member");
+    confState = storage.initialState().confState;
   }
-  const node = new RawNode({
-    id: memberId,
+  return {
+    memberId: r.memberId,
+    cluster: r.cluster,
+    node,
+    storage,
+    stable: new DurableLog(r.wal, snapshots),
+    snapshots,
+    wal: r.wal,
+    backend,
+    store,
+    appliedIndex: r.appliedIndex,
+    confState,
+    closeStorage: async () => {
+      await r.wal.close();
+      await backend.close();
+    },
+  };
+}
+
+interface OpenStorage {
+  readonly backend: Backend;
+  readonly store: MvccStore;
+  readonly snapshots: Snapshotter;
+  readonly storage: MemoryStorage;
+  readonly fileLog: FileLog;
+  readonly logger: Logger;
+}
+
+/** A WAL exists: the newest snapshot the WAL has a marker for, then the entries after it. */
+async function restart(cfg: MemberConfig, s: OpenStorage): Promise<Recovered> {
+  const walDir = walDirOf(cfg);
+  const snapDir = snapDirOf(cfg);
+  // Only a snapshot the WAL has a marker for: a crash between writing the .snap file and the marker leaves an orphan.
+  const snap = await s.snapshots.loadNewestAvailable(await Wal.validSnapshotEntries(walDir, s.fileLog));
+  const opened = await Wal.open(walDir, snap ? { index: snap.metadata.index, term: snap.metadata.term } : { index: 0, term: 0 }, s.fileLog, { maxWals: cfg.maxWals });
+  const memberId = opened.metadata.memberId;
+  const cluster = snap ? decodeCluster(snap.data) : emptyCluster(opened.metadata.clusterId);
+  // a crash while installing a snapshot from the leader can leave the backend behind it
+  await recoverBackend(s.store, snapDir, snap?.metadata.index ?? 0, s.logger);
+  let appliedIndex = 0;
+  if (snap) {
+    s.storage.applySnapshot(snap);
+    appliedIndex = snap.metadata.index;
+  }
+  s.storage.setHardState(opened.hardState);
+  s.storage.append(opened.entries);
+  checkBackendWithinLog(
+    { consistentIndex: s.store.consistentIndex(), lastLogIndex: s.storage.lastIndex(), walDir, backendPath: s.backend.path, ...(opened.repaired ? { walRepaired: opened.repaired } : {}) },
+    s.fileLog,
+  );
+  s.logger.info(
+    { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": opened.hardState.commit, "snapshot-index": appliedIndex },
+    "restarting local member",
+  );
+  return { memberId, cluster, wal: opened.wal, appliedIndex };
+}
+
+/** Joining: the member was added with `member add`; learn the cluster from a peer that is in it. */
+async function joinExisting(cfg: MemberConfig, logger: Logger): Promise<Recovered> {
+  const joined = await fetchClusterFromPeers(cfg);
+  const me = [...joined.members.values()].find((m) => sameUrls(m.peerUrls, cfg.initialAdvertisePeerUrls));
+  if (!me) {
+    throw new ConfigError(
+      `this member's --initial-advertise-peer-urls (${cfg.initialAdvertisePeerUrls.join(",")}) are not in the cluster's member list; add it first with 'etcdctl member add ${cfg.name} --peer-urls=${cfg.initialAdvertisePeerUrls.join(",")}'`,
+    );
+  }
+  const wal = await Wal.create(walDirOf(cfg), { memberId: me.id, clusterId: joined.clusterId }, fileLogOf(logger), { maxWals: cfg.maxWals });
+  logger.info({ "local-member-id": idToHex(me.id), "cluster-id": idToHex(joined.clusterId) }, "joining an existing cluster");
+  return { memberId: me.id, cluster: joined, wal, appliedIndex: 0 };
+}
+
+/** A new cluster: the IDs are hashes of the initial cluster, raft starts with a conf change per member. */
+async function bootstrapNew(cfg: MemberConfig, logger: Logger): Promise<Recovered> {
+  validateBootstrap(cfg);
+  const members: Member[] = cfg.initialCluster.map((m) => ({
+    id: computeMemberId(m.peerUrls, cfg.initialClusterToken),
+    name: m.name,
+    peerUrls: m.peerUrls,
+    clientUrls: [],
+    isLearner: false,
+  }));
+  const memberId = members.find((m) => m.name === cfg.name)!.id;
+  const clusterId = computeClusterId(members.map((m) => m.id));
+  const wal = await Wal.create(walDirOf(cfg), { memberId, clusterId }, fileLogOf(logger), { maxWals: cfg.maxWals });
+  logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": cfg.initialCluster.map((m) => m.name) }, "starting local member");
+  return {
+    memberId,
+    cluster: emptyCluster(clusterId),
+    wal,
+    appliedIndex: 0,
+    bootstrapPeers: members.map((m) => ({ id: m.id, context: encodeMember({ ...m, clientUrls: [] }) })),
+  };
+}
+
+function newRawNode(cfg: MemberConfig, id: bigint, storage: MemoryStorage, applied: number, logger: Logger): RawNode {
+  return new RawNode({
+    id,
     electionTick: Math.max(2, Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs)),
     heartbeatTick: 1,
     storage,
-    applied: appliedIndex,
+    applied,
     maxSizePerMsg: MAX_SIZE_PER_MSG,
     maxInflightMsgs: 512,
     maxUncommittedEntriesSize: 1 << 30,
@@ -124,34 +205,6 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     preVote: cfg.preVote,
     randInt: (n) => randomInt(n),
     logger: { info: (msg, f) => logger.info(f ?? {}, msg), warn: (msg, f) => logger.warn(f ?? {}, msg) },
-  });
-  if (bootstrapPeers) {
-    node.bootstrap(bootstrapPeers);
-    confState = { voters: bootstrapPeers.map((p) => p.id), learners: [] };
-  } else {
-    confState = storage.initialState().confState;
-  }
-
-  const metrics = new ServerMetrics(() => backend.size());
-  return new EtcdServer({
-    cfg,
-    logger,
-    metrics,
-    memberId,
-    cluster,
-    node,
-    storage,
-    stable: new DurableLog(wal, snapshotter),
-    snapshots: snapshotter,
-    wal,
-    backend,
-    store,
-    appliedIndex,
-    confState,
-    closeStorage: async () => {
-      await wal.close();
-      await backend.close();
-    },
   });
 }
 
@@ -174,30 +227,4 @@ async function fetchClusterFromPeers(cfg: MemberConfig): Promise<Cluster> {
     }
   }
   throw new ConfigError(`cannot fetch cluster info from peer urls (${errors.join("; ") || "no peers in --initial-cluster"})`);
-}
-
-/** WAL and snapshot files behind one queue, so snapshot markers never interleave with entry writes. */
-class DurableLog implements StableStorage {
-  private tail: Promise<unknown> = Promise.resolve();
-  constructor(
-    private readonly wal: Wal,
-    private readonly snapshotter: Snapshotter,
-  ) {}
-
-  private serial<T>(f: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(f, f);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-
-  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
-    return this.serial(() => this.wal.save(hs, entries, mustSync));
-  }
-
-  async saveSnapshot(s: Snapshot): Promise<void> {
-    await this.snapshotter.save(s);
-    failpoint("raftAfterSaveSnapFile");
-    await this.serial(() => this.wal.saveSnapshot({ index: s.metadata.index, term: s.metadata.term }));
-    failpoint("raftAfterSaveSnapWal");
-  }
 }

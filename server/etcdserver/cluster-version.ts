@@ -5,7 +5,7 @@
 import type { Logger } from "../log/logger.js";
 import { idToHex } from "../membership/ids.js";
 import type { ApplyValue } from "./applier.js";
-import { ProposalKind, jsonPayload } from "./proposal.js";
+import { ProposalKind, jsonPayload } from "../pb/raft-entry.js";
 
 export const CLUSTER_VERSION = "3.4.0";
 

@@ -6,12 +6,13 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.js";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import { Lessor, type Lease } from "../lease/lessor.js";
-import { NotPrimaryError } from "../lease/lessor.js";
+import { NotPrimaryError } from "../lease/errors.js";
 import { ErrStopped } from "../pb/errors.js";
-import { serviceDefinition } from "../api/proto/load.js";
+import { payloads } from "../pb/raft-entry.js";
 import type { ApplyValue, LeaseGrantResult, LeaseRevokeResult } from "./applier.js";
-import { ProposalKind } from "./proposal.js";
+import { ProposalKind } from "../pb/raft-entry.js";
 
 export interface LeaseServerDeps {
   readonly lessor: Lessor;
@@ -23,6 +24,8 @@ export interface LeaseServerDeps {
   checkQuota(): void;
   readonly logger: Logger;
   readonly electionTimeoutMs: number;
+  /** What runs the expiry loop (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export interface TimeToLive {
@@ -41,12 +44,11 @@ const MAX_PENDING_REVOKES = 16;
 /** etcd's applyTimeout for waitAppliedIndex. */
 const APPLY_WAIT_MS = 1000;
 
-const leaseDef = serviceDefinition("etcdserverpb", "Lease");
 const MASK63 = (1n << 63n) - 1n;
 
 export class ServerLeases {
   readonly lessor: Lessor;
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: (() => void) | undefined;
   /** Expired leases found by the loop, waiting for a revoke slot (at most REVOKES_PER_LOOP). */
   private revokeQueue: bigint[] = [];
   /** Leases queued or being revoked: a lease reported again (etcd's retry interval) is not revoked twice at once. */
@@ -66,13 +68,13 @@ export class ServerLeases {
       id = randomBytes(8).readBigUInt64BE() & MASK63;
       if (this.lessor.lookup(id)) id = 0n;
     }
-    const payload = leaseDef.LeaseGrant!.requestSerialize({ TTL: String(ttl), ID: id.toString() });
+    const payload = payloads.leaseGrant.encode({ TTL: String(ttl), ID: id.toString() });
     return (await this.d.propose(ProposalKind.LeaseGrant, payload, signal)) as LeaseGrantResult;
   }
 
   /** LeaseRevoke through raft: ErrLeaseNotFound if it does not exist when applied. */
   async revoke(id: bigint, signal?: AbortSignal): Promise<LeaseRevokeResult> {
-    const payload = leaseDef.LeaseRevoke!.requestSerialize({ ID: id.toString() });
+    const payload = payloads.leaseRevoke.encode({ ID: id.toString() });
     return (await this.d.propose(ProposalKind.LeaseRevoke, payload, signal)) as LeaseRevokeResult;
   }
 
@@ -109,13 +111,12 @@ export class ServerLeases {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.revokeExpired(), EXPIRY_LOOP_MS);
-    this.timer.unref();
+    this.stopTimer = (this.d.clock ?? SYSTEM_CLOCK).every(EXPIRY_LOOP_MS, () => this.revokeExpired());
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.stopTimer?.();
     this.dropQueue();
     this.lessor.stop();
   }

@@ -5,7 +5,7 @@
 import type { Logger } from "../log/logger.js";
 import { idToHex } from "../membership/ids.js";
 import type { ApplyValue } from "./applier.js";
-import { ProposalKind, jsonPayload, type MemberAttributes } from "./proposal.js";
+import { ProposalKind, jsonPayload, type MemberAttributes } from "../pb/raft-entry.js";
 
 export interface MemberPublisherDeps {
   readonly memberId: bigint;

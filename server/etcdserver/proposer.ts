@@ -4,13 +4,13 @@
  */
 import { encodeMember, type Member } from "../membership/cluster.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
-import { ErrNoLeader, ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError } from "../pb/errors.js";
+import { ErrNoLeader, ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, isRequestError } from "../pb/errors.js";
 import { parseProposeCtxErr, type LeadershipView } from "./propose-errors.js";
 import { contextError, onAbort, withTimeout } from "./request-context.js";
 import { NONE, type ConfChange, type ConfChangeType } from "../raft/types.js";
 import type { ApplyResult, ApplyValue } from "./applier.js";
 import type { IdGenerator } from "./id-generator.js";
-import { encodeProposal, type ProposalKind } from "./proposal.js";
+import { encodeProposal, type ProposalKind } from "../pb/raft-entry.js";
 import type { WaitRegistry } from "./wait.js";
 
 export interface ProposerDeps {
@@ -66,7 +66,7 @@ export class Proposer {
         return r.value;
       } catch (e) {
         d.metrics.proposalsFailed.inc();
-        throw e instanceof EtcdError ? e : ErrTimeout;
+        throw isRequestError(e) ? e : ErrTimeout;
       } finally {
         stopWaiting();
         d.metrics.proposalsPending.dec();

@@ -1,6 +1,7 @@
 import type { Entry, HardState, Message, ReadState, Ready, Snapshot, SoftState } from "../raft/types.js";
-import { StateType } from "../raft/types.js";
+import { leadsAfter, planReady, type ReadyStep } from "../raft/ready-plan.js";
 import type { Logger } from "../log/logger.js";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 
 /** The parts of the raft core the loop drives (RawNode satisfies it). */
 export interface DrivenNode {
@@ -37,15 +38,11 @@ export interface RaftLoopHooks {
 }
 
 /**
- * The one loop that drives the raft core. Ordering rules (etcd's, enforced here and nowhere else):
- *  1. a snapshot from the leader is persisted before the hard state and entries that follow it,
- *     and its database is swapped into the backend only after both (snapshot-install.ts says how
- *     start-up recovers from a crash in between);
- *  2. hard state and entries are persisted (fsynced when the Ready says so) before a follower sends
- *     anything that acknowledges them; the leader may send its appends before its own write
- *     (raft thesis 10.2.1), since it counts itself only after persisting;
- *  3. only committed entries are applied, and only after they are durable here;
- *  4. advance() last.
+ * The one loop that drives the raft core: it takes each Ready and executes its plan, whose order
+ * (persist, send, apply, advance; the leader's early send) is raft/ready-plan.ts's, the same plan
+ * the raft simulation executes. A snapshot from the leader is persisted before the hard state and
+ * entries that follow it, and its database is swapped into the backend only after both
+ * (snapshot-install.ts says how start-up recovers from a crash in between).
  * Proposals that arrive while the WAL is fsyncing pile up in the raft log and go out in the next
  * Ready together: that is the group commit.
  */
@@ -53,7 +50,9 @@ export class RaftLoop {
   private running = false;
   private scheduled = false;
   private stopped = false;
-  private ticker: NodeJS.Timeout | undefined;
+  private stopTicker: (() => void) | undefined;
+  /** The turn being handled, if any (stop waits for it). */
+  private current: Promise<void> | undefined;
   private isLeader = false;
 
   constructor(
@@ -63,13 +62,15 @@ export class RaftLoop {
     private readonly hooks: RaftLoopHooks,
     private readonly logger: Logger,
     private readonly observeFsync: (seconds: number) => void,
+    /** What ticks raft (a test drives it by hand). */
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   start(tickMs: number): void {
-    this.ticker = setInterval(() => {
+    this.stopTicker = this.clock.every(tickMs, () => {
       this.node.tick();
       this.kick();
-    }, tickMs);
+    });
     this.kick();
   }
 
@@ -77,14 +78,16 @@ export class RaftLoop {
   kick(): void {
     if (this.scheduled || this.running || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => void this.run());
+    setImmediate(() => {
+      this.current = this.run();
+    });
   }
 
   /** Stops ticking and waits for the Ready being handled to finish persisting. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
-    while (this.running) await new Promise((r) => setTimeout(r, 1));
+    this.stopTicker?.();
+    while (this.running) await this.current;
   }
 
   private async run(): Promise<void> {
@@ -103,33 +106,40 @@ export class RaftLoop {
     if (!this.stopped && this.node.hasReady()) this.kick();
   }
 
+  /** Executes the Ready's plan (raft/ready-plan.ts), the same one the raft simulation executes. */
   private async handle(rd: Ready): Promise<void> {
-    if (rd.softState) {
-      this.isLeader = rd.softState.raftState === StateType.Leader;
-      this.hooks.onSoftState(rd.softState);
-    }
-    const sendEarly = this.isLeader && rd.snapshot === undefined;
-    if (sendEarly) this.hooks.send(rd.messages);
+    this.isLeader = leadsAfter(rd, this.isLeader);
+    for (const step of planReady(rd, this.isLeader)) await this.execute(step, rd);
+  }
 
-    if (rd.snapshot && rd.snapshot.metadata.index > 0) {
-      await this.stable.saveSnapshot(rd.snapshot);
+  private async execute(step: ReadyStep, rd: Ready): Promise<void> {
+    switch (step.kind) {
+      case "softState":
+        return this.hooks.onSoftState(step.softState);
+      case "send":
+        return this.hooks.send(step.messages);
+      case "persistSnapshot":
+        return this.stable.saveSnapshot(step.snapshot);
+      case "persist": {
+        const t0 = performance.now();
+        await this.stable.save(step.hardState, step.entries, step.mustSync);
+        if (step.mustSync) this.observeFsync((performance.now() - t0) / 1000);
+        return;
+      }
+      case "installSnapshot":
+        this.log.applySnapshot(step.snapshot);
+        return this.hooks.applySnapshot(step.snapshot);
+      case "appendToLog":
+        if (step.hardState) this.log.setHardState(step.hardState);
+        if (step.entries.length > 0) this.log.append(step.entries);
+        return;
+      case "apply":
+        return this.hooks.apply(step.entries);
+      case "readStates":
+        return this.hooks.onReadStates(step.readStates);
+      case "advance":
+        this.node.advance(rd);
+        return this.hooks.afterAdvance();
     }
-    if (rd.hardState || rd.entries.length > 0) {
-      const t0 = performance.now();
-      await this.stable.save(rd.hardState, rd.entries, rd.mustSync);
-      if (rd.mustSync) this.observeFsync((performance.now() - t0) / 1000);
-    }
-    if (rd.snapshot && rd.snapshot.metadata.index > 0) {
-      this.log.applySnapshot(rd.snapshot);
-      await this.hooks.applySnapshot(rd.snapshot);
-    }
-    if (rd.hardState) this.log.setHardState(rd.hardState);
-    if (rd.entries.length > 0) this.log.append(rd.entries);
-
-    if (!sendEarly) this.hooks.send(rd.messages);
-    if (rd.committedEntries.length > 0) this.hooks.apply(rd.committedEntries);
-    if (rd.readStates.length > 0) this.hooks.onReadStates(rd.readStates);
-    this.node.advance(rd);
-    this.hooks.afterAdvance();
   }
 }

@@ -10,7 +10,7 @@
  * Expired leases are found by the leader (findExpired) and revoked through raft by the server.
  */
 import type { Bucket } from "../backend/backend.js";
-import { ErrLeaseExist, ErrLeaseNotFound, ErrLeaseTTLTooLarge } from "../pb/errors.js";
+import { ErrLeaseExists, ErrLeaseNotFound, ErrLeaseTTLTooLarge, NotPrimaryError } from "./errors.js";
 import type { LeaseHooks } from "../mvcc/store.js";
 import { decodeLease, encodeLease, leaseKey } from "./lease-codec.js";
 
@@ -18,13 +18,6 @@ import { decodeLease, encodeLease, leaseKey } from "./lease-codec.js";
 export const MAX_LEASE_TTL = 9_000_000_000;
 export const LEASE_BUCKET = "lease";
 
-/** Renew/TimeToLive on a member that is not the primary lessor: the caller forwards to the leader. */
-export class NotPrimaryError extends Error {
-  override readonly name = "NotPrimaryError";
-  constructor() {
-    super("not a primary lessor");
-  }
-}
 
 export interface LessorLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -207,7 +200,7 @@ export class Lessor {
   grant(id: bigint, ttl: number): Lease {
     if (id === 0n) throw ErrLeaseNotFound;
     if (ttl > MAX_LEASE_TTL) throw ErrLeaseTTLTooLarge;
-    if (this.leaseMap.has(id)) throw ErrLeaseExist;
+    if (this.leaseMap.has(id)) throw ErrLeaseExists;
     const l = new Lease(id, Math.max(ttl, this.minTtl));
     if (this.primary) this.refresh(l, 0);
     this.leaseMap.set(id, l);

@@ -7,16 +7,19 @@
  * a revision's batch commits, its KeyValues are served from `pending`.
  */
 import { type Backend, type Bucket, BUCKET_KEY, BUCKET_META } from "../backend/backend.js";
-import { ErrCompacted, ErrFutureRev } from "../pb/errors.js";
+import { ErrCompacted, ErrFutureRev } from "./errors.js";
 import { EventType, type Event, type KeyValue } from "../pb/kv.js";
 import { compactHistory, META_FINISHED_COMPACT, META_SCHEDULED_COMPACT, type CompactionTarget } from "./compaction.js";
 import { hashByRev } from "./hash.js";
-import { KeyIndex, type KeyRev } from "./key-index.js";
+import type { KeyRev } from "./key-index.js";
 import { decodeKeyValue, encodeKeyValue, encodeTombstone } from "./kv-codec.js";
 import { PendingRevisions } from "./pending-revisions.js";
-import { bytesToMain, bytesToSub, isTombstoneKey, mainRevPrefix, REV_BYTES_LEN, revToBytes } from "./revision.js";
+import { bytesToMain, REV_BYTES_LEN, revToBytes } from "./revision.js";
 import { keyString, rangeEndString, TreeIndex } from "./tree-index.js";
-import { StoreWriteTxn, tombstoneKv, type RangeOptions, type RangeResult, type TxnStore, type WriteTxn } from "./write-txn.js";
+import { rebuildIndex } from "./rebuild-index.js";
+import { committedEvents, copyOut } from "./history.js";
+import { ConsistentIndex } from "./consistent-index.js";
+import { StoreWriteTxn, type RangeOptions, type RangeResult, type TxnStore, type WriteTxn } from "./write-txn.js";
 
 export type { RangeOptions, RangeResult, WriteTxn } from "./write-txn.js";
 
@@ -49,27 +52,7 @@ export interface MvccStoreOptions {
 
 export type CommitListener = (events: Event[], rev: number) => void;
 
-const META_CONSISTENT_INDEX = Buffer.from("consistent_index");
-const META_TERM = Buffer.from("term");
 
-function u64(n: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  b.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 0);
-  b.writeUInt32BE(n >>> 0, 4);
-  return b;
-}
-
-/**
- * A private copy of a buffer lmdb-js may reuse (its "fast" buffers carry an own `length`).
- * Buffer.allocUnsafe takes small buffers from Node's pool: far cheaper than a fresh ArrayBuffer
- * (Buffer.from/copyBytesFrom/slice), which dominated reads.
- */
-function copyOut(raw: Buffer): Buffer {
-  const n = raw.length;
-  const out = Buffer.allocUnsafe(n);
-  out.set(new Uint8Array(raw.buffer, raw.byteOffset, n));
-  return out;
-}
 
 class StoreClosedError extends Error {
   override readonly name = "StoreClosedError";
@@ -87,11 +70,7 @@ export class MvccStore {
 
   private currentRev = 1;
   private compactMainRev = -1;
-  private ci = 0;
-  private term = 0;
-  private savedCi = 0;
-  private savedTerm = 0;
-  private indexFlushQueued = false;
+  private readonly ci: ConsistentIndex;
 
   /** Events of revisions whose backend batch has not committed yet. */
   private readonly pending = new PendingRevisions();
@@ -120,6 +99,7 @@ export class MvccStore {
     this.leases = opts.leases;
     this.keys = backend.bucket(BUCKET_KEY);
     this.meta = backend.bucket(BUCKET_META);
+    this.ci = new ConsistentIndex(this.meta);
     this.unsubscribeBackend = backend.onBatchCommit((b) => this.pending.committed(b));
     this.compactionTarget = {
       index: () => this.index,
@@ -159,12 +139,12 @@ export class MvccStore {
 
   /** Index of the last raft entry applied (persisted with the writes it covers). */
   consistentIndex(): number {
-    return this.ci;
+    return this.ci.index;
   }
 
   /** Raft term of that entry, when the server provides it (0 otherwise). */
   consistentTerm(): number {
-    return this.term;
+    return this.ci.term;
   }
 
   /** Number of keys in the index (live or with history), for metrics. */
@@ -189,42 +169,8 @@ export class MvccStore {
    */
   setConsistentIndex(index: number, term?: number): void {
     this.checkOpen();
-    this.saveIndex(index, term);
+    this.ci.save(index, term);
   }
-
-  /**
-   * Record the applied index (and term). The meta row is written once per event-loop turn, from a
-   * microtask queued by the first change: it always runs after the turn's last write and before
-   * lmdb-js closes the turn's batch (in a setImmediate), so each backend transaction ends with the
-   * consistent index that covers exactly its rows.
-   */
-  private saveIndex(index: number, term?: number): void {
-    let dirty = false;
-    if (index > this.ci) {
-      this.ci = index;
-      dirty = true;
-    }
-    if (term !== undefined && term > this.term) {
-      this.term = term;
-      dirty = true;
-    }
-    if (dirty && !this.indexFlushQueued) {
-      this.indexFlushQueued = true;
-      queueMicrotask(this.flushIndex);
-    }
-  }
-
-  private readonly flushIndex = (): void => {
-    this.indexFlushQueued = false;
-    if (this.ci !== this.savedCi) {
-      this.meta.put(META_CONSISTENT_INDEX, u64(this.ci));
-      this.savedCi = this.ci;
-    }
-    if (this.term !== this.savedTerm) {
-      this.meta.put(META_TERM, u64(this.term));
-      this.savedTerm = this.term;
-    }
-  };
 
   // ---------------------------------------------------------------- reads
 
@@ -309,7 +255,7 @@ export class MvccStore {
     } catch (e) {
       txn.rollback();
       this.inWrite = false;
-      this.saveIndex(consistentIndex, term);
+      this.ci.save(consistentIndex, term);
       throw e;
     }
     try {
@@ -324,7 +270,7 @@ export class MvccStore {
     txn.end();
     const changes = txn.changeList;
     if (changes.length === 0) {
-      this.saveIndex(consistentIndex, term);
+      this.ci.save(consistentIndex, term);
       return;
     }
     const main = txn.beginRevision + 1;
@@ -335,7 +281,7 @@ export class MvccStore {
       if (ev.type === EventType.Put) this.keys.put(revToBytes(main, sub), encodeKeyValue(ev.kv));
       else this.keys.put(revToBytes(main, sub, true), encodeTombstone(ev.kv.key));
     }
-    this.saveIndex(consistentIndex, term);
+    this.ci.save(consistentIndex, term);
     this.pending.add(this.backend.lastIssuedBatch(), main, events);
     this.currentRev = main;
 
@@ -377,16 +323,16 @@ export class MvccStore {
   compact(consistentIndex: number, rev: number, term?: number): { done: Promise<void> } {
     this.checkOpen();
     if (rev <= this.compactMainRev) {
-      this.saveIndex(consistentIndex, term);
+      this.ci.save(consistentIndex, term);
       throw ErrCompacted;
     }
     if (rev > this.currentRev) {
-      this.saveIndex(consistentIndex, term);
+      this.ci.save(consistentIndex, term);
       throw ErrFutureRev;
     }
     this.compactMainRev = rev;
     this.meta.put(META_SCHEDULED_COMPACT, revToBytes(rev, 0));
-    this.saveIndex(consistentIndex, term);
+    this.ci.save(consistentIndex, term);
     return { done: this.scheduleCompaction(rev) };
   }
 
@@ -445,18 +391,8 @@ export class MvccStore {
     // committed rows first, then the pending overlay (pending mains are always the newest)
     const firstPending = this.pending.firstMain();
     if (main < firstPending && main <= to) {
-      let lastMain = -1;
-      for (const { key, value } of this.keys.getRange({ start: revToBytes(main, 0), end: mainRevPrefix(Math.min(to, firstPending - 1) + 1) })) {
-        const m = bytesToMain(key);
-        if (limit > 0 && out.length >= limit && m !== lastMain) return out;
-        lastMain = m;
-        const kv = decodeKeyValue(copyOut(value));
-        if (isTombstoneKey(key)) {
-          out.push(this.withPrev({ type: EventType.Delete, kv: tombstoneKv(kv.key, m) }, m, opts.prevKv));
-        } else {
-          out.push(this.withPrev({ type: EventType.Put, kv }, m, opts.prevKv));
-        }
-      }
+      const complete = committedEvents(this.keys, main, Math.min(to, firstPending - 1), limit, out, (ev, m) => this.withPrev(ev, m, opts.prevKv));
+      if (!complete) return out;
       main = firstPending;
     }
     for (; main <= to; main++) {
@@ -478,40 +414,13 @@ export class MvccStore {
   // ---------------------------------------------------------------- open / restore / close
 
   private restore(): void {
-    const metaNum = (k: Buffer): number | undefined => {
-      const v = this.meta.get(k);
-      if (!v) return undefined;
-      return v.length >= 8 ? Number(v.readBigUInt64BE(0)) : undefined;
-    };
-    this.ci = this.savedCi = metaNum(META_CONSISTENT_INDEX) ?? 0;
-    this.term = this.savedTerm = metaNum(META_TERM) ?? 0;
+    this.ci.load();
     const finished = this.meta.get(META_FINISHED_COMPACT);
     const scheduledRaw = this.meta.get(META_SCHEDULED_COMPACT);
     this.compactMainRev = finished ? bytesToMain(finished) : -1;
     let scheduled = scheduledRaw ? bytesToMain(scheduledRaw) : 0;
 
-    const index = new TreeIndex();
-    const keyToLease = new Map<string, { lease: bigint; key: Buffer }>();
-    let currentRev = 1;
-    for (const { key, value } of this.keys.getRange({})) {
-      const main = bytesToMain(key);
-      const sub = bytesToSub(key);
-      const tomb = isTombstoneKey(key);
-      const kv = decodeKeyValue(value);
-      const ks = keyString(kv.key);
-      currentRev = main;
-      const ki = index.keyIndex(ks);
-      if (ki) {
-        if (tomb) ki.tombstone(main, sub);
-        else ki.put(main, sub);
-      } else if (!tomb) {
-        const nki = new KeyIndex(ks);
-        nki.restore(kv.createRevision, main, sub, kv.version);
-        index.insert(nki);
-      }
-      if (tomb || kv.lease === 0n) keyToLease.delete(ks);
-      else keyToLease.set(ks, { lease: kv.lease, key: Buffer.from(kv.key) });
-    }
+    const { index, currentRev, keyToLease } = rebuildIndex(this.keys);
     this.index = index;
     this.currentRev = Math.max(currentRev, this.compactMainRev);
     this.pending.clear();
@@ -520,7 +429,7 @@ export class MvccStore {
     this.log.info("mvcc: restored", {
       currentRevision: this.currentRev,
       compactRevision: this.compactMainRev,
-      consistentIndex: this.ci,
+      consistentIndex: this.ci.index,
       keys: this.index.size,
     });
     if (scheduled !== 0) {
@@ -548,7 +457,7 @@ export class MvccStore {
   /** Stop background compaction (it resumes at next open) and wait for it. Leaves the backend open. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.indexFlushQueued) this.flushIndex();
+    this.ci.flushPending();
     this.stopping = true;
     this.closed = true;
     await this.fifo;

@@ -9,6 +9,7 @@ import type {
   WireRangeRequest,
   WireRequestOp,
   WireTxnRequest,
+  WireHeader,
 } from "./wire.js";
 
 const EMPTY = Buffer.alloc(0);
@@ -162,4 +163,8 @@ export function txnResponseToWire(r: kv.TxnResponse): WireTxnResponse {
 
 function innerHeader(revision: number): { header: { revision: number } } {
   return { header: { revision } };
+}
+
+export function headerToWire(h: kv.Header): WireHeader {
+  return { cluster_id: h.clusterId.toString(), member_id: h.memberId.toString(), revision: h.revision, raft_term: h.raftTerm };
 }

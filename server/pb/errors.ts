@@ -1,6 +1,8 @@
 /**
  * etcd's client-visible errors: one value per error with etcd's gRPC code and exact message
- * (etcd's api/v3rpc/rpctypes). Every layer throws these; the gRPC/HTTP adapters translate them once.
+ * (etcd's api/v3rpc/rpctypes). The server layer throws these; the domain layers (mvcc, lease) throw
+ * their own `DomainError`s, which the one table (etcdserver/requests/api-errors.ts, etcd's
+ * v3rpc/util.go) turns into these. The gRPC and HTTP adapters write code and message as they are.
  */
 export enum GrpcCode {
   OK = 0,
@@ -30,6 +32,19 @@ export class EtcdError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * An error of a domain layer (mvcc, lease): a stable value with the domain's own message and no
+ * gRPC code. A request that fails with one failed as a request (the same way on every member).
+ */
+export class DomainError extends Error {
+  override readonly name: string = "DomainError";
+}
+
+/** A request's own failure (etcd's error for it, or a domain error): not a fault of this member. */
+export function isRequestError(e: unknown): e is EtcdError | DomainError {
+  return e instanceof EtcdError || e instanceof DomainError;
 }
 
 const e = (code: GrpcCode, msg: string) => new EtcdError(code, msg);

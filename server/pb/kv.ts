@@ -3,6 +3,14 @@
  * lease IDs as bigint (int64 on the wire), keys and values as Buffers. The gRPC and HTTP
  * adapters convert the wire form to these types (checking ranges) and back.
  */
+/** Every response's header (etcd's ResponseHeader). */
+export interface Header {
+  readonly clusterId: bigint;
+  readonly memberId: bigint;
+  readonly revision: number;
+  readonly raftTerm: number;
+}
+
 export interface KeyValue {
   readonly key: Buffer;
   readonly createRevision: number;

@@ -82,3 +82,26 @@ export interface WireHeader {
   revision: number;
   raft_term: number;
 }
+
+/** A request as decoded, plus the exact bytes the client sent (what goes into the raft log: no re-encoding). */
+export interface WithRaw<T> {
+  readonly raw: Buffer;
+  readonly msg: T;
+}
+
+export interface WireLockRequest {
+  name: Buffer;
+  lease: Int64;
+}
+
+export interface WireLeaderKey {
+  name: Buffer;
+  key: Buffer;
+  rev: Int64;
+  lease: Int64;
+}
+
+export interface WireLeaderResponse {
+  header: WireHeader;
+  kv: WireKeyValue;
+}

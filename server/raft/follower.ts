@@ -5,7 +5,7 @@
 import { bcastAppend } from "./leader.js";
 import { ProgressTracker } from "./progress.js";
 import { VoteResult } from "./quorum.js";
-import type { Raft } from "./raft.js";
+import type { RaftCore as Raft } from "./raft-core.js";
 import { ErrProposalDropped, type Message, MessageType, NONE, type Snapshot, StateType } from "./types.js";
 import { minNum, type MutableMessage, newMessage } from "./util.js";
 

@@ -5,7 +5,7 @@
  */
 import type { PeerProgress } from "./progress.js";
 import { VoteResult, voteResult } from "./quorum.js";
-import type { Raft } from "./raft.js";
+import type { RaftCore as Raft } from "./raft-core.js";
 import {
   type ConfState,
   type Entry,
@@ -128,18 +128,9 @@ export function stepLeader(r: Raft, m: Message): void {
     case MessageType.Beat:
       bcastHeartbeat(r);
       return;
-    case MessageType.CheckQuorum: {
-      const self = r.prs.progress.get(r.id);
-      if (self !== undefined) self.recentActive = true;
-      if (!r.prs.quorumActive()) {
-        r.logger.warn("raft: stepped down to follower since quorum is not active", { id: String(r.id) });
-        r.becomeFollower(r.term, NONE);
-      }
-      for (const [id, pr] of r.prs.progress) {
-        if (id !== r.id) pr.recentActive = false;
-      }
+    case MessageType.CheckQuorum:
+      checkQuorum(r);
       return;
-    }
     case MessageType.Prop:
       leaderPropose(r, m);
       return;
@@ -164,18 +155,9 @@ export function stepLeader(r: Raft, m: Message): void {
     case MessageType.AppResp:
       handleAppendResponse(r, m, pr);
       return;
-    case MessageType.HeartbeatResp: {
-      pr.recentActive = true;
-      pr.probeSent = false;
-      // Free one slot of a full window so a stalled follower makes progress.
-      if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
-      if (pr.match < r.raftLog.lastIndex()) sendAppend(r, m.from);
-      if (m.context.byteLength === 0) return;
-      const acks = r.readOnly.recvAck(m.from, m.context);
-      if (acks === undefined || voteResult(r.prs.voters, acks) !== VoteResult.Won) return;
-      for (const rs of r.readOnly.advance(m.context)) respondToReadIndex(r, rs.req, rs.index);
+    case MessageType.HeartbeatResp:
+      handleHeartbeatResponse(r, m, pr);
       return;
-    }
     case MessageType.SnapStatus:
       if (pr.state !== "snapshot") return;
       if (m.reject) {
@@ -190,23 +172,51 @@ export function stepLeader(r: Raft, m: Message): void {
       // An optimistic MsgApp was probably lost.
       if (pr.state === "replicate") pr.becomeProbe();
       return;
-    case MessageType.TransferLeader: {
-      if (pr.isLearner) return;
-      const transferee = m.from;
-      if (r.leadTransferee !== NONE) {
-        if (r.leadTransferee === transferee) return; // already in progress
-        r.abortLeaderTransfer();
-      }
-      if (transferee === r.id) return;
-      r.logger.info("raft: starts to transfer leadership", { id: String(r.id), to: String(transferee) });
-      // The transfer must finish within an election timeout.
-      r.electionElapsed = 0;
-      r.leadTransferee = transferee;
-      if (pr.match === r.raftLog.lastIndex()) sendTimeoutNow(r, transferee);
-      else sendAppend(r, transferee);
+    case MessageType.TransferLeader:
+      transferLeader(r, m.from, pr);
       return;
-    }
   }
+}
+
+/** MsgCheckQuorum: step down unless a quorum was heard from since the last check. */
+function checkQuorum(r: Raft): void {
+  const self = r.prs.progress.get(r.id);
+  if (self !== undefined) self.recentActive = true;
+  if (!r.prs.quorumActive()) {
+    r.logger.warn("raft: stepped down to follower since quorum is not active", { id: String(r.id) });
+    r.becomeFollower(r.term, NONE);
+  }
+  for (const [id, pr] of r.prs.progress) {
+    if (id !== r.id) pr.recentActive = false;
+  }
+}
+
+function handleHeartbeatResponse(r: Raft, m: Message, pr: PeerProgress): void {
+  pr.recentActive = true;
+  pr.probeSent = false;
+  // Free one slot of a full window so a stalled follower makes progress.
+  if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
+  if (pr.match < r.raftLog.lastIndex()) sendAppend(r, m.from);
+  if (m.context.byteLength === 0) return;
+  const acks = r.readOnly.recvAck(m.from, m.context);
+  if (acks === undefined || voteResult(r.prs.voters, acks) !== VoteResult.Won) return;
+  for (const rs of r.readOnly.advance(m.context)) respondToReadIndex(r, rs.req, rs.index);
+}
+
+/** MsgTransferLeader from `transferee` (RawNode steps it as from the target). */
+function transferLeader(r: Raft, transferee: NodeId, pr: PeerProgress): void {
+  if (pr.isLearner) return;
+  if (r.leadTransferee !== NONE) {
+    if (r.leadTransferee === transferee) return; // already in progress
+    r.abortLeaderTransfer();
+  }
+  if (transferee === r.id) return;
+  r.logger.info("raft: starts to transfer leadership", { id: String(r.id), to: String(transferee) });
+  // The transfer must finish within an election timeout.
+  r.electionElapsed = 0;
+  r.leadTransferee = transferee;
+  if (pr.match === r.raftLog.lastIndex()) sendTimeoutNow(r, transferee);
+  else sendAppend(r, transferee);
 }
 
 export function leaderPropose(r: Raft, m: Message): void {

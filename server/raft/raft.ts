@@ -4,8 +4,8 @@
  * membership changes. It never performs I/O: outgoing messages accumulate in `msgs`, state to
  * persist is read by RawNode into a Ready.
  *
- * The role-specific handlers live in leader.ts and follower.ts as functions over this class,
- * which is why its members are not private. Raft is internal: RawNode is the public API.
+ * The role-specific handlers live in leader.ts and follower.ts as functions over its RaftCore
+ * interface (raft-core.ts), which is why its members are not private. Raft is internal: RawNode is the public API.
  */
 import { stepCandidate, stepFollower } from "./follower.js";
 import { bcastAppend, stepLeader, switchToConfig } from "./leader.js";
@@ -13,6 +13,8 @@ import { RaftLog } from "./raft-log.js";
 import { PeerProgress, ProgressTracker } from "./progress.js";
 import { VoteResult } from "./quorum.js";
 import { ReadOnly } from "./read-only.js";
+import { stepTerm } from "./step-term.js";
+import { CAMPAIGN_TRANSFER, type CampaignType, type RaftCore } from "./raft-core.js";
 import {
   type Config,
   type ConfChange,
@@ -32,7 +34,6 @@ import {
   StateType,
 } from "./types.js";
 import {
-  bytesEqual,
   EMPTY_BYTES,
   isEmptyHardState,
   isEmptySnap,
@@ -43,10 +44,8 @@ import {
   voteRespType,
 } from "./util.js";
 
-/** Context of a MsgVote sent because of a leader transfer: bypasses the lease check. */
-export const CAMPAIGN_TRANSFER: Uint8Array = Uint8Array.from("CampaignTransfer", (c) => c.charCodeAt(0));
+export { CAMPAIGN_TRANSFER } from "./raft-core.js";
 
-type CampaignType = "pre" | "election" | "transfer";
 
 const NOOP_LOGGER: RaftLogger = { info() {}, warn() {} };
 
@@ -60,7 +59,7 @@ export function validateConfig(c: Config): void {
   if (typeof c.randInt !== "function") throw new RaftError("randInt is required");
 }
 
-export class Raft {
+export class Raft implements RaftCore {
   readonly id: NodeId;
   term = 0;
   vote: NodeId = NONE;
@@ -384,55 +383,7 @@ export class Raft {
    */
   step(m: Message): void {
     // 1. Term handling: may step down, or drop the message.
-    if (m.term === 0) {
-      // local message (or a forwarded MsgProp / MsgReadIndex)
-    } else if (m.term > this.term) {
-      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
-        const force = bytesEqual(m.context, CAMPAIGN_TRANSFER);
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
-        if (!force && inLease) {
-          // Heard from a leader within the election timeout: do not let a (possibly
-          // partitioned) candidate disrupt it. Neither update the term nor vote.
-          this.logger.info("raft: ignored vote request within lease", {
-            id: String(this.id),
-            from: String(m.from),
-            term: this.term,
-            msgTerm: m.term,
-          });
-          return;
-        }
-      }
-      if (m.type === MessageType.PreVote) {
-        // Never change the term in response to a pre-vote.
-      } else if (m.type === MessageType.PreVoteResp && !m.reject) {
-        // A granted pre-vote carries the term we will campaign at; the term moves when we
-        // win the pre-election.
-      } else {
-        this.logger.info("raft: received a message with higher term", {
-          id: String(this.id),
-          term: this.term,
-          type: MessageType[m.type],
-          from: String(m.from),
-          msgTerm: m.term,
-        });
-        const fromLeader = m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
-        this.becomeFollower(m.term, fromLeader ? m.from : NONE);
-      }
-    } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
-        // A leader of an older term: tell it our term so it steps down (needed since with
-        // check-quorum / pre-vote our higher term may not spread through votes).
-        this.send(newMessage(MessageType.AppResp, m.from));
-      } else if (m.type === MessageType.PreVote) {
-        // Reject explicitly, so a pre-candidate with a stale term learns ours.
-        const resp = newMessage(MessageType.PreVoteResp, m.from);
-        resp.term = this.term;
-        resp.reject = true;
-        this.send(resp);
-      }
-      // other stale messages are ignored
-      return;
-    }
+    if (!stepTerm(this, m)) return;
 
     // 2. Type handling.
     switch (m.type) {
@@ -440,29 +391,9 @@ export class Raft {
         this.hup();
         return;
       case MessageType.Vote:
-      case MessageType.PreVote: {
-        const canVote =
-          this.vote === m.from ||
-          (this.vote === NONE && this.lead === NONE) ||
-          (m.type === MessageType.PreVote && m.term > this.term);
-        // Learners may vote too: a promoted learner may not know it yet (see etcd).
-        if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
-          // Reply with the message's term (for pre-votes it is in our future).
-          const resp = newMessage(voteRespType(m.type), m.from);
-          resp.term = m.term;
-          this.send(resp);
-          if (m.type === MessageType.Vote) {
-            this.electionElapsed = 0;
-            this.vote = m.from;
-          }
-        } else {
-          const resp = newMessage(voteRespType(m.type), m.from);
-          resp.term = this.term;
-          resp.reject = true;
-          this.send(resp);
-        }
+      case MessageType.PreVote:
+        this.handleVote(m);
         return;
-      }
       default:
         switch (this.state) {
           case StateType.Leader:
@@ -478,7 +409,29 @@ export class Raft {
     }
   }
 
-  // ---------------------------------------------------------------- follower handlers
+  /** MsgVote / MsgPreVote: grant it if this member may vote for the sender and the sender's log is up to date. */
+  private handleVote(m: Message): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      (m.type === MessageType.PreVote && m.term > this.term);
+    // Learners may vote too: a promoted learner may not know it yet (see etcd).
+    if (canVote && this.raftLog.isUpToDate(m.index, m.logTerm)) {
+      // Reply with the message's term (for pre-votes it is in our future).
+      const resp = newMessage(voteRespType(m.type), m.from);
+      resp.term = m.term;
+      this.send(resp);
+      if (m.type === MessageType.Vote) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      const resp = newMessage(voteRespType(m.type), m.from);
+      resp.term = this.term;
+      resp.reject = true;
+      this.send(resp);
+    }
+  }
 
   // ---------------------------------------------------------------- membership
 
@@ -486,8 +439,6 @@ export class Raft {
     this.prs.applyConfChange(cc, this.raftLog.lastIndex());
     return switchToConfig(this);
   }
-
-  // ---------------------------------------------------------------- ReadIndex
 
   // ---------------------------------------------------------------- misc
 

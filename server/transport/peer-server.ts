@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { serviceDefinition } from "../api/proto/load.js";
+import { serviceDefinition } from "../pb/grpc-services.js";
 import type { Logger } from "../log/logger.js";
 import { MAX_CONCURRENT_STREAMS, peerMaxMessageBytes } from "./limits.js";
 import { peerService, type PeerReceiver } from "./peer-service.js";

@@ -40,6 +40,7 @@ export function checkStreamMessage(m: Message, from: bigint, localId: bigint): s
  * member IDs in the call metadata are all a member has to go by: every call and every message is
  * checked against the current membership, and what fails is dropped with a rate-limited warning.
  */
+// Long: its two calls (Stream, Snapshot) share the table of open streams and the rate-limited log.
 export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServiceImplementation {
   // Open incoming streams by sender: a removed member is told at once, as etcd's peers do (410 Gone),
   // since it may have nothing more to send (a learner never campaigns).

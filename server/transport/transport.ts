@@ -4,7 +4,7 @@ import { rm } from "node:fs/promises";
 import type { Logger } from "../log/logger.js";
 import type { Member } from "../membership/cluster.js";
 import { idToHex } from "../membership/ids.js";
-import { clientConstructor } from "../api/proto/load.js";
+import { clientConstructor } from "../pb/grpc-services.js";
 import { encodeMessage } from "../raft/message-codec.js";
 import { MessageType, type Message } from "../raft/types.js";
 import { identityMetadata } from "./handshake.js";

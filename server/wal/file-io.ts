@@ -7,7 +7,7 @@ import { chmod, open, stat, type FileHandle } from "node:fs/promises";
 import { hitFailpoint } from "../util/failpoint.js";
 import { PRIVATE_FILE_MODE } from "../util/file-modes.js";
 import type { TornTail } from "./record.js";
-import type { WalLogger } from "./wal.js";
+import type { WalLogger } from "./logger.js";
 
 export async function fsyncDir(dir: string): Promise<void> {
   const h = await open(dir, "r");

@@ -6,7 +6,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { LOCK_FILE } from "./lock.js";
 import { WalError } from "./record.js";
-import type { WalLogger } from "./wal.js";
+import type { WalLogger } from "./logger.js";
 
 const SEGMENT_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
 

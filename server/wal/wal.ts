@@ -18,6 +18,7 @@ import { hitFailpoint } from "../util/failpoint.js";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 import { datasync, ensurePrivate, fsyncDir, repairTornTail, writeFully, writeFullySync } from "./file-io.js";
 import { DirLock } from "./lock.js";
+import type { WalLogger } from "./logger.js";
 import { LogReader, MarkerReader, type WalMetadata, type WalSnapshot } from "./reader.js";
 import {
   CRC_BODY,
@@ -42,10 +43,7 @@ export { WalError } from "./record.js";
 export type { WalMetadata, WalSnapshot } from "./reader.js";
 export { segmentName, parseSegmentName } from "./segments.js";
 
-export interface WalLogger {
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-}
+export type { WalLogger } from "./logger.js";
 
 export interface WalOptions {
   /** Cut a new segment once the current one has reached this many bytes (default 64 MiB). */

@@ -1,15 +1,16 @@
 /** One watcher (etcd's mvcc.watcher): what it watches, from which revision, with which filters. */
-import type { WatchStream } from "./watchable-store.js";
-import type { WatcherGroup } from "./watcher-group.js";
+import type { WatchSink } from "./types.js";
 
 export class Watcher {
   /** The next revision this watcher has not been handed. */
   minRev: number;
-  group: WatcherGroup | undefined;
+  /** The WatcherGroup (synced or unsynced) that holds it, compared by identity. */
+  group: { delete(w: Watcher): boolean } | undefined;
   compacted = false;
   constructor(
     readonly id: number,
-    readonly stream: WatchStream,
+    /** Its stream (watchable-store.ts's WatchStream): where its responses go. */
+    readonly stream: { readonly sink: WatchSink },
     /** latin1 */
     readonly key: string,
     /** latin1; undefined: single key; "": from key */

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { deadlineGuard } from "../../server/api/grpc/deadline-guard.js";
 import { unary } from "../../server/api/grpc/unary.js";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import { ServerMetrics } from "../../server/metrics/metrics.js";
 import { ErrCtxCanceled, ErrCtxDeadlineExceeded, ErrTimeout, GrpcCode } from "../../server/pb/errors.js";
 import { contextError } from "../../server/etcdserver/request-context.js";
@@ -29,7 +29,7 @@ function busyWait(ms: number): void {
 /** A KV service whose Range handler behaves as the request key says. */
 function kvService(metrics: ServerMetrics): grpc.UntypedServiceImplementation {
   return {
-    Range: unary(metrics, "etcdserverpb.KV", "Range", (r: { key: Buffer }, signal: AbortSignal) => {
+    Range: unary(metrics, "etcdserverpb.KV", "Range", ({ signal }, r: { key: Buffer }) => {
       const key = r.key.toString();
       const rec = { aborted: undefined as unknown };
       seen.set(key, rec);

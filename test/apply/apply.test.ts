@@ -2,7 +2,9 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn, isTxnReadonly, type LeaseHooks } from "../../server/etcdserver/apply/index.js";
-import { ErrCompacted, ErrFutureRev, ErrKeyNotFound, ErrLeaseNotFound } from "../../server/pb/errors.js";
+import { ErrKeyNotFound } from "../../server/pb/errors.js";
+import { ErrCompacted, ErrFutureRev } from "../../server/mvcc/errors.js";
+import { ErrLeaseNotFound } from "../../server/lease/errors.js";
 import { CompareResult, CompareTarget, SortOrder, SortTarget, type Compare, type CompareValue, type ResponseOp, type TxnResponse } from "../../server/pb/kv.js";
 import { B, FROM_KEY, S, delReq, opDel, opPut, opRange, opTxn, openTempStore, putReq, rangeReq, txnReq, type TempStore } from "../mvcc/helpers.js";
 

@@ -10,7 +10,8 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { EtcdError } from "../../server/pb/errors.js";
+import { isRequestError } from "../../server/pb/errors.js";
+import { toApiError } from "../../server/etcdserver/requests/api-errors.js";
 import {
   CompareResult,
   CompareTarget,
@@ -280,7 +281,11 @@ function ours(f: () => unknown): Outcome {
   try {
     return { ok: true, value: f() };
   } catch (e) {
-    if (e instanceof EtcdError) return { ok: false, code: e.code, message: e.message };
+    // what a client sees: the error through the API layer's table
+    if (isRequestError(e)) {
+      const a = toApiError(e);
+      return { ok: false, code: a.code, message: a.message };
+    }
     throw e;
   }
 }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalCluster, type LocalClusterOptions } from "../../ansible-free-scripts/local/cluster.js";
 import { isHealthy, isLeader } from "../../ansible-free-scripts/common/health.js";
-import { clientConstructor } from "../../server/api/proto/load.js";
+import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { packageRoot } from "../../server/util/package-root.js";
 import { etcdctl as sharedEtcdctl, type CtlResult } from "../support/etcdctl.js";
 

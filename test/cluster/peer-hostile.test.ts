@@ -12,8 +12,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { serviceDefinition } from "../../server/api/proto/load.js";
-import { ProposalKind, encodeProposal, jsonPayload } from "../../server/etcdserver/proposal.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
+import { ProposalKind, encodeProposal, jsonPayload } from "../../server/pb/raft-entry.js";
 import { encodeMessage } from "../../server/raft/message-codec.js";
 import { EntryType, MessageType, type Entry, type Message } from "../../server/raft/types.js";
 import { Snapshotter } from "../../server/snap/snapshotter.js";

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { LocalCluster } from "../../ansible-free-scripts/local/cluster.js";
 import { isLeader } from "../../ansible-free-scripts/common/health.js";
-import { clientConstructor } from "../../server/api/proto/load.js";
+import { clientConstructor } from "../../server/pb/grpc-services.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Resp = Record<string, any>;

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { clientConstructor } from "../../server/api/proto/load.js";
+import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { downCluster, upCluster, waitLeader, type LocalCluster } from "../cluster/helpers.js";
 import { grpcClient } from "../support/grpc-client.js";
 

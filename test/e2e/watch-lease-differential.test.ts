@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { MemberProcess } from "../support/member-process.js";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
-import { clientConstructor } from "../../server/api/proto/load.js";
+import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { sideBySide } from "../support/side-by-side.js";
 import { gatewayPost } from "../support/gateway.js";
 import { assertSameTranscripts } from "../support/transcript.js";

@@ -8,14 +8,16 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import pino from "pino";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import { Applier, type ApplyResult } from "../../server/etcdserver/applier.js";
 import { MAX_TXN_DEPTH } from "../../server/etcdserver/entry-decode.js";
-import { ProposalKind, encodeProposal, jsonPayload } from "../../server/etcdserver/proposal.js";
+import { ProposalKind, encodeProposal, jsonPayload } from "../../server/pb/raft-entry.js";
 import { WaitRegistry } from "../../server/etcdserver/wait.js";
 import { LEASE_BUCKET, Lessor } from "../../server/lease/index.js";
 import { emptyCluster, encodeMember, type Cluster } from "../../server/membership/cluster.js";
-import { ErrEmptyKey, ErrFutureRev, ErrLeaseNotFound, ErrLeaseTTLTooLarge, ErrMemberNotFound } from "../../server/pb/errors.js";
+import { ErrEmptyKey, ErrMemberNotFound } from "../../server/pb/errors.js";
+import { ErrFutureRev } from "../../server/mvcc/errors.js";
+import { ErrLeaseNotFound, ErrLeaseTTLTooLarge } from "../../server/lease/errors.js";
 import { encodeConfChange } from "../../server/raft/conf-change-codec.js";
 import { MemoryStorage } from "../../server/raft/memory-storage.js";
 import { RawNode } from "../../server/raft/raw-node.js";
@@ -130,12 +132,12 @@ function newMember(voters: bigint[], t: TempStore = openTempStore()): Member {
   t.store.setLeaseHooks(lessor.hooks);
   const waits = new WaitRegistry<ApplyResult>();
   let cluster: Cluster = emptyCluster(1n);
-  const applier = new Applier(
-    t.store,
+  const applier = new Applier({
+    store: t.store,
     cluster,
-    0,
+    appliedIndex: 0,
     waits,
-    {
+    hooks: {
       confState: () => cs,
       applyConfChange: (cc) => (cs = node.applyConfChange(cc)),
       onNoopApplied: () => undefined,
@@ -143,9 +145,9 @@ function newMember(voters: bigint[], t: TempStore = openTempStore()): Member {
       onClusterVersion: () => undefined,
     },
     logger,
-    lessor.hooks,
+    leases: lessor.hooks,
     lessor,
-  );
+  });
   return { t, applier, waits, confState: () => cs, warnings: () => lines.filter((l) => l.level >= 40) };
 }
 

@@ -1,33 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import pino from "pino";
-import { AutoCompactor, parseGoDuration, type Clock } from "../../server/etcdserver/auto-compactor.js";
+import { AutoCompactor, parseGoDuration } from "../../server/etcdserver/auto-compactor.js";
+import { ManualClock } from "../support/manual-clock.js";
 
 function fakeClock() {
-  let now = 0;
-  const timers: Array<{ f: () => void; every: number; next: number }> = [];
-  const clock: Clock = {
-    now: () => now,
-    setInterval: (f, ms) => {
-      const t = { f, every: ms, next: now + ms };
-      timers.push(t);
-      return t;
-    },
-    clearInterval: (h) => timers.splice(timers.indexOf(h as never), 1),
-  };
-  const advance = async (ms: number) => {
-    const end = now + ms;
-    for (;;) {
-      const t = timers.filter((x) => x.next <= end).sort((a, b) => a.next - b.next)[0];
-      if (!t) break;
-      now = t.next;
-      t.next += t.every;
-      t.f();
-      await Promise.resolve();
-    }
-    now = end;
-  };
-  return { clock, advance };
+  const clock = new ManualClock(0);
+  return { clock, advance: (ms: number) => clock.advance(ms) };
 }
 
 const quiet = pino({ level: "silent" });

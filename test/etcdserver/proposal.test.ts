@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ProposalKind, decodeProposal, encodeProposal } from "../../server/etcdserver/proposal.js";
+import { ProposalKind, decodeProposal, encodeProposal } from "../../server/pb/raft-entry.js";
 import { IdGenerator } from "../../server/etcdserver/id-generator.js";
 
 test("a proposal round-trips with its uint64 request id; the leader's empty no-op decodes to nothing", () => {

@@ -10,7 +10,7 @@ import { Proposer, type ProposerDeps } from "../../server/etcdserver/proposer.js
 import { parseProposeCtxErr, type LeadershipView } from "../../server/etcdserver/propose-errors.js";
 import { WaitRegistry } from "../../server/etcdserver/wait.js";
 import type { ApplyResult } from "../../server/etcdserver/applier.js";
-import { ProposalKind, decodeProposal } from "../../server/etcdserver/proposal.js";
+import { ProposalKind, decodeProposal } from "../../server/pb/raft-entry.js";
 import {
   ErrCanceled,
   ErrCtxCanceled,

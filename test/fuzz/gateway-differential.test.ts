@@ -9,7 +9,7 @@ import { requestArbitrary } from "../support/proto-arbitrary.js";
 import { renderGatewayJson } from "../support/gateway-render.js";
 import { GatewayRequestDecoder } from "../../server/api/http/gateway-request.js";
 import { GoJsonDecoder } from "../../server/api/http/go-json-stream.js";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import type { WireRangeRequest, WireTxnRequest } from "../../server/pb/wire.js";
 
 /**

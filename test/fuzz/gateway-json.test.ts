@@ -8,7 +8,7 @@ import { checkValid } from "../../server/api/http/go-json-scanner.js";
 import { goBase64Decode } from "../../server/api/http/go-base64.js";
 import { goUnquote } from "../../server/api/http/go-strings.js";
 import { schemaOf, type FieldSchema } from "../../server/api/http/jsonpb-schema.js";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import { canonical, requestArbitrary } from "../support/proto-arbitrary.js";
 import { renderGatewayJson } from "../support/gateway-render.js";
 

@@ -3,14 +3,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 import { fuzzParams } from "./settings.js";
-import { serviceDefinition } from "../../server/api/proto/load.js";
-import { keepRawBytes, type WithRaw } from "../../server/api/grpc/raw-requests.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
+import { keepRawBytes } from "../../server/api/grpc/raw-requests.js";
 import { KV_RAW_METHODS } from "../../server/api/grpc/kv-service.js";
-import { watchDefinitionPassingBuffers } from "../../server/api/grpc/watch-encode.js";
+import { watchDefinitionPassingBuffers } from "../../server/api/grpc/watch-definition.js";
 import { compactionFromWire, deleteRangeFromWire, putFromWire, rangeFromWire, txnFromWire } from "../../server/pb/convert.js";
 import { EtcdError } from "../../server/pb/errors.js";
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from "../../server/etcdserver/apply/validate.js";
-import type { WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireTxnRequest } from "../../server/pb/wire.js";
+import type { WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireRangeRequest, WireTxnRequest, WithRaw } from "../../server/pb/wire.js";
 import { canonical, requestArbitrary } from "../support/proto-arbitrary.js";
 
 /**

@@ -11,7 +11,7 @@ import { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import pino from "pino";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import { decodeMessage, encodeMessage } from "../../server/raft/message-codec.js";
 import { EntryType, MessageType, RaftError, type Entry, type Message } from "../../server/raft/types.js";
 import { identityMetadata } from "../../server/transport/handshake.js";

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { GatewayRequestDecoder, type GatewayRequest } from "../../server/api/http/gateway-request.js";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 
 /**
  * The gateway's request decoding (jsonpb over the .proto types) in process: etcd's error for each

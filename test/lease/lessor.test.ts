@@ -3,7 +3,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Lessor, LEASE_BUCKET, MAX_LEASE_TTL, NotPrimaryError, decodeLease, encodeLease, leaseIdOfKey, leaseKey, minLeaseTtl } from "../../server/lease/index.js";
-import { ErrLeaseExist, ErrLeaseNotFound, ErrLeaseTTLTooLarge } from "../../server/pb/errors.js";
+import { ErrLeaseExists as ErrLeaseExist, ErrLeaseNotFound, ErrLeaseTTLTooLarge } from "../../server/lease/errors.js";
 import { B, NONE, S, openTempStore, type TempStore } from "../mvcc/helpers.js";
 
 function clock(start = 1_000_000) {

@@ -7,8 +7,8 @@ import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { Lessor } from "../../server/lease/index.js";
 import { ServerLeases } from "../../server/etcdserver/leases.js";
-import { ProposalKind } from "../../server/etcdserver/proposal.js";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { ProposalKind } from "../../server/pb/raft-entry.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import type { Logger } from "../../server/log/logger.js";
 
 const leaseDef = serviceDefinition("etcdserverpb", "Lease");

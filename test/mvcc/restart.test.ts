@@ -5,7 +5,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Backend, backendPath } from "../../server/backend/index.js";
 import { MvccStore } from "../../server/mvcc/index.js";
-import { ErrCompacted } from "../../server/pb/errors.js";
+import { ErrCompacted } from "../../server/mvcc/errors.js";
 import { B, FROM_KEY, NONE, kvPlain, openTempStore, tempDir, type TempStore } from "./helpers.js";
 
 const stores: TempStore[] = [];

@@ -1,7 +1,7 @@
 /** MVCC store semantics, scenario by scenario (etcd 3.4's mvcc package behaviour). */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ErrCompacted, ErrFutureRev } from "../../server/pb/errors.js";
+import { ErrCompacted, ErrFutureRev } from "../../server/mvcc/errors.js";
 import { EventType, type Event } from "../../server/pb/kv.js";
 import { B, FROM_KEY, NONE, S, kvPlain, openTempStore, type TempStore } from "./helpers.js";
 

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import { Code, encodeGrpcTimeout, RetryingClient } from "../support/clientv3-retry.js";
 
 type Answer = { code: number; details: string } | "ok";

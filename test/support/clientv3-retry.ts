@@ -18,7 +18,7 @@
  * gRPC library would impose its own deadline handling.
  */
 import { connect, constants, type ClientHttp2Session } from "node:http2";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 
 export const Code = { OK: 0, CANCELLED: 1, UNKNOWN: 2, DEADLINE_EXCEEDED: 4, UNAVAILABLE: 14 } as const;
 

@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { clientConstructor } from "../../server/api/proto/load.js";
+import { clientConstructor } from "../../server/pb/grpc-services.js";
 
 /** A raw gRPC client for one etcd service on one endpoint (host:port), with promise-returning unary calls. */
 export function grpcClient(endpoint: string, service: "KV" | "Maintenance" | "Cluster" | "Lease" | "Watch") {

@@ -4,7 +4,7 @@
  * A sentinel key is written under the prefix at the end, so the reader knows it has seen all.
  */
 import * as grpc from "@grpc/grpc-js";
-import { clientConstructor } from "../../server/api/proto/load.js";
+import { clientConstructor } from "../../server/pb/grpc-services.js";
 
 export interface KvEvent {
   readonly type: "PUT" | "DELETE";

@@ -3,7 +3,7 @@
  * sends whatever identity metadata and raft message bytes a test crafts. No size limit of its own.
  */
 import * as grpc from "@grpc/grpc-js";
-import { clientConstructor } from "../../server/api/proto/load.js";
+import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { identityMetadata, type PeerIdentity } from "../../server/transport/handshake.js";
 
 export interface CallOutcome {

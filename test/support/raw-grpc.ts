@@ -6,7 +6,7 @@
  * DEADLINE_EXCEEDED or CANCELLED written by the server's gRPC layer, which clientv3 would retry.
  */
 import { connect, constants } from "node:http2";
-import { serviceDefinition } from "../../server/api/proto/load.js";
+import { serviceDefinition } from "../../server/pb/grpc-services.js";
 
 export interface ServerAnswer {
   /** grpc-status from the trailers (or the trailers-only response); undefined if none came. */

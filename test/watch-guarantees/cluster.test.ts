@@ -34,7 +34,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { clientConstructor } from "../../server/api/proto/load.js";
+import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { downCluster, hostPort, upCluster, waitConverged, waitLeader, type LocalCluster } from "../cluster/helpers.js";
 import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
 import { freePort } from "../support/ports.js";

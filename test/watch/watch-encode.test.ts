@@ -1,12 +1,12 @@
 /**
- * The gRPC watch fan-out's encoder (server/api/grpc/watch-encode.ts) is byte-identical to the Watch
+ * The gRPC watch fan-out's encoder (server/pb/watch-response.ts) is byte-identical to the Watch
  * method's protobufjs serializer: directly over a range of responses, and end to end by running one
  * WatchSession that writes bytes beside one that writes objects over the same store.
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { MethodDefinition } from "@grpc/grpc-js";
-import { WatchSession, type WireWatchCreateRequest, type WireWatchResponse } from "../../server/api/grpc/watch-service.js";
+import { WatchSession, type WireWatchCreateRequest, type WireWatchResponse } from "../../server/etcdserver/requests/watch-session.js";
 import {
   encodeEventResponse,
   eventBytes,
@@ -15,9 +15,9 @@ import {
   eventToWire,
   headerBytes,
   serializeWatchResponse,
-  watchDefinitionPassingBuffers,
-} from "../../server/api/grpc/watch-encode.js";
-import { headerToWire } from "../../server/api/grpc/header.js";
+} from "../../server/pb/watch-response.js";
+import { watchDefinitionPassingBuffers } from "../../server/api/grpc/watch-definition.js";
+import { headerToWire } from "../../server/pb/convert.js";
 import type { EtcdServer, Header } from "../../server/etcdserver/server.js";
 import { EventType, type Event, type KeyValue } from "../../server/pb/kv.js";
 import { WatchableStore } from "../../server/watch/index.js";

@@ -1,7 +1,7 @@
 /** The per-stream watch protocol (WatchSession) over a real store: progress notifications, fragments, created-before-events. */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { WatchSession, type WireWatchResponse } from "../../server/api/grpc/watch-service.js";
+import { WatchSession, type WireWatchResponse } from "../../server/etcdserver/requests/watch-session.js";
 import type { EtcdServer } from "../../server/etcdserver/server.js";
 import { WatchableStore } from "../../server/watch/index.js";
 import { B, openTempStore, type TempStore } from "../mvcc/helpers.js";

@@ -6,6 +6,7 @@
 import type { Applied, Header } from "../../etcdserver/server.js";
 import { EtcdError, GrpcCode } from "../../pb/errors.js";
 import { contextError } from "../../etcdserver/request-context.js";
+import { toApiError } from "../../etcdserver/requests/api-errors.js";
 import type * as kv from "../../pb/kv.js";
 import { EventType, SortOrder, SortTarget } from "../../pb/kv.js";
 import type { WireDeleteRangeRequest, WireRangeRequest, WireTxnRequest } from "../../pb/wire.js";
@@ -164,7 +165,7 @@ export async function asRecipeError<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
-    if (e instanceof EtcdError && e.code !== GrpcCode.Unknown) throw new EtcdError(GrpcCode.Unknown, e.message);
-    throw e;
+    const err = toApiError(e);
+    throw err.code === GrpcCode.Unknown ? err : new EtcdError(GrpcCode.Unknown, err.message);
   }
 }

@@ -1,14 +1,13 @@
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
-import { EtcdError, GrpcCode } from "../../pb/errors.js";
+import { GrpcCode } from "../../pb/errors.js";
+import { toApiError } from "../../etcdserver/requests/api-errors.js";
 
-/** The single translation from etcd-ts errors to gRPC statuses (etcd's rpctypes codes and texts). */
+/** A failed call's gRPC status: etcd's code and text for the error (the one table: toApiError). */
 export function toServiceError(e: unknown): Partial<ServiceError> {
-  if (e instanceof EtcdError) return { code: e.code as number as status, details: e.message, metadata: new Metadata() };
-  const msg = e instanceof Error ? e.message : String(e);
-  return { code: status.UNKNOWN, details: msg, metadata: new Metadata() };
+  const err = toApiError(e);
+  return { code: err.code as number as status, details: err.message, metadata: new Metadata() };
 }
 
 export function grpcCodeName(e: unknown): string {
-  const code = e instanceof EtcdError ? e.code : GrpcCode.Unknown;
-  return GrpcCode[code] ?? "Unknown";
+  return GrpcCode[toApiError(e).code] ?? "Unknown";
 }

@@ -1,5 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
-import type { EtcdServer } from "../../etcdserver/server.js";
+
+/** What the guard asks of the member. */
+export interface LearnerView {
+  isLearner(): boolean;
+}
 
 export const NOT_SUPPORTED_FOR_LEARNER = "etcdserver: rpc not supported for learner";
 
@@ -11,7 +15,7 @@ function supportedForLearner(path: string, message: unknown): boolean {
 }
 
 /** A learner is not a voter: like etcd, it refuses every other RPC with UNAVAILABLE, before any handler runs. */
-export function learnerGuard(server: EtcdServer): grpc.ServerInterceptor {
+export function learnerGuard(server: LearnerView): grpc.ServerInterceptor {
   return (method, call) =>
     new grpc.ServerInterceptingCall(call, {
       start: (next) =>

@@ -1,11 +1,5 @@
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 
-/** A request as decoded, plus the exact bytes the client sent (what goes into the raft log). */
-export interface WithRaw<T> {
-  readonly raw: Buffer;
-  readonly msg: T;
-}
-
 /** The same service definition, but the named methods hand their handler the raw bytes too. */
 export function keepRawBytes(def: ServiceDefinition, methods: readonly string[]): ServiceDefinition {
   const out: Record<string, MethodDefinition<unknown, unknown>> = {};

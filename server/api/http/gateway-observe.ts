@@ -1,20 +1,21 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ElectionHandlers } from "../grpc/election-service.js";
-import { serviceDefinition } from "../proto/load.js";
+import type { ElectionService } from "../../etcdserver/requests/services.js";
+import { requestContext } from "../../etcdserver/requests/context.js";
+import { messageCodec } from "../../pb/proto.js";
 import { LineWriter } from "./gateway-streams.js";
 import { GatewayCodec } from "./json-codec.js";
 import { discardRest, readFirstValue } from "./read-body.js";
 import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes } from "./gateway-request.js";
 import { refuse } from "./gateway-refuse.js";
 
-const electionDef = serviceDefinition("v3electionpb", "Election");
+const leaderRequest = messageCodec<{ name: Buffer }>("v3electionpb.LeaderRequest");
 
 /**
  * POST /v3/election/observe: one JSON LeaderRequest in the body (decoded as a unary request's);
  * a `{"result": ...}` line per leader change or proclamation until the client goes away (or the
  * observation ends, as etcd's does on a compacted revision).
  */
-export async function observeOverHttp(election: ElectionHandlers, req: IncomingMessage, res: ServerResponse, maxRequestBytes: number): Promise<void> {
+export async function observeOverHttp(election: ElectionService, req: IncomingMessage, res: ServerResponse, maxRequestBytes: number): Promise<void> {
   const grpcLimit = maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const reqDecoder = new GatewayRequestDecoder("v3electionpb.LeaderRequest", grpcLimit);
   const resCodec = new GatewayCodec("v3electionpb.LeaderResponse");
@@ -25,7 +26,7 @@ export async function observeOverHttp(election: ElectionHandlers, req: IncomingM
   if (!decoded.ok) return refuse(req, res, decoded);
   const out = new LineWriter(res);
   try {
-    for await (const r of election.observe(electionDef.Observe!.requestDeserialize(decoded.raw) as { name: Buffer }, ac.signal)) {
+    for await (const r of election.observe(requestContext(ac.signal), leaderRequest.decode(decoded.raw))) {
       out.line({ result: resCodec.toJson(r) });
     }
     out.end();

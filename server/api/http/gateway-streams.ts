@@ -10,11 +10,12 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
-import type { EtcdServer } from "../../etcdserver/server.js";
 import { EtcdError, GrpcCode } from "../../pb/errors.js";
-import type { LeaseHandlers } from "../grpc/lease-service.js";
-import { WatchSession, type WireWatchRequest, type WatchSessionOptions } from "../grpc/watch-service.js";
-import { serviceDefinition } from "../proto/load.js";
+import { toApiError } from "../../etcdserver/requests/api-errors.js";
+import type { LeaseService, WatchService } from "../../etcdserver/requests/services.js";
+import type { WireWatchRequest } from "../../etcdserver/requests/watch-session.js";
+import { requestContext } from "../../etcdserver/requests/context.js";
+import { messageCodec } from "../../pb/proto.js";
 import { errorBody, refusal } from "./gateway-refuse.js";
 import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes, type GatewayRequest } from "./gateway-request.js";
 import { GoJsonDecoder, type FrameEvent } from "./go-json-stream.js";
@@ -23,8 +24,15 @@ import { GatewayCodec } from "./json-codec.js";
 import { httpStatusOf } from "./status-codes.js";
 import { discardRest } from "./read-body.js";
 
-const watchDef = serviceDefinition("etcdserverpb", "Watch");
-const leaseDef = serviceDefinition("etcdserverpb", "Lease");
+const watchRequest = messageCodec<WireWatchRequest>("etcdserverpb.WatchRequest");
+const keepAliveRequest = messageCodec<{ ID: string }>("etcdserverpb.LeaseKeepAliveRequest");
+
+/** A streaming request's context: it ends when the client goes away. */
+function responseContext(res: ServerResponse) {
+  const ac = new AbortController();
+  res.once("close", () => ac.abort());
+  return requestContext(ac.signal);
+}
 
 /** What happens to the requests of a stream (etcd's gateway: its send loop into the gRPC stream). */
 export interface StreamRequestSink {
@@ -150,18 +158,18 @@ export class LineWriter {
 
 /** grpc-gateway's error object for a stream that fails after it started. */
 export function streamError(e: unknown) {
-  const err = e instanceof EtcdError ? e : new EtcdError(GrpcCode.Unknown, (e as Error).message);
+  const err = toApiError(e);
   const http = httpStatusOf(err.code);
   return { grpc_code: err.code, http_code: http, message: err.message, http_status: STATUS_CODES[http] ?? "" };
 }
 
 /** POST /v3/watch: responses stream until the client goes away (the body ending does not end the watch). */
-export function watchOverHttp(server: EtcdServer, req: IncomingMessage, res: ServerResponse, opts: WatchSessionOptions): void {
+export function watchOverHttp(watch: WatchService, req: IncomingMessage, res: ServerResponse, maxRequestBytes: number): void {
   const resCodec = new GatewayCodec("etcdserverpb.WatchResponse");
   const out = new LineWriter(res);
-  const session = new WatchSession(server, { write: (r) => out.line({ result: resCodec.toJson(r) }), writable: () => res.writableLength < 1 << 20 }, opts);
-  new StreamRequestReader(req, res, "etcdserverpb.WatchRequest", opts.maxRequestBytes, {
-    request: (raw) => session.handle(watchDef.Watch!.requestDeserialize(raw) as WireWatchRequest),
+  const session = watch.session(responseContext(res), { write: (r) => out.line({ result: resCodec.toJson(r) }), writable: () => res.writableLength < 1 << 20 });
+  new StreamRequestReader(req, res, "etcdserverpb.WatchRequest", maxRequestBytes, {
+    request: (raw) => session.handle(watchRequest.decode(raw)),
     failCall: (message) => {
       session.close();
       out.failEarly(message);
@@ -181,8 +189,9 @@ export function watchOverHttp(server: EtcdServer, req: IncomingMessage, res: Ser
 const MAX_PENDING_KEEPALIVES = 1024;
 
 /** POST /v3/lease/keepalive: one response line per request, in order; the response ends after the body. */
-export function keepAliveOverHttp(leases: LeaseHandlers, req: IncomingMessage, res: ServerResponse, maxRequestBytes: number): void {
+export function keepAliveOverHttp(leases: LeaseService, req: IncomingMessage, res: ServerResponse, maxRequestBytes: number): void {
   const resCodec = new GatewayCodec("etcdserverpb.LeaseKeepAliveResponse");
+  const ctx = responseContext(res);
   const out = new LineWriter(res);
   let chain: Promise<void> = Promise.resolve();
   let pending = 0;
@@ -195,7 +204,7 @@ export function keepAliveOverHttp(leases: LeaseHandlers, req: IncomingMessage, r
       chain = chain.then(async () => {
         try {
           if (failed) return;
-          const r = await leases.keepAlive(leaseDef.LeaseKeepAlive!.requestDeserialize(raw) as { ID: string });
+          const r = await leases.keepAlive(ctx, keepAliveRequest.decode(raw));
           out.line({ result: resCodec.toJson(r) });
         } catch (e) {
           failed = true;

@@ -32,7 +32,7 @@ import {
   type GoScalar,
 } from "./go-unmarshal.js";
 import type { FieldSchema, MessageSchema, ScalarKind } from "./jsonpb-schema.js";
-import { MAX_MESSAGE_NESTING } from "../proto/load.js";
+import { MAX_MESSAGE_NESTING } from "../../pb/proto.js";
 
 export type FieldValue = bigint | boolean | Buffer | null | DecodedMessage | FieldValue[];
 

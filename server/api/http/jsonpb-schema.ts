@@ -11,7 +11,7 @@
 import protobuf from "protobufjs";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { PROTO_DIR, PROTO_FILES } from "../proto/load.js";
+import { PROTO_DIR, PROTO_FILES } from "../../pb/proto.js";
 
 export type ScalarKind = "int64" | "uint64" | "int32" | "uint32" | "bool" | "string" | "bytes";
 

@@ -1,16 +1,16 @@
-import type { EtcdServer } from "../../etcdserver/server.js";
-import { ElectionHandlers } from "../grpc/election-service.js";
-import type { LeaseHandlers } from "../grpc/lease-service.js";
-import { LockHandlers } from "../grpc/lock-service.js";
-import { LocalClient } from "./local-client.js";
+import type { Header } from "../../pb/kv.js";
+import type { ElectionService, LockService } from "../../etcdserver/requests/services.js";
+import { ElectionRequests } from "./election.js";
+import { LocalClient, type LocalServices } from "./local-client.js";
+import { LockRequests } from "./lock.js";
 
-export interface RecipeHandlers {
-  readonly lock: LockHandlers;
-  readonly election: ElectionHandlers;
+export interface RecipeServices {
+  readonly lock: LockService;
+  readonly election: ElectionService;
 }
 
-/** The Lock and Election services run etcd's client recipes against the member itself (etcd's v3client). */
-export function recipeHandlers(server: EtcdServer, leases: LeaseHandlers): RecipeHandlers {
-  const client = new LocalClient(server, leases);
-  return { lock: new LockHandlers(client), election: new ElectionHandlers(client, (rev) => server.header(rev)) };
+/** The Lock and Election services run etcd's client recipes against the member's own request layer (etcd's v3client). */
+export function recipeServices(services: LocalServices, headerAt: (rev: number) => Header): RecipeServices {
+  const client = new LocalClient(services);
+  return { lock: new LockRequests(client), election: new ElectionRequests(client, headerAt) };
 }

@@ -8,7 +8,9 @@
  *
  * Requests are assumed validated (validate.ts) before they were proposed.
  */
-import { ErrCompacted, ErrFutureRev, ErrKeyNotFound, ErrLeaseNotFound } from "../../pb/errors.js";
+import { ErrKeyNotFound } from "../../pb/errors.js";
+import { ErrCompacted, ErrFutureRev } from "../../mvcc/errors.js";
+import { ErrLeaseNotFound } from "../../lease/errors.js";
 import {
   CompareResult,
   CompareTarget,

@@ -1,12 +1,15 @@
 /**
  * A deterministic in-memory cluster of RawNodes with a simulated driver per member.
  *
- * Each member's driver follows the Ready rules: persist (MemoryStorage), send (into the
- * Network), apply committed entries (a list-of-entries state machine; conf changes through
- * applyConfChange), advance. It also takes snapshots and compacts its log periodically.
+ * Each member's driver executes the plan of every Ready that the server's RaftLoop executes
+ * (server/raft/ready-plan.ts: the leader's early send, persist, install, send, apply, advance):
+ * persisting is writing to the MemoryStorage, which survives a crash; sending puts messages into
+ * the Network; applying feeds a list-of-entries state machine (conf changes through
+ * applyConfChange). It also takes snapshots and compacts its log periodically.
  *
  * A crash drops the RawNode and the (volatile) state machine; a restart rebuilds them from the
- * MemoryStorage: the state machine from the snapshot's data, then the log is re-applied.
+ * MemoryStorage: the state machine from the snapshot's data, then the log is re-applied. A crash
+ * can also be armed to strike in the middle of a Ready, after some steps of its plan (crashMidReady).
  *
  * Safety checks (checkInvariants) throw on the first violation.
  */
@@ -26,6 +29,7 @@ import {
   StateType,
 } from "../../../server/raft/types.js";
 import { bytesEqual } from "../../../server/raft/util.js";
+import { leadsAfter, planReady, type ReadyStep } from "../../../server/raft/ready-plan.js";
 import { config, enc } from "../helpers.js";
 import { Network, type NetworkOptions } from "./network.js";
 import { mulberry32 as mulberry } from "../../support/prng.js";
@@ -55,6 +59,10 @@ export class Member {
   readStates: ReadState[] = [];
   /** Number of Readies processed (for tests). */
   readies = 0;
+  /** The driver's view of its role (what the plan's early send depends on). */
+  leader = false;
+  /** Armed: the next Ready is cut short after this many steps of its plan, then the member crashes. */
+  crashAfterSteps: number | undefined;
 
   constructor(id: NodeId) {
     this.id = id;
@@ -159,20 +167,17 @@ export class Cluster {
     const rd = node.ready();
     m.readies++;
     this.onReady?.(m, rd);
-    // 1. persist
-    if (rd.snapshot !== undefined) m.storage.applySnapshot(rd.snapshot);
-    m.storage.append(rd.entries);
-    if (rd.hardState !== undefined) m.storage.setHardState(rd.hardState);
-    // 2. send (each message may only depend on state persisted by now)
-    for (const msg of rd.messages) {
-      checkPersisted(m, msg);
-      this.net.send(msg);
+    m.leader = leadsAfter(rd, m.leader);
+    const plan = planReady(rd, m.leader);
+    const cut = m.crashAfterSteps;
+    for (const [i, step] of plan.entries()) {
+      if (cut !== undefined && i >= cut) {
+        m.crashAfterSteps = undefined;
+        this.crash(m.id);
+        return true;
+      }
+      this.execute(m, rd, step);
     }
-    // 3. apply
-    if (rd.snapshot !== undefined) this.installSnapshot(m, rd.snapshot.data, rd.snapshot.metadata.index, rd.snapshot.metadata.confState);
-    for (const e of rd.committedEntries) this.apply(m, e);
-    for (const rs of rd.readStates) m.readStates.push(rs);
-    node.advance(rd);
     this.maybeSnapshot(m);
     const st = node.status();
     if (st.hardState.commit > this.maxCommitted) this.maxCommitted = st.hardState.commit;
@@ -180,9 +185,45 @@ export class Cluster {
     return true;
   }
 
+  /** The simulation's execution of one plan step. MemoryStorage is both raft's log and the durable store. */
+  private execute(m: Member, rd: Ready, step: ReadyStep): void {
+    switch (step.kind) {
+      case "softState":
+        return;
+      case "send":
+        for (const msg of step.messages) {
+          checkPersisted(m, msg, step.beforePersist);
+          this.net.send(msg);
+        }
+        return;
+      case "persistSnapshot":
+        return m.storage.applySnapshot(step.snapshot);
+      case "persist":
+        m.storage.append(step.entries);
+        if (step.hardState !== undefined) m.storage.setHardState(step.hardState);
+        return;
+      case "installSnapshot":
+        return this.installSnapshot(m, step.snapshot.data, step.snapshot.metadata.index, step.snapshot.metadata.confState);
+      case "appendToLog":
+        return; // persisting already wrote raft's log
+      case "apply":
+        for (const e of step.entries) this.apply(m, e);
+        return;
+      case "readStates":
+        for (const rs of step.readStates) m.readStates.push(rs);
+        return;
+      case "advance":
+        return m.node!.advance(rd);
+    }
+  }
+
   private apply(m: Member, e: Entry): void {
     if (e.index !== m.applied.length + 1) {
       throw new Error(`member ${m.id} applies index ${e.index} after ${m.applied.length}`);
+    }
+    // Durability: what a member applies (and may acknowledge) is in its durable storage already
+    if (e.index > m.storage.lastIndex() || m.storage.term(e.index) !== e.term) {
+      throw new Error(`Durability: member ${m.id} applies index ${e.index} (term ${e.term}) before persisting it (persisted last index ${m.storage.lastIndex()})`);
     }
     const key = entryKey(e);
     const t = m.node!.raft.term;
@@ -340,6 +381,7 @@ export class Cluster {
     m.applied = [];
     m.confState = { voters: [], learners: [] };
     m.readStates = [];
+    m.leader = false;
   }
 
   restart(id: NodeId): void {
@@ -434,8 +476,11 @@ export class Cluster {
   }
 }
 
-/** The Ready ordering contract: what a message vouches for is already persisted. */
-function checkPersisted(m: Member, msg: Message): void {
+/**
+ * The Ready ordering contract: what a message vouches for is already persisted. A leader's early
+ * send (`beforePersist`) may carry entries it has not persisted yet, never a term or vote.
+ */
+function checkPersisted(m: Member, msg: Message, beforePersist: boolean): void {
   const hs = m.storage.hardState();
   const fail = (why: string) => {
     throw new Error(`Persistence order: member ${m.id} sends ${MessageType[msg.type]} to ${msg.to} (term ${msg.term}, index ${msg.index}) but ${why}`);
@@ -459,7 +504,7 @@ function checkPersisted(m: Member, msg: Message): void {
   if (msg.type === MessageType.AppResp && !msg.reject && msg.index > m.storage.lastIndex()) {
     fail(`persisted last index is ${m.storage.lastIndex()}`);
   }
-  if (msg.type === MessageType.App && msg.entries.length > 0) {
+  if (msg.type === MessageType.App && msg.entries.length > 0 && !beforePersist) {
     const last = msg.entries[msg.entries.length - 1]!;
     if (last.index > m.storage.lastIndex()) fail(`persisted last index is ${m.storage.lastIndex()}`);
   }

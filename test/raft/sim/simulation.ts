@@ -1,6 +1,7 @@
 /**
  * Randomized simulation: a Cluster driven through a seeded random schedule of ticks,
- * proposals, reads, leader transfers, partitions, crashes and restarts over a lossy,
+ * proposals, reads, leader transfers, partitions, crashes (between Readies and in the middle of
+ * one) and restarts over a lossy,
  * delaying, reordering, duplicating network; optionally membership changes. Safety
  * invariants are checked after every step; at the end the network heals, everyone restarts,
  * and the cluster must converge.
@@ -110,9 +111,13 @@ export function runSimulation(o: SimOptions): SimResult {
     } else if (r < 0.83) {
       c.heal();
     } else if (r < 0.845) {
-      if (ids.length - alive.length < maxDown) {
+      const armed = alive.filter((m) => m.crashAfterSteps !== undefined).length;
+      if (ids.length - alive.length + armed < maxDown) {
         const m = pick(alive);
-        c.crash(m.id);
+        // half the crashes strike in the middle of the member's next Ready, after some steps of
+        // its plan (e.g. a leader's early send before its own write)
+        if (rand() < 0.5) m.crashAfterSteps = Math.floor(rand() * 5);
+        else c.crash(m.id);
         crashes++;
       }
     } else if (r < 0.875) {
@@ -136,7 +141,10 @@ export function runSimulation(o: SimOptions): SimResult {
   c.net.opts.dropRate = 0;
   c.net.opts.dupRate = 0;
   c.net.opts.maxDelay = 0;
-  for (const m of c.members.values()) if (!m.alive) c.restart(m.id);
+  for (const m of c.members.values()) {
+    m.crashAfterSteps = undefined; // no crash armed for the healing phase
+    if (!m.alive) c.restart(m.id);
+  }
   c.stabilize();
   if (o.trace !== undefined) {
     const tr = o.trace;

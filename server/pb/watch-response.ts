@@ -9,17 +9,14 @@
  * protobufjs writes fields in field-number order and writes every field that is present in the
  * object, zero values included (watch_id 0 -> `10 00`, canceled false -> `20 00`, ...).
  *
- * The gRPC server registers a copy of the Watch definition whose responseSerialize sends a Buffer
- * unchanged; objects (created, canceled, progress responses) are serialized as before. The JSON
- * gateway keeps getting objects.
+ * The gRPC adapter registers a copy of the Watch definition whose responseSerialize sends a Buffer
+ * unchanged (api/grpc/watch-service.ts); objects (created, canceled, progress responses) are
+ * serialized as before. The JSON gateway keeps getting objects.
  */
-import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
-import type { Header } from "../../etcdserver/server.js";
-import { kvToWire } from "../../pb/convert.js";
-import type { Event } from "../../pb/kv.js";
-import type { WireKeyValue } from "../../pb/wire.js";
-import { serviceDefinition } from "../proto/load.js";
-import { headerToWire } from "./header.js";
+import { headerToWire, kvToWire } from "./convert.js";
+import type { Event, Header } from "./kv.js";
+import { messageCodec } from "./proto.js";
+import type { WireKeyValue } from "./wire.js";
 
 export interface WireEvent {
   type: number;
@@ -33,19 +30,9 @@ export function eventToWire(e: Event): WireEvent {
   return out;
 }
 
-type Serialize = (value: unknown) => Buffer;
-
-const watchDef = serviceDefinition("etcdserverpb", "Watch");
+const watchResponse = messageCodec<unknown>("etcdserverpb.WatchResponse");
 /** The protobufjs serializer of WatchResponse objects (the Watch method's own). */
-export const serializeWatchResponse = (watchDef.Watch as MethodDefinition<unknown, unknown>).responseSerialize as Serialize;
-
-/** A Buffer is an already encoded WatchResponse: sent as is. Anything else is serialized. */
-const passThrough: Serialize = (value) => (Buffer.isBuffer(value) ? value : serializeWatchResponse(value));
-
-/** The Watch service definition the gRPC server registers: a copy whose responses may be Buffers made by encodeEventResponse. */
-export function watchDefinitionPassingBuffers(): ServiceDefinition {
-  return { ...watchDef, Watch: { ...(watchDef.Watch as MethodDefinition<unknown, unknown>), responseSerialize: passThrough } };
-}
+export const serializeWatchResponse = (value: unknown): Buffer => watchResponse.encode(value);
 
 // ------------------------------------------------------------------ varints (as protobufjs writes them)
 

@@ -1,6 +1,8 @@
 /**
- * Snapshot + log compaction: the backend already holds the state (with its consistent index), so the
- * raft snapshot records membership and the position; WAL segments before it can then go.
+ * When to snapshot, and what a snapshot is here (etcd's triggerSnapshot): every --snapshot-count
+ * applied entries, the raft snapshot records membership and the position (the backend already holds
+ * the state, with its consistent index); raft's log and the WAL segments before it can then go.
+ * (The snapshot files themselves are snap/snapshotter.ts's.)
  */
 import type { Logger } from "../log/logger.js";
 import { encodeCluster, type Cluster } from "../membership/cluster.js";
@@ -13,7 +15,7 @@ import type { StableStorage } from "./raft-loop.js";
 /** Keep some entries so a slightly slow follower catches up from the log, not a snapshot (etcd: 5000). */
 const SNAPSHOT_CATCHUP_ENTRIES = 5000;
 
-export interface SnapshotterDeps {
+export interface SnapshotSchedulerDeps {
   readonly backend: { flush(): Promise<void> };
   readonly storage: Pick<MemoryStorage, "createSnapshot" | "firstIndex" | "compact">;
   readonly stable: Pick<StableStorage, "saveSnapshot">;
@@ -31,12 +33,12 @@ export interface SnapshotterDeps {
   onFatal(err: Error): void;
 }
 
-export class Snapshotter {
+export class SnapshotScheduler {
   private running = false;
 
   /** `index`: the newest snapshot's (the state machine was restored to it). */
   constructor(
-    private readonly d: SnapshotterDeps,
+    private readonly d: SnapshotSchedulerDeps,
     private index: number,
   ) {}
 

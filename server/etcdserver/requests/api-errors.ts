@@ -1,0 +1,25 @@
+/**
+ * The one table from domain errors to etcd's API errors (etcd's v3rpc/util.go toErrMap): the gRPC
+ * code and text a client sees for an error of mvcc or lease. Errors of the server layer are API
+ * errors already (pb/errors.ts); anything else is a plain error, code Unknown with its message, as
+ * grpc-go sends a non-status error. The gRPC adapter, the gateway and the in-process client (Lock,
+ * Election) all answer through here.
+ */
+import { ErrLeaseExists, ErrLeaseNotFound, ErrLeaseTTLTooLarge } from "../../lease/errors.js";
+import { ErrCompacted, ErrFutureRev } from "../../mvcc/errors.js";
+import * as api from "../../pb/errors.js";
+
+const TABLE: ReadonlyMap<Error, api.EtcdError> = new Map<Error, api.EtcdError>([
+  [ErrCompacted, api.ErrCompacted],
+  [ErrFutureRev, api.ErrFutureRev],
+  [ErrLeaseNotFound, api.ErrLeaseNotFound],
+  [ErrLeaseExists, api.ErrLeaseExist],
+  [ErrLeaseTTLTooLarge, api.ErrLeaseTTLTooLarge],
+]);
+
+/** The API error `e` is answered with. */
+export function toApiError(e: unknown): api.EtcdError {
+  if (e instanceof api.EtcdError) return e;
+  if (e instanceof Error) return TABLE.get(e) ?? new api.EtcdError(api.GrpcCode.Unknown, e.message);
+  return new api.EtcdError(api.GrpcCode.Unknown, String(e));
+}

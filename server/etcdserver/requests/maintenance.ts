@@ -1,0 +1,74 @@
+/**
+ * The Maintenance service (etcd's Status, Alarm, MoveLeader, HashKV) and the health check behind
+ * /health. Alarms go through raft (EtcdServer.alarm): every member lists the same ones.
+ */
+import type { EtcdServer } from "../server.js";
+import type { HealthResult } from "../health.js";
+import { headerToWire, toSafe } from "../../pb/convert.js";
+import type { WireAlarmRequest } from "../../pb/raft-entry.js";
+import type { Int64 } from "../../pb/wire.js";
+import type { RequestContext } from "./context.js";
+import type { Headed } from "./kv.js";
+
+export interface WireStatusResponse extends Headed {
+  version: string;
+  dbSize: number;
+  leader: string;
+  raftIndex: number;
+  raftTerm: number;
+  raftAppliedIndex: number;
+  errors: string[];
+  dbSizeInUse: number;
+  isLearner: boolean;
+}
+
+export interface MaintenanceService {
+  status(ctx: RequestContext): Promise<WireStatusResponse>;
+  alarm(ctx: RequestContext, r: WireAlarmRequest): Promise<Headed & { alarms: { memberID: string; alarm: number }[] }>;
+  moveLeader(ctx: RequestContext, r: { targetID: Int64 }): Promise<Headed>;
+  hashKV(ctx: RequestContext, r: { revision: Int64 }): Promise<Headed & { hash: number; compact_revision: number }>;
+  /** etcd's /health: a leader, no alarm, and a linearizable read that goes through. */
+  health(ctx: RequestContext): Promise<HealthResult>;
+}
+
+export class MaintenanceRequests implements MaintenanceService {
+  constructor(private readonly server: EtcdServer) {}
+
+  async status(_ctx: RequestContext) {
+    const s = this.server.status();
+    return {
+      header: headerToWire(s.header),
+      version: s.version,
+      dbSize: s.dbSize,
+      leader: s.leader.toString(),
+      raftIndex: s.raftIndex,
+      raftTerm: s.raftTerm,
+      raftAppliedIndex: s.raftAppliedIndex,
+      errors: s.errors,
+      dbSizeInUse: s.dbSizeInUse,
+      isLearner: s.isLearner,
+    };
+  }
+
+  async alarm(ctx: RequestContext, r: WireAlarmRequest) {
+    const res = await this.server.alarm(r.action ?? 0, BigInt(r.memberID ?? 0), r.alarm ?? 0, ctx.signal);
+    return {
+      header: headerToWire(this.server.header(res.revision)),
+      alarms: res.alarms.map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })),
+    };
+  }
+
+  async moveLeader(ctx: RequestContext, r: { targetID: Int64 }) {
+    await this.server.moveLeader(BigInt(r.targetID ?? 0), undefined, ctx.signal);
+    return { header: headerToWire(this.server.header()) };
+  }
+
+  async hashKV(_ctx: RequestContext, r: { revision: Int64 }) {
+    const h = this.server.hashKV(toSafe(r.revision));
+    return { header: headerToWire(this.server.header(h.rev)), hash: h.hash, compact_revision: h.compactRevision };
+  }
+
+  health(_ctx: RequestContext): Promise<HealthResult> {
+    return this.server.health();
+  }
+}

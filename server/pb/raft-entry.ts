@@ -1,0 +1,179 @@
+/**
+ * The raft-entry codec: what a Normal raft entry carries, `[kind: u8][request id: u64 BE][payload]`,
+ * and the payload of each kind, bytes <-> typed request.
+ *
+ * KV payloads are the client's protobuf request bytes exactly as received (no re-encoding on the
+ * hot path); lease and alarm payloads are protobuf requests; internal requests carry JSON. Every
+ * member decodes the same bytes when applying, so decoding is a pure function of them: it never
+ * throws, and refuses what is not well-formed with a reason (the apply-time checks of what IS
+ * well-formed are the server's, `etcdserver/entry-decode.ts`).
+ */
+import { compactionFromWire, deleteRangeFromWire, putFromWire, toBigInt, txnFromWire } from "./convert.js";
+import type * as kv from "./kv.js";
+import { messageCodec } from "./proto.js";
+import type { Int64, WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireTxnRequest } from "./wire.js";
+
+export enum ProposalKind {
+  Put = 1,
+  DeleteRange = 2,
+  Txn = 3,
+  Compaction = 4,
+  MemberAttributes = 5,
+  ClusterVersion = 6,
+  /** payload: protobuf LeaseGrantRequest (ID always set: the proposing member chose it when 0) */
+  LeaseGrant = 7,
+  /** payload: protobuf LeaseRevokeRequest (from a client, or the leader revoking an expired lease) */
+  LeaseRevoke = 8,
+  /** payload: protobuf AlarmRequest (etcd's InternalRaftRequest.Alarm: list, activate, deactivate) */
+  Alarm = 9,
+}
+
+export interface Proposal {
+  readonly kind: ProposalKind;
+  readonly id: bigint;
+  readonly payload: Uint8Array;
+}
+
+const HEADER = 9;
+
+export function encodeProposal(p: Proposal): Buffer {
+  const out = Buffer.allocUnsafe(HEADER + p.payload.length);
+  out[0] = p.kind;
+  out.writeBigUInt64BE(p.id, 1);
+  out.set(p.payload, HEADER);
+  return out;
+}
+
+export function decodeProposal(data: Uint8Array): Proposal | undefined {
+  if (data.length < HEADER) return undefined; // the leader's empty no-op entry
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return { kind: b[0] as ProposalKind, id: b.readBigUInt64BE(1), payload: b.subarray(HEADER) };
+}
+
+export interface MemberAttributes {
+  readonly memberId: string;
+  readonly name: string;
+  readonly clientUrls: readonly string[];
+}
+
+export const jsonPayload = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+export const fromJsonPayload = <T>(b: Uint8Array): T => JSON.parse(Buffer.from(b).toString("utf8")) as T;
+
+export interface WireLeaseGrantRequest {
+  TTL: Int64;
+  ID: Int64;
+}
+export interface WireLeaseRevokeRequest {
+  ID: Int64;
+}
+export interface WireAlarmRequest {
+  action: number;
+  memberID: Int64;
+  alarm: number;
+}
+
+/** etcd's AlarmRequest.AlarmAction. */
+export enum AlarmAction {
+  Get = 0,
+  Activate = 1,
+  Deactivate = 2,
+}
+
+/** The protobuf payloads, by kind (the same codecs the gRPC methods of these types use). */
+export const payloads = {
+  put: messageCodec<WirePutRequest>("etcdserverpb.PutRequest"),
+  deleteRange: messageCodec<WireDeleteRangeRequest>("etcdserverpb.DeleteRangeRequest"),
+  txn: messageCodec<WireTxnRequest>("etcdserverpb.TxnRequest"),
+  compaction: messageCodec<WireCompactionRequest>("etcdserverpb.CompactionRequest"),
+  leaseGrant: messageCodec<WireLeaseGrantRequest>("etcdserverpb.LeaseGrantRequest"),
+  leaseRevoke: messageCodec<WireLeaseRevokeRequest>("etcdserverpb.LeaseRevokeRequest"),
+  alarm: messageCodec<WireAlarmRequest>("etcdserverpb.AlarmRequest"),
+};
+
+export type EntryRequest =
+  | { readonly kind: ProposalKind.Put; readonly req: kv.PutRequest }
+  | { readonly kind: ProposalKind.DeleteRange; readonly req: kv.DeleteRangeRequest }
+  | { readonly kind: ProposalKind.Txn; readonly req: kv.TxnRequest }
+  | { readonly kind: ProposalKind.Compaction; readonly req: kv.CompactionRequest }
+  | { readonly kind: ProposalKind.MemberAttributes; readonly memberId: bigint; readonly name: string; readonly clientUrls: readonly string[] }
+  | { readonly kind: ProposalKind.ClusterVersion; readonly version: string }
+  | { readonly kind: ProposalKind.LeaseGrant; readonly id: bigint; readonly ttl: number }
+  | { readonly kind: ProposalKind.LeaseRevoke; readonly id: bigint }
+  | { readonly kind: ProposalKind.Alarm; readonly action: number; readonly memberId: bigint; readonly alarm: number };
+
+export type DecodedEntry =
+  /** The leader's empty entry of a new term. */
+  | { readonly type: "noop" }
+  | { readonly type: "request"; readonly id: bigint; readonly request: EntryRequest }
+  /** Not a well-formed entry of any kind: `id` when its header could be read. */
+  | { readonly type: "invalid"; readonly id?: bigint; readonly reason: string };
+
+/** A payload that is not what its kind says. */
+export class MalformedPayload extends Error {}
+
+function jsonObject(payload: Uint8Array): Record<string, unknown> {
+  const o: unknown = JSON.parse(Buffer.from(payload).toString("utf8"));
+  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new MalformedPayload("payload is not a JSON object");
+  return o as Record<string, unknown>;
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+function memberAttributes(payload: Uint8Array): EntryRequest {
+  const o = jsonObject(payload);
+  if (typeof o.memberId !== "string" || !/^[0-9]{1,20}$/.test(o.memberId)) throw new MalformedPayload("member attributes without a decimal member ID");
+  const memberId = BigInt(o.memberId);
+  if (memberId === 0n || memberId >= 1n << 64n) throw new MalformedPayload("member attributes with a member ID out of range");
+  if (typeof o.name !== "string" || !isStringArray(o.clientUrls)) throw new MalformedPayload("member attributes without a name and client URLs");
+  return { kind: ProposalKind.MemberAttributes, memberId, name: o.name, clientUrls: o.clientUrls };
+}
+
+function clusterVersion(payload: Uint8Array): EntryRequest {
+  const o = jsonObject(payload);
+  if (typeof o.version !== "string" || !/^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$/.test(o.version)) throw new MalformedPayload("cluster version is not MAJOR.MINOR.PATCH");
+  return { kind: ProposalKind.ClusterVersion, version: o.version };
+}
+
+function request(kind: ProposalKind, payload: Uint8Array): EntryRequest {
+  switch (kind) {
+    case ProposalKind.Put:
+      return { kind, req: putFromWire(payloads.put.decode(payload)) };
+    case ProposalKind.DeleteRange:
+      return { kind, req: deleteRangeFromWire(payloads.deleteRange.decode(payload)) };
+    case ProposalKind.Txn:
+      return { kind, req: txnFromWire(payloads.txn.decode(payload)) };
+    case ProposalKind.Compaction:
+      return { kind, req: compactionFromWire(payloads.compaction.decode(payload)) };
+    case ProposalKind.MemberAttributes:
+      return memberAttributes(payload);
+    case ProposalKind.ClusterVersion:
+      return clusterVersion(payload);
+    case ProposalKind.LeaseGrant: {
+      const r = payloads.leaseGrant.decode(payload);
+      const ttl = Number(r.TTL ?? 0);
+      if (!Number.isFinite(ttl)) throw new MalformedPayload("lease TTL is not a number");
+      return { kind, id: toBigInt(r.ID), ttl };
+    }
+    case ProposalKind.LeaseRevoke:
+      return { kind, id: toBigInt(payloads.leaseRevoke.decode(payload).ID) };
+    case ProposalKind.Alarm: {
+      const r = payloads.alarm.decode(payload);
+      return { kind, action: r.action, memberId: toBigInt(r.memberID), alarm: r.alarm };
+    }
+    default:
+      throw new MalformedPayload(`unknown request kind ${String(kind)}`);
+  }
+}
+
+/** Decodes a Normal entry's data. Never throws. */
+export function decodeEntry(data: Uint8Array): DecodedEntry {
+  if (data.length === 0) return { type: "noop" };
+  const p = decodeProposal(data);
+  if (!p) return { type: "invalid", reason: `entry of ${data.length} bytes is shorter than a request header` };
+  try {
+    return { type: "request", id: p.id, request: request(p.kind, p.payload) };
+  } catch (e) {
+    // a protobuf or JSON decoder may throw anything (RangeError, SyntaxError, a stack overflow)
+    return { type: "invalid", id: p.id, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
