@@ -2,9 +2,10 @@
  * An advisory pid lock file (`wal.lock`) keeping two live processes (or two Wal objects in one
  * process) from appending to the same WAL. Node has no flock(2); instead the file is created with
  * O_EXCL and holds the owner's pid. A lock whose pid is not a running process (kill -9, power loss)
- * is stale and taken over. Limits: pid reuse by an unrelated process makes a stale lock look held
+ * (or a zombie: killed, not yet reaped by its parent) is stale and taken over. Limits: pid reuse by an unrelated process makes a stale lock look held
  * (remove the file by hand), and processes in different pid namespaces do not see each other.
  */
+import { readFileSync } from "node:fs";
 import { open, readFile, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { WalError } from "./record.js";
@@ -17,13 +18,24 @@ export interface LockLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/** A killed process its parent has not reaped yet (state Z or X in /proc) holds no files: not a holder. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "Z" || state === "X";
+  } catch {
+    return false; // no /proc (or the process just went): kill(0) below decides
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+  return !isZombie(pid);
 }
 
 export class DirLock {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { appendFile, cp, readFile, readdir, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -405,6 +406,18 @@ test("create refuses an existing WAL; a second open is locked out; a stale lock 
   assert.equal((await readFile(join(dir, "wal.lock"), "utf8")).trim(), String(process.pid));
   await r.wal.close();
   assert.ok(!(await readdir(dir)).includes("wal.lock"), "lock removed on close");
+
+  // A killed process whose parent has not reaped it yet (a zombie, as a member just killed by its
+  // supervisor) holds nothing: its lock is stale. perl's forked child exits at once and perl,
+  // asleep, does not reap it.
+  const parent = spawn("perl", ["-e", "$|=1; my $p = fork; exit 0 unless $p; print \"$p\\n\"; sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+  t.after(() => parent.kill("SIGKILL"));
+  const zombie = Number((await once(parent.stdout!, "data"))[0].toString().trim());
+  for (let i = 0; i < 100 && !(await readFile(`/proc/${zombie}/stat`, "utf8")).includes(") Z"); i++) await new Promise((r) => setTimeout(r, 20));
+  await writeFile(join(dir, "wal.lock"), `${zombie}\n`);
+  const z = await Wal.open(dir, { index: 0, term: 0 }, captureLog());
+  await z.wal.close();
+  parent.kill("SIGKILL");
 
   // A lock held by a live process blocks.
   await writeFile(join(dir, "wal.lock"), `${process.ppid}\n`);
