@@ -21,6 +21,7 @@ import { recoverBackend } from "./snapshot-install.js";
 import { MAX_SIZE_PER_MSG } from "../transport/limits.js";
 import { checkBackendWithinLog } from "./storage-consistency.js";
 import { touchPrivateDirAll } from "../util/file-modes.js";
+import { PeerDialer } from "../tls/peer-dialer.js";
 import { armFailpointsFromEnv, failpoint, FAILPOINT_ENV } from "../util/failpoint.js";
 
 /**
@@ -30,7 +31,7 @@ import { armFailpointsFromEnv, failpoint, FAILPOINT_ENV } from "../util/failpoin
  * comes from the newest snapshot, the WAL after it, and the backend (whose consistent index says
  * which entries it already holds).
  */
-export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promise<EtcdServer> {
+export async function bootstrapServer(cfg: MemberConfig, logger: Logger, peerDialer: PeerDialer = new PeerDialer(undefined)): Promise<EtcdServer> {
   const walDir = walDirOf(cfg);
   const snapDir = snapDirOf(cfg);
   // pino takes (fields, msg); the storage layers log as (msg, fields).
@@ -83,7 +84,7 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     );
   } else if (cfg.initialClusterState === "existing") {
     // Joining: the member was added with `member add`; learn the cluster from a peer that is in it.
-    const joined = await fetchClusterFromPeers(cfg);
+    const joined = await fetchClusterFromPeers(cfg, peerDialer);
     const me = [...joined.members.values()].find((m) => sameUrls(m.peerUrls, cfg.initialAdvertisePeerUrls));
     if (!me) {
       throw new ConfigError(
@@ -148,6 +149,7 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
     store,
     appliedIndex,
     confState,
+    peerDialer,
     closeStorage: async () => {
       await wal.close();
       await backend.close();
@@ -160,15 +162,15 @@ function sameUrls(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Asks the peers named in --initial-cluster (other than this member) for the cluster's members, as etcd does on join. */
-async function fetchClusterFromPeers(cfg: MemberConfig): Promise<Cluster> {
+async function fetchClusterFromPeers(cfg: MemberConfig, dialer: PeerDialer): Promise<Cluster> {
   const urls = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerUrls);
   const errors: string[] = [];
   for (const u of urls) {
     try {
-      const res = await fetch(`${u}/members`, { signal: AbortSignal.timeout(2000) });
-      const cid = res.headers.get("x-etcd-cluster-id");
-      if (!res.ok || !cid) throw new Error(`HTTP ${res.status}`);
-      return membersFromJson(BigInt("0x" + cid), (await res.json()) as Parameters<typeof membersFromJson>[1]);
+      const res = await dialer.get(`${u}/members`, 2000);
+      const cid = res.header("x-etcd-cluster-id");
+      if (res.status !== 200 || !cid) throw new Error(`HTTP ${res.status}`);
+      return membersFromJson(BigInt("0x" + cid), JSON.parse(res.body) as Parameters<typeof membersFromJson>[1]);
     } catch (e) {
       errors.push(`${u}: ${(e as Error).message}`);
     }

@@ -2,6 +2,7 @@ import type { Logger } from "../log/logger.js";
 import { decodeCluster, sortedMembers, type Cluster, type Member } from "../membership/cluster.js";
 import { computeMemberId, idToHex } from "../membership/ids.js";
 import { Transport } from "../transport/transport.js";
+import type { PeerDialer } from "../tls/peer-dialer.js";
 import type { PeerReceiver } from "../transport/peer-service.js";
 import { join } from "node:path";
 import type { ServerMetrics } from "../metrics/metrics.js";
@@ -87,6 +88,8 @@ export interface ServerParts {
   /** Index the state machine was restored to (the newest snapshot's). */
   readonly appliedIndex: number;
   readonly confState: ConfState;
+  /** How peers are dialled (plaintext, or TLS for https:// peer URLs): server/tls/peer-dialer.ts. */
+  readonly peerDialer?: PeerDialer;
   /** Closes the WAL and the backend (after the loop has stopped). */
   readonly closeStorage: () => Promise<void>;
 }
@@ -202,6 +205,7 @@ export class EtcdServer implements PeerReceiver {
         },
       },
       p.logger,
+      p.peerDialer,
     );
     this.transport.setPeers(sortedMembers(p.cluster));
     this.reads = new LinearizableReads({
