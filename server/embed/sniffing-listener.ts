@@ -193,8 +193,8 @@ export class SniffingListener {
 
   /** Hands the connection to grpc-js and follows its session: open streams, and the keepalive policy. */
   private inject(conn: TrackedConnection, socket: Socket, connection: Socket | RewritingConnection): void {
-    if (this.opts.trackIdentities) trackCallerConnection(connection, identityOfSocket(socket), (cb) => conn.socket.once("close", cb));
     const session = this.tap!.capture(() => this.injector!.injectConnection(connection));
+    if (this.opts.trackIdentities && session) trackCallerConnection(session, socket, identityOfSocket(socket), (cb) => conn.socket.once("close", cb));
     if (!session) {
       // Not seen (a grpc-js change): never take it for idle, it may carry streams.
       conn.begin();

@@ -19,6 +19,8 @@
  * undefined rather than guess.
  */
 import type { IncomingMessage } from "node:http";
+import type { ServerHttp2Session } from "node:http2";
+import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { commonNameOf } from "./verify-policy.js";
 
@@ -72,11 +74,24 @@ export function peerKey(s: PeerAddressed): string | undefined {
 }
 
 /**
- * Registers a connection handed to grpc-js (`handedOver` is the object grpc-js gets as its socket) with its
- * identity until `closed` fires.
+ * Registers a connection handed to grpc-js with its identity until `closed` fires. `session` is the HTTP/2 session
+ * grpc-js made for it, `socket` the connection's socket (the TLS socket, or the TCP socket in plaintext).
+ *
+ * A connection handed over through a stream wrapper reaches Node's http2 as a JSStreamSocket, which has no address
+ * (grpc-js's getPeer() then says "unknown"): it is given the socket's address (net.Socket's cached peer name, which
+ * remoteAddress falls back to for a socket without a native handle). If that ever stops working, the key stays
+ * unknown and such calls simply have no identity.
  */
-export function trackCallerConnection(handedOver: PeerAddressed, identity: CallerIdentity | undefined, closed: (cb: () => void) => void): void {
-  const key = peerKey(handedOver);
+export function trackCallerConnection(session: ServerHttp2Session, socket: Socket, identity: CallerIdentity | undefined, closed: (cb: () => void) => void): void {
+  const seen = session.socket as unknown as PeerAddressed & { _peername?: unknown };
+  if (!seen.remoteAddress && socket.remoteAddress) {
+    try {
+      seen._peername = { address: socket.remoteAddress, port: socket.remotePort, family: socket.remoteFamily };
+    } catch {
+      /* left unknown: no identity for this connection */
+    }
+  }
+  const key = peerKey(seen);
   if (key === undefined) return;
   const e = byPeer.get(key);
   if (e) {
