@@ -88,7 +88,7 @@ export async function prepareMemberTls(cfg: MemberConfig, logger: Logger, now = 
     ...(peerContext && cfg.listenPeerUrls.some(isHttps)
       ? { peer: new TlsAcceptor({ context: peerContext, policy: policy(peer.security, !peer.security.skipClientSanVerify), logger }) }
       : {}),
-    peerDialer: new PeerDialer(peerContext ? { context: peerContext, skipVerify: peer.selfSigned } : undefined),
+    peerDialer: new PeerDialer(peerContext ? { context: peerContext, skipVerify: peer.selfSigned, policy: peer.security } : undefined),
   };
 }
 

@@ -17,13 +17,20 @@ import { get as httpsGet } from "node:https";
 import type { Socket } from "node:net";
 import { isIP } from "node:net";
 import { checkServerIdentity, connect, type ConnectionOptions, type PeerCertificate } from "node:tls";
+import { X509Certificate } from "node:crypto";
 import type { ReloadingContext } from "./reloading-context.js";
+import { allowedNameError, CERT_AUTH_FAILED, type VerifyPolicy } from "./verify-policy.js";
 
 export interface PeerClientTls {
   /** The member's own peer certificate (presented when dialling) and the CA peers are verified with. */
   readonly context: ReloadingContext;
   /** Auto-TLS: peers' certificates are not verified. */
   readonly skipVerify: boolean;
+  /**
+   * --peer-cert-allowed-cn / --peer-cert-allowed-hostname apply to the peer being dialled too: etcd sets its
+   * VerifyPeerCertificate in the TLS config both its listener and its dialer use.
+   */
+  readonly policy: Pick<VerifyPolicy, "allowedCn" | "allowedHostname">;
 }
 
 export interface PeerResponse {
@@ -68,7 +75,7 @@ export class PeerDialer {
   private async tlsOptions(host: string): Promise<ConnectionOptions> {
     if (!this.tls) return {};
     const { context } = await this.tls.context.current();
-    return connectionOptions(host, context, this.tls.skipVerify);
+    return connectionOptions(host, context, this.tls);
   }
 }
 
@@ -77,14 +84,19 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 }
 
 /** tls.connect options for a peer at `host` (a name or an address; no SNI for an address, as Go). */
-function connectionOptions(host: string, secureContext: ConnectionOptions["secureContext"], skipVerify: boolean): ConnectionOptions {
+function connectionOptions(host: string, secureContext: ConnectionOptions["secureContext"], tls: PeerClientTls): ConnectionOptions {
   const bare = host.replace(/^\[|\]$/g, "");
+  const allowed = (cert: PeerCertificate): Error | undefined => {
+    if (tls.policy.allowedCn === "" && tls.policy.allowedHostname === "") return undefined;
+    const why = cert.raw ? allowedNameError(new X509Certificate(cert.raw), { ...tls.policy, requestCert: true, checkSan: false, crlFile: "" }) : CERT_AUTH_FAILED;
+    return why ? new Error(why) : undefined;
+  };
   return {
     secureContext,
     host: bare,
     ...(isIP(bare) ? {} : { servername: bare }),
-    rejectUnauthorized: !skipVerify,
-    checkServerIdentity: skipVerify ? () => undefined : (_h: string, cert: PeerCertificate) => checkServerIdentity(bare, cert),
+    rejectUnauthorized: !tls.skipVerify,
+    checkServerIdentity: (_h: string, cert: PeerCertificate) => (tls.skipVerify ? undefined : checkServerIdentity(bare, cert)) ?? allowed(cert),
   };
 }
 
@@ -114,7 +126,7 @@ class ReloadingChannelCredentials extends grpc.ChannelCredentials {
       async connect(socket: Socket) {
         const { context } = await tls.context.current();
         return new Promise((resolve, reject) => {
-          const s = connect({ ...connectionOptions(host, context, tls.skipVerify), socket, ALPNProtocols: ["h2"] }, () => resolve({ socket: s, secure: true }));
+          const s = connect({ ...connectionOptions(host, context, tls), socket, ALPNProtocols: ["h2"] }, () => resolve({ socket: s, secure: true }));
           s.once("error", reject);
         });
       },

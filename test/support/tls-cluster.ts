@@ -4,7 +4,7 @@
  * its PID; stop() kills what is left and removes the data.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { packageRoot } from "../../server/util/package-root.js";
@@ -26,6 +26,8 @@ export interface TlsClusterOptions {
   readonly extraFlags?: (name: string) => readonly string[];
   /** Member names (default m1..mN). */
   readonly names?: readonly string[];
+  /** The members start() waits to be healthy (default: all). */
+  readonly healthy?: readonly string[];
 }
 
 export interface TlsMember {
@@ -47,7 +49,8 @@ export class TlsCluster {
 
   static async start(opts: TlsClusterOptions): Promise<TlsCluster> {
     const names = opts.names ?? Array.from({ length: opts.size }, (_, i) => `m${i + 1}`);
-    await ensurePki({ dir: opts.pki, members: names.map((name) => ({ name, hosts: [name] })), clients: ["alice"] });
+    // an existing PKI is used as it is (a test may have replaced some of its certificates)
+    if (!existsSync(caPaths(opts.pki).cert)) await ensurePki({ dir: opts.pki, members: names.map((name) => ({ name, hosts: [name] })), clients: ["alice"] });
     mkdirSync(opts.dir, { recursive: true });
     const members: TlsMember[] = [];
     for (const name of names) {
@@ -56,7 +59,7 @@ export class TlsCluster {
     }
     const c = new TlsCluster(opts, members, `tls-${process.pid}-${Date.now()}`);
     for (const m of members) c.spawn(m, "new");
-    await Promise.all(members.map((m) => c.waitHealthy(m.name)));
+    await Promise.all((opts.healthy ?? names).map((n) => c.waitHealthy(n)));
     return c;
   }
 
@@ -156,6 +159,23 @@ export class TlsCluster {
   ctlFlags(user = "root"): string[] {
     const c = clientPaths(this.opts.pki, user);
     return [`--cacert=${caPaths(this.opts.pki).cert}`, `--cert=${c.cert}`, `--key=${c.key}`];
+  }
+
+  /** The member that says it leads (etcd_server_is_leader on /metrics), waiting for one among the running members. */
+  async leader(timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const m of this.members.filter((x) => this.running(x.name))) {
+        try {
+          const r = await this.get(m.name, "/metrics");
+          if (/^etcd_server_is_leader 1$/m.test(r.body)) return m.name;
+        } catch {
+          /* down or busy */
+        }
+      }
+      if (Date.now() > deadline) throw new Error("no leader");
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async stop(): Promise<void> {
