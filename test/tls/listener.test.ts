@@ -12,7 +12,11 @@ import { readFileSync, rmSync } from "node:fs";
 import { caPaths, clientPaths } from "../../pki/layout.js";
 import { startFixture, TestClient, type Fixture } from "../embed/listener-fixture.js";
 import { closedWithin, closesWithin, pingFrame, RawH2, tcpConnect, tlsConnect } from "../support/raw-h2.js";
-import { acceptor, clientTls, testPki } from "./tls-fixture.js";
+import { acceptor, captureLogs, clientTls, testPki } from "./tls-fixture.js";
+import { X509Certificate } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { issueCertificate, issueCrl } from "../../server/tls/x509-issue.js";
 
 const BOUND = 8_000;
 const ENHANCE_YOUR_CALM = 0xb;
@@ -162,6 +166,63 @@ describe("the listener's limits hold under TLS", () => {
     } finally {
       await fx.close();
     }
+  });
+});
+
+describe("refused client certificates: closed, with etcd's log line", () => {
+  async function refusedWith(policy: Parameters<typeof acceptor>[1], opts: ReturnType<typeof clientTls>): Promise<Record<string, unknown>> {
+    const logs = captureLogs();
+    const fx = await startFixture({ tls: acceptor(pki, policy, logs.logger), firstRequestWaitMs: 50 });
+    try {
+      const s = await tlsConnect(fx.port, opts).catch(() => undefined);
+      if (s) await closedWithin(s, BOUND);
+      for (let i = 0; i < 50 && !logs.lines.some((l) => l.msg === "rejected connection"); i++) await sleep(20);
+      const line = logs.lines.find((l) => l.msg === "rejected connection");
+      assert.ok(line, "no rejected connection line");
+      assert.match(String(line["remote-addr"]), /^127\.0\.0\.1:\d+$/);
+      return line;
+    } finally {
+      await fx.close();
+    }
+  }
+
+  test("a revoked certificate (--client-crl-file)", async () => {
+    const serial = new X509Certificate(readFileSync(clientPaths(pki, "alice").cert)).serialNumber.toLowerCase().replace(/^0+/, "");
+    const ca = { certPem: readFileSync(caPaths(pki).cert, "utf8"), keyPem: readFileSync(caPaths(pki).key, "utf8") };
+    const crl = join(pki, "revoked.crl");
+    writeFileSync(crl, await issueCrl(ca, [serial]));
+    const line = await refusedWith({ crlFile: crl }, clientTls(pki, "alice"));
+    assert.equal(line.error, `transport: certificate serial ${serial.length % 2 ? "0" + serial : serial} revoked`);
+    assert.deepEqual(line["ip-addresses"], []);
+    // root, not revoked, still gets in
+    const fx = await startFixture({ tls: acceptor(pki, { crlFile: crl }), firstRequestWaitMs: 50 });
+    try {
+      assert.equal(await httpsGet(fx.port, "/who", "root"), "root");
+    } finally {
+      await fx.close();
+    }
+  });
+
+  test("a certificate another CA signed, and none at all", async () => {
+    const stranger = await testPki();
+    try {
+      const line = await refusedWith({}, { ...clientTls(pki, null), cert: readFileSync(clientPaths(stranger, "root").cert), key: readFileSync(clientPaths(stranger, "root").key) });
+      assert.equal(line.error, "tls: failed to verify client certificate: x509: certificate signed by unknown authority");
+    } finally {
+      rmSync(stranger, { recursive: true, force: true });
+    }
+    const none = await refusedWith({}, clientTls(pki, null));
+    assert.equal(none.error, "tls: client didn't provide a certificate");
+  });
+
+  test("a CN other than the allowed one; SANs that do not match the address (peer listener's check)", async () => {
+    assert.equal((await refusedWith({ allowedCn: "root" }, clientTls(pki, "alice"))).error, "client certificate authentication failed");
+    const ca = { certPem: readFileSync(caPaths(pki).cert, "utf8"), keyPem: readFileSync(caPaths(pki).key, "utf8") };
+    const far = await issueCertificate({ commonName: "far", notBefore: new Date(), notAfter: new Date(Date.now() + 86400_000), isCa: false, serverAuth: true, clientAuth: true, hosts: ["10.9.9.9"], curve: "P-256" }, ca);
+    const line = await refusedWith({ checkSan: true }, { ...clientTls(pki, null), cert: far.certPem, key: far.keyPem });
+    assert.equal(line.error, "x509: certificate is valid for 10.9.9.9, not 127.0.0.1");
+    assert.deepEqual(line["ip-addresses"], ["10.9.9.9"]);
+    assert.deepEqual(line["dns-names"], []);
   });
 });
 
