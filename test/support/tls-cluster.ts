@@ -120,6 +120,20 @@ export class TlsCluster {
     await m.exited;
   }
 
+  /**
+   * A new member (after `etcdctl member add`): certificates added to the PKI, started with
+   * --initial-cluster-state=existing, waited for.
+   */
+  async join(name: string, peerUrl: string): Promise<TlsMember> {
+    await ensurePki({ dir: this.opts.pki, members: [...this.members.map((m) => ({ name: m.name, hosts: [m.name] })), { name, hosts: [name] }], clients: ["alice"] });
+    const cp = await freePort();
+    const m: TlsMember = { name, clientUrl: `https://127.0.0.1:${cp}`, peerUrl, dataDir: join(this.opts.dir, `${name}.data`), logFile: join(this.opts.dir, `${name}.log`) };
+    this.members.push(m);
+    this.spawn(m, "existing");
+    await this.waitHealthy(name);
+    return m;
+  }
+
   /** Starts a killed member again on its data. */
   async restart(name: string): Promise<void> {
     this.spawn(this.member(name), "existing");

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { etcdctl } from "../support/etcdctl.js";
 import type { Flavor } from "../support/member-process.js";
 import { TlsCluster } from "../support/tls-cluster.js";
+import { freePort } from "../support/ports.js";
 
 let dir: string;
 before(() => {
@@ -64,6 +65,17 @@ describe("3 members, peers over TLS", () => {
     try {
       await peerPortIsTls(c, "m1");
       await survivesLeaderKill(c);
+      // a member added later learns the cluster over the peer port's TLS (GET /members) and catches up
+      const peerUrl = `https://127.0.0.1:${await freePort()}`;
+      // (a member that just came back must have been connected for a while: etcd's strict reconfig check)
+      let add = await etcdctl(c.endpoints, [...c.ctlFlags(), "member", "add", "m4", `--peer-urls=${peerUrl}`]);
+      for (let i = 0; i < 30 && add.code !== 0 && add.stderr.includes("unhealthy cluster"); i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        add = await etcdctl(c.endpoints, [...c.ctlFlags(), "member", "add", "m4", `--peer-urls=${peerUrl}`]);
+      }
+      assert.equal(add.code, 0, add.stderr);
+      await c.join("m4", peerUrl);
+      await waitValue(c, "m4", "after-19", "19");
       // the only refusal is our own plaintext probe: members never refused each other
       const refused = (c.log("m1") + c.log("m2") + c.log("m3")).split("\n").filter((l) => l.includes('"rejected connection"'));
       assert.deepEqual(refused.map((l) => (JSON.parse(l) as { error: string }).error), ["tls: first record does not look like a TLS handshake"]);

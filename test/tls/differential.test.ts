@@ -17,7 +17,8 @@ import { ensurePki } from "../../pki/pki.js";
 import { issueCertificate } from "../../server/tls/x509-issue.js";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
 import type { Flavor } from "../support/member-process.js";
-import { TlsCluster } from "../support/tls-cluster.js";
+import { httpsGet, TlsCluster } from "../support/tls-cluster.js";
+import { freePort } from "../support/ports.js";
 
 const FLAVORS: readonly Flavor[] = ["etcd", "etcd-ts"];
 let dir: string;
@@ -148,6 +149,30 @@ describe("curl over https", () => {
     }
     assert.deepEqual(seen.get("etcd-ts"), seen.get("etcd"));
     assert.deepEqual(seen.get("etcd")!.slice(0, 2), [0, "true"]);
+  });
+});
+
+describe("--listen-metrics-urls over https", () => {
+  test("/metrics and /health with a client certificate; the same answers", async () => {
+    const seen = new Map<Flavor, unknown[]>();
+    for (const flavor of FLAVORS) {
+      const metricsUrl = `https://127.0.0.1:${await freePort()}`;
+      const c = await TlsCluster.start({ flavor, size: 1, dir: join(dir, `metrics-${flavor}`), pki, extraFlags: () => [`--listen-metrics-urls=${metricsUrl}`] });
+      try {
+        const health = await httpsGet(`${metricsUrl}/health`, pki);
+        const metrics = await httpsGet(`${metricsUrl}/metrics`, pki);
+        const other = await httpsGet(`${metricsUrl}/v3/kv/range`, pki);
+        const bare = await httpsGet(`${metricsUrl}/health`, pki, null).then(
+          (r) => r.status,
+          () => "refused",
+        );
+        seen.set(flavor, [health.status, (JSON.parse(health.body) as { health: string }).health, metrics.status, /^etcd_server_has_leader 1$/m.test(metrics.body), other.status, bare]);
+      } finally {
+        await c.stop();
+      }
+    }
+    assert.deepEqual(seen.get("etcd-ts"), seen.get("etcd"));
+    assert.deepEqual(seen.get("etcd"), [200, "true", 200, true, 404, "refused"]);
   });
 });
 
