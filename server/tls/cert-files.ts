@@ -5,7 +5,6 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { crlSerials } from "./x509-issue.js";
 
 /** A TLS file that cannot be used; `message` is Go's reason. */
 export class TlsFileError extends Error {}
@@ -124,8 +123,12 @@ export function chainsTo(chain: readonly X509Certificate[], anchors: readonly X5
   return false;
 }
 
-/** The serials a CRL file lists (lower-case hex), or Go's parse error text. */
-export function readCrlSerials(data: Buffer): Set<string> {
+/**
+ * The serials a CRL file lists (lower-case hex), or Go's parse error text. The X.509 library is loaded on first use
+ * only: most members have no CRL, and loading it costs start-up time.
+ */
+export async function readCrlSerials(data: Buffer): Promise<Set<string>> {
+  const { crlSerials } = await import("./x509-issue.js");
   try {
     return new Set(crlSerials(data));
   } catch (e) {

@@ -53,7 +53,7 @@ export async function prepareMemberTls(cfg: MemberConfig, logger: Logger, now = 
     if (!hasCerts(peer.security)) throw new ConfigError(`cannot listen on TLS for ${new URL(u).host}: KeyFile and CertFile are not presented`);
   }
   if (peerUsed) {
-    checkSideFiles("peer", peer.security, peer.selfSigned, now);
+    await checkSideFiles("peer", peer.security, peer.selfSigned, now);
     logger.info({ "tls-info": tlsInfoText(peer.security), "cipher-suites": cfg.cipherSuites }, "starting with peer TLS");
   }
 
@@ -67,7 +67,7 @@ export async function prepareMemberTls(cfg: MemberConfig, logger: Logger, now = 
     if (!hasCerts(client.security)) throw new ConfigError(`cannot listen on TLS for ${new URL(u).host}: KeyFile and CertFile are not presented`);
   }
   if (clientUsed) {
-    checkSideFiles("client", client.security, client.selfSigned, now);
+    await checkSideFiles("client", client.security, client.selfSigned, now);
     logger.info({ "tls-info": tlsInfoText(client.security), "cipher-suites": cfg.cipherSuites }, "starting with client TLS");
   }
 

@@ -8,7 +8,6 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { touchPrivateDirAll, PRIVATE_FILE_MODE, type ModeLogger } from "../util/file-modes.js";
-import { issueCertificate } from "./x509-issue.js";
 
 export const SELF_CERT_VALIDITY_DAYS = 365;
 
@@ -33,6 +32,8 @@ export async function selfCert(dir: string, hosts: readonly string[], logger?: M
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
   if (existsSync(certFile) && existsSync(keyFile)) return { certFile, keyFile, created: false };
+  // the X.509 library only when a certificate is made (it costs start-up time)
+  const { issueCertificate } = await import("./x509-issue.js");
   const issued = await issueCertificate({
     organization: "etcd",
     notBefore: now,

@@ -21,7 +21,7 @@ export function flagsOf(side: Side): { cert: string; key: string; ca: string; cr
  * Checks a side whose certificate will be served or presented. `selfSigned`: an auto-TLS certificate (not expected
  * to chain to the trusted CA, which then only verifies the other side).
  */
-export function checkSideFiles(side: Side, s: TransportSecurity, selfSigned: boolean, now: Date): void {
+export async function checkSideFiles(side: Side, s: TransportSecurity, selfSigned: boolean, now: Date): Promise<void> {
   const f = flagsOf(side);
   if (s.certFile === "" || s.keyFile === "") throw new ConfigError(`KeyFile and CertFile must both be present[key: ${s.keyFile}, cert: ${s.certFile}]`);
   if (s.allowedCn !== "" && s.allowedHostname !== "") {
@@ -48,7 +48,14 @@ export function checkSideFiles(side: Side, s: TransportSecurity, selfSigned: boo
       throw new ConfigError(`${f.cert}=${s.certFile}: x509: certificate signed by unknown authority (not signed by a certificate in ${caWhere})`);
     }
   }
-  if (s.crlFile !== "") at(`${f.crl}=${s.crlFile}`, () => readCrlSerials(readTlsFileSync(s.crlFile)));
+  if (s.crlFile !== "") {
+    try {
+      await readCrlSerials(readTlsFileSync(s.crlFile));
+    } catch (e) {
+      if (e instanceof TlsFileError) throw new ConfigError(`${f.crl}=${s.crlFile}: ${e.message}`);
+      throw e;
+    }
+  }
 }
 
 /** etcd's TLSInfo.String(), as its "starting with ... TLS" lines print it. */

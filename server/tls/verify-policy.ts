@@ -124,7 +124,7 @@ async function hostInDns(host: string, names: readonly string[]): Promise<[boole
 export async function crlError(crlFile: string, presented: PeerCertificate): Promise<string | undefined> {
   let revoked: Set<string>;
   try {
-    revoked = readCrlSerials(await readTlsFile(crlFile));
+    revoked = await readCrlSerials(await readTlsFile(crlFile));
   } catch (e) {
     return (e as Error).message;
   }

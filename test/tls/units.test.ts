@@ -75,8 +75,8 @@ describe("certificate files", () => {
     const leaf = await issueCertificate(spec({ commonName: "x" }), ca);
     const crl = await issueCrl(ca, [leaf.serial]);
     assert.match(crl, /^-----BEGIN X509 CRL-----/);
-    assert.deepEqual([...readCrlSerials(Buffer.from(crl))], [leaf.serial]);
-    assert.throws(() => readCrlSerials(Buffer.from("not a crl")), /x509: malformed crl/);
+    assert.deepEqual([...(await readCrlSerials(Buffer.from(crl)))], [leaf.serial]);
+    await assert.rejects(readCrlSerials(Buffer.from("not a crl")), /x509: malformed crl/);
   });
 });
 
@@ -165,18 +165,18 @@ describe("start-up checks of a side's files", () => {
       const [cert, key, caFile, otherCaFile] = [w("c.crt", good.certPem), w("c.key", good.keyPem), w("ca.crt", ca.certPem), w("o.crt", otherCa.certPem)];
       const [oldCert, oldKey, wrongKey] = [w("old.crt", expired.certPem), w("old.key", expired.keyPem), w("w.key", otherCa.keyPem)];
       const s = (o: Partial<typeof NO_TRANSPORT_SECURITY>) => ({ ...NO_TRANSPORT_SECURITY, certFile: cert, keyFile: key, trustedCaFile: caFile, ...o });
-      const check = (side: "client" | "peer", o: Partial<typeof NO_TRANSPORT_SECURITY>) => () => checkSideFiles(side, s(o), false, now);
-      assert.doesNotThrow(check("client", {}));
-      assert.throws(check("client", { certFile: join(dir, "nope.crt") }), new RegExp(`^ConfigError: --cert-file=${dir}/nope.crt, --key-file=${key}: open ${dir}/nope.crt: no such file or directory$`));
-      assert.throws(check("peer", { keyFile: wrongKey }), /^ConfigError: --peer-cert-file=.*c.crt, --peer-key-file=.*w.key: tls: private key does not match public key$/);
-      assert.throws(check("client", { certFile: oldCert, keyFile: oldKey }), /^ConfigError: --cert-file=.*old.crt: x509: certificate has expired or is not yet valid: current time \S+ is after \S+$/);
-      assert.throws(check("client", { trustedCaFile: otherCaFile }), /^ConfigError: --cert-file=.*c.crt: x509: certificate signed by unknown authority \(not signed by a certificate in --trusted-ca-file=.*o.crt\)$/);
-      assert.throws(check("client", { trustedCaFile: join(dir, "none.crt") }), /^ConfigError: --trusted-ca-file=.*none.crt: open .*none.crt: no such file or directory$/);
-      assert.throws(check("peer", { crlFile: w("bad.crl", "junk") }), /^ConfigError: --peer-crl-file=.*bad.crl: x509: malformed crl/);
-      assert.throws(check("client", { keyFile: "" }), /^ConfigError: KeyFile and CertFile must both be present\[key: , cert: .*c.crt\]$/);
-      assert.throws(check("peer", { allowedCn: "a", allowedHostname: "b" }), /^ConfigError: AllowedCN and AllowedHostname are mutually exclusive \(cn="a", hostname="b"\)$/);
+      const check = (side: "client" | "peer", o: Partial<typeof NO_TRANSPORT_SECURITY>) => checkSideFiles(side, s(o), false, now);
+      await assert.doesNotReject(check("client", {}));
+      await assert.rejects(check("client", { certFile: join(dir, "nope.crt") }), new RegExp(`^ConfigError: --cert-file=${dir}/nope.crt, --key-file=${key}: open ${dir}/nope.crt: no such file or directory$`));
+      await assert.rejects(check("peer", { keyFile: wrongKey }), /^ConfigError: --peer-cert-file=.*c.crt, --peer-key-file=.*w.key: tls: private key does not match public key$/);
+      await assert.rejects(check("client", { certFile: oldCert, keyFile: oldKey }), /^ConfigError: --cert-file=.*old.crt: x509: certificate has expired or is not yet valid: current time \S+ is after \S+$/);
+      await assert.rejects(check("client", { trustedCaFile: otherCaFile }), /^ConfigError: --cert-file=.*c.crt: x509: certificate signed by unknown authority \(not signed by a certificate in --trusted-ca-file=.*o.crt\)$/);
+      await assert.rejects(check("client", { trustedCaFile: join(dir, "none.crt") }), /^ConfigError: --trusted-ca-file=.*none.crt: open .*none.crt: no such file or directory$/);
+      await assert.rejects(check("peer", { crlFile: w("bad.crl", "junk") }), /^ConfigError: --peer-crl-file=.*bad.crl: x509: malformed crl/);
+      await assert.rejects(check("client", { keyFile: "" }), /^ConfigError: KeyFile and CertFile must both be present\[key: , cert: .*c.crt\]$/);
+      await assert.rejects(check("peer", { allowedCn: "a", allowedHostname: "b" }), /^ConfigError: AllowedCN and AllowedHostname are mutually exclusive \(cn="a", hostname="b"\)$/);
       // an auto-TLS certificate is self-signed by design: the trusted CA then only checks the other side
-      assert.doesNotThrow(() => checkSideFiles("client", s({ trustedCaFile: otherCaFile }), true, now));
+      await assert.doesNotReject(checkSideFiles("client", s({ trustedCaFile: otherCaFile }), true, now));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
