@@ -22,6 +22,8 @@ export interface TlsClusterOptions {
   readonly pki: string;
   /** Peers over --peer-auto-tls instead of the PKI's peer certificates. */
   readonly peerAutoTls?: boolean;
+  /** The client port over --auto-tls (no client certificates: etcd's auto-TLS verifies no client). */
+  readonly clientAutoTls?: boolean;
   /** Extra flags for a member. */
   readonly extraFlags?: (name: string) => readonly string[];
   /** Member names (default m1..mN). */
@@ -75,6 +77,10 @@ export class TlsCluster {
 
   /** The server flags of a member (without the cluster's URLs). */
   tlsFlags(name: string): string[] {
+    if (this.opts.clientAutoTls) {
+      const p = peerPaths(this.opts.pki, name);
+      return ["--auto-tls", `--peer-cert-file=${p.cert}`, `--peer-key-file=${p.key}`, `--peer-trusted-ca-file=${caPaths(this.opts.pki).cert}`, "--peer-client-cert-auth"];
+    }
     if (!this.opts.peerAutoTls) return memberTlsFlags(this.opts.pki, name);
     const s = serverPaths(this.opts.pki, name);
     return [`--cert-file=${s.cert}`, `--key-file=${s.key}`, `--trusted-ca-file=${caPaths(this.opts.pki).cert}`, "--client-cert-auth", "--peer-auto-tls"];
@@ -142,7 +148,7 @@ export class TlsCluster {
 
   /** GET on a member's client URL with the root client certificate. */
   get(name: string, path: string): Promise<{ status: number; body: string }> {
-    return httpsGet(this.member(name).clientUrl + path, this.opts.pki);
+    return httpsGet(this.member(name).clientUrl + path, this.opts.pki, this.opts.clientAutoTls ? null : "root", 2000, !this.opts.clientAutoTls);
   }
 
   async waitHealthy(name: string, timeoutMs = 30_000): Promise<void> {
@@ -199,13 +205,14 @@ export class TlsCluster {
 }
 
 /** GET over https with the PKI's CA and a client certificate (root unless `user`). */
-export function httpsGet(url: string, pki: string, user: string | null = "root", timeoutMs = 2000): Promise<{ status: number; body: string }> {
+export function httpsGet(url: string, pki: string, user: string | null = "root", timeoutMs = 2000, verify = true): Promise<{ status: number; body: string }> {
   const client = user ? clientPaths(pki, user) : undefined;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         ca: readFileSync(caPaths(pki).cert),
+        rejectUnauthorized: verify,
         ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
         agent: false,
         timeout: timeoutMs,

@@ -9,7 +9,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { caPaths, clientPaths, peerPaths } from "../../pki/layout.js";
@@ -149,6 +150,41 @@ describe("curl over https", () => {
     }
     assert.deepEqual(seen.get("etcd-ts"), seen.get("etcd"));
     assert.deepEqual(seen.get("etcd")!.slice(0, 2), [0, "true"]);
+  });
+});
+
+describe("--auto-tls", () => {
+  test("both make <data-dir>/fixtures/client/{cert,key}.pem of the same shape and serve it; a re-start keeps it", async () => {
+    const shapes = new Map<Flavor, unknown>();
+    for (const flavor of FLAVORS) {
+      const c = await TlsCluster.start({ flavor, size: 1, dir: join(dir, `auto-${flavor}`), pki, clientAutoTls: true });
+      try {
+        const m = c.member("m1");
+        const fixtures = join(m.dataDir, "fixtures", "client");
+        const cert = new X509Certificate(readFileSync(join(fixtures, "cert.pem")));
+        const put = await etcdctl(c.endpoints, ["--insecure-transport=false", "--insecure-skip-tls-verify", "put", "auto", "tls"]);
+        assert.equal(put.code, 0, `${flavor}: ${put.stderr}`);
+        await c.kill("m1", "SIGTERM");
+        await c.restart("m1");
+        assert.equal(new X509Certificate(readFileSync(join(fixtures, "cert.pem"))).fingerprint256, cert.fingerprint256, `${flavor}: a restart made a new certificate`);
+        const days = Math.round((new Date(cert.validTo).getTime() - new Date(cert.validFrom).getTime()) / 86400_000);
+        shapes.set(flavor, {
+          subject: cert.subject,
+          issuer: cert.issuer,
+          curve: cert.publicKey.asymmetricKeyDetails?.namedCurve,
+          days,
+          san: cert.subjectAltName,
+          eku: cert.keyUsage,
+          ca: cert.ca,
+          keyMode: statSync(join(fixtures, "key.pem")).mode & 0o777,
+          dirMode: statSync(fixtures).mode & 0o777,
+          keyPem: readFileSync(join(fixtures, "key.pem"), "utf8").split("\n")[0],
+        });
+      } finally {
+        await c.stop();
+      }
+    }
+    assert.deepEqual(shapes.get("etcd-ts"), shapes.get("etcd"));
   });
 });
 
