@@ -4,6 +4,7 @@ const commands = {
   bench: "../dist/bench/cli.js",
   compare: "../dist/bench/compare-cli.js",
   local: "../dist/ansible-free-scripts/local/cli.js",
+  pki: "../dist/pki/cli.js",
   ssh: "../dist/ansible-free-scripts/ssh/cli.js",
   deploy: "../dist/stacks/cli/cdktf-cli.js",
   output: "../dist/stacks/cli/cdktf-cli.js",
@@ -17,6 +18,7 @@ if (!sub || sub === "--help" || sub === "-h" || !(sub in commands)) {
       "  bench     bring up topologies, run workloads, write a report, tear down (etcdkit bench --help)\n" +
       "  compare   compare two benchmark result files (etcdkit compare a.json b.json)\n" +
       "  local     run a cluster as local processes: up, status, logs, stop, kill, start, down\n" +
+      "  pki       make a CA, member and client certificates for a TLS cluster (etcdkit pki --help)\n" +
       "  ssh       deploy to hosts over SSH with systemd: deploy, rolling-restart, status, teardown\n" +
       "  deploy    cdktf deploy STACK with the pinned CDKTF CLI, after checking Terraform and providers (etcdkit deploy --help)\n" +
       "  output    cdktf output STACK (e.g. --outputs-file FILE for etcdkit bench --stack-outputs)\n" +

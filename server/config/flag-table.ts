@@ -18,7 +18,6 @@ export interface FlagSpec {
   readonly refuse?: (value: string) => string | undefined;
 }
 
-const TLS_LATER = "TLS is not supported by etcd-ts yet; serve over http:// (see README, 'Differences from etcd')";
 const AUTH_LATER = "authentication is not supported by etcd-ts yet";
 const V2_REFUSED = "etcd-ts serves the v3 API only (there is no v2 API to enable); leave --enable-v2 unset or false";
 const CAPNSLOG_REFUSED = "etcd-ts logs only in zap's JSON format (etcd 3.5's default); capnslog's text format is not supported, use --logger=zap";
@@ -63,13 +62,24 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "config-file", kind: "string", default: "", usage: "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored." },
   { name: "version", kind: "bool", default: "false", usage: "Print the version and exit." },
   { name: "help", kind: "bool", default: "false", usage: "Show this help and exit." },
-  // security: known, refused until implemented
-  ...["cert-file", "key-file", "trusted-ca-file", "peer-cert-file", "peer-key-file", "peer-trusted-ca-file", "cipher-suites", "client-crl-file", "peer-crl-file", "peer-cert-allowed-cn"].map(
-    (name): FlagSpec => ({ name, kind: "string", default: "", usage: "TLS (not supported yet).", unsupported: TLS_LATER }),
-  ),
-  ...["client-cert-auth", "auto-tls", "peer-client-cert-auth", "peer-auto-tls"].map(
-    (name): FlagSpec => ({ name, kind: "bool", default: "false", usage: "TLS (not supported yet).", unsupported: TLS_LATER }),
-  ),
+  // security (etcd 3.4's --help texts); the config file sets them through nested sections instead (tls-config-file.ts)
+  { name: "cert-file", kind: "string", default: "", usage: "Path to the client server TLS cert file." },
+  { name: "key-file", kind: "string", default: "", usage: "Path to the client server TLS key file." },
+  { name: "client-cert-auth", kind: "bool", default: "false", usage: "Enable client cert authentication." },
+  { name: "client-crl-file", kind: "string", default: "", usage: "Path to the client certificate revocation list file." },
+  { name: "client-cert-allowed-hostname", kind: "string", default: "", usage: "Allowed TLS hostname for client cert authentication." },
+  { name: "trusted-ca-file", kind: "string", default: "", usage: "Path to the client server TLS trusted CA cert file." },
+  { name: "auto-tls", kind: "bool", default: "false", usage: "Client TLS using generated certificates." },
+  { name: "peer-cert-file", kind: "string", default: "", usage: "Path to the peer server TLS cert file." },
+  { name: "peer-key-file", kind: "string", default: "", usage: "Path to the peer server TLS key file." },
+  { name: "peer-client-cert-auth", kind: "bool", default: "false", usage: "Enable peer client cert authentication." },
+  { name: "peer-trusted-ca-file", kind: "string", default: "", usage: "Path to the peer server TLS trusted CA file." },
+  { name: "peer-cert-allowed-cn", kind: "string", default: "", usage: "Required CN for client certs connecting to the peer endpoint." },
+  { name: "peer-cert-allowed-hostname", kind: "string", default: "", usage: "Allowed TLS hostname for inter peer authentication." },
+  { name: "peer-auto-tls", kind: "bool", default: "false", usage: "Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided." },
+  { name: "peer-crl-file", kind: "string", default: "", usage: "Path to the peer certificate revocation list file." },
+  { name: "cipher-suites", kind: "string", default: "", usage: "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go)." },
+  { name: "experimental-peer-skip-client-san-verification", kind: "bool", default: "false", usage: "Skip verification of SAN field in client certificate for peer connections." },
   { name: "auth-token", kind: "string", default: "simple", usage: "Authentication token type (not supported yet).", unsupported: AUTH_LATER },
   { name: "bcrypt-cost", kind: "uint", default: "10", usage: "Password hashing cost (not supported yet).", unsupported: AUTH_LATER },
 ];

@@ -13,6 +13,38 @@ export interface InitialMember {
   readonly peerUrls: readonly string[];
 }
 
+/**
+ * One side's TLS settings (etcd's transport.TLSInfo plus its auto-TLS switch): the client side from --cert-file,
+ * --key-file, ..., the peer side from --peer-*. What they do is in server/tls/README.md.
+ */
+export interface TransportSecurity {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly trustedCaFile: string;
+  readonly clientCertAuth: boolean;
+  /** --auto-tls / --peer-auto-tls: self-signed certificates in <data-dir>/fixtures/{client,peer} when no cert/key is given. */
+  readonly autoTls: boolean;
+  readonly crlFile: string;
+  /** Peer side only (--peer-cert-allowed-cn): the CN a connecting peer's certificate must have. */
+  readonly allowedCn: string;
+  /** --client-cert-allowed-hostname / --peer-cert-allowed-hostname: a name or address the connecting side's certificate must be valid for. */
+  readonly allowedHostname: string;
+  /** Peer side only (--experimental-peer-skip-client-san-verification). */
+  readonly skipClientSanVerify: boolean;
+}
+
+export const NO_TRANSPORT_SECURITY: TransportSecurity = {
+  certFile: "",
+  keyFile: "",
+  trustedCaFile: "",
+  clientCertAuth: false,
+  autoTls: false,
+  crlFile: "",
+  allowedCn: "",
+  allowedHostname: "",
+  skipClientSanVerify: false,
+};
+
 export interface MemberConfig {
   readonly name: string;
   readonly dataDir: string;
@@ -52,6 +84,10 @@ export interface MemberConfig {
   readonly grpcKeepAliveMinTimeMs: number;
   readonly grpcKeepAliveIntervalMs: number;
   readonly grpcKeepAliveTimeoutMs: number;
+  readonly clientSecurity: TransportSecurity;
+  readonly peerSecurity: TransportSecurity;
+  /** --cipher-suites, Go's names as given (server/tls/cipher-suites.ts maps them). */
+  readonly cipherSuites: readonly string[];
 }
 
 /** etcd's default backend quota when --quota-backend-bytes is 0. */

@@ -5,6 +5,7 @@ import { FLAGS, FLAG_BY_NAME, TOLERATED_ENV, envNameOf, type FlagSpec } from "./
 import type { CompactionMode, ClusterState, InitialMember, LogLevel, MemberConfig, MetricsLevel } from "./member-config.js";
 import { checkUrl, checkUrls } from "./validate-url.js";
 import { formatGoDuration, parseGoDuration } from "./go-duration.js";
+import { tlsConfigFileKey } from "./tls-config-file.js";
 
 export type Action = "run" | "version" | "help";
 
@@ -125,14 +126,13 @@ function readConfigFile(path: string): RawSettings {
   const out: RawSettings = new Map();
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     if (value === null || value === undefined) continue;
-    const spec = FLAG_BY_NAME.get(key);
-    if (typeof value === "object" && !Array.isArray(value)) {
-      // Nested sections (client-transport-security, ...) are TLS; an empty section is harmless.
-      if (Object.values(value as object).some((v) => v !== "" && v !== false && v !== null)) {
-        throw new ConfigError(`config file ${path}: ${key}: TLS is not supported by etcd-ts yet`);
-      }
+    const tls = tlsConfigFileKey(path, key, value);
+    if (tls) {
+      for (const [flag, v] of tls) out.set(flag, checkValue(FLAG_BY_NAME.get(flag)!, v));
       continue;
     }
+    const spec = FLAG_BY_NAME.get(key);
+    if (typeof value === "object" && !Array.isArray(value)) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
     if (!spec) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
     out.set(key, checkValue(spec, yamlValue(path, spec, value)));
   }
@@ -198,9 +198,37 @@ function typed(raw: RawSettings): MemberConfig {
     grpcKeepAliveMinTimeMs: duration("grpc-keepalive-min-time"),
     grpcKeepAliveIntervalMs: duration("grpc-keepalive-interval"),
     grpcKeepAliveTimeoutMs: duration("grpc-keepalive-timeout"),
+    clientSecurity: {
+      certFile: str("cert-file"),
+      keyFile: str("key-file"),
+      trustedCaFile: str("trusted-ca-file"),
+      clientCertAuth: bool("client-cert-auth"),
+      autoTls: bool("auto-tls"),
+      crlFile: str("client-crl-file"),
+      allowedCn: "",
+      allowedHostname: str("client-cert-allowed-hostname"),
+      skipClientSanVerify: false,
+    },
+    peerSecurity: {
+      certFile: str("peer-cert-file"),
+      keyFile: str("peer-key-file"),
+      trustedCaFile: str("peer-trusted-ca-file"),
+      clientCertAuth: bool("peer-client-cert-auth"),
+      autoTls: bool("peer-auto-tls"),
+      crlFile: str("peer-crl-file"),
+      allowedCn: str("peer-cert-allowed-cn"),
+      allowedHostname: str("peer-cert-allowed-hostname"),
+      skipClientSanVerify: bool("experimental-peer-skip-client-san-verification"),
+    },
+    cipherSuites: splitList(str("cipher-suites")),
   };
   validate(cfg);
   return cfg;
+}
+
+/** etcd's flags.StringsValue: comma-separated, empty means none. */
+function splitList(s: string): string[] {
+  return s === "" ? [] : s.split(",");
 }
 
 export function parseInitialCluster(s: string): InitialMember[] {

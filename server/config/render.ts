@@ -34,9 +34,35 @@ export function toSettings(cfg: MemberConfig): Record<string, string> {
     "grpc-keepalive-min-time": formatGoDuration(cfg.grpcKeepAliveMinTimeMs),
     "grpc-keepalive-interval": formatGoDuration(cfg.grpcKeepAliveIntervalMs),
     "grpc-keepalive-timeout": formatGoDuration(cfg.grpcKeepAliveTimeoutMs),
+    ...securitySettings(cfg),
   };
   // Only what differs from etcd's defaults, so rendered files read like the ones in etcd's guides.
   return Object.fromEntries(Object.entries(s).filter(([k, v]) => v !== FLAG_BY_NAME.get(k)!.default && !(v === "" && FLAG_BY_NAME.get(k)!.default === "")));
+}
+
+/** The TLS flags of both sides, as strings (toSettings drops the ones left at etcd's defaults). */
+function securitySettings(cfg: MemberConfig): Record<string, string> {
+  const c = cfg.clientSecurity;
+  const p = cfg.peerSecurity;
+  return {
+    "cert-file": c.certFile,
+    "key-file": c.keyFile,
+    "trusted-ca-file": c.trustedCaFile,
+    "client-cert-auth": String(c.clientCertAuth),
+    "auto-tls": String(c.autoTls),
+    "client-crl-file": c.crlFile,
+    "client-cert-allowed-hostname": c.allowedHostname,
+    "peer-cert-file": p.certFile,
+    "peer-key-file": p.keyFile,
+    "peer-trusted-ca-file": p.trustedCaFile,
+    "peer-client-cert-auth": String(p.clientCertAuth),
+    "peer-auto-tls": String(p.autoTls),
+    "peer-crl-file": p.crlFile,
+    "peer-cert-allowed-cn": p.allowedCn,
+    "peer-cert-allowed-hostname": p.allowedHostname,
+    "experimental-peer-skip-client-san-verification": String(p.skipClientSanVerify),
+    "cipher-suites": cfg.cipherSuites.join(","),
+  };
 }
 
 /** `ETCD_NAME=infra0` lines, as in etcd's clustering guide and systemd EnvironmentFile=. */

@@ -14,7 +14,6 @@ export function checkUrl(flag: string, raw: string): string {
   if (scheme === "unix" || scheme === "unixs") throw bad(`unix sockets are not supported by etcd-ts: ${raw}`);
   if (u.port === "") throw bad(`URL address does not have the form "host:port": ${raw}`);
   if (u.pathname !== "/" && u.pathname !== "") throw bad(`URL must not contain a path: ${raw}`);
-  if (scheme === "https") throw new ConfigError(`--${flag}: TLS is not supported by etcd-ts yet; cannot serve ${raw} (use http://)`);
   return raw.replace(/\/$/, "");
 }
 

@@ -14,6 +14,7 @@ import { ServerMetrics } from "../metrics/metrics.js";
 import { Lessor, LEASE_BUCKET, minLeaseTtl } from "../lease/lessor.js";
 import type { Message } from "../raft/types.js";
 import { Transport, type TransportHooks } from "../transport/transport.js";
+import type { PeerDialer } from "../tls/peer-dialer.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import { WatchableStore } from "../watch/watchable-store.js";
 import { ALARM_BUCKET, AlarmStore } from "../etcdserver/alarm-store.js";
@@ -56,10 +57,10 @@ export interface ServerEnvironment {
 }
 
 /** A process's environment: the system clock, gRPC streams to the peers, exit on a fatal error. */
-export function processEnvironment(memberId: bigint, clusterId: bigint, logger: Logger): ServerEnvironment {
+export function processEnvironment(memberId: bigint, clusterId: bigint, logger: Logger, peerDialer?: PeerDialer): ServerEnvironment {
   return {
     clock: SYSTEM_CLOCK,
-    transport: (hooks) => new Transport(memberId, clusterId, hooks, logger),
+    transport: (hooks) => new Transport(memberId, clusterId, hooks, logger, peerDialer),
     fatal: () => process.exit(1),
   };
 }

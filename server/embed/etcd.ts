@@ -25,6 +25,9 @@ import { metricsHttpHandler } from "./metrics-http.js";
 import { peerHttpHandler } from "./peer-http.js";
 import { createPeerGrpcServer } from "../transport/peer-server.js";
 import { idToHex } from "../membership/ids.js";
+import { prepareMemberTls } from "../tls/member-tls.js";
+import type { TlsAcceptor } from "../tls/tls-acceptor.js";
+import { listenGroups } from "./listen-groups.js";
 
 export interface Embedded {
   readonly server: EtcdServer;
@@ -37,8 +40,10 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   // Before anything starts: etcd refuses to run with too few file descriptors.
   const connectionLimit = connectionLimitOrRefuse(cfg);
   const keepalive = grpcKeepaliveOf(cfg);
-  const opened = await openMember(cfg, logger);
-  const server = composeServer(cfg, logger, opened, processEnvironment(opened.memberId, opened.cluster.clusterId, logger));
+  // TLS before anything else: a bad certificate stops the member before it binds a port or opens its WAL
+  const tls = await prepareMemberTls(cfg, logger);
+  const opened = await openMember(cfg, logger, tls.peerDialer);
+  const server = composeServer(cfg, logger, opened, processEnvironment(opened.memberId, opened.cluster.clusterId, logger, tls.peerDialer));
   const metrics = server.metrics;
   const { services, leases } = clientServices(cfg, server);
   const grpcServer = createGrpcServer(services, metrics, { maxRequestBytes: cfg.maxRequestBytes, member: server, connectionOptions: grpcConnectionOptions(keepalive) });
@@ -48,25 +53,27 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
 
   // Peers first: a member that starts must be reachable by the others before it campaigns.
   const peerGrpc = createPeerGrpcServer(server.peers, logger, cfg.maxRequestBytes, grpcConnectionOptions(PEER_KEEPALIVE));
-  const listen = async (name: string, urls: readonly string[], g: grpc.Server | undefined, h: HttpHandler, opts: ListenerOptions = {}) => {
+  const listen = async (name: string, urls: readonly string[], g: grpc.Server | undefined, h: HttpHandler, opts: ListenerOptions = {}, acceptor?: TlsAcceptor) => {
     const out: SniffingListener[] = [];
-    for (const u of urls) {
-      const url = new URL(u);
-      const l = new SniffingListener(g, h, { name, logger, connectionLimit, ...opts });
-      await l.listen(url.hostname.replace(/^\[|\]$/g, ""), Number(url.port));
+    for (const group of listenGroups(urls)) {
+      const secure = group.secure && acceptor ? { tls: acceptor, plaintext: group.plaintext } : {};
+      const l = new SniffingListener(g, h, { name, logger, connectionLimit, ...opts, ...secure });
+      await l.listen(group.host, group.port);
       out.push(l);
     }
     return out;
   };
-  const peerListeners = await listen("peer", cfg.listenPeerUrls, peerGrpc, peerHttpHandler(server), { keepalive: PEER_KEEPALIVE.policy });
+  const peerListeners = await listen("peer", cfg.listenPeerUrls, peerGrpc, peerHttpHandler(server), { keepalive: PEER_KEEPALIVE.policy }, tls.peer);
   server.start();
-  const clientListeners = await listen("client", cfg.listenClientUrls, grpcServer, httpHandler, { keepalive: keepalive.policy, streamingBodies: GATEWAY_STREAMING_BODIES });
-  const metricsListeners = await listen("metrics", cfg.listenMetricsUrls, undefined, metricsHttpHandler(httpHandler));
+  const clientListeners = await listen("client", cfg.listenClientUrls, grpcServer, httpHandler, { keepalive: keepalive.policy, streamingBodies: GATEWAY_STREAMING_BODIES, trackIdentities: true }, tls.client);
+  const metricsListeners = await listen("metrics", cfg.listenMetricsUrls, undefined, metricsHttpHandler(httpHandler), {}, tls.metrics);
   for (const u of cfg.listenMetricsUrls) logger.info({ address: u }, "serving metrics");
   await server.readyNotify();
   logger.info({ "local-member-id": idToHex(server.memberId) }, "ready to serve client requests");
-  for (const u of cfg.listenClientUrls) {
-    logger.warn({ address: new URL(u).host }, "serving client traffic insecurely; this is strongly discouraged!");
+  for (const group of listenGroups(cfg.listenClientUrls)) {
+    const address = `${group.host.includes(":") ? `[${group.host}]` : group.host}:${group.port}`;
+    if (group.plaintext) logger.warn({ address }, "serving client traffic insecurely; this is strongly discouraged!");
+    if (group.secure) logger.info({ address }, "serving client traffic securely");
   }
 
   return {

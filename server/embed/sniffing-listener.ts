@@ -9,6 +9,8 @@ import { FIRST_REQUEST_WAIT_MS, FirstRequestInspector, RewritingConnection, type
 import { createHttp1Server, withBodyDeadline, type HttpHandler } from "./http1-server.js";
 import { enforceKeepalivePolicy, type KeepalivePolicy } from "./keepalive-enforcement.js";
 import { DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./listener-limits.js";
+import type { TlsAcceptor } from "../tls/tls-acceptor.js";
+import { identityOfSocket, trackCallerConnection } from "../tls/identity.js";
 
 export interface ListenerOptions {
   /** What the listener serves, for log lines: "client", "peer", "metrics". */
@@ -22,7 +24,16 @@ export interface ListenerOptions {
   /** HTTP/1 paths whose request body is a long-lived stream (gateway watch, lease keepalive): no body deadline. */
   readonly streamingBodies?: ReadonlySet<string>;
   readonly firstRequestWaitMs?: number;
+  /** https: every connection (or, with `plaintext`, every one that opens with a TLS record) is TLS (server/tls). */
+  readonly tls?: TlsAcceptor;
+  /** With `tls`: plaintext connections are served too (an http:// and an https:// URL on one address, as etcd allows). */
+  readonly plaintext?: boolean;
+  /** Register each gRPC connection's client-certificate identity for peerIdentity(call) (the client port). */
+  readonly trackIdentities?: boolean;
 }
+
+/** The first byte of a TLS handshake record. */
+const TLS_HANDSHAKE_RECORD = 0x16;
 
 /**
  * One TCP port, two protocols, as etcd's cmux (client and peer ports alike): connections that open with the HTTP/2 preface go
@@ -38,6 +49,9 @@ export interface ListenerOptions {
  *
  * Every connection is admitted by a ConnectionGuard (limit, idle eviction) and must finish its handshake in time; the
  * timeouts are in listener-limits.ts and the README ("Connections and timeouts").
+ *
+ * With TLS (an https:// URL), the TLS handshake comes first (server/tls/tls-acceptor.ts) and counts into the
+ * connection's handshake time; everything above then runs on the decrypted stream, unchanged.
  */
 export class SniffingListener {
   private readonly net: NetServer;
@@ -46,6 +60,8 @@ export class SniffingListener {
   private readonly http: HttpServer;
   private readonly guard: ConnectionGuard;
   private readonly timeouts: ListenerTimeouts;
+  /** The decrypted stream of each TLS connection, to its tracked (TCP) connection. */
+  private readonly decrypted = new WeakMap<Socket, TrackedConnection>();
 
   constructor(
     grpcServer: grpc.Server | undefined,
@@ -89,6 +105,23 @@ export class SniffingListener {
     socket.on("error", () => socket.destroy());
     const conn = this.guard.admit(socket);
     if (!conn) return;
+    const tls = this.opts.tls;
+    if (!tls) return this.sniff(conn, socket);
+    const secured = (s: Socket) => {
+      this.decrypted.set(s, conn);
+      this.sniff(conn, s);
+    };
+    if (!this.opts.plaintext) return tls.accept(socket, secured);
+    socket.once("data", (head: Buffer) => {
+      socket.pause();
+      socket.unshift(head);
+      if (head[0] === TLS_HANDSHAKE_RECORD) tls.accept(socket, secured);
+      else this.sniff(conn, socket);
+    });
+  }
+
+  /** Routes a connection by its first bytes: the HTTP/2 preface to gRPC, anything else to HTTP/1.1. */
+  private sniff(conn: TrackedConnection, socket: Socket): void {
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
@@ -98,7 +131,7 @@ export class SniffingListener {
       socket.off("data", onData);
       if (isH2) {
         conn.protocol = "h2";
-        this.inspectFirstRequest(conn, head.subarray(CLIENT_PREFACE.length));
+        this.inspectFirstRequest(conn, socket, head.subarray(CLIENT_PREFACE.length));
         return;
       }
       // The HTTP/1 server reads through the stream: give the bytes back and let it flow. The handshake ends with
@@ -110,12 +143,13 @@ export class SniffingListener {
       socket.resume();
     };
     socket.on("data", onData);
+    socket.resume(); // a socket paused to look at its first byte (a port serving http and https)
   }
 
   /** Counts each HTTP/1 request as in flight on its connection until its response is done. */
   private trackRequests(handler: HttpHandler): HttpHandler {
     return (req, res) => {
-      const conn = this.guard.of(req.socket);
+      const conn = this.guard.of(req.socket) ?? this.decrypted.get(req.socket);
       if (conn) {
         conn.begin();
         res.once("close", () => conn.end());
@@ -125,8 +159,7 @@ export class SniffingListener {
   }
 
   /** After the preface: our SETTINGS out, client frames in until FirstRequestInspector decides, then grpc-js. */
-  private inspectFirstRequest(conn: TrackedConnection, afterPreface: Buffer): void {
-    const socket = conn.socket;
+  private inspectFirstRequest(conn: TrackedConnection, socket: Socket, afterPreface: Buffer): void {
     socket.write(EMPTY_SETTINGS);
     const inspector = new FirstRequestInspector();
     const handOver = (h: Handover) => {
@@ -138,8 +171,8 @@ export class SniffingListener {
         // nghttp2 takes over the native handle and drains what is buffered itself: resuming the JS stream here would
         // steal bytes from it.
         socket.unshift(Buffer.concat([CLIENT_PREFACE, h.bytes]));
-        this.inject(conn, socket);
-      } else this.inject(conn, new RewritingConnection(socket, h.bytes));
+        this.inject(conn, socket, socket);
+      } else this.inject(conn, socket, new RewritingConnection(socket, h.bytes));
     };
     const push = (chunk: Buffer) => {
       const h = inspector.push(chunk);
@@ -159,8 +192,9 @@ export class SniffingListener {
   }
 
   /** Hands the connection to grpc-js and follows its session: open streams, and the keepalive policy. */
-  private inject(conn: TrackedConnection, connection: Socket | RewritingConnection): void {
+  private inject(conn: TrackedConnection, socket: Socket, connection: Socket | RewritingConnection): void {
     const session = this.tap!.capture(() => this.injector!.injectConnection(connection));
+    if (this.opts.trackIdentities && session) trackCallerConnection(session, socket, identityOfSocket(socket), (cb) => conn.socket.once("close", cb));
     if (!session) {
       // Not seen (a grpc-js change): never take it for idle, it may carry streams.
       conn.begin();
@@ -170,7 +204,7 @@ export class SniffingListener {
       conn.begin();
       stream.once("close", () => conn.end());
     });
-    if (this.opts.keepalive) enforceKeepalivePolicy(session, conn.socket, this.opts.keepalive, () => conn.active);
+    if (this.opts.keepalive) enforceKeepalivePolicy(session, socket, this.opts.keepalive, () => conn.active);
   }
 
   close(): Promise<void> {

@@ -29,6 +29,7 @@ import { recoverBackend } from "./snapshot-install.js";
 import { MAX_SIZE_PER_MSG } from "../transport/limits.js";
 import { checkBackendWithinLog } from "./storage-consistency.js";
 import { touchPrivateDirAll } from "../util/file-modes.js";
+import { PeerDialer } from "../tls/peer-dialer.js";
 import { armFailpointsFromEnv, FAILPOINT_ENV } from "../util/failpoint.js";
 import { DurableLog } from "./durable-log.js";
 
@@ -71,7 +72,7 @@ interface Recovered {
   bootstrapPeers?: { id: bigint; context: Uint8Array }[];
 }
 
-export async function openMember(cfg: MemberConfig, logger: Logger): Promise<OpenedMember> {
+export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: PeerDialer = new PeerDialer(undefined)): Promise<OpenedMember> {
   const walDir = walDirOf(cfg);
   const snapDir = snapDirOf(cfg);
   const fileLog = fileLogOf(logger);
@@ -87,7 +88,7 @@ export async function openMember(cfg: MemberConfig, logger: Logger): Promise<Ope
   const r = Wal.exists(walDir)
     ? await restart(cfg, { backend, store, snapshots, storage, fileLog, logger })
     : cfg.initialClusterState === "existing"
-      ? await joinExisting(cfg, logger)
+      ? await joinExisting(cfg, logger, peerDialer)
       : await bootstrapNew(cfg, logger);
   const node = newRawNode(cfg, r.memberId, storage, r.appliedIndex, logger);
   let confState: ConfState;
@@ -155,8 +156,8 @@ async function restart(cfg: MemberConfig, s: OpenStorage): Promise<Recovered> {
 }
 
 /** Joining: the member was added with `member add`; learn the cluster from a peer that is in it. */
-async function joinExisting(cfg: MemberConfig, logger: Logger): Promise<Recovered> {
-  const joined = await fetchClusterFromPeers(cfg);
+async function joinExisting(cfg: MemberConfig, logger: Logger, peerDialer: PeerDialer): Promise<Recovered> {
+  const joined = await fetchClusterFromPeers(cfg, peerDialer);
   const me = [...joined.members.values()].find((m) => sameUrls(m.peerUrls, cfg.initialAdvertisePeerUrls));
   if (!me) {
     throw new ConfigError(
@@ -213,15 +214,15 @@ function sameUrls(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Asks the peers named in --initial-cluster (other than this member) for the cluster's members, as etcd does on join. */
-async function fetchClusterFromPeers(cfg: MemberConfig): Promise<Cluster> {
+async function fetchClusterFromPeers(cfg: MemberConfig, dialer: PeerDialer): Promise<Cluster> {
   const urls = cfg.initialCluster.filter((m) => m.name !== cfg.name).flatMap((m) => m.peerUrls);
   const errors: string[] = [];
   for (const u of urls) {
     try {
-      const res = await fetch(`${u}/members`, { signal: AbortSignal.timeout(2000) });
-      const cid = res.headers.get("x-etcd-cluster-id");
-      if (!res.ok || !cid) throw new Error(`HTTP ${res.status}`);
-      return membersFromJson(BigInt("0x" + cid), (await res.json()) as Parameters<typeof membersFromJson>[1]);
+      const res = await dialer.get(`${u}/members`, 2000);
+      const cid = res.header("x-etcd-cluster-id");
+      if (res.status !== 200 || !cid) throw new Error(`HTTP ${res.status}`);
+      return membersFromJson(BigInt("0x" + cid), JSON.parse(res.body) as Parameters<typeof membersFromJson>[1]);
     } catch (e) {
       errors.push(`${u}: ${(e as Error).message}`);
     }

@@ -10,6 +10,7 @@ import { MessageType, type Message } from "../raft/types.js";
 import { identityMetadata } from "./handshake.js";
 import { PeerSender } from "./peer-sender.js";
 import { SNAPSHOT_CHUNK_BYTES } from "./limits.js";
+import { PeerDialer } from "../tls/peer-dialer.js";
 
 export interface TransportHooks {
   reportUnreachable(id: bigint): void;
@@ -33,6 +34,8 @@ export class Transport {
     private clusterId: bigint,
     private readonly hooks: TransportHooks,
     private readonly logger: Logger,
+    /** Plaintext or TLS by the peer URL's scheme (server/tls/peer-dialer.ts). */
+    private readonly dialer: PeerDialer = new PeerDialer(undefined),
   ) {}
 
   setClusterId(id: bigint): void {
@@ -53,7 +56,7 @@ export class Transport {
     for (const [id, m] of wanted) {
       if (this.peers.has(id)) continue;
       const target = new URL(m.peerUrls[0]!).host;
-      const client = new this.Ctor(target, grpc.credentials.createInsecure(), {
+      const client = new this.Ctor(target, this.dialer.credentials(m.peerUrls[0]!), {
         "grpc.max_send_message_length": -1,
         "grpc.max_receive_message_length": 64 * 1024, // peers answer with empty acknowledgements
         "grpc.initial_reconnect_backoff_ms": 100,

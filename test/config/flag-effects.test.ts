@@ -57,11 +57,11 @@ test("--log-outputs: default, stderr, stdout, files; journald and 'default' amon
   refused(["--log-outputs=stderr,"], /empty output/);
 });
 
-test("--metrics and --listen-metrics-urls reach the config; https metrics URLs are refused until TLS", () => {
+test("--metrics and --listen-metrics-urls reach the config, https metrics URLs included", () => {
   const { config } = parseConfig(["--metrics=extensive", "--listen-metrics-urls=http://127.0.0.1:2381,http://127.0.0.1:2382"]);
   assert.equal(config.metrics, "extensive");
   assert.deepEqual(config.listenMetricsUrls, ["http://127.0.0.1:2381", "http://127.0.0.1:2382"]);
-  refused(["--listen-metrics-urls=https://127.0.0.1:2381"], /^--listen-metrics-urls: TLS is not supported by etcd-ts yet/);
+  assert.deepEqual(parseConfig(["--listen-metrics-urls=https://127.0.0.1:2381"]).config.listenMetricsUrls, ["https://127.0.0.1:2381"]);
 });
 
 test("the new settings render to env files and flags and parse back unchanged", () => {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../server/config/parse.js";
 import { ConfigError } from "../../server/config/errors.js";
-import { parseEnvFile, toEnvFile, toFlags } from "../../server/config/render.js";
+import { parseEnvFile, toEnv, toEnvFile, toFlags } from "../../server/config/render.js";
 
 test("etcd's defaults: name default, data dir default.etcd, localhost:2379/2380", () => {
   const { config } = parseConfig([]);
@@ -39,8 +39,44 @@ test("unknown flags and malformed URLs are refused with etcd's wording", () => {
   assert.throws(() => parseConfig(["--heartbeat-interval=abc"]), /invalid value "abc" for flag -heartbeat-interval: parse error/);
 });
 
-test("TLS flags are refused with a message that says they are not supported yet", () => {
-  assert.throws(() => parseConfig(["--cert-file=/x.pem"]), /--cert-file: TLS is not supported by etcd-ts yet/);
+test("TLS flags and ETCD_* variables reach both sides' settings; --cipher-suites is a comma list", () => {
+  const { config } = parseConfig(
+    [
+      "--cert-file=/c.pem",
+      "--key-file=/k.pem",
+      "--client-cert-auth",
+      "--trusted-ca-file=/ca.pem",
+      "--client-crl-file=/c.crl",
+      "--client-cert-allowed-hostname=client.example",
+      "--peer-auto-tls",
+      "--peer-cert-allowed-cn=etcd-peer",
+      "--experimental-peer-skip-client-san-verification",
+      "--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+      "--listen-client-urls=https://127.0.0.1:2379",
+      "--advertise-client-urls=https://127.0.0.1:2379",
+    ],
+    { ETCD_PEER_CRL_FILE: "/p.crl", ETCD_PEER_CLIENT_CERT_AUTH: "true" },
+  );
+  assert.deepEqual(config.clientSecurity, {
+    certFile: "/c.pem",
+    keyFile: "/k.pem",
+    trustedCaFile: "/ca.pem",
+    clientCertAuth: true,
+    autoTls: false,
+    crlFile: "/c.crl",
+    allowedCn: "",
+    allowedHostname: "client.example",
+    skipClientSanVerify: false,
+  });
+  assert.equal(config.peerSecurity.autoTls, true);
+  assert.equal(config.peerSecurity.allowedCn, "etcd-peer");
+  assert.equal(config.peerSecurity.crlFile, "/p.crl");
+  assert.equal(config.peerSecurity.clientCertAuth, true);
+  assert.equal(config.peerSecurity.skipClientSanVerify, true);
+  assert.deepEqual(config.cipherSuites, ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]);
+  assert.deepEqual(config.listenClientUrls, ["https://127.0.0.1:2379"]);
+  // rendered and parsed back: the same settings
+  assert.deepEqual(parseConfig([], toEnv(config)).config, config);
 });
 
 test("election timeout must be at least five heartbeats, as etcd checks", () => {

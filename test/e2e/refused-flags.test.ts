@@ -26,7 +26,7 @@ test("values with no effect in etcd-ts are refused with the reason, and nothing 
       [["--enable-v2=true"], /--enable-v2=true: etcd-ts serves the v3 API only/],
       [["--logger=capnslog"], /--logger=capnslog: etcd-ts logs only in zap's JSON format/],
       [["--log-outputs=journal"], /does not write to journald/],
-      [["--listen-metrics-urls=https://127.0.0.1:2381"], /--listen-metrics-urls: TLS is not supported by etcd-ts yet/],
+      [["--listen-metrics-urls=https://127.0.0.1:2381"], /cannot listen on TLS for 127.0.0.1:2381: KeyFile and CertFile are not presented/],
       [["--grpc-keepalive-min-time=5"], /invalid value "5" for flag -grpc-keepalive-min-time: parse error/],
     ];
     for (const [flags, re] of cases) {

@@ -7,6 +7,8 @@ import type { ListenerTimeouts } from "../../server/embed/listener-limits.js";
 import { SniffingListener } from "../../server/embed/sniffing-listener.js";
 import type { Logger } from "../../server/log/logger.js";
 import { freePort } from "../support/ports.js";
+import { identityOf, peerIdentity } from "../../server/tls/identity.js";
+import type { TlsAcceptor } from "../../server/tls/tls-acceptor.js";
 
 const id = (b: Buffer) => b;
 const method = (path: string, responseStream: boolean) => ({
@@ -18,8 +20,11 @@ const method = (path: string, responseStream: boolean) => ({
   responseSerialize: id,
   responseDeserialize: id,
 });
-/** Echo: unary. Hold: a server stream that sends one message and stays open until the client cancels. */
-export const TEST_SERVICE = { echo: method("/test.T/Echo", false), hold: method("/test.T/Hold", true) } satisfies grpc.ServiceDefinition;
+/**
+ * Echo: unary. Hold: a server stream that sends one message and stays open until the client cancels. Who: the
+ * caller's client-certificate CN (peerIdentity), "-" without one.
+ */
+export const TEST_SERVICE = { echo: method("/test.T/Echo", false), hold: method("/test.T/Hold", true), who: method("/test.T/Who", false) } satisfies grpc.ServiceDefinition;
 export const TestClient = grpc.makeGenericClientConstructor(TEST_SERVICE, "T");
 
 export interface Fixture {
@@ -39,6 +44,9 @@ export interface FixtureOptions {
   firstRequestWaitMs?: number;
   /** Server pings and the idle timeout of connections without streams. */
   grpc?: { pingIntervalMs?: number; pingTimeoutMs?: number; idleMs?: number };
+  /** Serve TLS (server/tls), with `plaintext` also plaintext on the same port. */
+  tls?: TlsAcceptor;
+  plaintext?: boolean;
 }
 
 /**
@@ -57,6 +65,7 @@ export async function startFixture(o: FixtureOptions = {}): Promise<Fixture> {
   const server = new grpc.Server(grpcConnectionOptions(keep, o.grpc?.idleMs ?? 60_000));
   server.addService(TEST_SERVICE, {
     echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+    who: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(peerIdentity(call)?.commonName ?? "-")),
     hold: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
       call.write(Buffer.from("held"));
       call.on("cancelled", () => call.end());
@@ -75,6 +84,7 @@ export async function startFixture(o: FixtureOptions = {}): Promise<Fixture> {
       req.on("end", () => res.end(`read ${n}`));
       return;
     }
+    if (path === "/who") return void res.end(identityOf(req)?.commonName ?? "-");
     res.end("ok");
   };
   const listener = new SniffingListener(server, handler, {
@@ -85,6 +95,8 @@ export async function startFixture(o: FixtureOptions = {}): Promise<Fixture> {
     keepalive: o.keepalive,
     streamingBodies: new Set(["/stream"]),
     firstRequestWaitMs: o.firstRequestWaitMs,
+    trackIdentities: true,
+    ...(o.tls ? { tls: o.tls, plaintext: o.plaintext ?? false } : {}),
   });
   const port = await freePort();
   await listener.listen("127.0.0.1", port);

@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnectSocket, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { CLIENT_PREFACE, Flag, FrameSplitter, FrameType, frameHeader, type Frame } from "../../server/embed/h2-frames.js";
 
 export const frame = (type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)) =>
@@ -38,6 +39,19 @@ export async function tcpConnect(port: number, host = "127.0.0.1"): Promise<Sock
   return s;
 }
 
+/** A TLS connection (ALPN h2 unless the options say otherwise), once its handshake is done. */
+export async function tlsConnect(port: number, opts: ConnectionOptions): Promise<TLSSocket> {
+  const s = tlsConnectSocket({ host: "127.0.0.1", port, ALPNProtocols: ["h2"], ...opts });
+  s.on("error", () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    s.once("secureConnect", resolve);
+    s.once("error", reject);
+    s.once("close", () => reject(new Error("closed during the TLS handshake")));
+  });
+  s.resume();
+  return s;
+}
+
 /**
  * A raw HTTP/2 client for what real clients never do: it sends only what it is told, records every frame, and
  * answers the server's SETTINGS (unless autoAck is off) and, if told, its PINGs.
@@ -57,8 +71,8 @@ export class RawH2 {
     });
   }
 
-  static async open(port: number, opts: { autoAck?: boolean; answerPings?: boolean; preface?: boolean } = {}): Promise<RawH2> {
-    const socket = await tcpConnect(port);
+  static async open(port: number, opts: { autoAck?: boolean; answerPings?: boolean; preface?: boolean; tls?: ConnectionOptions } = {}): Promise<RawH2> {
+    const socket = opts.tls ? await tlsConnect(port, opts.tls) : await tcpConnect(port);
     const c = new RawH2(socket, { autoAck: opts.autoAck ?? true, answerPings: opts.answerPings ?? true });
     if (opts.preface ?? true) socket.write(Buffer.concat([CLIENT_PREFACE, SETTINGS]));
     return c;

@@ -1,0 +1,147 @@
+/**
+ * How a member reaches its peers: gRPC channel credentials for the raft streams (server/transport) and a GET for the
+ * peer port's HTTP side (/members, on join). An http:// peer URL is dialled in plaintext; an https:// one with TLS as
+ * etcd's peer transport (transport.TLSInfo.ClientConfig): the peer's certificate is verified against
+ * --peer-trusted-ca-file (the system's roots without one) and must be valid for the URL's host; the member presents
+ * its --peer-cert-file, read again for every new connection (etcd's GetClientCertificate), so a rotated certificate
+ * is used from the next connection on. With auto-TLS certificates the peer is not verified (etcd:
+ * InsecureSkipVerify for self-signed certificates); --cipher-suites applies here too.
+ *
+ * grpc-js fixes a channel's TLS context when the channel is made; ReloadingChannelCredentials plugs a per-connection
+ * context into it through grpc-js's ChannelCredentials/SecureConnector seam (the one its own certificate-provider
+ * credentials use), checked at start-up like embed/grpc-session-tap.ts.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
+import type { Socket } from "node:net";
+import { isIP } from "node:net";
+import { checkServerIdentity, connect, type ConnectionOptions, type PeerCertificate } from "node:tls";
+import { X509Certificate } from "node:crypto";
+import type { ReloadingContext } from "./reloading-context.js";
+import { allowedNameError, CERT_AUTH_FAILED, type VerifyPolicy } from "./verify-policy.js";
+
+export interface PeerClientTls {
+  /** The member's own peer certificate (presented when dialling) and the CA peers are verified with. */
+  readonly context: ReloadingContext;
+  /** Auto-TLS: peers' certificates are not verified. */
+  readonly skipVerify: boolean;
+  /**
+   * --peer-cert-allowed-cn / --peer-cert-allowed-hostname apply to the peer being dialled too: etcd sets its
+   * VerifyPeerCertificate in the TLS config both its listener and its dialer use.
+   */
+  readonly policy: Pick<VerifyPolicy, "allowedCn" | "allowedHostname">;
+}
+
+export interface PeerResponse {
+  readonly status: number;
+  header(name: string): string | undefined;
+  readonly body: string;
+}
+
+export class PeerDialer {
+  private readonly secure: grpc.ChannelCredentials | undefined;
+
+  constructor(private readonly tls: PeerClientTls | undefined) {
+    this.secure = tls ? new ReloadingChannelCredentials(tls) : undefined;
+  }
+
+  /** Credentials for a channel to this peer URL. */
+  credentials(peerUrl: string): grpc.ChannelCredentials {
+    if (new URL(peerUrl).protocol !== "https:") return grpc.credentials.createInsecure();
+    // https without peer TLS settings: etcd dials with an empty TLSInfo (system roots, no client certificate)
+    return this.secure ?? grpc.credentials.createSsl();
+  }
+
+  /** GET on a peer URL, over TLS for https. */
+  async get(url: string, timeoutMs: number): Promise<PeerResponse> {
+    const u = new URL(url);
+    const options = u.protocol === "https:" ? await this.tlsOptions(u.hostname) : {};
+    const get = u.protocol === "https:" ? httpsGet : httpGet;
+    return new Promise((resolve, reject) => {
+      const req = get(u, { ...options, timeout: timeoutMs, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, header: (n) => headerValue(res.headers[n.toLowerCase()]), body: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+      req.on("error", reject);
+    });
+  }
+
+  private async tlsOptions(host: string): Promise<ConnectionOptions> {
+    if (!this.tls) return {};
+    const { context } = await this.tls.context.current();
+    return connectionOptions(host, context, this.tls);
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** tls.connect options for a peer at `host` (a name or an address; no SNI for an address, as Go). */
+function connectionOptions(host: string, secureContext: ConnectionOptions["secureContext"], tls: PeerClientTls): ConnectionOptions {
+  const bare = host.replace(/^\[|\]$/g, "");
+  const allowed = (cert: PeerCertificate): Error | undefined => {
+    if (tls.policy.allowedCn === "" && tls.policy.allowedHostname === "") return undefined;
+    const why = cert.raw ? allowedNameError(new X509Certificate(cert.raw), { ...tls.policy, requestCert: true, checkSan: false, crlFile: "" }) : CERT_AUTH_FAILED;
+    return why ? new Error(why) : undefined;
+  };
+  return {
+    secureContext,
+    host: bare,
+    ...(isIP(bare) ? {} : { servername: bare }),
+    rejectUnauthorized: !tls.skipVerify,
+    checkServerIdentity: (_h: string, cert: PeerCertificate) => (tls.skipVerify ? undefined : checkServerIdentity(bare, cert)) ?? allowed(cert),
+  };
+}
+
+type SecureConnector = grpc.experimental.SecureConnector;
+type GrpcUri = { path: string };
+
+/** grpc-js channel credentials whose TLS context is the member's certificate as it is on disk at each new connection. */
+class ReloadingChannelCredentials extends grpc.ChannelCredentials {
+  constructor(private readonly tls: PeerClientTls) {
+    super();
+  }
+
+  _isSecure(): boolean {
+    return true;
+  }
+
+  _equals(other: grpc.ChannelCredentials): boolean {
+    return other === this;
+  }
+
+  _createSecureConnector(channelTarget: GrpcUri): SecureConnector {
+    const target = channelTarget.path;
+    const host = target.startsWith("[") ? target.slice(1, target.indexOf("]")) : target.replace(/:\d+$/, "");
+    const tls = this.tls;
+    const callCredentials = grpc.credentials.createEmpty();
+    return {
+      async connect(socket: Socket) {
+        const { context } = await tls.context.current();
+        return new Promise((resolve, reject) => {
+          const s = connect({ ...connectionOptions(host, context, tls), socket, ALPNProtocols: ["h2"] }, () => resolve({ socket: s, secure: true }));
+          s.once("error", reject);
+        });
+      },
+      waitForReady: () => Promise.resolve(),
+      getCallCredentials: () => callCredentials,
+      destroy: () => undefined,
+    };
+  }
+}
+
+/** Fails at start-up, not on the first dial, if a grpc-js upgrade changed the seam ReloadingChannelCredentials uses. */
+export function checkChannelCredentialsSeam(): void {
+  const proto = grpc.ChannelCredentials.prototype as unknown as Record<string, unknown>;
+  const insecure = grpc.credentials.createInsecure() as unknown as { _createSecureConnector?: unknown };
+  if (typeof insecure._createSecureConnector !== "function" || typeof proto.compose !== "function") {
+    throw new Error("@grpc/grpc-js no longer has ChannelCredentials._createSecureConnector: update server/tls/peer-dialer.ts");
+  }
+}
