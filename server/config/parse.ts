@@ -198,6 +198,9 @@ function typed(raw: RawSettings): MemberConfig {
     grpcKeepAliveMinTimeMs: duration("grpc-keepalive-min-time"),
     grpcKeepAliveIntervalMs: duration("grpc-keepalive-interval"),
     grpcKeepAliveTimeoutMs: duration("grpc-keepalive-timeout"),
+    authToken: str("auth-token"),
+    authTokenTtlSeconds: num("auth-token-ttl"),
+    bcryptCost: num("bcrypt-cost"),
   };
   validate(cfg);
   return cfg;
