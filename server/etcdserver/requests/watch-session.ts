@@ -7,7 +7,7 @@ import { SYSTEM_CLOCK, type Clock } from "../../util/clock.js";
 import type { RequestContext } from "./context.js";
 import type { Access } from "./access.js";
 import { toApiError } from "./api-errors.js";
-import { ErrAuthOldRevision, ErrInvalidAuthToken, ErrPermissionDenied, ErrUserEmpty } from "../../pb/errors.js";
+import { ErrAuthOldRevision, ErrInvalidAuthToken, ErrPermissionDenied, ErrUserEmpty, GrpcCode } from "../../pb/errors.js";
 
 export interface WireWatchCreateRequest {
   key: Buffer;
@@ -296,9 +296,12 @@ export class WatchSession {
   }
 }
 
-/** etcd's cancel reason for a refused watch: the API error's text, PermissionDenied's for anything unexpected. */
+/**
+ * etcd's cancel reason for a refused watch: the gRPC status text of its API error (a status error's
+ * Error(): "rpc error: code = … desc = …"), PermissionDenied's for anything else.
+ */
 function watchRefusal(e: unknown): string {
   const api = toApiError(e);
-  for (const known of [ErrInvalidAuthToken, ErrAuthOldRevision, ErrUserEmpty]) if (api.message === known.message) return known.message;
-  return ErrPermissionDenied.message;
+  const known = [ErrInvalidAuthToken, ErrAuthOldRevision, ErrUserEmpty].find((k) => k.message === api.message) ?? ErrPermissionDenied;
+  return `rpc error: code = ${GrpcCode[known.code]} desc = ${known.message}`;
 }
