@@ -18,7 +18,6 @@ export interface FlagSpec {
   readonly refuse?: (value: string) => string | undefined;
 }
 
-const AUTH_LATER = "authentication is not supported by etcd-ts yet";
 const V2_REFUSED = "etcd-ts serves the v3 API only (there is no v2 API to enable); leave --enable-v2 unset or false";
 const CAPNSLOG_REFUSED = "etcd-ts logs only in zap's JSON format (etcd 3.5's default); capnslog's text format is not supported, use --logger=zap";
 
@@ -80,8 +79,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "peer-crl-file", kind: "string", default: "", usage: "Path to the peer certificate revocation list file." },
   { name: "cipher-suites", kind: "string", default: "", usage: "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be auto-populated by Go)." },
   { name: "experimental-peer-skip-client-san-verification", kind: "bool", default: "false", usage: "Skip verification of SAN field in client certificate for peer connections." },
-  { name: "auth-token", kind: "string", default: "simple", usage: "Authentication token type (not supported yet).", unsupported: AUTH_LATER },
-  { name: "bcrypt-cost", kind: "uint", default: "10", usage: "Password hashing cost (not supported yet).", unsupported: AUTH_LATER },
+  // auth (the token options are checked at start-up: server/auth/token-options.ts)
+  { name: "auth-token", kind: "string", default: "simple", usage: "Specify auth token specific options." },
+  { name: "auth-token-ttl", kind: "uint", default: "300", usage: "The lifetime in seconds of the auth token." },
+  { name: "bcrypt-cost", kind: "uint", default: "10", usage: "Specify bcrypt algorithm cost factor for auth password hashing." },
 ];
 
 /** etcd's zap outputs: default (stderr), stderr, stdout or file paths; journald is not written to by etcd-ts. */

@@ -88,6 +88,12 @@ export interface MemberConfig {
   readonly peerSecurity: TransportSecurity;
   /** --cipher-suites, Go's names as given (server/tls/cipher-suites.ts maps them). */
   readonly cipherSuites: readonly string[];
+  /** --auth-token: "simple" (default) or "jwt,sign-method=…,pub-key=…,priv-key=…,ttl=…". */
+  readonly authToken?: string;
+  /** --auth-token-ttl: seconds a simple token lives after its last use (default 300). */
+  readonly authTokenTtlSeconds?: number;
+  /** --bcrypt-cost: bcrypt's cost for passwords (default 10). */
+  readonly bcryptCost?: number;
 }
 
 /** etcd's default backend quota when --quota-backend-bytes is 0. */

@@ -221,6 +221,9 @@ function typed(raw: RawSettings): MemberConfig {
       skipClientSanVerify: bool("experimental-peer-skip-client-san-verification"),
     },
     cipherSuites: splitList(str("cipher-suites")),
+    authToken: str("auth-token"),
+    authTokenTtlSeconds: num("auth-token-ttl"),
+    bcryptCost: num("bcrypt-cost"),
   };
   validate(cfg);
   return cfg;

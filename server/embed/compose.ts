@@ -37,7 +37,10 @@ import { RaftStatus } from "../etcdserver/raft-status.js";
 import { EtcdServer } from "../etcdserver/server.js";
 import { SnapshotScheduler } from "../etcdserver/snapshot-scheduler.js";
 import { WaitRegistry } from "../etcdserver/wait.js";
-import type { ProposalKind } from "../pb/raft-entry.js";
+import type { AuthStamp, ProposalKind } from "../pb/raft-entry.js";
+import { AuthStore } from "../auth/auth-store.js";
+import { tokenProviderOf } from "../auth/token-options.js";
+import { AppliedWaiter } from "../etcdserver/applied-waiter.js";
 
 /** What the server needs of the peer transport (transport/transport.ts's Transport, or a test's). */
 export interface PeerTransport {
@@ -109,6 +112,9 @@ export function composeServer(cfg: MemberConfig, logger: Logger, m: OpenedMember
     leases: requests.leases,
     watchable: state.watchable,
     alarms: state.alarms,
+    auth: state.auth,
+    tokens: state.tokens,
+    appliedWaiter: state.appliedWaiter,
     compactor: requests.compactor,
     publisher: requests.publisher,
     events: raft.events,
@@ -146,6 +152,10 @@ function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: Ser
   m.store.setLeaseHooks(lessor.hooks);
   const watchable = new WatchableStore(m.store);
   const alarms = new AlarmStore(m.backend.bucket(ALARM_BUCKET));
+  // users and roles are replicated; tokens are this member's own (--auth-token)
+  const auth = new AuthStore(m.backend);
+  const tokens = tokenProviderOf(cfg.authToken ?? "simple", cfg.authTokenTtlSeconds ?? 300);
+  auth.setListener(tokens);
   const applier = new Applier({
     store: m.store,
     cluster: m.cluster,
@@ -162,8 +172,11 @@ function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: Ser
     leases: lessor.hooks,
     lessor,
     alarms,
+    auth,
+    tokens,
   });
-  return { metrics, status, waits, ids: new IdGenerator(m.memberId, env.clock.now()), lessor, watchable, alarms, applier, membership: () => applier.membership() };
+  const appliedWaiter = new AppliedWaiter(() => applier.appliedIndex);
+  return { metrics, status, waits, ids: new IdGenerator(m.memberId, env.clock.now()), lessor, watchable, alarms, auth, tokens, appliedWaiter, applier, membership: () => applier.membership() };
 }
 
 type RequestPath = ReturnType<typeof buildRequestPath>;
@@ -227,7 +240,7 @@ function buildRaftAccess(cfg: MemberConfig, m: OpenedMember, env: ServerEnvironm
 /** Leases, KV requests, auto compaction, publishing this member, the cluster version. */
 function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: ServerEnvironment, st: State, reads: LinearizableReads, late: Late) {
   const { status, applier, membership } = st;
-  const propose = (kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal) => late.proposer!.propose(kind, payload, signal);
+  const propose = (kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp) => late.proposer!.propose(kind, payload, signal, stamp);
   const leases = new ServerLeases({
     lessor: st.lessor,
     propose,
@@ -307,6 +320,7 @@ function buildRaftLoop(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     store: m.store,
     watchable: st.watchable,
     alarms: st.alarms,
+    auth: st.auth,
     applier,
     leases: rq.leases,
     proposer: rq.proposer,
@@ -326,6 +340,7 @@ function buildRaftLoop(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
         applier.apply(entries);
         metrics.proposalsApplied.set(applier.appliedIndex);
         rq.reads.onApplied();
+        st.appliedWaiter.onApplied();
       },
       send: (msgs) => rq.transport.send(msgs),
       onSoftState: (ss) => events.onSoftState(ss),

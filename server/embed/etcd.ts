@@ -8,6 +8,9 @@ import { LeaseRequests } from "../etcdserver/requests/lease.js";
 import { WatchRequests } from "../etcdserver/requests/watch-session.js";
 import { ClusterRequests } from "../etcdserver/requests/cluster.js";
 import { MaintenanceRequests } from "../etcdserver/requests/maintenance.js";
+import { Access } from "../etcdserver/requests/access.js";
+import { AuthRequests, bcryptCostOf, DEFAULT_BCRYPT_COST } from "../etcdserver/requests/auth.js";
+import { AuthOptionsError, tokenProviderOf } from "../auth/token-options.js";
 import type { ClientServices } from "../etcdserver/requests/services.js";
 import { openMember } from "../etcdserver/bootstrap.js";
 import { composeServer, processEnvironment, requestTimeoutMs } from "./compose.js";
@@ -42,6 +45,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const keepalive = grpcKeepaliveOf(cfg);
   // TLS before anything else: a bad certificate stops the member before it binds a port or opens its WAL
   const tls = await prepareMemberTls(cfg, logger);
+  refuseBadAuthToken(cfg);
   const opened = await openMember(cfg, logger, tls.peerDialer);
   const server = composeServer(cfg, logger, opened, processEnvironment(opened.memberId, opened.cluster.clusterId, logger, tls.peerDialer));
   const metrics = server.metrics;
@@ -85,6 +89,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
       await Promise.all([...clientListeners, ...metricsListeners].map((l) => l.close()));
       await server.stop();
       leases.close();
+      server.tokens.close();
       grpcServer.forceShutdown();
       await Promise.all(peerListeners.map((l) => l.close()));
       peerGrpc.forceShutdown();
@@ -92,20 +97,38 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   };
 }
 
-/** The request layer over the server: what the gRPC and HTTP adapters serve. */
+/** The request layer over the server: what the gRPC and HTTP adapters serve. Every service checks its callers through one Access. */
 export function clientServices(cfg: MemberConfig, server: EtcdServer): { services: ClientServices; leases: LeaseRequests } {
-  const kv = new KvRequests(server, cfg.maxTxnOps);
-  const leases = new LeaseRequests(server, requestTimeoutMs(cfg));
-  const watch = new WatchRequests(server, { maxRequestBytes: cfg.maxRequestBytes });
+  const access = new Access({
+    store: server.auth,
+    tokens: server.tokens,
+    waitApplied: (index, signal) => server.waitApplied(index, signal),
+    // the client certificate's common name (verified by the client listener) names the user only with --client-cert-auth, as etcd's
+    clientCertAuth: cfg.clientSecurity.clientCertAuth,
+  });
+  const kv = new KvRequests(server, cfg.maxTxnOps, access);
+  const leases = new LeaseRequests(server, requestTimeoutMs(cfg), access);
+  const watch = new WatchRequests(server, { maxRequestBytes: cfg.maxRequestBytes }, access);
   const services: ClientServices = {
     kv,
     lease: leases,
     watch,
-    cluster: new ClusterRequests(server),
-    maintenance: new MaintenanceRequests(server),
+    cluster: new ClusterRequests(server, access),
+    maintenance: new MaintenanceRequests(server, access),
+    auth: new AuthRequests(server, access, bcryptCostOf(cfg.bcryptCost ?? DEFAULT_BCRYPT_COST)),
     ...recipeServices({ kv, lease: leases, watch }, (rev) => server.header(rev)),
   };
   return { services, leases };
+}
+
+/** etcd refuses to start with --auth-token options it cannot use (a key file missing, an unknown method). */
+function refuseBadAuthToken(cfg: MemberConfig): void {
+  try {
+    tokenProviderOf(cfg.authToken ?? "simple", cfg.authTokenTtlSeconds ?? 300).close();
+  } catch (e) {
+    if (e instanceof AuthOptionsError) throw new ConfigError(`--auth-token: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Each listener's connection limit from the file limit; a limit too low to run with is a configuration error. */

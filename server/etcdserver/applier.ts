@@ -4,6 +4,7 @@ import { idToHex } from "../membership/ids.js";
 import { BackendFailedError } from "../backend/index.js";
 import { isRequestError } from "../pb/errors.js";
 import { ErrLeaseNotFound } from "../lease/errors.js";
+import { ErrAuthNotEnabled } from "../auth/errors.js";
 import type * as kv from "../pb/kv.js";
 import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry } from "../raft/types.js";
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, type LeaseHooks } from "./apply/index.js";
@@ -15,8 +16,16 @@ import type { WaitRegistry } from "./wait.js";
 import type { Lessor } from "../lease/lessor.js";
 import type { AlarmMember, AlarmStore } from "./alarm-store.js";
 import { alarmRefusal, applyAlarm } from "./alarm-apply.js";
+import type { AuthStore } from "../auth/auth-store.js";
+import type { AuthStamp } from "../pb/raft-entry.js";
+import { applyAuth, checkAtApply, type AppliedTokens, type AuthApplyResult } from "./auth-apply.js";
 
-export type ApplyValue = kv.PutResponse | kv.DeleteRangeResponse | kv.TxnResponse | CompactResult | LeaseGrantResult | LeaseRevokeResult | AlarmResult | undefined;
+export type ApplyValue = kv.PutResponse | kv.DeleteRangeResponse | kv.TxnResponse | CompactResult | LeaseGrantResult | LeaseRevokeResult | AlarmResult | AuthResult | undefined;
+
+export interface AuthResult extends AuthApplyResult {
+  /** The revision for the response header (the current revision). */
+  readonly revision: number;
+}
 
 export interface AlarmResult {
   readonly alarms: AlarmMember[];
@@ -101,6 +110,10 @@ export interface ApplierDeps {
   readonly lessor?: Lessor;
   /** Applies Alarm entries; its NOSPACE and CORRUPT alarms refuse requests (without it Alarm entries list nothing). */
   readonly alarms?: AlarmStore;
+  /** Applies Auth entries and checks stamped requests (without it Auth entries fail with ErrAuthNotEnabled). */
+  readonly auth?: AuthStore;
+  /** This member's token provider: the simple tokens an Authenticate assigns. */
+  readonly tokens?: AppliedTokens;
 }
 
 export class Applier {
@@ -114,6 +127,8 @@ export class Applier {
   private readonly leases: LeaseHooks;
   private readonly lessor: Lessor | undefined;
   private readonly alarms: AlarmStore | undefined;
+  private readonly auth: AuthStore | undefined;
+  private readonly tokens: AppliedTokens | undefined;
 
   constructor(d: ApplierDeps) {
     this.store = d.store;
@@ -125,6 +140,8 @@ export class Applier {
     this.leases = d.leases ?? NO_LEASES;
     this.lessor = d.lessor;
     this.alarms = d.alarms;
+    this.auth = d.auth;
+    this.tokens = d.tokens;
   }
 
   membership(): Cluster {
@@ -191,7 +208,7 @@ export class Applier {
     }
     let result: ApplyResult;
     try {
-      result = { ok: true, value: this.applyRequest(d.request, e.index, replay) };
+      result = { ok: true, value: this.applyRequest(d.request, e.index, replay, d.stamp) };
     } catch (err) {
       if (isStorageFailure(err)) throw err;
       if (isRequestError(err)) {
@@ -205,11 +222,13 @@ export class Applier {
     this.waits.trigger(d.id, result);
   }
 
-  private applyRequest(r: DecodedRequest, index: number, replay: boolean): ApplyValue {
+  private applyRequest(r: DecodedRequest, index: number, replay: boolean, stamp: AuthStamp | undefined): ApplyValue {
     if (!replay && this.alarms) {
       const refused = alarmRefusal(this.alarms, r);
       if (refused) throw refused;
     }
+    // the request's permissions were checked at stamp.revision: refused if the auth state moved since
+    if (!replay) checkAtApply(this.auth, r, stamp);
     switch (r.kind) {
       case ProposalKind.Put:
         return replay ? undefined : this.store.write(index, (txn) => applyPut(txn, r.req, this.leases));
@@ -240,6 +259,12 @@ export class Applier {
       case ProposalKind.Alarm:
         // replayed: the alarm bucket already holds it (same backend batch as the index)
         return replay ? undefined : { alarms: applyAlarm(this.alarms, r.action, r.memberId, r.alarm), revision: this.store.currentRevision() };
+      case ProposalKind.Auth: {
+        // replayed: the auth buckets already hold it (same backend batch as the index)
+        if (replay) return undefined;
+        if (!this.auth) throw ErrAuthNotEnabled;
+        return { ...applyAuth(this.auth, r.auth, index, this.tokens), revision: this.store.currentRevision() };
+      }
       case ProposalKind.LeaseRevoke: {
         if (replay) return undefined;
         if (!this.lessor) throw ErrLeaseNotFound;

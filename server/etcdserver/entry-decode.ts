@@ -10,7 +10,7 @@
  */
 import { EtcdError } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
-import { ProposalKind, decodeEntry, type EntryRequest } from "../pb/raft-entry.js";
+import { ProposalKind, decodeEntry, type AuthStamp, type EntryRequest } from "../pb/raft-entry.js";
 import { validateDeleteRange, validatePut, validateTxn } from "./apply/index.js";
 
 /**
@@ -24,7 +24,7 @@ export type DecodedRequest = EntryRequest;
 export type DecodedEntry =
   /** The leader's empty entry of a new term. */
   | { readonly type: "noop" }
-  | { readonly type: "request"; readonly id: bigint; readonly request: DecodedRequest }
+  | { readonly type: "request"; readonly id: bigint; readonly request: DecodedRequest; readonly stamp?: AuthStamp }
   /** Cannot be applied. `err`: the etcd error a client would have got for it, when there is one. */
   | { readonly type: "invalid"; readonly id?: bigint; readonly reason: string; readonly err?: EtcdError };
 

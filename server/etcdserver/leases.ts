@@ -10,13 +10,13 @@ import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import { Lessor, type Lease } from "../lease/lessor.js";
 import { NotPrimaryError } from "../lease/errors.js";
 import { ErrStopped } from "../pb/errors.js";
-import { payloads } from "../pb/raft-entry.js";
+import { payloads, type AuthStamp } from "../pb/raft-entry.js";
 import type { ApplyValue, LeaseGrantResult, LeaseRevokeResult } from "./applier.js";
 import { ProposalKind } from "../pb/raft-entry.js";
 
 export interface LeaseServerDeps {
   readonly lessor: Lessor;
-  propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal): Promise<ApplyValue>;
+  propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<ApplyValue>;
   isLeader(): boolean;
   /** Raft's commit index and this member's applied index. */
   commitIndex(): number;
@@ -73,9 +73,9 @@ export class ServerLeases {
   }
 
   /** LeaseRevoke through raft: ErrLeaseNotFound if it does not exist when applied. */
-  async revoke(id: bigint, signal?: AbortSignal): Promise<LeaseRevokeResult> {
+  async revoke(id: bigint, signal?: AbortSignal, stamp?: AuthStamp): Promise<LeaseRevokeResult> {
     const payload = payloads.leaseRevoke.encode({ ID: id.toString() });
-    return (await this.d.propose(ProposalKind.LeaseRevoke, payload, signal)) as LeaseRevokeResult;
+    return (await this.d.propose(ProposalKind.LeaseRevoke, payload, signal, stamp)) as LeaseRevokeResult;
   }
 
   /** Keep-alive on the leader: the granted TTL; ErrLeaseNotFound; NotPrimaryError on a follower (forward it). */

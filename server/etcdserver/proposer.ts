@@ -10,7 +10,7 @@ import { contextError, onAbort, withTimeout } from "./request-context.js";
 import { NONE, type ConfChange, type ConfChangeType } from "../raft/types.js";
 import type { ApplyResult, ApplyValue } from "./applier.js";
 import type { IdGenerator } from "./id-generator.js";
-import { encodeProposal, type ProposalKind } from "../pb/raft-entry.js";
+import { encodeProposal, type AuthStamp, type ProposalKind } from "../pb/raft-entry.js";
 import type { WaitRegistry } from "./wait.js";
 
 export interface ProposerDeps {
@@ -42,7 +42,7 @@ export class Proposer {
   constructor(private readonly d: ProposerDeps) {}
 
   /** Proposes an entry and waits for this member to apply it. Nothing resolves before the entry is durable. */
-  async propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal): Promise<ApplyValue> {
+  async propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<ApplyValue> {
     const d = this.d;
     if (d.stopped()) throw ErrStopped;
     if (payload.length > d.maxRequestBytes) throw ErrRequestTooLarge;
@@ -53,7 +53,7 @@ export class Proposer {
       const id = d.ids.nextId();
       const done = d.waits.register(id);
       try {
-        d.node.propose(encodeProposal({ kind, id, payload }));
+        d.node.propose(encodeProposal(stamp ? { kind, id, payload, stamp } : { kind, id, payload }));
       } catch (e) {
         d.waits.fail(id, e instanceof EtcdError ? e : d.leader() === NONE ? ErrNoLeader : ErrTimeout);
       }

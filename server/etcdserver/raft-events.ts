@@ -15,6 +15,7 @@ import { releaseSnapDbs } from "../snap/db-file.js";
 import type { Clock } from "../util/clock.js";
 import { failpoint } from "../util/failpoint.js";
 import type { WatchableStore } from "../watch/watchable-store.js";
+import type { AuthStore } from "../auth/auth-store.js";
 import type { AlarmStore } from "./alarm-store.js";
 import type { Applier } from "./applier.js";
 import type { ClusterVersion } from "./cluster-version.js";
@@ -36,6 +37,7 @@ export interface RaftEventsDeps {
   readonly store: MvccStore;
   readonly watchable: WatchableStore;
   readonly alarms: AlarmStore;
+  readonly auth: AuthStore;
   readonly applier: Applier;
   readonly leases: ServerLeases;
   readonly proposer: Pick<Proposer, "leaderKnown">;
@@ -125,6 +127,7 @@ export class RaftEvents {
     // the backend's lease and alarm buckets changed with it: reload them, then re-attach the keys
     leases.lessor.recover();
     this.d.alarms.recover();
+    this.d.auth.recover();
     store.setLeaseHooks(leases.lessor.hooks);
     this.d.watchable.restored();
     const cluster = decodeCluster(snap.data);

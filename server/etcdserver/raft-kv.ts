@@ -7,9 +7,10 @@ import type { Logger } from "../log/logger.js";
 import type { MvccStore } from "../mvcc/index.js";
 import { ErrNoSpace } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
-import { AlarmAction, ProposalKind, payloads } from "../pb/raft-entry.js";
+import { AlarmAction, ProposalKind, payloads, type AuthStamp } from "../pb/raft-entry.js";
+import { encodeAuthPayload, type AuthRequest } from "../pb/auth-entry.js";
 import { applyRange, applyTxn, type LeaseHooks } from "./apply/index.js";
-import type { AlarmResult, ApplyValue, CompactResult } from "./applier.js";
+import type { AlarmResult, ApplyValue, AuthResult, CompactResult } from "./applier.js";
 import { AlarmType } from "./alarm-store.js";
 import { isTxnReadOnly, isTxnSerializable, txnHasPut } from "./txn-kinds.js";
 
@@ -24,7 +25,7 @@ export interface RaftKvDeps {
   readonly store: MvccStore;
   /** The lessor's view of leases, for read-only txns that check them. */
   readonly leaseHooks: () => LeaseHooks;
-  propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal): Promise<ApplyValue>;
+  propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<ApplyValue>;
   /** Resolves once a linearizable read may be served locally (LinearizableReads.wait). */
   readIndex(signal?: AbortSignal): Promise<void>;
   header(revision?: number): kv.Header;
@@ -45,30 +46,32 @@ export class RaftKv {
     return { header: this.d.header(response.revision), response };
   }
 
-  async put(raw: Uint8Array, signal?: AbortSignal): Promise<Applied<kv.PutResponse>> {
+  // `stamp`: who a client's write acts for (pb/raft-entry.ts AuthStamp), checked again at apply.
+
+  async put(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.PutResponse>> {
     this.checkQuota();
-    const response = (await this.d.propose(ProposalKind.Put, raw, signal)) as kv.PutResponse;
+    const response = (await this.d.propose(ProposalKind.Put, raw, signal, stamp)) as kv.PutResponse;
     return { header: this.d.header(response.revision), response };
   }
 
-  async deleteRange(raw: Uint8Array, signal?: AbortSignal): Promise<Applied<kv.DeleteRangeResponse>> {
-    const response = (await this.d.propose(ProposalKind.DeleteRange, raw, signal)) as kv.DeleteRangeResponse;
+  async deleteRange(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.DeleteRangeResponse>> {
+    const response = (await this.d.propose(ProposalKind.DeleteRange, raw, signal, stamp)) as kv.DeleteRangeResponse;
     return { header: this.d.header(response.revision), response };
   }
 
-  async txn(raw: Uint8Array, req: kv.TxnRequest, signal?: AbortSignal): Promise<Applied<kv.TxnResponse>> {
+  async txn(raw: Uint8Array, req: kv.TxnRequest, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.TxnResponse>> {
     if (isTxnReadOnly(req)) {
       if (!isTxnSerializable(req)) await this.d.readIndex(signal);
       const response = applyTxn(this.d.store, this.d.store.consistentIndex(), req, this.d.leaseHooks());
       return { header: this.d.header(response.revision), response };
     }
     if (txnHasPut(req)) this.checkQuota();
-    const response = (await this.d.propose(ProposalKind.Txn, raw, signal)) as kv.TxnResponse;
+    const response = (await this.d.propose(ProposalKind.Txn, raw, signal, stamp)) as kv.TxnResponse;
     return { header: this.d.header(response.revision), response };
   }
 
-  async compact(raw: Uint8Array, physical: boolean, signal?: AbortSignal): Promise<Applied<undefined>> {
-    const r = (await this.d.propose(ProposalKind.Compaction, raw, signal)) as CompactResult;
+  async compact(raw: Uint8Array, physical: boolean, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<undefined>> {
+    const r = (await this.d.propose(ProposalKind.Compaction, raw, signal, stamp)) as CompactResult;
     if (physical) await r.done;
     return { header: this.d.header(r.revision), response: undefined };
   }
@@ -79,9 +82,14 @@ export class RaftKv {
   }
 
   /** An Alarm request (list, raise, clear) through raft, as etcd's: the alarms it answers with. */
-  async alarm(action: number, memberId: bigint, alarm: number, signal?: AbortSignal): Promise<AlarmResult> {
+  async alarm(action: number, memberId: bigint, alarm: number, signal?: AbortSignal, stamp?: AuthStamp): Promise<AlarmResult> {
     const payload = payloads.alarm.encode({ action, memberID: memberId.toString(), alarm });
-    return (await this.d.propose(ProposalKind.Alarm, payload, signal)) as AlarmResult;
+    return (await this.d.propose(ProposalKind.Alarm, payload, signal, stamp)) as AlarmResult;
+  }
+
+  /** An auth store change or an Authenticate through raft (pb/auth-entry.ts). */
+  async auth(r: AuthRequest, signal?: AbortSignal, stamp?: AuthStamp): Promise<AuthResult> {
+    return (await this.d.propose(ProposalKind.Auth, encodeAuthPayload(r), signal, stamp)) as AuthResult;
   }
 
   /**

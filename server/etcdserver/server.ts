@@ -16,7 +16,12 @@ import type { RawNode } from "../raft/raw-node.js";
 import type { Backend } from "../backend/index.js";
 import type { WatchableStore } from "../watch/watchable-store.js";
 import { ALARM_NAMES, alarmText, type AlarmStore } from "./alarm-store.js";
-import type { Applier, AlarmResult, ApplyResult } from "./applier.js";
+import type { Applier, AlarmResult, ApplyResult, AuthResult } from "./applier.js";
+import type { AuthStamp } from "../pb/raft-entry.js";
+import type { AuthRequest } from "../pb/auth-entry.js";
+import type { AuthStore } from "../auth/auth-store.js";
+import type { TokenProvider } from "../auth/token-provider.js";
+import type { AppliedWaiter } from "./applied-waiter.js";
 import type { AutoCompactor } from "./auto-compactor.js";
 import { checkHealth, type HealthResult } from "./health.js";
 import type { Leadership } from "./leadership.js";
@@ -68,6 +73,9 @@ export interface EtcdServerParts {
   readonly leases: ServerLeases;
   readonly watchable: WatchableStore;
   readonly alarms: AlarmStore;
+  readonly auth: AuthStore;
+  readonly tokens: TokenProvider;
+  readonly appliedWaiter: AppliedWaiter;
   readonly compactor: AutoCompactor;
   readonly publisher: MemberPublisher;
   readonly events: RaftEvents;
@@ -88,6 +96,10 @@ export class EtcdServer {
   readonly watchable: WatchableStore;
   /** The cluster's alarms (changed through raft, kept in the backend). */
   readonly alarms: AlarmStore;
+  /** The cluster's users, roles and permissions (changed through raft, kept in the backend). */
+  readonly auth: AuthStore;
+  /** This member's token provider (--auth-token): tokens are per member. */
+  readonly tokens: TokenProvider;
   /** What the peer transport delivers to (transport's PeerReceiver). */
   readonly peers: ServerPeerReceiver;
 
@@ -97,6 +109,8 @@ export class EtcdServer {
     this.leases = p.leases;
     this.watchable = p.watchable;
     this.alarms = p.alarms;
+    this.auth = p.auth;
+    this.tokens = p.tokens;
     this.peers = p.peers;
   }
 
@@ -151,24 +165,45 @@ export class EtcdServer {
     return this.p.kv.range(req, signal);
   }
 
-  put(raw: Uint8Array, signal?: AbortSignal): Promise<Applied<kv.PutResponse>> {
-    return this.p.kv.put(raw, signal);
+  // `stamp`: who a client's request acts for, checked again at apply (pb/raft-entry.ts AuthStamp)
+
+  put(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.PutResponse>> {
+    return this.p.kv.put(raw, signal, stamp);
   }
 
-  deleteRange(raw: Uint8Array, signal?: AbortSignal): Promise<Applied<kv.DeleteRangeResponse>> {
-    return this.p.kv.deleteRange(raw, signal);
+  deleteRange(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.DeleteRangeResponse>> {
+    return this.p.kv.deleteRange(raw, signal, stamp);
   }
 
-  txn(raw: Uint8Array, req: kv.TxnRequest, signal?: AbortSignal): Promise<Applied<kv.TxnResponse>> {
-    return this.p.kv.txn(raw, req, signal);
+  txn(raw: Uint8Array, req: kv.TxnRequest, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.TxnResponse>> {
+    return this.p.kv.txn(raw, req, signal, stamp);
   }
 
-  compact(raw: Uint8Array, physical: boolean, signal?: AbortSignal): Promise<Applied<undefined>> {
-    return this.p.kv.compact(raw, physical, signal);
+  compact(raw: Uint8Array, physical: boolean, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<undefined>> {
+    return this.p.kv.compact(raw, physical, signal, stamp);
   }
 
-  alarm(action: number, memberId: bigint, alarm: number, signal?: AbortSignal): Promise<AlarmResult> {
-    return this.p.kv.alarm(action, memberId, alarm, signal);
+  alarm(action: number, memberId: bigint, alarm: number, signal?: AbortSignal, stamp?: AuthStamp): Promise<AlarmResult> {
+    return this.p.kv.alarm(action, memberId, alarm, signal, stamp);
+  }
+
+  /** An auth change or an Authenticate through raft. */
+  authRequest(r: AuthRequest, signal?: AbortSignal, stamp?: AuthStamp): Promise<AuthResult> {
+    return this.p.kv.auth(r, signal, stamp);
+  }
+
+  /** Resolves once this member has applied `index` (a simple token names the entry that issued it). */
+  waitApplied(index: number, signal?: AbortSignal): Promise<void> {
+    return this.p.appliedWaiter.wait(index, signal);
+  }
+
+  /** Resolves once a linearizable read may be served here (etcd's linearizableReadNotify). */
+  linearizableRead(signal?: AbortSignal): Promise<void> {
+    return this.p.reads.wait(signal);
+  }
+
+  appliedIndex(): number {
+    return this.p.applier.appliedIndex;
   }
 
   memberAdd(peerUrls: readonly string[], isLearner: boolean, signal?: AbortSignal): Promise<{ member: Member; members: Member[] }> {

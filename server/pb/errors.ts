@@ -100,3 +100,22 @@ export const ErrCorrupt = e(GrpcCode.DataLoss, "etcdserver: corrupt cluster");
 export const ErrBadLeaderTransferee = e(GrpcCode.FailedPrecondition, "etcdserver: bad leader transferee");
 
 export const ErrGRPCNoSpace = ErrNoSpace;
+
+// authentication and access control (etcd's rpctypes ErrGRPC*: the auth store's errors as clients see them)
+export const ErrRootUserNotExist = e(GrpcCode.FailedPrecondition, "etcdserver: root user does not exist");
+export const ErrRootRoleNotExist = e(GrpcCode.FailedPrecondition, "etcdserver: root user does not have root role");
+export const ErrUserAlreadyExist = e(GrpcCode.FailedPrecondition, "etcdserver: user name already exists");
+export const ErrUserEmpty = e(GrpcCode.InvalidArgument, "etcdserver: user name is empty");
+export const ErrUserNotFound = e(GrpcCode.FailedPrecondition, "etcdserver: user name not found");
+export const ErrRoleAlreadyExist = e(GrpcCode.FailedPrecondition, "etcdserver: role name already exists");
+export const ErrRoleNotFound = e(GrpcCode.FailedPrecondition, "etcdserver: role name not found");
+export const ErrRoleEmpty = e(GrpcCode.InvalidArgument, "etcdserver: role name is empty");
+export const ErrAuthFailed = e(GrpcCode.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password");
+export const ErrPermissionDenied = e(GrpcCode.PermissionDenied, "etcdserver: permission denied");
+export const ErrRoleNotGranted = e(GrpcCode.FailedPrecondition, "etcdserver: role is not granted to the user");
+export const ErrPermissionNotGranted = e(GrpcCode.FailedPrecondition, "etcdserver: permission is not granted to the role");
+export const ErrAuthNotEnabled = e(GrpcCode.FailedPrecondition, "etcdserver: authentication is not enabled");
+export const ErrInvalidAuthToken = e(GrpcCode.Unauthenticated, "etcdserver: invalid auth token");
+export const ErrInvalidAuthMgmt = e(GrpcCode.InvalidArgument, "etcdserver: invalid auth management");
+export const ErrPermissionNotGiven = e(GrpcCode.InvalidArgument, "etcdserver: permission not given");
+export const ErrAuthOldRevision = e(GrpcCode.InvalidArgument, "etcdserver: revision of auth store is old");

@@ -11,6 +11,7 @@
 import { compactionFromWire, deleteRangeFromWire, putFromWire, toBigInt, txnFromWire } from "./convert.js";
 import type * as kv from "./kv.js";
 import { messageCodec } from "./proto.js";
+import { decodeAuthPayload, type AuthRequest } from "./auth-entry.js";
 import type { Int64, WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireTxnRequest } from "./wire.js";
 
 export enum ProposalKind {
@@ -26,28 +27,58 @@ export enum ProposalKind {
   LeaseRevoke = 8,
   /** payload: protobuf AlarmRequest (etcd's InternalRaftRequest.Alarm: list, activate, deactivate) */
   Alarm = 9,
+  /** payload: pb/auth-entry.ts (an auth store change, or an Authenticate) */
+  Auth = 10,
+}
+
+/**
+ * Who a client request acts for and at which auth revision its permissions were checked (etcd's
+ * RequestHeader username / auth_revision). The apply refuses the request if the auth state moved
+ * since (the check no longer holds). Internal requests (lease expiry, auto compaction) carry none.
+ */
+export interface AuthStamp {
+  readonly user: string;
+  readonly revision: number;
 }
 
 export interface Proposal {
   readonly kind: ProposalKind;
   readonly id: bigint;
   readonly payload: Uint8Array;
+  readonly stamp?: AuthStamp;
 }
 
 const HEADER = 9;
+/** Set in the kind byte when an auth stamp follows the header: `[revision: u64 BE][name length: u16 BE][name]`. */
+const STAMPED = 0x80;
+const MAX_STAMP_NAME = 0xffff;
 
 export function encodeProposal(p: Proposal): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + p.payload.length);
-  out[0] = p.kind;
+  const name = p.stamp ? Buffer.from(p.stamp.user, "utf8").subarray(0, MAX_STAMP_NAME) : undefined;
+  const stampBytes = name ? 10 + name.length : 0;
+  const out = Buffer.allocUnsafe(HEADER + stampBytes + p.payload.length);
+  out[0] = p.kind | (name ? STAMPED : 0);
   out.writeBigUInt64BE(p.id, 1);
-  out.set(p.payload, HEADER);
+  if (name) {
+    out.writeBigUInt64BE(BigInt(p.stamp!.revision), HEADER);
+    out.writeUInt16BE(name.length, HEADER + 8);
+    out.set(name, HEADER + 10);
+  }
+  out.set(p.payload, HEADER + stampBytes);
   return out;
 }
 
 export function decodeProposal(data: Uint8Array): Proposal | undefined {
   if (data.length < HEADER) return undefined; // the leader's empty no-op entry
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return { kind: b[0] as ProposalKind, id: b.readBigUInt64BE(1), payload: b.subarray(HEADER) };
+  const kind = (b[0]! & ~STAMPED) as ProposalKind;
+  const id = b.readBigUInt64BE(1);
+  if ((b[0]! & STAMPED) === 0) return { kind, id, payload: b.subarray(HEADER) };
+  if (b.length < HEADER + 10) throw new MalformedPayload("auth stamp cut short");
+  const len = b.readUInt16BE(HEADER + 8);
+  if (b.length < HEADER + 10 + len) throw new MalformedPayload("auth stamp name cut short");
+  const stamp = { revision: Number(b.readBigUInt64BE(HEADER)), user: b.subarray(HEADER + 10, HEADER + 10 + len).toString("utf8") };
+  return { kind, id, payload: b.subarray(HEADER + 10 + len), stamp };
 }
 
 export interface MemberAttributes {
@@ -99,12 +130,13 @@ export type EntryRequest =
   | { readonly kind: ProposalKind.ClusterVersion; readonly version: string }
   | { readonly kind: ProposalKind.LeaseGrant; readonly id: bigint; readonly ttl: number }
   | { readonly kind: ProposalKind.LeaseRevoke; readonly id: bigint }
-  | { readonly kind: ProposalKind.Alarm; readonly action: number; readonly memberId: bigint; readonly alarm: number };
+  | { readonly kind: ProposalKind.Alarm; readonly action: number; readonly memberId: bigint; readonly alarm: number }
+  | { readonly kind: ProposalKind.Auth; readonly auth: AuthRequest };
 
 export type DecodedEntry =
   /** The leader's empty entry of a new term. */
   | { readonly type: "noop" }
-  | { readonly type: "request"; readonly id: bigint; readonly request: EntryRequest }
+  | { readonly type: "request"; readonly id: bigint; readonly request: EntryRequest; readonly stamp?: AuthStamp }
   /** Not a well-formed entry of any kind: `id` when its header could be read. */
   | { readonly type: "invalid"; readonly id?: bigint; readonly reason: string };
 
@@ -160,6 +192,8 @@ function request(kind: ProposalKind, payload: Uint8Array): EntryRequest {
       const r = payloads.alarm.decode(payload);
       return { kind, action: r.action, memberId: toBigInt(r.memberID), alarm: r.alarm };
     }
+    case ProposalKind.Auth:
+      return { kind, auth: decodeAuthPayload(payload) };
     default:
       throw new MalformedPayload(`unknown request kind ${String(kind)}`);
   }
@@ -168,10 +202,16 @@ function request(kind: ProposalKind, payload: Uint8Array): EntryRequest {
 /** Decodes a Normal entry's data. Never throws. */
 export function decodeEntry(data: Uint8Array): DecodedEntry {
   if (data.length === 0) return { type: "noop" };
-  const p = decodeProposal(data);
+  let p: Proposal | undefined;
+  try {
+    p = decodeProposal(data);
+  } catch (e) {
+    return { type: "invalid", reason: e instanceof Error ? e.message : String(e) };
+  }
   if (!p) return { type: "invalid", reason: `entry of ${data.length} bytes is shorter than a request header` };
   try {
-    return { type: "request", id: p.id, request: request(p.kind, p.payload) };
+    const req = request(p.kind, p.payload);
+    return p.stamp ? { type: "request", id: p.id, request: req, stamp: p.stamp } : { type: "request", id: p.id, request: req };
   } catch (e) {
     // a protobuf or JSON decoder may throw anything (RangeError, SyntaxError, a stack overflow)
     return { type: "invalid", id: p.id, reason: e instanceof Error ? e.message : String(e) };

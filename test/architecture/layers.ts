@@ -26,7 +26,7 @@ export const LAYERS: readonly Layer[] = [
   { name: "wire", folders: ["pb"], why: "protobuf loading, message codecs, the raft-entry codec, API error values: importable by every layer above the leaves" },
   { name: "raft", folders: ["raft"], pure: true, why: "the pure Raft state machine: no I/O, timers, clocks" },
   { name: "storage", folders: ["backend", "wal", "snap"], why: "lmdb, the write-ahead log, snapshot files" },
-  { name: "domain", folders: ["mvcc", "watch", "lease", "membership"], why: "revisions and keys, watchers, leases, members: throw domain errors" },
+  { name: "domain", folders: ["mvcc", "watch", "lease", "membership", "auth"], why: "revisions and keys, watchers, leases, members, users and roles: throw domain errors" },
   { name: "peer transport", folders: ["transport"], why: "member-to-member streams; delivers to a receiver the server implements" },
   { name: "server", folders: ["etcdserver"], why: "the raft driver, proposals, apply, and the transport-neutral request layer" },
   { name: "client recipes", folders: ["api/v3client", "api/concurrency"], why: "Lock and Election: etcd's client recipes run against the member's request layer" },

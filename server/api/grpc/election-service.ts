@@ -4,6 +4,7 @@ import { requestContext } from "../../etcdserver/requests/context.js";
 import type { Int64, WireLeaderKey, WireLeaderResponse } from "../../pb/wire.js";
 import type { ElectionService } from "../../etcdserver/requests/services.js";
 import { grpcCodeName, toServiceError } from "./errors.js";
+import { credentialsOf } from "./credentials.js";
 import { unary } from "./unary.js";
 
 export function electionService(h: ElectionService, metrics: ServerMetrics): UntypedServiceImplementation {
@@ -20,7 +21,7 @@ export function electionService(h: ElectionService, metrics: ServerMetrics): Unt
       call.once("cancelled", () => ac.abort());
       void (async () => {
         try {
-          for await (const resp of h.observe(requestContext(ac.signal), call.request)) {
+          for await (const resp of h.observe(requestContext(ac.signal, credentialsOf(call)), call.request)) {
             if (ac.signal.aborted) break;
             // etcd sends from an unbuffered channel: a slow observer holds the recipe back
             if (!call.write(resp)) await new Promise<void>((r) => { call.once("drain", r); ac.signal.addEventListener("abort", () => r(), { once: true }); });

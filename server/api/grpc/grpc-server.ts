@@ -14,6 +14,7 @@ import { watchDefinitionPassingBuffers } from "./watch-definition.js";
 import { lockService } from "./lock-service.js";
 import { electionService } from "./election-service.js";
 import { handlingTimeInterceptor } from "./handling-time.js";
+import { authService } from "./auth-service.js";
 
 /** etcd lets a request exceed --max-request-bytes by this much at the gRPC layer, then rejects it in the server with ErrRequestTooLarge. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -46,5 +47,6 @@ export function createGrpcServer(services: ClientServices, metrics: ServerMetric
   g.addService(watchDefinitionPassingBuffers(), watchService(services.watch, metrics));
   g.addService(serviceDefinition("v3lockpb", "Lock"), lockService(services.lock, metrics));
   g.addService(serviceDefinition("v3electionpb", "Election"), electionService(services.election, metrics));
+  g.addService(serviceDefinition("etcdserverpb", "Auth"), authService(services.auth, metrics));
   return g;
 }

@@ -6,6 +6,7 @@ import type { WireLeaseGrantRequest, WireLeaseRevokeRequest } from "../../pb/raf
 import type { Int64 } from "../../pb/wire.js";
 import { grpcCodeName, toServiceError } from "./errors.js";
 import { streamSignal, unary } from "./unary.js";
+import { credentialsOf } from "./credentials.js";
 
 export function leaseService(h: LeaseService, metrics: ServerMetrics): UntypedServiceImplementation {
   const svc = "etcdserverpb.Lease";
@@ -22,7 +23,7 @@ export function leaseService(h: LeaseService, metrics: ServerMetrics): UntypedSe
 function keepAliveStream(h: LeaseService, metrics: ServerMetrics, call: ServerDuplexStream<{ ID: Int64 }, object>): void {
   const labels = { grpc_type: "bidi_stream", grpc_service: "etcdserverpb.Lease", grpc_method: "LeaseKeepAlive" };
   metrics.grpcStarted.inc(labels);
-  const ctx = requestContext(streamSignal(call));
+  const ctx = requestContext(streamSignal(call), credentialsOf(call));
   let chain: Promise<void> = Promise.resolve();
   let done = false;
   const finish = (err?: unknown) => {

@@ -4,6 +4,7 @@ import { ErrCtxCanceled } from "../../pb/errors.js";
 import { requestSignal } from "./deadline-guard.js";
 import { grpcCodeName, toServiceError } from "./errors.js";
 import { requestContext, type RequestContext } from "../../etcdserver/requests/context.js";
+import { credentialsOf } from "./credentials.js";
 
 /** A stream's context: ends when the client goes away. */
 export function streamSignal(call: { once(event: "cancelled", f: () => void): unknown }): AbortSignal {
@@ -26,7 +27,7 @@ export function unary<Req, Res>(metrics: ServerMetrics, service: string, method:
   const labels = { grpc_type: "unary", grpc_service: service, grpc_method: method };
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     metrics.grpcStarted.inc(labels);
-    fn(requestContext(callSignal(call)), call.request).then(
+    fn(requestContext(callSignal(call), credentialsOf(call)), call.request).then(
       (res) => {
         metrics.grpcHandled.inc({ ...labels, grpc_code: "OK" });
         callback(null, res);

@@ -5,6 +5,7 @@ import { requestContext } from "../../etcdserver/requests/context.js";
 import { ErrStopped } from "../../pb/errors.js";
 import { toServiceError } from "./errors.js";
 import { streamSignal } from "./unary.js";
+import { credentialsOf } from "./credentials.js";
 
 /** How many responses may wait in a gRPC stream's buffer before its watchers are held back (etcd's chanBufLen). */
 const STREAM_BUFFER = 128;
@@ -16,7 +17,7 @@ export function watchService(watch: WatchService, metrics: ServerMetrics): Untyp
       metrics.grpcStarted.inc(labels);
       let session: WatchSession;
       try {
-        session = watch.session(requestContext(streamSignal(call)), {
+        session = watch.session(requestContext(streamSignal(call), credentialsOf(call)), {
             write: (r) => {
               if (!call.destroyed && !call.writableEnded) call.write(r);
             },

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ElectionService } from "../../etcdserver/requests/services.js";
 import { requestContext } from "../../etcdserver/requests/context.js";
+import { gatewayCredentials } from "./gateway-credentials.js";
 import { messageCodec } from "../../pb/proto.js";
 import { LineWriter } from "./gateway-streams.js";
 import { GatewayCodec } from "./json-codec.js";
@@ -26,7 +27,7 @@ export async function observeOverHttp(election: ElectionService, req: IncomingMe
   if (!decoded.ok) return refuse(req, res, decoded);
   const out = new LineWriter(res);
   try {
-    for await (const r of election.observe(requestContext(ac.signal), leaderRequest.decode(decoded.raw))) {
+    for await (const r of election.observe(requestContext(ac.signal, gatewayCredentials(req)), leaderRequest.decode(decoded.raw))) {
       out.line({ result: resCodec.toJson(r) });
     }
     out.end();

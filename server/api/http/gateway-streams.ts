@@ -23,15 +23,16 @@ import { goJsonStringify } from "./go-strings.js";
 import { GatewayCodec } from "./json-codec.js";
 import { httpStatusOf } from "./status-codes.js";
 import { discardRest } from "./read-body.js";
+import { gatewayCredentials } from "./gateway-credentials.js";
 
 const watchRequest = messageCodec<WireWatchRequest>("etcdserverpb.WatchRequest");
 const keepAliveRequest = messageCodec<{ ID: string }>("etcdserverpb.LeaseKeepAliveRequest");
 
 /** A streaming request's context: it ends when the client goes away. */
-function responseContext(res: ServerResponse) {
+function responseContext(req: IncomingMessage, res: ServerResponse) {
   const ac = new AbortController();
   res.once("close", () => ac.abort());
-  return requestContext(ac.signal);
+  return requestContext(ac.signal, gatewayCredentials(req));
 }
 
 /** What happens to the requests of a stream (etcd's gateway: its send loop into the gRPC stream). */
@@ -167,7 +168,7 @@ export function streamError(e: unknown) {
 export function watchOverHttp(watch: WatchService, req: IncomingMessage, res: ServerResponse, maxRequestBytes: number): void {
   const resCodec = new GatewayCodec("etcdserverpb.WatchResponse");
   const out = new LineWriter(res);
-  const session = watch.session(responseContext(res), { write: (r) => out.line({ result: resCodec.toJson(r) }), writable: () => res.writableLength < 1 << 20 });
+  const session = watch.session(responseContext(req, res), { write: (r) => out.line({ result: resCodec.toJson(r) }), writable: () => res.writableLength < 1 << 20 });
   new StreamRequestReader(req, res, "etcdserverpb.WatchRequest", maxRequestBytes, {
     request: (raw) => session.handle(watchRequest.decode(raw)),
     failCall: (message) => {
@@ -191,7 +192,7 @@ const MAX_PENDING_KEEPALIVES = 1024;
 /** POST /v3/lease/keepalive: one response line per request, in order; the response ends after the body. */
 export function keepAliveOverHttp(leases: LeaseService, req: IncomingMessage, res: ServerResponse, maxRequestBytes: number): void {
   const resCodec = new GatewayCodec("etcdserverpb.LeaseKeepAliveResponse");
-  const ctx = responseContext(res);
+  const ctx = responseContext(req, res);
   const out = new LineWriter(res);
   let chain: Promise<void> = Promise.resolve();
   let pending = 0;

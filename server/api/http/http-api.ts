@@ -24,6 +24,8 @@ import { observeOverHttp } from "./gateway-observe.js";
 import { discardRest, readFirstValue } from "./read-body.js";
 import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes, UNDECODABLE } from "./gateway-request.js";
 import { gatewayError, refuse, writeJson as json } from "./gateway-refuse.js";
+import { gatewayCredentials } from "./gateway-credentials.js";
+import { authRoutes } from "./gateway-auth-routes.js";
 
 interface Route {
   readonly request: GatewayRequestDecoder;
@@ -80,6 +82,7 @@ function unaryRoutes(s: ClientServices, grpcLimit: number): Record<string, Route
     "/v3/election/leader": route<{ name: Buffer }>("v3electionpb.LeaderRequest", "v3electionpb.LeaderResponse", (ctx, msg) => s.election.leader(ctx, msg)),
     "/v3/election/resign": route<{ leader: WireLeaderKey | null }>("v3electionpb.ResignRequest", "v3electionpb.ResignResponse", (ctx, msg) => s.election.resign(ctx, msg)),
   };
+  Object.assign(routes, authRoutes(s, route));
   // etcd's older paths for the same lease calls
   routes["/v3/kv/lease/revoke"] = routes["/v3/lease/revoke"]!;
   routes["/v3/kv/lease/timetolive"] = routes["/v3/lease/timetolive"]!;
@@ -119,7 +122,7 @@ export function createHttpApi(services: ClientServices, metrics: ServerMetrics, 
       // the caller's context: a request whose client went away stops waiting (a Lock or Campaign cleans up)
       const ac = new AbortController();
       res.once("close", () => ac.abort());
-      json(res, 200, r.response.toJson(await r.handle(requestContext(ac.signal), decoded.raw)));
+      json(res, 200, r.response.toJson(await r.handle(requestContext(ac.signal, gatewayCredentials(req)), decoded.raw)));
     } catch (e) {
       gatewayError(res, toApiError(e));
     }

@@ -1,10 +1,11 @@
 /**
  * The one table from domain errors to etcd's API errors (etcd's v3rpc/util.go toErrMap): the gRPC
- * code and text a client sees for an error of mvcc or lease. Errors of the server layer are API
+ * code and text a client sees for an error of mvcc, lease or auth. Errors of the server layer are API
  * errors already (pb/errors.ts); anything else is a plain error, code Unknown with its message, as
  * grpc-go sends a non-status error. The gRPC adapter, the gateway and the in-process client (Lock,
  * Election) all answer through here.
  */
+import * as auth from "../../auth/errors.js";
 import { ErrLeaseExists, ErrLeaseNotFound, ErrLeaseTTLTooLarge } from "../../lease/errors.js";
 import { ErrCompacted, ErrFutureRev } from "../../mvcc/errors.js";
 import * as api from "../../pb/errors.js";
@@ -15,6 +16,23 @@ const TABLE: ReadonlyMap<Error, api.EtcdError> = new Map<Error, api.EtcdError>([
   [ErrLeaseNotFound, api.ErrLeaseNotFound],
   [ErrLeaseExists, api.ErrLeaseExist],
   [ErrLeaseTTLTooLarge, api.ErrLeaseTTLTooLarge],
+  [auth.ErrRootUserNotExist, api.ErrRootUserNotExist],
+  [auth.ErrRootRoleNotExist, api.ErrRootRoleNotExist],
+  [auth.ErrUserAlreadyExist, api.ErrUserAlreadyExist],
+  [auth.ErrUserEmpty, api.ErrUserEmpty],
+  [auth.ErrUserNotFound, api.ErrUserNotFound],
+  [auth.ErrRoleAlreadyExist, api.ErrRoleAlreadyExist],
+  [auth.ErrRoleNotFound, api.ErrRoleNotFound],
+  [auth.ErrRoleEmpty, api.ErrRoleEmpty],
+  [auth.ErrAuthFailed, api.ErrAuthFailed],
+  [auth.ErrPermissionDenied, api.ErrPermissionDenied],
+  [auth.ErrRoleNotGranted, api.ErrRoleNotGranted],
+  [auth.ErrPermissionNotGranted, api.ErrPermissionNotGranted],
+  [auth.ErrAuthNotEnabled, api.ErrAuthNotEnabled],
+  [auth.ErrInvalidAuthToken, api.ErrInvalidAuthToken],
+  [auth.ErrInvalidAuthMgmt, api.ErrInvalidAuthMgmt],
+  [auth.ErrAuthOldRevision, api.ErrAuthOldRevision],
+  [auth.ErrPermissionNotGiven, api.ErrPermissionNotGiven],
 ]);
 
 /** The API error `e` is answered with. */

@@ -21,9 +21,12 @@ import {
   type WireTxnResponse,
 } from "../../pb/convert.js";
 import { ErrEmptyKey, ErrKeyNotFound } from "../../pb/errors.js";
+import { isTxnReadOnly } from "../txn-kinds.js";
 import type * as kv from "../../pb/kv.js";
 import type { WireCompactionRequest, WireDeleteRangeRequest, WireHeader, WireKeyValue, WirePutRequest, WireRangeRequest, WireTxnRequest, WithRaw } from "../../pb/wire.js";
 import type { RequestContext } from "./context.js";
+import type { Access } from "./access.js";
+import type { AuthInfo } from "../../auth/auth-store.js";
 
 export interface Headed {
   header: WireHeader;
@@ -37,10 +40,15 @@ export interface KvService {
   compact(ctx: RequestContext, req: WithRaw<WireCompactionRequest>): Promise<Headed>;
 }
 
+/**
+ * Every request is checked by `access` (access.ts) when it is given: reads before and after they are
+ * served, writes before they are proposed (their stamp is checked again at apply).
+ */
 export class KvRequests implements KvService {
   constructor(
     private readonly server: EtcdServer,
     private readonly maxTxnOps: number,
+    private readonly access?: Access,
   ) {}
 
   async range(ctx: RequestContext, w: WireRangeRequest) {
@@ -49,8 +57,10 @@ export class KvRequests implements KvService {
   }
 
   async put(ctx: RequestContext, { raw, msg }: WithRaw<WirePutRequest>) {
-    validatePut(putFromWire(msg));
-    const { header, response } = await this.server.put(raw, ctx.signal);
+    const req = putFromWire(msg);
+    validatePut(req);
+    const ai = await this.access?.check(ctx, (a) => this.access!.put(a, req, this.leaseKeys(req.lease)));
+    const { header, response } = await this.server.put(raw, ctx.signal, this.access?.stampOf(ai));
     return { header: headerToWire(header), ...putResponseToWire(response) };
   }
 
@@ -68,13 +78,14 @@ export class KvRequests implements KvService {
       if (e === ErrEmptyKey && firstEmptyKeyIsEmptyOp(msg)) throw ErrKeyNotFound;
       throw e;
     }
-    const { header, response } = await this.server.txn(raw, req, ctx.signal);
+    const { header, response } = await this.txnChecked(ctx, req, raw);
     return { header: headerToWire(header), ...txnResponseToWire(response) };
   }
 
   async compact(ctx: RequestContext, { raw, msg }: WithRaw<WireCompactionRequest>) {
     const req = compactionFromWire(msg);
-    const { header } = await this.server.compact(raw, req.physical, ctx.signal);
+    const ai = await this.access?.check(ctx, this.access.admin);
+    const { header } = await this.server.compact(raw, req.physical, ctx.signal, this.access?.stampOf(ai));
     return { header: headerToWire(header) };
   }
 
@@ -82,18 +93,39 @@ export class KvRequests implements KvService {
 
   async rangeOf(ctx: RequestContext, req: kv.RangeRequest): Promise<Applied<kv.RangeResponse>> {
     validateRange(req);
-    return this.server.range(req, ctx.signal);
+    if (!this.access) return this.server.range(req, ctx.signal);
+    // etcd: the linearizable read first, then the check, the read, and the revision check
+    if (!req.serializable) await this.server.linearizableRead(ctx.signal);
+    const ai = await this.access.check(ctx, (a) => this.access!.range(a, req.key, req.rangeEnd));
+    const res = await this.server.range({ ...req, serializable: true }, ctx.signal);
+    this.access.stillCurrent(ai);
+    return res;
   }
 
   /** `raw`: the request's protobuf bytes. */
   async txnOf(ctx: RequestContext, req: kv.TxnRequest, raw: Buffer, maxTxnOps = this.maxTxnOps): Promise<Applied<kv.TxnResponse>> {
     validateTxn(req, maxTxnOps);
-    return this.server.txn(raw, req, ctx.signal);
+    return this.txnChecked(ctx, req, raw);
   }
 
   async deleteRangeOf(ctx: RequestContext, req: kv.DeleteRangeRequest, raw: Buffer): Promise<Applied<kv.DeleteRangeResponse>> {
     validateDeleteRange(req);
-    return this.server.deleteRange(raw, ctx.signal);
+    const ai = await this.access?.check(ctx, (a) => this.access!.deleteRange(a, req));
+    return this.server.deleteRange(raw, ctx.signal, this.access?.stampOf(ai));
+  }
+
+  /** A validated txn, checked: a read-only one is also refused if the auth revision moved while it was served. */
+  private async txnChecked(ctx: RequestContext, req: kv.TxnRequest, raw: Buffer): Promise<Applied<kv.TxnResponse>> {
+    if (!this.access) return this.server.txn(raw, req, ctx.signal);
+    const ai: AuthInfo | undefined = await this.access.check(ctx, (a) => this.access!.txn(a, req));
+    const res = await this.server.txn(raw, req, ctx.signal, this.access.stampOf(ai));
+    if (isTxnReadOnly(req)) this.access.stillCurrent(ai);
+    return res;
+  }
+
+  /** The keys a lease holds (a put attaching it must be allowed to write them all, as etcd checks). */
+  private leaseKeys(id: bigint): Buffer[] {
+    return id === 0n ? [] : (this.server.leases.lessor.lookup(id)?.keys() ?? []);
   }
 }
 

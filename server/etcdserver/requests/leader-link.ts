@@ -54,11 +54,15 @@ export class LeaderLink {
     s.cancel();
   }
 
-  timeToLive(id: bigint, keys: boolean, deadlineMs: number): Promise<WireLeaseTimeToLiveResponse> {
+  /** `token`: the caller's, so that the leader checks the caller's access to the keys. */
+  timeToLive(id: bigint, keys: boolean, deadlineMs: number, token?: string): Promise<WireLeaseTimeToLiveResponse> {
+    const md = new grpc.Metadata();
+    if (token) md.set("token", token);
     return new Promise((resolve, reject) => {
-      (this.client.LeaseTimeToLive as (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: WireLeaseTimeToLiveResponse) => void) => void).call(
+      (this.client.LeaseTimeToLive as (r: object, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: WireLeaseTimeToLiveResponse) => void) => void).call(
         this.client,
         { ID: id.toString(), keys },
+        md,
         { deadline: Date.now() + deadlineMs },
         (err, res) => (err ? reject(new EtcdError(err.code as number as GrpcCode, err.details)) : resolve(res)),
       );

@@ -12,6 +12,8 @@ import type { Int64 } from "../../pb/wire.js";
 import type { RequestContext } from "./context.js";
 import type { Headed } from "./kv.js";
 import { LeaderLink, type WireLeaseTimeToLiveResponse } from "./leader-link.js";
+import type { Access } from "./access.js";
+import { PermType } from "../../auth/range-perms.js";
 
 export type { WireLeaseTimeToLiveResponse } from "./leader-link.js";
 
@@ -42,6 +44,7 @@ export class LeaseRequests implements LeaseService {
     private readonly server: EtcdServer,
     /** How long a forwarded request keeps trying (etcd: the request timeout, 5 s + 2 election timeouts). */
     requestTimeoutMs = 7000,
+    private readonly access?: Access,
   ) {
     this.timeoutMs = requestTimeoutMs;
   }
@@ -52,11 +55,21 @@ export class LeaseRequests implements LeaseService {
   }
 
   async revoke(ctx: RequestContext, r: WireLeaseRevokeRequest) {
-    const res = await this.server.leases.revoke(toBigInt(r.ID), ctx.signal);
+    const id = toBigInt(r.ID);
+    // etcd's checkLeasePuts: revoking deletes the lease's keys, so each must be writable
+    const ai = await this.access?.check(ctx, (a) => this.access!.leaseKeys(a, this.server.leases.lessor.lookup(id)?.keys() ?? [], PermType.Write));
+    const res = await this.server.leases.revoke(id, ctx.signal, this.access?.stampOf(ai));
     return { header: headerToWire(this.server.header(res.revision)) };
   }
 
   async timeToLive(ctx: RequestContext, r: { ID: Int64; keys: boolean }) {
+    const res = await this.timeToLiveOf(ctx, r);
+    // etcd 3.5: the keys are shown only to a caller that may read each of them
+    if (this.access && r.keys) await this.access.check(ctx, (a) => this.access!.leaseKeys(a, res.keys, PermType.Read));
+    return res;
+  }
+
+  private async timeToLiveOf(ctx: RequestContext, r: { ID: Int64; keys: boolean }) {
     const id = toBigInt(r.ID);
     const withKeys = !!r.keys;
     const header = () => headerToWire(this.server.header());
@@ -67,7 +80,7 @@ export class LeaseRequests implements LeaseService {
         if (!t) return notFound();
         return { header: header(), ID: id.toString(), TTL: t.ttl, grantedTTL: t.grantedTtl, keys: t.keys };
       },
-      async (link, left) => ({ ...(await link.timeToLive(id, withKeys, left)), header: header() }),
+      async (link, left) => ({ ...(await link.timeToLive(id, withKeys, left, ctx.token)), header: header() }),
       ctx.signal,
     );
     return res;

@@ -1,6 +1,7 @@
 /**
  * The Maintenance service (etcd's Status, Alarm, MoveLeader, HashKV) and the health check behind
- * /health. Alarms go through raft (EtcdServer.alarm): every member lists the same ones.
+ * /health. Alarms go through raft (EtcdServer.alarm): every member lists the same ones. With auth on,
+ * alarms and HashKV are root's (access.ts); Status and MoveLeader are anyone's, as etcd's.
  */
 import type { EtcdServer } from "../server.js";
 import type { HealthResult } from "../health.js";
@@ -9,6 +10,7 @@ import type { WireAlarmRequest } from "../../pb/raft-entry.js";
 import type { Int64 } from "../../pb/wire.js";
 import type { RequestContext } from "./context.js";
 import type { Headed } from "./kv.js";
+import type { Access } from "./access.js";
 
 export interface WireStatusResponse extends Headed {
   version: string;
@@ -32,7 +34,10 @@ export interface MaintenanceService {
 }
 
 export class MaintenanceRequests implements MaintenanceService {
-  constructor(private readonly server: EtcdServer) {}
+  constructor(
+    private readonly server: EtcdServer,
+    private readonly access?: Access,
+  ) {}
 
   async status(_ctx: RequestContext) {
     const s = this.server.status();
@@ -51,7 +56,8 @@ export class MaintenanceRequests implements MaintenanceService {
   }
 
   async alarm(ctx: RequestContext, r: WireAlarmRequest) {
-    const res = await this.server.alarm(r.action ?? 0, BigInt(r.memberID ?? 0), r.alarm ?? 0, ctx.signal);
+    const ai = await this.access?.check(ctx, this.access.admin);
+    const res = await this.server.alarm(r.action ?? 0, BigInt(r.memberID ?? 0), r.alarm ?? 0, ctx.signal, this.access?.stampOf(ai));
     return {
       header: headerToWire(this.server.header(res.revision)),
       alarms: res.alarms.map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })),
@@ -63,7 +69,8 @@ export class MaintenanceRequests implements MaintenanceService {
     return { header: headerToWire(this.server.header()) };
   }
 
-  async hashKV(_ctx: RequestContext, r: { revision: Int64 }) {
+  async hashKV(ctx: RequestContext, r: { revision: Int64 }) {
+    await this.access?.check(ctx, this.access.admin);
     const h = this.server.hashKV(toSafe(r.revision));
     return { header: headerToWire(this.server.header(h.rev)), hash: h.hash, compact_revision: h.compactRevision };
   }

@@ -14,8 +14,9 @@ import type { LeaseService } from "./lease.js";
 import type { WatchService } from "./watch-session.js";
 import type { ClusterService } from "./cluster.js";
 import type { MaintenanceService } from "./maintenance.js";
+import type { AuthService } from "./auth.js";
 
-export type { KvService, LeaseService, WatchService, ClusterService, MaintenanceService, RequestContext };
+export type { KvService, LeaseService, WatchService, ClusterService, MaintenanceService, AuthService, RequestContext };
 
 /** v3lockpb.Lock (served by the member's own recipes, api/v3client). */
 export interface LockService {
@@ -42,4 +43,5 @@ export interface ClientServices {
   readonly maintenance: MaintenanceService;
   readonly lock: LockService;
   readonly election: ElectionService;
+  readonly auth: AuthService;
 }

@@ -5,6 +5,9 @@ import type { StoreWatchResponse, WatchSink, WatchStream } from "../../watch/wat
 import { encodeEventResponse, eventBytes, eventResponseSize, eventsBytes, eventToWire, headerBytes, type WireEvent } from "../../pb/watch-response.js";
 import { SYSTEM_CLOCK, type Clock } from "../../util/clock.js";
 import type { RequestContext } from "./context.js";
+import type { Access } from "./access.js";
+import { toApiError } from "./api-errors.js";
+import { ErrAuthOldRevision, ErrInvalidAuthToken, ErrPermissionDenied, ErrUserEmpty, GrpcCode } from "../../pb/errors.js";
 
 export interface WireWatchCreateRequest {
   key: Buffer;
@@ -79,14 +82,20 @@ export interface WatchService {
   storeStream(ctx: RequestContext, sink: WatchSink): WatchStream;
 }
 
+/** Whether a stream's caller may watch [key, end) (etcd's isWatchPermitted, at creation): rejects with the reason. */
+export type WatchPermit = (key: Buffer, end: Buffer) => Promise<void>;
+
 export class WatchRequests implements WatchService {
   constructor(
     private readonly server: WatchedServer,
     private readonly opts: WatchSessionOptions,
+    private readonly access?: Access,
   ) {}
 
-  session(_ctx: RequestContext, out: WatchOutput): WatchSession {
-    return new WatchSession(this.server, out, this.opts);
+  session(ctx: RequestContext, out: WatchOutput): WatchSession {
+    const access = this.access;
+    const permit: WatchPermit | undefined = access ? async (key, end) => void (await access.check(ctx, (a) => access.range(a, key, end))) : undefined;
+    return new WatchSession(this.server, out, this.opts, permit);
   }
 
   storeStream(_ctx: RequestContext, sink: WatchSink): WatchStream {
@@ -108,11 +117,14 @@ export class WatchSession {
   private readonly stopTicker: () => void;
   private readonly maxBytes: number;
   private closed = false;
+  /** A create request waiting for its permission check: later requests queue behind it, in order. */
+  private queue: Promise<void> | undefined;
 
   constructor(
     private readonly server: WatchedServer,
     private readonly out: WatchOutput,
     opts: WatchSessionOptions,
+    private readonly permit?: WatchPermit,
   ) {
     this.maxBytes = opts.maxRequestBytes + GRPC_OVERHEAD_BYTES;
     this.stream = server.watchable.newStream({ writable: () => out.writable(), send: (r) => this.onStoreResponse(r) });
@@ -126,6 +138,26 @@ export class WatchSession {
 
   handle(req: WireWatchRequest): void {
     if (this.closed) return;
+    if (this.queue) {
+      const q: Promise<void> = this.queue.then(() => this.handleNow(req));
+      this.queue = q;
+      void q.finally(() => {
+        if (this.queue === q) this.queue = undefined;
+      });
+      return;
+    }
+    const pending = this.handleNow(req);
+    if (pending) {
+      this.queue = pending;
+      void pending.finally(() => {
+        if (this.queue === pending) this.queue = undefined;
+      });
+    }
+  }
+
+  private handleNow(req: WireWatchRequest): void | Promise<void> {
+    if (this.closed) return;
+    if (req.create_request && this.permit) return this.createPermitted(req.create_request);
     if (req.create_request) this.create(req.create_request);
     else if (req.cancel_request) this.cancel(toSafe(req.cancel_request.watch_id));
     else if (req.progress_request) {
@@ -162,6 +194,20 @@ export class WatchSession {
     } catch (e) {
       this.out.write({ header: this.header(wsrev), watch_id: INVALID_WATCH_ID, created: true, canceled: true, cancel_reason: (e as Error).message, events: [] });
     }
+  }
+
+  /** etcd checks the key and end as it normalized them ("\0" end: the key alone is checked, as etcd does). */
+  private createPermitted(c: WireWatchCreateRequest): Promise<void> {
+    const key = c.key && c.key.length > 0 ? c.key : Buffer.from([0]);
+    const end = c.range_end && !(c.range_end.length === 1 && c.range_end[0] === 0) ? c.range_end : Buffer.alloc(0);
+    return this.permit!(key, end).then(
+      () => this.create(c),
+      (e: unknown) => {
+        if (this.closed) return;
+        const reason = watchRefusal(e);
+        this.out.write({ header: this.header(this.stream.rev()), watch_id: INVALID_WATCH_ID, created: true, canceled: true, cancel_reason: reason, events: [] });
+      },
+    );
   }
 
   private cancel(id: number): void {
@@ -248,4 +294,14 @@ export class WatchSession {
     this.stopTicker();
     this.stream.close();
   }
+}
+
+/**
+ * etcd's cancel reason for a refused watch: the gRPC status text of its API error (a status error's
+ * Error(): "rpc error: code = … desc = …"), PermissionDenied's for anything else.
+ */
+function watchRefusal(e: unknown): string {
+  const api = toApiError(e);
+  const known = [ErrInvalidAuthToken, ErrAuthOldRevision, ErrUserEmpty].find((k) => k.message === api.message) ?? ErrPermissionDenied;
+  return `rpc error: code = ${GrpcCode[known.code]} desc = ${known.message}`;
 }
