@@ -37,6 +37,8 @@ import { EtcdServer } from "../etcdserver/server.js";
 import { SnapshotScheduler } from "../etcdserver/snapshot-scheduler.js";
 import { WaitRegistry } from "../etcdserver/wait.js";
 import type { ProposalKind } from "../pb/raft-entry.js";
+import { startElectionTickAdvance } from "../etcdserver/election-tick-advance.js";
+import { electionTicksOf } from "../etcdserver/bootstrap.js";
 
 /** What the server needs of the peer transport (transport/transport.ts's Transport, or a test's). */
 export interface PeerTransport {
@@ -125,6 +127,19 @@ export function composeServer(cfg: MemberConfig, logger: Logger, m: OpenedMember
     peers: new ServerPeerReceiver({ status, membership, node: m.node, kick, snapDir: snapDirOf(cfg), onMemberRemoved: (l) => raft.events.onMemberRemoved(l), logger }),
     transport,
     closeStorage: () => m.closeStorage(),
+    startTickAdvance: () =>
+      startElectionTickAdvance({
+        enabled: cfg.initialElectionTickAdvance,
+        memberId: m.memberId,
+        electionTicks: electionTicksOf(cfg),
+        tickMs: cfg.heartbeatIntervalMs,
+        voters: () => status.confState.voters,
+        activeSince: (id) => transport.activeSince(id),
+        tick: () => m.node.tick(),
+        kick,
+        clock: env.clock,
+        logger,
+      }),
   });
 }
 
@@ -161,6 +176,7 @@ function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: Ser
     leases: lessor.hooks,
     lessor,
     alarms,
+    warnApplyMs: cfg.experimentalWarningApplyDurationMs,
   });
   return { metrics, status, waits, ids: new IdGenerator(m.memberId, env.clock.now()), lessor, watchable, alarms, applier, membership: () => applier.membership() };
 }
