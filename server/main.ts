@@ -36,6 +36,7 @@ async function main(): Promise<number> {
   }
   for (const e of parsed.envUsed) logger.info({ variable: e }, "recognized and used environment variable");
   for (const w of parsed.warnings) logger.warn(w);
+  for (const n of parsed.noEffect) logger.warn({ flag: `--${n.flag}`, value: n.value, reason: n.reason }, "flag has no effect on etcd-ts");
   logger.info({ "etcd-ts-version": ETCD_TS_VERSION, "etcd-api-version": API_VERSION, "node-version": process.version }, "starting etcd-ts");
 
   let etcd: Awaited<ReturnType<typeof startEtcd>>;

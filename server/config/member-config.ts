@@ -94,7 +94,29 @@ export interface MemberConfig {
   readonly authTokenTtlSeconds?: number;
   /** --bcrypt-cost: bcrypt's cost for passwords (default 10). */
   readonly bcryptCost?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the client port (etcd's --max-concurrent-streams). */
+  readonly maxConcurrentStreams: number;
+  /** Fast-forward election ticks once the peers are connected on start (a one-member cluster always is). */
+  readonly initialElectionTickAdvance: boolean;
+  /** Bootstrap from etcd's v2 discovery protocol at this URL ("" = off), through an HTTP proxy when discoveryProxy is set. */
+  readonly discovery: string;
+  readonly discoveryFallback: DiscoveryFallback;
+  readonly discoveryProxy: string;
+  /** Bootstrap --initial-cluster from DNS SRV records of this domain ("" = off). */
+  readonly discoverySrv: string;
+  readonly discoverySrvName: string;
+  /** Origins given CORS headers on the client port's HTTP side ("*" or empty: all). */
+  readonly cors: readonly string[];
+  /** Host names the client port's HTTP side answers ("*" or empty: all); others get 421. */
+  readonly hostWhitelist: readonly string[];
+  /** Backend rows deleted per compaction batch. */
+  readonly experimentalCompactionBatchLimit: number;
+  readonly experimentalWatchProgressNotifyIntervalMs: number;
+  /** An applied entry that takes longer than this is logged ("apply request took too long"). */
+  readonly experimentalWarningApplyDurationMs: number;
 }
+
+export type DiscoveryFallback = "exit" | "proxy";
 
 /** etcd's default backend quota when --quota-backend-bytes is 0. */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./errors.js";
 import { FLAGS, FLAG_BY_NAME, TOLERATED_ENV, envNameOf, type FlagSpec } from "./flag-table.js";
-import type { CompactionMode, ClusterState, InitialMember, LogLevel, MemberConfig, MetricsLevel } from "./member-config.js";
+import type { CompactionMode, ClusterState, DiscoveryFallback, InitialMember, LogLevel, MemberConfig, MetricsLevel } from "./member-config.js";
 import { checkUrl, checkUrls } from "./validate-url.js";
 import { formatGoDuration, parseGoDuration } from "./go-duration.js";
 import { tlsConfigFileKey } from "./tls-config-file.js";
@@ -15,6 +15,14 @@ export interface ParsedConfig {
   /** Where each setting came from, for the start-up log (etcd logs env vars it used). */
   readonly envUsed: readonly string[];
   readonly warnings: readonly string[];
+  /** Flags set to a value that has no effect on etcd-ts (see FlagSpec.noEffect): one start-up line each. */
+  readonly noEffect: readonly NoEffect[];
+}
+
+export interface NoEffect {
+  readonly flag: string;
+  readonly value: string;
+  readonly reason: string;
 }
 
 /** Raw settings by flag name, before typing. */
@@ -27,13 +35,14 @@ type RawSettings = Map<string, string>;
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ParsedConfig {
   const warnings: string[] = [];
   const fromFlags = parseFlags(argv);
-  if (fromFlags.get("help") === "true") return { action: "help", config: typed(new Map()), envUsed: [], warnings };
-  if (fromFlags.get("version") === "true") return { action: "version", config: typed(new Map()), envUsed: [], warnings };
+  if (fromFlags.get("help") === "true") return { action: "help", config: typed(new Map()), envUsed: [], warnings, noEffect: [] };
+  if (fromFlags.get("version") === "true") return { action: "version", config: typed(new Map()), envUsed: [], warnings, noEffect: [] };
 
   const configFile = fromFlags.get("config-file") ?? env[envNameOf("config-file")];
   if (configFile) {
     if (fromFlags.size > 1) warnings.push("config file is set: other command line flags and environment variables are ignored");
-    return { action: "run", config: typed(readConfigFile(configFile)), envUsed: [], warnings };
+    const fromFile = readConfigFile(configFile);
+    return { action: "run", config: typed(fromFile), envUsed: [], warnings: [...warnings, ...deprecations(fromFile)], noEffect: noEffectOf(fromFile) };
   }
 
   const envUsed: string[] = [];
@@ -54,7 +63,25 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = {}
     envUsed.push(`${key}=${value}`);
   }
   for (const [k, v] of fromFlags) merged.set(k, v);
-  return { action: "run", config: typed(merged), envUsed, warnings };
+  return { action: "run", config: typed(merged), envUsed, warnings: [...warnings, ...deprecations(merged)], noEffect: noEffectOf(merged) };
+}
+
+function noEffectOf(raw: RawSettings): NoEffect[] {
+  return [...raw]
+    .map(([flag, value]) => ({ flag, value, spec: FLAG_BY_NAME.get(flag)! }))
+    .filter(({ spec, value }) => spec.noEffect !== undefined && value !== spec.default)
+    .map(({ flag, value, spec }) => ({ flag, value, reason: spec.noEffect! }));
+}
+
+/** etcd 3.4's start-up warnings for its deprecated logging flags (embed/config_logging.go). */
+function deprecations(raw: RawSettings): string[] {
+  const out: string[] = [];
+  if (raw.get("debug") === "true") {
+    out.push("Deprecated '--debug' flag is set to true (use '--log-level=debug' instead");
+    const level = raw.get("log-level");
+    if (level !== undefined && level !== "debug") out.push(`Deprecated '--debug' flag is set to true with inconsistent '--log-level=${level}' flag`);
+  }
+  return out;
 }
 
 /** Go `flag` package syntax: -f, --f, -f=v, --f=v, --f v; booleans take no separate value. */
@@ -164,10 +191,16 @@ function typed(raw: RawSettings): MemberConfig {
   const bool = (name: string): boolean => str(name) === "true";
   const urls = (name: string): string[] => checkUrls(name, str(name));
   const duration = (name: string): number => parseGoDuration(str(name))!;
+  // etcd's UniqueStringsValue: comma-separated, duplicates dropped, sorted
+  const list = (name: string): string[] => [...new Set(str(name).split(",").filter((s) => s !== ""))].sort();
   const name = str("name");
+  const discovering = str("discovery") !== "" || str("discovery-srv") !== "";
+  // etcd: with discovery, an initial cluster not given explicitly is empty (discovery fills it in)
   const initialCluster = raw.has("initial-cluster")
     ? parseInitialCluster(str("initial-cluster"))
-    : [{ name, peerUrls: urls("initial-advertise-peer-urls") }];
+    : discovering
+      ? []
+      : [{ name, peerUrls: urls("initial-advertise-peer-urls") }];
   const cfg: MemberConfig = {
     name,
     dataDir: raw.get("data-dir") ?? `${name}.etcd`,
@@ -191,7 +224,8 @@ function typed(raw: RawSettings): MemberConfig {
     autoCompactionRetention: str("auto-compaction-retention"),
     preVote: bool("pre-vote"),
     strictReconfigCheck: bool("strict-reconfig-check"),
-    logLevel: str("log-level") as LogLevel,
+    // etcd: `cfg.Debug || cfg.LogLevel == "debug"` selects zap's debug level
+    logLevel: bool("debug") ? "debug" : (str("log-level") as LogLevel),
     logOutputs: str("log-outputs").split(","),
     listenMetricsUrls: urls("listen-metrics-urls"),
     metrics: str("metrics") as MetricsLevel,
@@ -224,6 +258,19 @@ function typed(raw: RawSettings): MemberConfig {
     authToken: str("auth-token"),
     authTokenTtlSeconds: num("auth-token-ttl"),
     bcryptCost: num("bcrypt-cost"),
+    maxConcurrentStreams: num("max-concurrent-streams"),
+    initialElectionTickAdvance: bool("initial-election-tick-advance"),
+    discovery: str("discovery"),
+    discoveryFallback: str("discovery-fallback") as DiscoveryFallback,
+    discoveryProxy: str("discovery-proxy"),
+    discoverySrv: str("discovery-srv"),
+    discoverySrvName: str("discovery-srv-name"),
+    cors: list("cors"),
+    hostWhitelist: list("host-whitelist"),
+    // etcd's mvcc: 0 stands for the default batch of 1000
+    experimentalCompactionBatchLimit: num("experimental-compaction-batch-limit") || 1000,
+    experimentalWatchProgressNotifyIntervalMs: duration("experimental-watch-progress-notify-interval"),
+    experimentalWarningApplyDurationMs: duration("experimental-warning-apply-duration"),
   };
   validate(cfg);
   return cfg;
@@ -248,6 +295,9 @@ export function parseInitialCluster(s: string): InitialMember[] {
 
 /** The cross-field checks etcd's embed.Config.Validate makes, with etcd's wording. */
 function validate(cfg: MemberConfig): void {
+  if ([cfg.discovery !== "", cfg.initialCluster.length > 0, cfg.discoverySrv !== ""].filter(Boolean).length > 1) {
+    throw new ConfigError('multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"');
+  }
   if (cfg.electionTimeoutMs < 5 * cfg.heartbeatIntervalMs) {
     throw new ConfigError(
       `--election-timeout[${cfg.electionTimeoutMs}ms] should be at least as 5 times as --heartbeat-interval[${cfg.heartbeatIntervalMs}ms]`,

@@ -35,7 +35,24 @@ export function toSettings(cfg: MemberConfig): Record<string, string> {
     "grpc-keepalive-interval": formatGoDuration(cfg.grpcKeepAliveIntervalMs),
     "grpc-keepalive-timeout": formatGoDuration(cfg.grpcKeepAliveTimeoutMs),
     ...securitySettings(cfg),
+    "max-concurrent-streams": String(cfg.maxConcurrentStreams),
+    "initial-election-tick-advance": String(cfg.initialElectionTickAdvance),
+    discovery: cfg.discovery,
+    "discovery-fallback": cfg.discoveryFallback,
+    "discovery-proxy": cfg.discoveryProxy,
+    "discovery-srv": cfg.discoverySrv,
+    "discovery-srv-name": cfg.discoverySrvName,
+    cors: cfg.cors.join(","),
+    "host-whitelist": cfg.hostWhitelist.join(","),
+    "auth-token": cfg.authToken ?? "simple",
+    "auth-token-ttl": String(cfg.authTokenTtlSeconds ?? 300),
+    "bcrypt-cost": String(cfg.bcryptCost ?? 10),
+    "experimental-compaction-batch-limit": String(cfg.experimentalCompactionBatchLimit),
+    "experimental-watch-progress-notify-interval": formatGoDuration(cfg.experimentalWatchProgressNotifyIntervalMs),
+    "experimental-warning-apply-duration": formatGoDuration(cfg.experimentalWarningApplyDurationMs),
   };
+  // With discovery, --initial-cluster is not given (etcd refuses both together).
+  if (cfg.discovery !== "" || cfg.discoverySrv !== "") delete s["initial-cluster"];
   // Only what differs from etcd's defaults, so rendered files read like the ones in etcd's guides.
   return Object.fromEntries(Object.entries(s).filter(([k, v]) => v !== FLAG_BY_NAME.get(k)!.default && !(v === "" && FLAG_BY_NAME.get(k)!.default === "")));
 }

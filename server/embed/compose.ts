@@ -41,6 +41,8 @@ import type { AuthStamp, ProposalKind } from "../pb/raft-entry.js";
 import { AuthStore } from "../auth/auth-store.js";
 import { tokenProviderOf } from "../auth/token-options.js";
 import { AppliedWaiter } from "../etcdserver/applied-waiter.js";
+import { startElectionTickAdvance } from "../etcdserver/election-tick-advance.js";
+import { electionTicksOf } from "../etcdserver/bootstrap.js";
 
 /** What the server needs of the peer transport (transport/transport.ts's Transport, or a test's). */
 export interface PeerTransport {
@@ -132,6 +134,19 @@ export function composeServer(cfg: MemberConfig, logger: Logger, m: OpenedMember
     peers: new ServerPeerReceiver({ status, membership, node: m.node, kick, snapDir: snapDirOf(cfg), onMemberRemoved: (l) => raft.events.onMemberRemoved(l), logger }),
     transport,
     closeStorage: () => m.closeStorage(),
+    startTickAdvance: () =>
+      startElectionTickAdvance({
+        enabled: cfg.initialElectionTickAdvance,
+        memberId: m.memberId,
+        electionTicks: electionTicksOf(cfg),
+        tickMs: cfg.heartbeatIntervalMs,
+        voters: () => status.confState.voters,
+        activeSince: (id) => transport.activeSince(id),
+        tick: () => m.node.tick(),
+        kick,
+        clock: env.clock,
+        logger,
+      }),
   });
 }
 
@@ -174,6 +189,7 @@ function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: Ser
     alarms,
     auth,
     tokens,
+    warnApplyMs: cfg.experimentalWarningApplyDurationMs,
   });
   const appliedWaiter = new AppliedWaiter(() => applier.appliedIndex);
   return { metrics, status, waits, ids: new IdGenerator(m.memberId, env.clock.now()), lessor, watchable, alarms, auth, tokens, appliedWaiter, applier, membership: () => applier.membership() };

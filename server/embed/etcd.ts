@@ -25,6 +25,7 @@ import { grpcConnectionOptions, grpcKeepaliveOf, PEER_KEEPALIVE } from "./grpc-k
 import type { HttpHandler } from "./http1-server.js";
 import { connectionLimitPerListener, FdLimitError } from "./listener-limits.js";
 import { metricsHttpHandler } from "./metrics-http.js";
+import { accessControlled } from "./access-control.js";
 import { peerHttpHandler } from "./peer-http.js";
 import { createPeerGrpcServer } from "../transport/peer-server.js";
 import { idToHex } from "../membership/ids.js";
@@ -50,9 +51,13 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const server = composeServer(cfg, logger, opened, processEnvironment(opened.memberId, opened.cluster.clusterId, logger, tls.peerDialer));
   const metrics = server.metrics;
   const { services, leases } = clientServices(cfg, server);
-  const grpcServer = createGrpcServer(services, metrics, { maxRequestBytes: cfg.maxRequestBytes, member: server, connectionOptions: grpcConnectionOptions(keepalive) });
+  const grpcServer = createGrpcServer(services, metrics, {
+    maxRequestBytes: cfg.maxRequestBytes,
+    member: server,
+    connectionOptions: { ...grpcConnectionOptions(keepalive), "grpc.max_concurrent_streams": cfg.maxConcurrentStreams },
+  });
   const http = createHttpApi(services, metrics, { maxRequestBytes: cfg.maxRequestBytes });
-  const httpHandler = (req: IncomingMessage, res: ServerResponse) => void http(req, res);
+  const httpHandler = accessControlled(cfg, logger, (req: IncomingMessage, res: ServerResponse) => void http(req, res));
   server.setOnRemoved(onRemoved);
 
   // Peers first: a member that starts must be reachable by the others before it campaigns.
@@ -108,7 +113,7 @@ export function clientServices(cfg: MemberConfig, server: EtcdServer): { service
   });
   const kv = new KvRequests(server, cfg.maxTxnOps, access);
   const leases = new LeaseRequests(server, requestTimeoutMs(cfg), access);
-  const watch = new WatchRequests(server, { maxRequestBytes: cfg.maxRequestBytes }, access);
+  const watch = new WatchRequests(server, { maxRequestBytes: cfg.maxRequestBytes, progressNotifyMs: cfg.experimentalWatchProgressNotifyIntervalMs }, access);
   const services: ClientServices = {
     kv,
     lease: leases,
@@ -166,6 +171,13 @@ function logStart(cfg: MemberConfig, logger: Logger): void {
       "grpc-keepalive-min-time": formatGoDuration(cfg.grpcKeepAliveMinTimeMs),
       "grpc-keepalive-interval": formatGoDuration(cfg.grpcKeepAliveIntervalMs),
       "grpc-keepalive-timeout": formatGoDuration(cfg.grpcKeepAliveTimeoutMs),
+      "max-concurrent-streams": cfg.maxConcurrentStreams,
+      "initial-election-tick-advance": cfg.initialElectionTickAdvance,
+      "cors": cfg.cors,
+      "host-whitelist": cfg.hostWhitelist,
+      "compaction-batch-limit": cfg.experimentalCompactionBatchLimit,
+      "watch-progress-notify-interval": formatGoDuration(cfg.experimentalWatchProgressNotifyIntervalMs),
+      "warning-apply-duration": formatGoDuration(cfg.experimentalWarningApplyDurationMs),
     },
     "starting an etcd server",
   );

@@ -26,7 +26,8 @@ export interface AlarmMember {
 
 /** gogo's String() of an AlarmMember, as etcd's Status lists it: `memberID:<id> alarm:<NAME> `. */
 export function alarmText(a: AlarmMember): string {
-  return `memberID:${a.memberId} alarm:${ALARM_NAMES[a.alarm] ?? a.alarm} `;
+  // proto text format leaves zero values out: member 0 and alarm NONE are not printed
+  return `${a.memberId !== 0n ? `memberID:${a.memberId} ` : ""}${a.alarm !== 0 ? `alarm:${ALARM_NAMES[a.alarm] ?? a.alarm} ` : ""}`;
 }
 
 export class AlarmStore {

@@ -1,3 +1,4 @@
+import { formatGoDuration } from "../config/go-duration.js";
 import type { Logger } from "../log/logger.js";
 import { applyChange, type Cluster } from "../membership/cluster.js";
 import { idToHex } from "../membership/ids.js";
@@ -114,6 +115,10 @@ export interface ApplierDeps {
   readonly auth?: AuthStore;
   /** This member's token provider: the simple tokens an Authenticate assigns. */
   readonly tokens?: AppliedTokens;
+  /** A request whose apply takes longer than this is logged (etcd's --experimental-warning-apply-duration, 100 ms). */
+  readonly warnApplyMs?: number;
+  /** Milliseconds, for timing applies (a test passes its own). */
+  readonly now?: () => number;
 }
 
 export class Applier {
@@ -129,8 +134,12 @@ export class Applier {
   private readonly alarms: AlarmStore | undefined;
   private readonly auth: AuthStore | undefined;
   private readonly tokens: AppliedTokens | undefined;
+  private readonly warnApplyMs: number;
+  private readonly now: () => number;
 
   constructor(d: ApplierDeps) {
+    this.warnApplyMs = d.warnApplyMs ?? 100;
+    this.now = d.now ?? (() => performance.now());
     this.store = d.store;
     this.cluster = d.cluster;
     this.appliedIndex = d.appliedIndex;
@@ -207,8 +216,10 @@ export class Applier {
       return;
     }
     let result: ApplyResult;
+    const started = this.now();
     try {
       result = { ok: true, value: this.applyRequest(d.request, e.index, replay, d.stamp) };
+      this.warnIfSlow(d.request, started);
     } catch (err) {
       if (isStorageFailure(err)) throw err;
       if (isRequestError(err)) {
@@ -220,6 +231,16 @@ export class Applier {
       }
     }
     this.waits.trigger(d.id, result);
+  }
+
+  /** etcd's warnOfExpensiveRequest after an apply. */
+  private warnIfSlow(r: DecodedRequest, started: number): void {
+    const took = this.now() - started;
+    if (took <= this.warnApplyMs) return;
+    this.logger.warn(
+      { took: formatGoDuration(took), "expected-duration": formatGoDuration(this.warnApplyMs), prefix: "", request: ProposalKind[r.kind] },
+      "apply request took too long",
+    );
   }
 
   private applyRequest(r: DecodedRequest, index: number, replay: boolean, stamp: AuthStamp | undefined): ApplyValue {

@@ -82,7 +82,7 @@ export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: 
   for (const dir of [cfg.dataDir, join(cfg.dataDir, "member"), snapDir]) touchPrivateDirAll(dir, fileLog);
   if (existsSync(walDir)) touchPrivateDirAll(walDir, fileLog);
   const backend = await Backend.open(join(snapDir, "db"), { logger: fileLog });
-  const store = MvccStore.open(backend);
+  const store = MvccStore.open(backend, { compactionBatchLimit: cfg.experimentalCompactionBatchLimit });
   const snapshots = new Snapshotter(snapDir, fileLog);
   const storage = new MemoryStorage();
   const r = Wal.exists(walDir)
@@ -192,10 +192,15 @@ async function bootstrapNew(cfg: MemberConfig, logger: Logger): Promise<Recovere
   };
 }
 
+/** The election timeout in ticks of one heartbeat interval. */
+export function electionTicksOf(cfg: Pick<MemberConfig, "electionTimeoutMs" | "heartbeatIntervalMs">): number {
+  return Math.max(2, Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs));
+}
+
 function newRawNode(cfg: MemberConfig, id: bigint, storage: MemoryStorage, applied: number, logger: Logger): RawNode {
   return new RawNode({
     id,
-    electionTick: Math.max(2, Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs)),
+    electionTick: electionTicksOf(cfg),
     heartbeatTick: 1,
     storage,
     applied,

@@ -85,9 +85,12 @@ export interface EtcdServerParts {
   readonly transport: { close(): void };
   /** Closes the WAL and the backend (after the loop has stopped). */
   readonly closeStorage: () => Promise<void>;
+  /** Fast-forwards the election clock once peers connect (election-tick-advance.ts); returns its stop. */
+  readonly startTickAdvance?: () => () => void;
 }
 
 export class EtcdServer {
+  private stopTickAdvance: (() => void) | undefined;
   readonly memberId: bigint;
   readonly metrics: ServerMetrics;
   /** Lease API (lessor, grant/revoke through raft, expiry). */
@@ -122,6 +125,7 @@ export class EtcdServer {
     this.p.compactor.start();
     this.p.leases.start();
     this.p.events.started();
+    this.stopTickAdvance = this.p.startTickAdvance?.();
   }
 
   /** Resolves once this member has published itself through raft and can serve clients. */
@@ -143,6 +147,7 @@ export class EtcdServer {
     const p = this.p;
     if (p.status.stopped) return;
     p.status.stopped = true;
+    this.stopTickAdvance?.();
     p.transport.close();
     p.compactor.stop();
     p.leases.stop();

@@ -148,7 +148,8 @@ export class ProgressTracker {
   }
 
   isSingleton(): boolean {
-    return this.voters.size === 1 && this.learners.size === 0;
+    // etcd: voters only (a learner never counts toward a quorum, so it must not delay a read index)
+    return this.voters.size === 1;
   }
 
   /** Highest index replicated on a quorum of voters. */

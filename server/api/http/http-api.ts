@@ -26,6 +26,8 @@ import { GatewayRequestDecoder, GRPC_OVERHEAD_BYTES, maxJsonBytes, UNDECODABLE }
 import { gatewayError, refuse, writeJson as json } from "./gateway-refuse.js";
 import { gatewayCredentials } from "./gateway-credentials.js";
 import { authRoutes } from "./gateway-auth-routes.js";
+import { clusterRoutes, maintenanceRoutes } from "./gateway-admin-routes.js";
+import { snapshotOverHttp } from "./gateway-snapshot.js";
 
 interface Route {
   readonly request: GatewayRequestDecoder;
@@ -83,6 +85,8 @@ function unaryRoutes(s: ClientServices, grpcLimit: number): Record<string, Route
     "/v3/election/resign": route<{ leader: WireLeaderKey | null }>("v3electionpb.ResignRequest", "v3electionpb.ResignResponse", (ctx, msg) => s.election.resign(ctx, msg)),
   };
   Object.assign(routes, authRoutes(s, route));
+  const admin = { ...clusterRoutes(s.cluster), ...maintenanceRoutes(s.maintenance) };
+  for (const [path, r] of Object.entries(admin)) routes[path] = route(r.req, r.res, (ctx, msg: never) => r.call(ctx, msg));
   // etcd's older paths for the same lease calls
   routes["/v3/kv/lease/revoke"] = routes["/v3/lease/revoke"]!;
   routes["/v3/kv/lease/timetolive"] = routes["/v3/lease/timetolive"]!;
@@ -100,7 +104,7 @@ export function createHttpApi(services: ClientServices, metrics: ServerMetrics, 
   const grpcLimit = maxRequestBytes + GRPC_OVERHEAD_BYTES;
   const routes = unaryRoutes(services, grpcLimit);
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? "/").split("?")[0]!;
+    const path = gatewayPath((req.url ?? "/").split("?")[0]!);
     try {
       if (path === "/health" || path === "/readyz") return await health(path, services.maintenance, res);
       if (path === "/livez") return text(res, 200, "ok");
@@ -113,8 +117,10 @@ export function createHttpApi(services: ClientServices, metrics: ServerMetrics, 
       if (req.method === "POST" && path === "/v3/watch") return watchOverHttp(services.watch, req, res, maxRequestBytes);
       if (req.method === "POST" && path === "/v3/lease/keepalive") return keepAliveOverHttp(services.lease, req, res, maxRequestBytes);
       if (req.method === "POST" && path === "/v3/election/observe") return observeOverHttp(services.election, req, res, maxRequestBytes);
+      if (req.method === "POST" && path === "/v3/maintenance/snapshot") return snapshotOverHttp(services.maintenance, req, res, maxRequestBytes);
       const r = routes[path];
-      if (!r) return text(res, 404, "404 page not found\n");
+      // under /v3/ grpc-gateway's mux answers an unknown route; elsewhere Go's ServeMux does
+      if (!r) return text(res, 404, path.startsWith("/v3/") ? "Not Found\n" : "404 page not found\n");
       if (req.method !== "POST") return gatewayError(res, new EtcdError(GrpcCode.Unimplemented, "Method Not Allowed"), 405);
       const decoded = r.request.decode(await readFirstValue(req, maxJsonBytes(grpcLimit), r.request.isKnownKey));
       discardRest(req, res);
@@ -127,6 +133,11 @@ export function createHttpApi(services: ClientServices, metrics: ServerMetrics, 
       gatewayError(res, toApiError(e));
     }
   };
+}
+
+/** etcd 3.4's accessController serves /v3beta/... as /v3/... (its older gateway prefix); 3.4 has no /v3alpha. */
+export function gatewayPath(path: string): string {
+  return path.startsWith("/v3beta/") ? "/v3/" + path.slice("/v3beta/".length) : path;
 }
 
 async function health(path: string, maintenance: MaintenanceService, res: ServerResponse): Promise<void> {

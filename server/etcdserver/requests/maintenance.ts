@@ -26,7 +26,8 @@ export interface WireStatusResponse extends Headed {
 
 export interface MaintenanceService {
   status(ctx: RequestContext): Promise<WireStatusResponse>;
-  alarm(ctx: RequestContext, r: WireAlarmRequest): Promise<Headed & { alarms: { memberID: string; alarm: number }[] }>;
+  /** etcd 3.4's AlarmResponse has no header (its Maintenance.Alarm fills none). */
+  alarm(ctx: RequestContext, r: WireAlarmRequest): Promise<{ alarms: { memberID: string; alarm: number }[] }>;
   moveLeader(ctx: RequestContext, r: { targetID: Int64 }): Promise<Headed>;
   hashKV(ctx: RequestContext, r: { revision: Int64 }): Promise<Headed & { hash: number; compact_revision: number }>;
   /** etcd's /health: a leader, no alarm, and a linearizable read that goes through. */
@@ -59,7 +60,6 @@ export class MaintenanceRequests implements MaintenanceService {
     const ai = await this.access?.check(ctx, this.access.admin);
     const res = await this.server.alarm(r.action ?? 0, BigInt(r.memberID ?? 0), r.alarm ?? 0, ctx.signal, this.access?.stampOf(ai));
     return {
-      header: headerToWire(this.server.header(res.revision)),
       alarms: res.alarms.map((a) => ({ memberID: a.memberId.toString(), alarm: a.alarm })),
     };
   }
