@@ -232,29 +232,7 @@ function typed(raw: RawSettings): MemberConfig {
     grpcKeepAliveMinTimeMs: duration("grpc-keepalive-min-time"),
     grpcKeepAliveIntervalMs: duration("grpc-keepalive-interval"),
     grpcKeepAliveTimeoutMs: duration("grpc-keepalive-timeout"),
-    clientSecurity: {
-      certFile: str("cert-file"),
-      keyFile: str("key-file"),
-      trustedCaFile: str("trusted-ca-file"),
-      clientCertAuth: bool("client-cert-auth"),
-      autoTls: bool("auto-tls"),
-      crlFile: str("client-crl-file"),
-      allowedCn: "",
-      allowedHostname: str("client-cert-allowed-hostname"),
-      skipClientSanVerify: false,
-    },
-    peerSecurity: {
-      certFile: str("peer-cert-file"),
-      keyFile: str("peer-key-file"),
-      trustedCaFile: str("peer-trusted-ca-file"),
-      clientCertAuth: bool("peer-client-cert-auth"),
-      autoTls: bool("peer-auto-tls"),
-      crlFile: str("peer-crl-file"),
-      allowedCn: str("peer-cert-allowed-cn"),
-      allowedHostname: str("peer-cert-allowed-hostname"),
-      skipClientSanVerify: bool("experimental-peer-skip-client-san-verification"),
-    },
-    cipherSuites: splitList(str("cipher-suites")),
+    ...securityOf(str, bool),
     authToken: str("auth-token"),
     authTokenTtlSeconds: num("auth-token-ttl"),
     bcryptCost: num("bcrypt-cost"),
@@ -274,6 +252,35 @@ function typed(raw: RawSettings): MemberConfig {
   };
   validate(cfg);
   return cfg;
+}
+
+/** The TLS settings of both sides (server/tls reads them), from the flags. */
+function securityOf(str: (name: string) => string, bool: (name: string) => boolean): Pick<MemberConfig, "clientSecurity" | "peerSecurity" | "cipherSuites"> {
+  return {
+      clientSecurity: {
+        certFile: str("cert-file"),
+        keyFile: str("key-file"),
+        trustedCaFile: str("trusted-ca-file"),
+        clientCertAuth: bool("client-cert-auth"),
+        autoTls: bool("auto-tls"),
+        crlFile: str("client-crl-file"),
+        allowedCn: "",
+        allowedHostname: str("client-cert-allowed-hostname"),
+        skipClientSanVerify: false,
+      },
+      peerSecurity: {
+        certFile: str("peer-cert-file"),
+        keyFile: str("peer-key-file"),
+        trustedCaFile: str("peer-trusted-ca-file"),
+        clientCertAuth: bool("peer-client-cert-auth"),
+        autoTls: bool("peer-auto-tls"),
+        crlFile: str("peer-crl-file"),
+        allowedCn: str("peer-cert-allowed-cn"),
+        allowedHostname: str("peer-cert-allowed-hostname"),
+        skipClientSanVerify: bool("experimental-peer-skip-client-san-verification"),
+      },
+    cipherSuites: splitList(str("cipher-suites")),
+  };
 }
 
 /** etcd's flags.StringsValue: comma-separated, empty means none. */

@@ -92,8 +92,6 @@ test("values etcd-ts cannot honour are refused with the reason, malformed ones w
   refused(["--experimental-enable-lease-checkpoint"], /lease checkpointing is not implemented in etcd-ts yet/);
   refused(["--discovery=http://127.0.0.1:1/abc"], /discovery bootstrap .* is not implemented in etcd-ts yet/);
   refused(["--discovery-srv=example.com"], /discovery bootstrap .* is not implemented in etcd-ts yet/);
-  refused(["--client-cert-allowed-hostname=x"], /TLS is not supported/);
-  refused(["--experimental-peer-skip-client-san-verification"], /TLS is not supported/);
   refused(["--max-concurrent-streams=4294967296"], /value out of range/);
   refused(["--cors=example.com"], /URL scheme must be http, https, unix, or unixs/);
   refused(["--cors=http://example.com"], /does not have the form "host:port"/);
