@@ -21,6 +21,9 @@ import { recoverBackend } from "./snapshot-install.js";
 import { MAX_SIZE_PER_MSG } from "../transport/limits.js";
 import { checkBackendWithinLog } from "./storage-consistency.js";
 import { touchPrivateDirAll } from "../util/file-modes.js";
+
+/** etcd's backend batch interval (its --backend-batch-interval default, 100 ms). */
+const BACKEND_BATCH_INTERVAL_MS = 100;
 import { armFailpointsFromEnv, failpoint, FAILPOINT_ENV } from "../util/failpoint.js";
 
 /**
@@ -44,7 +47,9 @@ export async function bootstrapServer(cfg: MemberConfig, logger: Logger): Promis
   // etcd's TouchDirAll: private directories, an existing one with a wider mode warned about (and fixed here).
   for (const dir of [cfg.dataDir, join(cfg.dataDir, "member"), snapDir]) touchPrivateDirAll(dir, fileLog);
   if (existsSync(walDir)) touchPrivateDirAll(walDir, fileLog);
-  const backend = await Backend.open(join(snapDir, "db"), { logger: fileLog });
+  // Batched like etcd's backend (100 ms / 10,000 writes there): one lmdb commit, fsync and main-thread
+  // startWriting per batch instead of per put. The WAL, fsynced before apply, holds what a crash loses.
+  const backend = await Backend.open(join(snapDir, "db"), { logger: fileLog, batchIntervalMs: BACKEND_BATCH_INTERVAL_MS });
   const store = MvccStore.open(backend);
   const walOptions = { maxWals: cfg.maxWals };
   const snapshotter = new Snapshotter(snapDir, fileLog);

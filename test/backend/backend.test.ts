@@ -98,4 +98,40 @@ describe("backend", () => {
     await src.close();
     await dst.close();
   });
+
+  it("batchIntervalMs: writes of several turns are held and commit as one batch, the number each write was given", async () => {
+    const be = Backend.open(join(dir(), "db"), { batchIntervalMs: 50 });
+    const kv = be.bucket("key");
+    const seen: number[] = [];
+    be.onBatchCommit((n) => seen.push(n));
+    const key = b("k1");
+    const b1 = kv.put(key, b("1"));
+    key.write("k2"); // a caller reusing its key buffer: the held write kept its own copy
+    await new Promise((r) => setImmediate(r));
+    const b2 = kv.put(b("k3"), b("3"));
+    assert.equal(b1, b2, "turns within the interval share a batch");
+    assert.equal(be.lastIssuedBatch(), b1);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(kv.get(b("k1")), undefined, "held, not yet handed to lmdb");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(seen, [b1], "released by the interval");
+    assert.deepEqual(kv.keys().map(String), ["k1", "k3"]);
+    const b3 = kv.remove(b("k1"));
+    assert.ok(b3 > b1);
+    await be.committed(); // releases what is held at once
+    assert.deepEqual(kv.keys().map(String), ["k3"]);
+    assert.deepEqual(seen, [b1, b3]);
+    await be.close();
+  });
+
+  it("batchIntervalMs: a run of writes that crosses the batch limit is never split between two batches", async () => {
+    const be = Backend.open(join(dir(), "db"), { batchIntervalMs: 10_000, batchLimit: 3 });
+    const kv = be.bucket("key");
+    const numbers = [1, 2, 3, 4, 5].map((i) => kv.put(b(`k${i}`), b(String(i))));
+    assert.equal(new Set(numbers).size, 1, "one synchronous run, one batch");
+    await new Promise((r) => setTimeout(r, 50)); // released at the end of the turn, not after 10 s
+    assert.equal(be.lastCommittedBatch(), numbers[0]);
+    assert.equal(kv.keys().length, 5);
+    await be.close();
+  });
 });
