@@ -19,7 +19,12 @@ export interface LogStorage {
 
 /** Durable storage: the WAL and the snapshot files. */
 export interface StableStorage {
-  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void>;
+  /**
+   * `background`: the leader has just handed its appends to the transport; the write must not block
+   * the event loop, or those appends leave only after it (the followers' fsync would then follow the
+   * leader's instead of overlapping it).
+   */
+  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, background?: boolean): Promise<void>;
   saveSnapshot(s: Snapshot): Promise<void>;
 }
 
@@ -116,7 +121,7 @@ export class RaftLoop {
     }
     if (rd.hardState || rd.entries.length > 0) {
       const t0 = performance.now();
-      await this.stable.save(rd.hardState, rd.entries, rd.mustSync);
+      await this.stable.save(rd.hardState, rd.entries, rd.mustSync, sendEarly && rd.messages.length > 0);
       if (rd.mustSync) this.observeFsync((performance.now() - t0) / 1000);
     }
     if (rd.snapshot && rd.snapshot.metadata.index > 0) {

@@ -257,8 +257,12 @@ export class Wal {
     return reader.valid();
   }
 
-  /** Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before resolving when mustSync. */
-  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
+  /**
+   * Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before
+   * resolving when mustSync. `inline: false` keeps even a small save off the event loop (the caller has
+   * network I/O that should overlap the flush).
+   */
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean, opts: { inline?: boolean } = {}): Promise<void> {
     return this.run(async () => {
       const hs = hardState && !isEmptyHardState(hardState) ? hardState : undefined;
       if (!hs && entries.length === 0) {
@@ -285,7 +289,7 @@ export class Wal {
       }
       if (hs) crc = putHardState(buf, off, hs, crc, flags);
       await this.io(async () => {
-        if (size <= this.inlineIoMaxBytes && this.tailOffset + size < this.segmentSize) {
+        if (opts.inline !== false && size <= this.inlineIoMaxBytes && this.tailOffset + size < this.segmentSize) {
           // Light load: the event loop has nothing better to do, so skip two thread-pool round trips.
           // An unsynced save (a hard state whose commit index moved) is a write into the page cache:
           // through the pool it cost more main-thread time (fs/promises) than the pwrite itself.
