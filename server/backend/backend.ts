@@ -240,6 +240,10 @@ export class Backend {
     const held = this.held;
     if (held.length === 0) return;
     this.held = [];
+    // After a failed commit nothing more reaches the file (write() refuses new writes already); the
+    // member stops, and the WAL still holds what these writes applied. Throwing here would be an
+    // uncaught exception in a timer.
+    if (this.failure) return;
     let p: Promise<unknown> | undefined;
     for (const w of held) p = w.value === undefined ? w.bucket.db.remove(w.key) : w.bucket.db.put(w.key, w.value);
     this.track(p!);
@@ -329,7 +333,10 @@ export class Backend {
 
   /** Resolves once every write queued so far is committed (visible to reads, maybe not yet fsynced). */
   async committed(): Promise<void> {
-    this.release();
+    // Held writes are released at the start of a later macrotask, never from inside the caller's: the
+    // MVCC store writes the consistent index from a microtask queued after a turn's rows, and a
+    // release before that microtask would commit rows without the index that covers them.
+    if (this.held.length > 0) await new Promise<void>((resolve) => setImmediate(() => resolve(this.release())));
     const p = this.lastPromise;
     if (p) await p;
     if (this.failure) throw this.failure;
