@@ -44,6 +44,13 @@ export interface BackendOptions {
   readonly mapSize?: number;
   /** Max named buckets (default 32). */
   readonly maxBuckets?: number;
+  /**
+   * Hold writes this long before handing them to lmdb as one transaction (etcd's backend batch
+   * interval, 100 ms there). 0 (the default) hands each event turn's writes over at once.
+   */
+  readonly batchIntervalMs?: number;
+  /** With batchIntervalMs: hand the held writes over as soon as this many are held (default 10,000, etcd's batch limit). */
+  readonly batchLimit?: number;
   readonly logger?: BackendLogger;
 }
 
@@ -109,12 +116,12 @@ export class Bucket {
 
   /** Queue a write; returns the batch number it joined. `value` must not be mutated afterwards. */
   put(key: Buffer, value: Buffer): number {
-    return this.backend.track(this.db.put(key, value));
+    return this.backend.write(this, key, value);
   }
 
   /** Queue a delete; returns the batch number it joined. */
   remove(key: Buffer): number {
-    return this.backend.track(this.db.remove(key));
+    return this.backend.write(this, key, undefined);
   }
 
   /** Committed entries with start <= key < end (either bound optional), in key order. */
@@ -149,6 +156,10 @@ export class Backend {
   private failureReported = false;
   private cachedSize = -1;
   private isClosed = false;
+  /** Writes held for the next batch (batchIntervalMs > 0), in issue order. */
+  private held: Array<{ bucket: Bucket; key: Buffer; value: Buffer | undefined }> = [];
+  private heldTimer: NodeJS.Timeout | undefined;
+  private heldImmediate: NodeJS.Immediate | undefined;
 
   private constructor(
     /** The lmdb file (etcd's `member/snap/db`); lmdb keeps its lock file at `<path>-lock`. */
@@ -202,6 +213,40 @@ export class Backend {
       this.buckets.set(name, b);
     }
     return b;
+  }
+
+  /** @internal A bucket's put (value) or remove (undefined): to lmdb now, or held for the next batch. */
+  write(bucket: Bucket, key: Buffer, value: Buffer | undefined): number {
+    const interval = this.opts.batchIntervalMs ?? 0;
+    if (interval <= 0) return this.track(value === undefined ? bucket.db.remove(key) : bucket.db.put(key, value));
+    if (this.failure) throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
+    this.held.push({ bucket, key: Buffer.from(key), value }); // callers reuse key buffers; values are never mutated
+    // at the limit: released at the end of this turn, never in the middle of a caller's run of writes
+    if (this.held.length >= (this.opts.batchLimit ?? 10_000)) {
+      if (!this.heldImmediate) this.heldImmediate = setImmediate(() => this.release());
+    } else this.heldTimer ??= setTimeout(() => this.release(), interval);
+    return this.issued + 1; // the batch release() will make
+  }
+
+  /**
+   * Hands every held write to lmdb in this turn, so they commit as ONE transaction (eventTurnBatching),
+   * in issue order: a revision's rows and the consistent index stay atomic as before.
+   */
+  private release(): void {
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    if (this.heldImmediate) clearImmediate(this.heldImmediate);
+    this.heldTimer = undefined;
+    this.heldImmediate = undefined;
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    // After a failed commit nothing more reaches the file (write() refuses new writes already); the
+    // member stops, and the WAL still holds what these writes applied. Throwing here would be an
+    // uncaught exception in a timer.
+    if (this.failure) return;
+    let p: Promise<unknown> | undefined;
+    for (const w of held) p = w.value === undefined ? w.bucket.db.remove(w.key) : w.bucket.db.put(w.key, w.value);
+    this.track(p!);
   }
 
   /** @internal Batch bookkeeping for a queued write's commit promise. */
@@ -267,7 +312,7 @@ export class Backend {
 
   /** Number of the last batch a write joined (0: none yet). */
   lastIssuedBatch(): number {
-    return this.issued;
+    return this.held.length > 0 ? this.issued + 1 : this.issued;
   }
 
   /** Number of the last batch known committed (visible to reads). Batches commit in order. */
@@ -288,6 +333,10 @@ export class Backend {
 
   /** Resolves once every write queued so far is committed (visible to reads, maybe not yet fsynced). */
   async committed(): Promise<void> {
+    // Held writes are released at the start of a later macrotask, never from inside the caller's: the
+    // MVCC store writes the consistent index from a microtask queued after a turn's rows, and a
+    // release before that microtask would commit rows without the index that covers them.
+    if (this.held.length > 0) await new Promise<void>((resolve) => setImmediate(() => resolve(this.release())));
     const p = this.lastPromise;
     if (p) await p;
     if (this.failure) throw this.failure;

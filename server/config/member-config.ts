@@ -109,6 +109,10 @@ export interface MemberConfig {
   readonly cors: readonly string[];
   /** Host names the client port's HTTP side answers ("*" or empty: all); others get 421. */
   readonly hostWhitelist: readonly string[];
+  /** The backend's held writes are committed to lmdb after this long (--backend-batch-interval; 0: etcd's 100 ms)... */
+  readonly backendBatchIntervalMs: number;
+  /** ...or once this many are held (--backend-batch-limit; 0: etcd's 10,000). */
+  readonly backendBatchLimit: number;
   /** Backend rows deleted per compaction batch. */
   readonly experimentalCompactionBatchLimit: number;
   readonly experimentalWatchProgressNotifyIntervalMs: number;

@@ -245,6 +245,9 @@ function typed(raw: RawSettings): MemberConfig {
     discoverySrvName: str("discovery-srv-name"),
     cors: list("cors"),
     hostWhitelist: list("host-whitelist"),
+    // etcd's backend: 0 stands for its defaults, 100 ms and 10,000 writes
+    backendBatchIntervalMs: duration("backend-batch-interval") || 100,
+    backendBatchLimit: num("backend-batch-limit") || 10_000,
     // etcd's mvcc: 0 stands for the default batch of 1000
     experimentalCompactionBatchLimit: num("experimental-compaction-batch-limit") || 1000,
     experimentalWatchProgressNotifyIntervalMs: duration("experimental-watch-progress-notify-interval"),

@@ -47,6 +47,8 @@ export function toSettings(cfg: MemberConfig): Record<string, string> {
     "auth-token": cfg.authToken ?? "simple",
     "auth-token-ttl": String(cfg.authTokenTtlSeconds ?? 300),
     "bcrypt-cost": String(cfg.bcryptCost ?? 10),
+    "backend-batch-interval": formatGoDuration(cfg.backendBatchIntervalMs),
+    "backend-batch-limit": String(cfg.backendBatchLimit),
     "experimental-compaction-batch-limit": String(cfg.experimentalCompactionBatchLimit),
     "experimental-watch-progress-notify-interval": formatGoDuration(cfg.experimentalWatchProgressNotifyIntervalMs),
     "experimental-warning-apply-duration": formatGoDuration(cfg.experimentalWarningApplyDurationMs),

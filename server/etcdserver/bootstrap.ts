@@ -81,7 +81,9 @@ export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: 
   // etcd's TouchDirAll: private directories, an existing one with a wider mode warned about (and fixed here).
   for (const dir of [cfg.dataDir, join(cfg.dataDir, "member"), snapDir]) touchPrivateDirAll(dir, fileLog);
   if (existsSync(walDir)) touchPrivateDirAll(walDir, fileLog);
-  const backend = await Backend.open(join(snapDir, "db"), { logger: fileLog });
+  // Batched like etcd's backend (--backend-batch-interval/-limit): one lmdb commit, fsync and main-thread
+  // startWriting per batch instead of per put. The WAL, fsynced before apply, holds what a crash loses.
+  const backend = await Backend.open(join(snapDir, "db"), { logger: fileLog, batchIntervalMs: cfg.backendBatchIntervalMs, batchLimit: cfg.backendBatchLimit });
   const store = MvccStore.open(backend, { compactionBatchLimit: cfg.experimentalCompactionBatchLimit });
   const snapshots = new Snapshotter(snapDir, fileLog);
   const storage = new MemoryStorage();

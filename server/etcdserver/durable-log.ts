@@ -18,8 +18,8 @@ export class DurableLog implements StableStorage {
     return next;
   }
 
-  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
-    return this.serial(() => this.wal.save(hs, entries, mustSync));
+  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, background = false): Promise<void> {
+    return this.serial(() => this.wal.save(hs, entries, mustSync, { inline: !background }));
   }
 
   async saveSnapshot(s: Snapshot): Promise<void> {

@@ -20,7 +20,12 @@ export interface LogStorage {
 
 /** Durable storage: the WAL and the snapshot files. */
 export interface StableStorage {
-  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void>;
+  /**
+   * `background`: the leader has just handed its appends to the transport; the write must not block
+   * the event loop, or those appends leave only after it (the followers' fsync would then follow the
+   * leader's instead of overlapping it).
+   */
+  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, background?: boolean): Promise<void>;
   saveSnapshot(s: Snapshot): Promise<void>;
 }
 
@@ -109,10 +114,14 @@ export class RaftLoop {
   /** Executes the Ready's plan (raft/ready-plan.ts), the same one the raft simulation executes. */
   private async handle(rd: Ready): Promise<void> {
     this.isLeader = leadsAfter(rd, this.isLeader);
-    for (const step of planReady(rd, this.isLeader)) await this.execute(step, rd);
+    let sentEarly = false;
+    for (const step of planReady(rd, this.isLeader)) {
+      if (step.kind === "send" && step.beforePersist) sentEarly = true;
+      await this.execute(step, rd, sentEarly);
+    }
   }
 
-  private async execute(step: ReadyStep, rd: Ready): Promise<void> {
+  private async execute(step: ReadyStep, rd: Ready, sentEarly: boolean): Promise<void> {
     switch (step.kind) {
       case "softState":
         return this.hooks.onSoftState(step.softState);
@@ -122,7 +131,7 @@ export class RaftLoop {
         return this.stable.saveSnapshot(step.snapshot);
       case "persist": {
         const t0 = performance.now();
-        await this.stable.save(step.hardState, step.entries, step.mustSync);
+        await this.stable.save(step.hardState, step.entries, step.mustSync, sentEarly);
         if (step.mustSync) this.observeFsync((performance.now() - t0) / 1000);
         return;
       }

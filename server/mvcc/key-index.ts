@@ -75,9 +75,14 @@ export class KeyIndex {
     if (g.mains.length === 0) {
       g.createdMain = main;
       g.createdSub = sub;
+      // Fresh one-element arrays: a push onto [] reserves 17 slots, ~270 bytes per key for the
+      // common key written once (measured: 651 -> 404 bytes per key in a 100k-key index).
+      g.mains = [main];
+      g.subs = [sub];
+    } else {
+      g.mains.push(main);
+      g.subs.push(sub);
     }
-    g.mains.push(main);
-    g.subs.push(sub);
     g.ver++;
     this.modMain = main;
     this.modSub = sub;

@@ -6,7 +6,7 @@
  *
  * All operations of one Wal run one at a time, in call order (an internal queue); save() issues
  * one positional write of a single buffer holding all its records, then one fdatasync when
- * mustSync. A small synced save (inlineIoMaxBytes) makes both calls synchronously on the event
+ * mustSync. A small save (inlineIoMaxBytes) makes its calls synchronously on the event
  * loop; every other write and sync runs on the libuv thread pool, so the loop keeps serving.
  */
 import { fdatasyncSync, readdirSync } from "node:fs";
@@ -53,9 +53,9 @@ export interface WalOptions {
   /** Warn when one fdatasync takes longer than this (default 1000 ms, etcd's warnSyncDuration). */
   readonly warnSyncMs?: number;
   /**
-   * A synced save of at most this many bytes is written and fdatasynced inline (blocking the event
-   * loop for one disk flush) instead of through the thread pool: at light load that removes two
-   * thread-pool round trips from every write's latency; larger batches (heavy load) stay async so
+   * A save of at most this many bytes is written (and fdatasynced, when it must be) inline, blocking
+   * the event loop for one disk flush, instead of through the thread pool: at light load that removes
+   * two thread-pool round trips from every write's latency; larger batches (heavy load) stay async so
    * request processing overlaps the flush. Default 64 KiB; 0 disables.
    */
   readonly inlineIoMaxBytes?: number;
@@ -255,8 +255,12 @@ export class Wal {
     return reader.valid();
   }
 
-  /** Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before resolving when mustSync. */
-  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
+  /**
+   * Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before
+   * resolving when mustSync. `inline: false` keeps even a small save off the event loop (the caller has
+   * network I/O that should overlap the flush).
+   */
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean, opts: { inline?: boolean } = {}): Promise<void> {
     return this.run(async () => {
       const hs = hardState && !isEmptyHardState(hardState) ? hardState : undefined;
       if (!hs && entries.length === 0) {
@@ -283,15 +287,19 @@ export class Wal {
       }
       if (hs) crc = putHardState(buf, off, hs, crc, flags);
       await this.io(async () => {
-        if (size <= this.inlineIoMaxBytes && mustSync && this.tailOffset + size < this.segmentSize) {
+        if (opts.inline !== false && size <= this.inlineIoMaxBytes && this.tailOffset + size < this.segmentSize) {
           // Light load: the event loop has nothing better to do, so skip two thread-pool round trips.
+          // An unsynced save (a hard state whose commit index moved) is a write into the page cache:
+          // through the pool it cost more main-thread time (fs/promises) than the pwrite itself.
           const t0 = performance.now();
           this.durable = false;
           writeFullySync(this.tail.fd, buf, size, this.tailOffset);
-          hitFailpoint("walSync");
-          fdatasyncSync(this.tail.fd);
-          this.durable = true;
-          this.noteSync(performance.now() - t0);
+          if (mustSync) {
+            hitFailpoint("walSync");
+            fdatasyncSync(this.tail.fd);
+            this.durable = true;
+            this.noteSync(performance.now() - t0);
+          }
           this.tailOffset += size;
           this.crc = crc;
           if (entries.length > 0) this.enti = entries[entries.length - 1]!.index;

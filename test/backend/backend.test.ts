@@ -98,4 +98,67 @@ describe("backend", () => {
     await src.close();
     await dst.close();
   });
+
+  it("batchIntervalMs: writes of several turns are held and commit as one batch, the number each write was given", async () => {
+    const be = Backend.open(join(dir(), "db"), { batchIntervalMs: 50 });
+    const kv = be.bucket("key");
+    const seen: number[] = [];
+    be.onBatchCommit((n) => seen.push(n));
+    const key = b("k1");
+    const b1 = kv.put(key, b("1"));
+    key.write("k2"); // a caller reusing its key buffer: the held write kept its own copy
+    await new Promise((r) => setImmediate(r));
+    const b2 = kv.put(b("k3"), b("3"));
+    assert.equal(b1, b2, "turns within the interval share a batch");
+    assert.equal(be.lastIssuedBatch(), b1);
+    assert.equal(kv.get(b("k1")), undefined, "held, not yet handed to lmdb");
+    // released by the interval (no committed() call); waited for by event, not by a sleep that a
+    // loaded machine could stretch past the interval
+    await new Promise<void>((resolve) => {
+      const off = be.onBatchCommit(() => (off(), resolve()));
+    });
+    assert.deepEqual(seen, [b1], "released by the interval");
+    assert.deepEqual(kv.keys().map(String), ["k1", "k3"]);
+    const b3 = kv.remove(b("k1"));
+    assert.ok(b3 > b1);
+    await be.committed(); // releases what is held at once
+    assert.deepEqual(kv.keys().map(String), ["k3"]);
+    assert.deepEqual(seen, [b1, b3]);
+    await be.close();
+  });
+
+  it("batchIntervalMs: a run of writes that crosses the batch limit is never split between two batches", async () => {
+    const be = Backend.open(join(dir(), "db"), { batchIntervalMs: 10_000, batchLimit: 3 });
+    const kv = be.bucket("key");
+    const numbers = [1, 2, 3, 4, 5].map((i) => kv.put(b(`k${i}`), b(String(i))));
+    assert.equal(new Set(numbers).size, 1, "one synchronous run, one batch");
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => {
+      const off = be.onBatchCommit(() => (off(), resolve()));
+    });
+    assert.ok(Date.now() - t0 < 5000, "released at the end of the turn, not after the 10 s interval");
+    assert.equal(be.lastCommittedBatch(), numbers[0]);
+    assert.equal(kv.keys().length, 5);
+    await be.close();
+  });
+  it("batchIntervalMs: committed() called from an earlier microtask never splits a turn's rows from the index written after them", async () => {
+    // The MVCC store writes the consistent index from a microtask queued after a turn's rows; a
+    // compaction or a backup may call committed() from a microtask queued before it.
+    const be = Backend.open(join(dir(), "db"), { batchIntervalMs: 10_000 });
+    const kv = be.bucket("key");
+    const meta = be.bucket("meta");
+    const seen: number[] = [];
+    be.onBatchCommit((n) => seen.push(n));
+    let done: Promise<void> | undefined;
+    let indexBatch = 0;
+    queueMicrotask(() => (done = be.committed()));
+    const rowBatch = kv.put(b("row"), b("1"));
+    queueMicrotask(() => (indexBatch = meta.put(b("consistent_index"), b("1"))));
+    await new Promise((r) => setImmediate(r));
+    await done;
+    assert.equal(indexBatch, rowBatch, "the index joined the rows' batch");
+    assert.deepEqual(seen, [rowBatch]);
+    assert.equal(String(meta.get(b("consistent_index"))), "1", "committed with its rows, not held for 10 s");
+    await be.close();
+  });
 });

@@ -81,9 +81,18 @@ test("Go-only flags are accepted and named with their reason when set; left at t
     "--log-package-levels=etcdserver=DEBUG",
     "--discovery-fallback=exit",
   ]);
-  assert.deepEqual(r.noEffect.map((n) => n.flag).sort(), ["backend-batch-interval", "backend-batch-limit", "discovery-fallback", "enable-pprof", "experimental-backend-bbolt-freelist-type", "log-package-levels", "proxy-dial-timeout"]);
+  assert.deepEqual(r.noEffect.map((n) => n.flag).sort(), ["discovery-fallback", "enable-pprof", "experimental-backend-bbolt-freelist-type", "log-package-levels", "proxy-dial-timeout"]);
   assert.ok(r.noEffect.every((n) => n.reason.length > 20));
   assert.deepEqual(parseConfig(["--enable-pprof=false", "--experimental-backend-bbolt-freelist-type=array"]).noEffect, []);
+});
+
+test("--backend-batch-interval and --backend-batch-limit set the backend's batches; 0 stands for etcd's 100 ms and 10,000", () => {
+  const set = parseConfig(["--backend-batch-interval=10ms", "--backend-batch-limit=100"]).config;
+  assert.equal(set.backendBatchIntervalMs, 10);
+  assert.equal(set.backendBatchLimit, 100);
+  const dflt = parseConfig([]).config;
+  assert.equal(dflt.backendBatchIntervalMs, 100);
+  assert.equal(dflt.backendBatchLimit, 10_000);
 });
 
 test("values etcd-ts cannot honour are refused with the reason, malformed ones with etcd's parse errors", () => {
