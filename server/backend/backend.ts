@@ -15,9 +15,10 @@
  *   for fsync; the fsync runs behind them).
  */
 import { open, type Database, type RootDatabase } from "lmdb";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { constants } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { HeldWrites } from "./held-writes.js";
 import { failpoint, failpointError } from "../util/failpoint.js";
 import { ensurePrivateFile, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 
@@ -62,6 +63,18 @@ export class BackendFailedError extends Error {
 }
 
 type Db = Database<Buffer, Buffer>;
+
+/** Copies of a defragmentation a crash interrupted (`<db>.defrag-N` and their lock files): the backend itself is whole. */
+function removeDefragLeftovers(path: string): void {
+  const prefix = `${basename(path)}.defrag-`;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(prefix)) rmSync(join(dirname(path), n), { force: true });
+}
 const osErrno: Readonly<Record<string, number>> = constants.errno;
 
 /**
@@ -109,12 +122,12 @@ export class Bucket {
 
   /** Queue a write; returns the batch number it joined. `value` must not be mutated afterwards. */
   put(key: Buffer, value: Buffer): number {
-    return this.backend.track(this.db.put(key, value));
+    return this.backend.write(this, key, value);
   }
 
   /** Queue a delete; returns the batch number it joined. */
   remove(key: Buffer): number {
-    return this.backend.track(this.db.remove(key));
+    return this.backend.write(this, key, undefined);
   }
 
   /** Committed entries with start <= key < end (either bound optional), in key order. */
@@ -149,6 +162,11 @@ export class Backend {
   private failureReported = false;
   private cachedSize = -1;
   private isClosed = false;
+  /** While a defragmentation runs: the writes held back until it ends (held-writes.ts). */
+  private held: HeldWrites | undefined;
+  /** The lock file of the open environment (`<file>-lock` of the name it was opened under). */
+  private lockPath: string;
+  private defrags = 0;
 
   private constructor(
     /** The lmdb file (etcd's `member/snap/db`); lmdb keeps its lock file at `<path>-lock`. */
@@ -156,6 +174,8 @@ export class Backend {
     private readonly opts: BackendOptions,
   ) {
     this.log = opts.logger ?? noopLogger;
+    this.lockPath = `${path}-lock`;
+    removeDefragLeftovers(path);
     this.openEnv();
   }
 
@@ -168,11 +188,12 @@ export class Backend {
     return new Backend(path, opts);
   }
 
-  private openEnv(): void {
+  /** Opens the environment in `file` (the backend's path, or a defragmented copy about to be renamed to it). */
+  private openEnv(file: string = this.path): void {
     // A file of an older version (0644) is narrowed; lmdb creates new ones with permissionsMode.
-    for (const f of [this.path, `${this.path}-lock`]) ensurePrivateFile(f, this.log);
+    for (const f of [file, `${file}-lock`]) ensurePrivateFile(f, this.log);
     const options: LmdbOptions = {
-      path: this.path,
+      path: file,
       noSubdir: true,
       // Read by lmdb-js's native open (mdb_env_open's mode, default 0664) but missing from its typings.
       permissionsMode: PRIVATE_FILE_MODE,
@@ -185,6 +206,7 @@ export class Backend {
       eventTurnBatching: true,
     };
     this.env = open<Buffer, Buffer>(options);
+    this.lockPath = `${file}-lock`;
     for (const [name, b] of this.buckets) b.db = this.openDb(name);
     this.cachedSize = -1;
   }
@@ -202,6 +224,15 @@ export class Backend {
       this.buckets.set(name, b);
     }
     return b;
+  }
+
+  /** @internal A bucket's write: to lmdb, or held while a defragmentation runs. */
+  write(b: Bucket, key: Buffer, value: Buffer | undefined): number {
+    if (this.held) {
+      if (this.failure) throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
+      return this.held.hold((k, v) => (v === undefined ? b.db.remove(k) : b.db.put(k, v)), key, value);
+    }
+    return this.track(value === undefined ? b.db.remove(key) : b.db.put(key, value));
   }
 
   /** @internal Batch bookkeeping for a queued write's commit promise. */
@@ -326,13 +357,14 @@ export class Backend {
    * Write a consistent copy of the whole environment to `toFile` (a single lmdb file, openable
    * with Backend.open or usable with restoreFrom). It contains at least every write queued
    * before the call (it waits for their commit), possibly later ones too: whatever it holds is
-   * self-consistent, and its meta bucket says which raft index it covers.
+   * self-consistent, and its meta bucket says which raft index it covers. With `compact` the copy
+   * leaves out free pages (lmdb's MDB_CP_COMPACT): smaller, and its pages renumbered.
    */
-  async backup(toFile: string): Promise<void> {
+  async backup(toFile: string, opts: { compact?: boolean } = {}): Promise<void> {
     this.checkOpen();
     await this.committed();
     rmSync(toFile, { force: true });
-    await this.env.backup(toFile, false);
+    await this.env.backup(toFile, opts.compact ?? false);
     chmodSync(toFile, PRIVATE_FILE_MODE); // lmdb's copy is created 0644
     fsyncFile(toFile);
   }
@@ -347,6 +379,7 @@ export class Backend {
    */
   async restoreFrom(fromFile: string, opts: { move?: boolean } = {}): Promise<void> {
     this.checkOpen();
+    if (this.held) throw new Error("restore: a defragmentation is running");
     if (!existsSync(fromFile)) throw new Error(`restore: no such file ${fromFile}`);
     await this.flush().catch(() => undefined);
     await this.env.close();
@@ -360,7 +393,7 @@ export class Backend {
     renameSync(source, this.path);
     fsyncFile(dirname(this.path));
     failpoint("backendAfterRename");
-    rmSync(`${this.path}-lock`, { force: true });
+    for (const f of new Set([this.lockPath, `${this.path}-lock`])) rmSync(f, { force: true });
     this.lastPromise = undefined;
     this.failure = undefined;
     this.failureReported = false;
@@ -378,6 +411,57 @@ export class Backend {
       this.log.warn("closing backend after a failed commit", { error: (e as Error).message });
     }
     await this.env.close();
+    if (this.lockPath !== `${this.path}-lock`) rmSync(this.lockPath, { force: true });
+  }
+
+  /**
+   * etcd's Defrag: rewrites the backend without its free pages and gives the space back to the file
+   * system. Writes issued meanwhile are held and committed to the new file after it (held-writes.ts);
+   * reads go on against the old file, which holds the same data, until the switch, which is
+   * synchronous: a reader never finds the environment closed. Steps: (1) hold writes, wait for the
+   * earlier ones to commit; (2) compacting copy to `<db>.defrag-N`, fsynced; (3) open it, point the
+   * buckets at it, rename it over the backend, fsync the directory; (4) release the held writes;
+   * (5) close the old environment. A crash before (3)'s rename leaves the old file whole (the copy is
+   * removed at the next open); after it, the new file is whole. Returns the file sizes before and after.
+   */
+  async defrag(): Promise<{ before: number; after: number }> {
+    this.checkOpen();
+    if (this.held) throw new Error("a defragmentation is already running");
+    const before = this.size();
+    const earlier = this.lastPromise;
+    const held = (this.held = new HeldWrites(++this.issued));
+    this.lastPromise = held.done;
+    const copy = `${this.path}.defrag-${++this.defrags}`;
+    const oldEnv = this.env;
+    const oldLock = this.lockPath;
+    try {
+      await earlier;
+      if (this.failure) throw this.failure;
+      rmSync(copy, { force: true });
+      await oldEnv.backup(copy, true);
+      chmodSync(copy, PRIVATE_FILE_MODE);
+      fsyncFile(copy);
+      this.openEnv(copy);
+    } catch (e) {
+      rmSync(copy, { force: true });
+      this.releaseHeld(held);
+      throw e;
+    }
+    renameSync(copy, this.path);
+    fsyncFile(dirname(this.path));
+    this.cachedSize = -1;
+    this.releaseHeld(held);
+    await oldEnv.close();
+    rmSync(oldLock, { force: true });
+    return { before, after: this.size() };
+  }
+
+  private releaseHeld(held: HeldWrites): void {
+    this.held = undefined;
+    held.release(
+      () => this.onBatchCommitted(held.batch),
+      (err) => this.onBatchFailed(held.batch, err),
+    );
   }
 
   isOpen(): boolean {
