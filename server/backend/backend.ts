@@ -226,6 +226,18 @@ export class Backend {
     return b;
   }
 
+  /** The names of the buckets in the file (opened or not), in bytewise order, as bolt lists its buckets. */
+  bucketNames(): string[] {
+    this.checkOpen();
+    const names: Buffer[] = [];
+    // lmdb keeps each named database as a key of its root database, NUL-terminated by lmdb-js
+    for (const k of this.env.getKeys()) {
+      const raw = Buffer.isBuffer(k) ? k : Buffer.from(String(k));
+      names.push(raw.length > 0 && raw[raw.length - 1] === 0 ? raw.subarray(0, -1) : raw);
+    }
+    return names.sort(Buffer.compare).map((n) => n.toString("utf8"));
+  }
+
   /** @internal A bucket's write: to lmdb, or held while a defragmentation runs. */
   write(b: Bucket, key: Buffer, value: Buffer | undefined): number {
     if (this.held) {

@@ -18,6 +18,7 @@ import type { WatchableStore } from "../watch/watchable-store.js";
 import { ALARM_NAMES, alarmText, type AlarmStore } from "./alarm-store.js";
 import type { Applier, AlarmResult, ApplyResult } from "./applier.js";
 import type { AutoCompactor } from "./auto-compactor.js";
+import type { BackendMaintenance, SnapshotChunk } from "./backend-maintenance.js";
 import { checkHealth, type HealthResult } from "./health.js";
 import type { Leadership } from "./leadership.js";
 import type { ServerLeases } from "./leases.js";
@@ -74,6 +75,7 @@ export interface EtcdServerParts {
   readonly membershipChanges: MembershipChanges;
   readonly leadership: Leadership;
   readonly peers: ServerPeerReceiver;
+  readonly backendMaintenance: BackendMaintenance;
   readonly transport: { close(): void };
   /** Closes the WAL and the backend (after the loop has stopped). */
   readonly closeStorage: () => Promise<void>;
@@ -194,6 +196,21 @@ export class EtcdServer {
 
   hashKV(revision: number): { hash: number; compactRevision: number; rev: number } {
     return this.p.store.hashKV(revision);
+  }
+
+  /** etcd's Hash of this member's whole backend. */
+  hash(): Promise<{ hash: number; revision: number }> {
+    return this.p.backendMaintenance.hash();
+  }
+
+  /** etcd's Defragment of this member's backend (file sizes before and after). */
+  defragment(): Promise<{ before: number; after: number }> {
+    return this.p.backendMaintenance.defragment();
+  }
+
+  /** etcd's Snapshot of this member's backend: chunks, then the SHA-256 trailer. */
+  snapshot(signal: AbortSignal): AsyncGenerator<SnapshotChunk> {
+    return this.p.backendMaintenance.snapshot(signal);
   }
 
   // ---- status ---------------------------------------------------------------------------
