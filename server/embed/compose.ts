@@ -235,7 +235,7 @@ function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     isLeader: () => status.isLeader(),
     commitIndex: () => status.commitIndex,
     appliedIndex: () => applier.appliedIndex,
-    checkQuota: () => late.kv!.checkQuota(),
+    checkQuota: (cost) => late.kv!.checkQuota(cost),
     logger,
     electionTimeoutMs: cfg.electionTimeoutMs,
     clock: env.clock,

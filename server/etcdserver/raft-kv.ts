@@ -11,7 +11,8 @@ import { AlarmAction, ProposalKind, payloads } from "../pb/raft-entry.js";
 import { applyRange, applyTxn, type LeaseHooks } from "./apply/index.js";
 import type { AlarmResult, ApplyValue, CompactResult } from "./applier.js";
 import { AlarmType } from "./alarm-store.js";
-import { isTxnReadOnly, isTxnSerializable, txnHasPut } from "./txn-kinds.js";
+import { isTxnReadOnly, isTxnSerializable } from "./txn-kinds.js";
+import { costPut, costTxn, quotaAvailable } from "./quota-cost.js";
 
 /** What a KV request's caller gets back: the typed response and the header to send with it. */
 export interface Applied<T> {
@@ -46,7 +47,7 @@ export class RaftKv {
   }
 
   async put(raw: Uint8Array, signal?: AbortSignal): Promise<Applied<kv.PutResponse>> {
-    this.checkQuota();
+    this.checkQuota(costPut(raw.length));
     const response = (await this.d.propose(ProposalKind.Put, raw, signal)) as kv.PutResponse;
     return { header: this.d.header(response.revision), response };
   }
@@ -62,7 +63,7 @@ export class RaftKv {
       const response = applyTxn(this.d.store, this.d.store.consistentIndex(), req, this.d.leaseHooks());
       return { header: this.d.header(response.revision), response };
     }
-    if (txnHasPut(req)) this.checkQuota();
+    this.checkQuota(costTxn(req));
     const response = (await this.d.propose(ProposalKind.Txn, raw, signal)) as kv.TxnResponse;
     return { header: this.d.header(response.revision), response };
   }
@@ -89,8 +90,8 @@ export class RaftKv {
    * raised for this member through raft (etcd's quotaAlarmer). While an alarm is raised, the apply
    * refuses such requests (alarm-apply.ts).
    */
-  checkQuota(): void {
-    if (this.d.dbSize() <= this.d.quotaBytes) return;
+  checkQuota(cost: number): void {
+    if (quotaAvailable(this.d.dbSize(), cost, this.d.quotaBytes)) return;
     this.d.logger.warn({ "quota-size-bytes": this.d.quotaBytes }, "database space exceeded: raising the NOSPACE alarm");
     void this.alarm(AlarmAction.Activate, this.d.memberId, AlarmType.NoSpace).catch(() => undefined);
     throw ErrNoSpace;
