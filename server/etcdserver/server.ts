@@ -8,7 +8,7 @@ import type { Cluster, Member } from "../membership/cluster.js";
 import { sortedMembers } from "../membership/cluster.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
 import type { MvccStore } from "../mvcc/index.js";
-import { ErrStopped } from "../pb/errors.js";
+import { ErrNoLeader, ErrStopped } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
 import type { Header } from "../pb/kv.js";
 import { NONE } from "../raft/types.js";
@@ -247,7 +247,8 @@ export class EtcdServer {
       raftIndex: status.commitIndex,
       raftTerm: status.term,
       raftAppliedIndex: applier.appliedIndex,
-      errors: this.p.alarms.get().map(alarmText),
+      // etcd's maintenanceServer.Status: "no leader" first, then every alarm
+      errors: [...(status.lead === NONE ? [ErrNoLeader.message] : []), ...this.p.alarms.get().map(alarmText)],
       isLearner: this.isLearner(),
     };
   }
