@@ -4,11 +4,15 @@ import { ConfigError } from "./config/errors.js";
 import { usageText } from "./config/help.js";
 import { createLogger } from "./log/logger.js";
 import { startEtcd } from "./embed/etcd.js";
+import { snapshotCommand } from "./ctl/snapshot-command.js";
 import { API_VERSION } from "./etcdserver/server.js";
 import { ETCD_TS_VERSION } from "./version.js";
 
 /** flags -> config -> start; nothing else. */
 async function main(): Promise<number> {
+  if (process.argv[2] === "snapshot") {
+    return snapshotCommand(process.argv.slice(3), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+  }
   let parsed;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);

@@ -15,9 +15,10 @@
  *   for fsync; the fsync runs behind them).
  */
 import { open, type Database, type RootDatabase } from "lmdb";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { constants } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { HeldWrites } from "./held-writes.js";
 import { failpoint, failpointError } from "../util/failpoint.js";
 import { ensurePrivateFile, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 
@@ -69,6 +70,18 @@ export class BackendFailedError extends Error {
 }
 
 type Db = Database<Buffer, Buffer>;
+
+/** Copies of a defragmentation a crash interrupted (`<db>.defrag-N` and their lock files): the backend itself is whole. */
+function removeDefragLeftovers(path: string): void {
+  const prefix = `${basename(path)}.defrag-`;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(prefix)) rmSync(join(dirname(path), n), { force: true });
+}
 const osErrno: Readonly<Record<string, number>> = constants.errno;
 
 /**
@@ -157,9 +170,14 @@ export class Backend {
   private cachedSize = -1;
   private isClosed = false;
   /** Writes held for the next batch (batchIntervalMs > 0), in issue order. */
-  private held: Array<{ bucket: Bucket; key: Buffer; value: Buffer | undefined }> = [];
+  private pending: Array<{ bucket: Bucket; key: Buffer; value: Buffer | undefined }> = [];
   private heldTimer: NodeJS.Timeout | undefined;
   private heldImmediate: NodeJS.Immediate | undefined;
+  /** While a defragmentation runs: the writes held back until it ends (held-writes.ts). */
+  private defragHeld: HeldWrites | undefined;
+  /** The lock file of the open environment (`<file>-lock` of the name it was opened under). */
+  private lockPath: string;
+  private defrags = 0;
 
   private constructor(
     /** The lmdb file (etcd's `member/snap/db`); lmdb keeps its lock file at `<path>-lock`. */
@@ -167,6 +185,8 @@ export class Backend {
     private readonly opts: BackendOptions,
   ) {
     this.log = opts.logger ?? noopLogger;
+    this.lockPath = `${path}-lock`;
+    removeDefragLeftovers(path);
     this.openEnv();
   }
 
@@ -179,11 +199,12 @@ export class Backend {
     return new Backend(path, opts);
   }
 
-  private openEnv(): void {
+  /** Opens the environment in `file` (the backend's path, or a defragmented copy about to be renamed to it). */
+  private openEnv(file: string = this.path): void {
     // A file of an older version (0644) is narrowed; lmdb creates new ones with permissionsMode.
-    for (const f of [this.path, `${this.path}-lock`]) ensurePrivateFile(f, this.log);
+    for (const f of [file, `${file}-lock`]) ensurePrivateFile(f, this.log);
     const options: LmdbOptions = {
-      path: this.path,
+      path: file,
       noSubdir: true,
       // Read by lmdb-js's native open (mdb_env_open's mode, default 0664) but missing from its typings.
       permissionsMode: PRIVATE_FILE_MODE,
@@ -196,6 +217,7 @@ export class Backend {
       eventTurnBatching: true,
     };
     this.env = open<Buffer, Buffer>(options);
+    this.lockPath = `${file}-lock`;
     for (const [name, b] of this.buckets) b.db = this.openDb(name);
     this.cachedSize = -1;
   }
@@ -215,14 +237,30 @@ export class Backend {
     return b;
   }
 
-  /** @internal A bucket's put (value) or remove (undefined): to lmdb now, or held for the next batch. */
+  /** The names of the buckets in the file (opened or not), in bytewise order, as bolt lists its buckets. */
+  bucketNames(): string[] {
+    this.checkOpen();
+    const names: Buffer[] = [];
+    // lmdb keeps each named database as a key of its root database, NUL-terminated by lmdb-js
+    for (const k of this.env.getKeys()) {
+      const raw = Buffer.isBuffer(k) ? k : Buffer.from(String(k));
+      names.push(raw.length > 0 && raw[raw.length - 1] === 0 ? raw.subarray(0, -1) : raw);
+    }
+    return names.sort(Buffer.compare).map((n) => n.toString("utf8"));
+  }
+
+  /** @internal A bucket's put (value) or remove (undefined): to lmdb now, held for the next batch, or held while a defragmentation runs. */
   write(bucket: Bucket, key: Buffer, value: Buffer | undefined): number {
+    if (this.defragHeld) {
+      if (this.failure) throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
+      return this.defragHeld.hold((k, v) => (v === undefined ? bucket.db.remove(k) : bucket.db.put(k, v)), key, value);
+    }
     const interval = this.opts.batchIntervalMs ?? 0;
     if (interval <= 0) return this.track(value === undefined ? bucket.db.remove(key) : bucket.db.put(key, value));
     if (this.failure) throw new BackendFailedError(`backend failed earlier: ${this.failure.message}`);
-    this.held.push({ bucket, key: Buffer.from(key), value }); // callers reuse key buffers; values are never mutated
+    this.pending.push({ bucket, key: Buffer.from(key), value }); // callers reuse key buffers; values are never mutated
     // at the limit: released at the end of this turn, never in the middle of a caller's run of writes
-    if (this.held.length >= (this.opts.batchLimit ?? 10_000)) {
+    if (this.pending.length >= (this.opts.batchLimit ?? 10_000)) {
       if (!this.heldImmediate) this.heldImmediate = setImmediate(() => this.release());
     } else this.heldTimer ??= setTimeout(() => this.release(), interval);
     return this.issued + 1; // the batch release() will make
@@ -237,9 +275,9 @@ export class Backend {
     if (this.heldImmediate) clearImmediate(this.heldImmediate);
     this.heldTimer = undefined;
     this.heldImmediate = undefined;
-    const held = this.held;
+    const held = this.pending;
     if (held.length === 0) return;
-    this.held = [];
+    this.pending = [];
     // After a failed commit nothing more reaches the file (write() refuses new writes already); the
     // member stops, and the WAL still holds what these writes applied. Throwing here would be an
     // uncaught exception in a timer.
@@ -312,7 +350,7 @@ export class Backend {
 
   /** Number of the last batch a write joined (0: none yet). */
   lastIssuedBatch(): number {
-    return this.held.length > 0 ? this.issued + 1 : this.issued;
+    return this.pending.length > 0 ? this.issued + 1 : this.issued;
   }
 
   /** Number of the last batch known committed (visible to reads). Batches commit in order. */
@@ -336,7 +374,7 @@ export class Backend {
     // Held writes are released at the start of a later macrotask, never from inside the caller's: the
     // MVCC store writes the consistent index from a microtask queued after a turn's rows, and a
     // release before that microtask would commit rows without the index that covers them.
-    if (this.held.length > 0) await new Promise<void>((resolve) => setImmediate(() => resolve(this.release())));
+    if (this.pending.length > 0) await new Promise<void>((resolve) => setImmediate(() => resolve(this.release())));
     const p = this.lastPromise;
     if (p) await p;
     if (this.failure) throw this.failure;
@@ -375,13 +413,14 @@ export class Backend {
    * Write a consistent copy of the whole environment to `toFile` (a single lmdb file, openable
    * with Backend.open or usable with restoreFrom). It contains at least every write queued
    * before the call (it waits for their commit), possibly later ones too: whatever it holds is
-   * self-consistent, and its meta bucket says which raft index it covers.
+   * self-consistent, and its meta bucket says which raft index it covers. With `compact` the copy
+   * leaves out free pages (lmdb's MDB_CP_COMPACT): smaller, and its pages renumbered.
    */
-  async backup(toFile: string): Promise<void> {
+  async backup(toFile: string, opts: { compact?: boolean } = {}): Promise<void> {
     this.checkOpen();
     await this.committed();
     rmSync(toFile, { force: true });
-    await this.env.backup(toFile, false);
+    await this.env.backup(toFile, opts.compact ?? false);
     chmodSync(toFile, PRIVATE_FILE_MODE); // lmdb's copy is created 0644
     fsyncFile(toFile);
   }
@@ -396,6 +435,7 @@ export class Backend {
    */
   async restoreFrom(fromFile: string, opts: { move?: boolean } = {}): Promise<void> {
     this.checkOpen();
+    if (this.defragHeld) throw new Error("restore: a defragmentation is running");
     if (!existsSync(fromFile)) throw new Error(`restore: no such file ${fromFile}`);
     await this.flush().catch(() => undefined);
     await this.env.close();
@@ -409,7 +449,7 @@ export class Backend {
     renameSync(source, this.path);
     fsyncFile(dirname(this.path));
     failpoint("backendAfterRename");
-    rmSync(`${this.path}-lock`, { force: true });
+    for (const f of new Set([this.lockPath, `${this.path}-lock`])) rmSync(f, { force: true });
     this.lastPromise = undefined;
     this.failure = undefined;
     this.failureReported = false;
@@ -427,6 +467,60 @@ export class Backend {
       this.log.warn("closing backend after a failed commit", { error: (e as Error).message });
     }
     await this.env.close();
+    if (this.lockPath !== `${this.path}-lock`) rmSync(this.lockPath, { force: true });
+  }
+
+  /**
+   * etcd's Defrag: rewrites the backend without its free pages and gives the space back to the file
+   * system. Writes issued meanwhile are held and committed to the new file after it (held-writes.ts);
+   * reads go on against the old file, which holds the same data, until the switch, which is
+   * synchronous: a reader never finds the environment closed. Steps: (1) hold writes, wait for the
+   * earlier ones to commit; (2) compacting copy to `<db>.defrag-N`, fsynced; (3) open it, point the
+   * buckets at it, rename it over the backend, fsync the directory; (4) release the held writes;
+   * (5) close the old environment. A crash before (3)'s rename leaves the old file whole (the copy is
+   * removed at the next open); after it, the new file is whole. Returns the file sizes before and after.
+   */
+  async defrag(): Promise<{ before: number; after: number }> {
+    this.checkOpen();
+    if (this.defragHeld) throw new Error("a defragmentation is already running");
+    // writes held for the next batch go to the old file first, from a macrotask of their own (committed())
+    if (this.pending.length > 0) await new Promise<void>((resolve) => setImmediate(() => resolve(this.release())));
+    if (this.defragHeld) throw new Error("a defragmentation is already running");
+    const before = this.size();
+    const earlier = this.lastPromise;
+    const held = (this.defragHeld = new HeldWrites(++this.issued));
+    this.lastPromise = held.done;
+    const copy = `${this.path}.defrag-${++this.defrags}`;
+    const oldEnv = this.env;
+    const oldLock = this.lockPath;
+    try {
+      await earlier;
+      if (this.failure) throw this.failure;
+      rmSync(copy, { force: true });
+      await oldEnv.backup(copy, true);
+      chmodSync(copy, PRIVATE_FILE_MODE);
+      fsyncFile(copy);
+      this.openEnv(copy);
+    } catch (e) {
+      rmSync(copy, { force: true });
+      this.releaseHeld(held);
+      throw e;
+    }
+    renameSync(copy, this.path);
+    fsyncFile(dirname(this.path));
+    this.cachedSize = -1;
+    this.releaseHeld(held);
+    await oldEnv.close();
+    rmSync(oldLock, { force: true });
+    return { before, after: this.size() };
+  }
+
+  private releaseHeld(held: HeldWrites): void {
+    this.defragHeld = undefined;
+    held.release(
+      () => this.onBatchCommitted(held.batch),
+      (err) => this.onBatchFailed(held.batch, err),
+    );
   }
 
   isOpen(): boolean {

@@ -325,7 +325,7 @@ function validate(cfg: MemberConfig): void {
  * Checks that only matter when bootstrapping a new member (no data dir yet): etcd ignores the
  * --initial-* flags of a member that restarts with its data, e.g. after `member update`.
  */
-export function validateBootstrap(cfg: MemberConfig): void {
+export function validateBootstrap(cfg: Pick<MemberConfig, "initialClusterState" | "initialCluster" | "name" | "initialAdvertisePeerUrls">): void {
   if (cfg.initialClusterState !== "new") return;
   const me = cfg.initialCluster.find((m) => m.name === cfg.name);
   if (!me) {

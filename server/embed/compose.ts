@@ -20,6 +20,7 @@ import { WatchableStore } from "../watch/watchable-store.js";
 import { ALARM_BUCKET, AlarmStore } from "../etcdserver/alarm-store.js";
 import { Applier, type ApplyResult } from "../etcdserver/applier.js";
 import { AutoCompactor } from "../etcdserver/auto-compactor.js";
+import { BackendMaintenance } from "../etcdserver/backend-maintenance.js";
 import type { OpenedMember } from "../etcdserver/bootstrap.js";
 import { ClusterVersion } from "../etcdserver/cluster-version.js";
 import { IdGenerator } from "../etcdserver/id-generator.js";
@@ -132,6 +133,7 @@ export function composeServer(cfg: MemberConfig, logger: Logger, m: OpenedMember
     }),
     leadership: new Leadership({ status, node: m.node, kick, logger, requestTimeoutMs: requestTimeoutMs(cfg), electionTimeoutMs: cfg.electionTimeoutMs }),
     peers: new ServerPeerReceiver({ status, membership, node: m.node, kick, snapDir: snapDirOf(cfg), onMemberRemoved: (l) => raft.events.onMemberRemoved(l), logger }),
+    backendMaintenance: new BackendMaintenance({ store: m.store, backend: m.backend, snapDir: snapDirOf(cfg), logger }),
     transport,
     closeStorage: () => m.closeStorage(),
     startTickAdvance: () =>
@@ -263,7 +265,7 @@ function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     isLeader: () => status.isLeader(),
     commitIndex: () => status.commitIndex,
     appliedIndex: () => applier.appliedIndex,
-    checkQuota: () => late.kv!.checkQuota(),
+    checkQuota: (cost) => late.kv!.checkQuota(cost),
     logger,
     electionTimeoutMs: cfg.electionTimeoutMs,
     clock: env.clock,

@@ -4,6 +4,7 @@
  * and time-to-live are answered by the leader's lessor (a follower's API layer forwards them, see
  * api/grpc/lease-service.ts); the leader revokes expired leases by proposing LeaseRevoke.
  */
+import { LEASE_OVERHEAD } from "./quota-cost.js";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
@@ -21,7 +22,8 @@ export interface LeaseServerDeps {
   /** Raft's commit index and this member's applied index. */
   commitIndex(): number;
   appliedIndex(): number;
-  checkQuota(): void;
+  /** Refuses (ErrNoSpace, NOSPACE raised) a request of this cost over the space quota (quota-cost.ts). */
+  checkQuota(cost: number): void;
   readonly logger: Logger;
   readonly electionTimeoutMs: number;
   /** What runs the expiry loop (default: the system clock). */
@@ -62,7 +64,7 @@ export class ServerLeases {
 
   /** LeaseGrant through raft; ID 0: the server picks a random positive int63 not in use. */
   async grant(ttl: number, id: bigint, signal?: AbortSignal): Promise<LeaseGrantResult> {
-    this.d.checkQuota();
+    this.d.checkQuota(LEASE_OVERHEAD);
     // etcd 3.4 takes its request-ID generator's next value; any unused positive int63 will do
     while (id === 0n) {
       id = randomBytes(8).readBigUInt64BE() & MASK63;

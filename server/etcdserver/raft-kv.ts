@@ -12,7 +12,8 @@ import { encodeAuthPayload, type AuthRequest } from "../pb/auth-entry.js";
 import { applyRange, applyTxn, type LeaseHooks } from "./apply/index.js";
 import type { AlarmResult, ApplyValue, AuthResult, CompactResult } from "./applier.js";
 import { AlarmType } from "./alarm-store.js";
-import { isTxnReadOnly, isTxnSerializable, txnHasPut } from "./txn-kinds.js";
+import { isTxnReadOnly, isTxnSerializable } from "./txn-kinds.js";
+import { costPut, costTxn, quotaAvailable } from "./quota-cost.js";
 
 /** What a KV request's caller gets back: the typed response and the header to send with it. */
 export interface Applied<T> {
@@ -49,7 +50,7 @@ export class RaftKv {
   // `stamp`: who a client's write acts for (pb/raft-entry.ts AuthStamp), checked again at apply.
 
   async put(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.PutResponse>> {
-    this.checkQuota();
+    this.checkQuota(costPut(raw.length));
     const response = (await this.d.propose(ProposalKind.Put, raw, signal, stamp)) as kv.PutResponse;
     return { header: this.d.header(response.revision), response };
   }
@@ -65,7 +66,7 @@ export class RaftKv {
       const response = applyTxn(this.d.store, this.d.store.consistentIndex(), req, this.d.leaseHooks());
       return { header: this.d.header(response.revision), response };
     }
-    if (txnHasPut(req)) this.checkQuota();
+    this.checkQuota(costTxn(req));
     const response = (await this.d.propose(ProposalKind.Txn, raw, signal, stamp)) as kv.TxnResponse;
     return { header: this.d.header(response.revision), response };
   }
@@ -97,8 +98,8 @@ export class RaftKv {
    * raised for this member through raft (etcd's quotaAlarmer). While an alarm is raised, the apply
    * refuses such requests (alarm-apply.ts).
    */
-  checkQuota(): void {
-    if (this.d.dbSize() <= this.d.quotaBytes) return;
+  checkQuota(cost: number): void {
+    if (quotaAvailable(this.d.dbSize(), cost, this.d.quotaBytes)) return;
     this.d.logger.warn({ "quota-size-bytes": this.d.quotaBytes }, "database space exceeded: raising the NOSPACE alarm");
     void this.alarm(AlarmAction.Activate, this.d.memberId, AlarmType.NoSpace).catch(() => undefined);
     throw ErrNoSpace;

@@ -8,7 +8,7 @@ import type { Cluster, Member } from "../membership/cluster.js";
 import { sortedMembers } from "../membership/cluster.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
 import type { MvccStore } from "../mvcc/index.js";
-import { ErrStopped } from "../pb/errors.js";
+import { ErrNoLeader, ErrStopped } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
 import type { Header } from "../pb/kv.js";
 import { NONE } from "../raft/types.js";
@@ -23,6 +23,7 @@ import type { AuthStore } from "../auth/auth-store.js";
 import type { TokenProvider } from "../auth/token-provider.js";
 import type { AppliedWaiter } from "./applied-waiter.js";
 import type { AutoCompactor } from "./auto-compactor.js";
+import type { BackendMaintenance, SnapshotChunk } from "./backend-maintenance.js";
 import { checkHealth, type HealthResult } from "./health.js";
 import type { Leadership } from "./leadership.js";
 import type { ServerLeases } from "./leases.js";
@@ -82,6 +83,7 @@ export interface EtcdServerParts {
   readonly membershipChanges: MembershipChanges;
   readonly leadership: Leadership;
   readonly peers: ServerPeerReceiver;
+  readonly backendMaintenance: BackendMaintenance;
   readonly transport: { close(): void };
   /** Closes the WAL and the backend (after the loop has stopped). */
   readonly closeStorage: () => Promise<void>;
@@ -236,6 +238,21 @@ export class EtcdServer {
     return this.p.store.hashKV(revision);
   }
 
+  /** etcd's Hash of this member's whole backend. */
+  hash(): Promise<{ hash: number; revision: number }> {
+    return this.p.backendMaintenance.hash();
+  }
+
+  /** etcd's Defragment of this member's backend (file sizes before and after). */
+  defragment(): Promise<{ before: number; after: number }> {
+    return this.p.backendMaintenance.defragment();
+  }
+
+  /** etcd's Snapshot of this member's backend: chunks, then the SHA-256 trailer. */
+  snapshot(signal: AbortSignal): AsyncGenerator<SnapshotChunk> {
+    return this.p.backendMaintenance.snapshot(signal);
+  }
+
   // ---- status ---------------------------------------------------------------------------
 
   members(): Member[] {
@@ -270,7 +287,8 @@ export class EtcdServer {
       raftIndex: status.commitIndex,
       raftTerm: status.term,
       raftAppliedIndex: applier.appliedIndex,
-      errors: this.p.alarms.get().map(alarmText),
+      // etcd's maintenanceServer.Status: "no leader" first, then every alarm
+      errors: [...(status.lead === NONE ? [ErrNoLeader.message] : []), ...this.p.alarms.get().map(alarmText)],
       isLearner: this.isLearner(),
     };
   }

@@ -11,6 +11,15 @@ function u64(n: number): Buffer {
 }
 
 /**
+ * Sets the consistent index and its term outright, lower or not (a backend restored into a new
+ * cluster, whose log starts again at 1): only while no store is open over the backend.
+ */
+export function resetConsistentIndex(meta: Bucket, index: number, term: number): void {
+  meta.put(META_CONSISTENT_INDEX, u64(index));
+  meta.put(META_TERM, u64(term));
+}
+
+/**
  * The index (and term) of the last raft entry applied, kept in the meta bucket with the writes it
  * covers. The meta row is written once per event-loop turn, from a microtask queued by the first
  * change: it always runs after the turn's last write and before lmdb-js closes the turn's batch (in

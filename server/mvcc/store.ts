@@ -454,6 +454,15 @@ export class MvccStore {
     this.restore();
   }
 
+  /**
+   * Defragments the backend (Backend.defrag) once the compactions scheduled before have finished,
+   * so that the space they free is given back. Writes go on meanwhile, held by the backend.
+   */
+  defrag(): Promise<{ before: number; after: number }> {
+    this.checkOpen();
+    return this.schedule(() => this.backend.defrag());
+  }
+
   /** Stop background compaction (it resumes at next open) and wait for it. Leaves the backend open. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -32,5 +32,6 @@ export const LAYERS: readonly Layer[] = [
   { name: "client recipes", folders: ["api/v3client", "api/concurrency"], why: "Lock and Election: etcd's client recipes run against the member's request layer" },
   { name: "adapters", folders: ["api/grpc", "api/http", "api/proto"], independent: true, why: "gRPC and the JSON gateway: translate only" },
   { name: "composition root", folders: ["embed"], why: "builds every collaborator and opens the listeners" },
+  { name: "commands", folders: ["ctl"], why: "etcd-ts's offline subcommands (snapshot status and restore): etcdctl's flags and output" },
   { name: "entry point", folders: ["main.ts"], why: "flags -> config -> start" },
 ];

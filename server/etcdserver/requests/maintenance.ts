@@ -1,7 +1,8 @@
 /**
- * The Maintenance service (etcd's Status, Alarm, MoveLeader, HashKV) and the health check behind
- * /health. Alarms go through raft (EtcdServer.alarm): every member lists the same ones. With auth on,
- * alarms and HashKV are root's (access.ts); Status and MoveLeader are anyone's, as etcd's.
+ * The Maintenance service (etcd's Status, Alarm, MoveLeader, Hash, HashKV, Defragment, Snapshot) and
+ * the health check behind /health. Alarms go through raft (EtcdServer.alarm): every member lists the
+ * same ones. Defragment and Snapshot act on this member's backend only, as etcd's. With auth on,
+ * alarms, HashKV, Hash, Defragment and Snapshot are root's (access.ts); Status and MoveLeader are anyone's.
  */
 import type { EtcdServer } from "../server.js";
 import type { HealthResult } from "../health.js";
@@ -30,6 +31,11 @@ export interface MaintenanceService {
   alarm(ctx: RequestContext, r: WireAlarmRequest): Promise<{ alarms: { memberID: string; alarm: number }[] }>;
   moveLeader(ctx: RequestContext, r: { targetID: Int64 }): Promise<Headed>;
   hashKV(ctx: RequestContext, r: { revision: Int64 }): Promise<Headed & { hash: number; compact_revision: number }>;
+  hash(ctx: RequestContext): Promise<Headed & { hash: number }>;
+  /** No header, as etcd's. */
+  defragment(ctx: RequestContext): Promise<Record<string, never>>;
+  /** Chunks of the backend then the SHA-256 trailer (backend-maintenance.ts), until done or `ctx` ends; no header, as etcd's. */
+  snapshot(ctx: RequestContext): AsyncGenerator<{ remainingBytes: number; blob: Buffer }>;
   /** etcd's /health: a leader, no alarm, and a linearizable read that goes through. */
   health(ctx: RequestContext): Promise<HealthResult>;
 }
@@ -73,6 +79,23 @@ export class MaintenanceRequests implements MaintenanceService {
     await this.access?.check(ctx, this.access.admin);
     const h = this.server.hashKV(toSafe(r.revision));
     return { header: headerToWire(this.server.header(h.rev)), hash: h.hash, compact_revision: h.compactRevision };
+  }
+
+  async hash(ctx: RequestContext) {
+    await this.access?.check(ctx, this.access.admin);
+    const h = await this.server.hash();
+    return { header: headerToWire(this.server.header(h.revision)), hash: h.hash };
+  }
+
+  async defragment(ctx: RequestContext) {
+    await this.access?.check(ctx, this.access.admin);
+    await this.server.defragment();
+    return {};
+  }
+
+  async *snapshot(ctx: RequestContext) {
+    await this.access?.check(ctx, this.access.admin);
+    for await (const c of this.server.snapshot(ctx.signal)) yield { remainingBytes: c.remainingBytes, blob: c.blob };
   }
 
   health(_ctx: RequestContext): Promise<HealthResult> {
