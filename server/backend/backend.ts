@@ -15,22 +15,16 @@
  *   for fsync; the fsync runs behind them).
  */
 import { open, type Database, type RootDatabase } from "lmdb";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { constants } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { HeldWrites } from "./held-writes.js";
+import { BackendFailedError, commitFailure } from "./errors.js";
+import { removeDefragLeftovers } from "./defrag-leftovers.js";
+import { fsyncPathSync as fsyncFile } from "../util/fsync.js";
+
+export { BackendFailedError } from "./errors.js";
 import { failpoint, failpointError } from "../util/failpoint.js";
 import { ensurePrivateFile, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
-
-/** fsync a file or a directory (a directory: so that a rename in it is durable). */
-function fsyncFile(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export interface BackendLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -64,38 +58,8 @@ export function backendPath(dataDir: string): string {
   return join(dataDir, "member", "snap", "db");
 }
 
-/** Thrown by every write after lmdb failed to commit a batch: in-memory state is ahead of disk. */
-export class BackendFailedError extends Error {
-  override readonly name = "BackendFailedError";
-}
-
 type Db = Database<Buffer, Buffer>;
 
-/** Copies of a defragmentation a crash interrupted (`<db>.defrag-N` and their lock files): the backend itself is whole. */
-function removeDefragLeftovers(path: string): void {
-  const prefix = `${basename(path)}.defrag-`;
-  let names: string[] = [];
-  try {
-    names = readdirSync(dirname(path));
-  } catch {
-    return;
-  }
-  for (const n of names) if (n.startsWith(prefix)) rmSync(join(dirname(path), n), { force: true });
-}
-const osErrno: Readonly<Record<string, number>> = constants.errno;
-
-/**
- * The error of a failed lmdb commit with its cause. A full disk shows as EIO here: lmdb reports a
- * short write (what ENOSPC gives a large pwrite) as EIO; a map that cannot grow is MDB_MAP_FULL.
- */
-function commitFailure(outer: Error, cause: unknown): Error {
-  const c = cause instanceof Error ? cause : new Error(String(cause));
-  const errno = (c as { code?: unknown }).code;
-  const name = typeof errno === "number" ? Object.entries(osErrno).find(([, n]) => n === errno)?.[0] : undefined;
-  const e = new BackendFailedError(`backend commit failed: ${c.message}${name ? ` (${name})` : ""}`);
-  (e as { cause?: unknown }).cause = outer;
-  return e;
-}
 type LmdbOptions = Parameters<typeof open<Buffer, Buffer>>[0] & { readonly permissionsMode: number };
 
 /**

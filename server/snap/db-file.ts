@@ -7,6 +7,8 @@
 import { open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { failpoint } from "../util/failpoint.js";
+export { fsyncDir } from "../util/fsync.js";
+import { fsyncDir } from "../util/fsync.js";
 
 export const SNAP_DB_SUFFIX = ".snap.db";
 const PART_SUFFIX = ".part";
@@ -21,15 +23,6 @@ export function snapDbName(index: number): string {
 /** Where the database received for the snapshot at `index` lives until it is swapped in. */
 export function snapDbPath(dir: string, index: number): string {
   return join(dir, snapDbName(index));
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 /** One database being received: write chunks in order, then commit (or abort). */

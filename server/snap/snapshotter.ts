@@ -24,6 +24,7 @@ import { crc32 } from "../wal/crc32.js";
 import type { WalLogger, WalSnapshot } from "../wal/wal.js";
 import { hitFailpoint } from "../util/failpoint.js";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
+import { fsyncDir } from "../util/fsync.js";
 
 export const SNAP_SUFFIX = ".snap";
 const MAGIC = Buffer.from("ETSS", "latin1");
@@ -114,15 +115,6 @@ export function decodeSnapshot(buf: Buffer, file = "<buffer>"): Snapshot {
   if (off + dlen !== buf.length) throw new SnapError(`snap: data length ${dlen} does not match the file size in ${file}`, "EFORMAT", file);
   const data = new Uint8Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + dlen));
   return { metadata: { term, index, confState: { voters, learners } }, data };
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
 }
 
 export class Snapshotter {

@@ -8,15 +8,8 @@ import { hitFailpoint } from "../util/failpoint.js";
 import { PRIVATE_FILE_MODE } from "../util/file-modes.js";
 import type { TornTail } from "./record.js";
 import type { WalLogger } from "./logger.js";
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
+export { fsyncDir } from "../util/fsync.js";
+import { fsyncDir } from "../util/fsync.js";
 
 export function writeFullySync(fd: number, buf: Buffer, len: number, position: number): void {
   hitFailpoint("walWrite");
