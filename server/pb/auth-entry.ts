@@ -70,11 +70,21 @@ export function encodeAuthPayload(r: AuthRequest): Buffer {
   return Buffer.concat([Buffer.from([r.op]), body]);
 }
 
-/** Throws on a payload that is not an auth request (an unknown op, bytes that do not decode). */
+/** An auth payload that is not an auth request: the one error decodeAuthPayload throws. */
+export class MalformedAuthPayload extends Error {
+  override readonly name = "MalformedAuthPayload";
+}
+
+/** Throws MalformedAuthPayload on a payload that is not an auth request (an unknown op, bytes that do not decode). */
 export function decodeAuthPayload(payload: Uint8Array): AuthRequest {
-  if (payload.length < 1) throw new Error("auth payload without an op");
+  if (payload.length < 1) throw new MalformedAuthPayload("auth payload without an op");
   const op = payload[0] as AuthOp;
   const codec = codecOf(op);
-  if (!codec) throw new Error(`unknown auth op ${op}`);
-  return { op, req: codec.decode(payload.subarray(1)) } as AuthRequest;
+  if (!codec) throw new MalformedAuthPayload(`unknown auth op ${op}`);
+  try {
+    return { op, req: codec.decode(payload.subarray(1)) } as AuthRequest;
+  } catch (e) {
+    // protobufjs throws RangeError or its ProtocolError on bytes that are not the op's message
+    throw new MalformedAuthPayload(`auth op ${AuthOp[op]}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
