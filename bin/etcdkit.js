@@ -6,6 +6,10 @@ const commands = {
   local: "../dist/ansible-free-scripts/local/cli.js",
   pki: "../dist/pki/cli.js",
   ssh: "../dist/ansible-free-scripts/ssh/cli.js",
+  deploy: "../dist/stacks/cli/cdktf-cli.js",
+  output: "../dist/stacks/cli/cdktf-cli.js",
+  destroy: "../dist/stacks/cli/cdktf-cli.js",
+  k8s: "../dist/stacks/cli/k8s-cli.js",
 };
 const [sub, ...rest] = process.argv.slice(2);
 if (!sub || sub === "--help" || sub === "-h" || !(sub in commands)) {
@@ -15,9 +19,14 @@ if (!sub || sub === "--help" || sub === "-h" || !(sub in commands)) {
       "  compare   compare two benchmark result files (etcdkit compare a.json b.json)\n" +
       "  local     run a cluster as local processes: up, status, logs, stop, kill, start, down\n" +
       "  pki       make a CA, member and client certificates for a TLS cluster (etcdkit pki --help)\n" +
-      "  ssh       deploy to hosts over SSH with systemd: deploy, rolling-restart, status, teardown\n",
+      "  ssh       deploy to hosts over SSH with systemd: deploy, rolling-restart, status, teardown\n" +
+      "  deploy    cdktf deploy STACK with the pinned CDKTF CLI, after checking Terraform and providers (etcdkit deploy --help)\n" +
+      "  output    cdktf output STACK (e.g. --outputs-file FILE for etcdkit bench --stack-outputs)\n" +
+      "  destroy   cdktf destroy STACK\n" +
+      "  k8s       Kubernetes stacks: scale-down (remove members before lowering the replica count)\n",
   );
   process.exit(sub && !(sub in commands) && sub !== "--help" && sub !== "-h" ? 2 : 0);
 }
 const mod = await import(commands[sub]);
-process.exitCode = await mod.main(rest);
+// deploy/output/destroy share one module, which takes the verb first.
+process.exitCode = ["deploy", "output", "destroy"].includes(sub) ? await mod.main(sub, rest) : await mod.main(rest);

@@ -9,6 +9,7 @@
  *   package.json            the package root marker (`"type": "module"`; the server finds its .proto files from it)
  *   bin/etcd-ts.js          the entry point
  *   dist/server/            the compiled server (compiled first when older than server/)
+ *   dist/stacks/pod/        the Kubernetes pod's entry (decides restart/bootstrap/join, then runs the server)
  *   server/api/proto/       the .proto files the server loads at run time
  *   node_modules/           only the packages the server imports, and what they depend on: no dev
  *                           dependencies, and none of the deploy/bench tooling (cdktf, autocannon, ...)
@@ -57,15 +58,20 @@ function walk(dir: string, out: string[] = []): string[] {
   return out;
 }
 
-/** dist/server is there and no server/*.ts is newer than its compiled .js. */
+/** Source folders whose compiled code the image ships (relative to the repo root). */
+export const SHIPPED_SOURCES = ["server", join("stacks", "pod")] as const;
+
+/** dist/server and dist/stacks/pod are there and no .ts of theirs is newer than its compiled .js. */
 export function serverBuildIsCurrent(root: string): boolean {
-  const src = join(root, "server");
-  const dist = join(root, "dist", "server");
-  if (!existsSync(dist)) return false;
-  for (const f of walk(src)) {
-    if (!f.endsWith(".ts") || f.endsWith(".d.ts")) continue;
-    const js = join(dist, relative(src, f)).replace(/\.ts$/, ".js");
-    if (!existsSync(js) || statSync(js).mtimeMs < statSync(f).mtimeMs) return false;
+  for (const rel of SHIPPED_SOURCES) {
+    const src = join(root, rel);
+    const dist = join(root, "dist", rel);
+    if (!existsSync(dist)) return false;
+    for (const f of walk(src)) {
+      if (!f.endsWith(".ts") || f.endsWith(".d.ts")) continue;
+      const js = join(dist, relative(src, f)).replace(/\.ts$/, ".js");
+      if (!existsSync(js) || statSync(js).mtimeMs < statSync(f).mtimeMs) return false;
+    }
   }
   return true;
 }
@@ -92,15 +98,15 @@ export function importedPackages(files: readonly string[]): string[] {
   return [...names].sort();
 }
 
-/** Relative imports of the compiled server must stay inside dist/server (nothing else is shipped). */
-function checkSelfContained(distServer: string, files: readonly string[]): void {
+/** Relative imports of the shipped code must stay inside the shipped folders (nothing else is in the image). */
+function checkSelfContained(shipped: readonly string[], files: readonly string[]): void {
   for (const f of files) {
     for (const m of readFileSync(f, "utf8").matchAll(SPECIFIER)) {
       const spec = m[1]!;
       if (!spec.startsWith(".")) continue;
       const target = resolve(dirname(f), spec);
-      if (target !== distServer && !target.startsWith(distServer + sep)) {
-        throw new Error(`${relative(distServer, f)} imports ${spec}, outside dist/server: the image would miss it`);
+      if (!shipped.some((d) => target === d || target.startsWith(d + sep))) {
+        throw new Error(`${f} imports ${spec}, outside ${shipped.join(" and ")}: the image would miss it`);
       }
     }
   }
@@ -172,16 +178,16 @@ export function prepareImageApp(opts: ImageAppOptions): ImageApp {
       // tsc still emits on type errors; errors elsewhere in the repo (work in progress) do not touch
       // the server, errors in server/ do.
       const output = String((e as { stdout?: string }).stdout ?? "") + String((e as { stderr?: string }).stderr ?? "");
-      const inServer = output.split("\n").filter((l) => /^server\//.test(l));
+      const inServer = output.split("\n").filter((l) => /^(server|stacks\/pod)\//.test(l));
       if (inServer.length > 0 || !serverBuildIsCurrent(root)) throw new Error(`tsc failed for the server:\n${(inServer.length ? inServer : output.split("\n")).slice(0, 20).join("\n")}`);
       process.stderr.write(`image-bundle: tsc reported errors outside server/ (ignored, the server compiled):\n${output.split("\n").slice(0, 5).join("\n")}\n`);
     }
     compiled = true;
   }
-  const distServer = join(root, "dist", "server");
-  const serverFiles = walk(distServer).filter((f) => f.endsWith(".js"));
+  const shipped = SHIPPED_SOURCES.map((rel) => join(root, "dist", rel));
+  const serverFiles = shipped.flatMap((d) => walk(d)).filter((f) => f.endsWith(".js"));
   const entry = join(root, "bin", "etcd-ts.js");
-  checkSelfContained(distServer, serverFiles);
+  checkSelfContained(shipped, serverFiles);
   const roots = importedPackages([entry, ...serverFiles]);
   const packages = dependencyClosure(root, roots);
 
@@ -190,7 +196,7 @@ export function prepareImageApp(opts: ImageAppOptions): ImageApp {
   mkdirSync(join(top, "data"));
   cpSync(join(root, "package.json"), join(out, "package.json"));
   cpSync(entry, join(out, "bin", "etcd-ts.js"));
-  cpSync(distServer, join(out, "dist", "server"), { recursive: true, filter: (src) => !src.endsWith(".map") });
+  for (const rel of SHIPPED_SOURCES) cpSync(join(root, "dist", rel), join(out, "dist", rel), { recursive: true, filter: (src) => !src.endsWith(".map") });
   cpSync(join(root, "server", "api", "proto"), join(out, "server", "api", "proto"), {
     recursive: true,
     filter: (src) => statSync(src).isDirectory() || src.endsWith(".proto"),

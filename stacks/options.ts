@@ -4,7 +4,30 @@
  * environment wins. Every variable is listed in stacks/README.md.
  */
 import { resolve } from "node:path";
-import { CLUSTER_SIZES, TopologyError, checkHostPath, checkMemberAddress, checkSize, checkUserName, type ClusterSize, type TopologyOptions } from "./topology/index.js";
+import { CLUSTER_SIZES, TopologyError, checkHostPath, checkMemberAddress, checkName, checkSize, checkUserName, type ClusterSize, type KubernetesExpose, type TopologyOptions } from "./topology/index.js";
+
+/** The Kubernetes stacks (etcd-k8s-<N>): where they run and what each pod gets. */
+export interface KubernetesStackOptions {
+  readonly sizes: readonly ClusterSize[];
+  /** An existing namespace for every stack; undefined: each stack creates its own, named after it. */
+  readonly namespace?: string;
+  readonly image: string;
+  readonly imagePullPolicy: "IfNotPresent" | "Always" | "Never";
+  readonly kubeconfig?: string;
+  readonly kubeContext?: string;
+  readonly clusterDomain?: string;
+  /** Pods per stack now, when not the bootstrap size (scale-up/down, see stacks/kubernetes/README.md). */
+  readonly replicas: Partial<Record<ClusterSize, number>>;
+  readonly expose: KubernetesExpose;
+  readonly nodeAddress?: string;
+  readonly nodePortBase?: number;
+  readonly storage: string;
+  readonly storageClass?: string;
+  readonly cpuRequest: string;
+  readonly memoryRequest: string;
+  readonly memoryLimit: string;
+  readonly antiAffinity: "preferred" | "required";
+}
 
 export interface BareHostOptions {
   /** What the units start: "etcd-ts" (node <appDir>/bin/etcd-ts.js), "etcd", or an absolute binary path. */
@@ -37,6 +60,7 @@ export interface StacksOptions {
   readonly hostPortBase?: number;
   readonly subnets: Partial<Record<ClusterSize, string>>;
   readonly bareHosts: BareHostOptions;
+  readonly kubernetes: KubernetesStackOptions;
 }
 
 export const OPTION_NAMES = [
@@ -60,7 +84,70 @@ export const OPTION_NAMES = [
   "ETCDKIT_HOST_ETCD",
   "ETCDKIT_HOST_ENV_DIR",
   "ETCDKIT_HOST_DATA_DIR",
+  "ETCDKIT_K8S_SIZES",
+  "ETCDKIT_K8S_NAMESPACE",
+  "ETCDKIT_K8S_IMAGE",
+  "ETCDKIT_K8S_PULL_POLICY",
+  "ETCDKIT_KUBECONFIG",
+  "ETCDKIT_KUBE_CONTEXT",
+  "ETCDKIT_K8S_CLUSTER_DOMAIN",
+  ...CLUSTER_SIZES.map((n) => `ETCDKIT_K8S_REPLICAS_${n}`),
+  "ETCDKIT_K8S_EXPOSE",
+  "ETCDKIT_K8S_NODE_ADDRESS",
+  "ETCDKIT_K8S_NODE_PORT_BASE",
+  "ETCDKIT_K8S_STORAGE",
+  "ETCDKIT_K8S_STORAGE_CLASS",
+  "ETCDKIT_K8S_CPU",
+  "ETCDKIT_K8S_MEMORY",
+  "ETCDKIT_K8S_MEMORY_LIMIT",
+  "ETCDKIT_K8S_ANTI_AFFINITY",
 ] as const;
+
+/** A Kubernetes resource quantity as the API accepts it in practice: 250m, 1, 0.5, 512Mi, 1Gi, 2G. */
+const QUANTITY = /^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new TopologyError(`${name} must be one of ${allowed.join(", ")}, got "${v}"`);
+  return v as T;
+}
+
+function readKubernetesOptions(get: (name: string) => string | undefined, int: (name: string) => number | undefined, image: string): KubernetesStackOptions {
+  const sizesRaw = get("ETCDKIT_K8S_SIZES") ?? CLUSTER_SIZES.join(",");
+  const sizes = sizesRaw === "none" ? [] : sizesRaw.split(",").map((s) => s.trim()).filter(Boolean).map((s) => checkSize(Number(s)));
+  const quantity = (name: string, dflt: string) => {
+    const v = get(name) ?? dflt;
+    if (!QUANTITY.test(v)) throw new TopologyError(`${name} must be a Kubernetes quantity such as 250m, 512Mi or 1Gi, got "${v}"`);
+    return v;
+  };
+  const replicas: Partial<Record<ClusterSize, number>> = {};
+  for (const n of CLUSTER_SIZES) {
+    const r = int(`ETCDKIT_K8S_REPLICAS_${n}`);
+    if (r !== undefined) replicas[n] = r;
+  }
+  const namespace = get("ETCDKIT_K8S_NAMESPACE");
+  const storageClass = get("ETCDKIT_K8S_STORAGE_CLASS");
+  const kubeconfig = get("ETCDKIT_KUBECONFIG");
+  const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
+  return {
+    sizes,
+    ...opt("namespace", namespace === undefined ? undefined : checkName("ETCDKIT_K8S_NAMESPACE", namespace)),
+    image: get("ETCDKIT_K8S_IMAGE") ?? image,
+    imagePullPolicy: oneOf("ETCDKIT_K8S_PULL_POLICY", get("ETCDKIT_K8S_PULL_POLICY") ?? "IfNotPresent", ["IfNotPresent", "Always", "Never"] as const),
+    ...opt("kubeconfig", kubeconfig),
+    ...opt("kubeContext", get("ETCDKIT_KUBE_CONTEXT")),
+    ...opt("clusterDomain", get("ETCDKIT_K8S_CLUSTER_DOMAIN")),
+    replicas,
+    expose: oneOf("ETCDKIT_K8S_EXPOSE", get("ETCDKIT_K8S_EXPOSE") ?? "cluster", ["cluster", "nodeport"] as const),
+    ...opt("nodeAddress", get("ETCDKIT_K8S_NODE_ADDRESS")),
+    ...opt("nodePortBase", int("ETCDKIT_K8S_NODE_PORT_BASE")),
+    storage: quantity("ETCDKIT_K8S_STORAGE", "1Gi"),
+    ...opt("storageClass", storageClass === undefined ? undefined : checkName("ETCDKIT_K8S_STORAGE_CLASS", storageClass)),
+    cpuRequest: quantity("ETCDKIT_K8S_CPU", "250m"),
+    memoryRequest: quantity("ETCDKIT_K8S_MEMORY", "512Mi"),
+    memoryLimit: quantity("ETCDKIT_K8S_MEMORY_LIMIT", "1Gi"),
+    antiAffinity: oneOf("ETCDKIT_K8S_ANTI_AFFINITY", get("ETCDKIT_K8S_ANTI_AFFINITY") ?? "preferred", ["preferred", "required"] as const),
+  };
+}
 
 /** `lookup(name)`: the environment first, then cdktf context. */
 export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = process.env, context: (key: string) => unknown = () => undefined): StacksOptions {
@@ -87,9 +174,10 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
     if (h) hosts[n] = h.map((a, i) => checkMemberAddress(`ETCDKIT_HOSTS_${n}[${i}]`, a));
   }
   const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
+  const image = get("ETCDKIT_IMAGE") ?? "etcd-ts:local";
   return {
     sizes,
-    image: get("ETCDKIT_IMAGE") ?? "etcd-ts:local",
+    image,
     baseImage: get("ETCDKIT_BASE_IMAGE") ?? "node:20-bookworm-slim",
     build: build === "true",
     contextDir,
@@ -112,6 +200,7 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
       dataDirRoot: checkHostPath("ETCDKIT_HOST_DATA_DIR", get("ETCDKIT_HOST_DATA_DIR") ?? "/var/lib/etcdkit"),
       hosts,
     },
+    kubernetes: readKubernetesOptions(get, int, image),
   };
 }
 
@@ -149,5 +238,29 @@ export function bareHostTopology(size: ClusterSize, o: StacksOptions): TopologyO
     ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     ...(o.electionMs !== undefined ? { electionMs: o.electionMs } : {}),
     ...(o.snapshotCount !== undefined ? { snapshotCount: o.snapshotCount } : {}),
+  };
+}
+
+/** The kubernetes topology of one stack (etcd-k8s-<N>). */
+export function kubernetesTopology(size: ClusterSize, o: StacksOptions): TopologyOptions {
+  const k = o.kubernetes;
+  const stackName = `etcd-k8s-${size}`;
+  return {
+    size,
+    target: "kubernetes",
+    stackName,
+    image: k.image,
+    ...(o.namePrefix !== undefined ? { namePrefix: o.namePrefix } : {}),
+    ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
+    ...(o.electionMs !== undefined ? { electionMs: o.electionMs } : {}),
+    ...(o.snapshotCount !== undefined ? { snapshotCount: o.snapshotCount } : {}),
+    kubernetes: {
+      namespace: k.namespace ?? stackName,
+      expose: k.expose,
+      ...(k.replicas[size] !== undefined ? { replicas: k.replicas[size] } : {}),
+      ...(k.clusterDomain !== undefined ? { clusterDomain: k.clusterDomain } : {}),
+      ...(k.nodeAddress !== undefined ? { nodeAddress: k.nodeAddress } : {}),
+      ...(k.nodePortBase !== undefined ? { nodePortBase: k.nodePortBase } : {}),
+    },
   };
 }

@@ -4,3 +4,4 @@ export * from "./topology.js";
 export * from "./systemd-unit.js";
 export * from "./server-command.js";
 export * from "./safe-values.js";
+export * from "./kubernetes.js";

@@ -20,10 +20,11 @@ import { toEnv } from "../../server/config/render.js";
 import { TopologyError } from "./errors.js";
 import { contains, intToIp, ipToInt, isIpv4, overlaps, parseSubnet, usableHosts, type Ipv4Subnet } from "./ipv4.js";
 import { checkHostPath, checkMemberAddress, checkNoControl, showValue } from "./safe-values.js";
+import { kubernetesDrafts, kubernetesMemberNames, type KubernetesPlan, type KubernetesTopologyOptions } from "./kubernetes.js";
 
 export const CLUSTER_SIZES = [1, 3, 5, 7] as const;
 export type ClusterSize = (typeof CLUSTER_SIZES)[number];
-export type Target = "docker" | "local" | "hosts";
+export type Target = "docker" | "local" | "hosts" | "kubernetes";
 
 export const DEFAULTS = {
   namePrefix: "etcd",
@@ -89,6 +90,8 @@ export interface TopologyOptions {
   readonly basePort?: number;
   /** hosts: one entry per member. */
   readonly hosts?: readonly HostSpec[];
+  /** kubernetes: namespace, names, replicas, how clients reach the members (see kubernetes.ts). */
+  readonly kubernetes?: KubernetesTopologyOptions;
 }
 
 /** A port bound on some machine, for clash checks: `host` is the machine as the plan knows it. */
@@ -117,6 +120,12 @@ export interface MemberPlan {
   readonly hostPort?: number;
   /** hosts: the host entry. */
   readonly host?: HostSpec;
+  /** kubernetes: the pod (= member name), its ordinal, in-cluster client URL, node port. */
+  readonly ordinal?: number;
+  readonly inClusterClientUrl?: string;
+  readonly nodePort?: number;
+  /** kubernetes: a member beyond the bootstrap size, which joins with `member add` (state "existing"). */
+  readonly joins?: boolean;
 }
 
 export interface DockerNetworkPlan {
@@ -137,6 +146,7 @@ export interface TopologyPlan {
   /** `etcdctl --endpoints=...` (append a command such as `endpoint status -w table`). */
   readonly etcdctl: string;
   readonly network?: DockerNetworkPlan;
+  readonly kubernetes?: KubernetesPlan;
   readonly bindings: readonly PortBinding[];
 }
 
@@ -162,7 +172,7 @@ export function checkSize(size: unknown): ClusterSize {
   return size as ClusterSize;
 }
 
-function checkPort(what: string, port: number): number {
+export function checkPort(what: string, port: number): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TopologyError(`${what} ${port} is not a TCP port (1-65535)`);
   return port;
 }
@@ -174,11 +184,11 @@ function checkPositive(what: string, n: number): number {
 
 const BASE_CONFIG: MemberConfig = parseConfig([], {}).config;
 
-function url(host: string, port: number): string {
+export function url(host: string, port: number): string {
   return `http://${host}:${port}`;
 }
 
-interface Draft {
+export interface Draft {
   index: number;
   name: string;
   address: string;
@@ -194,7 +204,7 @@ interface Draft {
 export function planTopology(opts: TopologyOptions): TopologyPlan {
   const size = checkSize(opts.size);
   const target: Target = opts.target ?? "docker";
-  if (!["docker", "local", "hosts"].includes(target)) throw new TopologyError(`target must be docker, local or hosts, got "${String(target)}"`);
+  if (!["docker", "local", "hosts", "kubernetes"].includes(target)) throw new TopologyError(`target must be docker, local, hosts or kubernetes, got "${String(target)}"`);
   const stackName = checkName("stack name", opts.stackName ?? `etcd-${size}`);
   const prefix = checkName("name prefix", opts.namePrefix ?? DEFAULTS.namePrefix);
   const token = opts.token ?? `etcdkit-${stackName}`;
@@ -211,13 +221,17 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
   const snapshotCount = checkPositive("snapshot count", opts.snapshotCount ?? DEFAULTS.snapshotCount);
   const quota = checkPositive("quota backend bytes", opts.quotaBackendBytes ?? 0);
   const image = opts.image ?? DEFAULTS.image;
-  const names = Array.from({ length: size }, (_, i) => opts.hosts?.[i]?.name ?? `${prefix}-${i + 1}`);
+  const names =
+    target === "kubernetes"
+      ? kubernetesMemberNames(size, prefix, opts.kubernetes)
+      : Array.from({ length: size }, (_, i) => opts.hosts?.[i]?.name ?? `${prefix}-${i + 1}`);
   names.forEach((n) => checkName("member name", n));
   const dupName = names.find((n, i) => names.indexOf(n) !== i);
   if (dupName) throw new TopologyError(`member name "${dupName}" is used twice`);
 
   let drafts: Draft[];
   let network: DockerNetworkPlan | undefined;
+  let kubernetes: KubernetesPlan | undefined;
   let dataDirRoot: string;
   const bindings: PortBinding[] = [];
 
@@ -283,6 +297,13 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
         extra: {},
       };
     });
+  } else if (target === "kubernetes") {
+    if (opts.hosts || opts.subnet || opts.addresses || opts.hostPorts) throw new TopologyError("the kubernetes target names its members after the StatefulSet's pods: hosts, subnet, addresses and host ports do not apply");
+    dataDirRoot = checkHostPath("data dir root", opts.dataDirRoot ?? DEFAULTS.dockerDataDirRoot);
+    const k = kubernetesDrafts({ size, stackName, prefix, names, clientPort: opts.clientPort ?? DEFAULTS.clientPort, peerPort: opts.peerPort ?? DEFAULTS.peerPort, options: opts.kubernetes });
+    kubernetes = k.plan;
+    bindings.push(...k.bindings);
+    drafts = k.drafts;
   } else {
     const hosts = opts.hosts ?? [];
     if (hosts.length !== size) throw new TopologyError(`the hosts target needs one host per member: ${hosts.length} hosts given for ${size} members`);
@@ -312,8 +333,12 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
   }
   checkClashes(bindings, `stack ${stackName}`);
 
-  const initialCluster: InitialMember[] = drafts.map((d) => ({ name: d.name, peerUrls: [url(d.address, d.peerPort)] }));
+  // Kubernetes: the first `size` pods bootstrap the cluster; each later ordinal joins one at a time,
+  // after `member add`, with every member up to itself as its initial cluster.
+  const peersUpTo = (n: number): InitialMember[] => drafts.slice(0, n).map((d) => ({ name: d.name, peerUrls: [url(d.address, d.peerPort)] }));
+  const initialCluster = peersUpTo(size);
   const members: MemberPlan[] = drafts.map((d) => {
+    const joins = d.index > size;
     const config: MemberConfig = {
       ...BASE_CONFIG,
       name: d.name,
@@ -323,9 +348,9 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
       advertiseClientUrls: [d.advertiseClientUrl],
       listenPeerUrls: [url(d.listenAddress, d.peerPort)],
       initialAdvertisePeerUrls: [url(d.address, d.peerPort)],
-      initialCluster,
+      initialCluster: joins ? peersUpTo(d.index) : initialCluster,
       initialClusterToken: token,
-      initialClusterState: "new",
+      initialClusterState: joins ? "existing" : "new",
       heartbeatIntervalMs: heartbeat,
       electionTimeoutMs: election,
       snapshotCount,
@@ -350,6 +375,7 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
       peerUrl: url(d.address, d.peerPort),
       clientUrl: d.clientUrl,
       ...d.extra,
+      ...(joins ? { joins } : {}),
     };
   });
   const endpoints = members.map((m) => m.clientUrl);
@@ -365,6 +391,7 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
     // commands when the endpoints carry a scheme: see README, "Known issues").
     etcdctl: `etcdctl --endpoints=${endpoints.map((u) => new URL(u).host).join(",")}`,
     ...(network ? { network } : {}),
+    ...(kubernetes ? { kubernetes } : {}),
     bindings,
   };
 }

@@ -252,11 +252,12 @@ test("cdktf.json runs stacks/main.ts and synthesizes without a provider download
   try {
     execFileSync(process.execPath, ["--import", "tsx", join(ROOT, "stacks", "main.ts")], {
       cwd: ROOT,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, ETCDKIT_SIZES: "3" },
+      env: { ...process.env, CDKTF_OUTDIR: outdir, ETCDKIT_SIZES: "3", ETCDKIT_K8S_SIZES: "3" },
       stdio: "pipe",
     });
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8"));
-    assert.deepEqual(Object.keys(manifest.stacks), ["etcd-3"]);
+    assert.deepEqual(Object.keys(manifest.stacks), ["etcd-3", "etcd-k8s-3"]);
+    assert.ok(existsSync(join(outdir, "stacks", "etcd-k8s-3", "cdk.tf.json")));
     assert.ok(existsSync(join(outdir, "stacks", "etcd-3", "hosts", "etcd-2", "etcdkit-etcd-2.service")));
   } finally {
     rmSync(outdir, { recursive: true, force: true });

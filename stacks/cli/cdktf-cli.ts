@@ -1,0 +1,110 @@
+/**
+ * `etcdkit deploy|output|destroy STACK [cdktf options]`: the README's CDKTF workflow on a fresh
+ * clone. Synthesizes the stacks in-process (same options as `cdktf synth`), checks what the command
+ * needs before anything is touched (the pinned CLI, Terraform, the stack's providers, and for a
+ * Docker stack that builds the image, the prepared image app) and says exactly what is missing and
+ * how to install it; then runs the pinned `cdktf` CLI from node_modules with the same arguments.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import { appRoot } from "../../ansible-free-scripts/common/paths.js";
+import { buildApp } from "../app.js";
+import { IMAGE_CONTEXT_DIR } from "../image-bundle.js";
+import { readStackOptions } from "../options.js";
+import { cdktfCli, providersInstallable, terraform, type Problem } from "./preflight.js";
+
+export const VERBS = ["deploy", "output", "destroy"] as const;
+export type Verb = (typeof VERBS)[number];
+
+const help = (verb: Verb) => `Usage: etcdkit ${verb} STACK [cdktf ${verb} options]
+
+Runs the pinned CDKTF CLI (node_modules/.bin/cdktf, cdktf-cli 0.21.0): cdktf ${verb} STACK [options],
+after checking that Terraform and the stack's providers can be had (nothing is touched otherwise).
+Stacks: etcd-1, etcd-3, etcd-5, etcd-7 (Docker) and etcd-k8s-1, -3, -5, -7 (Kubernetes), as declared by
+the ETCDKIT_* options (stacks/README.md). Examples:
+
+  npx etcdkit deploy etcd-3 --auto-approve
+  npx etcdkit output etcd-3 --outputs-file outputs.json     # then: etcdkit bench --stack-outputs outputs.json
+  npx etcdkit destroy etcd-3 --auto-approve
+`;
+
+export interface PreflightResult {
+  readonly problems: readonly Problem[];
+  readonly cdktf?: string;
+}
+
+/** Everything `verb` on `stack` needs, checked without changing anything. */
+export async function preflight(verb: Verb, stack: string, root: string, env: NodeJS.ProcessEnv): Promise<PreflightResult> {
+  const problems: Problem[] = [];
+  const outdir = mkdtempSync(join(tmpdir(), "etcdkit-preflight-synth-"));
+  let json: Record<string, any> | undefined;
+  let buildsImage = false;
+  try {
+    const options = readStackOptions(root, env);
+    const { stacks, kubernetes } = buildApp(options, { outdir });
+    const all = [...stacks, ...kubernetes];
+    const found = all.find((s) => s.node.id === stack);
+    if (!found) {
+      return { problems: [{ what: `no stack named "${stack}" is declared`, fix: `pick one of ${all.map((s) => s.node.id).join(", ")} (ETCDKIT_SIZES and ETCDKIT_K8S_SIZES choose which are declared)` }] };
+    }
+    json = JSON.parse(Testing.synth(found)) as Record<string, any>;
+    buildsImage = verb === "deploy" && stacks.includes(found as never) && options.build;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+  const cli = cdktfCli(root);
+  if ("what" in cli) problems.push(cli);
+  const tf = await terraform(env);
+  if ("what" in tf) problems.push(tf);
+  else {
+    const p = await providersInstallable(tf.path, stack, json, env);
+    if (p) problems.push(p);
+  }
+  if (buildsImage && !existsSync(join(root, IMAGE_CONTEXT_DIR, "app"))) {
+    problems.push({ what: `the image build of ${stack} copies ${IMAGE_CONTEXT_DIR}/app, which is not prepared`, fix: "run `npx tsx stacks/image-bundle.ts` first (or ETCDKIT_BUILD=false with an existing ETCDKIT_IMAGE)" });
+  }
+  return { problems, ...("path" in cli ? { cdktf: cli.path } : {}) };
+}
+
+export function describeProblems(verb: Verb, stack: string, problems: readonly Problem[]): string {
+  return (
+    `etcdkit ${verb} ${stack}: cannot run cdktf ${verb}; nothing was changed.\n` +
+    problems.map((p, i) => `  ${i + 1}. ${p.what}\n     -> ${p.fix}\n`).join("")
+  );
+}
+
+/** The environment cdktf runs with: a plugin cache (providers downloaded once, for the check and the run), no checkpoint calls. */
+export function cdktfEnv(root: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, TF_PLUGIN_CACHE_DIR: env.TF_PLUGIN_CACHE_DIR || join(root, ".etcdkit", "terraform-plugin-cache"), CHECKPOINT_DISABLE: env.CHECKPOINT_DISABLE ?? "1" };
+}
+
+export async function main(verb: Verb, argv: string[], root = appRoot(), baseEnv: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [stack, ...rest] = argv;
+  if (!stack || stack === "--help" || stack === "-h") {
+    process.stdout.write(help(verb));
+    return stack ? 0 : 2;
+  }
+  const env = cdktfEnv(root, baseEnv);
+  let result: PreflightResult;
+  try {
+    result = await preflight(verb, stack, root, env);
+  } catch (e) {
+    process.stderr.write(`etcdkit ${verb} ${stack}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (result.problems.length > 0) {
+    process.stderr.write(describeProblems(verb, stack, result.problems));
+    return 3;
+  }
+  return new Promise<number>((resolve) => {
+    const child = spawn(result.cdktf!, [verb, stack, ...rest], { cwd: root, env, stdio: "inherit" });
+    child.on("error", (e) => {
+      process.stderr.write(`etcdkit ${verb}: cannot run ${result.cdktf}: ${e.message}\n`);
+      resolve(1);
+    });
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
