@@ -108,6 +108,7 @@ export function sandboxConflicts(c: Inventory["cluster"]): string[] {
   const under = (p: string) => hidden.find((h) => p === h || p.startsWith(`${h}/`));
   const paths: [string, string][] = [
     ["cluster.dataDir", c.dataDir],
+    c.insecure ? ["", ""] : ["cluster.certDir", c.certDir],
     c.server === "etcd-ts" ? ["cluster.deployDir", c.deployDir] : ["", ""],
     [c.server === "etcd-ts" ? "cluster.nodePath" : c.server === "etcd" ? "cluster.etcdPath" : "cluster.server", serverBinary(c)],
   ];
