@@ -19,6 +19,8 @@ export interface PlanItem {
   members: number;
   server: string;
   role: ServerRole;
+  /** Local clusters: TLS (default) or plaintext. */
+  tls?: boolean;
 }
 
 export interface RunnerDeps {
@@ -54,8 +56,11 @@ export function planRuns(opts: BenchOptionsRecord, notes: string[]): PlanItem[] 
     baseline = null;
   }
   for (const n of opts.topologies) {
-    items.push({ members: n, server: opts.server, role: "subject" });
-    if (baseline && baseline !== opts.server) items.push({ members: n, server: baseline, role: "baseline" });
+    for (const t of opts.transports ?? ["tls"]) {
+      const tls = t === "tls";
+      items.push({ members: n, server: opts.server, role: "subject", tls });
+      if (baseline && baseline !== opts.server) items.push({ members: n, server: baseline, role: "baseline", tls });
+    }
   }
   return items;
 }
@@ -126,7 +131,9 @@ export async function runBench(opts: BenchOptionsRecord, deps: RunnerDeps): Prom
 
 async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps, runId: string, notes: string[]): Promise<TopologyRun> {
   const { progress, signal } = deps;
-  const id = `${item.members}-${item.server}`;
+  // With --tls both ways run: the id says which.
+  const suffix = (opts.transports?.length ?? 1) > 1 ? (item.tls === false ? "-plain" : "-tls") : "";
+  const id = `${item.members}-${item.server}${suffix}`;
   const run: TopologyRun = {
     id,
     members: item.members,
@@ -145,13 +152,14 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
   try {
     if (deps.fixedTarget) target = deps.fixedTarget;
     else {
-      progress.log(`bringing up ${item.members} × ${item.server}${item.role === "baseline" ? " (baseline)" : ""}`);
-      target = await deps.factory!(item.members, item.server, signal, (m) => progress.log(`  ${m}`));
+      progress.log(`bringing up ${item.members} × ${item.server}${item.role === "baseline" ? " (baseline)" : ""}${item.tls === false ? ", plaintext (--insecure)" : ", TLS"}`);
+      target = await deps.factory!(item.members, item.server, signal, (m) => progress.log(`  ${m}`), item.tls !== false);
     }
     deps.onTarget?.(target);
     run.target.endpoints = target.endpoints();
     run.members = target.size;
-    run.id = `${target.size}-${item.server}`;
+    run.id = `${target.size}-${item.server}${suffix}`;
+    run.tls = target.tls !== undefined;
     await checkEndpoints(target.endpoints(), 5000);
     if (target.control) await target.control.waitHealthy();
   } catch (e) {

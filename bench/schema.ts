@@ -92,7 +92,14 @@ export interface BenchOptionsRecord {
   quick: boolean;
   /** "default", "quick" (--quick) or "full" (--full); absent in older files. */
   profile?: "default" | "quick" | "full";
+  /**
+   * How local clusters are brought up, in run order: ["tls"] (the default, as the kit deploys), ["plaintext"]
+   * (--insecure) or ["tls", "plaintext"] (--tls: the same topology both ways). Absent in older files: plaintext.
+   */
+  transports?: Transport[];
 }
+
+export type Transport = "tls" | "plaintext";
 
 export interface MachineFacts {
   hostname: string;
@@ -125,6 +132,8 @@ export interface TopologyRun {
   members: number;
   server: string;
   role: ServerRole;
+  /** Whether the clients spoke TLS to the cluster (absent in older files: plaintext). */
+  tls?: boolean;
   target: { kind: TargetKind; endpoints: string[] };
   status: Status;
   error?: string;
