@@ -3,6 +3,8 @@ import type { BenchResultFile, FigureStat, TopologyRun, WorkloadResult } from ".
 
 export interface TopologyGroup {
   members: number;
+  /** With --tls (both transports in one file): which one this group ran over. */
+  transport?: "TLS" | "plaintext";
   subject: TopologyRun | undefined;
   baseline: TopologyRun | undefined;
   /** Workload names in run order, over both servers. */
@@ -10,15 +12,23 @@ export interface TopologyGroup {
 }
 
 export function groupByTopology(r: BenchResultFile): TopologyGroup[] {
-  const byMembers = new Map<number, TopologyGroup>();
+  const byMembers = new Map<string, TopologyGroup>();
+  const both = (r.options.transports?.length ?? 1) > 1;
   for (const run of r.runs) {
-    let g = byMembers.get(run.members);
-    if (!g) byMembers.set(run.members, (g = { members: run.members, subject: undefined, baseline: undefined, workloads: [] }));
+    const transport = both ? (run.tls === false ? "plaintext" : "TLS") : undefined;
+    const key = `${run.members}|${transport ?? ""}`;
+    let g = byMembers.get(key);
+    if (!g) byMembers.set(key, (g = { members: run.members, ...(transport ? { transport } : {}), subject: undefined, baseline: undefined, workloads: [] }));
     if (run.role === "baseline") g.baseline ??= run;
     else g.subject ??= run;
     for (const w of run.workloads) if (!g.workloads.includes(w.name)) g.workloads.push(w.name);
   }
   return [...byMembers.values()].sort((a, b) => a.members - b.members);
+}
+
+/** "3" or, with both transports in one file, "3 TLS" / "3 plaintext". */
+export function topologyLabel(g: TopologyGroup): string {
+  return g.transport ? `${g.members} ${g.transport}` : String(g.members);
 }
 
 export function workloadOf(run: TopologyRun | undefined, name: string): WorkloadResult | undefined {

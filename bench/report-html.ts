@@ -271,7 +271,7 @@ export function renderHtml(r: BenchResultFile): string {
     body.push(`<section id="throughput"><h2>Throughput by topology</h2><div class="charts">`);
     for (const name of loadNames) {
       if (NOTICE_WORKLOADS.has(name)) continue; // leases per second: not a figure
-      const cats = groups.map((g) => `${g.members} member${g.members === 1 ? "" : "s"}`);
+      const cats = groups.map((g) => `${g.members} member${g.members === 1 ? "" : "s"}${g.transport ? `, ${g.transport}` : ""}`);
       const series: BarSeries[] = servers.map((s) => {
         const runs = groups.map((g) => (s.role === "baseline" ? g.baseline : g.subject));
         const f = runs.map((run) => fig(workloadOf(run, name), "throughput"));
@@ -347,7 +347,7 @@ export function renderHtml(r: BenchResultFile): string {
   // Tables.
   body.push(`<section id="tables"><h2>Tables</h2>`);
   for (const g of groups) {
-    body.push(`<h3>${g.members} member${g.members === 1 ? "" : "s"}</h3>`);
+    body.push(`<h3>${g.members} member${g.members === 1 ? "" : "s"}${g.transport ? `, ${g.transport}` : ""}</h3>`);
     for (const run of [g.subject, g.baseline]) if (run && run.status !== "ok") body.push(`<p class="warn">${esc(run.server)}: ${esc(run.status)}${run.error ? ` — ${esc(run.error)}` : ""}</p>`);
     for (const t of summaryTables(r, g)) {
       body.push(`<table data-table="${esc(t.title)}"><caption>${esc(t.title)}</caption><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>`);

@@ -232,7 +232,7 @@ export function renderMarkdown(r: BenchResultFile): string {
   if (headline) out.push("", "## Headline", "", renderHeadlineMarkdown(headline).trimEnd());
   for (const g of groupByTopology(r)) {
     out.push("");
-    out.push(`## ${g.members} member${g.members === 1 ? "" : "s"}`);
+    out.push(`## ${g.members} member${g.members === 1 ? "" : "s"}${g.transport ? `, ${g.transport}` : ""}`);
     for (const run of [g.subject, g.baseline]) {
       if (run && run.status !== "ok") out.push("", `${run.server}: **${run.status}**${run.error ? ` — ${run.error}` : ""}`);
     }
