@@ -162,8 +162,11 @@ test("preflight: a non-root ssh user cannot run members as another user, and say
 });
 
 test("deploy refuses, under systemd, paths the units' sandbox hides from members", () => {
-  const base = settings({ deployDir: "/opt/etcdkit", dataDir: "/var/lib/etcdkit", server: "etcd-ts", nodePath: "/usr/bin/node" });
+  const base = settings({ deployDir: "/opt/etcdkit", dataDir: "/var/lib/etcdkit", server: "etcd-ts", nodePath: "/usr/bin/node", certDir: "/etc/etcdkit/pki" });
   assert.deepEqual(sandboxConflicts(base), []);
+  // The members read their certificates: under /home they could not (plaintext deployments copy none).
+  assert.match(sandboxConflicts({ ...base, certDir: "/home/me/pki" }).join("\n"), /cluster\.certDir \/home\/me\/pki is under \/home/);
+  assert.deepEqual(sandboxConflicts({ ...base, certDir: "/home/me/pki", insecure: true }), []);
   assert.match(sandboxConflicts({ ...base, dataDir: "/home/me/etcd" }).join("\n"), /cluster\.dataDir \/home\/me\/etcd is under \/home, which the systemd units hide/);
   assert.match(sandboxConflicts({ ...base, deployDir: "/tmp/etcdkit" }).join("\n"), /cluster\.deployDir \/tmp\/etcdkit is under \/tmp/);
   assert.match(sandboxConflicts({ ...base, nodePath: "/root/.nvm/node" }).join("\n"), /cluster\.nodePath/);
