@@ -37,6 +37,8 @@ COPY --from=build --chown=1000:1000 /var/lib/etcd /var/lib/etcd
 # uid 1000 is the "node" user of the official node images; numeric so any base works.
 USER 1000:1000
 EXPOSE 2379 2380
+# The probe (stacks/pod/probe.ts) asks /health at the member's own client URL: https with the
+# member's certificate when ETCD_LISTEN_CLIENT_URLS is https (the kit's default), else http.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node","-e","fetch('http://127.0.0.1:2379/health').then(r=>r.json()).then(j=>process.exit(j.health==='true'?0:1),()=>process.exit(1))"]
+  CMD ["node","/app/dist/stacks/pod/probe.js","/health"]
 ENTRYPOINT ["node","/app/bin/etcd-ts.js"]

@@ -18,8 +18,9 @@ import { renderMarkdown } from "./report-md.js";
 import { readResultFile, ResultFileError, writeResultFile } from "./result-file.js";
 import { runBench } from "./runner.js";
 import { parseShapes } from "./shapes.js";
-import type { BenchOptionsRecord, BenchResultFile, Consistency } from "./schema.js";
-import { endpointsFromStackOutputs, endpointsTarget, loadLocalRunner, localFactory, type ClusterTarget, type TargetFactory } from "./target.js";
+import type { BenchOptionsRecord, BenchResultFile, Consistency, Transport } from "./schema.js";
+import { endpointsFromStackOutputs, endpointsTarget, loadLocalRunner, localFactory, tlsFromStackOutputs, type ClusterTarget, type TargetFactory } from "./target.js";
+import type { ClientTlsFiles } from "./endpoint-tls.js";
 import { expandWorkloads } from "./workloads.js";
 import { HOSTS_FLAGS, resolveHostsOptions, type ResolvedHosts } from "./hosts-options.js";
 import { hostsFactory } from "./hosts-target.js";
@@ -87,6 +88,11 @@ export const FLAGS: FlagSpec[] = [
   { name: "cross-check", type: "boolean", help: "check the load generator against etcdprobe instead (etcdkit bench --cross-check --help)" },
   { name: "from-result", type: "string", arg: "FILE", help: "only write summary.md and report.html again from a result.json" },
   { name: "quiet", type: "boolean", help: "no progress output" },
+  { name: "insecure", type: "boolean", help: "bring clusters up plaintext (local, or --target hosts), without certificates (default: TLS on client and peer ports, as every deployment of the kit)" },
+  { name: "tls", type: "boolean", help: "the cost of TLS: each topology (and --target hosts: each set of conditions) with TLS and then plaintext, for the server and the baseline, in the same run" },
+  { name: "cacert", type: "string", arg: "FILE", help: "with https --endpoints: the CA of the members' certificates" },
+  { name: "cert", type: "string", arg: "FILE", help: "with https --endpoints: the client certificate to present" },
+  { name: "key", type: "string", arg: "FILE", help: "with https --endpoints: the client certificate's key" },
   ...HOSTS_FLAGS,
 ];
 
@@ -120,7 +126,7 @@ function positiveInt(flags: FlagValues, name: string, dflt: number, min = 1): nu
 }
 
 /** Flags → the effective options (validated, defaults applied). */
-export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null; hostsTarget: ResolvedHosts | null } {
+export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null; hostsTarget: ResolvedHosts | null; clientTls: ClientTlsFiles | undefined } {
   if (flags.quick && flags.full) throw new UsageError("--quick and --full exclude each other");
   const profileName = flags.full ? "full" : flags.quick ? "quick" : "default";
   const profile = PROFILES[profileName];
@@ -195,11 +201,28 @@ export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: s
     pauseMs: positiveInt(flags, "pause-ms", 3000),
     quick: profileName === "quick",
     profile: profileName,
+    transports: transportsOf(flags, Boolean(endpoints || stackOutputs)),
+    clientTls: clientTlsOf(flags, Boolean(endpoints)),
     out: (flags.out as string | undefined) ?? null,
     stackOutputs,
     ...(hostsTarget ? { target: "hosts" as const, hosts: hostsTarget.record } : {}),
     hostsTarget,
   };
+}
+
+/** --tls: both ways; --insecure: plaintext; else TLS. Only local clusters are brought up either way. */
+function transportsOf(flags: FlagValues, fixed: boolean): Transport[] {
+  if (flags.tls && flags.insecure) throw new UsageError("--tls runs both ways; it excludes --insecure");
+  if (fixed && (flags.tls || flags.insecure)) throw new UsageError("--tls and --insecure choose how local clusters are brought up: with --endpoints or --stack-outputs the URLs say it");
+  return flags.tls ? ["tls", "plaintext"] : flags.insecure ? ["plaintext"] : ["tls"];
+}
+
+function clientTlsOf(flags: FlagValues, endpoints: boolean): ClientTlsFiles | undefined {
+  const [ca, cert, key] = [flags.cacert, flags.cert, flags.key] as (string | undefined)[];
+  if (ca === undefined && cert === undefined && key === undefined) return undefined;
+  if (!endpoints) throw new UsageError("--cacert, --cert and --key go with --endpoints (a stack's outputs carry them, local clusters and --target hosts make their own)");
+  if (!ca || !cert || !key) throw new UsageError("give --cacert, --cert and --key together");
+  return { ca: resolve(ca), cert: resolve(cert), key: resolve(key) };
 }
 
 export function writeReports(result: BenchResultFile, outDir: string, withJson = true): { json: string; md: string; html: string } {
@@ -283,7 +306,8 @@ export async function main(argv: string[]): Promise<number> {
     try {
       if (opts.target === "endpoints" || opts.target === "stack") {
         const urls = opts.target === "stack" ? endpointsFromStackOutputs(opts.stackOutputs!) : opts.endpoints!;
-        fixedTarget = await endpointsTarget(urls, opts.target, opts.server, 3000);
+        const tls = opts.target === "stack" ? tlsFromStackOutputs(opts.stackOutputs!) : opts.clientTls;
+        fixedTarget = await endpointsTarget(urls, opts.target, opts.server, 3000, tls);
         opts.endpoints = fixedTarget.endpoints();
       } else if (opts.hostsTarget) {
         const why = labUnavailable() ?? sshdUnavailable();
@@ -297,7 +321,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const outDir = resolve(opts.out ?? defaultOutDir());
-    const { out: _o, stackOutputs: _s, hostsTarget: _h, ...record } = opts;
+    const { out: _o, stackOutputs: _s, hostsTarget: _h, clientTls: _t, ...record } = opts;
     const result = await runBench(record, {
       progress,
       signal: ac.signal,

@@ -109,6 +109,8 @@ export function formatCrossCheck(cells: CrossCell[], minRatio: number, passes: n
 
 async function clustersFor(o: ReturnType<typeof crossOptions>, endpoints: string[] | undefined, signal: AbortSignal): Promise<AsyncGenerator<ClusterTarget>> {
   if (endpoints) {
+    // etcdprobe (shared/tools/etcdprobe/README.md) has no TLS flags: it measures plaintext clusters only.
+    if (endpoints.some((e) => e.startsWith("https:"))) throw new UsageError("etcdprobe has no TLS flags (shared/tools/etcdprobe/README.md): give plaintext http:// --endpoints");
     const t = await endpointsTarget(endpoints, "endpoints", "etcd", 3000);
     return (async function* () {
       yield t;
@@ -119,7 +121,8 @@ async function clustersFor(o: ReturnType<typeof crossOptions>, endpoints: string
   return (async function* () {
     for (const n of o.topologies) {
       if (signal.aborted) return;
-      yield await factory(n, "etcd", signal);
+      // Plaintext: etcdprobe cannot speak TLS, and the cross-check compares the two load generators, not transports.
+      yield await factory(n, "etcd", signal, undefined, { tls: false });
     }
   })();
 }

@@ -5,6 +5,14 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { clientConstructor } from "../server/api/proto/load.js";
+import { isHttps, tlsMaterialFor } from "./endpoint-tls.js";
+
+/** TLS for https endpoints, with the client certificate registered for the endpoint (endpoint-tls.ts). */
+export function channelCredentials(endpoint: string): grpc.ChannelCredentials {
+  if (!isHttps(endpoint)) return grpc.credentials.createInsecure();
+  const t = tlsMaterialFor(endpoint);
+  return t ? grpc.credentials.createSsl(t.ca, t.key, t.cert) : grpc.credentials.createSsl();
+}
 
 export type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: any) => void) => void;
 
@@ -26,7 +34,7 @@ export class EtcdChannel {
   readonly channel: grpc.Channel;
   private readonly clients = new Map<string, grpc.Client>();
   constructor(readonly endpoint: string) {
-    this.channel = new grpc.Channel(grpcTarget(endpoint), grpc.credentials.createInsecure(), {
+    this.channel = new grpc.Channel(grpcTarget(endpoint), channelCredentials(endpoint), {
       "grpc.use_local_subchannel_pool": 1,
       "grpc.max_receive_message_length": 64 * 1024 * 1024,
       // A distinct option value makes every channel its own connection even if a pool were shared.
@@ -41,7 +49,7 @@ export class EtcdChannel {
     let c = this.clients.get(key);
     if (!c) {
       const Ctor = clientConstructor(pkg, name);
-      c = new Ctor(grpcTarget(this.endpoint), grpc.credentials.createInsecure(), { channelOverride: this.channel });
+      c = new Ctor(grpcTarget(this.endpoint), channelCredentials(this.endpoint), { channelOverride: this.channel });
       this.clients.set(key, c);
     }
     return c;

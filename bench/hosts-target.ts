@@ -7,12 +7,15 @@
  * service's pid file on its host; the service manager restarts a killed member, as systemd's
  * Restart=always does); stop and start go through the host's service manager over ssh. Partitions
  * are nftables cuts inside the hosts (partition.ts); clients (the bench) keep reaching every member.
+ * TLS by default, as the SSH deploy: the target registers the deployment's root client certificate
+ * for its endpoints, so every client of the suite presents it; `opts.tls === false` deploys plaintext.
  */
 import { isHealthy, waitFor } from "../ansible-free-scripts/common/health.js";
 import { HostsLab } from "../ansible-free-scripts/hosts/lab.js";
 import { conditionsTag, type NetworkConditions } from "../ansible-free-scripts/hosts/link-conditions.js";
 import { Partitions } from "../ansible-free-scripts/hosts/partition.js";
 import { normalizeUrl } from "./etcd-client.js";
+import { registerEndpointTls, type ClientTlsFiles } from "./endpoint-tls.js";
 import type { RunConditions } from "./schema.js";
 import type { ClusterControl, ClusterTarget, PartitionControl, TargetFactory } from "./target.js";
 
@@ -40,7 +43,7 @@ function partitionControl(lab: HostsLab): PartitionControl {
   };
 }
 
-function control(lab: HostsLab, log: (m: string) => void): ClusterControl {
+function control(lab: HostsLab, log: (m: string) => void, tls: ClientTlsFiles | undefined): ClusterControl {
   const waitGone = async (pid: number) => {
     await waitFor(async () => !isAlive(pid), 10_000, `pid ${pid} to exit`, undefined, 20);
   };
@@ -55,7 +58,7 @@ function control(lab: HostsLab, log: (m: string) => void): ClusterControl {
     resume: async (name) => void lab.signal(name, "SIGCONT"),
     waitHealthy: async () => {
       const urls = lab.members().map((m) => m.clientUrl);
-      await waitFor(async () => (await Promise.all(urls.map((u) => isHealthy(u)))).every(Boolean), 120_000, `every member of ${urls.join(", ")} to be healthy`);
+      await waitFor(async () => (await Promise.all(urls.map((u) => isHealthy(u, 1000, tls)))).every(Boolean), 120_000, `every member of ${urls.join(", ")} to be healthy`);
     },
   };
 }
@@ -69,16 +72,23 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The ClusterTarget of a lab on which a cluster of `server` is deployed. */
+/**
+ * The ClusterTarget of a lab on which a cluster of `server` is deployed. A TLS deployment's CA and root
+ * client certificate are registered for its endpoints, so every client of the suite (load, partition and
+ * stale-read probes, failover, health) speaks TLS to it.
+ */
 export function hostsTarget(lab: HostsLab, server: string, conditions: RunConditions, log: (m: string) => void): ClusterTarget {
   const members = () => lab.members().map((m) => ({ name: m.name, clientUrl: normalizeUrl(m.clientUrl), pid: lab.memberPid(m.name) }));
+  const tls = lab.clientTls ?? undefined;
+  registerEndpointTls(members().map((m) => m.clientUrl), tls);
   return {
+    ...(tls ? { tls } : {}),
     kind: "hosts",
     server,
     size: lab.net.hosts.length,
     members,
     endpoints: () => members().map((m) => m.clientUrl),
-    control: control(lab, log),
+    control: control(lab, log, tls),
     partitions: partitionControl(lab),
     conditions,
     down: () => lab.destroy(),
@@ -92,13 +102,14 @@ export function runConditions(lab: HostsLab): RunConditions {
 
 /** Brings each cluster up on a lab of its own, under the variant's conditions. */
 export function hostsFactory(o: HostsTargetOptions): TargetFactory {
-  return async (members, server, _signal, onProgress, variant) => {
-    const conditions = o.conditions[variant?.index ?? 0];
-    if (!conditions) throw new Error(`no network conditions #${variant?.index ?? 0}`);
+  return async (members, server, _signal, onProgress, opts) => {
+    const index = opts?.variant?.index ?? 0;
+    const conditions = o.conditions[index];
+    if (!conditions) throw new Error(`no network conditions #${index}`);
     const log = onProgress ?? (() => undefined);
     const lab = await HostsLab.create({ hosts: members, conditions, coresPerHost: o.coresPerHost, shaper: o.shaper, signalHooks: false, log });
     try {
-      await lab.deploy(server, log, { heartbeatMs: o.heartbeatMs, electionMs: o.electionMs });
+      await lab.deploy(server, log, { heartbeatMs: o.heartbeatMs, electionMs: o.electionMs, insecure: opts?.tls === false });
       return hostsTarget(lab, server, runConditions(lab), log);
     } catch (e) {
       await lab.destroy().catch((d: Error) => log(d.message));

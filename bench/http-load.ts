@@ -1,4 +1,5 @@
 /** The HTTP gateway runner of a load generator process (bench/load-worker.ts). */
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { keyOf, valueOf } from "./keys.js";
 import { Counters } from "./load-counters.js";
@@ -23,6 +24,8 @@ export async function runHttp(j: LoadJob, ctl: WorkerControl): Promise<void> {
     headers: { "content-type": "application/json" },
     requests: [{ method: "POST", path, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body() }) }],
     skipAggregateResult: true,
+    // https endpoints: the registered CA and client certificate (bench/endpoint-tls.ts).
+    ...(j.tls ? { tlsOptions: { ca: readFileSync(j.tls.ca), cert: readFileSync(j.tls.cert), key: readFileSync(j.tls.key) } } : {}),
   };
   // Warm-up run, not counted.
   let warm = 0;

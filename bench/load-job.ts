@@ -1,4 +1,5 @@
 /** Messages between the benchmark (parent) and its load generator processes (bench/load-worker.ts). */
+import type { ClientTlsFiles } from "./endpoint-tls.js";
 
 export type LoadOp = "put" | "range" | "txn-mixed" | "lease-churn" | "lease-keepalive" | "lease-expiry" | "watch-latency" | "http-put" | "http-range";
 
@@ -37,6 +38,8 @@ export interface LoadJob {
   leaseTtl: number;
   /** watch-latency: puts per second on the watched key. */
   putRate: number;
+  /** https endpoints: the CA and client certificate files (the parent's registration, bench/endpoint-tls.ts). */
+  tls?: ClientTlsFiles;
 }
 
 export type ToWorker = { type: "job"; job: LoadJob } | { type: "go"; startAt: number } | { type: "stop" };

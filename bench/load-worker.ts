@@ -20,6 +20,7 @@ import { runLeaseKeepAlive } from "./lease-load.js";
 import { kvRunner, type KvRunner } from "./kv-ops.js";
 import { Counters } from "./load-counters.js";
 import type { LoadJob, ToWorker } from "./load-job.js";
+import { registerEndpointTls } from "./endpoint-tls.js";
 import { runWatchLatency } from "./watch-load.js";
 import { closedLoop, openChannels, readyThenStart, reportProgress, send, WorkerSignals, type WorkerControl } from "./worker-context.js";
 
@@ -31,6 +32,7 @@ process.on("SIGINT", () => {
 process.on("disconnect", () => process.exit(0));
 process.on("message", (m: ToWorker) => {
   if (m.type === "job") {
+    if (m.job.tls) registerEndpointTls(m.job.endpoints, m.job.tls);
     main(m.job, signals).catch((e) => {
       send({ type: "error", message: String((e as Error)?.stack ?? e) });
       setTimeout(() => process.exit(1), 50);

@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Histogram } from "hdr-histogram-js";
 import type { FromWorker, LoadJob, WorkerResult } from "./load-job.js";
+import { tlsFilesFor } from "./endpoint-tls.js";
 import { decodeHistogram, newHistogram } from "./stats.js";
 
 export interface LoadSpec extends Omit<LoadJob, "channelIds" | "clients" | "total" | "rate" | "keyOffset" | "warmup"> {
@@ -86,6 +87,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
     rate: rates[w]!,
     warmup: warmups[w]!,
     keyOffset: w * Math.floor(spec.keySpaceSize / W),
+    ...(tlsFilesFor(spec.endpoints[0]!) ? { tls: tlsFilesFor(spec.endpoints[0]!) } : {}),
   }));
 
   const children: ChildProcess[] = [];

@@ -10,6 +10,8 @@
  *    or prom-client's nodejs_heap_size_used_bytes).
  * The kernel's page cache of the data files is not part of any process's RSS and is not reported here.
  */
+import { httpGet } from "../ansible-free-scripts/common/health.js";
+import { tlsFilesFor } from "./endpoint-tls.js";
 import { readFileSync, statSync } from "node:fs";
 import { runLoad } from "./load.js";
 import type { FigureStat, MemberMemory, MemoryTrial, Trial } from "./schema.js";
@@ -55,13 +57,10 @@ export function heapFromMetrics(text: string): number | null {
   return null;
 }
 
+/** /metrics over http or https (with the client certificate registered for the endpoint). */
 async function metricsText(clientUrl: string): Promise<string | null> {
-  try {
-    const res = await fetch(`${clientUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
-    return res.ok ? await res.text() : null;
-  } catch {
-    return null;
-  }
+  const res = await httpGet(`${clientUrl}/metrics`, 2000, tlsFilesFor(clientUrl));
+  return res && res.status === 200 ? res.body : null;
 }
 
 export async function memberMemory(m: TargetMember): Promise<MemberMemory> {

@@ -5,19 +5,29 @@ export interface TopologyGroup {
   members: number;
   /** --target hosts: the conditions shared by the group's runs (subject and baseline). */
   conditions?: RunConditions;
+  /** With --tls (both transports in one file): which one this group ran over. */
+  transport?: "TLS" | "plaintext";
   subject: TopologyRun | undefined;
   baseline: TopologyRun | undefined;
   /** Workload names in run order, over both servers. */
   workloads: string[];
 }
 
-/** Runs grouped by size and, on namespace hosts, by the conditions they ran under (in run order within a size). */
+/**
+ * Runs grouped by size, on namespace hosts by the conditions they ran under, and with --tls by transport
+ * (in run order within a size).
+ */
 export function groupByTopology(r: BenchResultFile): TopologyGroup[] {
   const byKey = new Map<string, TopologyGroup>();
+  const both = (r.options.transports?.length ?? 1) > 1;
   for (const run of r.runs) {
-    const key = `${run.members}|${run.conditions?.tag ?? ""}`;
+    const transport = both ? (run.tls === false ? "plaintext" : "TLS") : undefined;
+    const key = `${run.members}|${run.conditions?.tag ?? ""}|${transport ?? ""}`;
     let g = byKey.get(key);
-    if (!g) byKey.set(key, (g = { members: run.members, subject: undefined, baseline: undefined, workloads: [], ...(run.conditions ? { conditions: run.conditions } : {}) }));
+    if (!g) {
+      g = { members: run.members, ...(run.conditions ? { conditions: run.conditions } : {}), ...(transport ? { transport } : {}), subject: undefined, baseline: undefined, workloads: [] };
+      byKey.set(key, g);
+    }
     if (run.role === "baseline") g.baseline ??= run;
     else g.subject ??= run;
     for (const w of run.workloads) if (!g.workloads.includes(w.name)) g.workloads.push(w.name);
@@ -25,10 +35,10 @@ export function groupByTopology(r: BenchResultFile): TopologyGroup[] {
   return [...byKey.values()].sort((a, b) => a.members - b.members);
 }
 
-/** "3 members", or on namespace hosts "3 hosts, 20ms". */
+/** "3 members", on namespace hosts "3 hosts, 20ms"; with --tls ", TLS" or ", plaintext" after it. */
 export function groupLabel(g: TopologyGroup): string {
-  if (g.conditions) return `${g.members} host${g.members === 1 ? "" : "s"}, ${g.conditions.tag}`;
-  return `${g.members} member${g.members === 1 ? "" : "s"}`;
+  const base = g.conditions ? `${g.members} host${g.members === 1 ? "" : "s"}, ${g.conditions.tag}` : `${g.members} member${g.members === 1 ? "" : "s"}`;
+  return g.transport ? `${base}, ${g.transport}` : base;
 }
 
 /** What a group's figures ran under, one line each (empty for targets without conditions). */
@@ -46,6 +56,12 @@ export function conditionsLines(g: TopologyGroup): string[] {
         ]
       : []),
   ];
+}
+
+/** The headline's size cell: "3", on namespace hosts "3 (20ms)", with both transports in one file "3 TLS" / "3 (20ms) plaintext". */
+export function topologyLabel(g: TopologyGroup): string {
+  const size = g.conditions ? `${g.members} (${g.conditions.tag})` : String(g.members);
+  return g.transport ? `${size} ${g.transport}` : size;
 }
 
 export function workloadOf(run: TopologyRun | undefined, name: string): WorkloadResult | undefined {

@@ -4,7 +4,7 @@
  * and beside them the CPU the servers and the load generator used (on a machine where both share the cores,
  * a load generator near a full core would make the throughput its own). `etcdkit bench` prints it last.
  */
-import { connectionsLine, fig, fmtNum, fmtRatio, groupByTopology, hostsOptionsText, ratio, workloadOf, type TopologyGroup } from "./report-common.js";
+import { connectionsLine, fig, fmtNum, fmtRatio, groupByTopology, hostsOptionsText, ratio, topologyLabel, workloadOf, type TopologyGroup } from "./report-common.js";
 import type { BenchResultFile, FigureStat, WorkloadResult } from "./schema.js";
 
 export interface HeadlineTable {
@@ -22,8 +22,6 @@ export function shapeLabel(w: WorkloadResult): string {
 }
 
 /** The first column: the size, and on namespace hosts the conditions too (one size runs under several). */
-const sizeCell = (g: TopologyGroup): string => (g.conditions ? `${g.members} (${g.conditions.tag})` : String(g.members));
-
 const pair = (a: FigureStat | undefined, b: FigureStat | undefined, hasBaseline: boolean): string =>
   hasBaseline ? `${fmtNum(a?.median)} / ${fmtNum(b?.median)}` : fmtNum(a?.median);
 
@@ -37,7 +35,7 @@ function loadRows(g: TopologyGroup, hasBaseline: boolean): string[][] {
     const thrA = fig(a, "throughput");
     const thrB = fig(b, "throughput");
     rows.push([
-      sizeCell(g),
+      topologyLabel(g),
       `${shapeLabel(any)} (req/s)`,
       fmtNum(thrA?.median),
       ...(hasBaseline ? [fmtNum(thrB?.median), fmtRatio(ratio(thrA, thrB))] : []),
@@ -53,7 +51,7 @@ function otherRows(g: TopologyGroup, hasBaseline: boolean): string[][] {
   const rows: string[][] = [];
   const row = (label: string, a: FigureStat | undefined, b: FigureStat | undefined) => {
     if (!a && !b) return;
-    rows.push([sizeCell(g), label, fmtNum(a?.median), ...(hasBaseline ? [fmtNum(b?.median), fmtRatio(ratio(a, b))] : []), "", "", ""]);
+    rows.push([topologyLabel(g), label, fmtNum(a?.median), ...(hasBaseline ? [fmtNum(b?.median), fmtRatio(ratio(a, b))] : []), "", "", ""]);
   };
   for (const name of g.workloads) {
     const a = workloadOf(g.subject, name);

@@ -21,6 +21,8 @@ export interface PlanItem {
   role: ServerRole;
   /** --target hosts: which of the network conditions (index into options.hosts.delaysMs). */
   variant?: number;
+  /** Clusters the bench brings up (local, hosts): TLS (default) or plaintext. */
+  tls?: boolean;
 }
 
 export interface RunnerDeps {
@@ -59,9 +61,11 @@ export function planRuns(opts: BenchOptionsRecord, notes: string[]): PlanItem[] 
   const variants = opts.target === "hosts" ? (opts.hosts?.delaysMs ?? [0]).map((_, i) => i) : [undefined];
   for (const n of opts.topologies) {
     for (const variant of variants) {
-      const v = variant === undefined ? {} : { variant };
-      items.push({ members: n, server: opts.server, role: "subject", ...v });
-      if (baseline && baseline !== opts.server) items.push({ members: n, server: baseline, role: "baseline", ...v });
+      for (const t of opts.transports ?? ["tls"]) {
+        const v = { ...(variant === undefined ? {} : { variant }), tls: t === "tls" };
+        items.push({ members: n, server: opts.server, role: "subject", ...v });
+        if (baseline && baseline !== opts.server) items.push({ members: n, server: baseline, role: "baseline", ...v });
+      }
     }
   }
   return items;
@@ -133,7 +137,9 @@ export async function runBench(opts: BenchOptionsRecord, deps: RunnerDeps): Prom
 
 async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps, runId: string, notes: string[]): Promise<TopologyRun> {
   const { progress, signal } = deps;
-  const id = `${item.members}-${item.server}`;
+  // With --tls both ways run: the id says which.
+  const suffix = (opts.transports?.length ?? 1) > 1 ? (item.tls === false ? "-plain" : "-tls") : "";
+  const id = `${item.members}-${item.server}${suffix}`;
   const run: TopologyRun = {
     id,
     members: item.members,
@@ -152,14 +158,15 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
   try {
     if (deps.fixedTarget) target = deps.fixedTarget;
     else {
-      progress.log(`bringing up ${item.members} × ${item.server}${item.role === "baseline" ? " (baseline)" : ""}`);
-      const variant = item.variant === undefined ? undefined : { index: item.variant };
-      target = await deps.factory!(item.members, item.server, signal, (m) => progress.log(`  ${m}`), variant);
+      progress.log(`bringing up ${item.members} × ${item.server}${item.role === "baseline" ? " (baseline)" : ""}${item.tls === false ? ", plaintext (--insecure)" : ", TLS"}`);
+      const variant = item.variant === undefined ? {} : { variant: { index: item.variant } };
+      target = await deps.factory!(item.members, item.server, signal, (m) => progress.log(`  ${m}`), { ...variant, tls: item.tls !== false });
     }
     deps.onTarget?.(target);
     run.target.endpoints = target.endpoints();
     run.members = target.size;
-    run.id = `${target.size}-${item.server}`;
+    run.id = `${target.size}-${item.server}${suffix}`;
+    run.tls = target.tls !== undefined;
     if (target.conditions) {
       // Runs under different conditions are different runs for compare: the id says which.
       run.conditions = target.conditions;

@@ -2,6 +2,8 @@
  * Server-side figures: RSS and CPU of each member sampled from /proc/<pid> during a measured window, and the
  * server's own latency histograms (WAL fsync, backend commit) scraped from its /metrics before and after.
  */
+import { httpGet } from "../ansible-free-scripts/common/health.js";
+import { tlsFilesFor } from "./endpoint-tls.js";
 import { readFileSync } from "node:fs";
 import type { HistogramDelta, MemberResources } from "./schema.js";
 import type { TargetMember } from "./target.js";
@@ -96,9 +98,10 @@ export interface MetricsSnapshot {
 
 export async function scrapeMetrics(clientUrl: string, timeoutMs = 2000): Promise<MetricsSnapshot | null> {
   try {
-    const res = await fetch(`${clientUrl.replace(/\/$/, "")}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return null;
-    const text = await res.text();
+    const base = clientUrl.replace(/\/$/, "");
+    const res = await httpGet(`${base}/metrics`, timeoutMs, tlsFilesFor(base));
+    if (!res || res.status !== 200) return null;
+    const text = res.body;
     return { walFsync: parsePromHistogram(text, METRIC_WAL_FSYNC), backendCommit: parsePromHistogram(text, METRIC_BACKEND_COMMIT) };
   } catch {
     return null;

@@ -94,6 +94,11 @@ export interface BenchOptionsRecord {
   quick: boolean;
   /** "default", "quick" (--quick) or "full" (--full); absent in older files. */
   profile?: "default" | "quick" | "full";
+  /**
+   * How local clusters are brought up, in run order: ["tls"] (the default, as the kit deploys), ["plaintext"]
+   * (--insecure) or ["tls", "plaintext"] (--tls: the same topology both ways). Absent in older files: plaintext.
+   */
+  transports?: Transport[];
 }
 
 /** The options of --target hosts, as given (each run's `conditions` says what was in force). */
@@ -159,6 +164,8 @@ export interface RunConditions {
   linkCheck: LinkCheckRecord | null;
 }
 
+export type Transport = "tls" | "plaintext";
+
 export interface MachineFacts {
   hostname: string;
   platform: string;
@@ -190,6 +197,8 @@ export interface TopologyRun {
   members: number;
   server: string;
   role: ServerRole;
+  /** Whether the clients spoke TLS to the cluster (absent in older files: plaintext). */
+  tls?: boolean;
   target: { kind: TargetKind; endpoints: string[] };
   /** --target hosts: the network and isolation the run's figures were measured under. */
   conditions?: RunConditions;

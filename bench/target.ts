@@ -11,6 +11,7 @@ import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { checkEndpoints, EtcdChannel, normalizeUrl, unary } from "./etcd-client.js";
 import type { RunConditions, TargetKind } from "./schema.js";
+import { registerEndpointTls, type ClientTlsFiles } from "./endpoint-tls.js";
 
 export interface TargetMember {
   name: string;
@@ -53,6 +54,8 @@ export interface ClusterTarget {
   /** What the run's figures are measured under (the hosts target); absent elsewhere. */
   conditions?: RunConditions | null;
   down(): Promise<void>;
+  /** TLS: the CA and client certificate the suite presents (registered for the endpoints); absent: plaintext. */
+  tls?: ClientTlsFiles;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -66,6 +69,8 @@ export interface LocalMemberLike {
 
 export interface LocalClusterLike {
   readonly members: readonly LocalMemberLike[];
+  /** A TLS cluster's CA and root client certificate (the local runner's); absent: plaintext. */
+  readonly tls?: ClientTlsFiles;
   endpoints(): string[];
   leader(): Promise<string | undefined>;
   kill(name: string, signal?: NodeJS.Signals): unknown;
@@ -83,6 +88,8 @@ export interface LocalUpOptions {
   name?: string;
   basePort?: number;
   onProgress?: (msg: string) => void;
+  /** Plaintext (the local runner's default is TLS). */
+  insecure?: boolean;
 }
 
 export interface LocalRunnerModule {
@@ -118,7 +125,9 @@ export async function loadLocalRunner(): Promise<LocalRunnerModule> {
 export function localTarget(cluster: LocalClusterLike, server: string, size: number): ClusterTarget {
   const members = () => cluster.members.map((m) => ({ name: m.name, clientUrl: normalizeUrl(m.clientUrl), pid: m.pid ?? null }));
   let downed = false;
+  registerEndpointTls(members().map((m) => m.clientUrl), cluster.tls);
   return {
+    ...(cluster.tls ? { tls: cluster.tls } : {}),
     kind: "local",
     server,
     size,
@@ -145,7 +154,15 @@ export interface TargetVariant {
   readonly index: number;
 }
 
-export type TargetFactory = (members: number, server: string, signal: AbortSignal, onProgress?: (msg: string) => void, variant?: TargetVariant) => Promise<ClusterTarget>;
+/** How a factory brings one cluster up. */
+export interface TargetOptions {
+  /** The hosts target's conditions (absent: the first, or none for local clusters). */
+  readonly variant?: TargetVariant;
+  /** false: a plaintext cluster (--insecure); default true, as the kit deploys. */
+  readonly tls?: boolean;
+}
+
+export type TargetFactory = (members: number, server: string, signal: AbortSignal, onProgress?: (msg: string) => void, opts?: TargetOptions) => Promise<ClusterTarget>;
 
 /** Clusters whose members must die with this process if it exits without tearing them down (crash, exit()). */
 const liveClusters = new Set<LocalClusterLike>();
@@ -173,14 +190,15 @@ function installExitHook(): void {
 let clusterSeq = 0;
 /** Brings clusters up with the local runner (it picks a free port block and a directory under .etcdkit/local/). */
 export function localFactory(runner?: LocalRunnerModule): TargetFactory {
-  return async (members, server, _signal, onProgress) => {
+  return async (members, server, _signal, onProgress, opts) => {
+    const tls = opts?.tls ?? true;
     const mod = runner ?? (await loadLocalRunner());
     installExitHook();
     const tag = `${process.pid.toString(36)}${(clusterSeq++).toString(36)}`;
-    const name = `bench-${server.replace(/[^a-z0-9]/gi, "")}-${members}-${tag}`;
+    const name = `bench-${server.replace(/[^a-z0-9]/gi, "")}-${members}${tls ? "" : "-plain"}-${tag}`;
     let cluster: LocalClusterLike;
     try {
-      cluster = await mod.LocalCluster.up({ members, server, name, onProgress });
+      cluster = await mod.LocalCluster.up({ members, server, name, onProgress, insecure: !tls });
     } catch (e) {
       // The runner keeps a failed cluster's directory for diagnosis; the error already carries the log tail,
       // and the name is this run's own, so remove it rather than leave it behind.
@@ -206,9 +224,11 @@ export function localFactory(runner?: LocalRunnerModule): TargetFactory {
 // Servers that already run.
 
 /** Names the members behind the given endpoints with MemberList (falls back to the URL). */
-export async function endpointsTarget(urls: string[], kind: TargetKind = "endpoints", server = "etcd-ts", timeoutMs = 3000): Promise<ClusterTarget> {
+export async function endpointsTarget(urls: string[], kind: TargetKind = "endpoints", server = "etcd-ts", timeoutMs = 3000, tls?: ClientTlsFiles): Promise<ClusterTarget> {
   if (urls.length === 0) throw new Error("no endpoints given");
   const endpoints = urls.map(normalizeUrl);
+  if (endpoints.some((e) => e.startsWith("https:")) && !tls) throw new Error("https endpoints need the CA and a client certificate: --cacert, --cert and --key (a stack's outputs carry them in `tls`)");
+  registerEndpointTls(endpoints, tls);
   const statuses = await checkEndpoints(endpoints, timeoutMs);
   const names = new Map<string, string>();
   const ch = new EtcdChannel(endpoints[0]!);
@@ -229,7 +249,25 @@ export async function endpointsTarget(urls: string[], kind: TargetKind = "endpoi
     endpoints: () => endpoints,
     control: null,
     down: async () => {},
+    ...(tls ? { tls } : {}),
   };
+}
+
+/**
+ * The client TLS files of a stack's outputs file: an output holding {cacert, cert, key} (the stacks' `tls`
+ * output); undefined when there is none or it says insecure.
+ */
+export function tlsFromStackOutputs(file: string): ClientTlsFiles | undefined {
+  const doc = JSON.parse(readFileSync(file, "utf8")) as unknown;
+  let found: ClientTlsFiles | undefined;
+  const visit = (v: unknown) => {
+    if (!v || typeof v !== "object" || Array.isArray(v) || found) return;
+    const o = v as Record<string, unknown>;
+    if (typeof o.cacert === "string" && typeof o.cert === "string" && typeof o.key === "string") found = { ca: o.cacert, cert: o.cert, key: o.key };
+    else for (const x of Object.values(o)) visit(x);
+  };
+  visit(doc);
+  return found;
 }
 
 /**

@@ -5,6 +5,9 @@ import { planTopology, type HostSpec, type TopologyPlan } from "../stacks/topolo
 import { TopologyError } from "../stacks/topology/errors.js";
 import { ensurePki, PkiError, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, RENEW_BEFORE_DAYS, type PkiMember } from "./pki.js";
 import { caPaths, clientPaths } from "./layout.js";
+import { membersFromPlan } from "./plan-pki.js";
+
+export { membersFromPlan };
 
 export const HELP = `Usage: etcdkit pki [options]
 
@@ -134,17 +137,6 @@ function membersOf(v: Values): { members: PkiMember[]; stackName: string } {
     ...(v.addresses ? { addresses: v.addresses.split(",") } : {}),
   });
   return { members: membersFromPlan(plan), stackName: plan.stackName };
-}
-
-/** Each planned member's SANs: name, address (and the host's listen address), container name. */
-export function membersFromPlan(plan: TopologyPlan): PkiMember[] {
-  return plan.members.map((m) => {
-    const hosts = [m.name, m.address];
-    if (m.containerName) hosts.push(m.containerName);
-    const listen = m.host?.listenAddress;
-    if (listen && listen !== "0.0.0.0") hosts.push(listen);
-    return { name: m.name, hosts };
-  });
 }
 
 function positive(flag: string, raw: string | undefined, def: number): number {

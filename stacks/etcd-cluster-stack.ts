@@ -7,6 +7,7 @@ import { EtcdMember } from "./constructs/member.js";
 import { FilesSynthesizer, renderBareHostFiles, type RenderedFile } from "./constructs/bare-host-files.js";
 import type { StacksOptions } from "./options.js";
 import { TopologyError, type TopologyPlan } from "./topology/index.js";
+import { clientTlsOutput } from "./tls-output.js";
 
 export interface EtcdClusterStackProps {
   /** Docker topology (target "docker"). */
@@ -36,11 +37,12 @@ export class EtcdClusterStack extends TerraformStack {
     // Every member's data dir is <mount>/<name>: the mount is the parent of the first data dir.
     const dataMount = plan.members[0]!.config.dataDir.replace(/\/[^/]+$/, "");
     this.members = plan.members.map(
-      (m) => new EtcdMember(this, m.name, { member: m, stackName: plan.stackName, imageRef: image.ref, networkName: network.name, dataMount }),
+      (m) => new EtcdMember(this, m.name, { plan, member: m, stackName: plan.stackName, imageRef: image.ref, networkName: network.name, dataMount }),
     );
 
     new TerraformOutput(this, "client_endpoints", { value: plan.endpoints, description: "client URLs, published on 127.0.0.1" });
     new TerraformOutput(this, "etcdctl", { value: `${plan.etcdctl} endpoint status -w table`, description: "etcdctl command line for this cluster" });
+    clientTlsOutput(this, plan);
     new TerraformOutput(this, "members", {
       value: Object.fromEntries(plan.members.map((m) => [m.name, { address: m.address, host_port: m.hostPort, container: m.containerName, client_url: m.clientUrl, peer_url: m.peerUrl }])),
       description: "member name -> container address, published host port, container name",

@@ -5,9 +5,11 @@ import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1/index.j
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1/index.js";
 import { MemberServices } from "./constructs/kubernetes/services.js";
 import { MemberStatefulSet } from "./constructs/kubernetes/member-statefulset.js";
+import { secretFiles, TlsSecret } from "./constructs/kubernetes/tls-secret.js";
 import { podSelector, stackLabels } from "./constructs/kubernetes/labels.js";
 import type { StacksOptions } from "./options.js";
 import { TopologyError, type TopologyPlan } from "./topology/index.js";
+import { clientTlsOutput } from "./tls-output.js";
 
 export interface KubernetesClusterStackProps {
   /** Kubernetes topology (target "kubernetes"). */
@@ -44,7 +46,15 @@ export class KubernetesClusterStack extends TerraformStack {
         ? new NamespaceV1(this, "stack-namespace", { metadata: { name: k.namespace, labels: stackLabels(k, plan.stackName) } }).metadata.name
         : k.namespace;
     this.services = new MemberServices(this, "services", { plan, namespace });
-    this.statefulSet = new MemberStatefulSet(this, "member-statefulset", { plan, namespace, pod: ko, peerServiceName: this.services.peer.metadata.name });
+    const files = secretFiles(plan);
+    const tls = files ? new TlsSecret(this, "tls-secret", { plan, namespace, files }) : undefined;
+    this.statefulSet = new MemberStatefulSet(this, "member-statefulset", {
+      plan,
+      namespace,
+      pod: ko,
+      peerServiceName: this.services.peer.metadata.name,
+      ...(tls ? { tls: { secretName: tls.secret.metadata.name, files: tls.files } } : {}),
+    });
     new PodDisruptionBudgetV1(this, "disruption-budget", {
       metadata: { name: k.statefulSet, namespace, labels: stackLabels(k, plan.stackName) },
       spec: { maxUnavailable: "1", selector: { matchLabels: podSelector(k) } },
@@ -56,6 +66,7 @@ export class KubernetesClusterStack extends TerraformStack {
     });
     new TerraformOutput(this, "client_service", { value: k.clientServiceUrl, description: "in-cluster URL of the client Service (ready members)" });
     new TerraformOutput(this, "etcdctl", { value: `${plan.etcdctl} endpoint status -w table`, description: "etcdctl command line for this cluster" });
+    clientTlsOutput(this, plan);
     new TerraformOutput(this, "namespace", { value: k.namespace });
     new TerraformOutput(this, "members", {
       value: Object.fromEntries(

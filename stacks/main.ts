@@ -1,12 +1,16 @@
 /**
  * CDKTF entry point (cdktf.json: "app": "npx tsx stacks/main.ts"). Thin on purpose: read the
- * options once (environment, then cdktf context), build the stacks from the topology model, synth.
+ * options once (environment, then cdktf context), make the stacks' certificates (TLS is the
+ * default; prepare-pki.ts), build the stacks from the topology model, synth.
  */
 import { App } from "cdktf";
 import { appRoot } from "../ansible-free-scripts/common/paths.js";
 import { declareStacks } from "./app.js";
 import { readStackOptions } from "./options.js";
+import { prepareStackPki } from "./prepare-pki.js";
 
 const app = new App();
-declareStacks(app, readStackOptions(appRoot(), process.env, (key) => app.node.tryGetContext(key)));
+const options = readStackOptions(appRoot(), process.env, (key) => app.node.tryGetContext(key));
+await prepareStackPki(options);
+declareStacks(app, options);
 app.synth();

@@ -3,7 +3,7 @@
  * (`"context": {"ETCDKIT_SIZES": "1,3"}` in cdktf.json, or `cdktf synth --context`... ); the
  * environment wins. Every variable is listed in stacks/README.md.
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { CLUSTER_SIZES, TopologyError, checkHostPath, checkMemberAddress, checkName, checkSize, checkUserName, type ClusterSize, type KubernetesExpose, type TopologyOptions } from "./topology/index.js";
 
 /** The Kubernetes stacks (etcd-k8s-<N>): where they run and what each pod gets. */
@@ -61,6 +61,10 @@ export interface StacksOptions {
   readonly subnets: Partial<Record<ClusterSize, string>>;
   readonly bareHosts: BareHostOptions;
   readonly kubernetes: KubernetesStackOptions;
+  /** ETCDKIT_INSECURE=true: plaintext stacks, no certificates (default: TLS). */
+  readonly insecure: boolean;
+  /** ETCDKIT_PKI_DIR: each stack's PKI is `<pkiRoot>/<stack name>` (default <repo>/.etcdkit/pki, as etcdkit pki). */
+  readonly pkiRoot: string;
 }
 
 export const OPTION_NAMES = [
@@ -75,6 +79,8 @@ export const OPTION_NAMES = [
   "ETCDKIT_ELECTION_MS",
   "ETCDKIT_SNAPSHOT_COUNT",
   "ETCDKIT_HOST_PORT_BASE",
+  "ETCDKIT_INSECURE",
+  "ETCDKIT_PKI_DIR",
   ...CLUSTER_SIZES.map((n) => `ETCDKIT_SUBNET_${n}`),
   ...CLUSTER_SIZES.map((n) => `ETCDKIT_HOSTS_${n}`),
   "ETCDKIT_HOST_SERVER",
@@ -165,6 +171,8 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
   const sizes = (list("ETCDKIT_SIZES") ?? CLUSTER_SIZES.map(String)).map((s) => checkSize(Number(s)));
   const build = get("ETCDKIT_BUILD") ?? "true";
   if (!["true", "false"].includes(build)) throw new TopologyError(`ETCDKIT_BUILD must be true or false, got "${build}"`);
+  const insecure = get("ETCDKIT_INSECURE") ?? "false";
+  if (!["true", "false"].includes(insecure)) throw new TopologyError(`ETCDKIT_INSECURE must be true or false, got "${insecure}"`);
   const subnets: Partial<Record<ClusterSize, string>> = {};
   const hosts: Partial<Record<ClusterSize, readonly string[]>> = {};
   for (const n of CLUSTER_SIZES) {
@@ -201,6 +209,8 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
       hosts,
     },
     kubernetes: readKubernetesOptions(get, int, image),
+    insecure: insecure === "true",
+    pkiRoot: resolve(contextDir, get("ETCDKIT_PKI_DIR") ?? ".etcdkit/pki"),
   };
 }
 
@@ -215,6 +225,8 @@ export function dockerTopology(size: ClusterSize, o: StacksOptions): TopologyOpt
     target: "docker",
     stackName: `etcd-${size}`,
     image: o.image,
+    insecure: o.insecure,
+    pkiDir: join(o.pkiRoot, `etcd-${size}`),
     ...(o.namePrefix !== undefined ? { namePrefix: o.namePrefix } : {}),
     ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     ...(o.electionMs !== undefined ? { electionMs: o.electionMs } : {}),
@@ -234,6 +246,9 @@ export function bareHostTopology(size: ClusterSize, o: StacksOptions): TopologyO
     stackName: `etcd-${size}`,
     hosts: hosts.map((address) => ({ address })),
     dataDirRoot: o.bareHosts.dataDirRoot,
+    insecure: o.insecure,
+    // Not the docker stack's PKI: the hosts' certificates name other addresses.
+    pkiDir: join(o.pkiRoot, `etcd-${size}-hosts`),
     ...(o.namePrefix !== undefined ? { namePrefix: o.namePrefix } : {}),
     ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     ...(o.electionMs !== undefined ? { electionMs: o.electionMs } : {}),
@@ -250,6 +265,8 @@ export function kubernetesTopology(size: ClusterSize, o: StacksOptions): Topolog
     target: "kubernetes",
     stackName,
     image: k.image,
+    insecure: o.insecure,
+    pkiDir: join(o.pkiRoot, stackName),
     ...(o.namePrefix !== undefined ? { namePrefix: o.namePrefix } : {}),
     ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     ...(o.electionMs !== undefined ? { electionMs: o.electionMs } : {}),

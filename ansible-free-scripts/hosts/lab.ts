@@ -16,6 +16,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { which } from "../common/paths.js";
+import type { ClientTlsFiles } from "../common/health.js";
 import { deploy, teardown } from "../ssh/deploy.js";
 import { parseInventory, type Inventory } from "../ssh/inventory.js";
 import { SshRemote } from "../ssh/remote.js";
@@ -62,6 +63,13 @@ export interface HostsLabRecord {
   /** systemd or supervisor, as the deploy found it on the hosts (null before a deploy). */
   serviceManager: string | null;
   linkCheck: LinkCheck | null;
+}
+
+export interface LabDeployOptions {
+  heartbeatMs?: number;
+  electionMs?: number;
+  /** Plaintext (no certificates); default TLS, as the SSH deploy. */
+  insecure?: boolean;
 }
 
 export interface DeployedMember {
@@ -157,7 +165,7 @@ export class HostsLab {
   private keys: LabSshKeys | null = null;
 
   /** The SSH inventory for these hosts: one member per host, the lab's keys, paths under the shared fs path. */
-  inventoryDoc(server: string, o: { heartbeatMs?: number; electionMs?: number; name?: string } = {}): Record<string, unknown> {
+  inventoryDoc(server: string, o: LabDeployOptions & { name?: string } = {}): Record<string, unknown> {
     if (!this.keys) throw new Error("the lab is not built");
     const fs = this.sharedFs;
     const etcd = which("etcd") ?? "/usr/bin/etcd";
@@ -178,6 +186,11 @@ export class HostsLab {
         heartbeatMs: o.heartbeatMs ?? 100,
         electionMs: o.electionMs ?? 1000,
         healthTimeoutMs: 120_000,
+        // TLS as every deployment of the kit (unless insecure): the PKI stays in the lab's own directory on
+        // this machine, and each host gets its member's certificates under its own tree.
+        insecure: o.insecure === true,
+        pkiDir: join(this.dir, "pki"),
+        certDir: `${fs}/etc/etcdkit/pki`,
       },
       hosts: this.net.hosts.map((h, i) => ({
         address: h.addr,
@@ -190,7 +203,7 @@ export class HostsLab {
   }
 
   /** Deploys a cluster of `server` with etcdkit's SSH deploy (one member per host) and waits for health. */
-  async deploy(server: string, log: (line: string) => void, o: { heartbeatMs?: number; electionMs?: number } = {}): Promise<Inventory> {
+  async deploy(server: string, log: (line: string) => void, o: LabDeployOptions = {}): Promise<Inventory> {
     const inv = parseInventory(this.inventoryDoc(server, o));
     this.inv = inv;
     await deploy(inv, {
@@ -206,6 +219,12 @@ export class HostsLab {
 
   get inventory(): Inventory | null {
     return this.inv;
+  }
+
+  /** The deployed cluster's CA and root client certificate (null before a deploy, or plaintext). */
+  get clientTls(): ClientTlsFiles | null {
+    const t = this.inv?.plan.clientTls;
+    return t && !this.inv?.plan.insecure ? { ca: t.ca, cert: t.cert, key: t.key } : null;
   }
 
   members(): DeployedMember[] {

@@ -47,6 +47,8 @@ Options:
   --election MS         election timeout (default 1000)
   --snapshot-count N    snapshot count (default 100000)
   --env KEY=VALUE       extra environment for every member (repeatable)
+  --insecure            plaintext http:// without certificates (default: TLS on client and peer
+                        ports, certificates made in <dir>/pki, client certificates required)
   --timeout MS          how long to wait for health (default 30000)
 `,
   status: `Usage: etcdkit local status [--name NAME | --dir DIR] [--json]
@@ -119,6 +121,7 @@ export async function main(argv: string[]): Promise<number> {
         follow: { type: "boolean", short: "f" },
         signal: { type: "string" },
         json: { type: "boolean" },
+        insecure: { type: "boolean" },
       },
     });
   } catch (e) {
@@ -200,6 +203,7 @@ async function up(o: Opts): Promise<number> {
     ...opt("snapshotCount", num("--snapshot-count", o["snapshot-count"])),
     ...opt("healthTimeoutMs", num("--timeout", o.timeout)),
     extraEnv,
+    insecure: o.insecure === true,
     onProgress: (msg) => out(msg),
   });
   const leader = await c.leader();
@@ -227,15 +231,15 @@ async function status(c: LocalCluster, json: boolean): Promise<number> {
   const rows = await Promise.all(
     c.members.map(async (m) => {
       const up = m.running && !m.paused;
-      const [healthy, leader] = up ? await Promise.all([isHealthy(m.clientUrl), isLeader(m.clientUrl)]) : [false, undefined];
+      const [healthy, leader] = up ? await Promise.all([isHealthy(m.clientUrl, 1000, c.tls), isLeader(m.clientUrl, 1000, c.tls)]) : [false, undefined];
       return { name: m.name, pid: m.pid ?? null, state: m.running ? (m.paused ? "paused" : "running") : "stopped", healthy, leader: leader === true, clientUrl: m.clientUrl, log: m.logFile };
     }),
   );
   if (json) {
-    out(JSON.stringify({ name: c.name, dir: c.dir, server: c.server, endpoints: c.endpoints(), members: rows }, null, 2));
+    out(JSON.stringify({ name: c.name, dir: c.dir, server: c.server, endpoints: c.endpoints(), tls: c.tls ?? null, members: rows }, null, 2));
     return 0;
   }
-  out(`cluster ${c.name} (${c.server}) in ${c.dir}`);
+  out(`cluster ${c.name} (${c.server}) in ${c.dir}${c.tls ? "" : " (PLAINTEXT: started with --insecure)"}`);
   out(`${"MEMBER".padEnd(10)}${"PID".padEnd(9)}${"STATE".padEnd(9)}${"HEALTH".padEnd(11)}${"LEADER".padEnd(8)}CLIENT URL`);
   for (const r of rows) {
     out(`${r.name.padEnd(10)}${String(r.pid ?? "-").padEnd(9)}${r.state.padEnd(9)}${(r.healthy ? "healthy" : "unhealthy").padEnd(11)}${(r.leader ? "*" : "").padEnd(8)}${r.clientUrl}`);

@@ -7,6 +7,11 @@
  * are detached into their own process group with stdout/stderr appended to the member's log file,
  * so a cluster started by one CLI call outlives it and a later call can `attach` to it through the
  * state file (PIDs plus kernel start times: a recycled PID is never signalled).
+ *
+ * TLS by default: `up` makes the cluster's PKI in `<dir>/pki` (pki/, the CA and certificates of
+ * `etcdkit pki`), members serve https on both ports and require client certificates, and every
+ * check of this module (health, leader) presents the PKI's root client certificate. `insecure`
+ * runs plaintext, and says so through onProgress.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +26,8 @@ import { localServerCommand } from "../common/paths.js";
 import { isHealthy, isLeader, sleep, waitFor } from "../common/health.js";
 import { isOurs, isStopped, procStartTime, signal, waitGone, type ProcId } from "../common/process.js";
 import { busyPorts, lockBlock, type PortLock } from "./ports.js";
+import { ensurePlanPki } from "../../pki/plan-pki.js";
+import { etcdctlTlsFlags, plaintextNotice, type ClientTls } from "../../stacks/topology/tls.js";
 
 export type { ServerKind };
 
@@ -44,6 +51,8 @@ export interface LocalClusterOptions {
   onProgress?: (msg: string) => void;
   /** How long `up` waits for every member's /health (default 30000). */
   healthTimeoutMs?: number;
+  /** Plaintext http:// without certificates (default false: TLS, see above). */
+  insecure?: boolean;
 }
 
 export interface LocalMember {
@@ -82,6 +91,8 @@ interface StateFile {
   token: string;
   extraEnv: Record<string, string>;
   members: MemberState[];
+  /** The CA and root client certificate (absent: the cluster is plaintext). */
+  tls?: ClientTls;
 }
 
 const STATE = "state.json";
@@ -110,6 +121,11 @@ export class LocalCluster {
 
   get server(): ServerKind {
     return this.state.server;
+  }
+
+  /** The CA and root client certificate a client needs, or undefined for a plaintext cluster. */
+  get tls(): ClientTls | undefined {
+    return this.state.tls;
   }
 
   get members(): readonly LocalMember[] {
@@ -159,6 +175,8 @@ export class LocalCluster {
         token,
         basePort,
         dataDirRoot: join(dir, "data"),
+        insecure: opts.insecure === true,
+        pkiDir: join(dir, "pki"),
         ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
         ...(opts.electionMs !== undefined ? { electionMs: opts.electionMs } : {}),
         ...(opts.snapshotCount !== undefined ? { snapshotCount: opts.snapshotCount } : {}),
@@ -190,6 +208,11 @@ export class LocalCluster {
     try {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(join(dir, "data"), { recursive: true });
+      if (plan.insecure) progress(plaintextNotice(name));
+      else {
+        await ensurePlanPki(plan);
+        progress(`${name}: TLS on client and peer ports, certificates in ${plan.clientTls!.pkiDir}`);
+      }
       const user = safeUser();
       const members: MemberState[] = plan.members.map((m) => {
         const envFile = join(dir, `${m.name}.env`);
@@ -211,6 +234,7 @@ export class LocalCluster {
         token,
         extraEnv: { ...(opts.extraEnv ?? {}) },
         members,
+        ...(plan.clientTls ? { tls: plan.clientTls } : {}),
       };
       const cluster = new LocalCluster(state, progress);
       cluster.save();
@@ -251,12 +275,13 @@ export class LocalCluster {
   /** `etcdctl --endpoints=...` for this cluster. */
   etcdctl(): string {
     // host:port, as etcd's guides write it (see README, "Known issues", for endpoints with a scheme).
-    return `etcdctl --endpoints=${this.endpoints().map((u) => new URL(u).host).join(",")}`;
+    const tls = this.state.tls ? ` ${etcdctlTlsFlags(this.state.tls)}` : "";
+    return `etcdctl --endpoints=${this.endpoints().map((u) => new URL(u).host).join(",")}${tls}`;
   }
 
   async leader(): Promise<string | undefined> {
     const live = this.members.filter((m) => m.running && !m.paused);
-    const answers = await Promise.all(live.map(async (m) => ((await isLeader(m.clientUrl)) ? m.name : undefined)));
+    const answers = await Promise.all(live.map(async (m) => ((await isLeader(m.clientUrl, 1000, this.state.tls)) ? m.name : undefined)));
     return answers.find((n) => n !== undefined);
   }
 
@@ -266,7 +291,7 @@ export class LocalCluster {
     await Promise.all(
       targets.map((m) =>
         waitFor(
-          () => isHealthy(m.clientUrl),
+          () => isHealthy(m.clientUrl, 1000, this.state.tls),
           timeoutMs,
           `${m.name} (${m.clientUrl}/health) to report healthy`,
           () => {

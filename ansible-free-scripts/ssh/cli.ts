@@ -8,6 +8,12 @@ const COMMON = `Options:
   --inventory FILE   YAML or JSON inventory: a list of hosts, or {cluster: {...}, hosts: [...]}
                      (see ansible-free-scripts/README.md)
   --dry-run          print every remote command (ssh with its script, scp) and run none
+  --insecure         plaintext http:// without certificates (as cluster.insecure: true). Default: TLS
+                     on client and peer ports; deploy makes the PKI (cluster.pkiDir, default
+                     .etcdkit/pki/<cluster>) if missing and copies each member's certificates to
+                     <cluster.certDir>/<member>/ (default /etc/etcdkit/pki), keys 0600 and folder 0700
+                     owned by cluster.user; checks use the PKI's root client certificate. Use the same
+                     setting for every command of one cluster.
   -h, --help         this help
 `;
 
@@ -68,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: rest,
-      options: { inventory: { type: "string", short: "i" }, "dry-run": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: { inventory: { type: "string", short: "i" }, "dry-run": { type: "boolean" }, insecure: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
     }));
   } catch (e) {
     err(`etcdkit ssh ${cmd}: ${(e as Error).message}\n\n${HELP[cmd]}`);
@@ -83,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const inv = loadInventory(values.inventory);
+    const inv = loadInventory(values.inventory, { insecure: values.insecure === true });
     const opts = { remote: new SshRemote(!!values["dry-run"], out), log: out };
     switch (cmd) {
       case "deploy":

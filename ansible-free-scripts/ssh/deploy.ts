@@ -6,7 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { toEnvFile } from "../../server/config/render.js";
+import { ensurePlanPki } from "../../pki/plan-pki.js";
+import { plaintextNotice } from "../../stacks/topology/tls.js";
 import { renderUnit, serverCommand, unitFileName } from "../../stacks/topology/index.js";
 import { appRoot } from "../common/paths.js";
 import { isHealthy, isLeader, waitFor } from "../common/health.js";
@@ -31,7 +34,8 @@ export function groupByHost(inv: Inventory): HostGroup[] {
   return [...groups.values()];
 }
 
-export function memberFiles(inv: Inventory, m: DeployMember): HostMemberFiles {
+/** A member's files on its host; `withCertificates` false leaves the certificates' contents out (teardown needs only the folder). */
+export function memberFiles(inv: Inventory, m: DeployMember, withCertificates = true): HostMemberFiles {
   const c = inv.cluster;
   const envFile = `${c.envDir}/${m.name}.env`;
   const execStart = serverCommand(c.server, { nodePath: c.nodePath, appRoot: `${c.deployDir}/app`, etcdPath: c.etcdPath });
@@ -43,7 +47,14 @@ export function memberFiles(inv: Inventory, m: DeployMember): HostMemberFiles {
     unitText: renderUnit({ memberName: m.name, user: c.user, envFile, execStart, writablePaths, description: `${c.server} member ${m.name} of ${inv.plan.stackName} (etcdkit)` }),
     dataDir: m.plan.config.dataDir,
     writablePaths,
+    ...(m.plan.tls ? { tls: tlsFilesOf(m.plan.tls, withCertificates) } : {}),
   };
+}
+
+/** A member's certificate folder and files, read from the PKI on this machine. */
+function tlsFilesOf(t: NonNullable<DeployMember["plan"]["tls"]>, withContent: boolean): NonNullable<HostMemberFiles["tls"]> {
+  const dir = t.paths.cert.slice(0, t.paths.cert.lastIndexOf("/"));
+  return { dir, files: withContent ? t.files.map((f) => ({ path: f.target, text: readFileSync(f.source, "utf8"), private: f.private })) : [] };
 }
 
 export interface OpOptions {
@@ -97,6 +108,7 @@ export function sandboxConflicts(c: Inventory["cluster"]): string[] {
   const under = (p: string) => hidden.find((h) => p === h || p.startsWith(`${h}/`));
   const paths: [string, string][] = [
     ["cluster.dataDir", c.dataDir],
+    c.insecure ? ["", ""] : ["cluster.certDir", c.certDir],
     c.server === "etcd-ts" ? ["cluster.deployDir", c.deployDir] : ["", ""],
     [c.server === "etcd-ts" ? "cluster.nodePath" : c.server === "etcd" ? "cluster.etcdPath" : "cluster.server", serverBinary(c)],
   ];
@@ -111,6 +123,12 @@ export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
   const problems = checks.flatMap((c) => c.problems);
   if (problems.length > 0) throw new Error(`not deploying: ${problems.length} problem${problems.length > 1 ? "s" : ""}, nothing was changed:\n  ${problems.join("\n  ")}`);
   for (const c of checks) o.log(`${destination(c.group.target)}: reachable, ${c.mode || "service manager detected on run"}, members ${c.group.members.map((m) => m.name).join(", ")}`);
+  if (inv.plan.insecure) o.log(plaintextNotice(inv.plan.stackName));
+  else {
+    const pki = await ensurePlanPki(inv.plan);
+    const made = pki?.entries.filter((e) => e.action !== "kept").length ?? 0;
+    o.log(`TLS: certificates from ${inv.plan.clientTls!.pkiDir}${made > 0 ? ` (${made} made now)` : ""}, copied to ${inv.cluster.certDir}/<member>/`);
+  }
 
   let tmp: string | undefined;
   try {
@@ -156,7 +174,7 @@ export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
 }
 
 export async function waitHealthy(inv: Inventory, members: readonly DeployMember[], timeoutMs: number): Promise<void> {
-  await Promise.all(members.map((m) => waitFor(() => isHealthy(m.plan.clientUrl), timeoutMs, `${m.name} (${m.plan.clientUrl}/health)`)));
+  await Promise.all(members.map((m) => waitFor(() => isHealthy(m.plan.clientUrl, 1000, inv.plan.clientTls), timeoutMs, `${m.name} (${m.plan.clientUrl}/health)`)));
 }
 
 /** One member at a time, followers first and the leader last, waiting for health before and after each. */
@@ -165,7 +183,7 @@ export async function rollingRestart(inv: Inventory, o: OpOptions): Promise<void
   let order = [...inv.members];
   if (!o.remote.dryRun) {
     await waitHealthy(inv, inv.members, inv.cluster.healthTimeoutMs);
-    const leaders = await Promise.all(inv.members.map((m) => isLeader(m.plan.clientUrl)));
+    const leaders = await Promise.all(inv.members.map((m) => isLeader(m.plan.clientUrl, 1000, inv.plan.clientTls)));
     order = [...inv.members.filter((_, i) => !leaders[i]), ...inv.members.filter((_, i) => leaders[i])];
   }
   for (const m of order) {
@@ -207,8 +225,8 @@ export async function status(inv: Inventory, o: OpOptions): Promise<MemberStatus
       name: m.name,
       host: destination(m.ssh),
       service: services.get(m.name) ?? (o.remote.dryRun ? "(dry run)" : "unknown"),
-      healthy: o.remote.dryRun ? false : await isHealthy(m.plan.clientUrl),
-      leader: o.remote.dryRun ? false : (await isLeader(m.plan.clientUrl)) === true,
+      healthy: o.remote.dryRun ? false : await isHealthy(m.plan.clientUrl, 1000, inv.plan.clientTls),
+      leader: o.remote.dryRun ? false : (await isLeader(m.plan.clientUrl, 1000, inv.plan.clientTls)) === true,
       clientUrl: m.plan.clientUrl,
     })),
   );
@@ -217,7 +235,7 @@ export async function status(inv: Inventory, o: OpOptions): Promise<MemberStatus
 export async function teardown(inv: Inventory, o: OpOptions): Promise<void> {
   await Promise.all(
     groupByHost(inv).map(async (g) => {
-      const files = g.members.map((m) => memberFiles(inv, m));
+      const files = g.members.map((m) => memberFiles(inv, m, false));
       const r = await o.remote.run(g.target, teardownScript(inv.cluster, files), `tear down ${g.members.map((m) => m.name).join(", ")} on ${destination(g.target)}`, { sudo: inv.cluster.sudo });
       for (const line of r.stdout.split("\n").filter(Boolean)) o.log(`${destination(g.target)}: ${line}`);
     }),

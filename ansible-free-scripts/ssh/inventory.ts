@@ -8,6 +8,9 @@
  *   server: etcd-ts           # etcd-ts | etcd | /absolute/path/to/binary (on the hosts)
  *   user: etcd                # User= of the units; members run as it under systemd and the supervisor (created if missing)
  *   serviceManager: auto      # auto | systemd | supervisor
+ *   insecure: false           # true: plaintext http://, no certificates (default: TLS, see below)
+ *   pkiDir: .etcdkit/pki/demo # the PKI on this machine (etcdkit pki), made by deploy if missing
+ *   certDir: /etc/etcdkit/pki # on the hosts: <certDir>/<member>/ca.crt, server.crt|key, peer.crt|key
  * hosts:
  *   - address: 10.0.0.11
  *     name: etcd-1
@@ -32,6 +35,8 @@ import {
   checkNoControl,
   checkPortNumber,
   checkUserName,
+  DEFAULT_MEMBER_PKI_DIR,
+  defaultPkiDir,
   isIpv4,
   planTopology,
   showValue,
@@ -71,6 +76,12 @@ export interface ClusterSettings {
   /** Run remote scripts through `sudo -n` (when the ssh user is not root). */
   readonly sudo: boolean;
   readonly healthTimeoutMs: number;
+  /** Plaintext (no TLS). */
+  readonly insecure: boolean;
+  /** The PKI on the deploying machine. */
+  readonly pkiDir: string;
+  /** Remote directory of the members' certificates (`<certDir>/<member>/`). */
+  readonly certDir: string;
 }
 
 export interface DeployMember {
@@ -85,7 +96,7 @@ export interface Inventory {
   readonly members: readonly DeployMember[];
 }
 
-const CLUSTER_KEYS = ["name", "server", "token", "heartbeatMs", "electionMs", "snapshotCount", "deployDir", "envDir", "dataDir", "unitDir", "user", "nodePath", "etcdPath", "serviceManager", "sudo", "healthTimeoutMs"] as const;
+const CLUSTER_KEYS = ["name", "server", "token", "heartbeatMs", "electionMs", "snapshotCount", "deployDir", "envDir", "dataDir", "unitDir", "user", "nodePath", "etcdPath", "serviceManager", "sudo", "healthTimeoutMs", "insecure", "pkiDir", "certDir"] as const;
 const HOST_KEYS = ["address", "name", "clientPort", "peerPort", "listenAddress", "ssh", "sshHost", "sshUser", "sshPort", "identity", "sshOptions"] as const;
 const SSH_KEYS = ["host", "user", "port", "identity", "options"] as const;
 
@@ -137,6 +148,10 @@ function clusterSettings(c: Raw, size: number): ClusterSettings {
   if (!["auto", "systemd", "supervisor"].includes(manager)) fail("cluster.serviceManager", manager, "must be auto, systemd or supervisor");
   const server = str(c.server, "cluster.server") ?? "etcd-ts";
   if (c.sudo !== undefined && typeof c.sudo !== "boolean") fail("cluster.sudo", c.sudo, "must be true or false");
+  if (c.insecure !== undefined && typeof c.insecure !== "boolean") fail("cluster.insecure", c.insecure, "must be true or false");
+  const name = checkName("cluster.name", str(c.name, "cluster.name") ?? `etcd-${size}`);
+  const pkiDir = str(c.pkiDir, "cluster.pkiDir");
+  if (pkiDir !== undefined) checkNoControl("cluster.pkiDir", pkiDir);
   const path = (k: "deployDir" | "envDir" | "dataDir" | "unitDir" | "nodePath" | "etcdPath", def: string) => checkHostPath(`cluster.${k}`, c[k] ?? def);
   const opt = (k: "heartbeatMs" | "electionMs" | "snapshotCount", max: number) => {
     const n = int(c[k], `cluster.${k}`, k === "snapshotCount" ? 0 : 1, max);
@@ -145,7 +160,7 @@ function clusterSettings(c: Raw, size: number): ClusterSettings {
   const token = str(c.token, "cluster.token");
   if (token !== undefined && !/^[A-Za-z0-9._-]{1,255}$/.test(token)) fail("cluster.token", token, "may only hold 1-255 letters, digits, '.', '_' and '-'");
   return {
-    name: checkName("cluster.name", str(c.name, "cluster.name") ?? `etcd-${size}`),
+    name,
     server: server === "etcd-ts" || server === "etcd" ? server : checkHostPath("cluster.server", server),
     ...(token !== undefined ? { token } : {}),
     ...opt("heartbeatMs", 60_000),
@@ -161,6 +176,9 @@ function clusterSettings(c: Raw, size: number): ClusterSettings {
     serviceManager: manager as ServiceManager,
     sudo: c.sudo === true,
     healthTimeoutMs: int(c.healthTimeoutMs, "cluster.healthTimeoutMs", 1, 3_600_000) ?? 60_000,
+    insecure: c.insecure === true,
+    pkiDir: expandHome(pkiDir ?? defaultPkiDir(name)),
+    certDir: checkHostPath("cluster.certDir", c.certDir ?? DEFAULT_MEMBER_PKI_DIR),
   };
 }
 
@@ -203,7 +221,13 @@ function sshTarget(h: Raw, i: number, address: string): SshTarget {
   };
 }
 
-export function loadInventory(file: string): Inventory {
+/** Settings given on the command line, over the inventory's. */
+export interface InventoryOverrides {
+  /** --insecure */
+  readonly insecure?: boolean;
+}
+
+export function loadInventory(file: string, overrides: InventoryOverrides = {}): Inventory {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -216,10 +240,10 @@ export function loadInventory(file: string): Inventory {
   } catch (e) {
     throw new TopologyError(`inventory ${file} is neither YAML nor JSON: ${(e as Error).message}`);
   }
-  return parseInventory(doc);
+  return parseInventory(doc, overrides);
 }
 
-export function parseInventory(doc: unknown): Inventory {
+export function parseInventory(doc: unknown, overrides: InventoryOverrides = {}): Inventory {
   const obj = (Array.isArray(doc) ? { hosts: doc } : doc) as Raw | null;
   if (!obj || typeof obj !== "object" || !Array.isArray(obj.hosts) || obj.hosts.length === 0) {
     throw new TopologyError("inventory must be a list of hosts, or an object with a non-empty `hosts` list");
@@ -232,7 +256,8 @@ export function parseInventory(doc: unknown): Inventory {
   rawHosts.forEach((h, i) => {
     if (h.address === undefined) throw new TopologyError(`hosts[${i}] has no address`);
   });
-  const cluster = clusterSettings(record("cluster", obj.cluster, CLUSTER_KEYS), rawHosts.length);
+  const settings = clusterSettings(record("cluster", obj.cluster, CLUSTER_KEYS), rawHosts.length);
+  const cluster = overrides.insecure ? { ...settings, insecure: true } : settings;
   const hosts = rawHosts.map(hostSpec);
   const targets = rawHosts.map((h, i) => sshTarget(h, i, hosts[i]!.address));
   const plan = planTopology({
@@ -241,6 +266,9 @@ export function parseInventory(doc: unknown): Inventory {
     stackName: cluster.name,
     dataDirRoot: cluster.dataDir,
     hosts,
+    insecure: cluster.insecure,
+    pkiDir: cluster.pkiDir,
+    memberPkiDir: cluster.certDir,
     ...(cluster.token !== undefined ? { token: cluster.token } : {}),
     ...(cluster.heartbeatMs !== undefined ? { heartbeatMs: cluster.heartbeatMs } : {}),
     ...(cluster.electionMs !== undefined ? { electionMs: cluster.electionMs } : {}),

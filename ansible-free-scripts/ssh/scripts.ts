@@ -84,6 +84,8 @@ export interface HostMemberFiles {
   readonly dataDir: string;
   /** Data dir and (if separate) WAL dir: created, mode 700, owned by the service user. */
   readonly writablePaths: readonly string[];
+  /** TLS: the member's certificate folder (mode 700, owned by the service user) and its files (keys 600, certificates 644, same owner). */
+  readonly tls?: { readonly dir: string; readonly files: readonly { readonly path: string; readonly text: string; readonly private: boolean }[] };
 }
 
 /** Installs files, then enables and starts (or restarts, if anything of theirs changed) the members of one host. */
@@ -95,7 +97,8 @@ export function deployScript(c: ClusterSettings, members: readonly HostMemberFil
     detect(c),
     sh`mkdir -p ${`${d}/bin`} ${`${d}/units`} ${`${d}/run`} ${`${d}/log`} ${c.envDir} ${c.dataDir}`,
     sh`touch ${`${d}/.etcdkit-deploy`}`,
-    `put() { printf '%s' "$3" | base64 -d > "$1.etcdkit-new"; if [ -f "$1" ] && cmp -s "$1" "$1.etcdkit-new"; then rm -f "$1.etcdkit-new"; return 1; fi; chmod "$2" "$1.etcdkit-new"; mv "$1.etcdkit-new" "$1"; return 0; }`,
+    // Written under umask 077 and then given its mode: a key is never readable by others, not even for a moment.
+    `put() { (umask 077; printf '%s' "$3" | base64 -d > "$1.etcdkit-new"); if [ -f "$1" ] && cmp -s "$1" "$1.etcdkit-new"; then rm -f "$1.etcdkit-new"; return 1; fi; chmod "$2" "$1.etcdkit-new"; mv "$1.etcdkit-new" "$1"; return 0; }`,
     sh`put ${supervise(c)} 755 ${b64(supervisorScript())} || true`,
     `if [ "$(id -u)" = 0 ] && ! id -u "$svc_user" >/dev/null 2>&1; then useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin -- "$svc_user"; echo "created user $svc_user"; fi`,
     `owner=; owner_group=; if [ "$(id -u)" = 0 ]; then owner=$svc_user; owner_group=$(id -gn "$svc_user"); fi`,
@@ -114,6 +117,7 @@ export function deployScript(c: ClusterSettings, members: readonly HostMemberFil
       commented(`${d}/units/${unit}`, m.unitText),
       sh`put ${`${d}/units/${unit}`} 644 ${b64(m.unitText)} && c=1`,
       ...m.writablePaths.flatMap((p) => [sh`mkdir -p ${p} && chmod 700 ${p}`, sh`if [ -n "$owner" ]; then chown -R -- "$owner:$owner_group" ${p}; fi`]),
+      ...certificateLines(m),
       sh`if [ "$mode" = systemd ]; then put ${`${c.unitDir}/${unit}`} 644 ${b64(m.unitText)} && c=1; fi`,
       sh`if [ "$c" = 1 ]; then changed="$changed "${m.name}; echo ${`${m.name}: files changed`}; else echo ${`${m.name}: files unchanged`}; fi`,
     );
@@ -134,6 +138,22 @@ export function deployScript(c: ClusterSettings, members: readonly HostMemberFil
   }
   lines.push(`echo "mode=$mode"`);
   return lines.join("\n");
+}
+
+/** The member's certificates: a private folder, keys 600, all owned by the service user; a changed file restarts the member. */
+function certificateLines(m: HostMemberFiles): string[] {
+  if (!m.tls) return [];
+  const dir = m.tls.dir;
+  return [
+    sh`mkdir -p ${dir} && chmod 700 ${dir}`,
+    sh`if [ -n "$owner" ]; then chown -- "$owner:$owner_group" ${dir}; fi`,
+    ...m.tls.files.flatMap((f) => [
+      // A key's text is not shown (--dry-run prints the scripts); certificates are public.
+      f.private ? `# ${f.path.replace(/[\r\n]/g, "?")}: private key, mode 600 (not shown)` : commented(f.path, f.text),
+      sh`put ${f.path} ${f.private ? "600" : "644"} ${b64(f.text)} && c=1`,
+      sh`if [ -n "$owner" ]; then chown -- "$owner:$owner_group" ${f.path}; fi`,
+    ]),
+  ];
 }
 
 export function restartScript(c: ClusterSettings, member: string): string {
@@ -178,7 +198,7 @@ export function statusScript(c: ClusterSettings, members: readonly string[]): st
  * it removes what deploy created in the deploy dir, and the deploy dir itself only if that leaves
  * it empty (a deployDir such as /usr is never removed wholesale).
  */
-export function teardownScript(c: ClusterSettings, members: readonly Pick<HostMemberFiles, "name" | "envFile" | "writablePaths">[]): string {
+export function teardownScript(c: ClusterSettings, members: readonly Pick<HostMemberFiles, "name" | "envFile" | "writablePaths" | "tls">[]): string {
   const d = c.deployDir;
   const lines = ["set -u", detect(c)];
   for (const m of members) {
@@ -188,7 +208,7 @@ export function teardownScript(c: ClusterSettings, members: readonly Pick<HostMe
       sh`if [ "$have_systemd" = 1 ] && [ -f ${`${c.unitDir}/${unit}`} ]; then systemctl disable --now --quiet -- ${unit} 2>/dev/null || true; rm -f -- ${`${c.unitDir}/${unit}`}; fi`,
       sh`if [ -x ${supervise(c)} ]; then ${supervise(c)} stop ${m.name} >/dev/null 2>&1 || true; fi`,
       sh`rm -f -- ${m.envFile} ${`${d}/units/${unit}`} ${`${d}/log/${m.name}.log`} ${`${d}/run/${m.name}.pid`} ${`${d}/run/${m.name}.supervisor.pid`} ${`${d}/run/${m.name}.stop`}`,
-      sh`rm -rf -- ${raw(m.writablePaths.map((p) => sh`${p}`).join(" "))}`,
+      sh`rm -rf -- ${raw([...m.writablePaths, ...(m.tls ? [m.tls.dir] : [])].map((p) => sh`${p}`).join(" "))}`,
       sh`echo ${`${m.name}: removed`}`,
     );
   }
@@ -200,7 +220,7 @@ export function teardownScript(c: ClusterSettings, members: readonly Pick<HostMe
     sh`  rmdir -- ${`${d}/bin`} 2>/dev/null; rmdir -- ${d} 2>/dev/null`,
     sh`  if [ -d ${d} ]; then echo ${`kept ${d}: it holds files etcdkit did not create`}; else echo ${`removed ${d}`}; fi`,
     `fi`,
-    sh`rmdir -- ${c.envDir} ${c.dataDir} 2>/dev/null || true`,
+    sh`rmdir -- ${c.envDir} ${c.dataDir} ${c.certDir} 2>/dev/null || true`,
     "exit 0",
   );
   return lines.join("\n");

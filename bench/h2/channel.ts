@@ -8,6 +8,7 @@ import { status as Code } from "@grpc/grpc-js";
 import { DeadlineSweep, GrpcCallError, UnaryCall } from "./grpc-call.js";
 import { encodeHeaderBlock, HeaderDecoder } from "./hpack.js";
 import { H2Session } from "./session.js";
+import { tlsMaterialFor } from "../endpoint-tls.js";
 
 export interface ChannelOptions {
   /** Per-call deadline, also sent to the server as grpc-timeout. */
@@ -31,6 +32,8 @@ const MAX_BACKOFF = 500;
 export class GrpcH2Channel {
   readonly host: string;
   readonly port: number;
+  /** https: TLS with ALPN h2 and the client certificate registered for the endpoint (bench/endpoint-tls.ts). */
+  private readonly secure: boolean;
   private session: H2Session | null = null;
   private connecting: Promise<H2Session> | null = null;
   private lastError = "";
@@ -46,13 +49,21 @@ export class GrpcH2Channel {
     private readonly opts: ChannelOptions,
   ) {
     const u = new URL(endpoint.includes("://") ? endpoint : `http://${endpoint}`);
-    if (u.protocol !== "http:") throw new Error(`${endpoint}: only cleartext http:// endpoints are supported by the load generator`);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`${endpoint}: the load generator takes http:// or https:// endpoints`);
+    this.secure = u.protocol === "https:";
     this.host = u.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(u.port || 80);
     this.deadlines = new DeadlineSweep(Math.max(5, Math.min(100, Math.floor(opts.timeoutMs / 10))), (c) => {
       c.session?.cancel(c);
       c.settle(new GrpcCallError(Code.DEADLINE_EXCEEDED, "Deadline exceeded"), null);
     });
+  }
+
+  private tlsOption(): { tls?: { ca: Buffer; cert: Buffer; key: Buffer } } {
+    if (!this.secure) return {};
+    const t = tlsMaterialFor(this.endpoint);
+    if (!t) throw new Error(`${this.endpoint}: no client certificate registered for this https endpoint`);
+    return { tls: { ca: t.ca, cert: t.cert, key: t.key } };
   }
 
   /** True unless the last connection attempt failed and the back-off has not passed: a balancer skips it then. */
@@ -66,7 +77,7 @@ export class GrpcH2Channel {
     if (!b) {
       b = encodeHeaderBlock([
         [":method", "POST"],
-        [":scheme", "http"],
+        [":scheme", this.secure ? "https" : "http"],
         [":path", path],
         [":authority", `${this.host.includes(":") ? `[${this.host}]` : this.host}:${this.port}`],
         ["content-type", "application/grpc"],
@@ -121,7 +132,13 @@ export class GrpcH2Channel {
     if (this.session !== null && this.session.usable) return Promise.resolve(this.session);
     if (this.connecting) return this.connecting;
     if (Date.now() < this.retryAt) return Promise.reject(new Error(this.lastError));
-    const attempt = H2Session.connect({ host: this.host, port: this.port, connectTimeoutMs: this.opts.connectTimeoutMs ?? 5000 }).then(
+    let tlsOpt: ReturnType<GrpcH2Channel["tlsOption"]>;
+    try {
+      tlsOpt = this.tlsOption();
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    const attempt = H2Session.connect({ host: this.host, port: this.port, connectTimeoutMs: this.opts.connectTimeoutMs ?? 5000, ...tlsOpt }).then(
       (s) => {
         this.connecting = null;
         if (this.closed) {

@@ -4,11 +4,13 @@
  * every request started in one turn of the event loop leave in one socket write, and frames are read
  * without copying. It keeps to the protocol a server relies on: SETTINGS (acknowledged, applied), flow
  * control both ways, SETTINGS_MAX_CONCURRENT_STREAMS (requests beyond it wait), MAX_FRAME_SIZE, PING, GOAWAY,
- * RST_STREAM, CONTINUATION, padding. It does not do server push (disabled in its SETTINGS), priorities or TLS.
+ * RST_STREAM, CONTINUATION, padding. It does not do server push (disabled in its SETTINGS) or priorities. With
+ * `tls` it connects over TLS with ALPN h2 (as gRPC does over https), presenting the given client certificate.
  *
  * Streams are reported to a StreamHandler; the gRPC meaning of what arrives is bench/h2/grpc-call.ts's.
  */
 import * as net from "node:net";
+import * as tls from "node:tls";
 import {
   DEFAULT_MAX_FRAME,
   DEFAULT_WINDOW,
@@ -76,6 +78,8 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   /** Told once when the session can take no more streams (GOAWAY, closed socket, ids used up). */
   onGone?: (reason: string) => void;
+  /** TLS: the CA the server's certificate must chain to, and the client certificate and key (PEM). */
+  tls?: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer };
 }
 
 export class H2Session {
@@ -103,7 +107,11 @@ export class H2Session {
   /** Connects, sends the preface and SETTINGS, and resolves once the server's SETTINGS arrived. */
   static connect(opts: SessionOptions): Promise<H2Session> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+      const t = opts.tls;
+      const socket = t
+        ? tls.connect({ host: opts.host, port: opts.port, ALPNProtocols: ["h2"], ca: t.ca, cert: t.cert, key: t.key, ...(net.isIP(opts.host) ? {} : { servername: opts.host }) })
+        : net.connect({ host: opts.host, port: opts.port, noDelay: true });
+      socket.setNoDelay(true);
       const s = new H2Session(socket, opts);
       const timer = setTimeout(() => fail(new Error(`connect ${opts.host}:${opts.port}: no HTTP/2 SETTINGS within ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
       const fail = (e: Error) => {
@@ -113,7 +121,11 @@ export class H2Session {
       };
       socket.once("error", fail);
       socket.once("close", () => fail(new Error(`connect ${opts.host}:${opts.port}: closed before the server's SETTINGS`)));
-      socket.once("connect", () => {
+      socket.once(t ? "secureConnect" : "connect", () => {
+        if (t && (socket as tls.TLSSocket).alpnProtocol !== "h2") {
+          fail(new Error(`connect ${opts.host}:${opts.port}: the server did not agree to ALPN h2 (got ${String((socket as tls.TLSSocket).alpnProtocol)})`));
+          return;
+        }
         socket.write(Buffer.concat([PREFACE, OUR_SETTINGS, windowUpdateFrame(0, CONN_WINDOW - DEFAULT_WINDOW)]));
       });
       s.onSettingsOnce = () => {

@@ -43,7 +43,9 @@ export async function preflight(verb: Verb, stack: string, root: string, env: No
   let json: Record<string, any> | undefined;
   let buildsImage = false;
   try {
-    const options = readStackOptions(root, env);
+    // Plaintext here: the check needs only the providers and resources, and must not make a PKI
+    // (the synth that `cdktf deploy` runs makes it, stacks/main.ts); TLS adds no provider.
+    const options = { ...readStackOptions(root, env), insecure: true };
     const { stacks, kubernetes } = buildApp(options, { outdir });
     const all = [...stacks, ...kubernetes];
     const found = all.find((s) => s.node.id === stack);

@@ -28,7 +28,7 @@ async function main(): Promise<number> {
         hasWal: Wal.exists(walDirOf(cfg)),
       },
       {
-        client: grpcClusterClient(),
+        client: grpcClusterClient(3000, cfg.clientSecurity.certFile ? { ca: cfg.clientSecurity.trustedCaFile, cert: cfg.clientSecurity.certFile, key: cfg.clientSecurity.keyFile } : undefined),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         log: (msg, fields) => log.info(fields ?? {}, msg),
       },

@@ -49,7 +49,7 @@ export interface KubernetesPlan {
   readonly replicas: number;
   readonly expose: KubernetesExpose;
   readonly nodeAddress?: string;
-  /** `http://<clientService>.<namespace>.svc.<domain>:<clientPort>`. */
+  /** `https://<clientService>.<namespace>.svc.<domain>:<clientPort>`. */
   readonly clientServiceUrl: string;
   /** `<peerService>.<namespace>.svc.<domain>`: pod DNS names are `<pod>.<this>`. */
   readonly podDomain: string;
@@ -107,6 +107,8 @@ export interface KubernetesDraftInput {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly options: KubernetesTopologyOptions | undefined;
+  /** https unless the plan is insecure. */
+  readonly scheme: "http" | "https";
 }
 
 /** Member drafts, the plan's kubernetes part and the node ports it binds (on every node). */
@@ -138,14 +140,14 @@ export function kubernetesDrafts(input: KubernetesDraftInput): { drafts: Draft[]
   const drafts: Draft[] = input.names.map((name, i) => {
     const address = `${name}.${podDomain}`;
     checkMemberAddress(`DNS name of ${name}`, address);
-    const inCluster = `http://${address}:${input.clientPort}`;
+    const inCluster = `${input.scheme}://${address}:${input.clientPort}`;
     let clientUrl = inCluster;
     let nodePort: number | undefined;
     if (nodeAddress !== undefined) {
       nodePort = base + 100 * input.size + i + 1;
       if (nodePort < lo || nodePort > hi) throw new TopologyError(`node port ${nodePort} of ${name} is outside Kubernetes' node port range ${lo}-${hi}`);
       bindings.push({ host: "kubernetes nodes", port: nodePort, member: name, purpose: "published client" });
-      clientUrl = `http://${nodeAddress}:${nodePort}`;
+      clientUrl = `${input.scheme}://${nodeAddress}:${nodePort}`;
     }
     return {
       index: i + 1,
@@ -169,7 +171,7 @@ export function kubernetesDrafts(input: KubernetesDraftInput): { drafts: Draft[]
     replicas: input.names.length,
     expose,
     ...(nodeAddress !== undefined ? { nodeAddress } : {}),
-    clientServiceUrl: `http://${clientService}.${namespace}.svc.${clusterDomain}:${input.clientPort}`,
+    clientServiceUrl: `${input.scheme}://${clientService}.${namespace}.svc.${clusterDomain}:${input.clientPort}`,
     podDomain,
   };
   return { drafts, plan, bindings };

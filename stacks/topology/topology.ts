@@ -13,6 +13,9 @@
  *    peer port `basePort + 2(i-1) + 1` (default base 32379: 32379/32380, 32381/32382, ...).
  *  - hosts: one member per host entry, client/peer ports 2379/2380 unless the entry says otherwise
  *    (several entries may share an address with distinct ports).
+ *
+ * TLS is the default (tls.ts): https:// URLs, each member with its certificates from `etcdkit pki`,
+ * client certificates required on both ports. `insecure` opts out (http://, no certificates).
  */
 import { type InitialMember, type LogLevel, type MemberConfig } from "../../server/config/member-config.js";
 import { parseConfig } from "../../server/config/parse.js";
@@ -21,6 +24,7 @@ import { TopologyError } from "./errors.js";
 import { contains, intToIp, ipToInt, isIpv4, overlaps, parseSubnet, usableHosts, type Ipv4Subnet } from "./ipv4.js";
 import { checkHostPath, checkMemberAddress, checkNoControl, showValue } from "./safe-values.js";
 import { kubernetesDrafts, kubernetesMemberNames, type KubernetesPlan, type KubernetesTopologyOptions } from "./kubernetes.js";
+import { clientTlsOf, DEFAULT_MEMBER_PKI_DIR, defaultPkiDir, memberTlsOf, scheme, securityOf, etcdctlTlsFlags, type ClientTls, type MemberTls } from "./tls.js";
 
 export const CLUSTER_SIZES = [1, 3, 5, 7] as const;
 export type ClusterSize = (typeof CLUSTER_SIZES)[number];
@@ -92,6 +96,12 @@ export interface TopologyOptions {
   readonly hosts?: readonly HostSpec[];
   /** kubernetes: namespace, names, replicas, how clients reach the members (see kubernetes.ts). */
   readonly kubernetes?: KubernetesTopologyOptions;
+  /** Plaintext http:// without certificates (default false: TLS on client and peer ports, see tls.ts). */
+  readonly insecure?: boolean;
+  /** The PKI on the deploying machine (`etcdkit pki --dir`); default .etcdkit/pki/<stackName>. */
+  readonly pkiDir?: string;
+  /** docker, hosts, kubernetes: where members find their certificates, `<memberPkiDir>/<member>/` (default /etc/etcdkit/pki). */
+  readonly memberPkiDir?: string;
 }
 
 /** A port bound on some machine, for clash checks: `host` is the machine as the plan knows it. */
@@ -126,6 +136,8 @@ export interface MemberPlan {
   readonly nodePort?: number;
   /** kubernetes: a member beyond the bootstrap size, which joins with `member add` (state "existing"). */
   readonly joins?: boolean;
+  /** TLS (absent when insecure): the member's certificate paths and the files to put there. */
+  readonly tls?: MemberTls;
 }
 
 export interface DockerNetworkPlan {
@@ -143,8 +155,12 @@ export interface TopologyPlan {
   readonly members: readonly MemberPlan[];
   /** Client URLs reachable from the deploying machine. */
   readonly endpoints: readonly string[];
-  /** `etcdctl --endpoints=...` (append a command such as `endpoint status -w table`). */
+  /** `etcdctl --endpoints=... [--cacert=... --cert=... --key=...]` (append a command such as `endpoint status -w table`). */
   readonly etcdctl: string;
+  /** True when the plan runs without TLS. */
+  readonly insecure: boolean;
+  /** TLS (absent when insecure): the CA and root client certificate on the deploying machine. */
+  readonly clientTls?: ClientTls;
   readonly network?: DockerNetworkPlan;
   readonly kubernetes?: KubernetesPlan;
   readonly bindings: readonly PortBinding[];
@@ -184,8 +200,8 @@ function checkPositive(what: string, n: number): number {
 
 const BASE_CONFIG: MemberConfig = parseConfig([], {}).config;
 
-export function url(host: string, port: number): string {
-  return `http://${host}:${port}`;
+export function url(host: string, port: number, secure = false): string {
+  return `${secure ? "https" : "http"}://${host}:${port}`;
 }
 
 export interface Draft {
@@ -221,6 +237,9 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
   const snapshotCount = checkPositive("snapshot count", opts.snapshotCount ?? DEFAULTS.snapshotCount);
   const quota = checkPositive("quota backend bytes", opts.quotaBackendBytes ?? 0);
   const image = opts.image ?? DEFAULTS.image;
+  const insecure = opts.insecure === true;
+  const tls = !insecure;
+  const u = (host: string, port: number) => url(host, port, tls);
   const names =
     target === "kubernetes"
       ? kubernetesMemberNames(size, prefix, opts.kubernetes)
@@ -270,8 +289,8 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
         listenAddress: "0.0.0.0",
         clientPort,
         peerPort,
-        clientUrl: url("127.0.0.1", hostPorts[i]!),
-        advertiseClientUrl: url(addresses[i]!, clientPort),
+        clientUrl: u("127.0.0.1", hostPorts[i]!),
+        advertiseClientUrl: u(addresses[i]!, clientPort),
         extra: { containerName: `${stackName}-${name}`, volumeName: `${stackName}-${name}-data`, hostPort: hostPorts[i]! },
       };
     });
@@ -292,15 +311,15 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
         listenAddress: "127.0.0.1",
         clientPort,
         peerPort,
-        clientUrl: url("127.0.0.1", clientPort),
-        advertiseClientUrl: url("127.0.0.1", clientPort),
+        clientUrl: u("127.0.0.1", clientPort),
+        advertiseClientUrl: u("127.0.0.1", clientPort),
         extra: {},
       };
     });
   } else if (target === "kubernetes") {
     if (opts.hosts || opts.subnet || opts.addresses || opts.hostPorts) throw new TopologyError("the kubernetes target names its members after the StatefulSet's pods: hosts, subnet, addresses and host ports do not apply");
     dataDirRoot = checkHostPath("data dir root", opts.dataDirRoot ?? DEFAULTS.dockerDataDirRoot);
-    const k = kubernetesDrafts({ size, stackName, prefix, names, clientPort: opts.clientPort ?? DEFAULTS.clientPort, peerPort: opts.peerPort ?? DEFAULTS.peerPort, options: opts.kubernetes });
+    const k = kubernetesDrafts({ size, stackName, prefix, names, clientPort: opts.clientPort ?? DEFAULTS.clientPort, peerPort: opts.peerPort ?? DEFAULTS.peerPort, options: opts.kubernetes, scheme: scheme(insecure) });
     kubernetes = k.plan;
     bindings.push(...k.bindings);
     drafts = k.drafts;
@@ -325,8 +344,8 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
         listenAddress,
         clientPort,
         peerPort,
-        clientUrl: url(h.address, clientPort),
-        advertiseClientUrl: url(h.address, clientPort),
+        clientUrl: u(h.address, clientPort),
+        advertiseClientUrl: u(h.address, clientPort),
         extra: { host: h },
       };
     });
@@ -335,19 +354,22 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
 
   // Kubernetes: the first `size` pods bootstrap the cluster; each later ordinal joins one at a time,
   // after `member add`, with every member up to itself as its initial cluster.
-  const peersUpTo = (n: number): InitialMember[] => drafts.slice(0, n).map((d) => ({ name: d.name, peerUrls: [url(d.address, d.peerPort)] }));
+  const peersUpTo = (n: number): InitialMember[] => drafts.slice(0, n).map((d) => ({ name: d.name, peerUrls: [u(d.address, d.peerPort)] }));
   const initialCluster = peersUpTo(size);
+  const pkiDir = opts.pkiDir ?? defaultPkiDir(stackName);
+  const memberPkiDir = opts.memberPkiDir ?? DEFAULT_MEMBER_PKI_DIR;
   const members: MemberPlan[] = drafts.map((d) => {
     const joins = d.index > size;
+    const memberTls = tls ? memberTlsOf(target, pkiDir, memberPkiDir, d.name) : undefined;
     const config: MemberConfig = {
       ...BASE_CONFIG,
       name: d.name,
       dataDir: `${dataDirRoot}/${d.name}`,
       walDir: "",
-      listenClientUrls: [url(d.listenAddress, d.clientPort)],
+      listenClientUrls: [u(d.listenAddress, d.clientPort)],
       advertiseClientUrls: [d.advertiseClientUrl],
-      listenPeerUrls: [url(d.listenAddress, d.peerPort)],
-      initialAdvertisePeerUrls: [url(d.address, d.peerPort)],
+      listenPeerUrls: [u(d.listenAddress, d.peerPort)],
+      initialAdvertisePeerUrls: [u(d.address, d.peerPort)],
       initialCluster: joins ? peersUpTo(d.index) : initialCluster,
       initialClusterToken: token,
       initialClusterState: joins ? "existing" : "new",
@@ -356,6 +378,7 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
       snapshotCount,
       quotaBackendBytes: quota,
       logLevel: opts.logLevel ?? BASE_CONFIG.logLevel,
+      ...(memberTls ? securityOf(memberTls.paths) : {}),
     };
     // Every rendered value is one line of an env file: none may hold a newline or another control character.
     for (const [k, v] of Object.entries(toEnv(config))) checkNoControl(`${k} of ${d.name}`, v);
@@ -372,13 +395,15 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
       address: d.address,
       clientPort: d.clientPort,
       peerPort: d.peerPort,
-      peerUrl: url(d.address, d.peerPort),
+      peerUrl: u(d.address, d.peerPort),
       clientUrl: d.clientUrl,
       ...d.extra,
       ...(joins ? { joins } : {}),
+      ...(memberTls ? { tls: memberTls } : {}),
     };
   });
   const endpoints = members.map((m) => m.clientUrl);
+  const clientTls = tls ? clientTlsOf(pkiDir) : undefined;
   return {
     stackName,
     size,
@@ -389,7 +414,9 @@ export function planTopology(opts: TopologyOptions): TopologyPlan {
     endpoints,
     // host:port, as etcd's guides write it (etcd-ts cannot yet answer etcdctl's per-endpoint
     // commands when the endpoints carry a scheme: see README, "Known issues").
-    etcdctl: `etcdctl --endpoints=${endpoints.map((u) => new URL(u).host).join(",")}`,
+    etcdctl: `etcdctl --endpoints=${endpoints.map((e) => new URL(e).host).join(",")}${clientTls ? ` ${etcdctlTlsFlags(clientTls)}` : ""}`,
+    insecure,
+    ...(clientTls ? { clientTls } : {}),
     ...(network ? { network } : {}),
     ...(kubernetes ? { kubernetes } : {}),
     bindings,

@@ -11,6 +11,7 @@ import { loadLocalRunner, localFactory, type ClusterTarget, type LocalRunnerModu
 import { workloadDef, type WorkloadContext } from "../../bench/workloads.js";
 import { assertSaneLoadTrial } from "./helpers/assert.js";
 import * as helper from "./helpers/etcd-cluster.js";
+import { httpGet } from "../../ansible-free-scripts/common/health.js";
 
 const skip = helper.haveEtcd() ? false : "no etcd binary at /usr/bin/etcd";
 
@@ -45,7 +46,10 @@ describe("3-member etcd cluster", { skip, timeout: 170_000 }, () => {
     const handled = async () =>
       Promise.all(
         target.members().map(async (m) => {
-          const text = await (await fetch(`${m.clientUrl}/metrics`)).text();
+          // The suite's clusters are TLS (the kit's default): ask with the target's client certificate.
+          const res = await httpGet(`${m.clientUrl}/metrics`, 5000, target.tls);
+          assert.ok(res && res.status === 200, `${m.clientUrl}/metrics answers`);
+          const text = res.body;
           const line = text.split("\n").find((l) => l.startsWith("grpc_server_handled_total{") && l.includes('grpc_method="Put"') && l.includes('grpc_code="OK"'));
           return line ? Number(line.split(" ").pop()) : 0;
         }),

@@ -200,3 +200,35 @@ test("compare: runs match under the same conditions only; old result files compa
   assert.ok(c.onlyInB.includes("3-etcd-ts@hosts-0ms put"));
   assert.ok(compareResults(old, old).rows.length > 0);
 });
+
+test("--tls on hosts: each size under each set of conditions both ways; --insecure plaintext; TLS by default", () => {
+  const record = (flags: Record<string, unknown>) => {
+    const { hostsTarget: _h, out: _o, stackOutputs: _s, clientTls: _t, ...r } = resolveOptions(flags as never);
+    return r;
+  };
+  const both = record({ target: "hosts", hosts: ["3"], delay: ["0ms", "20ms"], baseline: "none", tls: true });
+  assert.deepEqual(both.transports, ["tls", "plaintext"]);
+  assert.deepEqual(
+    planRuns(both, []).map((p) => `${p.members}/${p.variant}/${p.tls ? "tls" : "plain"}`),
+    ["3/0/tls", "3/0/plain", "3/1/tls", "3/1/plain"],
+  );
+  assert.deepEqual(record({ target: "hosts", hosts: ["3"] }).transports, ["tls"]);
+  assert.deepEqual(record({ target: "hosts", hosts: ["3"], insecure: true }).transports, ["plaintext"]);
+  assert.throws(() => resolveOptions({ target: "hosts", hosts: ["3"], tls: true, insecure: true }), UsageError);
+  assert.throws(() => resolveOptions({ target: "hosts", hosts: ["3"], cacert: "/a", cert: "/b", key: "/c" }), /--target hosts make their own/);
+});
+
+test("reports with --tls on hosts: a section per size, conditions and transport, labelled with both", () => {
+  const r = hostsResult();
+  const runs = r.runs.flatMap((run) => [true, false].map((tls) => ({ ...run, id: `${run.id.replace("@", tls ? "-tls@" : "-plain@")}`, tls })));
+  const both: BenchResultFile = { ...r, options: { ...r.options, transports: ["tls", "plaintext"] }, runs };
+  const md = renderMarkdown(both);
+  for (const h of ["3 hosts, 0ms, TLS", "3 hosts, 0ms, plaintext", "3 hosts, 20ms, TLS", "3 hosts, 20ms, plaintext"]) {
+    assert.equal(md.split(`\n## ${h}\n`).length, 2, `one section "${h}"`);
+  }
+  assert.match(md, /\n\| 3 \(20ms\) TLS \| put.*\n/);
+  assert.match(md, /\n\| 3 \(20ms\) plaintext \| put.*\n/);
+  assert.match(renderHtml(both), /<h3>3 hosts, 20ms, plaintext<\/h3>/);
+  // One transport in the file: the labels stay as they were.
+  assert.doesNotMatch(renderMarkdown(r), /TLS|plaintext/);
+});

@@ -36,7 +36,7 @@ export function logsDir(label: string): string {
 /** A LocalCluster in a fresh private directory, with the tests' default timings (heartbeat 100 ms, election 1 s). */
 export async function upCluster(label: string, opts: Omit<LocalClusterOptions, "name" | "dir">): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), `etcd-ts-ct-${label}-`));
-  return LocalCluster.up({
+  return LocalCluster.up({ insecure: true,
     heartbeatMs: HEARTBEAT_MS,
     electionMs: ELECTION_MS,
     ...opts,

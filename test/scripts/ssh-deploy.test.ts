@@ -2,7 +2,9 @@
  * SSH deploy against a real OpenSSH server of our own (sshd -D -f <own config> on 127.0.0.1, its
  * own host key, a key-only root login for a key made in a temp dir): a 3-member cluster (real etcd
  * on the "hosts", all 127.0.0.1 with distinct ports) deployed, checked with a put/get, redeployed
- * (idempotent), rolling-restarted, torn down, and proven gone. Also: --dry-run changes nothing,
+ * (idempotent), rolling-restarted, torn down, and proven gone. TLS, the kit's default: the deploy
+ * makes the PKI, copies each member's certificates (folder 0700, keys 0600, owned by the service
+ * user), and the members are reached over https with the root client certificate only. Also: --dry-run changes nothing,
  * an unreachable host stops deploy before any change, and the etcd-ts bundle holds what it must.
  * Safety: the members run as the inventory's service user (created by the deploy) with UMask 0077,
  * NoNewPrivs and a clean environment; the ssh key lives under a hostile file name (quotes, $(...),
@@ -30,6 +32,12 @@ import { main as sshMain } from "../../ansible-free-scripts/ssh/cli.js";
 import { INVENTORY_FIELDS, hostileValues, setField, type Doc } from "../support/hostile-values.js";
 
 const SSHD = "/usr/sbin/sshd";
+
+/** The PKI's root client certificate, as etcd3 takes it (the kit's TLS clusters require a client certificate). */
+function credentials(inv: Inventory): { rootCertificate: Buffer; certChain: Buffer; privateKey: Buffer } {
+  const t = inv.plan.clientTls!;
+  return { rootCertificate: readFileSync(t.ca), certChain: readFileSync(t.cert), privateKey: readFileSync(t.key) };
+}
 
 /** Runs `f` with process.stdout/stderr swallowed (the CLI prints its refusals). */
 async function quietly<T>(f: () => Promise<T>): Promise<T> {
@@ -166,6 +174,8 @@ describe("ssh deploy to our own sshd", { skip }, () => {
         dataDir: hostsDir("data"),
         unitDir: hostsDir("systemd"),
         healthTimeoutMs: 30_000,
+        pkiDir: join(tmp, "pki"),
+        certDir: hostsDir("certs"),
       },
       hosts: [0, 1, 2].map((i) => ({
         address: "127.0.0.1",
@@ -242,7 +252,8 @@ describe("ssh deploy to our own sshd", { skip }, () => {
       assert.ok(existsSync(join(hostsDir("etc"), `${m.name}.env`)));
       assert.ok(existsSync(join(hostsDir("opt"), "units", `etcdkit-${m.name}.service`)));
     }
-    const client = new Etcd3({ hosts: inv.plan.endpoints[0]! });
+    assert.match(inv.plan.endpoints[0]!, /^https:\/\//);
+    const client = new Etcd3({ hosts: inv.plan.endpoints[0]!, credentials: credentials(inv) });
     try {
       await client.put("etcdkit/ssh").value("deployed");
       assert.equal(await client.get("etcdkit/ssh").string(), "deployed");
@@ -266,6 +277,15 @@ describe("ssh deploy to our own sshd", { skip }, () => {
       assert.ok(!env.some((e) => e.startsWith("SSH_")), "no ssh session environment leaks into the member");
       assert.equal(statSync(inv.members[i]!.plan.config.dataDir).uid, uid, "data dir owned by the service user");
       assert.equal(statSync(inv.members[i]!.plan.config.dataDir).mode & 0o777, 0o700);
+      const tls = inv.members[i]!.plan.tls!;
+      const certDir = join(hostsDir("certs"), inv.members[i]!.name);
+      assert.equal(statSync(certDir).mode & 0o777, 0o700, "certificate folder 0700");
+      assert.equal(statSync(certDir).uid, uid, "certificate folder owned by the service user");
+      for (const k of [tls.paths.key, tls.paths.peerKey]) {
+        assert.equal(statSync(k).mode & 0o777, 0o600, `${k} 0600`);
+        assert.equal(statSync(k).uid, uid, `${k} owned by the service user`);
+      }
+      assert.ok(env.includes(`ETCD_CERT_FILE=${tls.paths.cert}`) && env.includes("ETCD_CLIENT_CERT_AUTH=true"), "the member serves TLS with its copied certificate");
     }
 
     // Idempotent: nothing changed, nothing restarted.
@@ -285,7 +305,7 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     assert.equal(rows.length, 3);
     assert.ok(rows.every((r) => r.healthy && /active/.test(r.service)), JSON.stringify(rows));
     assert.equal(rows.filter((r) => r.leader).length, 1);
-    const client2 = new Etcd3({ hosts: inv.plan.endpoints[2]! });
+    const client2 = new Etcd3({ hosts: inv.plan.endpoints[2]!, credentials: credentials(inv) });
     try {
       assert.equal(await client2.get("etcdkit/ssh").string(), "deployed", "data survived the rolling restart");
     } finally {
@@ -302,7 +322,7 @@ describe("ssh deploy to our own sshd", { skip }, () => {
       assert.equal(await accepts(m.plan.clientPort), false, `client port ${m.plan.clientPort} closed`);
       assert.equal(await accepts(m.plan.peerPort), false, `peer port ${m.plan.peerPort} closed`);
     }
-    for (const d of ["opt", "etc", "data"]) assert.equal(existsSync(hostsDir(d)), false, `${d} removed`);
+    for (const d of ["opt", "etc", "data", "certs"]) assert.equal(existsSync(hostsDir(d)), false, `${d} removed`);
     await teardown(inv, opts()); // idempotent
     assert.equal(existsSync(canary), false, "no hostile value was evaluated");
     assert.equal(existsSync(homeCanary), false, "the hostile key name was never evaluated");

@@ -4,9 +4,9 @@
  * validated against the Kubernetes schemas (kubernetes-models), and the pod template expanded per
  * pod as Kubernetes expands it, which must give each member exactly its settings in the model.
  */
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
@@ -15,6 +15,7 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1/index.js";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1/index.js";
 import { buildApp } from "../../stacks/app.js";
+import { prepareStackPki } from "../../stacks/prepare-pki.js";
 import { readStackOptions } from "../../stacks/options.js";
 import { POD_ENTRY_COMMAND } from "../../stacks/constructs/kubernetes/member-statefulset.js";
 import { expandKubernetesVars, resolvePodEnv, type PodEnvVar } from "../../stacks/kubernetes/pod-env.js";
@@ -26,10 +27,15 @@ import type { IContainer } from "kubernetes-models/v1/Container";
 
 const ROOT = appRoot();
 type Json = Record<string, any>;
-const synthAll = (env: Record<string, string>) => {
+// The stacks' PKI in a temporary folder (cdktf synth makes it under .etcdkit/pki).
+const PKI_ROOT = mkdtempSync(join(tmpdir(), "etcdkit-k8s-pki-"));
+after(() => rmSync(PKI_ROOT, { recursive: true, force: true }));
+const synthAll = async (env: Record<string, string>) => {
   const outdir = mkdtempSync(join(tmpdir(), "etcdkit-k8s-synth-"));
   try {
-    const { kubernetes } = buildApp(readStackOptions(ROOT, { ETCDKIT_SIZES: "1", ...env }), { outdir });
+    const options = readStackOptions(ROOT, { ETCDKIT_SIZES: "1", ETCDKIT_PKI_DIR: PKI_ROOT, ...env });
+    await prepareStackPki(options, () => {});
+    const { kubernetes } = buildApp(options, { outdir });
     return kubernetes.map((s) => ({ stack: s, raw: Testing.synth(s), json: JSON.parse(Testing.synth(s)) as Json }));
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -42,8 +48,9 @@ function podEnvOf(c: IContainer, podName: string): Record<string, string> {
   return Object.fromEntries(resolvePodEnv(env, { "metadata.name": podName }));
 }
 
+const synths = await synthAll({});
+
 describe("Kubernetes stacks etcd-k8s-1, -3, -5, -7", () => {
-  const synths = synthAll({});
 
   test("four stacks named by size, with the hashicorp/kubernetes provider pinned by the bindings", () => {
     assert.deepEqual(synths.map((s) => s.stack.node.id), ["etcd-k8s-1", "etcd-k8s-3", "etcd-k8s-5", "etcd-k8s-7"]);
@@ -103,8 +110,11 @@ describe("Kubernetes stacks etcd-k8s-1, -3, -5, -7", () => {
       const ports = new Map((c.ports ?? []).map((p) => [p.name, p.containerPort]));
       assert.deepEqual([...ports], [["client", 2379], ["peer", 2380]]);
       for (const svc of o.services) for (const p of svc.spec!.ports!) assert.ok(ports.has(p.targetPort as string), `${svc.metadata!.name} targets a named container port`);
-      assert.deepEqual([c.startupProbe?.httpGet?.path, c.livenessProbe?.httpGet?.path, c.readinessProbe?.httpGet?.path], ["/livez", "/livez", "/readyz"]);
-      for (const p of [c.startupProbe, c.livenessProbe, c.readinessProbe]) assert.equal(p!.httpGet!.port, "client");
+      // Exec probes: the image's probe asks over https with the member's own certificate (kubelet's httpGet has none to present).
+      assert.deepEqual(
+        [c.startupProbe?.exec?.command, c.livenessProbe?.exec?.command, c.readinessProbe?.exec?.command],
+        ["/livez", "/livez", "/readyz"].map((p) => ["node", "/app/dist/stacks/pod/probe.js", p]),
+      );
       assert.deepEqual(c.resources, { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } });
       assert.equal(c.securityContext!.readOnlyRootFilesystem, true);
       assert.deepEqual(c.securityContext!.capabilities!.drop, ["ALL"]);
@@ -115,7 +125,21 @@ describe("Kubernetes stacks etcd-k8s-1, -3, -5, -7", () => {
       assert.equal(anti.podAffinityTerm.topologyKey, "kubernetes.io/hostname");
       assert.ok(matches(anti.podAffinityTerm.labelSelector!.matchLabels));
       const [claim] = spec.volumeClaimTemplates!;
-      assert.deepEqual(c.volumeMounts, [{ name: claim!.metadata!.name, mountPath: "/var/lib/etcd" }]);
+      assert.deepEqual(c.volumeMounts, [{ name: claim!.metadata!.name, mountPath: "/var/lib/etcd" }, { name: "tls", mountPath: "/etc/etcdkit/pki", readOnly: true }]);
+      // TLS: one Secret with the CA and every member's files, mounted 0440 (the fsGroup reads the keys), each member's under its own folder.
+      assert.equal(o.secrets.length, 1);
+      const secret = o.secrets[0]!;
+      const vol = podSpec.volumes!.find((v) => v.name === "tls")!;
+      assert.equal(vol.secret!.secretName, secret.metadata!.name);
+      assert.equal(vol.secret!.defaultMode, 0o440);
+      for (const m of stack.plan.members) {
+        for (const f of m.tls!.files) {
+          const path = f.target.slice("/etc/etcdkit/pki/".length);
+          const item = vol.secret!.items!.find((i) => i.path === path);
+          assert.ok(item, `${path} is mounted`);
+          assert.equal(Buffer.from(secret.data![item.key]!, "base64").toString("utf8"), readFileSync(f.source, "utf8"), `${path} is the PKI's file`);
+        }
+      }
       assert.deepEqual(claim!.spec!.accessModes, ["ReadWriteOnce"]);
       assert.equal(claim!.spec!.resources!.requests!.storage, "1Gi");
 
@@ -126,7 +150,7 @@ describe("Kubernetes stacks etcd-k8s-1, -3, -5, -7", () => {
         assert.equal(env.POD_NAME, m.name);
         assert.deepEqual(parseConfig([], env).config, m.config, m.name);
         assert.ok(env.ETCD_DATA_DIR!.startsWith("/var/lib/etcd/"));
-        assert.equal(env.ETCD_INITIAL_ADVERTISE_PEER_URLS, `http://${m.name}.${spec.serviceName}.${ns}.svc.cluster.local:2380`);
+        assert.equal(env.ETCD_INITIAL_ADVERTISE_PEER_URLS, `https://${m.name}.${spec.serviceName}.${ns}.svc.cluster.local:2380`);
       }
     });
   }
@@ -134,9 +158,9 @@ describe("Kubernetes stacks etcd-k8s-1, -3, -5, -7", () => {
   test("outputs: client endpoints per member and the client Service; bench --stack-outputs reads them", () => {
     const { json } = synths.find((s) => s.stack.plan.size === 3)!;
     const outputs = Object.fromEntries(Object.entries(json.output as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value]));
-    const pods = [0, 1, 2].map((i) => `http://etcd-3-${i}.etcd-3-peer.etcd-k8s-3.svc.cluster.local:2379`);
+    const pods = [0, 1, 2].map((i) => `https://etcd-3-${i}.etcd-3-peer.etcd-k8s-3.svc.cluster.local:2379`);
     assert.deepEqual(outputs.client_endpoints, pods);
-    assert.equal(outputs.client_service, "http://etcd-3-client.etcd-k8s-3.svc.cluster.local:2379");
+    assert.equal(outputs.client_service, "https://etcd-3-client.etcd-k8s-3.svc.cluster.local:2379");
     const dir = mkdtempSync(join(tmpdir(), "etcdkit-k8s-outputs-"));
     try {
       // `cdktf deploy --outputs-file` writes {stack: {output: value}}.
@@ -150,14 +174,14 @@ describe("Kubernetes stacks etcd-k8s-1, -3, -5, -7", () => {
 });
 
 describe("Kubernetes stacks: node ports, replicas, refusals", () => {
-  test("expose nodeport: one NodePort Service per member selecting its pod, ports in the node port range; outputs point at the node", () => {
-    const [s] = synthAll({ ETCDKIT_K8S_SIZES: "5", ETCDKIT_K8S_EXPOSE: "nodeport", ETCDKIT_K8S_NODE_ADDRESS: "192.0.2.10" });
+  test("expose nodeport: one NodePort Service per member selecting its pod, ports in the node port range; outputs point at the node", async () => {
+    const [s] = await synthAll({ ETCDKIT_K8S_SIZES: "5", ETCDKIT_K8S_EXPOSE: "nodeport", ETCDKIT_K8S_NODE_ADDRESS: "192.0.2.10" });
     const o = kubernetesObjects(s!.json);
     const nodePorts = o.services.filter((x) => x.spec!.type === "NodePort");
     assert.deepEqual(nodePorts.map((x) => x.spec!.ports![0]!.nodePort), [30501, 30502, 30503, 30504, 30505]);
     assert.deepEqual(nodePorts.map((x) => x.spec!.selector!["statefulset.kubernetes.io/pod-name"]), [0, 1, 2, 3, 4].map((i) => `etcd-5-${i}`));
     const outputs = Object.fromEntries(Object.entries(s!.json.output as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value]));
-    assert.deepEqual(outputs.client_endpoints, [1, 2, 3, 4, 5].map((i) => `http://192.0.2.10:3050${i}`));
+    assert.deepEqual(outputs.client_endpoints, [1, 2, 3, 4, 5].map((i) => `https://192.0.2.10:3050${i}`));
     const dir = mkdtempSync(join(tmpdir(), "etcdkit-k8s-outputs-"));
     try {
       const f = join(dir, "outputs.json");
@@ -168,8 +192,8 @@ describe("Kubernetes stacks: node ports, replicas, refusals", () => {
     }
   });
 
-  test("replicas above the bootstrap size: the template stays the bootstrap one; the joining ordinals are planned with state existing", () => {
-    const [s] = synthAll({ ETCDKIT_K8S_SIZES: "3", ETCDKIT_K8S_REPLICAS_3: "5" });
+  test("replicas above the bootstrap size: the template stays the bootstrap one; the joining ordinals are planned with state existing", async () => {
+    const [s] = await synthAll({ ETCDKIT_K8S_SIZES: "3", ETCDKIT_K8S_REPLICAS_3: "5" });
     const o = kubernetesObjects(s!.json);
     assert.equal(o.statefulSets[0]!.spec!.replicas, 5);
     const c = o.statefulSets[0]!.spec!.template.spec!.containers[0]!;
@@ -185,8 +209,8 @@ describe("Kubernetes stacks: node ports, replicas, refusals", () => {
     assert.equal(plan.members[4]!.config.initialCluster.length, 5);
   });
 
-  test("an existing namespace is used, not created; required anti-affinity; storage class and sizes", () => {
-    const [s] = synthAll({ ETCDKIT_K8S_SIZES: "3", ETCDKIT_K8S_NAMESPACE: "tests", ETCDKIT_K8S_ANTI_AFFINITY: "required", ETCDKIT_K8S_STORAGE_CLASS: "fast", ETCDKIT_K8S_STORAGE: "5Gi" });
+  test("an existing namespace is used, not created; required anti-affinity; storage class and sizes", async () => {
+    const [s] = await synthAll({ ETCDKIT_K8S_SIZES: "3", ETCDKIT_K8S_NAMESPACE: "tests", ETCDKIT_K8S_ANTI_AFFINITY: "required", ETCDKIT_K8S_STORAGE_CLASS: "fast", ETCDKIT_K8S_STORAGE: "5Gi" });
     const o = kubernetesObjects(s!.json);
     assert.equal(o.namespaces.length, 0);
     const sts = o.statefulSets[0]!;
@@ -196,8 +220,8 @@ describe("Kubernetes stacks: node ports, replicas, refusals", () => {
     assert.match(s!.stack.plan.members[0]!.address, /\.etcd-3-peer\.tests\.svc\.cluster\.local$/);
   });
 
-  test("the translation and the schema check can fail: unknown attributes, wrong types, missing required fields", () => {
-    const [s] = synthAll({ ETCDKIT_K8S_SIZES: "1" });
+  test("the translation and the schema check can fail: unknown attributes, wrong types, missing required fields", async () => {
+    const [s] = await synthAll({ ETCDKIT_K8S_SIZES: "1" });
     const sts = () => Object.values(s!.json.resource.kubernetes_stateful_set_v1 as Record<string, Json>)[0]!;
     const copy = () => JSON.parse(JSON.stringify(s!.json)) as Json;
     const mutate = (f: (sts: Json) => void): Json => {
@@ -212,16 +236,16 @@ describe("Kubernetes stacks: node ports, replicas, refusals", () => {
     assert.throws(() => kubernetesObjects(mutate((x) => (x.spec.template.metadata.labels.extra = 7))), /labels\/extra must be string/);
   });
 
-  test("bad options are refused before any construct exists", () => {
-    const refuses = (env: Record<string, string>, re: RegExp) => assert.throws(() => synthAll(env), re);
-    refuses({ ETCDKIT_K8S_EXPOSE: "nodeport" }, /needs the address of a node/);
-    refuses({ ETCDKIT_K8S_NODE_ADDRESS: "192.0.2.1" }, /only used with expose nodeport/);
-    refuses({ ETCDKIT_K8S_EXPOSE: "loadbalancer" }, /ETCDKIT_K8S_EXPOSE must be one of cluster, nodeport/);
-    refuses({ ETCDKIT_K8S_MEMORY: "lots" }, /Kubernetes quantity/);
-    refuses({ ETCDKIT_K8S_REPLICAS_3: "0" }, /replicas must be an integer from 1 to 99/);
-    refuses({ ETCDKIT_K8S_NAMESPACE: "Bad_Name" }, /not a valid name/);
-    refuses({ ETCDKIT_K8S_SIZES: "4" }, /an even count/);
-    refuses({ ETCDKIT_K8S_EXPOSE: "nodeport", ETCDKIT_K8S_NODE_ADDRESS: "n", ETCDKIT_K8S_NODE_PORT_BASE: "32700" }, /outside Kubernetes' node port range/);
+  test("bad options are refused before any construct exists", async () => {
+    const refuses = (env: Record<string, string>, re: RegExp) => assert.rejects(synthAll(env), re);
+    await refuses({ ETCDKIT_K8S_EXPOSE: "nodeport" }, /needs the address of a node/);
+    await refuses({ ETCDKIT_K8S_NODE_ADDRESS: "192.0.2.1" }, /only used with expose nodeport/);
+    await refuses({ ETCDKIT_K8S_EXPOSE: "loadbalancer" }, /ETCDKIT_K8S_EXPOSE must be one of cluster, nodeport/);
+    await refuses({ ETCDKIT_K8S_MEMORY: "lots" }, /Kubernetes quantity/);
+    await refuses({ ETCDKIT_K8S_REPLICAS_3: "0" }, /replicas must be an integer from 1 to 99/);
+    await refuses({ ETCDKIT_K8S_NAMESPACE: "Bad_Name" }, /not a valid name/);
+    await refuses({ ETCDKIT_K8S_SIZES: "4" }, /an even count/);
+    await refuses({ ETCDKIT_K8S_EXPOSE: "nodeport", ETCDKIT_K8S_NODE_ADDRESS: "n", ETCDKIT_K8S_NODE_PORT_BASE: "32700" }, /outside Kubernetes' node port range/);
   });
 });
 

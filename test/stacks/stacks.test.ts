@@ -2,12 +2,15 @@
  * The CDKTF stacks, synthesized in-process (no Terraform, no provider download, no Docker):
  * resources per topology, addresses, ports, health checks, the bare-host env files and units
  * (parsed back by the server's own parser, and checked by `systemd-analyze verify`), and bad input
- * refused before any construct exists.
+ * refused before any construct exists. TLS (the default): each member's certificate folder from the
+ * stack's PKI (made as `cdktf synth` makes it) bind-mounted read-only, the member's env naming those
+ * files, the health check through the image's probe, a `tls` output and an etcdctl line with
+ * --cacert/--cert/--key; ETCDKIT_INSECURE=true gives plaintext stacks without mounts.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Testing } from "cdktf";
@@ -16,6 +19,8 @@ import { Image } from "@cdktf/provider-docker/lib/image/index.js";
 import { Network } from "@cdktf/provider-docker/lib/network/index.js";
 import { Volume } from "@cdktf/provider-docker/lib/volume/index.js";
 import { buildApp, declareStacks } from "../../stacks/app.js";
+import { prepareStackPki } from "../../stacks/prepare-pki.js";
+import { stagedCertificateDir } from "../../stacks/constructs/docker-tls.js";
 import { readStackOptions, type StacksOptions } from "../../stacks/options.js";
 import { contains, parseSubnet, planStacks, unitFileName, type ClusterSize } from "../../stacks/topology/index.js";
 import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
@@ -24,7 +29,11 @@ import { parseConfig } from "../../server/config/parse.js";
 
 const ROOT = appRoot();
 const SIZES: ClusterSize[] = [1, 3, 5, 7];
-const options = (env: Record<string, string> = {}): StacksOptions => readStackOptions(ROOT, env);
+// The stacks' PKI in a temporary folder (cdktf synth makes it under .etcdkit/pki), made once for every stack.
+const PKI_ROOT = mkdtempSync(join(tmpdir(), "etcdkit-stacks-pki-"));
+after(() => rmSync(PKI_ROOT, { recursive: true, force: true }));
+const options = (env: Record<string, string> = {}): StacksOptions => readStackOptions(ROOT, { ETCDKIT_PKI_DIR: PKI_ROOT, ETCDKIT_K8S_SIZES: "1", ...env });
+await prepareStackPki(options(), () => {});
 
 type Json = Record<string, any>;
 const resources = (synth: Json, type: string): Json[] => Object.values((synth.resource?.[type] ?? {}) as Record<string, Json>);
@@ -71,13 +80,13 @@ describe("CDKTF stacks etcd-1, etcd-3, etcd-5, etcd-7", () => {
       const synth = synths.get(size)!;
       const stack = stacks.find((s) => s.plan.size === size)!;
       const containers = resources(synth, "docker_container");
-      const expected = stack.plan.members.map((m) => `${m.name}=http://${m.address}:2380`).join(",");
+      const expected = stack.plan.members.map((m) => `${m.name}=https://${m.address}:2380`).join(",");
       for (const c of containers) {
         const env = parseEnvFile(c.env.join("\n"));
         assert.equal(env.ETCD_INITIAL_CLUSTER, expected);
         const ip = c.networks_advanced[0].ipv4_address;
-        assert.equal(env.ETCD_INITIAL_ADVERTISE_PEER_URLS, `http://${ip}:2380`);
-        assert.equal(env.ETCD_ADVERTISE_CLIENT_URLS, `http://${ip}:2379`);
+        assert.equal(env.ETCD_INITIAL_ADVERTISE_PEER_URLS, `https://${ip}:2380`);
+        assert.equal(env.ETCD_ADVERTISE_CLIENT_URLS, `https://${ip}:2379`);
         const model = stack.plan.members.find((m) => m.name === env.ETCD_NAME)!;
         assert.deepEqual(parseConfig([], env).config, model.config);
       }
@@ -96,8 +105,7 @@ describe("CDKTF stacks etcd-1, etcd-3, etcd-5, etcd-7", () => {
         assert.equal(c.volumes.length, 1);
         assert.equal(c.volumes[0].container_path, "/var/lib/etcd");
         volumeRefs.add(c.volumes[0].volume_name);
-        assert.deepEqual(c.healthcheck.test.slice(0, 3), ["CMD", "node", "-e"]);
-        assert.match(c.healthcheck.test[3], /127\.0\.0\.1:2379\/health/);
+        assert.deepEqual(c.healthcheck.test, ["CMD", "node", "/app/dist/stacks/pod/probe.js", "/health"]);
         assert.equal(c.restart, "unless-stopped");
         assert.match(c.image, /docker_image\..*\.image_id/);
       }
@@ -129,8 +137,39 @@ describe("CDKTF stacks etcd-1, etcd-3, etcd-5, etcd-7", () => {
       const out = synths.get(size)!.output;
       const endpoints = out.client_endpoints.value as string[];
       assert.equal(endpoints.length, size);
-      assert.ok(endpoints.every((e) => /^http:\/\/127\.0\.0\.1:\d+$/.test(e)));
-      assert.equal(out.etcdctl.value, `etcdctl --endpoints=${endpoints.map((u: string) => new URL(u).host).join(",")} endpoint status -w table`);
+      assert.ok(endpoints.every((e) => /^https:\/\/127\.0\.0\.1:\d+$/.test(e)));
+      const pki = join(PKI_ROOT, `etcd-${size}`);
+      assert.equal(
+        out.etcdctl.value,
+        `etcdctl --endpoints=${endpoints.map((u: string) => new URL(u).host).join(",")} --cacert=${pki}/ca.crt --cert=${pki}/clients/root.crt --key=${pki}/clients/root.key endpoint status -w table`,
+      );
+      assert.deepEqual(out.tls.value, { insecure: false, cacert: `${pki}/ca.crt`, cert: `${pki}/clients/root.crt`, key: `${pki}/clients/root.key` });
+    });
+
+    test(`etcd-${size}: each member's certificates mounted read-only, its env names them, client certificates required`, () => {
+      const stack = stacks.find((s) => s.plan.size === size)!;
+      for (const c of resources(synths.get(size)!, "docker_container")) {
+        const name = (c.name as string).slice(`etcd-${size}-`.length);
+        assert.deepEqual(c.mounts, [{ type: "bind", source: stagedCertificateDir(join(PKI_ROOT, `etcd-${size}`), name), target: `/etc/etcdkit/pki/${name}`, read_only: true }]);
+        const env = Object.fromEntries((c.env as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+        assert.equal(env.ETCD_CERT_FILE, `/etc/etcdkit/pki/${name}/server.crt`);
+        assert.equal(env.ETCD_PEER_KEY_FILE, `/etc/etcdkit/pki/${name}/peer.key`);
+        assert.equal(env.ETCD_CLIENT_CERT_AUTH, "true");
+        assert.equal(env.ETCD_PEER_CLIENT_CERT_AUTH, "true");
+        assert.match(env.ETCD_LISTEN_CLIENT_URLS!, /^https:/);
+        // The staged copies are the PKI's files, in the form uid 1000 in the container can read and nobody else.
+        const staged = stagedCertificateDir(join(PKI_ROOT, `etcd-${size}`), name);
+        const member = stack.plan.members.find((m) => m.name === name)!;
+        for (const f of member.tls!.files) {
+          const copy = join(staged, f.target.slice(f.target.lastIndexOf("/") + 1));
+          assert.equal(readFileSync(copy, "utf8"), readFileSync(f.source, "utf8"));
+          const st = statSync(copy);
+          if (process.getuid?.() === 0) {
+            assert.equal(st.uid, 1000, `${copy} belongs to the container's user`);
+            assert.equal(st.mode & 0o777, f.private ? 0o600 : 0o644);
+          } else assert.equal(st.mode & 0o777, f.private ? 0o640 : 0o644);
+        }
+      }
     });
   }
 
@@ -140,6 +179,19 @@ describe("CDKTF stacks etcd-1, etcd-3, etcd-5, etcd-7", () => {
     assert.equal(new Set(ports).size, 16);
     const subnets = [...synths.values()].map((s) => resources(s, "docker_network")[0]!.ipam_config[0].subnet as string);
     assert.equal(new Set(subnets).size, 4);
+  });
+
+  test("ETCDKIT_INSECURE=true: plaintext stacks, no certificate mounts, a tls output that says so", () => {
+    const plain = buildApp(options({ ETCDKIT_INSECURE: "true", ETCDKIT_SIZES: "3" }), { outdir: mkdtempSync(join(tmpdir(), "etcdkit-synth-plain-")) });
+    const synth = JSON.parse(Testing.synth(plain.stacks[0]!)) as Json;
+    for (const c of resources(synth, "docker_container")) {
+      assert.equal(c.mounts, undefined);
+      assert.ok((c.env as string[]).includes("ETCD_LISTEN_CLIENT_URLS=http://0.0.0.0:2379"));
+      assert.ok(!(c.env as string[]).some((e) => e.startsWith("ETCD_CERT_FILE=")));
+    }
+    assert.deepEqual(synth.output.tls.value, { insecure: true });
+    assert.ok(!String(synth.output.etcdctl.value).includes("--cacert"));
+    assert.throws(() => readStackOptions(ROOT, { ETCDKIT_INSECURE: "yes" }), /ETCDKIT_INSECURE must be true or false/);
   });
 
   describe("full synth writes bare-host env files and systemd units next to each stack", () => {
@@ -181,13 +233,13 @@ describe("CDKTF stacks etcd-1, etcd-3, etcd-5, etcd-7", () => {
       }
       // etcd-3 was given host addresses: peers are reached there, members listen on them.
       const m2 = hostPlans.get("etcd-3/etcd-2");
-      assert.deepEqual(m2.initialAdvertisePeerUrls, ["http://10.0.0.12:2380"]);
-      assert.deepEqual(m2.listenClientUrls, ["http://10.0.0.12:2379"]);
-      assert.equal(m2.initialCluster.map((m: any) => `${m.name}=${m.peerUrls[0]}`).join(","), "etcd-1=http://10.0.0.11:2380,etcd-2=http://10.0.0.12:2380,etcd-3=http://10.0.0.13:2380");
+      assert.deepEqual(m2.initialAdvertisePeerUrls, ["https://10.0.0.12:2380"]);
+      assert.deepEqual(m2.listenClientUrls, ["https://10.0.0.12:2379"]);
+      assert.equal(m2.initialCluster.map((m: any) => `${m.name}=${m.peerUrls[0]}`).join(","), "etcd-1=https://10.0.0.11:2380,etcd-2=https://10.0.0.12:2380,etcd-3=https://10.0.0.13:2380");
       // the others default to the member names as host names and listen on all addresses
       const m1 = hostPlans.get("etcd-5/etcd-4");
-      assert.deepEqual(m1.advertiseClientUrls, ["http://etcd-4:2379"]);
-      assert.deepEqual(m1.listenClientUrls, ["http://0.0.0.0:2379"]);
+      assert.deepEqual(m1.advertiseClientUrls, ["https://etcd-4:2379"]);
+      assert.deepEqual(m1.listenClientUrls, ["https://0.0.0.0:2379"]);
     });
 
     test("units: Type=notify, EnvironmentFile=, ExecStart=, Restart=always, RestartSec=5, LimitNOFILE=65536, User=", () => {

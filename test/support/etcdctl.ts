@@ -63,3 +63,16 @@ function stripIds(v: unknown): unknown {
   }
   return v;
 }
+
+/**
+ * Runs an `etcdctl --endpoints=... [--cacert=... --cert=... --key=...]` line as the kit prints it (copy-paste,
+ * as a user would), with `args` in place of its trailing command. Paths must not hold spaces.
+ */
+export function etcdctlFromLine(line: string, args: readonly string[], stdin?: string): Promise<CtlResult> {
+  const words = line.trim().split(/\s+/);
+  if (words[0] !== "etcdctl") throw new Error(`not an etcdctl line: ${line}`);
+  const flags = words.slice(1).filter((w) => w.startsWith("--"));
+  const endpoints = flags.find((f) => f.startsWith("--endpoints="));
+  if (!endpoints) throw new Error(`no --endpoints in ${line}`);
+  return etcdctl(endpoints.slice("--endpoints=".length), [...flags.filter((f) => f !== endpoints), ...args], stdin);
+}

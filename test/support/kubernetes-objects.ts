@@ -7,6 +7,7 @@
  * must grow its translation here too.
  */
 import { Namespace } from "kubernetes-models/v1/Namespace";
+import { Secret, type ISecret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
@@ -16,7 +17,7 @@ import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisrup
 import type { INamespace } from "kubernetes-models/v1/Namespace";
 
 type Json = Record<string, any>;
-type Kind = "string" | "bool" | "int" | "intOrString" | "map" | "strings";
+type Kind = "string" | "bool" | "int" | "intOrString" | "map" | "strings" | "octal" | "base64Map";
 interface Field {
   /** The API's name; default: the camelCase of the Terraform name. */
   readonly k?: string;
@@ -34,6 +35,8 @@ const I: Field = { kind: "int" };
 const IOS: Field = { kind: "intOrString" };
 const MAP: Field = { kind: "map" };
 const STRS: Field = { kind: "strings" };
+/** A file mode the provider takes as an octal string ("0440") and the API as an integer. */
+const OCTAL: Field = { kind: "octal" };
 const block = (spec: Spec, k?: string): Field => ({ spec, ...(k ? { k } : {}) });
 const blocks = (spec: Spec, k?: string): Field => ({ spec, many: true, ...(k ? { k } : {}) });
 
@@ -41,6 +44,7 @@ const METADATA: Spec = { name: S, namespace: S, labels: MAP, annotations: MAP };
 const SELECTOR: Spec = { match_labels: MAP };
 const PROBE: Spec = {
   http_get: block({ path: S, port: IOS, scheme: S }),
+  exec: block({ command: STRS }),
   period_seconds: I,
   timeout_seconds: I,
   failure_threshold: I,
@@ -65,6 +69,7 @@ const CONTAINER: Spec = {
 };
 const POD_SPEC: Spec = {
   container: blocks(CONTAINER, "containers"),
+  volume: blocks({ name: S, secret: block({ secret_name: S, default_mode: OCTAL, optional: B, items: blocks({ key: S, path: S, mode: OCTAL }) }) }, "volumes"),
   automount_service_account_token: B,
   enable_service_links: B,
   termination_grace_period_seconds: I,
@@ -104,6 +109,8 @@ const SERVICE: Spec = {
 };
 const PDB: Spec = { metadata: block(METADATA), spec: block({ max_unavailable: IOS, min_available: IOS, selector: block(SELECTOR) }) };
 const NAMESPACE: Spec = { metadata: block(METADATA) };
+// The provider's `data` holds the plain text and encodes it; the API object holds base64.
+const SECRET: Spec = { metadata: block(METADATA), type: S, data: { kind: "base64Map" } };
 
 const REF = /^\$\{(kubernetes_[a-z0-9_]+)\.([^.}]+)\.metadata\[0\]\.name\}$/;
 
@@ -126,6 +133,12 @@ function scalar(where: string, kind: Kind, v: unknown, resolve: (s: string) => s
     case "map":
       if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error(`${where}: a map expected`);
       return { ...(v as Record<string, string>) };
+    case "octal":
+      if (typeof v !== "string" || !/^0[0-7]{3}$/.test(v)) throw new Error(`${where}: an octal mode such as "0440" expected, got ${JSON.stringify(v)}`);
+      return parseInt(v, 8);
+    case "base64Map":
+      if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error(`${where}: a map expected`);
+      return Object.fromEntries(Object.entries(v as Record<string, string>).map(([k, x]) => [k, Buffer.from(x, "utf8").toString("base64")]));
     case "strings":
       if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw new Error(`${where}: a list of strings expected`);
       return [...v];
@@ -156,6 +169,7 @@ export interface KubernetesObjects {
   readonly services: IService[];
   readonly statefulSets: IStatefulSet[];
   readonly disruptionBudgets: IPodDisruptionBudget[];
+  readonly secrets: ISecret[];
 }
 
 /**
@@ -164,7 +178,7 @@ export interface KubernetesObjects {
  */
 export function kubernetesObjects(json: Json): KubernetesObjects {
   const resources = (json.resource ?? {}) as Record<string, Record<string, Json>>;
-  const known = ["kubernetes_namespace_v1", "kubernetes_service_v1", "kubernetes_stateful_set_v1", "kubernetes_pod_disruption_budget_v1"];
+  const known = ["kubernetes_namespace_v1", "kubernetes_service_v1", "kubernetes_stateful_set_v1", "kubernetes_pod_disruption_budget_v1", "kubernetes_secret_v1"];
   for (const t of Object.keys(resources)) if (!known.includes(t)) throw new Error(`resource type ${t} is not translated`);
   const resolve = (s: string): string => {
     const m = REF.exec(s);
@@ -187,5 +201,6 @@ export function kubernetesObjects(json: Json): KubernetesObjects {
     services: all("kubernetes_service_v1", SERVICE, (o) => new Service(o as IService)),
     statefulSets: all("kubernetes_stateful_set_v1", STATEFUL_SET, (o) => new StatefulSet(o as IStatefulSet)),
     disruptionBudgets: all("kubernetes_pod_disruption_budget_v1", PDB, (o) => new PodDisruptionBudget(o as IPodDisruptionBudget)),
+    secrets: all("kubernetes_secret_v1", SECRET, (o) => new Secret(o as ISecret)),
   };
 }

@@ -2,8 +2,9 @@
  * The members as one StatefulSet: stable pod names (= member names) under the headless peer
  * Service, a volume claim per pod (deleted with the pod on scale-down and on destroy: a removed
  * member's data must not come back), pods started in parallel (every initial member must run
- * before any is ready), spread across nodes, non-root with a read-only root filesystem, HTTP probes
- * on /livez and /readyz, and the pod entry (stacks/pod/entry.ts) as the command, which joins new
+ * before any is ready), spread across nodes, non-root with a read-only root filesystem, probes
+ * on /livez and /readyz (exec: the image's probe asks over https with the member's own certificate,
+ * which kubelet's httpGet cannot present), the TLS Secret mounted read-only, and the pod entry (stacks/pod/entry.ts) as the command, which joins new
  * ordinals through MemberAdd before the server starts.
  */
 import { Construct } from "constructs";
@@ -12,6 +13,8 @@ import type { KubernetesStackOptions } from "../../options.js";
 import type { TopologyPlan } from "../../topology/index.js";
 import { podEnv } from "../../kubernetes/pod-env.js";
 import { podSelector, stackLabels } from "./labels.js";
+import { PROBE_COMMAND } from "../member.js";
+import type { SecretFiles } from "./tls-secret.js";
 
 /** The container's command: the pod entry in the etcd-ts image (node, no shell). */
 export const POD_ENTRY_COMMAND = ["node", "/app/dist/stacks/pod/entry.js"] as const;
@@ -26,6 +29,8 @@ export interface MemberStatefulSetProps {
   readonly pod: KubernetesStackOptions;
   /** Created after the peer Service (its name is the pods' DNS subdomain). */
   readonly peerServiceName: string;
+  /** TLS (absent when insecure): the Secret's name and what of it each pod mounts where. */
+  readonly tls?: { readonly secretName: string; readonly files: SecretFiles };
 }
 
 export class MemberStatefulSet extends Construct {
@@ -38,7 +43,7 @@ export class MemberStatefulSet extends Construct {
     const first = plan.members[0]!;
     if (!first.config.dataDir.startsWith(`${DATA_MOUNT}/`)) throw new Error(`data dir ${first.config.dataDir} is not under ${DATA_MOUNT}`);
     const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
-      httpGet: { path, port: "client", scheme: "HTTP" },
+      exec: { command: [...PROBE_COMMAND, path] },
       periodSeconds,
       timeoutSeconds: 3,
       failureThreshold,
@@ -73,6 +78,7 @@ export class MemberStatefulSet extends Construct {
                   ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
                   : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] },
             },
+            ...(props.tls ? { volume: [{ name: "tls", secret: { secretName: props.tls.secretName, defaultMode: "0440", items: props.tls.files.items } }] } : {}),
             container: [
               {
                 name: "etcd",
@@ -84,7 +90,7 @@ export class MemberStatefulSet extends Construct {
                   { name: "client", containerPort: first.clientPort, protocol: "TCP" },
                   { name: "peer", containerPort: first.peerPort, protocol: "TCP" },
                 ],
-                volumeMount: [{ name: "data", mountPath: DATA_MOUNT }],
+                volumeMount: [{ name: "data", mountPath: DATA_MOUNT }, ...(props.tls ? [{ name: "tls", mountPath: props.tls.files.mountPath, readOnly: true }] : [])],
                 // A joining pod may wait for MemberAdd before it listens: up to 5 minutes to start.
                 startupProbe: probe("/livez", 5, 60),
                 livenessProbe: probe("/livez", 10, 3),
