@@ -118,6 +118,10 @@ export interface MemberConfig {
   readonly experimentalWatchProgressNotifyIntervalMs: number;
   /** An applied entry that takes longer than this is logged ("apply request took too long"). */
   readonly experimentalWarningApplyDurationMs: number;
+  /** A restarting member compares its HashKV with its peers' before it serves, and refuses to start on a mismatch. */
+  readonly experimentalInitialCorruptCheck: boolean;
+  /** The leader checks its followers' HashKV this often (0: never); a mismatch raises CORRUPT. */
+  readonly experimentalCorruptCheckTimeMs: number;
 }
 
 export type DiscoveryFallback = "exit" | "proxy";

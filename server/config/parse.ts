@@ -252,6 +252,8 @@ function typed(raw: RawSettings): MemberConfig {
     experimentalCompactionBatchLimit: num("experimental-compaction-batch-limit") || 1000,
     experimentalWatchProgressNotifyIntervalMs: duration("experimental-watch-progress-notify-interval"),
     experimentalWarningApplyDurationMs: duration("experimental-warning-apply-duration"),
+    experimentalInitialCorruptCheck: bool("experimental-initial-corrupt-check"),
+    experimentalCorruptCheckTimeMs: duration("experimental-corrupt-check-time"),
   };
   validate(cfg);
   return cfg;

@@ -49,6 +49,8 @@ export interface OpenedMember {
   /** Index the state machine was restored to (the newest snapshot's). */
   readonly appliedIndex: number;
   readonly confState: ConfState;
+  /** It had a WAL (etcd's memberInitialized): only such a member runs the initial corruption check. */
+  readonly restarted: boolean;
   /** Closes the WAL and the backend (after the loop has stopped). */
   closeStorage(): Promise<void>;
 }
@@ -87,7 +89,8 @@ export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: 
   const store = MvccStore.open(backend, { compactionBatchLimit: cfg.experimentalCompactionBatchLimit });
   const snapshots = new Snapshotter(snapDir, fileLog);
   const storage = new MemoryStorage();
-  const r = Wal.exists(walDir)
+  const restarted = Wal.exists(walDir);
+  const r = restarted
     ? await restart(cfg, { backend, store, snapshots, storage, fileLog, logger })
     : cfg.initialClusterState === "existing"
       ? await joinExisting(cfg, logger, peerDialer)
@@ -112,6 +115,7 @@ export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: 
     store,
     appliedIndex: r.appliedIndex,
     confState,
+    restarted,
     closeStorage: async () => {
       await r.wal.close();
       await backend.close();

@@ -11,7 +11,7 @@ import { FLAGS, envNameOf } from "../../server/config/flag-table.js";
  * Flags the other half of issue 14 (snapshot, defrag, quota, corruption, force-new-cluster) adds to
  * the table on its own branch; remove this list when the branches are merged.
  */
-const ADDED_BY_THE_OPERATIONS_BRANCH = new Set(["experimental-initial-corrupt-check", "experimental-corrupt-check-time", "force-new-cluster"]);
+const ADDED_BY_THE_OPERATIONS_BRANCH = new Set(["force-new-cluster"]);
 
 function etcdHelpFlags(): string[] {
   const text = execFileSync("sh", ["-c", "etcd --help 2>&1"], { encoding: "utf8" });
