@@ -122,6 +122,8 @@ export interface MemberConfig {
   readonly experimentalInitialCorruptCheck: boolean;
   /** The leader checks its followers' HashKV this often (0: never); a mismatch raises CORRUPT. */
   readonly experimentalCorruptCheckTimeMs: number;
+  /** A restarting member becomes a one-member cluster with its data (etcd's unsafe --force-new-cluster). */
+  readonly forceNewCluster: boolean;
 }
 
 export type DiscoveryFallback = "exit" | "proxy";

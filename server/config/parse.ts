@@ -254,6 +254,7 @@ function typed(raw: RawSettings): MemberConfig {
     experimentalWarningApplyDurationMs: duration("experimental-warning-apply-duration"),
     experimentalInitialCorruptCheck: bool("experimental-initial-corrupt-check"),
     experimentalCorruptCheckTimeMs: duration("experimental-corrupt-check-time"),
+    forceNewCluster: bool("force-new-cluster"),
   };
   validate(cfg);
   return cfg;
