@@ -5,7 +5,8 @@
  * - Without it, it starts, and the leader's periodic check (--experimental-corrupt-check-time on
  *   every member) raises CORRUPT through raft: `etcdctl alarm list` shows it on every member and
  *   writes are refused with etcd's `etcdserver: corrupt cluster`, as etcd's corrupt applier does.
- * Before the corruption, the periodic check passes several times without an alarm.
+ * Before the corruption, the periodic check passes several times without an alarm, and a member
+ * restarted with the initial check passes it.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -58,6 +59,21 @@ describe("corruption checks on 3 members, one corrupted on purpose", { timeout: 
     await waitUntil(async () => (readLog(memberOf(cluster, leader).logFile).match(/finished peer corruption check/g)?.length ?? 0) >= 3, 20_000, "three passes of the leader's check");
     assert.match(readLog(memberOf(cluster, leader).logFile), /"number-of-peers-checked":2/);
     for (const n of names) assert.equal((await ctl(n, ["alarm", "list"])).stdout.trim(), "", `${n}: no alarm`);
+  });
+
+  test("healthy data: a member restarted with --experimental-initial-corrupt-check passes the check and serves", async () => {
+    const leader = await waitLeader(cluster, 10_000);
+    const name = cluster.members.map((m) => m.name).find((n) => n !== leader)!;
+    const m = memberOf(cluster, name);
+    await cluster.stop(name);
+    setEnv(m.envFile, { ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: "true" });
+    const logBefore = readLog(m.logFile).length;
+    await cluster.start(name);
+    await cluster.waitHealthy([name]);
+    const log = readLog(m.logFile).slice(logBefore);
+    assert.match(log, /"msg":"initial corruption checking passed; no corruption"/);
+    assert.doesNotMatch(log, /failed hash kv request/, "both peers answered");
+    setEnv(m.envFile, { ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: "false" });
   });
 
   test("with --experimental-initial-corrupt-check the corrupted member refuses to start", async () => {
