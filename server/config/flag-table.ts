@@ -103,6 +103,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "experimental-enable-lease-checkpoint", kind: "bool", default: "false", usage: "ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases. (Not in etcd-ts yet: 'true' is refused.)", refuse: (v) => (v === "true" ? LEASE_CHECKPOINT_LATER : undefined) },
   { name: "experimental-compaction-batch-limit", kind: "uint", default: "1000", usage: "ExperimentalCompactionBatchLimit sets the maximum revisions deleted in each compaction batch (0: 1000)." },
   { name: "experimental-watch-progress-notify-interval", kind: "duration", default: "10m0s", usage: "Duration of periodical watch progress notification." },
+  { name: "force-new-cluster", kind: "bool", default: "false", usage: "Force to create a new one-member cluster." },
+  { name: "experimental-initial-corrupt-check", kind: "bool", default: "false", usage: "Enable to check data corruption before serving any client/peer traffic." },
+  { name: "experimental-corrupt-check-time", kind: "duration", default: "0s", usage: "Duration of time between cluster corruption check passes." },
   { name: "experimental-warning-apply-duration", kind: "duration", default: "100ms", usage: "Warning is generated if requests take more than this duration." },
   // config file and meta
   { name: "config-file", kind: "string", default: "", usage: "Path to the server configuration file. Note that if a configuration file is provided, other command line flags and environment variables will be ignored." },

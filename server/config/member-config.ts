@@ -118,6 +118,12 @@ export interface MemberConfig {
   readonly experimentalWatchProgressNotifyIntervalMs: number;
   /** An applied entry that takes longer than this is logged ("apply request took too long"). */
   readonly experimentalWarningApplyDurationMs: number;
+  /** A restarting member compares its HashKV with its peers' before it serves, and refuses to start on a mismatch. */
+  readonly experimentalInitialCorruptCheck: boolean;
+  /** The leader checks its followers' HashKV this often (0: never); a mismatch raises CORRUPT. */
+  readonly experimentalCorruptCheckTimeMs: number;
+  /** A restarting member becomes a one-member cluster with its data (etcd's unsafe --force-new-cluster). */
+  readonly forceNewCluster: boolean;
 }
 
 export type DiscoveryFallback = "exit" | "proxy";

@@ -252,6 +252,9 @@ function typed(raw: RawSettings): MemberConfig {
     experimentalCompactionBatchLimit: num("experimental-compaction-batch-limit") || 1000,
     experimentalWatchProgressNotifyIntervalMs: duration("experimental-watch-progress-notify-interval"),
     experimentalWarningApplyDurationMs: duration("experimental-warning-apply-duration"),
+    experimentalInitialCorruptCheck: bool("experimental-initial-corrupt-check"),
+    experimentalCorruptCheckTimeMs: duration("experimental-corrupt-check-time"),
+    forceNewCluster: bool("force-new-cluster"),
   };
   validate(cfg);
   return cfg;

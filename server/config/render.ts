@@ -52,6 +52,9 @@ export function toSettings(cfg: MemberConfig): Record<string, string> {
     "experimental-compaction-batch-limit": String(cfg.experimentalCompactionBatchLimit),
     "experimental-watch-progress-notify-interval": formatGoDuration(cfg.experimentalWatchProgressNotifyIntervalMs),
     "experimental-warning-apply-duration": formatGoDuration(cfg.experimentalWarningApplyDurationMs),
+    "experimental-initial-corrupt-check": String(cfg.experimentalInitialCorruptCheck),
+    "experimental-corrupt-check-time": formatGoDuration(cfg.experimentalCorruptCheckTimeMs),
+    "force-new-cluster": String(cfg.forceNewCluster),
   };
   // With discovery, --initial-cluster is not given (etcd refuses both together).
   if (cfg.discovery !== "" || cfg.discoverySrv !== "") delete s["initial-cluster"];

@@ -14,7 +14,12 @@ import { ServerMetrics } from "../metrics/metrics.js";
 import { Lessor, LEASE_BUCKET, minLeaseTtl } from "../lease/lessor.js";
 import type { Message } from "../raft/types.js";
 import { Transport, type TransportHooks } from "../transport/transport.js";
-import type { PeerDialer } from "../tls/peer-dialer.js";
+import { PeerDialer } from "../tls/peer-dialer.js";
+import { CorruptionCheck } from "../etcdserver/corruption-check.js";
+import { membershipAfter } from "../etcdserver/log-membership.js";
+import { decodeHashKVAnswer, encodeHashKVRequest, PEER_HASHKV_PATH, type PeerHashKV } from "../etcdserver/peer-hashkv.js";
+import { AlarmAction } from "../pb/raft-entry.js";
+import { AlarmType } from "../etcdserver/alarm-store.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import { WatchableStore } from "../watch/watchable-store.js";
 import { ALARM_BUCKET, AlarmStore } from "../etcdserver/alarm-store.js";
@@ -60,14 +65,20 @@ export interface ServerEnvironment {
   transport(hooks: TransportHooks): PeerTransport;
   /** A durable write failed, or the raft loop did: the member must stop now (etcd's lg.Fatal). */
   fatal(): void;
+  /** A peer's HashKV over its peer URL (etcdserver/peer-hashkv.ts), for the corruption checks. */
+  peerHashKV(peerUrl: string, rev: number, timeoutMs: number): Promise<PeerHashKV>;
 }
 
 /** A process's environment: the system clock, gRPC streams to the peers, exit on a fatal error. */
-export function processEnvironment(memberId: bigint, clusterId: bigint, logger: Logger, peerDialer?: PeerDialer): ServerEnvironment {
+export function processEnvironment(memberId: bigint, clusterId: bigint, logger: Logger, peerDialer: PeerDialer = new PeerDialer(undefined)): ServerEnvironment {
   return {
     clock: SYSTEM_CLOCK,
     transport: (hooks) => new Transport(memberId, clusterId, hooks, logger, peerDialer),
     fatal: () => process.exit(1),
+    peerHashKV: async (peerUrl, rev, timeoutMs) => {
+      const res = await peerDialer.get(`${peerUrl}${PEER_HASHKV_PATH}`, timeoutMs, encodeHashKVRequest(rev));
+      return decodeHashKVAnswer(res.status, res.body);
+    },
   };
 }
 
@@ -135,6 +146,7 @@ export function composeServer(cfg: MemberConfig, logger: Logger, m: OpenedMember
     peers: new ServerPeerReceiver({ status, membership, node: m.node, kick, snapDir: snapDirOf(cfg), onMemberRemoved: (l) => raft.events.onMemberRemoved(l), logger }),
     backendMaintenance: new BackendMaintenance({ store: m.store, backend: m.backend, snapDir: snapDirOf(cfg), logger }),
     transport,
+    corruptionCheck: buildCorruptionCheck(cfg, logger, m, env, state, requests),
     closeStorage: () => m.closeStorage(),
     startTickAdvance: () =>
       startElectionTickAdvance({
@@ -150,6 +162,36 @@ export function composeServer(cfg: MemberConfig, logger: Logger, m: OpenedMember
         logger,
       }),
   });
+}
+
+/**
+ * The corruption checks (--experimental-initial-corrupt-check, --experimental-corrupt-check-time).
+ * The initial check runs before the log is applied: the members it asks are those the committed
+ * log leads to.
+ */
+function buildCorruptionCheck(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: ServerEnvironment, st: State, rq: RequestPath) {
+  const timeoutMs = requestTimeoutMs(cfg);
+  const committedMembers = () => {
+    const commit = m.storage.hardState().commit;
+    const applied = st.applier.appliedIndex;
+    const entries = commit > applied ? m.storage.entries(applied + 1, commit + 1, Number.MAX_SAFE_INTEGER) : [];
+    return sortedMembers(membershipAfter(st.membership(), st.status.confState, entries).cluster);
+  };
+  const check = new CorruptionCheck({
+    memberId: m.memberId,
+    hashKV: (rev) => m.store.hashKV(rev),
+    members: committedMembers,
+    peerHashKV: (url, rev) => env.peerHashKV(url, rev, timeoutMs),
+    linearizableRead: () => rq.reads.wait(),
+    isLeader: () => st.status.isLeader(),
+    raiseCorrupt: () => rq.kv.alarm(AlarmAction.Activate, 0n, AlarmType.Corrupt),
+    logger,
+    clock: env.clock,
+  });
+  return {
+    initial: cfg.experimentalInitialCorruptCheck && m.restarted ? () => check.initial() : async () => undefined,
+    startPeriodic: () => (cfg.experimentalCorruptCheckTimeMs > 0 ? check.startPeriodic(cfg.experimentalCorruptCheckTimeMs) : () => undefined),
+  };
 }
 
 type State = ReturnType<typeof buildState>;

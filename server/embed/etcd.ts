@@ -60,6 +60,8 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const httpHandler = accessControlled(cfg, logger, (req: IncomingMessage, res: ServerResponse) => void http(req, res));
   server.setOnRemoved(onRemoved);
 
+  // etcd's CheckInitialHashKV: before this member serves its peers or clients
+  await refuseOnCorruption(server);
   // Peers first: a member that starts must be reachable by the others before it campaigns.
   const peerGrpc = createPeerGrpcServer(server.peers, logger, cfg.maxRequestBytes, grpcConnectionOptions(PEER_KEEPALIVE));
   const listen = async (name: string, urls: readonly string[], g: grpc.Server | undefined, h: HttpHandler, opts: ListenerOptions = {}, acceptor?: TlsAcceptor) => {
@@ -126,6 +128,16 @@ export function clientServices(cfg: MemberConfig, server: EtcdServer): { service
   return { services, leases };
 }
 
+/** A failed initial corruption check stops the start, with the storage closed (nothing was served). */
+async function refuseOnCorruption(server: EtcdServer): Promise<void> {
+  try {
+    await server.checkInitialHashKV();
+  } catch (e) {
+    await server.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
 /** etcd refuses to start with --auth-token options it cannot use (a key file missing, an unknown method). */
 function refuseBadAuthToken(cfg: MemberConfig): void {
   try {
@@ -178,6 +190,8 @@ function logStart(cfg: MemberConfig, logger: Logger): void {
       "compaction-batch-limit": cfg.experimentalCompactionBatchLimit,
       "watch-progress-notify-interval": formatGoDuration(cfg.experimentalWatchProgressNotifyIntervalMs),
       "warning-apply-duration": formatGoDuration(cfg.experimentalWarningApplyDurationMs),
+      "initial-corrupt-check": cfg.experimentalInitialCorruptCheck,
+      "corrupt-check-time-interval": formatGoDuration(cfg.experimentalCorruptCheckTimeMs),
     },
     "starting an etcd server",
   );

@@ -20,8 +20,9 @@ import { decodeCluster, emptyCluster, encodeMember, membersFromJson, type Cluste
 import { computeClusterId, computeMemberId, idToHex } from "../membership/ids.js";
 import { MemoryStorage } from "../raft/memory-storage.js";
 import { RawNode } from "../raft/raw-node.js";
-import type { ConfState } from "../raft/types.js";
-import { Wal } from "../wal/wal.js";
+import type { ConfState, Entry, HardState } from "../raft/types.js";
+import { Wal, type WalOpened } from "../wal/wal.js";
+import { standaloneLog } from "./force-new-cluster.js";
 import { Snapshotter } from "../snap/snapshotter.js";
 import { Backend } from "../backend/index.js";
 import { MvccStore } from "../mvcc/index.js";
@@ -49,6 +50,8 @@ export interface OpenedMember {
   /** Index the state machine was restored to (the newest snapshot's). */
   readonly appliedIndex: number;
   readonly confState: ConfState;
+  /** It had a WAL (etcd's memberInitialized): only such a member runs the initial corruption check. */
+  readonly restarted: boolean;
   /** Closes the WAL and the backend (after the loop has stopped). */
   closeStorage(): Promise<void>;
 }
@@ -87,7 +90,8 @@ export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: 
   const store = MvccStore.open(backend, { compactionBatchLimit: cfg.experimentalCompactionBatchLimit });
   const snapshots = new Snapshotter(snapDir, fileLog);
   const storage = new MemoryStorage();
-  const r = Wal.exists(walDir)
+  const restarted = Wal.exists(walDir);
+  const r = restarted
     ? await restart(cfg, { backend, store, snapshots, storage, fileLog, logger })
     : cfg.initialClusterState === "existing"
       ? await joinExisting(cfg, logger, peerDialer)
@@ -112,6 +116,7 @@ export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: 
     store,
     appliedIndex: r.appliedIndex,
     confState,
+    restarted,
     closeStorage: async () => {
       await r.wal.close();
       await backend.close();
@@ -144,17 +149,26 @@ async function restart(cfg: MemberConfig, s: OpenStorage): Promise<Recovered> {
     s.storage.applySnapshot(snap);
     appliedIndex = snap.metadata.index;
   }
-  s.storage.setHardState(opened.hardState);
-  s.storage.append(opened.entries);
+  const { hardState, entries } = cfg.forceNewCluster ? await forceStandalone(memberId, opened, snap?.metadata.confState, s.logger) : opened;
+  s.storage.setHardState(hardState);
+  s.storage.append(entries);
   checkBackendWithinLog(
     { consistentIndex: s.store.consistentIndex(), lastLogIndex: s.storage.lastIndex(), walDir, backendPath: s.backend.path, ...(opened.repaired ? { walRepaired: opened.repaired } : {}) },
     s.fileLog,
   );
   s.logger.info(
-    { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": opened.hardState.commit, "snapshot-index": appliedIndex },
-    "restarting local member",
+    { "local-member-id": idToHex(memberId), "cluster-id": idToHex(opened.metadata.clusterId), "commit-index": hardState.commit, "snapshot-index": appliedIndex },
+    cfg.forceNewCluster ? "forcing restart member" : "restarting local member",
   );
   return { memberId, cluster, wal: opened.wal, appliedIndex };
+}
+
+/** --force-new-cluster (force-new-cluster.ts): the conf changes that leave this member alone, durable and committed before raft starts. */
+async function forceStandalone(memberId: bigint, opened: WalOpened, snapshotConf: ConfState | undefined, logger: Logger): Promise<{ hardState: HardState; entries: Entry[] }> {
+  const log = standaloneLog(memberId, snapshotConf, opened.entries, opened.hardState);
+  if (log.discarded > 0) logger.info({ "commit-index-from-wal": opened.hardState.commit, "number-of-discarded-entries": log.discarded }, "discarding uncommitted WAL entries");
+  await opened.wal.save(log.hardState, log.appended, true);
+  return { hardState: log.hardState, entries: log.entries };
 }
 
 /** Joining: the member was added with `member add`; learn the cluster from a peer that is in it. */

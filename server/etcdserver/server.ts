@@ -85,6 +85,8 @@ export interface EtcdServerParts {
   readonly peers: ServerPeerReceiver;
   readonly backendMaintenance: BackendMaintenance;
   readonly transport: { close(): void };
+  /** The corruption checks: the initial one (a no-op unless enabled for a restarting member), and the leader's periodic one (returns its stop). */
+  readonly corruptionCheck?: { initial(): Promise<void>; startPeriodic(): () => void };
   /** Closes the WAL and the backend (after the loop has stopped). */
   readonly closeStorage: () => Promise<void>;
   /** Fast-forwards the election clock once peers connect (election-tick-advance.ts); returns its stop. */
@@ -93,6 +95,7 @@ export interface EtcdServerParts {
 
 export class EtcdServer {
   private stopTickAdvance: (() => void) | undefined;
+  private stopCorruptionCheck: (() => void) | undefined;
   readonly memberId: bigint;
   readonly metrics: ServerMetrics;
   /** Lease API (lessor, grant/revoke through raft, expiry). */
@@ -119,6 +122,11 @@ export class EtcdServer {
     this.peers = p.peers;
   }
 
+  /** etcd's CheckInitialHashKV, before start: throws `<id> found data inconsistency with peers` on a mismatch. */
+  checkInitialHashKV(): Promise<void> {
+    return this.p.corruptionCheck?.initial() ?? Promise.resolve();
+  }
+
   start(): void {
     const hs = this.p.node.status().hardState;
     this.p.status.term = hs.term;
@@ -128,6 +136,7 @@ export class EtcdServer {
     this.p.leases.start();
     this.p.events.started();
     this.stopTickAdvance = this.p.startTickAdvance?.();
+    this.stopCorruptionCheck = this.p.corruptionCheck?.startPeriodic();
   }
 
   /** Resolves once this member has published itself through raft and can serve clients. */
@@ -150,6 +159,7 @@ export class EtcdServer {
     if (p.status.stopped) return;
     p.status.stopped = true;
     this.stopTickAdvance?.();
+    this.stopCorruptionCheck?.();
     p.transport.close();
     p.compactor.stop();
     p.leases.stop();

@@ -12,8 +12,8 @@
  * credentials use), checked at start-up like embed/grpc-session-tap.ts.
  */
 import * as grpc from "@grpc/grpc-js";
-import { get as httpGet } from "node:http";
-import { get as httpsGet } from "node:https";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
 import { isIP } from "node:net";
 import { checkServerIdentity, connect, type ConnectionOptions, type PeerCertificate } from "node:tls";
@@ -53,13 +53,15 @@ export class PeerDialer {
     return this.secure ?? grpc.credentials.createSsl();
   }
 
-  /** GET on a peer URL, over TLS for https. */
-  async get(url: string, timeoutMs: number): Promise<PeerResponse> {
+  /** GET on a peer URL, over TLS for https; with a JSON body (etcd's /members/hashkv takes its request so). */
+  async get(url: string, timeoutMs: number, jsonBody?: string): Promise<PeerResponse> {
     const u = new URL(url);
     const options = u.protocol === "https:" ? await this.tlsOptions(u.hostname) : {};
-    const get = u.protocol === "https:" ? httpsGet : httpGet;
+    const request = u.protocol === "https:" ? httpsRequest : httpRequest;
+    // a GET is not chunked by Node: the body's length is given
+    const headers = jsonBody !== undefined ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(jsonBody)) } : {};
     return new Promise((resolve, reject) => {
-      const req = get(u, { ...options, timeout: timeoutMs, agent: false }, (res) => {
+      const req = request(u, { ...options, method: "GET", headers, timeout: timeoutMs, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () =>
@@ -69,6 +71,7 @@ export class PeerDialer {
       });
       req.on("timeout", () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
       req.on("error", reject);
+      req.end(jsonBody);
     });
   }
 
