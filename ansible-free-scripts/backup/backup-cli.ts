@@ -1,9 +1,12 @@
-/** `etcdkit backup`: a verified snapshot of a cluster from its leader, kept with retention. */
+/**
+ * `etcdkit backup`: a verified snapshot of a cluster from its leader, kept with retention.
+ * It also runs on bare hosts from the etcd-ts bundle (the scheduled backup's service), which holds
+ * this folder's backup files and dist/server only: what --stack-outputs and the local runner need is
+ * imported when they are used.
+ */
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { endpointsFromStackOutputs } from "../../bench/target.js";
-import { openLocalCluster } from "../local/cli.js";
 import { takeBackup } from "./backup.js";
 import { parseAge, type RetentionRule } from "./retention.js";
 import { parseEndpoints, type TlsFiles } from "./snapshot-client.js";
@@ -90,9 +93,9 @@ export async function main(argv: string[]): Promise<number> {
     let urls: string[];
     let cluster = o.cluster;
     if (o.endpoints !== undefined) urls = o.endpoints.split(",").filter((s) => s.trim() !== "");
-    else if (o["stack-outputs"] !== undefined) urls = endpointsFromStackOutputs(o["stack-outputs"]);
+    else if (o["stack-outputs"] !== undefined) urls = (await import("../../bench/target.js")).endpointsFromStackOutputs(o["stack-outputs"]);
     else {
-      const local = await openLocalCluster(o);
+      const local = await (await import("../local/cli.js")).openLocalCluster(o);
       urls = local.endpoints();
       cluster ??= local.name;
     }

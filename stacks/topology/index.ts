@@ -5,3 +5,4 @@ export * from "./systemd-unit.js";
 export * from "./server-command.js";
 export * from "./safe-values.js";
 export * from "./kubernetes.js";
+export * from "./backup-timer.js";

@@ -318,8 +318,8 @@ test("the etcd-ts bundle holds dist/server, bin, the protos, package.json and on
     assert.match(b.id, /^[0-9a-f]{64}$/);
     const list = spawnSync("tar", ["-tzf", b.file], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 }).stdout.split("\n");
     const has = (p: string) => list.some((l) => l === p || l.startsWith(p + "/"));
-    for (const p of ["bin/etcd-ts.js", "package.json", "server/api/proto", "dist/server", "node_modules/@grpc/grpc-js/package.json", "node_modules/yaml/package.json"]) assert.ok(has(p), `bundle has ${p}`);
-    for (const p of ["node_modules/typescript", "node_modules/tsx", "node_modules/etcd3", "test", "stacks"]) assert.ok(!has(p), `bundle lacks ${p}`);
+    for (const p of ["bin/etcd-ts.js", "package.json", "server/api/proto", "dist/server", "dist/ansible-free-scripts/backup/backup-cli.js", "node_modules/@grpc/grpc-js/package.json", "node_modules/yaml/package.json"]) assert.ok(has(p), `bundle has ${p}`);
+    for (const p of ["node_modules/typescript", "node_modules/tsx", "node_modules/etcd3", "test", "stacks", "dist/bench", "dist/ansible-free-scripts/local"]) assert.ok(!has(p), `bundle lacks ${p}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
