@@ -27,10 +27,12 @@ export interface BackupSidecar {
   readonly file: string;
   readonly takenAt: string;
   readonly leader: { readonly endpoint: string; readonly memberId: string };
-  /** The last revision in the snapshot (etcd-ts snapshot status). */
-  readonly revision: number;
-  /** Rows in the backend, every bucket (etcdctl's "TOTAL KEYS"), not only user keys. */
-  readonly totalKeys: number;
+  /** "etcd-ts" (lmdb: etcd-ts snapshot status/restore read it) or "etcd" (bbolt, from a real etcd: etcdctl's). */
+  readonly format: "etcd-ts" | "etcd";
+  /** The last revision in the snapshot (etcd-ts snapshot status); null for etcd's bbolt files, which etcd-ts does not read. */
+  readonly revision: number | null;
+  /** Rows in the backend, every bucket (etcdctl's "TOTAL KEYS"), not only user keys; null as revision. */
+  readonly totalKeys: number | null;
   /** Bytes of the file, digest included. */
   readonly size: number;
   /** Hex SHA-256 of the database part (the file's last 32 bytes, as bytes). */
@@ -94,9 +96,9 @@ export async function takeBackup(o: BackupOptions): Promise<BackupResult> {
     throw e;
   }
   progress(`received ${streamed.size} bytes, sha256 ${streamed.sha256} verified`);
-  let status;
+  let status: { format: BackupSidecar["format"]; revision: number | null; totalKey: number | null };
   try {
-    status = await snapshotStatus(tmp);
+    status = await describeSnapshot(tmp);
   } catch (e) {
     await rm(tmp, { force: true });
     throw new Error(`the snapshot from ${endpoint.url} does not open as a database: ${(e as Error).message}`);
@@ -107,6 +109,7 @@ export async function takeBackup(o: BackupOptions): Promise<BackupResult> {
     file,
     takenAt: takenAt.toISOString(),
     leader: { endpoint: endpoint.url, memberId },
+    format: status.format,
     revision: status.revision,
     totalKeys: status.totalKey,
     size: streamed.size,
@@ -117,10 +120,27 @@ export async function takeBackup(o: BackupOptions): Promise<BackupResult> {
   await writeDurable(`${path.slice(0, -".db".length)}.json`, JSON.stringify(sidecar, null, 2) + "\n");
   await rename(tmp, path);
   await fsyncDir(o.dir);
-  progress(`wrote ${path} (revision ${status.revision}, ${status.totalKey} backend rows)`);
+  progress(`wrote ${path} (${status.format === "etcd" ? "etcd's bbolt format: read it with etcdctl snapshot status" : `revision ${status.revision}, ${status.totalKey} backend rows`})`);
   const removed = await applyRetention(o.dir, o.cluster, o.retention, now());
   for (const r of removed) progress(`removed ${join(o.dir, r)} (retention)`);
   return { path, sidecar, removed };
+}
+
+/** bbolt's magic (etcd's backend): the first field of the meta page, after its 16-byte page header (id, flags, count, overflow). */
+const BBOLT_MAGIC = 0xed0cdaed;
+
+/** What the snapshot holds: etcd-ts's lmdb (read with the server's own status code), or a real etcd's bbolt. */
+async function describeSnapshot(file: string): Promise<{ format: "etcd-ts" | "etcd"; revision: number | null; totalKey: number | null }> {
+  const fh = await open(file, "r");
+  const head = Buffer.alloc(20);
+  try {
+    await fh.read(head, 0, 20, 0);
+  } finally {
+    await fh.close();
+  }
+  if (head.readUInt32LE(16) === BBOLT_MAGIC) return { format: "etcd", revision: null, totalKey: null };
+  const st = await snapshotStatus(file);
+  return { format: "etcd-ts", revision: st.revision, totalKey: st.totalKey };
 }
 
 /** Removes the expired backups of `cluster` in `dir` with their sidecars; returns the removed `.db` names. */

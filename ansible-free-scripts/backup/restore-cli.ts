@@ -72,10 +72,11 @@ export async function main(argv: string[]): Promise<number> {
     if (!o.from) throw new Error("--from FILE is required");
     if (!existsSync(o.from)) throw new Error(`snapshot ${o.from} does not exist`);
     const sidecar = await readSidecar(o.from);
+    if (sidecar?.format === "etcd") throw new Error(`${o.from} is a real etcd's snapshot (bbolt): restore it with etcdctl snapshot restore and etcd, not etcd-ts`);
     const members = int("--members", o.members) ?? (sidecar?.members.length || 1);
     if (![1, 3, 5, 7].includes(members)) throw new Error(`--members wants 1, 3, 5 or 7, got ${members}`);
     const name = o.name ?? sidecar?.cluster ?? "etcd-restored";
-    if (sidecar) out(`restore: ${o.from}: cluster ${sidecar.cluster}, revision ${sidecar.revision}, ${sidecar.totalKeys} keys, taken ${sidecar.takenAt}`);
+    if (sidecar) out(`restore: ${o.from}: cluster ${sidecar.cluster}, revision ${sidecar.revision}, ${sidecar.totalKeys} backend rows, taken ${sidecar.takenAt}`);
     if (o["data-dir-root"] !== undefined && !o["print-commands"]) throw new Error("--data-dir-root only goes with --print-commands");
     if (o["print-commands"]) {
       const root = o["data-dir-root"] ?? "/var/lib/etcdkit";

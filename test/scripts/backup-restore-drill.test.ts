@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { appRoot } from "../../ansible-free-scripts/common/paths.js";
+import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
 import { LocalCluster } from "../../ansible-free-scripts/local/cluster.js";
 import { etcdctl, hostPort, parseCtlJson } from "../cluster/helpers.js";
 
@@ -22,10 +22,11 @@ const kit = join(appRoot(), "bin", "etcdkit.js");
 const first = join(tmp, "first");
 const second = join(tmp, "second");
 const rejected = join(tmp, "rejected");
+const real = join(tmp, "real-etcd");
 const backups = join(tmp, "backups");
 
 after(async () => {
-  for (const d of [first, second, rejected]) if (existsSync(join(d, "state.json"))) await (await LocalCluster.attach(d)).down();
+  for (const d of [first, second, rejected, real]) if (existsSync(join(d, "state.json"))) await (await LocalCluster.attach(d)).down();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -123,5 +124,25 @@ describe("restore drill through the kit: backup, destroy, restore, every key and
     assert.equal(r.exitCode, 1, r.stdout);
     assert.match(r.stderr, /expected sha256/);
     assert.equal((await LocalCluster.attach(rejected)).members.filter((m) => m.running).length, 0);
+  });
+
+  test("against a real etcd (3.4 on PATH) the backup is etcd's bbolt file, which etcdctl reads; etcdkit restore refuses it", { skip: which("etcd") ? false : "no etcd on PATH" }, async () => {
+    const up = await cli(["local", "up", "--members", "1", "--name", "real", "--dir", real, "--server", "etcd"]);
+    assert.equal(up.exitCode, 0, up.stderr + up.stdout);
+    const eps = await endpointsOf(real);
+    for (let i = 0; i < 5; i++) assert.equal((await etcdctl(eps, ["put", `r/${i}`, "x"])).code, 0);
+    const r = await cli(["backup", "--dir", real, "--backup-dir", join(tmp, "real-backups"), "--json"]);
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const sidecar = JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))) as { file: string; format: string; revision: number | null };
+    assert.equal(sidecar.format, "etcd");
+    assert.equal(sidecar.revision, null);
+    const file = join(tmp, "real-backups", sidecar.file);
+    const st = await etcdctl(eps, ["snapshot", "status", file, "-w", "json"]);
+    assert.equal(st.code, 0, st.stderr);
+    assert.equal(parseCtlJson<{ revision: number }>(st.stdout).revision, 6);
+    const refused = await cli(["restore", "--from", file, "--dir", join(tmp, "never")]);
+    assert.equal(refused.exitCode, 1);
+    assert.match(refused.stderr, /real etcd's snapshot \(bbolt\): restore it with etcdctl snapshot restore/);
+    assert.equal(existsSync(join(tmp, "never")), false);
   });
 });
