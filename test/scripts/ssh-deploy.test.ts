@@ -166,6 +166,7 @@ describe("ssh deploy to our own sshd", { skip }, () => {
         dataDir: hostsDir("data"),
         unitDir: hostsDir("systemd"),
         healthTimeoutMs: 30_000,
+        backup: { dir: hostsDir("backups"), keep: 3 },
       },
       hosts: [0, 1, 2].map((i) => ({
         address: "127.0.0.1",
@@ -238,6 +239,8 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     const t0 = Date.now();
     await deploy(inv, opts());
     assert.ok(lines.some((l) => /mode=(supervisor|systemd)/.test(l)));
+    // cluster.backup: the supervisor has no timers, and the deploy says so rather than pretend.
+    if (lines.some((l) => /mode=supervisor/.test(l))) assert.ok(lines.some((l) => /etcdkit-backup-ssh-test: not installed: scheduled backups need systemd/.test(l)), lines.join("\n"));
     for (const m of inv.members) {
       assert.ok(existsSync(join(hostsDir("etc"), `${m.name}.env`)));
       assert.ok(existsSync(join(hostsDir("opt"), "units", `etcdkit-${m.name}.service`)));
