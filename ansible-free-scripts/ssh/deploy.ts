@@ -64,7 +64,7 @@ export function backupUnits(inv: Inventory): BackupUnitFiles | undefined {
     keep: c.backup.keep,
     ...(c.backup.maxAge !== undefined ? { maxAge: c.backup.maxAge } : {}),
   };
-  return { name: backupUnitName(inv.plan.stackName), serviceText: renderBackupService(spec), timerText: renderBackupTimer(spec) };
+  return { name: backupUnitName(inv.plan.stackName), backupDir: spec.backupDir, serviceText: renderBackupService(spec), timerText: renderBackupTimer(spec) };
 }
 
 /** The backup units go to the host of the first member (one backup per cluster and schedule). */

@@ -89,6 +89,8 @@ export interface HostMemberFiles {
 export interface BackupUnitFiles {
   /** etcdkit-backup-<cluster> (+ .service / .timer). */
   readonly name: string;
+  /** Created 0700, owned by the service user, before the timer is enabled. */
+  readonly backupDir: string;
   readonly serviceText: string;
   readonly timerText: string;
 }
@@ -102,6 +104,7 @@ function backupLines(c: ClusterSettings, b: BackupUnitFiles): string[] {
     commented(svc, b.serviceText),
     commented(timer, b.timerText),
     `if [ "$mode" = systemd ]; then`,
+    sh`  mkdir -p ${b.backupDir} && chmod 700 ${b.backupDir} && chown -- "$owner:$owner_group" ${b.backupDir}`,
     sh`  put ${svc} 644 ${b64(b.serviceText)} || true`,
     sh`  put ${timer} 644 ${b64(b.timerText)} || true`,
     `  systemctl daemon-reload`,

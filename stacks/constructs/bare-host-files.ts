@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { IStackSynthesizer, ISynthesisSession, TerraformStack } from "cdktf";
 import { toEnvFile } from "../../server/config/render.js";
-import { backupUnitName, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName, type TopologyPlan } from "../topology/index.js";
+import { backupDirCommand, backupUnitName, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName, type TopologyPlan } from "../topology/index.js";
 import type { BareHostOptions } from "../options.js";
 
 export interface RenderedFile {
@@ -50,7 +50,7 @@ export function renderBareHostFiles(plan: TopologyPlan, o: BareHostOptions): Ren
       `Or let etcdkit do it: etcdkit ssh deploy --inventory FILE (see ansible-free-scripts/README.md).\n` +
       (backup.length
         ? `Scheduled backups (on ${plan.members[0]!.name} only): ${backup.map((f) => f.path.split("/").pop()).join(", ")} -> /etc/systemd/system/, ` +
-          `then systemctl daemon-reload && systemctl enable --now ${backupUnitName(plan.stackName)}.timer (needs the etcdkit app with bin/etcdkit.js in ${o.appDir}).\n`
+          `then ${backupDirCommand({ user: o.user, backupDir: `${o.backup!.dir}/${plan.stackName}` })} && systemctl daemon-reload && systemctl enable --now ${backupUnitName(plan.stackName)}.timer (needs the etcdkit app with bin/etcdkit.js in ${o.appDir}).\n`
         : ""),
   });
   return files;

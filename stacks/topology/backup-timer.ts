@@ -16,7 +16,7 @@ export interface BackupTimerSpec {
   readonly nodePath: string;
   readonly appDir: string;
   readonly endpoints: readonly string[];
-  /** Absolute; created (0700, owned by `user`) before each run. */
+  /** Absolute; must exist, 0700 and owned by `user` (backupDirCommand), before the service runs. */
   readonly backupDir: string;
   /** systemd OnCalendar= expression: "daily", "hourly", "*-*-* 02:30:00", ... */
   readonly schedule: string;
@@ -65,6 +65,11 @@ export function backupCommand(spec: BackupTimerSpec): string[] {
   ];
 }
 
+/** The shell command (root) that makes the backup dir the service writes: values are strict paths and names, no quoting needed. */
+export function backupDirCommand(spec: Pick<BackupTimerSpec, "user" | "backupDir">): string {
+  return `install -d -m 0700 -o ${spec.user} -g ${spec.user} ${spec.backupDir}`;
+}
+
 export function renderBackupService(spec: BackupTimerSpec): string {
   check(spec);
   return [
@@ -77,8 +82,9 @@ export function renderBackupService(spec: BackupTimerSpec): string {
     "[Service]",
     "Type=oneshot",
     `User=${spec.user}`,
-    // '+': runs with full privileges, outside the sandbox below, to make the dir the backup writes.
-    `ExecStartPre=+/usr/bin/install -d -m 0700 -o ${spec.user} ${spec.backupDir}`,
+    // The backup dir must exist (ReadWritePaths= of a missing path fails the start with
+    // 226/NAMESPACE, also for an ExecStartPre=+ that would create it): whoever installs the unit
+    // creates it, 0700 and owned by the user (backupDirCommand).
     `ExecStart=${backupCommand(spec).map((a, i) => quoteUnitArg(a, i === 0)).join(" ")}`,
     "TimeoutStartSec=1h",
     "",
