@@ -88,6 +88,16 @@ describe("restore drill through the kit: backup, destroy, restore, every key and
       if (i === 0) assert.equal(r.stdout.includes("(retention)"), false);
       if (i === 2) assert.match(r.stdout, /removed .*drill-\d{8}T\d{9}Z\.db \(retention\)/);
     }
+    // For hosts: the restore line of each backed-up member, from the sidecar.
+    const plan = await cli(["restore", "--from", newest, "--print-commands", "--token", "new-token", "--data-dir-root", "/var/lib/x"]);
+    assert.equal(plan.exitCode, 0, plan.stderr);
+    const lines = plan.stdout.split("\n").filter((l) => l.startsWith("etcd-ts "));
+    const old = (await LocalCluster.attach(first)).members;
+    const initial = old.map((m) => `${m.name}=${m.peerUrl}`).join(",");
+    assert.deepEqual(
+      lines,
+      old.map((m) => `etcd-ts snapshot restore ${newest} --name=${m.name} --initial-cluster=${initial} --initial-cluster-token=new-token --initial-advertise-peer-urls=${m.peerUrl} --data-dir=/var/lib/x/${m.name}`),
+    );
     const left = readdirSync(backups).sort();
     assert.equal(left.length, 4, left.join(" "));
     assert.equal(left.filter((f) => f.endsWith(".db")).length, 2);
