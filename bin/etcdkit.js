@@ -5,6 +5,8 @@ const commands = {
   compare: "../dist/bench/compare-cli.js",
   local: "../dist/ansible-free-scripts/local/cli.js",
   pki: "../dist/pki/cli.js",
+  backup: "../dist/ansible-free-scripts/backup/backup-cli.js",
+  restore: "../dist/ansible-free-scripts/backup/restore-cli.js",
   ssh: "../dist/ansible-free-scripts/ssh/cli.js",
   deploy: "../dist/stacks/cli/cdktf-cli.js",
   output: "../dist/stacks/cli/cdktf-cli.js",
@@ -18,6 +20,8 @@ if (!sub || sub === "--help" || sub === "-h" || !(sub in commands)) {
       "  bench     bring up topologies, run workloads, write a report, tear down (etcdkit bench --help)\n" +
       "  compare   compare two benchmark result files (etcdkit compare a.json b.json)\n" +
       "  local     run a cluster as local processes: up, status, logs, stop, kill, start, down\n" +
+      "  backup    save a verified snapshot from a cluster's leader, with retention (etcdkit backup --help)\n" +
+      "  restore   a new local cluster from a snapshot (etcdkit restore --help)\n" +
       "  pki       make a CA, member and client certificates for a TLS cluster (etcdkit pki --help)\n" +
       "  ssh       deploy to hosts over SSH with systemd: deploy, rolling-restart, status, teardown\n" +
       "  deploy    cdktf deploy STACK with the pinned CDKTF CLI, after checking Terraform and providers (etcdkit deploy --help)\n" +

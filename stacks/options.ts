@@ -4,7 +4,7 @@
  * environment wins. Every variable is listed in stacks/README.md.
  */
 import { join, resolve } from "node:path";
-import { CLUSTER_SIZES, TopologyError, checkHostPath, checkMemberAddress, checkName, checkSize, checkUserName, type ClusterSize, type KubernetesExpose, type TopologyOptions } from "./topology/index.js";
+import { CLUSTER_SIZES, TopologyError, checkHostPath, checkSchedule, checkMemberAddress, checkName, checkSize, checkUserName, type ClusterSize, type KubernetesExpose, type TopologyOptions } from "./topology/index.js";
 
 /** The Kubernetes stacks (etcd-k8s-<N>): where they run and what each pod gets. */
 export interface KubernetesStackOptions {
@@ -40,6 +40,16 @@ export interface BareHostOptions {
   readonly dataDirRoot: string;
   /** Host addresses per cluster size; default: the member names (etcd-1, ...) as DNS names. */
   readonly hosts: Partial<Record<ClusterSize, readonly string[]>>;
+  /** Scheduled backups (a systemd timer + service on the first member's host); undefined: none. */
+  readonly backup?: BareHostBackupOptions;
+}
+
+export interface BareHostBackupOptions {
+  /** systemd OnCalendar= expression. */
+  readonly schedule: string;
+  readonly dir: string;
+  readonly keep: number;
+  readonly maxAge?: string;
 }
 
 export interface StacksOptions {
@@ -90,6 +100,10 @@ export const OPTION_NAMES = [
   "ETCDKIT_HOST_ETCD",
   "ETCDKIT_HOST_ENV_DIR",
   "ETCDKIT_HOST_DATA_DIR",
+  "ETCDKIT_HOST_BACKUP",
+  "ETCDKIT_HOST_BACKUP_DIR",
+  "ETCDKIT_HOST_BACKUP_KEEP",
+  "ETCDKIT_HOST_BACKUP_MAX_AGE",
   "ETCDKIT_K8S_SIZES",
   "ETCDKIT_K8S_NAMESPACE",
   "ETCDKIT_K8S_IMAGE",
@@ -207,10 +221,27 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
       envDir: checkHostPath("ETCDKIT_HOST_ENV_DIR", get("ETCDKIT_HOST_ENV_DIR") ?? "/etc/etcdkit"),
       dataDirRoot: checkHostPath("ETCDKIT_HOST_DATA_DIR", get("ETCDKIT_HOST_DATA_DIR") ?? "/var/lib/etcdkit"),
       hosts,
+      ...opt("backup", hostBackup(get, int)),
     },
     kubernetes: readKubernetesOptions(get, int, image),
     insecure: insecure === "true",
     pkiRoot: resolve(contextDir, get("ETCDKIT_PKI_DIR") ?? ".etcdkit/pki"),
+  };
+}
+
+/** ETCDKIT_HOST_BACKUP: a schedule (default daily) or "off". */
+function hostBackup(get: (n: string) => string | undefined, int: (n: string) => number | undefined): BareHostBackupOptions | undefined {
+  const schedule = get("ETCDKIT_HOST_BACKUP") ?? "daily";
+  if (schedule === "off") return undefined;
+  const keep = int("ETCDKIT_HOST_BACKUP_KEEP") ?? 7;
+  if (keep < 1) throw new TopologyError(`ETCDKIT_HOST_BACKUP_KEEP must be at least 1, got ${keep}`);
+  const maxAge = get("ETCDKIT_HOST_BACKUP_MAX_AGE");
+  if (maxAge !== undefined && !/^[1-9]\d{0,5}[smhdw]$/.test(maxAge)) throw new TopologyError(`ETCDKIT_HOST_BACKUP_MAX_AGE must be a number and a unit (s, m, h, d, w), e.g. 30d; got "${maxAge}"`);
+  return {
+    schedule: checkSchedule("ETCDKIT_HOST_BACKUP", schedule),
+    dir: checkHostPath("ETCDKIT_HOST_BACKUP_DIR", get("ETCDKIT_HOST_BACKUP_DIR") ?? "/var/backups/etcdkit"),
+    keep,
+    ...(maxAge !== undefined ? { maxAge } : {}),
   };
 }
 

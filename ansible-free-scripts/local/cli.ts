@@ -139,16 +139,16 @@ export async function main(argv: string[]): Promise<number> {
       case "up":
         return await up(o);
       case "status":
-        return await status(await open(o), !!o.json);
+        return await status(await openLocalCluster(o), !!o.json);
       case "down": {
-        const c = await open(o, true);
+        const c = await openLocalCluster(o, true);
         await c.down();
         return 0;
       }
       case "logs":
-        return await logs(await open(o), memberArg(cmd, positionals), !!o.follow);
+        return await logs(await openLocalCluster(o), memberArg(cmd, positionals), !!o.follow);
       default: {
-        const c = await open(o, true);
+        const c = await openLocalCluster(o, true);
         const member = memberArg(cmd, positionals);
         if (cmd === "stop") await c.stop(member);
         else if (cmd === "kill") await c.kill(member, (o.signal ?? "SIGKILL") as NodeJS.Signals);
@@ -216,8 +216,8 @@ async function up(o: Opts): Promise<number> {
   return 0;
 }
 
-/** --dir, else --name, else the only cluster under .etcdkit/local. */
-async function open(o: Opts, verbose = false): Promise<LocalCluster> {
+/** --dir, else --name, else the only cluster under .etcdkit/local (also how `etcdkit backup` finds one). */
+export async function openLocalCluster(o: Opts, verbose = false): Promise<LocalCluster> {
   const progress = verbose ? (msg: string) => out(msg) : undefined;
   if (o.dir) return LocalCluster.attach(o.dir as string, progress);
   if (o.name) return LocalCluster.attach(join(ROOT, o.name as string), progress);

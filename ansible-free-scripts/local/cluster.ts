@@ -28,6 +28,7 @@ import { isOurs, isStopped, procStartTime, signal, waitGone, type ProcId } from 
 import { busyPorts, lockBlock, type PortLock } from "./ports.js";
 import { ensurePlanPki } from "../../pki/plan-pki.js";
 import { etcdctlTlsFlags, plaintextNotice, type ClientTls } from "../../stacks/topology/tls.js";
+import { restoreDataDirs } from "../backup/restore-data.js";
 
 export type { ServerKind };
 
@@ -53,6 +54,8 @@ export interface LocalClusterOptions {
   healthTimeoutMs?: number;
   /** Plaintext http:// without certificates (default false: TLS, see above). */
   insecure?: boolean;
+  /** An etcd-ts snapshot file: every member's data dir is restored from it before the members start (etcd-ts only). */
+  restoreFrom?: string;
 }
 
 export interface LocalMember {
@@ -153,6 +156,8 @@ export class LocalCluster {
     const dir = resolve(opts.dir ?? join(".etcdkit", "local", name));
     const server = opts.server ?? "etcd-ts";
     const command = localServerCommand(server);
+    if (opts.restoreFrom !== undefined && server !== "etcd-ts") throw new Error(`restoring from a snapshot needs server etcd-ts (its snapshot files hold lmdb, which ${server} cannot read)`);
+    if (opts.restoreFrom !== undefined && !existsSync(opts.restoreFrom)) throw new Error(`snapshot ${opts.restoreFrom} does not exist`);
 
     if (existsSync(join(dir, STATE))) {
       const old = await LocalCluster.attach(dir).catch(() => undefined);
@@ -240,6 +245,7 @@ export class LocalCluster {
       cluster.save();
       progress(`${name}: ${opts.members} member${opts.members === 1 ? "" : "s"} of ${server} in ${dir}`);
       try {
+        if (opts.restoreFrom !== undefined) await restoreDataDirs(resolve(opts.restoreFrom), members, token, progress);
         for (const m of members) await cluster.spawn(m.name);
         // the block stays reserved until `down` removes the state file, also while a member is down
         lock?.holdWhile(join(dir, STATE));

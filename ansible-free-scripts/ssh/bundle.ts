@@ -1,5 +1,5 @@
 /**
- * The etcd-ts server bundle: dist/server + bin + server/api/proto + package.json (+ lock) + the
+ * The etcd-ts server bundle: dist/server + `etcdkit backup` + bin + server/api/proto + package.json (+ lock) + the
  * production node_modules (what `npm ls --omit=dev` lists), as one tarball. Built locally, so the
  * hosts need node but neither npm nor registry access. Its id is a hash of what it holds (the
  * dependency tree by package-lock.json), so an unchanged bundle is not uploaded again.
@@ -15,7 +15,9 @@ export interface Bundle {
   readonly entries: readonly string[];
 }
 
-const OWN = ["dist/server", "bin", "server/api/proto", "package.json", "package-lock.json"];
+// `etcdkit backup` runs on hosts too (the scheduled backup): its files import only dist/server.
+const BACKUP = ["backup-cli.js", "backup.js", "retention.js", "snapshot-client.js"].map((f) => `dist/ansible-free-scripts/backup/${f}`);
+const OWN = ["dist/server", ...BACKUP, "bin", "server/api/proto", "package.json", "package-lock.json"];
 
 export function bundleId(root: string): string {
   const h = createHash("sha256");

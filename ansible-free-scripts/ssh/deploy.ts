@@ -10,13 +10,13 @@ import { readFileSync } from "node:fs";
 import { toEnvFile } from "../../server/config/render.js";
 import { ensurePlanPki } from "../../pki/plan-pki.js";
 import { plaintextNotice } from "../../stacks/topology/tls.js";
-import { renderUnit, serverCommand, unitFileName } from "../../stacks/topology/index.js";
+import { backupUnitName, tlsOfBackup, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName } from "../../stacks/topology/index.js";
 import { appRoot } from "../common/paths.js";
 import { isHealthy, isLeader, waitFor } from "../common/health.js";
 import { buildBundle } from "./bundle.js";
 import { targetKey, type DeployMember, type Inventory, type SshTarget } from "./inventory.js";
 import { destination, type Remote } from "./remote.js";
-import { deployScript, preflightScript, prepareScript, restartScript, serverBinary, statusScript, teardownScript, unpackBundleScript, type HostMemberFiles } from "./scripts.js";
+import { deployScript, preflightScript, type BackupUnitFiles, prepareScript, restartScript, serverBinary, statusScript, teardownScript, unpackBundleScript, type HostMemberFiles } from "./scripts.js";
 
 export interface HostGroup {
   readonly target: SshTarget;
@@ -56,6 +56,31 @@ function tlsFilesOf(t: NonNullable<DeployMember["plan"]["tls"]>, withContent: bo
   const dir = t.paths.cert.slice(0, t.paths.cert.lastIndexOf("/"));
   return { dir, files: withContent ? t.files.map((f) => ({ path: f.target, text: readFileSync(f.source, "utf8"), private: f.private })) : [] };
 }
+
+/**
+ * The backup timer + service of the cluster (cluster.backup), for the host of its first member:
+ * `etcdkit backup` from the bundle over every member's client URL, as the members' user.
+ */
+export function backupUnits(inv: Inventory): BackupUnitFiles | undefined {
+  const c = inv.cluster;
+  if (!c.backup) return undefined;
+  const spec = {
+    cluster: inv.plan.stackName,
+    user: c.user,
+    nodePath: c.nodePath,
+    appDir: `${c.deployDir}/app`,
+    endpoints: inv.plan.endpoints,
+    backupDir: `${c.backup.dir}/${inv.plan.stackName}`,
+    schedule: c.backup.schedule,
+    keep: c.backup.keep,
+    ...(c.backup.maxAge !== undefined ? { maxAge: c.backup.maxAge } : {}),
+    ...tlsOfBackup(inv.members[0]!.plan.tls?.paths),
+  };
+  return { name: backupUnitName(inv.plan.stackName), backupDir: spec.backupDir, serviceText: renderBackupService(spec), timerText: renderBackupTimer(spec) };
+}
+
+/** The backup units go to the host of the first member (one backup per cluster and schedule). */
+const backupHost = (inv: Inventory, g: HostGroup) => g.members.some((m) => m.name === inv.members[0]!.name);
 
 export interface OpOptions {
   readonly remote: Remote;
@@ -109,6 +134,7 @@ export function sandboxConflicts(c: Inventory["cluster"]): string[] {
   const paths: [string, string][] = [
     ["cluster.dataDir", c.dataDir],
     c.insecure ? ["", ""] : ["cluster.certDir", c.certDir],
+    c.backup ? ["cluster.backup.dir", c.backup.dir] : ["", ""],
     c.server === "etcd-ts" ? ["cluster.deployDir", c.deployDir] : ["", ""],
     [c.server === "etcd-ts" ? "cluster.nodePath" : c.server === "etcd" ? "cluster.etcdPath" : "cluster.server", serverBinary(c)],
   ];
@@ -156,7 +182,7 @@ export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
         } else if (bundle) o.log(`${where}: bundle ${bundle.id.slice(0, 12)} already installed`);
         const r = await o.remote.run(
           group.target,
-          deployScript(inv.cluster, group.members.map((m) => memberFiles(inv, m)), bundleChanged),
+          deployScript(inv.cluster, group.members.map((m) => memberFiles(inv, m)), bundleChanged, backupHost(inv, group) ? backupUnits(inv) : undefined),
           `install and start ${group.members.map((m) => m.name).join(", ")} on ${where}`,
           { sudo: inv.cluster.sudo },
         );
@@ -236,7 +262,7 @@ export async function teardown(inv: Inventory, o: OpOptions): Promise<void> {
   await Promise.all(
     groupByHost(inv).map(async (g) => {
       const files = g.members.map((m) => memberFiles(inv, m, false));
-      const r = await o.remote.run(g.target, teardownScript(inv.cluster, files), `tear down ${g.members.map((m) => m.name).join(", ")} on ${destination(g.target)}`, { sudo: inv.cluster.sudo });
+      const r = await o.remote.run(g.target, teardownScript(inv.cluster, files, backupUnitName(inv.plan.stackName)), `tear down ${g.members.map((m) => m.name).join(", ")} on ${destination(g.target)}`, { sudo: inv.cluster.sudo });
       for (const line of r.stdout.split("\n").filter(Boolean)) o.log(`${destination(g.target)}: ${line}`);
     }),
   );

@@ -34,6 +34,7 @@ import {
   checkName,
   checkNoControl,
   checkPortNumber,
+  checkSchedule,
   checkUserName,
   DEFAULT_MEMBER_PKI_DIR,
   defaultPkiDir,
@@ -82,6 +83,16 @@ export interface ClusterSettings {
   readonly pkiDir: string;
   /** Remote directory of the members' certificates (`<certDir>/<member>/`). */
   readonly certDir: string;
+  /** Scheduled backups (cluster.backup): a systemd timer on the first member's host; none when absent. */
+  readonly backup?: BackupSettings;
+}
+
+export interface BackupSettings {
+  /** systemd OnCalendar= expression. */
+  readonly schedule: string;
+  readonly dir: string;
+  readonly keep: number;
+  readonly maxAge?: string;
 }
 
 export interface DeployMember {
@@ -96,7 +107,8 @@ export interface Inventory {
   readonly members: readonly DeployMember[];
 }
 
-const CLUSTER_KEYS = ["name", "server", "token", "heartbeatMs", "electionMs", "snapshotCount", "deployDir", "envDir", "dataDir", "unitDir", "user", "nodePath", "etcdPath", "serviceManager", "sudo", "healthTimeoutMs", "insecure", "pkiDir", "certDir"] as const;
+const CLUSTER_KEYS = ["name", "server", "token", "heartbeatMs", "electionMs", "snapshotCount", "deployDir", "envDir", "dataDir", "unitDir", "user", "nodePath", "etcdPath", "serviceManager", "sudo", "healthTimeoutMs", "insecure", "pkiDir", "certDir", "backup"] as const;
+const BACKUP_KEYS = ["schedule", "dir", "keep", "maxAge"] as const;
 const HOST_KEYS = ["address", "name", "clientPort", "peerPort", "listenAddress", "ssh", "sshHost", "sshUser", "sshPort", "identity", "sshOptions"] as const;
 const SSH_KEYS = ["host", "user", "port", "identity", "options"] as const;
 
@@ -179,6 +191,18 @@ function clusterSettings(c: Raw, size: number): ClusterSettings {
     insecure: c.insecure === true,
     pkiDir: expandHome(pkiDir ?? defaultPkiDir(name)),
     certDir: checkHostPath("cluster.certDir", c.certDir ?? DEFAULT_MEMBER_PKI_DIR),
+    ...(c.backup !== undefined ? { backup: backupSettings(record("cluster.backup", c.backup, BACKUP_KEYS)) } : {}),
+  };
+}
+
+function backupSettings(b: Raw): BackupSettings {
+  const maxAge = str(b.maxAge, "cluster.backup.maxAge");
+  if (maxAge !== undefined && !/^[1-9]\d{0,5}[smhdw]$/.test(maxAge)) fail("cluster.backup.maxAge", maxAge, "must be a number and a unit (s, m, h, d, w), e.g. 30d");
+  return {
+    schedule: checkSchedule("cluster.backup.schedule", str(b.schedule, "cluster.backup.schedule") ?? "daily"),
+    dir: checkHostPath("cluster.backup.dir", b.dir ?? "/var/backups/etcdkit"),
+    keep: int(b.keep, "cluster.backup.keep", 1, 100_000) ?? 7,
+    ...(maxAge !== undefined ? { maxAge } : {}),
   };
 }
 

@@ -88,8 +88,38 @@ export interface HostMemberFiles {
   readonly tls?: { readonly dir: string; readonly files: readonly { readonly path: string; readonly text: string; readonly private: boolean }[] };
 }
 
+export interface BackupUnitFiles {
+  /** etcdkit-backup-<cluster> (+ .service / .timer). */
+  readonly name: string;
+  /** Created 0700, owned by the service user, before the timer is enabled. */
+  readonly backupDir: string;
+  readonly serviceText: string;
+  readonly timerText: string;
+}
+
+/** Installs the backup timer + service and enables the timer (systemd only: the supervisor has no timers, and says so). */
+function backupLines(c: ClusterSettings, b: BackupUnitFiles): string[] {
+  const svc = `${c.unitDir}/${b.name}.service`;
+  const timer = `${c.unitDir}/${b.name}.timer`;
+  return [
+    `# ---- scheduled backups`,
+    commented(svc, b.serviceText),
+    commented(timer, b.timerText),
+    `if [ "$mode" = systemd ]; then`,
+    sh`  mkdir -p ${b.backupDir} && chmod 700 ${b.backupDir} && chown -- "$owner:$owner_group" ${b.backupDir}`,
+    sh`  put ${svc} 644 ${b64(b.serviceText)} || true`,
+    sh`  put ${timer} 644 ${b64(b.timerText)} || true`,
+    `  systemctl daemon-reload`,
+    sh`  systemctl enable --now --quiet -- ${`${b.name}.timer`}`,
+    sh`  echo ${`${b.name}.timer: enabled`}`,
+    `else`,
+    sh`  echo ${`${b.name}: not installed: scheduled backups need systemd, which is not running here (run etcdkit backup from cron instead)`}`,
+    `fi`,
+  ];
+}
+
 /** Installs files, then enables and starts (or restarts, if anything of theirs changed) the members of one host. */
-export function deployScript(c: ClusterSettings, members: readonly HostMemberFiles[], bundleChanged: boolean): string {
+export function deployScript(c: ClusterSettings, members: readonly HostMemberFiles[], bundleChanged: boolean, backup?: BackupUnitFiles): string {
   const d = c.deployDir;
   const lines = [
     "set -eu",
@@ -136,6 +166,7 @@ export function deployScript(c: ClusterSettings, members: readonly HostMemberFil
       `fi`,
     );
   }
+  if (backup) lines.push(...backupLines(c, backup));
   lines.push(`echo "mode=$mode"`);
   return lines.join("\n");
 }
@@ -198,9 +229,15 @@ export function statusScript(c: ClusterSettings, members: readonly string[]): st
  * it removes what deploy created in the deploy dir, and the deploy dir itself only if that leaves
  * it empty (a deployDir such as /usr is never removed wholesale).
  */
-export function teardownScript(c: ClusterSettings, members: readonly Pick<HostMemberFiles, "name" | "envFile" | "writablePaths" | "tls">[]): string {
+export function teardownScript(c: ClusterSettings, members: readonly Pick<HostMemberFiles, "name" | "envFile" | "writablePaths" | "tls">[], backupUnit?: string): string {
   const d = c.deployDir;
   const lines = ["set -u", detect(c)];
+  // The backup timer and service go (wherever a deploy put them); the backups themselves are kept.
+  if (backupUnit) {
+    lines.push(
+      sh`if [ "$have_systemd" = 1 ] && [ -f ${`${c.unitDir}/${backupUnit}.timer`} ]; then systemctl disable --now --quiet -- ${`${backupUnit}.timer`} 2>/dev/null || true; rm -f -- ${`${c.unitDir}/${backupUnit}.timer`} ${`${c.unitDir}/${backupUnit}.service`}; echo ${`${backupUnit}: timer removed (backups kept)`}; fi`,
+    );
+  }
   for (const m of members) {
     const unit = unitFileName(m.name);
     lines.push(

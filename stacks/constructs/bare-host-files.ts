@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { IStackSynthesizer, ISynthesisSession, TerraformStack } from "cdktf";
 import { toEnvFile } from "../../server/config/render.js";
-import { renderUnit, serverCommand, unitFileName, type TopologyPlan } from "../topology/index.js";
+import { tlsOfBackup, backupDirCommand, backupUnitName, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName, type TopologyPlan } from "../topology/index.js";
 import type { BareHostOptions } from "../options.js";
 
 export interface RenderedFile {
@@ -39,15 +39,46 @@ export function renderBareHostFiles(plan: TopologyPlan, o: BareHostOptions): Ren
       mode: 0o644,
     });
   }
+  const backup = backupFiles(plan, o);
+  files.push(...backup);
   files.push({
     path: "hosts/README.txt",
     content:
       `Bare-host files of ${plan.stackName}, one folder per member (host address in brackets):\n` +
       plan.members.map((m) => `  ${m.name} [${m.address}]: ${m.name}.env -> ${o.envDir}/${m.name}.env, ${unitFileName(m.name)} -> /etc/systemd/system/`).join("\n") +
       `\nThen: systemctl daemon-reload && systemctl enable --now ${unitFileName("<member>")}\n` +
-      `Or let etcdkit do it: etcdkit ssh deploy --inventory FILE (see ansible-free-scripts/README.md).\n`,
+      `Or let etcdkit do it: etcdkit ssh deploy --inventory FILE (see ansible-free-scripts/README.md).\n` +
+      (backup.length
+        ? `Scheduled backups (on ${plan.members[0]!.name} only): ${backup.map((f) => f.path.split("/").pop()).join(", ")} -> /etc/systemd/system/, ` +
+          `then ${backupDirCommand({ user: o.user, backupDir: `${o.backup!.dir}/${plan.stackName}` })} && systemctl daemon-reload && systemctl enable --now ${backupUnitName(plan.stackName)}.timer (needs the etcdkit app with bin/etcdkit.js in ${o.appDir}).\n`
+        : ""),
   });
   return files;
+}
+
+/**
+ * The backup timer + service of the cluster, on its first member's host: `etcdkit backup` over
+ * every member's client URL (it finds the leader itself), so the host needs no member of its own.
+ */
+function backupFiles(plan: TopologyPlan, o: BareHostOptions): RenderedFile[] {
+  if (!o.backup) return [];
+  const spec = {
+    cluster: plan.stackName,
+    user: o.user,
+    nodePath: o.nodePath,
+    appDir: o.appDir,
+    endpoints: plan.endpoints,
+    backupDir: `${o.backup.dir}/${plan.stackName}`,
+    schedule: o.backup.schedule,
+    keep: o.backup.keep,
+    ...(o.backup.maxAge !== undefined ? { maxAge: o.backup.maxAge } : {}),
+    ...tlsOfBackup(plan.members[0]!.tls?.paths),
+  };
+  const host = `hosts/${plan.members[0]!.name}`;
+  return [
+    { path: `${host}/${backupUnitName(plan.stackName)}.service`, content: renderBackupService(spec), mode: 0o644 },
+    { path: `${host}/${backupUnitName(plan.stackName)}.timer`, content: renderBackupTimer(spec), mode: 0o644 },
+  ];
 }
 
 /**

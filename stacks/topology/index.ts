@@ -6,3 +6,4 @@ export * from "./server-command.js";
 export * from "./safe-values.js";
 export * from "./kubernetes.js";
 export * from "./tls.js";
+export * from "./backup-timer.js";

@@ -266,6 +266,46 @@ describe("CDKTF stacks etcd-1, etcd-3, etcd-5, etcd-7", () => {
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stderr.trim(), "", "no warnings");
     });
+
+    test("one backup timer + service per cluster, on its first member's host, systemd-analyze verify clean", (t) => {
+      for (const s of built.stacks) {
+        const host = join(outdir, "stacks", s.node.id, "hosts");
+        const found = s.plan.members.map((m) => readdirSync(join(host, m.name)).filter((f) => f.startsWith("etcdkit-backup-")));
+        assert.deepEqual(found[0], [`etcdkit-backup-${s.plan.stackName}.service`, `etcdkit-backup-${s.plan.stackName}.timer`]);
+        assert.ok(found.slice(1).every((f) => f.length === 0), "only the first host");
+        const svc = readFileSync(join(host, s.plan.members[0]!.name, `etcdkit-backup-${s.plan.stackName}.service`), "utf8").split("\n");
+        // the hosts' client URLs: the addresses given for 3 members, the member names for the others
+        // (https: the stacks deploy TLS; the backup presents the first member's certificate, which the PKI issues for client auth too)
+        const eps = s.plan.members.map((m, i) => (s.plan.size === 3 ? `https://10.0.0.1${i + 1}:2379` : `https://${m.name}:2379`)).join(",");
+        const pki = `/etc/etcdkit/pki/${s.plan.members[0]!.name}`;
+        const tls = `--cacert=${pki}/ca.crt --cert=${pki}/server.crt --key=${pki}/server.key`;
+        assert.ok(svc.includes(`ExecStart=${nodePath} /opt/etcdkit/bin/etcdkit.js backup --endpoints=${eps} --cluster=${s.plan.stackName} --backup-dir=/var/backups/etcdkit/${s.plan.stackName} --keep=7 ${tls}`), svc.join("\n"));
+        assert.ok(svc.includes("Type=oneshot") && svc.includes("User=etcd") && svc.includes(`ReadWritePaths=/var/backups/etcdkit/${s.plan.stackName}`));
+        const timer = readFileSync(join(host, s.plan.members[0]!.name, `etcdkit-backup-${s.plan.stackName}.timer`), "utf8").split("\n");
+        for (const line of ["OnCalendar=daily", "Persistent=true", `Unit=etcdkit-backup-${s.plan.stackName}.service`, "WantedBy=timers.target"]) assert.ok(timer.includes(line), line);
+      }
+      const tool = which("systemd-analyze");
+      if (!tool) return t.skip("systemd-analyze is missing");
+      const files = built.stacks.flatMap((s) => [".service", ".timer"].map((x) => join(outdir, "stacks", s.node.id, "hosts", s.plan.members[0]!.name, `etcdkit-backup-${s.plan.stackName}${x}`)));
+      const r = spawnSync(tool, ["verify", ...files], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr.trim(), "", "no warnings");
+    });
+  });
+
+  test("backup options: off renders no timer; schedule, dir, keep and max age are checked", () => {
+    assert.equal(options({ ETCDKIT_HOST_BACKUP: "off" }).bareHosts.backup, undefined);
+    assert.deepEqual(options({ ETCDKIT_HOST_BACKUP: "*-*-* 02:30:00", ETCDKIT_HOST_BACKUP_KEEP: "3", ETCDKIT_HOST_BACKUP_MAX_AGE: "14d", ETCDKIT_HOST_BACKUP_DIR: "/srv/bk" }).bareHosts.backup, {
+      schedule: "*-*-* 02:30:00",
+      dir: "/srv/bk",
+      keep: 3,
+      maxAge: "14d",
+    });
+    assert.throws(() => options({ ETCDKIT_HOST_BACKUP: "daily\nExecStartPre=/bin/sh" }), /ETCDKIT_HOST_BACKUP "daily\\nExecStartPre=\/bin\/sh" is not a systemd calendar expression/);
+    assert.throws(() => options({ ETCDKIT_HOST_BACKUP: "daily;$(x)" }), /is not a systemd calendar expression/);
+    assert.throws(() => options({ ETCDKIT_HOST_BACKUP_KEEP: "0" }), /ETCDKIT_HOST_BACKUP_KEEP must be at least 1/);
+    assert.throws(() => options({ ETCDKIT_HOST_BACKUP_MAX_AGE: "7 days" }), /ETCDKIT_HOST_BACKUP_MAX_AGE must be a number and a unit/);
+    assert.throws(() => options({ ETCDKIT_HOST_BACKUP_DIR: "/var/x y" }), /ETCDKIT_HOST_BACKUP_DIR "\/var\/x y" may only hold/);
   });
 
   describe("bad input is refused before anything is created", () => {

@@ -5,7 +5,8 @@
  * option. Checks: both reach "active" (Type=notify: READY=1 got through), /health, put/get, the
  * member runs as the service user with NoNewPrivs, seccomp, no capabilities, UMask 0077 and a
  * read-only root; kill -9 → Restart=always brings it back with its data; and the exposure score
- * `systemd-analyze security` gives. Skipped (with the reason) where nspawn cannot run (not root,
+ * `systemd-analyze security` gives; the scheduled backup's service (etcdkit backup, same sandbox,
+ * only its backup dir writable) saves a verified snapshot of the etcd-ts member. Skipped (with the reason) where nspawn cannot run (not root,
  * no systemd-container, no overlayfs).
  */
 import { after, before, describe, test } from "node:test";
@@ -17,7 +18,7 @@ import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { Etcd3 } from "etcd3";
 import { toEnvFile } from "../../server/config/render.js";
-import { planTopology, renderUnit } from "../../stacks/topology/index.js";
+import { backupDirCommand, planTopology, renderBackupService, renderBackupTimer, renderUnit, type BackupTimerSpec } from "../../stacks/topology/index.js";
 import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
 import { freePort } from "../support/ports.js";
 
@@ -43,6 +44,7 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
   let nspawn: ResultPromise | undefined;
   let leader = 0;
   const members: { name: string; unit: string; port: number; dataDir: string }[] = [];
+  let backup: BackupTimerSpec;
 
   /** Runs a command inside the container (all its namespaces). */
   const inside = (cmd: string) => spawnSync("nsenter", ["-t", String(leader), "-a", "sh", "-c", cmd], { encoding: "utf8", timeout: 60_000 });
@@ -63,6 +65,18 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
       writeFileSync(join(stage, "etc", "systemd", "system", unit), renderUnit({ memberName: name, user: "etcdkit-sbx", envFile: `/etc/etcdkit/${name}.env`, execStart, writablePaths: [m.config.dataDir] }));
       members.push({ name, unit, port, dataDir: m.config.dataDir });
     }
+    backup = {
+      cluster: "sandbox",
+      user: "etcdkit-sbx",
+      nodePath: process.execPath,
+      appDir: appRoot(),
+      endpoints: [`http://127.0.0.1:${members[0]!.port}`],
+      backupDir: "/var/backups/etcdkit-sbx/sandbox",
+      schedule: "hourly",
+      keep: 2,
+    };
+    writeFileSync(join(stage, "etc", "systemd", "system", "etcdkit-backup-sandbox.service"), renderBackupService(backup));
+    writeFileSync(join(stage, "etc", "systemd", "system", "etcdkit-backup-sandbox.timer"), renderBackupTimer(backup));
     writeFileSync(
       join(stage, "etc", "systemd", "system", "etcdkit-test.target"),
       `[Unit]\nDescription=etcdkit sandbox check\nRequires=basic.target\nAfter=basic.target\nWants=${members.map((m) => m.unit).join(" ")}\n`,
@@ -79,7 +93,7 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
         "mkdir -p $R && mount -t tmpfs tmpfs $R && mkdir -p $R/upper $R/work $R/merged",
         "mount -t overlay overlay -o lowerdir=/,upperdir=$R/upper,workdir=$R/work $R/merged",
         `cp -r ${stage}/etc/. $R/merged/etc/`,
-        `chroot $R/merged sh -c 'useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin etcdkit-sbx; ${members.map((m) => `mkdir -p ${m.dataDir} && chown etcdkit-sbx:etcdkit-sbx ${m.dataDir} && chmod 700 ${m.dataDir}`).join("; ")}'`,
+        `chroot $R/merged sh -c 'useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin etcdkit-sbx; ${members.map((m) => `mkdir -p ${m.dataDir} && chown etcdkit-sbx:etcdkit-sbx ${m.dataDir} && chmod 700 ${m.dataDir}`).join("; ")}; ${backupDirCommand(backup)}'`,
         ": > $R/merged/etc/machine-id",
         `exec systemd-nspawn -q -D $R/merged --register=no --keep-unit --bind-ro=${appRoot()} --boot -- systemd.unit=etcdkit-test.target`,
       ].join("\n"),
@@ -136,6 +150,22 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
       const health = (await (await fetch(`http://127.0.0.1:${m.port}/health`)).json()) as { health: string };
       assert.equal(health.health, "true");
     }
+  });
+
+  test("the backup timer's service saves a verified snapshot of the etcd-ts member under the same sandbox", () => {
+    const r = inside("systemctl enable --now etcdkit-backup-sandbox.timer && systemctl start etcdkit-backup-sandbox.service; echo rc=$?");
+    const journal = () => inside("journalctl -u etcdkit-backup-sandbox.service --no-pager | tail -n 30").stdout;
+    assert.match(r.stdout, /rc=0/, `${r.stdout}${r.stderr}\n${journal()}`);
+    assert.equal(inside("systemctl is-active etcdkit-backup-sandbox.timer").stdout.trim(), "active");
+    const files = inside(`ls -n ${backup.backupDir}`).stdout;
+    assert.match(files, /sandbox-\d{8}T\d{9}Z\.db/, `${files}\n${journal()}`);
+    assert.match(files, /sandbox-\d{8}T\d{9}Z\.json/);
+    const uid = inside("id -u etcdkit-sbx").stdout.trim();
+    assert.ok(files.split("\n").filter((l) => /\.(db|json)$/.test(l)).every((l) => l.split(/\s+/)[2] === uid), `owned by the service user:\n${files}`);
+    const sidecar = JSON.parse(inside(`cat ${backup.backupDir}/*.json`).stdout) as { format: string; revision: number };
+    assert.equal(sidecar.format, "etcd-ts");
+    assert.ok(sidecar.revision >= 2, `the put is in the backup (revision ${sidecar.revision})`);
+    assert.match(journal(), /sha256 [0-9a-f]{64} verified/);
   });
 
   test("the member runs as the service user: no privileges, seccomp, UMask 0077, read-only root", () => {
