@@ -69,6 +69,22 @@ describe("auth tokens on etcd-ts", { timeout: 120_000 }, () => {
     assert.deepEqual((await post(m, "/v3/auth/role/list", {}, root)).json.roles, ["r1", "r2", "root"]);
   });
 
+  test("the gateway's server streams carry the token: /v3/maintenance/snapshot is root's, as etcd's", async () => {
+    const m = await startMember("etcd-ts");
+    cleanup.push(() => m.dispose());
+    await setUp(m);
+    const stream = async (token?: string) => {
+      const res = await fetch(`${m.clientUrl}/v3/maintenance/snapshot`, { method: "POST", headers: token ? { authorization: token } : {}, body: "{}" });
+      return (await res.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { result?: { blob?: string }; error?: { message: string } });
+    };
+    const root = (await post(m, "/v3/auth/authenticate", { name: "root", password: "rootpw" })).json.token as string;
+    const alice = (await post(m, "/v3/auth/authenticate", { name: "alice", password: "apw" })).json.token as string;
+    const asRoot = await stream(root);
+    assert.ok(asRoot.length > 0 && asRoot.every((l) => l.result?.blob !== undefined), `root gets the snapshot: ${JSON.stringify(asRoot[0]).slice(0, 200)}`);
+    assert.equal((await stream(alice))[0]?.error?.message, "etcdserver: permission denied");
+    assert.equal((await stream())[0]?.error?.message, "etcdserver: user name is empty");
+  });
+
   test("simple token: valid while used, refused --auth-token-ttl after its last use", async () => {
     const m = await startMember("etcd-ts", { flags: ["--auth-token-ttl=2"] });
     cleanup.push(() => m.dispose());
