@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(o.keep !== undefined ? { keep: positiveInt("--keep", o.keep)! } : {}),
       ...(o["max-age"] !== undefined ? { maxAgeMs: parseAge(o["max-age"]) } : {}),
     };
-    const tls: TlsFiles = { ...(o.cacert ? { cacert: o.cacert } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}) };
+    let tls: TlsFiles = { ...(o.cacert ? { cacert: o.cacert } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}) };
     let urls: string[];
     let cluster = o.cluster;
     if (o.endpoints !== undefined) urls = o.endpoints.split(",").filter((s) => s.trim() !== "");
@@ -98,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
       const local = await (await import("../local/cli.js")).openLocalCluster(o);
       urls = local.endpoints();
       cluster ??= local.name;
+      // a local TLS cluster: its PKI's root client certificate, as `etcdkit local` itself uses, unless given
+      if (local.tls && !o.cacert && !o.cert && !o.key) tls = { cacert: local.tls.ca, cert: local.tls.cert, key: local.tls.key };
     }
     const endpoints = parseEndpoints(urls, tls);
     const dir = resolve(o["backup-dir"] ?? DEFAULT_BACKUP_DIR);

@@ -42,15 +42,28 @@ interface Kv {
   version: number;
 }
 
-async function everything(endpoints: string): Promise<{ revision: number; clusterId: string; kvs: Kv[] }> {
-  const r = await etcdctl(endpoints, ["get", "", "--from-key", "-w", "json"]);
+/** A local cluster's client endpoints and the etcdctl flags of its TLS (the kit deploys TLS by default). */
+interface Reach {
+  readonly eps: string;
+  readonly tls: string[];
+}
+
+async function reachOf(dir: string): Promise<Reach> {
+  const c = await LocalCluster.attach(dir);
+  const t = c.tls;
+  return { eps: c.endpoints().map(hostPort).join(","), tls: t ? [`--cacert=${t.ca}`, `--cert=${t.cert}`, `--key=${t.key}`] : [] };
+}
+
+const ctl = (r: Reach, args: string[]) => etcdctl(r.eps, [...r.tls, ...args]);
+
+async function everything(reach: Reach): Promise<{ revision: number; clusterId: string; kvs: Kv[] }> {
+  const r = await ctl(reach, ["get", "", "--from-key", "-w", "json"]);
   assert.equal(r.code, 0, r.stderr);
   const j = parseCtlJson<{ header: { revision: number; cluster_id: string }; kvs?: Kv[] }>(r.stdout);
   const kvs = (j.kvs ?? []).map(({ key, value, create_revision, mod_revision, version }) => ({ key, value, create_revision, mod_revision, version }));
   return { revision: Number(j.header.revision), clusterId: String(j.header.cluster_id), kvs };
 }
 
-const endpointsOf = async (dir: string) => (await LocalCluster.attach(dir)).endpoints().map(hostPort).join(",");
 
 describe("restore drill through the kit: backup, destroy, restore, every key and revision back", { timeout: 300_000 }, () => {
   let before: Awaited<ReturnType<typeof everything>>;
@@ -59,23 +72,24 @@ describe("restore drill through the kit: backup, destroy, restore, every key and
   test("a cluster with data, backed up three times with --keep 2", async () => {
     const up = await cli(["local", "up", "--members", "3", "--name", "drill", "--dir", first]);
     assert.equal(up.exitCode, 0, up.stderr + up.stdout);
-    const eps = await endpointsOf(first);
-    for (let i = 0; i < 20; i++) assert.equal((await etcdctl(eps, ["put", `k/${i % 7}`, `v${i}`])).code, 0);
-    assert.equal((await etcdctl(eps, ["del", "k/3"])).code, 0);
-    assert.equal((await etcdctl(eps, ["put", "z", "last"])).code, 0);
+    const eps = await reachOf(first);
+    assert.ok(eps.tls.length > 0, "the local cluster runs TLS, as the kit deploys");
+    for (let i = 0; i < 20; i++) assert.equal((await ctl(eps, ["put", `k/${i % 7}`, `v${i}`])).code, 0);
+    assert.equal((await ctl(eps, ["del", "k/3"])).code, 0);
+    assert.equal((await ctl(eps, ["put", "z", "last"])).code, 0);
     before = await everything(eps);
     assert.equal(before.kvs.length, 7);
 
     const leader = await (await LocalCluster.attach(first)).leader();
     const nonLeader = (await LocalCluster.attach(first)).members.find((m) => m.name !== leader)!;
-    const refused = await cli(["backup", "--endpoints", nonLeader.clientUrl, "--backup-dir", backups, "--cluster", "drill"]);
+    const refused = await cli(["backup", "--endpoints", nonLeader.clientUrl, ...eps.tls, "--backup-dir", backups, "--cluster", "drill"]);
     assert.equal(refused.exitCode, 1);
     assert.match(refused.stderr, /no leader among the endpoints .* \(they name leader \d+: add its endpoint\)/);
 
     for (let i = 0; i < 3; i++) {
       const r = await cli(["backup", "--dir", first, "--backup-dir", backups, "--keep", "2", "--max-age", "7d", "--json"]);
       assert.equal(r.exitCode, 0, r.stderr + r.stdout);
-      assert.match(r.stdout, /backup: leader \d+ at http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(r.stdout, /backup: leader \d+ at https:\/\/127\.0\.0\.1:\d+/);
       assert.match(r.stdout, /sha256 [0-9a-f]{64} verified/);
       const sidecar = JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))) as { file: string; revision: number; size: number; sha256: string; members: unknown[]; cluster: string };
       assert.equal(sidecar.cluster, "drill");
@@ -114,13 +128,13 @@ describe("restore drill through the kit: backup, destroy, restore, every key and
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /restore: .*cluster drill, revision \d+/);
     assert.equal((r.stdout.match(/data dir .* restored from /g) ?? []).length, 3);
-    const eps = await endpointsOf(second);
+    const eps = await reachOf(second);
     const after = await everything(eps);
     assert.equal(after.revision, before.revision);
     assert.deepEqual(after.kvs, before.kvs);
     assert.notEqual(after.clusterId, before.clusterId, "a restore makes a new cluster");
-    for (const m of (await LocalCluster.attach(second)).members) assert.deepEqual((await everything(hostPort(m.clientUrl))).kvs, before.kvs, m.name);
-    assert.equal((await etcdctl(eps, ["put", "after", "restore"])).code, 0);
+    for (const m of (await LocalCluster.attach(second)).members) assert.deepEqual((await everything({ ...eps, eps: hostPort(m.clientUrl) })).kvs, before.kvs, m.name);
+    assert.equal((await ctl(eps, ["put", "after", "restore"])).code, 0);
     assert.equal((await everything(eps)).revision, before.revision + 1);
   });
 
@@ -139,15 +153,15 @@ describe("restore drill through the kit: backup, destroy, restore, every key and
   test("against a real etcd (3.4 on PATH) the backup is etcd's bbolt file, which etcdctl reads; etcdkit restore refuses it", { skip: which("etcd") ? false : "no etcd on PATH" }, async () => {
     const up = await cli(["local", "up", "--members", "1", "--name", "real", "--dir", real, "--server", "etcd"]);
     assert.equal(up.exitCode, 0, up.stderr + up.stdout);
-    const eps = await endpointsOf(real);
-    for (let i = 0; i < 5; i++) assert.equal((await etcdctl(eps, ["put", `r/${i}`, "x"])).code, 0);
+    const eps = await reachOf(real);
+    for (let i = 0; i < 5; i++) assert.equal((await ctl(eps, ["put", `r/${i}`, "x"])).code, 0);
     const r = await cli(["backup", "--dir", real, "--backup-dir", join(tmp, "real-backups"), "--json"]);
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const sidecar = JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))) as { file: string; format: string; revision: number | null };
     assert.equal(sidecar.format, "etcd");
     assert.equal(sidecar.revision, null);
     const file = join(tmp, "real-backups", sidecar.file);
-    const st = await etcdctl(eps, ["snapshot", "status", file, "-w", "json"]);
+    const st = await etcdctl(eps.eps, ["snapshot", "status", file, "-w", "json"]);
     assert.equal(st.code, 0, st.stderr);
     assert.equal(parseCtlJson<{ revision: number }>(st.stdout).revision, 6);
     const refused = await cli(["restore", "--from", file, "--dir", join(tmp, "never")]);
