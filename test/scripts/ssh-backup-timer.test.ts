@@ -30,11 +30,12 @@ test("cluster.backup: the pair verifies, the first host installs it and enables 
   const b = backupUnits(inv)!;
   assert.equal(b.name, "etcdkit-backup-prod");
   assert.ok(
-    b.serviceText.split("\n").includes("ExecStart=/usr/bin/node /opt/etcdkit/app/bin/etcdkit.js backup --endpoints=http://10.0.0.11:2379,http://10.0.0.12:2379,http://10.0.0.13:2379 --cluster=prod --backup-dir=/srv/etcd-backups/prod --keep=14 --max-age=30d"),
+    b.serviceText.split("\n").includes("ExecStart=/usr/bin/node /opt/etcdkit/app/bin/etcdkit.js backup --endpoints=https://10.0.0.11:2379,https://10.0.0.12:2379,https://10.0.0.13:2379 --cluster=prod --backup-dir=/srv/etcd-backups/prod --keep=14 --max-age=30d" +
+        " --cacert=/etc/etcdkit/pki/etcd-1/ca.crt --cert=/etc/etcdkit/pki/etcd-1/server.crt --key=/etc/etcdkit/pki/etcd-1/server.key"),
     b.serviceText,
   );
   assert.ok(b.timerText.split("\n").includes("OnCalendar=*-*-* 02:30:00"));
-  const scripts = groupByHost(inv).map((g, i) => deployScript(inv.cluster, g.members.map((m) => memberFiles(inv, m)), false, i === 0 ? b : undefined));
+  const scripts = groupByHost(inv).map((g, i) => deployScript(inv.cluster, g.members.map((m) => memberFiles(inv, m, false)), false, i === 0 ? b : undefined));
   assert.match(scripts[0]!, /systemctl enable --now --quiet -- '?etcdkit-backup-prod\.timer'?/);
   assert.match(scripts[0]!, /scheduled backups need systemd/);
   assert.ok(scripts.slice(1).every((s) => !s.includes("etcdkit-backup")));
