@@ -64,7 +64,10 @@ describe("SSH deploy on namespace hosts, leader partitioned", { skip: unavailabl
     let pids: number[] = [];
     const tag = lab.net.tag;
     try {
-      await lab.deploy(SERVER, log);
+      // Plaintext: in 2 of about 6 runs of the TLS deploy on namespace hosts one member never reported
+      // healthy within 120 s (README, "Known issues"); the partition checks here do not depend on TLS,
+      // and the TLS deploy itself is covered by test/scripts/ssh-deploy.test.ts.
+      await lab.deploy(SERVER, log, { insecure: true });
       assert.equal(lab.record().serviceManager, "supervisor", "namespace hosts always use the supervisor fallback");
       pids = checkPlacement(t, lab);
       const target = hostsTarget(lab, SERVER, runConditions(lab), log);
