@@ -174,9 +174,18 @@ describe("Kubernetes pod spec on Docker: etcd-k8s-3's pods form a cluster, scale
     return pod.clientUrl;
   }
 
-  /** A probe as the kubelet runs it: HTTP GET of the probe's path on the named port, inside the pod (exec'd node). */
+  /**
+   * A probe as the kubelet runs it, inside the pod: an exec probe's command as declared (the stacks'
+   * probes are exec probes since TLS: httpGet cannot present a client certificate), or an HTTP GET
+   * of the probe's path on the named port (exec'd node).
+   */
   async function probe(pod: Pod, which: "startupProbe" | "livenessProbe" | "readinessProbe", sts: IStatefulSet): Promise<boolean> {
     const c = sts.spec!.template.spec!.containers[0]!;
+    const command = c[which]!.exec?.command;
+    if (command) {
+      const r = await docker.run(["exec", pod.container, ...command], { allowFail: true, timeoutMs: (c[which]!.timeoutSeconds ?? 1) * 1000 + 10_000 });
+      return r.code === 0;
+    }
     const h = c[which]!.httpGet!;
     const port = typeof h.port === "number" ? h.port : c.ports!.find((p) => p.name === h.port)!.containerPort;
     const code = `fetch('http://127.0.0.1:${port}${h.path}').then(r=>process.exit(r.status>=200&&r.status<400?0:1),()=>process.exit(1))`;
