@@ -7,6 +7,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { err, out } from "./cli-output.js";
 import { takeBackup } from "./backup.js";
 import { parseAge, type RetentionRule } from "./retention.js";
 import { parseEndpoints, type TlsFiles } from "./snapshot-client.js";
@@ -40,8 +41,6 @@ Options:
   -h, --help            this help
 `;
 
-const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
-const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : s + "\n");
 
 function positiveInt(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

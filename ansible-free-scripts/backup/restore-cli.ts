@@ -1,6 +1,7 @@
 /** `etcdkit restore --from FILE`: a new local cluster whose members start from a backup. */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { err, out } from "./cli-output.js";
 import { LocalCluster } from "../local/cluster.js";
 import { readSidecar } from "./backup.js";
 import { restoreArgs } from "./restore-data.js";
@@ -30,8 +31,6 @@ Members on hosts (etcdkit ssh, the stacks' bare hosts): see ansible-free-scripts
 "Backups and restore", for the per-member restore a user runs.
 `;
 
-const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : s + "\n");
-const err = (s: string) => process.stderr.write(s.endsWith("\n") ? s : s + "\n");
 
 function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

@@ -16,7 +16,7 @@ export interface Bundle {
 }
 
 // `etcdkit backup` runs on hosts too (the scheduled backup): its files import only dist/server.
-const BACKUP = ["backup-cli.js", "backup.js", "retention.js", "snapshot-client.js"].map((f) => `dist/ansible-free-scripts/backup/${f}`);
+const BACKUP = ["backup-cli.js", "cli-output.js", "backup.js", "retention.js", "snapshot-client.js"].map((f) => `dist/ansible-free-scripts/backup/${f}`);
 const OWN = ["dist/server", ...BACKUP, "bin", "server/api/proto", "package.json", "package-lock.json"];
 
 export function bundleId(root: string): string {
