@@ -20,8 +20,9 @@ ARG BASE_IMAGE=node:20-bookworm-slim
 FROM scratch AS build
 COPY .etcdkit/image/app /app
 # The data volume's mount point (an empty folder), owned by the runtime user below so that a new
-# named volume mounted there inherits the owner.
+# named volume mounted there inherits the owner; the same for the backup container's volume.
 COPY .etcdkit/image/data /var/lib/etcd
+COPY .etcdkit/image/backups /var/backups/etcdkit
 
 # ---- runtime: no RUN step, so a base without a shell works too
 FROM ${BASE_IMAGE} AS runtime
@@ -31,9 +32,10 @@ ENV NODE_ENV=production \
     ETCD_ADVERTISE_CLIENT_URLS=http://127.0.0.1:2379 \
     ETCD_LISTEN_PEER_URLS=http://0.0.0.0:2380
 WORKDIR /app
-# The app stays root's (read-only to the server); only the data dir belongs to the runtime user.
+# The app stays root's (read-only to the server); only the data and backup dirs belong to the runtime user.
 COPY --from=build /app /app
 COPY --from=build --chown=1000:1000 /var/lib/etcd /var/lib/etcd
+COPY --from=build --chown=1000:1000 /var/backups/etcdkit /var/backups/etcdkit
 # uid 1000 is the "node" user of the official node images; numeric so any base works.
 USER 1000:1000
 EXPOSE 2379 2380

@@ -4,6 +4,7 @@ import { DockerProvider } from "@cdktf/provider-docker/lib/provider/index.js";
 import { EtcdImage } from "./constructs/image.js";
 import { EtcdNetwork } from "./constructs/network.js";
 import { EtcdMember } from "./constructs/member.js";
+import { EtcdBackup } from "./constructs/backup.js";
 import { FilesSynthesizer, renderBareHostFiles, type RenderedFile } from "./constructs/bare-host-files.js";
 import type { StacksOptions } from "./options.js";
 import { TopologyError, type TopologyPlan } from "./topology/index.js";
@@ -22,6 +23,7 @@ export class EtcdClusterStack extends TerraformStack {
   readonly plan: TopologyPlan;
   readonly hostFiles: readonly RenderedFile[];
   readonly members: readonly EtcdMember[];
+  readonly backup?: EtcdBackup;
 
   constructor(scope: Construct, props: EtcdClusterStackProps) {
     const { plan, hostPlan, options } = props;
@@ -48,7 +50,15 @@ export class EtcdClusterStack extends TerraformStack {
       description: "member name -> container address, published host port, container name",
     });
 
-    this.hostFiles = renderBareHostFiles(hostPlan, options.bareHosts);
+    if (options.dockerBackup) {
+      this.backup = new EtcdBackup(this, "scheduled-backup", { plan, imageRef: image.ref, networkName: network.name, options: options.dockerBackup });
+      new TerraformOutput(this, "backup", {
+        value: { container: this.backup.container.name, volume: this.backup.volume.name, run_once: `docker start -a ${this.backup.container.name}`, host_files: "docker-backup/" },
+        description: "scheduled backups: the container a host timer starts (docker-backup/README.txt), the volume holding the snapshots",
+      });
+    }
+
+    this.hostFiles = [...renderBareHostFiles(hostPlan, options.bareHosts), ...(this.backup?.hostFiles ?? [])];
     this.synthesizer = new FilesSynthesizer(this, this.synthesizer, () => this.hostFiles);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * What the etcd-ts image is made of, prepared on the host: `<root>/.etcdkit/image/`, holding the
- * app (`app/`) and an empty `data/` (the data volume's mount point, /var/lib/etcd).
+ * app (`app/`), an empty `data/` (the data volume's mount point, /var/lib/etcd) and an empty
+ * `backups/` (the backup container's volume, /var/backups/etcdkit).
  *
  * The Dockerfile copies this folder and runs nothing (no RUN step), so the image builds offline,
  * from any base that holds a `node` (a shell-less imported root filesystem too), with BuildKit or
@@ -8,6 +9,8 @@
  *
  *   package.json            the package root marker (`"type": "module"`; the server finds its .proto files from it)
  *   bin/etcd-ts.js          the entry point
+ *   bin/etcdkit.js          for `etcdkit backup` only (the Docker stacks' backup container), with the
+ *                           compiled backup command (dist/ansible-free-scripts/backup/, what it imports)
  *   dist/server/            the compiled server (compiled first when older than server/)
  *   dist/stacks/pod/        the Kubernetes pod's entry (decides restart/bootstrap/join, then runs the server)
  *   server/api/proto/       the .proto files the server loads at run time
@@ -60,6 +63,35 @@ function walk(dir: string, out: string[] = []): string[] {
 
 /** Source folders whose compiled code the image ships (relative to the repo root). */
 export const SHIPPED_SOURCES = ["server", join("stacks", "pod")] as const;
+
+/**
+ * `etcdkit backup` (the Docker stacks' backup container runs it): its entry in dist/ and, found from
+ * it, every compiled file it imports relatively. They must stay in dist/server or beside the entry.
+ */
+export const BACKUP_ENTRY = join("ansible-free-scripts", "backup", "backup-cli.js");
+
+/** Static `import ... from "x"` / `export ... from "x"` / `import "x"` (not `import("x")`). */
+const STATIC_SPECIFIER = /(?:(?<!["'\w$.])from\s*|^\s*import\s+)["']([^"'\n]+)["']/gm;
+
+/**
+ * The entry and every file reached from it by static relative imports. Dynamic `import()`s are left
+ * out: the backup command imports the bench's and the local runner's code only for the options that
+ * need them (--stack-outputs, --local), which the container does not use.
+ */
+export function relativeClosure(entry: string): string[] {
+  const seen = new Set<string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const f = todo.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const m of readFileSync(f, "utf8").matchAll(STATIC_SPECIFIER)) {
+      const spec = m[1]!;
+      if (spec.startsWith(".") && !spec.includes("${")) todo.push(resolve(dirname(f), spec));
+    }
+  }
+  return [...seen].sort();
+}
 
 /** dist/server and dist/stacks/pod are there and no .ts of theirs is newer than its compiled .js. */
 export function serverBuildIsCurrent(root: string): boolean {
@@ -162,7 +194,7 @@ function size(dir: string): number {
   return walk(dir).reduce((n, f) => n + statSync(f).size, 0);
 }
 
-/** Writes `<root>/.etcdkit/image/{app,data}` (or under `out`) afresh. */
+/** Writes `<root>/.etcdkit/image/{app,data,backups}` (or under `out`) afresh. */
 export function prepareImageApp(opts: ImageAppOptions): ImageApp {
   const root = resolve(opts.root);
   const top = resolve(opts.out ?? join(root, IMAGE_CONTEXT_DIR));
@@ -187,15 +219,26 @@ export function prepareImageApp(opts: ImageAppOptions): ImageApp {
   const shipped = SHIPPED_SOURCES.map((rel) => join(root, "dist", rel));
   const serverFiles = shipped.flatMap((d) => walk(d)).filter((f) => f.endsWith(".js"));
   const entry = join(root, "bin", "etcd-ts.js");
+  const kitEntry = join(root, "bin", "etcdkit.js");
+  const backupDir = join(root, "dist", dirname(BACKUP_ENTRY));
+  if (!existsSync(join(root, "dist", BACKUP_ENTRY))) throw new Error(`dist/${BACKUP_ENTRY} is missing: run \`npx tsc -p .\` first`);
+  const backupFiles = relativeClosure(join(root, "dist", BACKUP_ENTRY)).filter((f) => !shipped.some((d) => f.startsWith(d + sep)));
   checkSelfContained(shipped, serverFiles);
-  const roots = importedPackages([entry, ...serverFiles]);
+  const stray = backupFiles.filter((f) => !f.startsWith(backupDir + sep));
+  if (stray.length > 0) throw new Error(`etcdkit backup imports ${stray.join(", ")}, outside dist/server and its own folder: the image would miss it`);
+  const roots = importedPackages([entry, ...serverFiles, ...backupFiles]);
   const packages = dependencyClosure(root, roots);
 
   rmSync(top, { recursive: true, force: true });
   mkdirSync(join(out, "bin"), { recursive: true });
+  // The data volume's mount point and the backup volume's (both the runtime user's in the image).
   mkdirSync(join(top, "data"));
+  mkdirSync(join(top, "backups"));
   cpSync(join(root, "package.json"), join(out, "package.json"));
   cpSync(entry, join(out, "bin", "etcd-ts.js"));
+  // bin/etcdkit.js runs only `backup` in the image (its other commands' code is not shipped).
+  cpSync(kitEntry, join(out, "bin", "etcdkit.js"));
+  for (const f of backupFiles) cpSync(f, join(out, relative(root, f)));
   for (const rel of SHIPPED_SOURCES) cpSync(join(root, "dist", rel), join(out, "dist", rel), { recursive: true, filter: (src) => !src.endsWith(".map") });
   cpSync(join(root, "server", "api", "proto"), join(out, "server", "api", "proto"), {
     recursive: true,

@@ -52,6 +52,20 @@ export interface BareHostBackupOptions {
   readonly maxAge?: string;
 }
 
+/**
+ * Scheduled backups of a Docker stack: a `<stack>-backups` volume and a `<stack>-backup` container
+ * (created, never started by Terraform) that runs `etcdkit backup` once per `docker start -a`; a
+ * systemd timer on the Docker host starts it (Docker has no scheduler of its own).
+ */
+export interface DockerBackupOptions {
+  /** systemd OnCalendar= expression of the host timer. */
+  readonly schedule: string;
+  readonly keep: number;
+  readonly maxAge?: string;
+  /** The docker binary the host's service runs. */
+  readonly dockerPath: string;
+}
+
 export interface StacksOptions {
   readonly sizes: readonly ClusterSize[];
   readonly image: string;
@@ -70,6 +84,8 @@ export interface StacksOptions {
   readonly hostPortBase?: number;
   readonly subnets: Partial<Record<ClusterSize, string>>;
   readonly bareHosts: BareHostOptions;
+  /** ETCDKIT_DOCKER_BACKUP (default daily; "off": no backup container, volume or timer). */
+  readonly dockerBackup?: DockerBackupOptions;
   readonly kubernetes: KubernetesStackOptions;
   /** ETCDKIT_INSECURE=true: plaintext stacks, no certificates (default: TLS). */
   readonly insecure: boolean;
@@ -104,6 +120,10 @@ export const OPTION_NAMES = [
   "ETCDKIT_HOST_BACKUP_DIR",
   "ETCDKIT_HOST_BACKUP_KEEP",
   "ETCDKIT_HOST_BACKUP_MAX_AGE",
+  "ETCDKIT_DOCKER_BACKUP",
+  "ETCDKIT_DOCKER_BACKUP_KEEP",
+  "ETCDKIT_DOCKER_BACKUP_MAX_AGE",
+  "ETCDKIT_DOCKER_PATH",
   "ETCDKIT_K8S_SIZES",
   "ETCDKIT_K8S_NAMESPACE",
   "ETCDKIT_K8S_IMAGE",
@@ -223,26 +243,37 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
       hosts,
       ...opt("backup", hostBackup(get, int)),
     },
+    ...opt("dockerBackup", dockerBackup(get, int)),
     kubernetes: readKubernetesOptions(get, int, image),
     insecure: insecure === "true",
     pkiRoot: resolve(contextDir, get("ETCDKIT_PKI_DIR") ?? ".etcdkit/pki"),
   };
 }
 
-/** ETCDKIT_HOST_BACKUP: a schedule (default daily) or "off". */
-function hostBackup(get: (n: string) => string | undefined, int: (n: string) => number | undefined): BareHostBackupOptions | undefined {
-  const schedule = get("ETCDKIT_HOST_BACKUP") ?? "daily";
+type Get = (n: string) => string | undefined;
+type Int = (n: string) => number | undefined;
+
+/** `<prefix>` (a schedule, default daily, or "off"), `<prefix>_KEEP`, `<prefix>_MAX_AGE`: the retention both backup kinds share. */
+function backupSchedule(prefix: string, get: Get, int: Int): { schedule: string; keep: number; maxAge?: string } | undefined {
+  const schedule = get(prefix) ?? "daily";
   if (schedule === "off") return undefined;
-  const keep = int("ETCDKIT_HOST_BACKUP_KEEP") ?? 7;
-  if (keep < 1) throw new TopologyError(`ETCDKIT_HOST_BACKUP_KEEP must be at least 1, got ${keep}`);
-  const maxAge = get("ETCDKIT_HOST_BACKUP_MAX_AGE");
-  if (maxAge !== undefined && !/^[1-9]\d{0,5}[smhdw]$/.test(maxAge)) throw new TopologyError(`ETCDKIT_HOST_BACKUP_MAX_AGE must be a number and a unit (s, m, h, d, w), e.g. 30d; got "${maxAge}"`);
-  return {
-    schedule: checkSchedule("ETCDKIT_HOST_BACKUP", schedule),
-    dir: checkHostPath("ETCDKIT_HOST_BACKUP_DIR", get("ETCDKIT_HOST_BACKUP_DIR") ?? "/var/backups/etcdkit"),
-    keep,
-    ...(maxAge !== undefined ? { maxAge } : {}),
-  };
+  const keep = int(`${prefix}_KEEP`) ?? 7;
+  if (keep < 1) throw new TopologyError(`${prefix}_KEEP must be at least 1, got ${keep}`);
+  const maxAge = get(`${prefix}_MAX_AGE`);
+  if (maxAge !== undefined && !/^[1-9]\d{0,5}[smhdw]$/.test(maxAge)) throw new TopologyError(`${prefix}_MAX_AGE must be a number and a unit (s, m, h, d, w), e.g. 30d; got "${maxAge}"`);
+  return { schedule: checkSchedule(prefix, schedule), keep, ...(maxAge !== undefined ? { maxAge } : {}) };
+}
+
+/** ETCDKIT_HOST_BACKUP: a schedule (default daily) or "off". */
+function hostBackup(get: Get, int: Int): BareHostBackupOptions | undefined {
+  const b = backupSchedule("ETCDKIT_HOST_BACKUP", get, int);
+  return b && { ...b, dir: checkHostPath("ETCDKIT_HOST_BACKUP_DIR", get("ETCDKIT_HOST_BACKUP_DIR") ?? "/var/backups/etcdkit") };
+}
+
+/** ETCDKIT_DOCKER_BACKUP: a schedule (default daily) or "off". */
+function dockerBackup(get: Get, int: Int): DockerBackupOptions | undefined {
+  const b = backupSchedule("ETCDKIT_DOCKER_BACKUP", get, int);
+  return b && { ...b, dockerPath: checkHostPath("ETCDKIT_DOCKER_PATH", get("ETCDKIT_DOCKER_PATH") ?? "/usr/bin/docker") };
 }
 
 function hostServer(v: string): string {

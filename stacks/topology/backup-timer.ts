@@ -63,7 +63,7 @@ function check(spec: BackupTimerSpec): void {
 }
 
 /** The etcdkit backup command line the service runs. */
-export function backupCommand(spec: BackupTimerSpec): string[] {
+export function backupCommand(spec: Omit<BackupTimerSpec, "user" | "schedule">): string[] {
   return [
     spec.nodePath,
     `${spec.appDir}/bin/etcdkit.js`,
@@ -107,16 +107,63 @@ export function renderBackupService(spec: BackupTimerSpec): string {
 
 export function renderBackupTimer(spec: BackupTimerSpec): string {
   check(spec);
+  return timer(spec.cluster, spec.schedule);
+}
+
+/** A Docker stack's backup: its container (`etcdkit backup` once per start) and the host's docker binary. */
+export interface DockerBackupSpec {
+  readonly cluster: string;
+  readonly container: string;
+  readonly dockerPath: string;
+  readonly schedule: string;
+}
+
+/**
+ * The Docker host's service: `docker start -a` runs the stack's backup container once and waits for
+ * it, so the container's exit status is the service's and its output goes to the journal.
+ */
+export function renderDockerBackupService(spec: DockerBackupSpec): string {
+  checkDocker(spec);
   return [
     "[Unit]",
-    `Description=Scheduled etcdkit backups of cluster ${spec.cluster}`,
+    `Description=etcdkit backup of Docker stack ${spec.cluster} (container ${spec.container}: snapshot from the leader, sha256 checked)`,
+    "Documentation=https://etcd.io/docs/v3.4/op-guide/recovery/",
+    "After=docker.service",
+    "Requires=docker.service",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `ExecStart=${quoteUnitArg(spec.dockerPath, true)} start -a ${spec.container}`,
+    "TimeoutStartSec=1h",
+    "",
+  ].join("\n");
+}
+
+export function renderDockerBackupTimer(spec: DockerBackupSpec): string {
+  checkDocker(spec);
+  return timer(spec.cluster, spec.schedule);
+}
+
+function checkDocker(spec: DockerBackupSpec): void {
+  for (const [what, v] of [["cluster name", spec.cluster], ["container name", spec.container]] as const) {
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v)) throw new TopologyError(`backup ${what} ${showValue(v)} is not a DNS label`);
+  }
+  checkNoControl("the docker path", spec.dockerPath);
+  if (!/^(\/[A-Za-z0-9._+-]+)+$/.test(spec.dockerPath)) throw new TopologyError(`the docker path ${showValue(spec.dockerPath)} must be an absolute path`);
+  checkSchedule("backup schedule", spec.schedule);
+}
+
+function timer(cluster: string, schedule: string): string {
+  return [
+    "[Unit]",
+    `Description=Scheduled etcdkit backups of cluster ${cluster}`,
     "",
     "[Timer]",
-    `OnCalendar=${spec.schedule}`,
+    `OnCalendar=${schedule}`,
     // A run missed while the host was off happens at the next boot; runs of many clusters spread.
     "Persistent=true",
     "RandomizedDelaySec=5min",
-    `Unit=${backupUnitName(spec.cluster)}.service`,
+    `Unit=${backupUnitName(cluster)}.service`,
     "",
     "[Install]",
     "WantedBy=timers.target",
