@@ -1,8 +1,9 @@
-/** `etcdkit ssh deploy|rolling-restart|status|teardown --inventory FILE [--dry-run]`. */
+/** `etcdkit ssh deploy|rolling-restart|status|restore|teardown --inventory FILE [--dry-run]`. */
 import { parseArgs } from "node:util";
 import { loadInventory } from "./inventory.js";
 import { SshRemote } from "./remote.js";
 import { deploy, rollingRestart, status, teardown } from "./deploy.js";
+import { sshRestore } from "./restore.js";
 
 const COMMON = `Options:
   --inventory FILE   YAML or JSON inventory: a list of hosts, or {cluster: {...}, hosts: [...]}
@@ -27,6 +28,7 @@ Commands:
   deploy            check every host, then copy the server bundle, env files and units, start, wait for health
   rolling-restart   restart one member at a time (leader last), waiting for health in between
   status            service state, health and leader of every member
+  restore           rebuild every member's data from a snapshot (--from FILE), then start the cluster
   teardown          stop, disable and remove units, env files, data and the deploy dir
 
 ${COMMON}`,
@@ -49,6 +51,19 @@ ${COMMON}`,
 Prints every member's service state (systemd or supervisor), /health and whether it leads.
 
 ${COMMON}  --json             machine-readable output
+`,
+  restore: `Usage: etcdkit ssh restore --inventory FILE --from SNAPSHOT [--token TOKEN] [--dry-run]
+
+Disaster recovery of a deployed etcd-ts cluster from a snapshot (etcdkit backup, or etcdctl snapshot
+save against etcd-ts), as etcd's recovery guide does it. The snapshot is checked here first by a
+trial restore (sha256, format): a bad file changes nothing. Then every member is stopped; its data
+dir moved aside to <data dir>.pre-restore-<UTC time> (kept; remove it yourself once satisfied);
+rebuilt on its host by \`etcd-ts snapshot restore\` with the member's own name and peer URL and a new
+cluster token (a new cluster ID, so nothing from before can rejoin); and every member started. The
+command waits for every member's /health. Every key and revision is the snapshot's.
+
+${COMMON}  --from FILE        the snapshot on this machine (required)
+  --token TOKEN      initial cluster token of the restored cluster (default <token>-restored-<time>)
 `,
   teardown: `Usage: etcdkit ssh teardown --inventory FILE [--dry-run]
 
@@ -74,7 +89,15 @@ export async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: rest,
-      options: { inventory: { type: "string", short: "i" }, "dry-run": { type: "boolean" }, insecure: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        inventory: { type: "string", short: "i" },
+        "dry-run": { type: "boolean" },
+        insecure: { type: "boolean" },
+        json: { type: "boolean" },
+        from: { type: "string" },
+        token: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     }));
   } catch (e) {
     err(`etcdkit ssh ${cmd}: ${(e as Error).message}\n\n${HELP[cmd]}`);
@@ -83,6 +106,14 @@ export async function main(argv: string[]): Promise<number> {
   if (values.help) {
     out(HELP[cmd]!);
     return 0;
+  }
+  if ((values.from !== undefined || values.token !== undefined) && cmd !== "restore") {
+    err(`etcdkit ssh ${cmd}: --from and --token go with restore only\n\n${HELP[cmd]}`);
+    return 2;
+  }
+  if (cmd === "restore" && !values.from) {
+    err(`etcdkit ssh restore: --from SNAPSHOT is required\n\n${HELP[cmd]}`);
+    return 2;
   }
   if (!values.inventory) {
     err(`etcdkit ssh ${cmd}: --inventory FILE is required\n\n${HELP[cmd]}`);
@@ -100,6 +131,9 @@ export async function main(argv: string[]): Promise<number> {
         break;
       case "teardown":
         await teardown(inv, opts);
+        break;
+      case "restore":
+        await sshRestore(inv, { ...opts, from: values.from!, ...(values.token !== undefined ? { token: values.token } : {}) });
         break;
       case "status": {
         const rows = await status(inv, opts);

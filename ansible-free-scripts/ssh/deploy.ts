@@ -89,14 +89,14 @@ export interface OpOptions {
   readonly allowUnbuiltBundle?: boolean;
 }
 
-interface Preflight {
+export interface Preflight {
   readonly group: HostGroup;
   readonly mode: string;
   readonly bundle: string;
   readonly problems: string[];
 }
 
-async function preflight(inv: Inventory, o: OpOptions): Promise<Preflight[]> {
+export async function preflight(inv: Inventory, o: OpOptions): Promise<Preflight[]> {
   const groups = groupByHost(inv);
   return Promise.all(
     groups.map(async (group) => {
