@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
 import { LocalCluster } from "../../ansible-free-scripts/local/cluster.js";
-import { etcdctl, hostPort, parseCtlJson } from "../cluster/helpers.js";
+import { etcdctl, hostPort, parseCtlJson } from "../support/cluster-client.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "etcdkit-backup-drill-"));
 const kit = join(appRoot(), "bin", "etcdkit.js");
