@@ -27,7 +27,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
+import { which } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { buildApp } from "../../stacks/app.js";
 import { healthcheckCommand } from "../../stacks/constructs/member.js";
 import { prepareImageApp } from "../../stacks/image-bundle.js";
@@ -49,7 +50,7 @@ import {
   type DeclaredStack,
 } from "./stack-cli.js";
 
-const ROOT = appRoot();
+const ROOT = packageRoot();
 const BASE_IMAGE = "etcdkit-base:local";
 const ETCD_IMAGE = "etcdkit-etcd:local";
 const T0 = Date.now();
