@@ -19,7 +19,7 @@ import { readResultFile, ResultFileError, writeResultFile } from "./result-file.
 import { runBench } from "./runner.js";
 import { parseShapes } from "./shapes.js";
 import type { BenchOptionsRecord, BenchResultFile, Consistency, Transport } from "./schema.js";
-import { endpointsFromStackOutputs, endpointsTarget, loadLocalRunner, localFactory, tlsFromStackOutputs, type ClusterTarget, type TargetFactory } from "./target.js";
+import { endpointsFromStackOutputs, endpointsTarget, localFactory, tlsFromStackOutputs, type ClusterTarget, type TargetFactory } from "./target.js";
 import type { ClientTlsFiles } from "./endpoint-tls.js";
 import { expandWorkloads } from "./workloads.js";
 import { HOSTS_FLAGS, resolveHostsOptions, type ResolvedHosts } from "./hosts-options.js";
@@ -314,7 +314,7 @@ export async function main(argv: string[]): Promise<number> {
         if (why) throw new Error(`--target hosts: ${why}`);
         factory = hostsFactory({ conditions: opts.hostsTarget.conditions, coresPerHost: opts.hostsTarget.record.coresPerHost, shaper: opts.hostsTarget.record.shaper });
       } else {
-        factory = localFactory(await loadLocalRunner());
+        factory = localFactory();
       }
     } catch (e) {
       err(e instanceof Error ? e.message : errorKind(e));

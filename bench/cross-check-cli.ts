@@ -12,7 +12,7 @@ import { killAllLoadWorkers } from "./load.js";
 import { fmtNum } from "./report-common.js";
 import { findEtcdBinary } from "./runner.js";
 import { parseShapes } from "./shapes.js";
-import { endpointsTarget, loadLocalRunner, localFactory, type ClusterTarget } from "./target.js";
+import { endpointsTarget, localFactory, type ClusterTarget } from "./target.js";
 
 export const CROSS_FLAGS: FlagSpec[] = [
   { name: "cross-check", type: "boolean", help: "this mode" },
@@ -117,7 +117,7 @@ async function clustersFor(o: ReturnType<typeof crossOptions>, endpoints: string
     })();
   }
   if (!findEtcdBinary()) throw new UsageError("no etcd binary (/usr/bin/etcd or on PATH) to bring clusters up; give --endpoints of a running etcd cluster");
-  const factory = localFactory(await loadLocalRunner());
+  const factory = localFactory();
   return (async function* () {
     for (const n of o.topologies) {
       if (signal.aborted) return;

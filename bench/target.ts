@@ -6,9 +6,10 @@
  *  - stack:     a CDKTF-deployed stack, from its outputs file (--stack-outputs FILE);
  *  - hosts:     namespace hosts on this machine, deployed over SSH (--target hosts; bench/hosts-target.ts).
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { readFileSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { LocalCluster } from "../ansible-free-scripts/local/cluster.js";
+import { checkSize } from "../topology/topology.js";
 import { checkEndpoints, EtcdChannel, normalizeUrl, unary } from "./etcd-client.js";
 import type { RunConditions, TargetKind } from "./schema.js";
 import { registerEndpointTls, type ClientTlsFiles } from "./endpoint-tls.js";
@@ -59,70 +60,9 @@ export interface ClusterTarget {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The local runner, coded against its published interface (LocalCluster.up(...) → cluster handle).
+// The local runner (ansible-free-scripts/local/cluster.ts), imported as it is: one interface, checked by tsc.
 
-export interface LocalMemberLike {
-  name: string;
-  clientUrl: string;
-  pid?: number | null;
-}
-
-export interface LocalClusterLike {
-  readonly members: readonly LocalMemberLike[];
-  /** A TLS cluster's CA and root client certificate (the local runner's); absent: plaintext. */
-  readonly tls?: ClientTlsFiles;
-  endpoints(): string[];
-  leader(): Promise<string | undefined>;
-  kill(name: string, signal?: NodeJS.Signals): unknown;
-  stop(name: string): unknown;
-  start(name: string): unknown;
-  pause(name: string): unknown;
-  resume(name: string): unknown;
-  waitHealthy(): unknown;
-  down(): unknown;
-}
-
-export interface LocalUpOptions {
-  members: number;
-  server: string;
-  name?: string;
-  basePort?: number;
-  onProgress?: (msg: string) => void;
-  /** Plaintext (the local runner's default is TLS). */
-  insecure?: boolean;
-}
-
-export interface LocalRunnerModule {
-  LocalCluster: { up(opts: LocalUpOptions): Promise<LocalClusterLike> };
-}
-
-/** Where the local runner lives; ETCDKIT_LOCAL_RUNNER (a path or file: URL) points at another module with the same export. */
-export function localRunnerCandidates(): string[] {
-  const override = process.env.ETCDKIT_LOCAL_RUNNER;
-  if (override) {
-    const p = override.startsWith("file:") ? fileURLToPath(override) : isAbsolute(override) ? override : resolve(override);
-    return [p];
-  }
-  const here = fileURLToPath(import.meta.url);
-  const base = resolve(here, "..", "..", "ansible-free-scripts", "local", "cluster");
-  return here.endsWith(".ts") ? [`${base}.ts`, `${base}.js`] : [`${base}.js`];
-}
-
-export async function loadLocalRunner(): Promise<LocalRunnerModule> {
-  const candidates = localRunnerCandidates();
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) {
-    throw new Error(
-      `the local runner is not available (looked for ${candidates.join(", ")}); ` +
-        "run against servers that already run with --endpoints URLS or --stack-outputs FILE",
-    );
-  }
-  const mod = (await import(pathToFileURL(found).href)) as Partial<LocalRunnerModule>;
-  if (!mod.LocalCluster || typeof mod.LocalCluster.up !== "function") throw new Error(`${found} does not export LocalCluster.up`);
-  return mod as LocalRunnerModule;
-}
-
-export function localTarget(cluster: LocalClusterLike, server: string, size: number): ClusterTarget {
+export function localTarget(cluster: LocalCluster, server: string, size: number): ClusterTarget {
   const members = () => cluster.members.map((m) => ({ name: m.name, clientUrl: normalizeUrl(m.clientUrl), pid: m.pid ?? null }));
   let downed = false;
   registerEndpointTls(members().map((m) => m.clientUrl), cluster.tls);
@@ -165,7 +105,7 @@ export interface TargetOptions {
 export type TargetFactory = (members: number, server: string, signal: AbortSignal, onProgress?: (msg: string) => void, opts?: TargetOptions) => Promise<ClusterTarget>;
 
 /** Clusters whose members must die with this process if it exits without tearing them down (crash, exit()). */
-const liveClusters = new Set<LocalClusterLike>();
+const liveClusters = new Set<LocalCluster>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -180,30 +120,30 @@ function installExitHook(): void {
           /* gone */
         }
       }
-      // The cluster's directory (the runner's `dir`) was made by and for this run only.
-      const dir = (c as { dir?: unknown }).dir;
-      if (typeof dir === "string" && /bench-[^/]*$/.test(dir)) rmSync(dir, { recursive: true, force: true });
+      // The cluster's directory was made by and for this run only.
+      if (/bench-[^/]*$/.test(c.dir)) rmSync(c.dir, { recursive: true, force: true });
     }
   });
 }
 
 let clusterSeq = 0;
 /** Brings clusters up with the local runner (it picks a free port block and a directory under .etcdkit/local/). */
-export function localFactory(runner?: LocalRunnerModule): TargetFactory {
+export function localFactory(): TargetFactory {
   return async (members, server, _signal, onProgress, opts) => {
     const tls = opts?.tls ?? true;
-    const mod = runner ?? (await loadLocalRunner());
+    const size = checkSize(members);
     installExitHook();
     const tag = `${process.pid.toString(36)}${(clusterSeq++).toString(36)}`;
     const name = `bench-${server.replace(/[^a-z0-9]/gi, "")}-${members}${tls ? "" : "-plain"}-${tag}`;
-    let cluster: LocalClusterLike;
+    let cluster: LocalCluster;
     try {
-      cluster = await mod.LocalCluster.up({ members, server, name, onProgress, insecure: !tls });
+      cluster = await LocalCluster.up({ members: size, server, name, insecure: !tls, ...(onProgress ? { onProgress } : {}) });
     } catch (e) {
       // The runner keeps a failed cluster's directory for diagnosis; the error already carries the log tail,
       // and the name is this run's own, so remove it rather than leave it behind.
-      const attach = (mod.LocalCluster as { attach?: (dir: string) => Promise<LocalClusterLike> }).attach;
-      if (attach) await attach(resolve(".etcdkit", "local", name)).then((c) => c.down()).catch(() => undefined);
+      await LocalCluster.attach(resolve(".etcdkit", "local", name))
+        .then((c) => c.down())
+        .catch(() => undefined);
       throw new Error(String((e as Error).message).replace(/\n\(the cluster's files and logs are kept in [^)]*\)$/, ""));
     }
     liveClusters.add(cluster);

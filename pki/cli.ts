@@ -1,8 +1,8 @@
 /** `etcdkit pki`: a CA, member certificates and client certificates for a test cluster. */
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
-import { planTopology, type HostSpec, type TopologyPlan } from "../stacks/topology/topology.js";
-import { TopologyError } from "../stacks/topology/errors.js";
+import { planTopology, type HostSpec, type TopologyPlan } from "../topology/topology.js";
+import { TopologyError } from "../topology/errors.js";
 import { ensurePki, PkiError, DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, RENEW_BEFORE_DAYS, type PkiMember } from "./pki.js";
 import { caPaths, clientPaths } from "./layout.js";
 import { membersFromPlan } from "./plan-pki.js";

@@ -1,5 +1,5 @@
 /** The PKI of a planned deployment: every member of the topology model gets its certificates. */
-import type { TopologyPlan } from "../stacks/topology/topology.js";
+import type { TopologyPlan } from "../topology/topology.js";
 import { ensurePki, type PkiMember, type PkiResult } from "./pki.js";
 
 /**

@@ -3,7 +3,7 @@ import { App, type AppConfig } from "cdktf";
 import { EtcdClusterStack } from "./etcd-cluster-stack.js";
 import { KubernetesClusterStack } from "./kubernetes-stack.js";
 import { bareHostTopology, dockerTopology, kubernetesTopology, type StacksOptions } from "./options.js";
-import { planStacks, planTopology } from "./topology/index.js";
+import { planStacks, planTopology } from "../topology/index.js";
 
 export interface DeclaredStacks {
   /** Docker stacks etcd-<N>. */

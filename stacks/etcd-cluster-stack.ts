@@ -7,7 +7,7 @@ import { EtcdMember } from "./constructs/member.js";
 import { EtcdBackup } from "./constructs/backup.js";
 import { FilesSynthesizer, renderBareHostFiles, type RenderedFile } from "./constructs/bare-host-files.js";
 import type { StacksOptions } from "./options.js";
-import { TopologyError, type TopologyPlan } from "./topology/index.js";
+import { TopologyError, type TopologyPlan } from "../topology/index.js";
 import { clientTlsOutput } from "./tls-output.js";
 
 export interface EtcdClusterStackProps {

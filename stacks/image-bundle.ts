@@ -25,7 +25,8 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
+import { packageRoot } from "../server/util/package-root.js";
 
 /** Relative to the build context (the repo root): the Dockerfile's `COPY` sources are in here. */
 export const IMAGE_CONTEXT_DIR = ".etcdkit/image";
@@ -255,13 +256,7 @@ export function prepareImageApp(opts: ImageAppOptions): ImageApp {
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const args = process.argv.slice(2);
   const outAt = args.indexOf("--out");
-  // From stacks/ (tsx) or dist/stacks/ (compiled): the root is the folder holding package.json + server/.
-  let root = dirname(fileURLToPath(import.meta.url));
-  while (!(existsSync(join(root, "package.json")) && existsSync(join(root, "server")))) {
-    const up = dirname(root);
-    if (up === root) throw new Error("cannot find the repo root");
-    root = up;
-  }
+  const root = packageRoot();
   const app = prepareImageApp({ root, ...(outAt >= 0 ? { out: args[outAt + 1]! } : {}) });
   process.stdout.write(
     `image app: ${relative(process.cwd(), app.dir) || "."} (${(app.bytes / 1e6).toFixed(1)} MB${app.compiled ? ", compiled first" : ""})\n` +

@@ -8,7 +8,7 @@ import { MemberStatefulSet } from "./constructs/kubernetes/member-statefulset.js
 import { secretFiles, TlsSecret } from "./constructs/kubernetes/tls-secret.js";
 import { podSelector, stackLabels } from "./constructs/kubernetes/labels.js";
 import type { StacksOptions } from "./options.js";
-import { TopologyError, type TopologyPlan } from "./topology/index.js";
+import { TopologyError, type TopologyPlan } from "../topology/index.js";
 import { clientTlsOutput } from "./tls-output.js";
 
 export interface KubernetesClusterStackProps {

@@ -4,13 +4,13 @@
  * default; prepare-pki.ts), build the stacks from the topology model, synth.
  */
 import { App } from "cdktf";
-import { appRoot } from "../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../server/util/package-root.js";
 import { declareStacks } from "./app.js";
 import { readStackOptions } from "./options.js";
 import { prepareStackPki } from "./prepare-pki.js";
 
 const app = new App();
-const options = readStackOptions(appRoot(), process.env, (key) => app.node.tryGetContext(key));
+const options = readStackOptions(packageRoot(), process.env, (key) => app.node.tryGetContext(key));
 await prepareStackPki(options);
 declareStacks(app, options);
 app.synth();

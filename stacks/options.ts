@@ -4,7 +4,7 @@
  * environment wins. Every variable is listed in stacks/README.md.
  */
 import { join, resolve } from "node:path";
-import { CLUSTER_SIZES, TopologyError, checkHostPath, checkSchedule, checkMemberAddress, checkName, checkSize, checkUserName, type ClusterSize, type KubernetesExpose, type TopologyOptions } from "./topology/index.js";
+import { CLUSTER_SIZES, TopologyError, checkHostPath, checkSchedule, checkMemberAddress, checkName, checkSize, checkUserName, type ClusterSize, type KubernetesExpose, type TopologyOptions } from "../topology/index.js";
 
 /** The Kubernetes stacks (etcd-k8s-<N>): where they run and what each pod gets. */
 export interface KubernetesStackOptions {

@@ -8,7 +8,7 @@
 import { ensurePlanPki } from "../pki/plan-pki.js";
 import { stageDockerCertificates } from "./constructs/docker-tls.js";
 import { dockerTopology, kubernetesTopology, type StacksOptions } from "./options.js";
-import { planTopology, plaintextNotice } from "./topology/index.js";
+import { planTopology, plaintextNotice } from "../topology/index.js";
 
 export async function prepareStackPki(options: StacksOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<void> {
   const docker = options.sizes.map((n) => planTopology(dockerTopology(n, options)));

@@ -4,7 +4,7 @@
  */
 import { TerraformOutput, type TerraformStack } from "cdktf";
 import { resolve } from "node:path";
-import type { TopologyPlan } from "./topology/index.js";
+import type { TopologyPlan } from "../topology/index.js";
 
 export function clientTlsOutput(stack: TerraformStack, plan: TopologyPlan): TerraformOutput {
   const t = plan.clientTls;

@@ -6,7 +6,7 @@
  */
 import { execa } from "execa";
 import { join } from "node:path";
-import { appRoot } from "../common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 
 export interface RestoreMember {
   readonly name: string;
@@ -31,7 +31,7 @@ export function restoreArgs(snapshot: string, members: readonly RestoreMember[],
 
 /** Runs the restore of every member with this machine's etcd-ts; throws with etcd-ts's own error. */
 export async function restoreDataDirs(snapshot: string, members: readonly RestoreMember[], token: string, progress: (msg: string) => void): Promise<void> {
-  const bin = join(appRoot(), "bin", "etcd-ts.js");
+  const bin = join(packageRoot(), "bin", "etcd-ts.js");
   const argvs = restoreArgs(snapshot, members, token);
   for (let i = 0; i < members.length; i++) {
     const r = await execa(process.execPath, [bin, ...argvs[i]!], { reject: false, env: { ETCD_LOG_LEVEL: "error" } });

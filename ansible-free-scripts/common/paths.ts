@@ -1,29 +1,8 @@
-/** Where things are: the etcdkit app root and the server binaries a member can run. */
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
-import { delimiter, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { serverCommand, type ServerKind } from "../../stacks/topology/server-command.js";
-
-let cachedRoot: string | undefined;
-
-/** The directory holding etcdkit's package.json (works from the sources and from dist/). */
-export function appRoot(): string {
-  if (cachedRoot) return cachedRoot;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "etcdkit") return (cachedRoot = dir);
-      } catch {
-        /* keep looking */
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find the etcdkit package root above " + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
+/** Where things are: the server binaries a member can run (the package root is server/util/package-root.ts). */
+import { accessSync, constants, existsSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
+import { packageRoot } from "../../server/util/package-root.js";
+import { serverCommand, type ServerKind } from "../../topology/server-command.js";
 
 /** `which`: the absolute path of an executable on PATH, or undefined. */
 export function which(cmd: string, path = process.env.PATH ?? ""): string | undefined {
@@ -43,7 +22,7 @@ export function which(cmd: string, path = process.env.PATH ?? ""): string | unde
 /** The command line that starts a member of the given kind on this machine, checked to exist. */
 export function localServerCommand(kind: ServerKind): string[] {
   if (kind === "etcd-ts") {
-    const root = appRoot();
+    const root = packageRoot();
     if (!existsSync(join(root, "dist", "server", "main.js"))) {
       throw new Error(`etcd-ts is not built (${join(root, "dist/server/main.js")} is missing): run \`npm run build\` first`);
     }

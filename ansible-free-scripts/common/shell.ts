@@ -4,7 +4,7 @@
  * to escape is the single quote itself ('\''). Words made only of characters no shell treats
  * specially are left bare so that printed commands stay readable.
  *
- * Values are validated before they get here (stacks/topology/safe-values.ts); quoting is the
+ * Values are validated before they get here (topology/safe-values.ts); quoting is the
  * second wall, not the first. NUL cannot be carried by any shell word and is refused.
  */
 

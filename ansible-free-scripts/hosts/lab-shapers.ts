@@ -5,7 +5,7 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { appRoot } from "../common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { linkOf, type NetworkConditions } from "./link-conditions.js";
 import type { LabHost, LabProcess, NetLab } from "./netns.js";
 import type { ShaperConfig } from "./shaper-main.js";
@@ -13,7 +13,7 @@ import type { ShaperRoute } from "./shaper.js";
 import { firewallTool, iptablesShaperCommands, nftShaperScript, shapedPort, shaperPort, SHAPER_TABLE, type PeerLink } from "./shaper-rules.js";
 
 export function shaperMainPath(): string {
-  const p = join(appRoot(), "dist", "ansible-free-scripts", "hosts", "shaper-main.js");
+  const p = join(packageRoot(), "dist", "ansible-free-scripts", "hosts", "shaper-main.js");
   if (!existsSync(p)) throw new Error(`the link shaper is not built (${p} is missing): run \`npm run build\` first`);
   return p;
 }

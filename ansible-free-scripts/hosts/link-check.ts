@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { appRoot } from "../common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { linkOf, type NetworkConditions } from "./link-conditions.js";
 import type { LabHost, NetLab } from "./netns.js";
 
@@ -40,7 +40,7 @@ export interface LinkCheck {
 }
 
 export function probeMainPath(): string {
-  const p = join(appRoot(), "dist", "ansible-free-scripts", "hosts", "link-probe.js");
+  const p = join(packageRoot(), "dist", "ansible-free-scripts", "hosts", "link-probe.js");
   if (!existsSync(p)) throw new Error(`the link probe is not built (${p} is missing): run \`npm run build\` first`);
   return p;
 }

@@ -1,7 +1,7 @@
 /**
  * LocalCluster: a cluster of 1, 3, 5 or 7 members as processes on this machine, all on 127.0.0.1.
  *
- * `up` plans the topology (stacks/topology, target "local"), renders every member's env file and
+ * `up` plans the topology (topology, target "local"), renders every member's env file and
  * systemd unit into the cluster directory, then starts each member exactly as systemd would: the
  * command is the unit's ExecStart= line, the environment is the unit's EnvironmentFile=. Processes
  * are detached into their own process group with stdout/stderr appended to the member's log file,
@@ -19,15 +19,15 @@ import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
 import { parseEnvFile, toEnvFile } from "../../server/config/render.js";
-import { planTopology, DEFAULTS, type ClusterSize, type TopologyPlan } from "../../stacks/topology/topology.js";
-import { parseUnit, renderUnit, unitFileName } from "../../stacks/topology/systemd-unit.js";
-import type { ServerKind } from "../../stacks/topology/server-command.js";
+import { planTopology, DEFAULTS, type ClusterSize, type TopologyPlan } from "../../topology/topology.js";
+import { parseUnit, renderUnit, unitFileName } from "../../topology/systemd-unit.js";
+import type { ServerKind } from "../../topology/server-command.js";
 import { localServerCommand } from "../common/paths.js";
 import { isHealthy, isLeader, sleep, waitFor } from "../common/health.js";
 import { isOurs, isStopped, procStartTime, signal, waitGone, type ProcId } from "../common/process.js";
 import { busyPorts, lockBlock, type PortLock } from "./ports.js";
 import { ensurePlanPki } from "../../pki/plan-pki.js";
-import { etcdctlTlsFlags, plaintextNotice, type ClientTls } from "../../stacks/topology/tls.js";
+import { etcdctlTlsFlags, plaintextNotice, type ClientTls } from "../../topology/tls.js";
 import { restoreDataDirs } from "../backup/restore-data.js";
 
 export type { ServerKind };

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { toEnvFile } from "../../server/config/render.js";
 import { ensurePlanPki } from "../../pki/plan-pki.js";
-import { plaintextNotice } from "../../stacks/topology/tls.js";
-import { backupUnitName, tlsOfBackup, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName } from "../../stacks/topology/index.js";
-import { appRoot } from "../common/paths.js";
+import { plaintextNotice } from "../../topology/tls.js";
+import { backupUnitName, tlsOfBackup, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName } from "../../topology/index.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { isHealthy, isLeader, waitFor } from "../common/health.js";
 import { buildBundle } from "./bundle.js";
 import { targetKey, type DeployMember, type Inventory, type SshTarget } from "./inventory.js";
@@ -161,7 +161,7 @@ export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
     let bundle: { file: string; id: string } | undefined;
     if (inv.cluster.server === "etcd-ts") {
       tmp = mkdtempSync(join(tmpdir(), "etcdkit-bundle-"));
-      const root = appRoot();
+      const root = packageRoot();
       if (o.remote.dryRun) bundle = { file: join(tmp, "etcd-ts-bundle.tgz"), id: "<bundle id>" };
       else {
         o.log(`building the etcd-ts bundle from ${root}`);

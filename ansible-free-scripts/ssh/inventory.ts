@@ -17,7 +17,7 @@
  *     ssh: { user: root, port: 22, identity: ~/.ssh/id_ed25519 }
  * ```
  *
- * Every value is checked before anything runs (stacks/topology/safe-values.ts, ./ssh-options.ts):
+ * Every value is checked before anything runs (topology/safe-values.ts, ./ssh-options.ts):
  * host paths, user names, host names, member names, ports and ssh options each have a strict
  * form, an unknown key is an error, and the error names the field and shows the value.
  */
@@ -43,7 +43,7 @@ import {
   showValue,
   type HostSpec,
   type TopologyPlan,
-} from "../../stacks/topology/index.js";
+} from "../../topology/index.js";
 import { checkSshHost, checkSshOptions } from "./ssh-options.js";
 
 export type ServiceManager = "auto" | "systemd" | "supervisor";

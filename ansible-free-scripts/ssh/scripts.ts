@@ -5,7 +5,7 @@
  * changed (so re-runs are idempotent and only changed members restart).
  */
 import { raw, sh } from "../common/shell.js";
-import { unitFileName } from "../../stacks/topology/systemd-unit.js";
+import { unitFileName } from "../../topology/systemd-unit.js";
 import type { ClusterSettings } from "./inventory.js";
 import { supervisorScript } from "./supervisor.js";
 

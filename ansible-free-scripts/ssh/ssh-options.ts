@@ -7,7 +7,7 @@
  * in ~/.ssh/config if you mean them, or use -J for a jump host.
  */
 import { isIPv4, isIPv6 } from "node:net";
-import { TopologyError, checkNoControl, showValue } from "../../stacks/topology/index.js";
+import { TopologyError, checkNoControl, showValue } from "../../topology/index.js";
 
 const fail = (field: string, value: unknown, why: string): never => {
   throw new TopologyError(`${field} ${showValue(value)} ${why}`);

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { appRoot } from "../common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 
 let cached: string | undefined;
 
 export function supervisorScript(): string {
-  cached ??= readFileSync(join(appRoot(), "ansible-free-scripts", "ssh", "etcdkit-supervise.sh"), "utf8");
+  cached ??= readFileSync(join(packageRoot(), "ansible-free-scripts", "ssh", "etcdkit-supervise.sh"), "utf8");
   return cached;
 }

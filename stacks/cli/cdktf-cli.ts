@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
-import { appRoot } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { buildApp } from "../app.js";
 import { IMAGE_CONTEXT_DIR } from "../image-bundle.js";
 import { readStackOptions } from "../options.js";
@@ -83,7 +83,7 @@ export function cdktfEnv(root: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
   return { ...env, TF_PLUGIN_CACHE_DIR: env.TF_PLUGIN_CACHE_DIR || join(root, ".etcdkit", "terraform-plugin-cache"), CHECKPOINT_DISABLE: env.CHECKPOINT_DISABLE ?? "1" };
 }
 
-export async function main(verb: Verb, argv: string[], root = appRoot(), baseEnv: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(verb: Verb, argv: string[], root = packageRoot(), baseEnv: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [stack, ...rest] = argv;
   if (!stack || stack === "--help" || stack === "-h") {
     process.stdout.write(help(verb));

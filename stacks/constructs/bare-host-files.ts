@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { IStackSynthesizer, ISynthesisSession, TerraformStack } from "cdktf";
 import { toEnvFile } from "../../server/config/render.js";
-import { tlsOfBackup, backupDirCommand, backupUnitName, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName, type TopologyPlan } from "../topology/index.js";
+import { tlsOfBackup, backupDirCommand, backupUnitName, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName, type TopologyPlan } from "../../topology/index.js";
 import type { BareHostOptions } from "../options.js";
 
 export interface RenderedFile {

@@ -10,7 +10,7 @@
  */
 import { chmodSync, chownSync, copyFileSync, mkdirSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { MemberPlan, TopologyPlan } from "../topology/index.js";
+import type { MemberPlan, TopologyPlan } from "../../topology/index.js";
 
 /** uid/gid of the image's runtime user (Dockerfile: USER 1000:1000). */
 export const CONTAINER_UID = 1000;

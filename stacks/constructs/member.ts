@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { Container } from "@cdktf/provider-docker/lib/container/index.js";
 import { Volume } from "@cdktf/provider-docker/lib/volume/index.js";
 import { toEnv } from "../../server/config/render.js";
-import type { MemberPlan, TopologyPlan } from "../topology/index.js";
+import type { MemberPlan, TopologyPlan } from "../../topology/index.js";
 import { certificateMount, containerGroups } from "./docker-tls.js";
 
 export interface EtcdMemberProps {

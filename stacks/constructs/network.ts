@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { Network } from "@cdktf/provider-docker/lib/network/index.js";
-import type { DockerNetworkPlan } from "../topology/index.js";
+import type { DockerNetworkPlan } from "../../topology/index.js";
 
 /** The stack's bridge network with its own explicit subnet, so members get static addresses. */
 export class EtcdNetwork extends Construct {

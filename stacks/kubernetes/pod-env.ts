@@ -7,7 +7,7 @@
  * ETCD_INITIAL_CLUSTER_STATE, which the pod entry sets after MemberAdd). Pure.
  */
 import { toEnv } from "../../server/config/render.js";
-import { TopologyError, type TopologyPlan } from "../topology/index.js";
+import { TopologyError, type TopologyPlan } from "../../topology/index.js";
 
 export const POD_NAME = "POD_NAME";
 /** Set by the pod entry for a joining member, not by the template. */

@@ -33,7 +33,8 @@ import {
 } from "../../server/pb/kv.js";
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from "../../server/etcdserver/apply/apply.js";
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from "../../server/etcdserver/apply/validate.js";
-import { EtcdOracle, etcdAvailable, type Reply } from "./etcd-oracle.js";
+import { EtcdOracle, type Reply } from "./etcd-oracle.js";
+import { haveEtcd } from "../support/launcher.js";
 import { B, FROM_KEY, NONE, openTempStore, rangeReq, type TempStore } from "../mvcc/helpers.js";
 import { mulberry32 } from "../support/prng.js";
 
@@ -295,7 +296,7 @@ function theirs<T>(r: Reply<T>, norm: (v: T) => unknown): Outcome {
 
 // ---------------------------------------------------------------- the test
 
-describe("differential: etcd-ts KV apply vs real etcd 3.4", { skip: !etcdAvailable() && "etcd 3.4 not installed" }, () => {
+describe("differential: etcd-ts KV apply vs real etcd 3.4", { skip: !haveEtcd() && "etcd 3.4 not installed" }, () => {
   let etcd: EtcdOracle | undefined;
   let t: TempStore | undefined;
 

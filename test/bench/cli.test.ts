@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { EtcdChannel, prefixEnd, unary } from "../../bench/etcd-client.js";
 import { readResultFile } from "../../bench/result-file.js";
 import { packageRoot } from "../../server/util/package-root.js";
-import { haveEtcd, LocalCluster, type EtcdProcCluster } from "./helpers/etcd-cluster.js";
+import { downCluster, haveEtcd, upCluster, type LocalCluster } from "../support/launcher.js";
 import { pidsWithEnv, runCli } from "./helpers/procs.js";
 
 const FIXTURE = join(packageRoot(), "test", "bench", "fixtures", "result-v1.json");
@@ -128,12 +128,12 @@ describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
   });
 
   describe("against --endpoints", { skip: haveEtcd() ? false : "no etcd" }, () => {
-    let cluster: EtcdProcCluster;
+    let cluster: LocalCluster;
     before(async () => {
-      cluster = await LocalCluster.up({ members: 1, server: "etcd", basePort: 43000 + (process.pid % 100) * 10 });
+      cluster = await upCluster("bench-cli", { members: 1, server: "etcd" });
     });
     after(async () => {
-      await cluster?.down();
+      await downCluster(cluster, "bench-cli");
     });
 
     test("runs once against the given servers, skips failover, removes its keys", async () => {

@@ -1,19 +1,19 @@
 /**
- * A 3-member real etcd cluster brought up by the project's local runner (ansible-free-scripts/local; the test
- * helper stands in when it is absent): a load workload over all members, then every failover scenario with
+ * A 3-member real etcd cluster brought up by the project's local runner (ansible-free-scripts/local, as
+ * `etcdkit bench` brings clusters up): a load workload over all members, then every failover scenario with
  * zero lost acknowledged writes.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveOptions } from "../../bench/cli.js";
 import type { FailoverTrial, LoadTrial } from "../../bench/schema.js";
-import { loadLocalRunner, localFactory, type ClusterTarget, type LocalRunnerModule } from "../../bench/target.js";
+import { localFactory, type ClusterTarget } from "../../bench/target.js";
 import { workloadDef, type WorkloadContext } from "../../bench/workloads.js";
 import { assertSaneLoadTrial } from "./helpers/assert.js";
-import * as helper from "./helpers/etcd-cluster.js";
+import { haveEtcd } from "../support/launcher.js";
 import { httpGet } from "../../ansible-free-scripts/common/health.js";
 
-const skip = helper.haveEtcd() ? false : "no etcd binary at /usr/bin/etcd";
+const skip = haveEtcd() ? false : "no etcd 3.4 on PATH";
 
 describe("3-member etcd cluster", { skip, timeout: 170_000 }, () => {
   let target: ClusterTarget;
@@ -21,13 +21,7 @@ describe("3-member etcd cluster", { skip, timeout: 170_000 }, () => {
   const ac = new AbortController();
 
   before(async () => {
-    let runner: LocalRunnerModule;
-    try {
-      runner = await loadLocalRunner();
-    } catch {
-      runner = helper as unknown as LocalRunnerModule;
-    }
-    target = await localFactory(runner)(3, "etcd", ac.signal);
+    target = await localFactory()(3, "etcd", ac.signal);
     const opts = resolveOptions({ conns: 3, clients: 9, total: 300, warmup: 20, trials: 1, workers: 2, "pause-ms": 2500, timeout: 1000 });
     ctx = { target, opts, prefix: "bench/test3/", signal: ac.signal, progress: () => {}, log: () => {}, state: new Map(), endpoints: target.endpoints() };
   });

@@ -12,7 +12,7 @@ import { EtcdChannel, errorKind, unary } from "../../bench/etcd-client.js";
 import { BalancedConnection } from "../../bench/h2/balanced.js";
 import { GrpcH2Channel, frameMessage } from "../../bench/h2/channel.js";
 import { fixedRequest, KV_PUT, KV_RANGE } from "../../bench/kv-requests.js";
-import { haveEtcd, LocalCluster, type EtcdProcCluster } from "./helpers/etcd-cluster.js";
+import { downCluster, haveEtcd, upCluster, type LocalCluster } from "../support/launcher.js";
 
 type Call = grpc.ServerUnaryCall<{ key: Buffer; value: Buffer }, unknown>;
 type Cb = grpc.sendUnaryData<unknown>;
@@ -151,12 +151,12 @@ describe("the load generator's gRPC client against a grpc-js server", { timeout:
 });
 
 describe("against real etcd: the same answers as grpc-js", { skip: haveEtcd() ? false : "no etcd", timeout: 60_000 }, () => {
-  let cluster: EtcdProcCluster;
+  let cluster: LocalCluster;
   before(async () => {
-    cluster = await LocalCluster.up({ members: 1, server: "etcd", basePort: 43000 + (process.pid % 100) * 10 });
+    cluster = await upCluster("bench-h2", { members: 1, server: "etcd" });
   });
   after(async () => {
-    await cluster?.down();
+    await downCluster(cluster, "bench-h2");
   });
 
   test("put, range, and an invalid request's error", async () => {

@@ -11,7 +11,7 @@ import type { BenchResultFile, LoadTrial } from "../../bench/schema.js";
 import type { ClusterTarget } from "../../bench/target.js";
 import { noticeWaitMs } from "../../bench/lease-expiry-load.js";
 import { expandWorkloads, workloadDef, type WorkloadContext } from "../../bench/workloads.js";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import { startMember, type MemberProcess } from "../support/launcher.js";
 import { assertSaneLoadTrial } from "./helpers/assert.js";
 
 describe("watch and lease workloads against one etcd-ts member", { timeout: 60_000 }, () => {

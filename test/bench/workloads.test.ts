@@ -9,18 +9,18 @@ import type { LoadTrial } from "../../bench/schema.js";
 import { localTarget, type ClusterTarget } from "../../bench/target.js";
 import { workloadDef, type WorkloadContext } from "../../bench/workloads.js";
 import { assertSaneLoadTrial } from "./helpers/assert.js";
-import { haveEtcd, LocalCluster, type EtcdProcCluster } from "./helpers/etcd-cluster.js";
+import { downCluster, haveEtcd, upCluster, type LocalCluster } from "../support/launcher.js";
 
-const skip = haveEtcd() ? false : "no etcd binary at /usr/bin/etcd";
+const skip = haveEtcd() ? false : "no etcd 3.4 on PATH";
 
 describe("load workloads against one real etcd member", { skip, timeout: 150_000 }, () => {
-  let cluster: EtcdProcCluster;
+  let cluster: LocalCluster;
   let target: ClusterTarget;
   let ctx: WorkloadContext;
   const ac = new AbortController();
 
   before(async () => {
-    cluster = await LocalCluster.up({ members: 1, server: "etcd", basePort: 42000 + (process.pid % 100) * 10 });
+    cluster = await upCluster("bench-wl", { members: 1, server: "etcd" });
     target = localTarget(cluster, "etcd", 1);
     const opts = resolveOptions({ conns: 2, clients: 8, total: 300, warmup: 20, "key-space-size": 100, trials: 1, workers: 2, limit: 50, "put-rate": 200 });
     ctx = {
@@ -35,7 +35,7 @@ describe("load workloads against one real etcd member", { skip, timeout: 150_000
     };
   });
   after(async () => {
-    await cluster?.down();
+    await downCluster(cluster, "bench-wl");
   });
 
   for (const name of ["put", "range-l", "range-s", "range-keys-only", "range-count-only", "txn-mixed", "http-put", "http-range", "lease-churn"]) {

@@ -15,23 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { freePort } from "../support/ports.js";
-import {
-  ctlError,
-  downCluster,
-  etcdctl,
-  hostPort,
-  isHealthy,
-  memberOf,
-  readLog,
-  startExtraMember,
-  tailLog,
-  upCluster,
-  waitConverged,
-  waitLeader,
-  waitUntil,
-  type ExtraMember,
-  type LocalCluster,
-} from "./helpers.js";
+import { downCluster, memberOf, readLog, startExtraMember, tailLog, upCluster, type ExtraMember, type LocalCluster } from "../support/launcher.js";
+import { ctlError, etcdctl, hostPort, isHealthy, waitConverged, waitLeader, waitUntil } from "../support/cluster-client.js";
 
 const ROOT = ["--user", "root:rootpw"];
 const ALICE = ["--user", "alice:apw"];

@@ -11,7 +11,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Backend, BUCKET_KEY, backendPath } from "../../server/backend/backend.js";
-import { downCluster, etcdctl, hostPort, memberOf, readLog, setEnv, upCluster, waitConverged, waitLeader, waitUntil, type LocalCluster } from "./helpers.js";
+import { downCluster, memberOf, readLog, setEnv, upCluster, type LocalCluster } from "../support/launcher.js";
+import { etcdctl, hostPort, waitConverged, waitLeader, waitUntil } from "../support/cluster-client.js";
 
 const CHECK_EVERY = "500ms";
 const ORIGINAL = "original-value-42";

@@ -7,32 +7,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { existsSync } from "node:fs";
-import { freePort } from "../support/ports.js";
-import {
-  ctlError,
-  downCluster,
-  etcdctl,
-  hostPort,
-  isHealthy,
-  memberOf,
-  parseCtlJson,
-  rpc,
-  startExtraMember,
-  status,
-  tailLog,
-  toHex,
-  upCluster,
-  waitConverged,
-  waitUntil,
-  type CtlResult,
-  type ExtraMember,
-  type LocalCluster,
-} from "./helpers.js";
+import { downCluster, freePort, haveEtcd, memberOf, startExtraMember, tailLog, upCluster, type ExtraMember, type LocalCluster } from "../support/launcher.js";
+import { ctlError, etcdctl, hostPort, isHealthy, parseCtlJson, rpc, status, toHex, waitConverged, waitUntil, type CtlResult } from "../support/cluster-client.js";
 
 type Server = "etcd" | "etcd-ts";
 const SERVERS: Server[] = ["etcd", "etcd-ts"];
-const haveEtcd = ["/usr/bin/etcd", "/usr/local/bin/etcd"].some((p) => existsSync(p));
 
 interface Side {
   cluster: LocalCluster;
@@ -48,7 +27,7 @@ function shape(v: unknown): unknown {
   return typeof v;
 }
 
-describe("differential: etcd-ts vs etcd 3.4, 3 members each", { skip: haveEtcd ? false : "no etcd binary", timeout: 150_000 }, () => {
+describe("differential: etcd-ts vs etcd 3.4, 3 members each", { skip: haveEtcd() ? false : "no etcd 3.4 on PATH", timeout: 150_000 }, () => {
   const sides = new Map<Server, Side>();
   const side = (s: Server) => sides.get(s)!;
   const eps = (s: Server) => side(s).cluster.endpoints().map(hostPort);

@@ -5,23 +5,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  ELECTION_MS,
-  Kv,
-  downCluster,
-  hostPort,
-  isLeader,
-  memberOf,
-  putEventually,
-  readLog,
-  sleep,
-  status,
-  tailLog,
-  upCluster,
-  waitConverged,
-  waitLeader,
-  type LocalCluster,
-} from "./helpers.js";
+import { ELECTION_MS, downCluster, memberOf, readLog, tailLog, upCluster, type LocalCluster } from "../support/launcher.js";
+import { Kv, hostPort, isLeader, putEventually, sleep, status, waitConverged, waitLeader } from "../support/cluster-client.js";
 
 /** A new leader must appear within this long of a kill -9 (election timeout 1 s, randomized up to 2 s, plus pre-vote; loaded machine). */
 const NEW_LEADER_BOUND_MS = 8000;

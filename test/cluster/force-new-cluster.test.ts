@@ -10,26 +10,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort } from "../support/ports.js";
-import {
-  downCluster,
-  etcdctl,
-  hostPort,
-  isHealthy,
-  Kv,
-  memberList,
-  memberOf,
-  readLog,
-  setEnv,
-  startExtraMember,
-  status,
-  tailLog,
-  upCluster,
-  waitConverged,
-  waitLeader,
-  waitUntil,
-  type ExtraMember,
-  type LocalCluster,
-} from "./helpers.js";
+import { downCluster, memberOf, readLog, setEnv, startExtraMember, tailLog, upCluster, type ExtraMember, type LocalCluster } from "../support/launcher.js";
+import { etcdctl, hostPort, isHealthy, Kv, memberList, status, waitConverged, waitLeader, waitUntil } from "../support/cluster-client.js";
 
 const KEYS = 40;
 

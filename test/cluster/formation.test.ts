@@ -5,7 +5,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { downCluster, etcdctl, hostPort, memberList, parseCtlJson, rpc, upCluster, waitUntil, type LocalCluster } from "./helpers.js";
+import { downCluster, upCluster, type LocalCluster } from "../support/launcher.js";
+import { etcdctl, hostPort, memberList, parseCtlJson, rpc, waitUntil } from "../support/cluster-client.js";
 
 interface EndpointStatus {
   Endpoint: string;

@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkHistory, findLostWrites, HistoryRecorder } from "../linearizability/index.js";
-import { downCluster, hostPort, isHealthy, logsDir, rpc, sleep, upCluster, waitConverged, waitLeader, type LocalCluster, type Rpc } from "./helpers.js";
+import { downCluster, logsDir, upCluster, type LocalCluster } from "../support/launcher.js";
+import { hostPort, isHealthy, rpc, sleep, waitConverged, waitLeader, type Rpc } from "../support/cluster-client.js";
 import { mulberry32 } from "../support/prng.js";
 
 const CLIENTS = 6;

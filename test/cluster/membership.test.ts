@@ -9,30 +9,8 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../support/ports.js";
-import {
-  Kv,
-  downCluster,
-  etcdctl,
-  hostPort,
-  isHealthy,
-  isLeader,
-  memberList,
-  memberOf,
-  putEventually,
-  readLog,
-  setEnv,
-  sleep,
-  startExtraMember,
-  status,
-  tailLog,
-  toHex,
-  upCluster,
-  waitConverged,
-  waitUntil,
-  type CtlMember,
-  type ExtraMember,
-  type LocalCluster,
-} from "./helpers.js";
+import { downCluster, memberOf, readLog, setEnv, startExtraMember, tailLog, upCluster, type ExtraMember, type LocalCluster } from "../support/launcher.js";
+import { Kv, etcdctl, hostPort, isHealthy, isLeader, memberList, putEventually, sleep, status, toHex, waitConverged, waitUntil, type CtlMember } from "../support/cluster-client.js";
 
 describe("membership changes on 3 etcd-ts members", { timeout: 150_000 }, () => {
   const label = "membership";

@@ -7,7 +7,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Kv, downCluster, hostPort, isLeader, memberOf, sleep, status, upCluster, waitConverged, waitLeader, waitUntil, type LocalCluster } from "./helpers.js";
+import { downCluster, memberOf, upCluster, type LocalCluster } from "../support/launcher.js";
+import { Kv, hostPort, isLeader, sleep, status, waitConverged, waitLeader, waitUntil } from "../support/cluster-client.js";
 
 describe("paused leader (SIGSTOP/SIGCONT) of 3 etcd-ts members", { timeout: 90_000 }, () => {
   const label = "pause";

@@ -19,7 +19,8 @@ import { EntryType, MessageType, type Entry, type Message } from "../../server/r
 import { Snapshotter } from "../../server/snap/snapshotter.js";
 import { Wal } from "../../server/wal/wal.js";
 import { PeerClient } from "../support/peer-client.js";
-import { Kv, downCluster, hashKV, hostPort, memberOf, readLog, rpc, sleep, status, upCluster, waitConverged, waitLeader, type LocalCluster } from "./helpers.js";
+import { downCluster, memberOf, readLog, upCluster, type LocalCluster } from "../support/launcher.js";
+import { Kv, hashKV, hostPort, rpc, sleep, status, waitConverged, waitLeader } from "../support/cluster-client.js";
 
 const kvDef = serviceDefinition("etcdserverpb", "KV");
 

@@ -11,7 +11,8 @@ import { encodeMessage } from "../../server/raft/message-codec.js";
 import { MessageType, type Message } from "../../server/raft/types.js";
 import { MAX_SNAPSHOT_CHUNK_BYTES } from "../../server/transport/limits.js";
 import { PeerClient, type CallOutcome } from "../support/peer-client.js";
-import { Kv, downCluster, hostPort, rpc, upCluster, type LocalCluster } from "./helpers.js";
+import { downCluster, upCluster, type LocalCluster } from "../support/launcher.js";
+import { Kv, hostPort, rpc } from "../support/cluster-client.js";
 
 const MiB = 1024 * 1024;
 const OVERSIZED = 96 * MiB;

@@ -13,7 +13,8 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { downCluster, hostPort, status, upCluster, waitConverged, waitLeader, waitUntil, type LocalCluster } from "./helpers.js";
+import { downCluster, upCluster, type LocalCluster } from "../support/launcher.js";
+import { hostPort, status, waitConverged, waitLeader, waitUntil } from "../support/cluster-client.js";
 import { rawUnary, type ServerAnswer } from "../support/raw-grpc.js";
 
 const ELECTION_MS = 2000;

@@ -6,7 +6,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Kv, downCluster, hostPort, memberOf, readLog, status, tailLog, upCluster, waitConverged, waitLeader, waitUntil, type LocalCluster } from "./helpers.js";
+import { downCluster, memberOf, readLog, tailLog, upCluster, type LocalCluster } from "../support/launcher.js";
+import { Kv, hostPort, status, waitConverged, waitLeader, waitUntil } from "../support/cluster-client.js";
 
 const SNAPSHOT_COUNT = 50;
 /** etcd (and etcd-ts) keep this many entries in the log after a snapshot. */

@@ -11,7 +11,8 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Kv, downCluster, hashKV, hostPort, memberOf, readLog, setEnv, sleep, tailLog, upCluster, waitConverged, waitLeader, waitUntil, type LocalCluster } from "./helpers.js";
+import { downCluster, memberOf, readLog, setEnv, tailLog, upCluster, type LocalCluster } from "../support/launcher.js";
+import { Kv, hashKV, hostPort, sleep, waitConverged, waitLeader, waitUntil } from "../support/cluster-client.js";
 
 const SNAPSHOT_COUNT = 50;
 /** Entries the leader keeps after a snapshot (etcd's 5000) plus a snapshot's worth and a margin. */

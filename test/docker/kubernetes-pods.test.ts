@@ -17,7 +17,7 @@
  */
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { appRoot } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { buildApp } from "../../stacks/app.js";
 import { prepareImageApp } from "../../stacks/image-bundle.js";
 import { readStackOptions } from "../../stacks/options.js";
@@ -36,7 +36,7 @@ import { Testing } from "cdktf";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 
-const ROOT = appRoot();
+const ROOT = packageRoot();
 const BASE_IMAGE = "etcdkit-base:local";
 const IMAGE = "etcd-ts:local";
 const LABEL = "etcdkit.test=kubernetes-pods";

@@ -18,7 +18,7 @@ import { Testing } from "cdktf";
 import { buildApp } from "../../stacks/app.js";
 import type { EtcdClusterStack } from "../../stacks/etcd-cluster-stack.js";
 import type { StacksOptions } from "../../stacks/options.js";
-import type { TopologyPlan } from "../../stacks/topology/index.js";
+import type { TopologyPlan } from "../../topology/index.js";
 import type { Docker } from "./docker.js";
 
 type Json = Record<string, any>;

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
 import { grpcClient } from "../support/grpc-client.js";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 
 const FLAVORS: Flavor[] = ["etcd", "etcd-ts"];
 const ACTIVATE = 1;

@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 
 const FLAVORS: Flavor[] = ["etcd", "etcd-ts"];
 type Answer = { ok: true; reply: unknown } | { ok: false; code: number; details: string };

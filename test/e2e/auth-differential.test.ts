@@ -8,7 +8,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { etcdctl } from "../support/etcdctl.js";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 
 const FLAVORS: Flavor[] = ["etcd", "etcd-ts"];
 const ROOT = ["--user", "root:rootpw"];

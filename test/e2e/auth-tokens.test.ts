@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { etcdctl } from "../support/etcdctl.js";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import { startMember, type MemberProcess } from "../support/launcher.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 

@@ -2,7 +2,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Backend, BUCKET_KEY, BUCKET_META } from "../../server/backend/backend.js";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import { startMember, type MemberProcess } from "../support/launcher.js";
 import { grpcClient } from "../support/grpc-client.js";
 
 interface Acked {

@@ -1,6 +1,6 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import { startMember, type MemberProcess } from "../support/launcher.js";
 import { grpcClient } from "../support/grpc-client.js";
 
 interface Acked {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import { startMember, type MemberProcess } from "../support/launcher.js";
 import { AckedWrites } from "../support/acked-writes.js";
 import { grpcClient } from "../support/grpc-client.js";
 import { mountSkipReason, mountTmpfs, type Tmpfs } from "../support/tmpfs.js";

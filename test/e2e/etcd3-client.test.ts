@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 
 /** The npm etcd3 client drives the same operations against real etcd and etcd-ts; results must agree. */

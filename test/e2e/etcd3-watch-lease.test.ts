@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Etcd3, type IKeyValue } from "etcd3";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

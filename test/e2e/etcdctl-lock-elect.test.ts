@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { Etcd3 } from "etcd3";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 import { etcdctl } from "../support/etcdctl.js";
 import { leaseNormalizer } from "../support/lease-normalizer.js";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import { startMember, type MemberProcess } from "../support/launcher.js";
 import { etcdctl } from "../support/etcdctl.js";
 
 /** Every path under `dir` (itself included) with its permission bits. */

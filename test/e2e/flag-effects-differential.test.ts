@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:http2";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 import { gatewayPost, gatewayRaw } from "../support/gateway.js";
 

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 import { gatewayChunked, gatewayRaw, withoutIds, type RawAnswer } from "../support/gateway.js";
 

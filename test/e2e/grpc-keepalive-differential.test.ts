@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 import { RawH2, closesWithin, pingFrame } from "../support/raw-h2.js";
 
 const FLAGS = ["--grpc-keepalive-min-time=1s", "--grpc-keepalive-interval=1s", "--grpc-keepalive-timeout=1s"];

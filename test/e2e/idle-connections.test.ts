@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import type { Socket } from "node:net";
 import { CLIENT_PREFACE } from "../../server/embed/h2-frames.js";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import { startMember, type MemberProcess } from "../support/launcher.js";
 import { etcdctl } from "../support/etcdctl.js";
 import { freePort } from "../support/ports.js";
 import { SETTINGS, tcpConnect } from "../support/raw-h2.js";

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { etcdctl, normalize } from "../support/etcdctl.js";
 import { grpcClient } from "../support/grpc-client.js";
 import { KV_SCRIPT, SCRIPT_SERVER_FLAGS } from "./kv-script.js";

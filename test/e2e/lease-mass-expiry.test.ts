@@ -10,7 +10,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { grpcClient } from "../support/grpc-client.js";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 
 const LEASES = 2000;
 const TTL_S = 2;

@@ -5,7 +5,7 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMember, type MemberProcess } from "../support/member-process.js";
+import { startMember, type MemberProcess } from "../support/launcher.js";
 import { etcdctl } from "../support/etcdctl.js";
 
 describe("leases across kill -9 and restart (etcd-ts)", () => {

@@ -8,7 +8,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
-import { downCluster, upCluster, waitLeader, type LocalCluster } from "../cluster/helpers.js";
+import { downCluster, upCluster, type LocalCluster } from "../support/launcher.js";
+import { waitLeader } from "../support/cluster-client.js";
 import { grpcClient } from "../support/grpc-client.js";
 
 type Obj = Record<string, any>;

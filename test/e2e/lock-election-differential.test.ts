@@ -6,7 +6,7 @@
  */
 import { describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { grpcClient } from "../support/grpc-client.js";

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 import { etcdctl } from "../support/etcdctl.js";
 import { freePort } from "../support/ports.js";
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { etcdctl } from "../support/etcdctl.js";
 import { freePort } from "../support/ports.js";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 
 const FLAVORS: Flavor[] = ["etcd", "etcd-ts"];
 

@@ -8,7 +8,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 
 const QUOTA = 4 * 1024 * 1024;

@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot } from "../../server/util/package-root.js";
-import { etcdctl, hashKV, memberList, parseCtlJson, startExtraMember, waitConverged, type ExtraMember } from "../cluster/helpers.js";
+import { startExtraMember, type ExtraMember } from "../support/launcher.js";
+import { etcdctl, hashKV, memberList, parseCtlJson, waitConverged } from "../support/cluster-client.js";
 import { freePort } from "../support/ports.js";
 
 const run = promisify(execFile);

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rpc, startExtraMember, waitConverged, waitUntil, type ExtraMember } from "../cluster/helpers.js";
+import { startExtraMember, type ExtraMember } from "../support/launcher.js";
+import { rpc, waitConverged, waitUntil } from "../support/cluster-client.js";
 import { freePort } from "../support/ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "etcd-ts-status-no-leader-"));

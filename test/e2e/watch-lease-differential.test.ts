@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { sideBySide } from "../support/side-by-side.js";

@@ -20,9 +20,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Registry, type Instance, type ServiceWatch } from "../../examples/service-discovery/registry.js";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 import { freePort } from "../support/ports.js";
-import { ELECTION_MS, downCluster, hostPort, upCluster, waitLeader, waitUntil, sleep, type LocalCluster } from "../cluster/helpers.js";
+import { ELECTION_MS, downCluster, upCluster, type LocalCluster } from "../support/launcher.js";
+import { hostPort, waitLeader, waitUntil, sleep } from "../support/cluster-client.js";
 
 const INSTANCE_MAIN = fileURLToPath(new URL("../../examples/service-discovery/instance-main.js", import.meta.url));
 

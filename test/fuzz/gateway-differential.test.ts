@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { fuzzParams } from "./settings.js";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 import { gatewayRaw, withoutIds, type RawAnswer } from "../support/gateway.js";
 import { requestArbitrary } from "../support/proto-arbitrary.js";

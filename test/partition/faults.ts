@@ -4,7 +4,7 @@
  * followed by a heal and a pause so the cluster recovers. Steps are timed by the wall clock but
  * checked by nothing time-sensitive: what matters is that each partition happens under load.
  */
-import { status } from "../cluster/helpers.js";
+import { status } from "../support/cluster-client.js";
 import type { LabCluster } from "../support/netns-cluster.js";
 import type { Partitions } from "../../ansible-free-scripts/hosts/partition.js";
 

@@ -29,7 +29,8 @@ import { Partitions } from "../../ansible-free-scripts/hosts/partition.js";
 import { LabCluster } from "../support/netns-cluster.js";
 import { prefixHistory, valuesStoredTwice } from "../support/kv-history.js";
 import { mulberry32 } from "../support/prng.js";
-import { logsDir, waitConverged, rpc } from "../cluster/helpers.js";
+import { logsDir } from "../support/launcher.js";
+import { waitConverged, rpc } from "../support/cluster-client.js";
 import { formatCounts, Workload } from "./workload.js";
 import { runSchedule } from "./faults.js";
 

@@ -13,12 +13,13 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
+import { which } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { LocalCluster } from "../../ansible-free-scripts/local/cluster.js";
-import { etcdctl, hostPort, parseCtlJson } from "../cluster/helpers.js";
+import { etcdctl, hostPort, parseCtlJson } from "../support/cluster-client.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "etcdkit-backup-drill-"));
-const kit = join(appRoot(), "bin", "etcdkit.js");
+const kit = join(packageRoot(), "bin", "etcdkit.js");
 const first = join(tmp, "first");
 const second = join(tmp, "second");
 const rejected = join(tmp, "rejected");

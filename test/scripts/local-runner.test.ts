@@ -16,7 +16,7 @@ import { execa } from "execa";
 import { Etcd3 } from "etcd3";
 import { LocalCluster } from "../../ansible-free-scripts/local/cluster.js";
 import { which } from "../../ansible-free-scripts/common/paths.js";
-import { parseUnit } from "../../stacks/topology/systemd-unit.js";
+import { parseUnit } from "../../topology/systemd-unit.js";
 import { parseEnvFile } from "../../server/config/render.js";
 import { parseConfig } from "../../server/config/parse.js";
 import { etcdctl, etcdctlFromLine } from "../support/etcdctl.js";

@@ -22,7 +22,8 @@ import { basename, join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { Etcd3 } from "etcd3";
 import { stringify as toYaml } from "yaml";
-import { which, appRoot } from "../../ansible-free-scripts/common/paths.js";
+import { which } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { isPortFree } from "../../ansible-free-scripts/local/ports.js";
 import { loadInventory, type Inventory } from "../../ansible-free-scripts/ssh/inventory.js";
 import { SshRemote } from "../../ansible-free-scripts/ssh/remote.js";
@@ -334,7 +335,7 @@ describe("ssh deploy to our own sshd", { skip }, () => {
 });
 
 test("the etcd-ts bundle holds dist/server, bin, the protos, package.json and only production node_modules", { timeout: 120_000 }, async () => {
-  const root = appRoot();
+  const root = packageRoot();
   const dir = mkdtempSync(join(tmpdir(), "etcdkit-bundle-test-"));
   try {
     const b = await buildBundle(root, join(dir, "b.tgz"), { requireBuilt: false });

@@ -10,10 +10,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { appRoot } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { onPath } from "../../stacks/cli/preflight.js";
 
-const ROOT = appRoot();
+const ROOT = packageRoot();
 const etcdkit = (args: string[], env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [join(ROOT, "bin", "etcdkit.js"), ...args], { cwd: ROOT, env, encoding: "utf8", timeout: 120_000 });
 
 test("the CDKTF CLI is a pinned dependency matching the cdktf library", () => {

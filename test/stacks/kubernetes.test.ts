@@ -19,13 +19,13 @@ import { prepareStackPki } from "../../stacks/prepare-pki.js";
 import { readStackOptions } from "../../stacks/options.js";
 import { POD_ENTRY_COMMAND } from "../../stacks/constructs/kubernetes/member-statefulset.js";
 import { expandKubernetesVars, resolvePodEnv, type PodEnvVar } from "../../stacks/kubernetes/pod-env.js";
-import { appRoot } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { parseConfig } from "../../server/config/parse.js";
 import { endpointsFromStackOutputs } from "../../bench/target.js";
 import { kubernetesObjects } from "../support/kubernetes-objects.js";
 import type { IContainer } from "kubernetes-models/v1/Container";
 
-const ROOT = appRoot();
+const ROOT = packageRoot();
 type Json = Record<string, any>;
 // The stacks' PKI in a temporary folder (cdktf synth makes it under .etcdkit/pki).
 const PKI_ROOT = mkdtempSync(join(tmpdir(), "etcdkit-k8s-pki-"));

@@ -22,12 +22,13 @@ import { buildApp, declareStacks } from "../../stacks/app.js";
 import { prepareStackPki } from "../../stacks/prepare-pki.js";
 import { stagedCertificateDir } from "../../stacks/constructs/docker-tls.js";
 import { readStackOptions, type StacksOptions } from "../../stacks/options.js";
-import { contains, parseSubnet, planStacks, unitFileName, type ClusterSize } from "../../stacks/topology/index.js";
-import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
+import { contains, parseSubnet, planStacks, unitFileName, type ClusterSize } from "../../topology/index.js";
+import { which } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { parseEnvFile } from "../../server/config/render.js";
 import { parseConfig } from "../../server/config/parse.js";
 
-const ROOT = appRoot();
+const ROOT = packageRoot();
 const SIZES: ClusterSize[] = [1, 3, 5, 7];
 // The stacks' PKI in a temporary folder (cdktf synth makes it under .etcdkit/pki), made once for every stack.
 const PKI_ROOT = mkdtempSync(join(tmpdir(), "etcdkit-stacks-pki-"));

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../server/config/parse.js";
 import { parseEnvFile, toEnv, toEnvFile } from "../../server/config/render.js";
-import { checkStacks, parseUnit, planStacks, planTopology, quoteUnitArg, renderUnit, splitUnitArgs } from "../../stacks/topology/index.js";
+import { checkStacks, parseUnit, planStacks, planTopology, quoteUnitArg, renderUnit, splitUnitArgs } from "../../topology/index.js";
 
 test("docker: documented host ports, addresses after the gateway, peers by address", () => {
   const p = planTopology({ size: 5 });

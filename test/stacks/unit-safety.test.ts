@@ -14,9 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnvFile, toEnvFile } from "../../server/config/render.js";
 import { parseConfig } from "../../server/config/parse.js";
-import { parseUnit, planTopology, renderUnit, type UnitSpec } from "../../stacks/topology/index.js";
+import { parseUnit, planTopology, renderUnit, type UnitSpec } from "../../topology/index.js";
 import { readStackOptions } from "../../stacks/options.js";
-import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
+import { which } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "etcdkit-unit-safety-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -80,7 +81,7 @@ test("systemd-analyze verify reads a unit whose local paths hold spaces, quotes,
   const unitFile = join(tmp, "etcdkit-etcd-1.service");
   writeFileSync(
     unitFile,
-    renderUnit(spec({ description: "etcd %z member", envFile: join(dir, "etcd-1.env"), workingDirectory: dir, execStart: [join(dir, "node"), join(appRoot(), "bin", "etcd-ts.js"), "%z", `--data-dir=${odd}`], writablePaths: [dir, odd] })),
+    renderUnit(spec({ description: "etcd %z member", envFile: join(dir, "etcd-1.env"), workingDirectory: dir, execStart: [join(dir, "node"), join(packageRoot(), "bin", "etcd-ts.js"), "%z", `--data-dir=${odd}`], writablePaths: [dir, odd] })),
   );
   const r = spawnSync(tool, ["verify", unitFile], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);

@@ -18,14 +18,15 @@ import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { Etcd3 } from "etcd3";
 import { toEnvFile } from "../../server/config/render.js";
-import { backupDirCommand, planTopology, renderBackupService, renderBackupTimer, renderUnit, type BackupTimerSpec } from "../../stacks/topology/index.js";
-import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
+import { backupDirCommand, planTopology, renderBackupService, renderBackupTimer, renderUnit, type BackupTimerSpec } from "../../topology/index.js";
+import { which } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 import { freePort } from "../support/ports.js";
 
 function why(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root (mount namespaces, overlayfs, nspawn)";
   if (!which("etcd")) return "no etcd binary on PATH";
-  if (!existsSync(join(appRoot(), "dist", "server", "main.js"))) return "etcd-ts is not built";
+  if (!existsSync(join(packageRoot(), "dist", "server", "main.js"))) return "etcd-ts is not built";
   if (!which("systemd-nspawn")) {
     spawnSync("sh", ["-c", "export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq systemd-container >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq systemd-container >/dev/null 2>&1)"], { timeout: 300_000 });
     if (!which("systemd-nspawn")) return "systemd-nspawn is missing and Debian's systemd-container could not be installed";
@@ -59,7 +60,7 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
       // certificate folder's place under the sandbox is checked by the SSH deploy's sandboxConflicts).
       const plan = planTopology({ size: 1, target: "hosts", stackName: `sandbox-${name}`, hosts: [{ address: "127.0.0.1", name, clientPort: port, peerPort: peer }], dataDirRoot: "/var/lib/etcdkit-sandbox", insecure: true });
       const m = plan.members[0]!;
-      const execStart = server === "etcd-ts" ? [process.execPath, join(appRoot(), "bin", "etcd-ts.js")] : [which("etcd")!];
+      const execStart = server === "etcd-ts" ? [process.execPath, join(packageRoot(), "bin", "etcd-ts.js")] : [which("etcd")!];
       const unit = `etcdkit-${name}.service`;
       writeFileSync(join(stage, "etc", "etcdkit", `${name}.env`), toEnvFile(m.config));
       writeFileSync(join(stage, "etc", "systemd", "system", unit), renderUnit({ memberName: name, user: "etcdkit-sbx", envFile: `/etc/etcdkit/${name}.env`, execStart, writablePaths: [m.config.dataDir] }));
@@ -69,7 +70,7 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
       cluster: "sandbox",
       user: "etcdkit-sbx",
       nodePath: process.execPath,
-      appDir: appRoot(),
+      appDir: packageRoot(),
       endpoints: [`http://127.0.0.1:${members[0]!.port}`],
       backupDir: "/var/backups/etcdkit-sbx/sandbox",
       schedule: "hourly",
@@ -95,7 +96,7 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
         `cp -r ${stage}/etc/. $R/merged/etc/`,
         `chroot $R/merged sh -c 'useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin etcdkit-sbx; ${members.map((m) => `mkdir -p ${m.dataDir} && chown etcdkit-sbx:etcdkit-sbx ${m.dataDir} && chmod 700 ${m.dataDir}`).join("; ")}; ${backupDirCommand(backup)}'`,
         ": > $R/merged/etc/machine-id",
-        `exec systemd-nspawn -q -D $R/merged --register=no --keep-unit --bind-ro=${appRoot()} --boot -- systemd.unit=etcdkit-test.target`,
+        `exec systemd-nspawn -q -D $R/merged --register=no --keep-unit --bind-ro=${packageRoot()} --boot -- systemd.unit=etcdkit-test.target`,
       ].join("\n"),
     );
     chmodSync(script, 0o755);

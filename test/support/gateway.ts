@@ -1,5 +1,5 @@
 import { request } from "node:http";
-import type { MemberProcess } from "./member-process.js";
+import type { MemberProcess } from "./launcher.js";
 
 /**
  * POSTs `body` to the member's JSON gateway. A streaming answer is read for `streamMs`, then the

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { packageRoot } from "../../server/util/package-root.js";
 import type { LabHost, LabProcess, NetLab } from "../../ansible-free-scripts/hosts/netns.js";
+import { memberEnv, memberFlags, serverCommand } from "./launcher.js";
 
 export interface LabMember {
   readonly name: string;
@@ -82,22 +82,11 @@ export class LabCluster {
   private startMember(m: LabMember): void {
     const initialCluster = this.members.map((x) => `${x.name}=${x.peerUrl}`).join(",");
     const flags = [
-      `--name=${m.name}`,
-      `--data-dir=${m.dataDir}`,
-      `--listen-client-urls=${m.clientUrl}`,
-      `--advertise-client-urls=${m.clientUrl}`,
-      `--listen-peer-urls=${m.peerUrl}`,
-      `--initial-advertise-peer-urls=${m.peerUrl}`,
-      `--initial-cluster=${initialCluster}`,
-      `--initial-cluster-state=new`,
-      `--initial-cluster-token=${this.o.token ?? `lab-${this.lab.id}`}`,
-      `--heartbeat-interval=${this.o.heartbeatMs}`,
-      `--election-timeout=${this.o.electionMs}`,
+      ...memberFlags({ ...m, initialCluster, state: "new", token: this.o.token ?? `lab-${this.lab.id}`, heartbeatMs: this.o.heartbeatMs, electionMs: this.o.electionMs }),
       ...(this.o.extraFlags ?? []),
     ];
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ETCD_") && k !== "NODE_TEST_CONTEXT") env[k] = v;
-    const [cmd, argv] = this.o.server === "etcd" ? ["etcd", flags] : [process.execPath, [join(packageRoot(), "bin", "etcd-ts.js"), ...flags]];
+    const [cmd, argv] = serverCommand(this.o.server, flags);
+    const env = memberEnv();
     m.proc = this.lab.spawn(m.host, cmd, argv, { logFile: m.logFile, env });
   }
 

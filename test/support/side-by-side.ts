@@ -1,5 +1,5 @@
 import { after, before } from "node:test";
-import { startMember, type MemberProcess, type StartOptions } from "./member-process.js";
+import { startMember, type MemberProcess, type StartOptions } from "./launcher.js";
 
 /**
  * The differential fixture: Debian's etcd and etcd-ts started with the same options before the

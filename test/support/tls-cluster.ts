@@ -1,17 +1,15 @@
 /**
  * TLS clusters of etcd-ts or etcd 3.4 on 127.0.0.1 for the tests in test/tls/: https:// client and peer URLs with
  * the certificates of one `etcdkit pki` directory (pki/), or peer auto-TLS. Every process is started and killed by
- * its PID; stop() kills what is left and removes the data.
+ * its PID (the shared launcher, launcher.ts, builds the flags and spawns); stop() kills what is left and removes the data.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
-import { packageRoot } from "../../server/util/package-root.js";
 import { caPaths, clientPaths, memberTlsFlags, peerPaths, serverPaths } from "../../pki/layout.js";
 import { ensurePki } from "../../pki/pki.js";
-import type { Flavor } from "./member-process.js";
-import { freePort } from "./ports.js";
+import { ELECTION_MS, freePort, HEARTBEAT_MS, memberFlags, spawnMember, type Flavor } from "./launcher.js";
 
 export interface TlsClusterOptions {
   readonly flavor: Flavor;
@@ -87,28 +85,15 @@ export class TlsCluster {
   }
 
   spawn(m: TlsMember, state: "new" | "existing", initialCluster = this.initialCluster()): void {
-    const args = [
-      `--name=${m.name}`,
-      `--data-dir=${m.dataDir}`,
-      `--listen-client-urls=${m.clientUrl}`,
-      `--advertise-client-urls=${m.clientUrl}`,
-      `--listen-peer-urls=${m.peerUrl}`,
-      `--initial-advertise-peer-urls=${m.peerUrl}`,
-      `--initial-cluster=${initialCluster}`,
-      `--initial-cluster-state=${state}`,
-      `--initial-cluster-token=${this.token}`,
-      "--heartbeat-interval=100",
-      "--election-timeout=1000",
+    const flags = [
+      ...memberFlags({ ...m, initialCluster, state, token: this.token, heartbeatMs: HEARTBEAT_MS, electionMs: ELECTION_MS }),
       "--logger=zap",
       ...this.tlsFlags(m.name),
       ...(this.opts.extraFlags?.(m.name) ?? []),
     ];
-    const fd = openSync(m.logFile, "a");
-    const [cmd, argv] = this.opts.flavor === "etcd" ? ["etcd", args] : [process.execPath, [join(packageRoot(), "bin", "etcd-ts.js"), ...args]];
-    const child = spawn(cmd, argv, { stdio: ["ignore", fd, fd] });
-    closeSync(fd);
-    m.child = child;
-    m.exited = new Promise((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? -1)));
+    const proc = spawnMember({ flavor: this.opts.flavor, flags, logFile: m.logFile });
+    m.child = proc.child;
+    m.exited = proc.exited;
   }
 
   initialCluster(): string {

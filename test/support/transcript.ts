@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import type { MemberProcess } from "./member-process.js";
+import type { MemberProcess } from "./launcher.js";
 
 /** A differential session's record: one [step label, normalized output] per step. */
 export type Transcript = Array<[string, unknown]>;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { etcdctl } from "../support/etcdctl.js";
-import type { Flavor } from "../support/member-process.js";
+import type { Flavor } from "../support/launcher.js";
 import { TlsCluster } from "../support/tls-cluster.js";
 
 const FLAVORS: readonly Flavor[] = ["etcd", "etcd-ts"];

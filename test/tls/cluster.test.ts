@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { etcdctl } from "../support/etcdctl.js";
-import type { Flavor } from "../support/member-process.js";
+import type { Flavor } from "../support/launcher.js";
 import { TlsCluster } from "../support/tls-cluster.js";
 import { freePort } from "../support/ports.js";
 

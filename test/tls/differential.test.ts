@@ -17,7 +17,7 @@ import { caPaths, clientPaths, peerPaths } from "../../pki/layout.js";
 import { ensurePki } from "../../pki/pki.js";
 import { issueCertificate } from "../../server/tls/x509-issue.js";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
-import type { Flavor } from "../support/member-process.js";
+import type { Flavor } from "../support/launcher.js";
 import { httpsGet, TlsCluster } from "../support/tls-cluster.js";
 import { freePort } from "../support/ports.js";
 

@@ -5,16 +5,14 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { caPaths, clientPaths, serverPaths } from "../../pki/layout.js";
 import { ensurePki } from "../../pki/pki.js";
-import { packageRoot } from "../../server/util/package-root.js";
 import { issueCertificate } from "../../server/tls/x509-issue.js";
-import { freePort } from "../support/ports.js";
+import { freePort, memberFlags, spawnMember } from "../support/launcher.js";
 
 let dir: string;
 let pki: string;
@@ -36,24 +34,11 @@ interface Run {
 async function run(flavor: "etcd" | "etcd-ts", flags: string[], name: string): Promise<Run> {
   const [cp, pp] = [await freePort(), await freePort()];
   const dataDir = join(dir, `${flavor}-${name}`);
-  const args = [
-    "--name=m1",
-    `--data-dir=${dataDir}`,
-    `--listen-client-urls=https://127.0.0.1:${cp}`,
-    `--advertise-client-urls=https://127.0.0.1:${cp}`,
-    `--listen-peer-urls=http://127.0.0.1:${pp}`,
-    `--initial-advertise-peer-urls=http://127.0.0.1:${pp}`,
-    `--initial-cluster=m1=http://127.0.0.1:${pp}`,
-    "--logger=zap",
-    ...flags,
-  ];
-  const [cmd, argv] = flavor === "etcd" ? ["etcd", args] : [process.execPath, [join(packageRoot(), "bin", "etcd-ts.js"), ...args]];
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const clientUrl = `https://127.0.0.1:${cp}`;
+  const flags2 = [...memberFlags({ name: "m1", dataDir, clientUrl, peerUrl: `http://127.0.0.1:${pp}` }), "--logger=zap", ...flags];
+  const proc = spawnMember({ flavor, flags: flags2, logFile: join(dir, `${flavor}-${name}.log`) });
+  const exited = proc.exited;
+  const timer = setTimeout(() => void proc.kill("SIGKILL"), 15_000);
   // probe while it runs: a member that binds a port before failing is half-started
   let listening = false;
   const probe = setInterval(() => {
@@ -65,10 +50,10 @@ async function run(flavor: "etcd" | "etcd-ts", flags: string[], name: string): P
       s.on("error", () => undefined);
     }
   }, 20);
-  const code = await exited;
+  const end = await exited;
   clearTimeout(timer);
   clearInterval(probe);
-  return { code, output, listening, dataDir };
+  return { code: typeof end === "number" ? end : null, output: proc.log(), listening, dataDir };
 }
 
 function write(name: string, text: string): string {

@@ -4,12 +4,12 @@ import { spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { packageRoot } from "../../server/util/package-root.js";
 import { Wal } from "../../server/wal/wal.js";
 import { crashEntry } from "./crash-entry.js";
 import { captureLog, tempDir } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, "..", "..");
 const SEGMENT = 16384;
 
 /** Runs the child until it has acknowledged a few batches, kills it with SIGKILL at a random moment, returns the acknowledged indexes. */
@@ -18,7 +18,7 @@ async function runAndKill(dir: string): Promise<number[]> {
   const fromSource = fileURLToPath(import.meta.url).endsWith(".ts");
   const script = join(here, fromSource ? "crash-child.ts" : "crash-child.js");
   const child = spawn(process.execPath, [...(fromSource ? ["--import", "tsx"] : []), script, dir, String(SEGMENT)], {
-    cwd: repo,
+    cwd: packageRoot(),
     stdio: ["ignore", "pipe", "pipe"],
   });
   const acked: number[] = [];

@@ -35,8 +35,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
-import { downCluster, hostPort, upCluster, waitConverged, waitLeader, type LocalCluster } from "../cluster/helpers.js";
-import { startMember, type Flavor, type MemberProcess } from "../support/member-process.js";
+import { downCluster, upCluster, type LocalCluster } from "../support/launcher.js";
+import { hostPort, waitConverged, waitLeader } from "../support/cluster-client.js";
+import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
 import { freePort } from "../support/ports.js";
 import { mulberry32 } from "../support/prng.js";
 import {

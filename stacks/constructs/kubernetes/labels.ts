@@ -1,5 +1,5 @@
 /** Labels every Kubernetes resource of a stack carries, and the pod selector (a subset that never changes). */
-import type { KubernetesPlan } from "../../topology/index.js";
+import type { KubernetesPlan } from "../../../topology/index.js";
 
 export function podSelector(k: KubernetesPlan): Record<string, string> {
   return { "app.kubernetes.io/name": "etcd-ts", "app.kubernetes.io/instance": k.statefulSet };

@@ -10,7 +10,7 @@
 import { Construct } from "constructs";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1/index.js";
 import type { KubernetesStackOptions } from "../../options.js";
-import type { TopologyPlan } from "../../topology/index.js";
+import type { TopologyPlan } from "../../../topology/index.js";
 import { podEnv } from "../../kubernetes/pod-env.js";
 import { podSelector, stackLabels } from "./labels.js";
 import { PROBE_COMMAND } from "../member.js";

@@ -5,7 +5,7 @@
  */
 import { Construct } from "constructs";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
-import type { MemberPlan, TopologyPlan } from "../../topology/index.js";
+import type { MemberPlan, TopologyPlan } from "../../../topology/index.js";
 import { POD_NAME_LABEL, podSelector, stackLabels } from "./labels.js";
 
 export interface MemberServicesProps {

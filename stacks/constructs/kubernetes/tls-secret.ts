@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { Construct } from "constructs";
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1/index.js";
-import { TopologyError, type TopologyPlan } from "../../topology/index.js";
+import { TopologyError, type TopologyPlan } from "../../../topology/index.js";
 import { stackLabels } from "./labels.js";
 
 export interface SecretFiles {

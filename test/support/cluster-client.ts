@@ -1,81 +1,22 @@
 /**
- * Shared helpers for the process-level cluster tests (test/cluster/*.test.ts): bringing a LocalCluster
- * up in a private directory, gRPC calls with deadlines, member status, waiting for a leader or for
- * every member to reach the same raft index, starting extra members (member add), and keeping the
- * member logs of the last run (under $TMPDIR/etcd-ts-cluster-logs/<label>/) as evidence.
+ * Talking to a running cluster from a test: gRPC calls with deadlines (KV, Maintenance, Cluster),
+ * member Status and HashKV, waiting for a leader or for every member to reach the same raft index,
+ * and Debian's etcdctl with its JSON output parsed. Launching members is `launcher.ts`'s job.
  */
 import * as grpc from "@grpc/grpc-js";
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { LocalCluster, type LocalClusterOptions } from "../../ansible-free-scripts/local/cluster.js";
 import { isHealthy, isLeader } from "../../ansible-free-scripts/common/health.js";
+import type { LocalCluster } from "../../ansible-free-scripts/local/cluster.js";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
-import { packageRoot } from "../../server/util/package-root.js";
-import { etcdctl as sharedEtcdctl, type CtlResult } from "../support/etcdctl.js";
+import { etcdctl as sharedEtcdctl, type CtlResult } from "./etcdctl.js";
 
-export { LocalCluster, isHealthy, isLeader };
+export { isHealthy, isLeader };
 export type { CtlResult };
-
-export const HEARTBEAT_MS = 100;
-export const ELECTION_MS = 1000;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** host:port of a URL (etcdctl takes endpoints in this form; see differential.test.ts for why not URLs). */
 export function hostPort(url: string): string {
   return new URL(url).host;
-}
-
-/** Where the member logs of the last run of a test file are copied before the cluster is removed. */
-export function logsDir(label: string): string {
-  return join(tmpdir(), "etcd-ts-cluster-logs", label);
-}
-
-/** A LocalCluster in a fresh private directory, with the tests' default timings (heartbeat 100 ms, election 1 s). */
-export async function upCluster(label: string, opts: Omit<LocalClusterOptions, "name" | "dir">): Promise<LocalCluster> {
-  const dir = mkdtempSync(join(tmpdir(), `etcd-ts-ct-${label}-`));
-  return LocalCluster.up({ insecure: true,
-    heartbeatMs: HEARTBEAT_MS,
-    electionMs: ELECTION_MS,
-    ...opts,
-    name: `ct-${label}-${process.pid}`,
-    dir,
-  });
-}
-
-/** Copies every *.log of the cluster directory (and any extra files) to logsDir(label), then stops and removes the cluster. */
-export async function downCluster(cluster: LocalCluster | undefined, label: string, extraLogs: string[] = []): Promise<void> {
-  if (!cluster) return;
-  try {
-    const out = logsDir(label);
-    rmSync(out, { recursive: true, force: true });
-    mkdirSync(out, { recursive: true });
-    for (const f of readdirSync(cluster.dir)) if (f.endsWith(".log")) copyFileSync(join(cluster.dir, f), join(out, f));
-    for (const f of extraLogs) if (existsSync(f)) copyFileSync(f, join(out, f.split("/").pop()!));
-  } catch {
-    /* evidence only */
-  }
-  await cluster.down();
-}
-
-export function memberOf(cluster: LocalCluster, name: string) {
-  const m = cluster.members.find((x) => x.name === name);
-  if (!m) throw new Error(`no member ${name}`);
-  return m;
-}
-
-export function readLog(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-export function tailLog(file: string, lines = 30): string {
-  return readLog(file).trimEnd().split("\n").slice(-lines).join("\n");
 }
 
 // ---- polling ----------------------------------------------------------------------------------
@@ -292,90 +233,6 @@ export async function memberList(endpoint: string): Promise<CtlMember[]> {
 }
 
 export const toHex = (id: string) => BigInt(id).toString(16);
-
-// ---- extra members (started outside LocalCluster, e.g. after `member add`) ----------------------
-
-export interface ExtraMember {
-  readonly name: string;
-  readonly clientUrl: string;
-  readonly peerUrl: string;
-  readonly dataDir: string;
-  readonly logFile: string;
-  readonly child: ChildProcess;
-  readonly pid: number;
-  /** Resolves with the exit code or signal once the process ends. */
-  readonly exited: Promise<number | string>;
-  running(): boolean;
-  /** Signals it (by PID) if it is still running, and waits for it to exit (SIGKILL after 10 s). */
-  stop(sig?: NodeJS.Signals): Promise<void>;
-}
-
-/** Starts one member of `server` ("etcd-ts" or "etcd") with etcd's flags, its output appended to `logFile`. */
-export function startExtraMember(
-  server: "etcd-ts" | "etcd",
-  o: { name: string; clientUrl: string; peerUrl: string; dataDir: string; logFile: string; initialCluster: string; state: "new" | "existing"; token?: string; extraFlags?: string[] },
-): ExtraMember {
-  const flags = [
-    `--name=${o.name}`,
-    `--data-dir=${o.dataDir}`,
-    `--listen-client-urls=${o.clientUrl}`,
-    `--advertise-client-urls=${o.clientUrl}`,
-    `--listen-peer-urls=${o.peerUrl}`,
-    `--initial-advertise-peer-urls=${o.peerUrl}`,
-    `--initial-cluster=${o.initialCluster}`,
-    `--initial-cluster-state=${o.state}`,
-    `--heartbeat-interval=${HEARTBEAT_MS}`,
-    `--election-timeout=${ELECTION_MS}`,
-    ...(o.token ? [`--initial-cluster-token=${o.token}`] : []),
-    ...(o.extraFlags ?? []),
-  ];
-  const [cmd, argv] = server === "etcd" ? ["etcd", flags] : [process.execPath, [join(packageRoot(), "bin", "etcd-ts.js"), ...flags]];
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("ETCD_") && k !== "NODE_TEST_CONTEXT") env[k] = v;
-  mkdirSync(o.dataDir, { recursive: true });
-  const fd = openSync(o.logFile, "a");
-  const child = spawn(cmd, argv, { stdio: ["ignore", fd, fd], env });
-  closeSync(fd);
-  let done = false;
-  const exited = new Promise<number | string>((resolve) =>
-    child.once("exit", (code, sig) => {
-      done = true;
-      resolve(code ?? sig ?? -1);
-    }),
-  );
-  return {
-    name: o.name,
-    clientUrl: o.clientUrl,
-    peerUrl: o.peerUrl,
-    dataDir: o.dataDir,
-    logFile: o.logFile,
-    child,
-    pid: child.pid!,
-    exited,
-    running: () => !done,
-    async stop(sig = "SIGKILL") {
-      if (done) return;
-      process.kill(child.pid!, sig);
-      if (sig !== "SIGKILL") process.kill(child.pid!, "SIGCONT");
-      const t = setTimeout(() => {
-        if (!done) process.kill(child.pid!, "SIGKILL");
-      }, 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
-/** Rewrites (or appends) `KEY=value` lines of a member's env file: LocalCluster.start reads it again. */
-export function setEnv(envFile: string, updates: Record<string, string>): void {
-  const lines = readFileSync(envFile, "utf8").trimEnd().split("\n");
-  for (const [k, v] of Object.entries(updates)) {
-    const i = lines.findIndex((l) => l.startsWith(`${k}=`));
-    if (i >= 0) lines[i] = `${k}=${v}`;
-    else lines.push(`${k}=${v}`);
-  }
-  writeFileSync(envFile, lines.join("\n") + "\n");
-}
 
 /** Maintenance.HashKV of one member at `revision` (0: its current revision). */
 export async function hashKV(endpoint: string, revision = 0, timeoutMs = 5000): Promise<{ hash: number; compactRevision: number; revision: number }> {

@@ -11,8 +11,8 @@
  *    One folder per member, because several members may share a host.
  */
 import { join } from "node:path";
-import { NO_TRANSPORT_SECURITY, type TransportSecurity } from "../../server/config/member-config.js";
-import { caPaths, clientPaths, peerPaths, serverPaths } from "../../pki/layout.js";
+import { NO_TRANSPORT_SECURITY, type TransportSecurity } from "../server/config/member-config.js";
+import { caPaths, clientPaths, peerPaths, serverPaths } from "../pki/layout.js";
 import { checkHostPath, checkNoControl } from "./safe-values.js";
 
 export const DEFAULT_MEMBER_PKI_DIR = "/etc/etcdkit/pki";

@@ -17,9 +17,9 @@
  * TLS is the default (tls.ts): https:// URLs, each member with its certificates from `etcdkit pki`,
  * client certificates required on both ports. `insecure` opts out (http://, no certificates).
  */
-import { type InitialMember, type LogLevel, type MemberConfig } from "../../server/config/member-config.js";
-import { parseConfig } from "../../server/config/parse.js";
-import { toEnv } from "../../server/config/render.js";
+import { type InitialMember, type LogLevel, type MemberConfig } from "../server/config/member-config.js";
+import { parseConfig } from "../server/config/parse.js";
+import { toEnv } from "../server/config/render.js";
 import { TopologyError } from "./errors.js";
 import { contains, intToIp, ipToInt, isIpv4, overlaps, parseSubnet, usableHosts, type Ipv4Subnet } from "./ipv4.js";
 import { checkHostPath, checkMemberAddress, checkNoControl, showValue } from "./safe-values.js";
