@@ -14,7 +14,7 @@ import { Construct } from "constructs";
 import { Container } from "@cdktf/provider-docker/lib/container/index.js";
 import { Volume } from "@cdktf/provider-docker/lib/volume/index.js";
 import type { DockerBackupOptions } from "../options.js";
-import { backupCommand, backupUnitName, renderDockerBackupService, renderDockerBackupTimer, type TopologyPlan } from "../topology/index.js";
+import { backupCommand, backupUnitName, renderDockerBackupService, renderDockerBackupTimer, type TopologyPlan } from "../../topology/index.js";
 import type { RenderedFile } from "./bare-host-files.js";
 import { certificateMount, containerGroups } from "./docker-tls.js";
 

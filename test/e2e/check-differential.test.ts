@@ -9,7 +9,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { etcdctl, type CtlResult } from "../support/etcdctl.js";
-import type { MemberProcess } from "../support/member-process.js";
+import type { MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
 
 /** The lines a check prints, without the progress bar (redrawn with \r) and zap log lines. */

@@ -18,9 +18,10 @@ import { prepareStackPki } from "../../stacks/prepare-pki.js";
 import { stagedCertificateDir } from "../../stacks/constructs/docker-tls.js";
 import { readStackOptions, type StacksOptions } from "../../stacks/options.js";
 import { prepareImageApp } from "../../stacks/image-bundle.js";
-import { appRoot, which } from "../../ansible-free-scripts/common/paths.js";
+import { which } from "../../ansible-free-scripts/common/paths.js";
+import { packageRoot } from "../../server/util/package-root.js";
 
-const ROOT = appRoot();
+const ROOT = packageRoot();
 const PKI_ROOT = mkdtempSync(join(tmpdir(), "etcdkit-backup-pki-"));
 after(() => rmSync(PKI_ROOT, { recursive: true, force: true }));
 const options = (env: Record<string, string> = {}): StacksOptions =>
