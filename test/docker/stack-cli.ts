@@ -4,7 +4,9 @@
  * docker_image / docker_network / docker_volume / docker_container becomes the `docker` command
  * that creates the same thing. Attributes this file does not know are refused (a construct that
  * grows a setting must grow a translation here too), and `verifyContainer` reads every created
- * container back with `docker inspect` and compares it with the declaration.
+ * container back with `docker inspect` and compares it with the declaration. The TLS stacks'
+ * certificate folder (a read-only bind `mounts` entry, staged by `prepareStackPki` as `cdktf synth`
+ * does) becomes `--mount type=bind,...,readonly`, and `group_add` becomes `--group-add`.
  *
  * One thing the CLI cannot say: an exec-form health check (`--health-cmd` is always CMD-SHELL,
  * which a shell-less image cannot run). The stack's health-check test must therefore equal the
@@ -51,6 +53,10 @@ export interface DeclaredContainer {
   readonly networks: { name: string; ipv4Address: string; aliases: string[] }[];
   readonly ports: { internal: number; external: number; ip: string; protocol: string }[];
   readonly mounts: { volume: string; target: string }[];
+  /** Bind mounts (the TLS stacks' certificate folder, read-only). */
+  readonly binds: { source: string; target: string; readOnly: boolean }[];
+  /** Supplementary groups (group_add): the deploying user's group when the certificates stay theirs. */
+  readonly groupAdd: string[];
   readonly healthcheck: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string };
   readonly restart: string;
   readonly mustRun: boolean;
@@ -138,7 +144,7 @@ export function readStack(name: string, plan: TopologyPlan, json: Json): Declare
     return { id, name: r.name, labels: labelMap(id, r.labels) };
   });
   const containers = res("docker_container").map(([id, r]): DeclaredContainer => {
-    only(`docker_container ${id}`, r, ["name", "hostname", "image", "env", "networks_advanced", "ports", "volumes", "healthcheck", "restart", "must_run", "labels"]);
+    only(`docker_container ${id}`, r, ["name", "hostname", "image", "env", "networks_advanced", "ports", "volumes", "mounts", "group_add", "healthcheck", "restart", "must_run", "labels"]);
     const img = REF.exec(r.image as string);
     if (!img || img[1] !== "docker_image" || img[3] !== "image_id") throw new Error(`docker_container ${id}: image ${r.image} is not a docker_image reference`);
     const hc = r.healthcheck as Json;
@@ -161,6 +167,12 @@ export function readStack(name: string, plan: TopologyPlan, json: Json): Declare
         only(`docker_container ${id} volumes`, v, ["volume_name", "container_path"]);
         return { volume: resolveName(json, v.volume_name, "docker_volume"), target: v.container_path };
       }),
+      binds: (r.mounts ?? []).map((m: Json) => {
+        only(`docker_container ${id} mounts`, m, ["type", "source", "target", "read_only"]);
+        if (m.type !== "bind") throw new Error(`docker_container ${id}: a ${m.type} mount is not translated (only bind)`);
+        return { source: m.source, target: m.target, readOnly: m.read_only === true };
+      }),
+      groupAdd: [...(r.group_add ?? [])].map(String),
       healthcheck: { test: [...hc.test], interval: hc.interval, timeout: hc.timeout, retries: hc.retries, startPeriod: hc.start_period },
       restart: r.restart ?? "no",
       mustRun: r.must_run ?? true,
@@ -252,6 +264,8 @@ export async function createContainer(docker: Docker, c: DeclaredContainer, imag
     ...(first ? ["--network", first.name, "--ip", first.ipv4Address, ...first.aliases.flatMap((a) => ["--network-alias", a])] : []),
     ...c.ports.flatMap((p) => ["--publish", `${p.ip}:${p.external}:${p.internal}/${p.protocol}`]),
     ...c.mounts.flatMap((m) => ["--mount", `type=volume,source=${m.volume},target=${m.target}`]),
+    ...c.binds.flatMap((b) => ["--mount", `type=bind,source=${b.source},target=${b.target}${b.readOnly ? ",readonly" : ""}`]),
+    ...c.groupAdd.flatMap((g) => ["--group-add", g]),
     "--health-interval",
     c.healthcheck.interval,
     "--health-timeout",
@@ -297,6 +311,12 @@ export async function verifyContainer(docker: Docker, c: DeclaredContainer, imag
     const got = (i.Mounts as Json[]).find((x) => x.Destination === m.target);
     eq(`mount at ${m.target}`, got ? { type: got.Type, name: got.Name } : undefined, { type: "volume", name: m.volume });
   }
+  for (const b of c.binds) {
+    const got = (i.Mounts as Json[]).find((x) => x.Destination === b.target);
+    eq(`bind mount at ${b.target}`, got ? { type: got.Type, source: got.Source, rw: got.RW } : undefined, { type: "bind", source: b.source, rw: !b.readOnly });
+  }
+  eq("mounts", (i.Mounts as Json[]).length, c.mounts.length + c.binds.length);
+  eq("supplementary groups", i.HostConfig.GroupAdd ?? [], c.groupAdd);
   eq("health check", i.Config.Healthcheck, {
     Test: c.healthcheck.test,
     Interval: durationNs(c.healthcheck.interval),
