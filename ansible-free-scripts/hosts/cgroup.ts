@@ -128,7 +128,8 @@ export class HostCgroups {
         if ((e as NodeJS.ErrnoException).code !== "ENOENT") left.push(d);
       }
     }
-    this.made.length = 0;
+    // A group whose last process is still exiting stays listed, so the caller's retry removes it later.
+    this.made.splice(0, this.made.length, ...[...left].reverse());
     return left;
   }
 

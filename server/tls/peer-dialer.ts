@@ -126,11 +126,17 @@ class ReloadingChannelCredentials extends grpc.ChannelCredentials {
     const tls = this.tls;
     const callCredentials = grpc.credentials.createEmpty();
     return {
-      async connect(socket: Socket) {
-        const { context } = await tls.context.current();
+      connect(socket: Socket) {
         return new Promise((resolve, reject) => {
-          const s = connect({ ...connectionOptions(host, context, tls), socket, ALPNProtocols: ["h2"] }, () => resolve({ socket: s, secure: true }));
-          s.once("error", reject);
+          // grpc-js hands over the TCP socket with no 'error' listener left on it, and the certificate is read from
+          // disk before the handshake starts: a reset arriving meanwhile (a peer restarting, or a proxy in between
+          // whose onward connection failed) must fail this dial, not throw as an unhandled 'error' and end the member.
+          socket.on("error", reject);
+          tls.context.current().then(({ context }) => {
+            if (socket.destroyed) return reject(new Error("peer connection closed before the TLS handshake"));
+            const s = connect({ ...connectionOptions(host, context, tls), socket, ALPNProtocols: ["h2"] }, () => resolve({ socket: s, secure: true }));
+            s.on("error", reject);
+          }, reject);
         });
       },
       waitForReady: () => Promise.resolve(),

@@ -1,7 +1,9 @@
 /** Asking a deployed cluster how it is, through the ports published on 127.0.0.1 only. */
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { httpGet, type ClientTlsFiles } from "../../ansible-free-scripts/common/health.js";
 import type { Docker } from "./docker.js";
 import type { DeclaredStack } from "./stack-cli.js";
 
@@ -22,36 +24,39 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, ti
   }
 }
 
-/**
- * GET with a timeout. Not AbortSignal.timeout: its timer is unref'd, so a request that hangs (a
- * published port whose container is not listening yet) would leave the event loop empty and end
- * the test run early when nothing else (such as a dockerd child) keeps it alive.
- */
-async function get(url: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)), timeoutMs);
-  try {
-    const r = await fetch(url, { signal: ac.signal });
-    return { status: r.status, body: await r.text() };
-  } finally {
-    clearTimeout(timer);
-  }
+/** GET `/health` or `/metrics` with a timeout, over https with the client certificate when `tls` is given (a TLS stack requires one). */
+async function get(url: string, tls: ClientTlsFiles | undefined, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  const r = await httpGet(url, timeoutMs, tls);
+  if (!r) throw new Error(`GET ${url}: no answer within ${timeoutMs} ms`);
+  return r;
 }
 
 /** `/health` says {"health":"true"}. */
-export async function healthy(clientUrl: string): Promise<boolean> {
+export async function healthy(clientUrl: string, tls?: ClientTlsFiles): Promise<boolean> {
   try {
-    const r = await get(`${clientUrl}/health`);
+    const r = await get(`${clientUrl}/health`, tls);
     return r.status === 200 && (JSON.parse(r.body) as { health?: string }).health === "true";
   } catch {
     return false;
   }
 }
 
+/** Whether an https GET that trusts the CA but presents no client certificate gets any HTTP answer (a TLS stack refuses it). */
+export function answersWithoutClientCert(url: string, ca: string, timeoutMs = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(url, { ca: readFileSync(ca), agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => resolve(false));
+  });
+}
+
 /** `etcd_server_is_leader` from `/metrics`: 1, 0, or undefined when the member does not answer. */
-export async function isLeader(clientUrl: string): Promise<number | undefined> {
+export async function isLeader(clientUrl: string, tls?: ClientTlsFiles): Promise<number | undefined> {
   try {
-    const r = await get(`${clientUrl}/metrics`);
+    const r = await get(`${clientUrl}/metrics`, tls);
     const m = /^etcd_server_is_leader(?:\{[^}]*\})?\s+(\d+)/m.exec(r.body);
     return m ? Number(m[1]) : undefined;
   } catch {
@@ -60,8 +65,8 @@ export async function isLeader(clientUrl: string): Promise<number | undefined> {
 }
 
 /** Indexes (into `urls`) of the members that say they lead. */
-export async function leaders(urls: readonly string[]): Promise<number[]> {
-  const says = await Promise.all(urls.map(isLeader));
+export async function leaders(urls: readonly string[], tls?: ClientTlsFiles): Promise<number[]> {
+  const says = await Promise.all(urls.map((u) => isLeader(u, tls)));
   return says.flatMap((v, i) => (v === 1 ? [i] : []));
 }
 

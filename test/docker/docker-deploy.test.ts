@@ -4,6 +4,9 @@
  * image built as the stack declares it, and the `etcd-1` / `etcd-3` stacks brought up with the
  * Docker CLI from the stacks' own synthesized declarations (same image, network, subnet, static
  * addresses, aliases, ETCD_* env, 127.0.0.1 publications, volumes, health check, restart policy).
+ * TLS, the kit's default: the PKI is made and staged as `cdktf synth` does (prepareStackPki, in a temp
+ * dir of the run), each member gets its certificate folder as a read-only bind mount, and the test
+ * reaches the members over https with the stack's root client certificate (etcdctl --cacert/--cert/--key).
  *
  *  - etcd-1, etcd-ts: health through 127.0.0.1, put/get with etcdctl through the published port,
  *    a crash (SIGKILL of the server process) restarted by the restart policy, `docker kill` (a
@@ -33,9 +36,11 @@ import { buildApp } from "../../stacks/app.js";
 import { healthcheckCommand } from "../../stacks/constructs/member.js";
 import { prepareImageApp } from "../../stacks/image-bundle.js";
 import { OPTION_NAMES, readStackOptions } from "../../stacks/options.js";
+import { prepareStackPki } from "../../stacks/prepare-pki.js";
+import type { ClientTlsFiles } from "../../ansible-free-scripts/common/health.js";
 import { etcdctl } from "../support/etcdctl.js";
 import { importBaseImage } from "./base-image.js";
-import { buildEtcdImage, dockerHealth, healthy, leaders, sleep, stackLogs, waitFor } from "./cluster.js";
+import { answersWithoutClientCert, buildEtcdImage, dockerHealth, healthy, leaders, sleep, stackLogs, waitFor } from "./cluster.js";
 import { ensureEngine, run, type Docker, type Engine } from "./docker.js";
 import {
   applyStack,
@@ -57,14 +62,44 @@ const T0 = Date.now();
 const log = (line: string) => console.log(`[docker-deploy +${((Date.now() - T0) / 1000).toFixed(1)}s] ${line}`);
 const summary: string[] = [];
 
-/** The stack options as `cdktf synth` would read them (ETCDKIT_* from the environment), with the offline base. */
+// The stacks' PKI (CA, member and client certificates, the Docker members' staged mount folders) in a
+// folder of this run, removed at the end: never the repo's .etcdkit/pki.
+const PKI_ROOT = mkdtempSync(join(tmpdir(), "etcdkit-docker-pki-"));
+
+/**
+ * The stack options as `cdktf synth` would read them (ETCDKIT_* from the environment), with the offline
+ * base and this run's PKI root. TLS, the kit's default: ETCDKIT_INSECURE from the environment is not
+ * passed on, so this test always runs the stacks as `cdktf deploy` would by default.
+ */
 function stackEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const k of OPTION_NAMES) if (process.env[k]) env[k] = process.env[k]!;
-  // Plaintext for now: the Docker CLI driver (stack-cli.ts) does not yet apply the TLS stacks' certificate
-  // mounts; the TLS stacks are checked by synthesis (test/stacks/stacks.test.ts). Running them here is still to do.
-  return { ...env, ETCDKIT_SIZES: "1,3", ETCDKIT_BASE_IMAGE: BASE_IMAGE, ETCDKIT_INSECURE: "true", ...extra };
+  for (const k of OPTION_NAMES) if (process.env[k] && k !== "ETCDKIT_INSECURE" && k !== "ETCDKIT_PKI_DIR") env[k] = process.env[k]!;
+  return { ...env, ETCDKIT_SIZES: "1,3", ETCDKIT_BASE_IMAGE: BASE_IMAGE, ETCDKIT_PKI_DIR: PKI_ROOT, ...extra };
 }
+
+/** What `cdktf synth` runs before declaring the stacks (stacks/main.ts): the PKI made and the Docker members' folders staged. */
+async function synthWithPki(env: Record<string, string>): Promise<ReturnType<typeof synthStacks>> {
+  const options = readStackOptions(ROOT, env);
+  await prepareStackPki(options, log);
+  return synthStacks(options);
+}
+
+/** The client side of a TLS stack: CA, root client certificate and key, as the stack's `etcdctl` line names them. */
+function clientTlsOf(s: DeclaredStack): ClientTlsFiles {
+  const t = s.plan.clientTls;
+  assert.ok(t && !s.plan.insecure, `${s.name} is planned with TLS`);
+  return { ca: t.ca, cert: t.cert, key: t.key };
+}
+
+/** Debian's etcdctl over https with the stack's client certificate. */
+const ctl = (tls: ClientTlsFiles, endpoint: string, args: readonly string[]) => etcdctl(endpoint, [`--cacert=${tls.ca}`, `--cert=${tls.cert}`, `--key=${tls.key}`, ...args]);
+
+const stacks = await synthWithPki(stackEnv({}));
+const etcd1 = stacks.get("etcd-1")!.declared;
+const etcd3 = stacks.get("etcd-3")!.declared;
+// The same stacks running real etcd: only the image differs (an existing image, not built).
+const etcdStacks = await synthWithPki(stackEnv({ ETCDKIT_IMAGE: ETCD_IMAGE, ETCDKIT_BUILD: "false" }));
+const etcd3Real = etcdStacks.get("etcd-3")!.declared;
 
 describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000 }, () => {
   let engine: Engine | undefined;
@@ -73,13 +108,6 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
   let imageReady = false;
   const touched: DeclaredStack[] = [];
   const createdImages: string[] = [];
-
-  const stacks = synthStacks(readStackOptions(ROOT, stackEnv({})));
-  const etcd1 = stacks.get("etcd-1")!.declared;
-  const etcd3 = stacks.get("etcd-3")!.declared;
-  // The same stacks running real etcd: only the image differs (an existing image, not built).
-  const etcdStacks = synthStacks(readStackOptions(ROOT, stackEnv({ ETCDKIT_IMAGE: ETCD_IMAGE, ETCDKIT_BUILD: "false" })));
-  const etcd3Real = etcdStacks.get("etcd-3")!.declared;
 
   before(async () => {
     const e = await ensureEngine(log);
@@ -102,6 +130,7 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
   });
 
   after(async () => {
+    rmSync(PKI_ROOT, { recursive: true, force: true });
     if (!engine) return;
     try {
       for (const s of touched) await destroyStack(docker, s);
@@ -196,15 +225,21 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
     const [member] = s.plan.members;
     const [c] = s.containers;
     const url = member!.clientUrl;
-    assert.equal(url, `http://127.0.0.1:${c!.ports[0]!.external}`);
+    const tls = clientTlsOf(s);
+    assert.equal(url, `https://127.0.0.1:${c!.ports[0]!.external}`);
     const applied = await bringUp(s);
     try {
-      assert.ok(await waitFor(() => healthy(url), 30_000), `etcd-1 not healthy at ${url}\n${await stackLogs(docker, s)}`);
+      assert.ok(await waitFor(() => healthy(url, tls), 30_000), `etcd-1 not healthy at ${url}\n${await stackLogs(docker, s)}`);
       assert.ok(await waitDockerHealthy([c!.name]), `docker health of ${c!.name}: ${await dockerHealth(docker, c!.name)}`);
-      let r = await etcdctl(url, ["put", "deploy/key", "one"]);
+      let r = await ctl(tls, url, ["put", "deploy/key", "one"]);
       assert.equal(r.code, 0, r.stderr);
-      r = await etcdctl(url, ["get", "deploy/key", "--print-value-only"]);
+      r = await ctl(tls, url, ["get", "deploy/key", "--print-value-only"]);
       assert.equal(r.stdout.trim(), "one");
+      // TLS is required, not offered: no client certificate, no answer.
+      assert.equal(await answersWithoutClientCert(`${url}/health`, tls.ca), false, "/health answered a client with no certificate");
+      r = await etcdctl(url, [`--cacert=${tls.ca}`, "--dial-timeout=3s", "--command-timeout=5s", "get", "deploy/key"]);
+      assert.notEqual(r.code, 0, "etcdctl without a client certificate must fail");
+      log(`etcd-1: https with the stack's client certificate; without one, /health and etcdctl get nothing`);
 
       // A crash: SIGKILL of the server process from the host. restart: unless-stopped brings it back.
       // (`docker kill` would not do: Docker counts it as a manual stop, which unless-stopped respects.)
@@ -222,8 +257,8 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
           return st && st.RestartCount >= 1 && st.State.Running && st.State.Pid !== before.Pid ? st : undefined;
         }, 20_000);
         assert.ok(restarted, `the restart policy did not restart the crashed member\n${await stackLogs(docker, s)}`);
-        assert.ok(await waitFor(() => healthy(url), 30_000), "not healthy after the crash restart");
-        r = await etcdctl(url, ["get", "deploy/key", "--print-value-only"]);
+        assert.ok(await waitFor(() => healthy(url, tls), 30_000), "not healthy after the crash restart");
+        r = await ctl(tls, url, ["get", "deploy/key", "--print-value-only"]);
         assert.equal(r.stdout.trim(), "one", "value after the crash restart");
         log(`etcd-1: crashed (SIGKILL of pid ${before.Pid} from the host), restarted by the policy (restart count ${restarted.RestartCount}), value kept`);
       }
@@ -234,8 +269,8 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
       const killed = (await docker.inspect<any>("container", c!.name))!.State;
       if (!killed.Running) await docker.run(["start", c!.name]);
       log(`etcd-1: docker kill -> ${killed.Running ? "restarted by Docker" : "stays stopped (manual stop), docker start"}`);
-      assert.ok(await waitFor(() => healthy(url), 30_000), "not healthy after docker start");
-      r = await etcdctl(url, ["put", "deploy/key", "two"]);
+      assert.ok(await waitFor(() => healthy(url, tls), 30_000), "not healthy after docker start");
+      r = await ctl(tls, url, ["put", "deploy/key", "two"]);
       assert.equal(r.code, 0, r.stderr);
 
       // A new container on the same volume keeps the data.
@@ -245,11 +280,24 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
       const newId = (await docker.inspect<any>("container", c!.name))!.Id;
       assert.notEqual(newId, oldId);
       assert.deepEqual(await verifyContainer(docker, c!, applied.imageIds.get(c!.imageId)!), []);
-      assert.ok(await waitFor(() => healthy(url), 30_000), `not healthy in the new container\n${await stackLogs(docker, s)}`);
-      r = await etcdctl(url, ["get", "deploy/key", "--print-value-only"]);
+      assert.ok(await waitFor(() => healthy(url, tls), 30_000), `not healthy in the new container\n${await stackLogs(docker, s)}`);
+      r = await ctl(tls, url, ["get", "deploy/key", "--print-value-only"]);
       assert.equal(r.stdout.trim(), "two", "the new container reads the data from the volume");
       log("etcd-1: a new container on the same volume has the data");
-      summary.push("etcd-1 with etcd-ts: ran (health, put/get, crash restart by policy, docker kill + start, volume persistence)");
+
+      // The scheduled backup: what the host timer runs, once (docker start -a of the created-only container).
+      const [backup] = s.backups;
+      assert.ok(backup, "the stack declares its backup container (ETCDKIT_DOCKER_BACKUP defaults to daily)");
+      const created = (await docker.inspect<any>("container", backup!.name))!.State;
+      assert.equal(created.Status, "created", "Terraform creates the backup container without starting it");
+      const run = await docker.run(["start", "-a", backup!.name], { timeoutMs: 120_000, allowFail: true });
+      assert.equal(run.code, 0, `docker start -a ${backup!.name}: ${run.stdout}\n${run.stderr}`);
+      const image = applied.imageIds.get(backup!.imageId)!;
+      const listed = await docker.out(["run", "--rm", "--entrypoint", "node", "--mount", `type=volume,source=${backup!.mounts[0]!.volume},target=/b,readonly`, image, "-e", "console.log(require('fs').readdirSync('/b').join(' '))"]);
+      const files = listed.trim().split(" ");
+      assert.ok(files.some((f) => /^etcd-1-\d{8}T\d{9}Z\.db$/.test(f)) && files.some((f) => /^etcd-1-\d{8}T\d{9}Z\.json$/.test(f)), `a backup and its sidecar in the volume: ${listed}`);
+      log(`etcd-1: docker start -a ${backup!.name} saved ${files.join(", ")} in volume ${backup!.mounts[0]!.volume}`);
+      summary.push("etcd-1 with etcd-ts: ran (health, put/get, crash restart by policy, docker kill + start, volume persistence, one scheduled backup)");
     } finally {
       await tearDown(s);
     }
@@ -268,25 +316,26 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
     assert.equal(members.length, s.containers.length);
     const urls = members.map((m) => m.clientUrl);
     const names = members.map((m) => m.containerName!);
+    const tls = clientTlsOf(s);
     await bringUp(s);
     try {
       const started = Date.now();
-      const formed = await waitFor(async () => (await Promise.all(urls.map(healthy))).every(Boolean) && (await leaders(urls)).length === 1, formMs, 500);
+      const formed = await waitFor(async () => (await Promise.all(urls.map((u) => healthy(u, tls)))).every(Boolean) && (await leaders(urls, tls)).length === 1, formMs, 500);
       if (!formed) {
         summary.push(`${what}: FAILED (no cluster within ${formMs / 1000} s)`);
-        assert.fail(`${what}: the ${members.length} members did not form a cluster within ${formMs / 1000} s (health: ${(await Promise.all(urls.map(healthy))).join(", ")}; leaders: ${JSON.stringify(await leaders(urls))})\n${await stackLogs(docker, s)}`);
+        assert.fail(`${what}: the ${members.length} members did not form a cluster within ${formMs / 1000} s (health: ${(await Promise.all(urls.map((u) => healthy(u, tls)))).join(", ")}; leaders: ${JSON.stringify(await leaders(urls, tls))})\n${await stackLogs(docker, s)}`);
       }
       log(`${what}: a cluster with one leader, /health true on all ${members.length} members, ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
       assert.ok(await waitDockerHealthy(names), `docker health: ${(await Promise.all(names.map((n) => dockerHealth(docker, n)))).join(", ")}`);
       log(`${what}: all ${members.length} healthy by Docker's health check too`);
 
-      let r = await etcdctl(urls[0]!, ["put", "cluster/key", "written-on-1"]);
+      let r = await ctl(tls, urls[0]!, ["put", "cluster/key", "written-on-1"]);
       assert.equal(r.code, 0, r.stderr);
       for (const u of urls.slice(1)) {
-        r = await etcdctl(u, ["get", "cluster/key", "--print-value-only"]);
+        r = await ctl(tls, u, ["get", "cluster/key", "--print-value-only"]);
         assert.equal(r.stdout.trim(), "written-on-1", `read on ${u}: ${r.stderr}`);
       }
-      const [leader] = await leaders(urls);
+      const [leader] = await leaders(urls, tls);
       assert.ok(leader !== undefined);
       log(`${what}: put on ${members[0]!.name}, read on the others; leader ${members[leader]!.name} (etcd_server_is_leader 1)`);
 
@@ -294,25 +343,25 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
       const others = urls.map((_, i) => i).filter((i) => i !== leader);
       const t0 = Date.now();
       const next = await waitFor(async () => {
-        const l = await leaders(others.map((i) => urls[i]!));
+        const l = await leaders(others.map((i) => urls[i]!), tls);
         return l.length === 1 ? others[l[0]!] : undefined;
       }, 20_000);
       assert.ok(next !== undefined, `no new leader among ${others.map((i) => members[i]!.name).join(", ")}\n${await stackLogs(docker, s)}`);
       log(`${what}: docker kill ${names[leader]} -> new leader ${members[next].name} after ${Date.now() - t0} ms`);
       const follower = others.find((i) => i !== next)!;
-      r = await etcdctl(urls[follower]!, ["put", "cluster/key", "after-failover"]);
+      r = await ctl(tls, urls[follower]!, ["put", "cluster/key", "after-failover"]);
       assert.equal(r.code, 0, r.stderr);
-      r = await etcdctl(urls[next]!, ["get", "cluster/key", "--print-value-only"]);
+      r = await ctl(tls, urls[next]!, ["get", "cluster/key", "--print-value-only"]);
       assert.equal(r.stdout.trim(), "after-failover");
 
       await docker.run(["start", names[leader]!]);
-      assert.ok(await waitFor(() => healthy(urls[leader]!), 30_000), `${names[leader]} not healthy after docker start\n${await stackLogs(docker, s)}`);
+      assert.ok(await waitFor(() => healthy(urls[leader]!, tls), 30_000), `${names[leader]} not healthy after docker start\n${await stackLogs(docker, s)}`);
       const caught = await waitFor(async () => {
-        const g = await etcdctl(urls[leader]!, ["get", "cluster/key", "--print-value-only"]);
+        const g = await ctl(tls, urls[leader]!, ["get", "cluster/key", "--print-value-only"]);
         return g.stdout.trim() === "after-failover";
       }, 15_000);
       assert.ok(caught, `${names[leader]} did not catch up`);
-      assert.equal((await leaders(urls)).length, 1);
+      assert.equal((await leaders(urls, tls)).length, 1);
       log(`${what}: ${names[leader]} back (docker start), caught up`);
       summary.push(`${what}: ran (health on all, put/get across members, leader kill -> new leader, old leader back)`);
     } finally {
@@ -359,7 +408,9 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
     try {
       const extra: Record<string, string> = { ETCDKIT_SIZES: "1", ETCDKIT_STATE_DIR: join(out, "state") };
       if (docker.host) extra.ETCDKIT_DOCKER_HOST = docker.host;
-      const { app, stacks: tfStacks } = buildApp(readStackOptions(ROOT, stackEnv(extra)), { outdir: join(out, "cdktf.out") });
+      const tfOptions = readStackOptions(ROOT, stackEnv(extra));
+      await prepareStackPki(tfOptions, log);
+      const { app, stacks: tfStacks } = buildApp(tfOptions, { outdir: join(out, "cdktf.out") });
       app.synth();
       const dir = join(out, "cdktf.out", "stacks", "etcd-1");
       assert.ok(existsSync(join(dir, "cdk.tf.json")));
@@ -374,17 +425,18 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
         summary.push("terraform variant: skipped (provider cannot be installed)");
         return t.skip(reason);
       }
-      const s = synthStacks(readStackOptions(ROOT, stackEnv(extra))).get("etcd-1")!.declared;
+      const s = (await synthWithPki(stackEnv(extra))).get("etcd-1")!.declared;
+      const tls = clientTlsOf(s);
       touched.push(s);
       try {
         const apply = await tf(["apply", "-auto-approve"], 600_000);
         assert.equal(apply.code, 0, apply.stderr || apply.stdout);
         const url = tfStacks[0]!.plan.members[0]!.clientUrl;
-        assert.ok(await waitFor(() => healthy(url), 60_000), `not healthy at ${url}`);
+        assert.ok(await waitFor(() => healthy(url, tls), 60_000), `not healthy at ${url}`);
         for (const c of s.containers) assert.ok(await docker.inspect("container", c.name), `${c.name} created by terraform`);
-        const r = await etcdctl(url, ["put", "tf/key", "v"]);
+        const r = await ctl(tls, url, ["put", "tf/key", "v"]);
         assert.equal(r.code, 0, r.stderr);
-        assert.equal((await etcdctl(url, ["get", "tf/key", "--print-value-only"])).stdout.trim(), "v");
+        assert.equal((await ctl(tls, url, ["get", "tf/key", "--print-value-only"])).stdout.trim(), "v");
       } finally {
         const destroy = await tf(["destroy", "-auto-approve"], 300_000);
         assert.equal(destroy.code, 0, destroy.stderr || destroy.stdout);

@@ -4,7 +4,9 @@
  * docker_image / docker_network / docker_volume / docker_container becomes the `docker` command
  * that creates the same thing. Attributes this file does not know are refused (a construct that
  * grows a setting must grow a translation here too), and `verifyContainer` reads every created
- * container back with `docker inspect` and compares it with the declaration.
+ * container back with `docker inspect` and compares it with the declaration. The TLS stacks'
+ * certificate folder (a read-only bind `mounts` entry, staged by `prepareStackPki` as `cdktf synth`
+ * does) becomes `--mount type=bind,...,readonly`, and `group_add` becomes `--group-add`.
  *
  * One thing the CLI cannot say: an exec-form health check (`--health-cmd` is always CMD-SHELL,
  * which a shell-less image cannot run). The stack's health-check test must therefore equal the
@@ -51,9 +53,29 @@ export interface DeclaredContainer {
   readonly networks: { name: string; ipv4Address: string; aliases: string[] }[];
   readonly ports: { internal: number; external: number; ip: string; protocol: string }[];
   readonly mounts: { volume: string; target: string }[];
+  /** Bind mounts (the TLS stacks' certificate folder, read-only). */
+  readonly binds: { source: string; target: string; readOnly: boolean }[];
+  /** Supplementary groups (group_add): the deploying user's group when the certificates stay theirs. */
+  readonly groupAdd: string[];
   readonly healthcheck: { test: string[]; interval: string; timeout: string; retries: number; startPeriod: string };
   readonly restart: string;
   readonly mustRun: boolean;
+  readonly labels: Record<string, string>;
+}
+
+/**
+ * The stack's backup container (constructs/backup.ts): created, never started by Terraform
+ * (`start = false`); each `docker start -a` runs its entrypoint (`etcdkit backup`) once.
+ */
+export interface DeclaredBackup {
+  readonly id: string;
+  readonly name: string;
+  readonly imageId: string;
+  readonly entrypoint: string[];
+  readonly networks: string[];
+  readonly mounts: { volume: string; target: string }[];
+  readonly binds: { source: string; target: string; readOnly: boolean }[];
+  readonly groupAdd: string[];
   readonly labels: Record<string, string>;
 }
 
@@ -63,7 +85,10 @@ export interface DeclaredStack {
   readonly images: DeclaredImage[];
   readonly networks: DeclaredNetwork[];
   readonly volumes: DeclaredVolume[];
+  /** The members' containers. */
   readonly containers: DeclaredContainer[];
+  /** The scheduled-backup container, when the stack has one. */
+  readonly backups: DeclaredBackup[];
   /** The synthesized Terraform JSON. */
   readonly json: Json;
 }
@@ -137,17 +162,51 @@ export function readStack(name: string, plan: TopologyPlan, json: Json): Declare
     only(`docker_volume ${id}`, r, ["name", "labels"]);
     return { id, name: r.name, labels: labelMap(id, r.labels) };
   });
-  const containers = res("docker_container").map(([id, r]): DeclaredContainer => {
-    only(`docker_container ${id}`, r, ["name", "hostname", "image", "env", "networks_advanced", "ports", "volumes", "healthcheck", "restart", "must_run", "labels"]);
+  const isBackup = (r: Json) => ((r.labels ?? []) as Json[]).some((l) => l.label === "etcdkit.role" && l.value === "backup");
+  const mountsOf = (id: string, r: Json) => ({
+    mounts: (r.volumes ?? []).map((v: Json) => {
+      only(`docker_container ${id} volumes`, v, ["volume_name", "container_path"]);
+      return { volume: resolveName(json, v.volume_name, "docker_volume"), target: v.container_path };
+    }),
+    binds: (r.mounts ?? []).map((m: Json) => {
+      only(`docker_container ${id} mounts`, m, ["type", "source", "target", "read_only"]);
+      if (m.type !== "bind") throw new Error(`docker_container ${id}: a ${m.type} mount is not translated (only bind)`);
+      return { source: m.source, target: m.target, readOnly: m.read_only === true };
+    }),
+  });
+  const imageOf = (id: string, r: Json) => {
     const img = REF.exec(r.image as string);
     if (!img || img[1] !== "docker_image" || img[3] !== "image_id") throw new Error(`docker_container ${id}: image ${r.image} is not a docker_image reference`);
+    return img[2]!;
+  };
+  const backups = res("docker_container")
+    .filter(([, r]) => isBackup(r))
+    .map(([id, r]): DeclaredBackup => {
+      only(`docker_container ${id}`, r, ["name", "image", "entrypoint", "networks_advanced", "volumes", "mounts", "group_add", "start", "must_run", "restart", "labels"]);
+      if (r.start !== false || r.must_run !== false || r.restart !== "no") throw new Error(`backup container ${id}: must be created only (start false, must_run false, restart no)`);
+      return {
+        id,
+        name: r.name,
+        imageId: imageOf(id, r),
+        entrypoint: [...r.entrypoint],
+        networks: (r.networks_advanced ?? []).map((n: Json) => {
+          only(`docker_container ${id} networks_advanced`, n, ["name"]);
+          return resolveName(json, n.name, "docker_network");
+        }),
+        ...mountsOf(id, r),
+        groupAdd: [...(r.group_add ?? [])].map(String),
+        labels: labelMap(id, r.labels),
+      };
+    });
+  const containers = res("docker_container").filter(([, r]) => !isBackup(r)).map(([id, r]): DeclaredContainer => {
+    only(`docker_container ${id}`, r, ["name", "hostname", "image", "env", "networks_advanced", "ports", "volumes", "mounts", "group_add", "healthcheck", "restart", "must_run", "labels"]);
     const hc = r.healthcheck as Json;
     only(`docker_container ${id} healthcheck`, hc, ["test", "interval", "timeout", "retries", "start_period"]);
     return {
       id,
       name: r.name,
       hostname: r.hostname,
-      imageId: img[2]!,
+      imageId: imageOf(id, r),
       env: [...(r.env ?? [])],
       networks: (r.networks_advanced ?? []).map((n: Json) => {
         only(`docker_container ${id} networks_advanced`, n, ["name", "ipv4_address", "aliases"]);
@@ -157,17 +216,15 @@ export function readStack(name: string, plan: TopologyPlan, json: Json): Declare
         only(`docker_container ${id} ports`, p, ["internal", "external", "ip", "protocol"]);
         return { internal: p.internal, external: p.external, ip: p.ip ?? "0.0.0.0", protocol: p.protocol ?? "tcp" };
       }),
-      mounts: (r.volumes ?? []).map((v: Json) => {
-        only(`docker_container ${id} volumes`, v, ["volume_name", "container_path"]);
-        return { volume: resolveName(json, v.volume_name, "docker_volume"), target: v.container_path };
-      }),
+      ...mountsOf(id, r),
+      groupAdd: [...(r.group_add ?? [])].map(String),
       healthcheck: { test: [...hc.test], interval: hc.interval, timeout: hc.timeout, retries: hc.retries, startPeriod: hc.start_period },
       restart: r.restart ?? "no",
       mustRun: r.must_run ?? true,
       labels: labelMap(id, r.labels),
     };
   });
-  return { name, plan, images, networks, volumes, containers, json };
+  return { name, plan, images, networks, volumes, containers, backups, json };
 }
 
 const flags = (flag: string, labels: Record<string, string>) => Object.entries(labels).flatMap(([k, v]) => [flag, `${k}=${v}`]);
@@ -226,7 +283,33 @@ export async function applyStack(docker: Docker, s: DeclaredStack, opts: { build
   }
   for (const v of s.volumes) await docker.run(["volume", "create", ...flags("--label", v.labels), v.name]);
   for (const c of s.containers) await createContainer(docker, c, imageIds);
+  for (const b of s.backups) await createBackupContainer(docker, b, imageIds);
   return { imageIds };
+}
+
+/** `docker create` of the backup container, not started (Terraform's start = false): `docker start -a` runs one backup. */
+export async function createBackupContainer(docker: Docker, b: DeclaredBackup, imageIds: Map<string, string>): Promise<void> {
+  const image = imageIds.get(b.imageId);
+  if (!image) throw new Error(`container ${b.name}: image resource ${b.imageId} was not applied`);
+  const [entry, ...args] = b.entrypoint;
+  const [first, ...more] = b.networks;
+  await docker.run([
+    "create",
+    "--name",
+    b.name,
+    "--entrypoint",
+    entry!,
+    ...(first ? ["--network", first] : []),
+    ...b.mounts.flatMap((m) => ["--mount", `type=volume,source=${m.volume},target=${m.target}`]),
+    ...b.binds.flatMap((x) => ["--mount", `type=bind,source=${x.source},target=${x.target}${x.readOnly ? ",readonly" : ""}`]),
+    ...b.groupAdd.flatMap((g) => ["--group-add", g]),
+    "--restart",
+    "no",
+    ...flags("--label", b.labels),
+    image,
+    ...args,
+  ]);
+  for (const n of more) await docker.run(["network", "connect", n, b.name]);
 }
 
 /** `docker create` (+ `network connect` for further networks) and `docker start` of one declared container. */
@@ -252,6 +335,8 @@ export async function createContainer(docker: Docker, c: DeclaredContainer, imag
     ...(first ? ["--network", first.name, "--ip", first.ipv4Address, ...first.aliases.flatMap((a) => ["--network-alias", a])] : []),
     ...c.ports.flatMap((p) => ["--publish", `${p.ip}:${p.external}:${p.internal}/${p.protocol}`]),
     ...c.mounts.flatMap((m) => ["--mount", `type=volume,source=${m.volume},target=${m.target}`]),
+    ...c.binds.flatMap((b) => ["--mount", `type=bind,source=${b.source},target=${b.target}${b.readOnly ? ",readonly" : ""}`]),
+    ...c.groupAdd.flatMap((g) => ["--group-add", g]),
     "--health-interval",
     c.healthcheck.interval,
     "--health-timeout",
@@ -297,6 +382,12 @@ export async function verifyContainer(docker: Docker, c: DeclaredContainer, imag
     const got = (i.Mounts as Json[]).find((x) => x.Destination === m.target);
     eq(`mount at ${m.target}`, got ? { type: got.Type, name: got.Name } : undefined, { type: "volume", name: m.volume });
   }
+  for (const b of c.binds) {
+    const got = (i.Mounts as Json[]).find((x) => x.Destination === b.target);
+    eq(`bind mount at ${b.target}`, got ? { type: got.Type, source: got.Source, rw: got.RW } : undefined, { type: "bind", source: b.source, rw: !b.readOnly });
+  }
+  eq("mounts", (i.Mounts as Json[]).length, c.mounts.length + c.binds.length);
+  eq("supplementary groups", i.HostConfig.GroupAdd ?? [], c.groupAdd);
   eq("health check", i.Config.Healthcheck, {
     Test: c.healthcheck.test,
     Interval: durationNs(c.healthcheck.interval),
@@ -326,7 +417,7 @@ export async function verifyNetwork(docker: Docker, n: DeclaredNetwork): Promise
 
 /** Removes what applyStack created (images are kept, like the stack's keep_locally). */
 export async function destroyStack(docker: Docker, s: DeclaredStack): Promise<void> {
-  for (const c of s.containers) await docker.run(["rm", "--force", "--volumes", c.name], { allowFail: true });
+  for (const c of [...s.containers, ...s.backups]) await docker.run(["rm", "--force", "--volumes", c.name], { allowFail: true });
   for (const v of s.volumes) await docker.run(["volume", "rm", "--force", v.name], { allowFail: true });
   for (const n of s.networks) await docker.run(["network", "rm", n.name], { allowFail: true });
 }
@@ -336,7 +427,7 @@ export async function leftovers(docker: Docker, s: DeclaredStack): Promise<strin
   const lines = async (args: string[]) => (await docker.out(args)).split("\n").filter(Boolean);
   const label = `label=etcdkit.stack=${s.name}`;
   const left = new Set<string>();
-  const containers = new Set(s.containers.map((c) => c.name));
+  const containers = new Set([...s.containers, ...s.backups].map((c) => c.name));
   const volumes = new Set(s.volumes.map((v) => v.name));
   const networks = new Set(s.networks.map((n) => n.name));
   for (const x of await lines(["ps", "--all", "--filter", label, "--format", "{{.Names}}"])) left.add(`container ${x}`);

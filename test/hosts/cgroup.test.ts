@@ -86,3 +86,25 @@ test("on this machine's controller: a process joins its host's group, the cap is
   assert.deepEqual(g.leftovers(), []);
   assert.equal(existsSync(join((real as { base: string }).base, tag)), false);
 });
+
+test("a group still busy at the first destroy is removed by the next one (the lab's teardown retries)", { skip: canWrite ? false : `no writable cpu cgroup controller here (${real.kind === "none" ? real.reason : "not root"})` }, async () => {
+  const tag = `etp-${process.pid.toString(36)}-98`;
+  const g = HostCgroups.create(tag, ["host-1", "host-2"], null);
+  const child = spawn("sleep", ["30"], { stdio: "ignore" });
+  try {
+    g.add("host-1", child.pid!);
+    // A member still exiting when the lab is torn down: its group (and so the lab's) cannot go yet.
+    const busy = g.destroy();
+    assert.deepEqual(busy.map((d) => d.slice(d.lastIndexOf(tag))).sort(), [tag, `${tag}/host-1`]);
+  } finally {
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+  }
+  let left = g.destroy();
+  for (let i = 0; i < 20 && left.length; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = g.destroy();
+  }
+  assert.deepEqual(g.leftovers(), [], "the retry removed what the first destroy could not");
+  assert.equal(existsSync(join((real as { base: string }).base, tag)), false);
+});

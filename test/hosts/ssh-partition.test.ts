@@ -1,7 +1,7 @@
 /**
- * A 3-member etcd-ts cluster on 3 namespace hosts of the kit's hosts lab, installed by etcdkit's
- * SSH deploy over each host's own sshd (the supervisor fallback: no systemd runs here), then the
- * leader is cut from both followers (nftables inside the hosts) under a write load:
+ * A 3-member etcd-ts cluster on 3 namespace hosts of the kit's hosts lab, installed over TLS (the
+ * default) by etcdkit's SSH deploy over each host's own sshd (the supervisor fallback: no systemd runs
+ * here), then the leader is cut from both followers (nftables inside the hosts) under a write load:
  * - a new leader is elected among the followers and writes succeed again;
  * - no acknowledged write is lost (every acknowledged key is read back after the heal);
  * - the old leader serves no stale linearizable read (a key the others keep writing is read on the
@@ -64,10 +64,11 @@ describe("SSH deploy on namespace hosts, leader partitioned", { skip: unavailabl
     let pids: number[] = [];
     const tag = lab.net.tag;
     try {
-      // Plaintext: in 2 of about 6 runs of the TLS deploy on namespace hosts one member never reported
-      // healthy within 120 s (README, "Known issues"); the partition checks here do not depend on TLS,
-      // and the TLS deploy itself is covered by test/scripts/ssh-deploy.test.ts.
-      await lab.deploy(SERVER, log, { insecure: true });
+      // TLS, the kit's default: the writers, the reads on the old leader and the leader checks all present
+      // the lab's root client certificate (hostsTarget registers it for the members' endpoints).
+      await lab.deploy(SERVER, log);
+      assert.ok(lab.clientTls, "the cluster runs TLS");
+      for (const m of lab.members()) assert.match(m.clientUrl, /^https:\/\//, `${m.name} serves https`);
       assert.equal(lab.record().serviceManager, "supervisor", "namespace hosts always use the supervisor fallback");
       pids = checkPlacement(t, lab);
       const target = hostsTarget(lab, SERVER, runConditions(lab), log);
