@@ -90,3 +90,28 @@ describe("in-process cluster of 3: elections, replication, linearizable reads", 
     assert.equal((healed as { value: { value: string | undefined } }).value.value, "v2");
   });
 });
+
+describe("in-process cluster: the same seed gives the same elections", { timeout: 120_000 }, () => {
+  /** Who leads after start, and after the leader is isolated, at which tick and in which term. */
+  async function elections(seed: number): Promise<string[]> {
+    const c = await InprocCluster.start({ size: 3, seed });
+    try {
+      const first = c.leader()!;
+      const out = [`${first.name} term ${first.server.status().raftTerm} at tick ${c.elapsedTicks}`];
+      c.net.isolate(first.id);
+      const others = c.members.filter((m) => m !== first);
+      await c.until(() => others.some((m) => m.server.leader() === m.id), 4 * c.electionTicks, "a new leader");
+      const second = others.find((m) => m.server.leader() === m.id)!;
+      out.push(`${second.name} term ${second.server.status().raftTerm} at tick ${c.elapsedTicks}`);
+      return out;
+    } finally {
+      await c.stop();
+    }
+  }
+
+  test("two runs with seed 7 elect the same members at the same ticks", async () => {
+    const a = await elections(7);
+    const b = await elections(7);
+    assert.deepEqual(b, a);
+  });
+});

@@ -59,8 +59,9 @@ export class InprocCluster {
   readonly net = new FakeNetwork(this.clock);
   readonly members: InprocMember[] = [];
   private readonly logger: Logger;
-  private readonly rand: () => number;
   private ticks = 0;
+  /** Members opened so far (each gets its own PRNG seed). */
+  private opens = 0;
 
   private constructor(
     readonly dir: string,
@@ -68,7 +69,6 @@ export class InprocCluster {
     logLevel: pino.LevelWithSilent,
   ) {
     this.logger = pino({ level: logLevel, base: null });
-    this.rand = mulberry32(o.seed);
   }
 
   /** Starts the members and ticks until every one has published itself (is ready to serve). */
@@ -105,6 +105,11 @@ export class InprocCluster {
     let ready = 0;
     for (const m of members) void m.server.readyNotify().then(() => ready++);
     await this.until(() => ready === members.length, 10 * this.electionTicks, `${members.map((m) => m.name).join(", ")} ready`);
+  }
+
+  /** Ticks since the cluster was made. */
+  get elapsedTicks(): number {
+    return this.ticks;
   }
 
   /** The election timeout in ticks. */
@@ -217,7 +222,9 @@ export class InprocCluster {
   }
 
   private async open(name: string, config: MemberConfig): Promise<InprocMember> {
-    const opened = await openMember(config, this.logger.child({ member: name }), undefined, { randInt: (n) => Math.floor(this.rand() * n) });
+    // one PRNG per member: its election timeouts do not depend on the order members draw in
+    const rand = mulberry32(this.o.seed * 1000 + this.opens++);
+    const opened = await openMember(config, this.logger.child({ member: name }), undefined, { randInt: (n) => Math.floor(rand() * n) });
     const persisting = new Set<Promise<unknown>>();
     const member: InprocMember = {
       name,
