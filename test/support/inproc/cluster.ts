@@ -1,10 +1,11 @@
 /**
  * N etcd-ts members in one process: the real server (etcdserver, raft, WAL, MVCC, lmdb backend, on
  * files under a temporary directory), composed by embed/compose.ts as a process composes it, but
- * with a FakeNetwork for peer transport and one ManualClock for all of them. Time moves only when
+ * with a FakeNetwork for peer transport and a ManualClock each, moved together. Time moves only when
  * the test ticks; after every tick the cluster is run to quiescence (every Ready handled, every WAL
  * write finished, every message delivered), so what a test observes after `tick()` does not depend
- * on how fast the machine is. Nothing here sleeps.
+ * on how fast the machine is. Nothing here sleeps. A member can be paused (as SIGSTOP: its clock
+ * stands still, messages to it wait) and resumed (its timers fire once, the waiting messages arrive).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,8 +42,12 @@ export interface InprocMember {
   readonly id: bigint;
   readonly config: MemberConfig;
   server: EtcdServer;
+  /** This member's clock: the cluster's time, except while it is paused. */
+  readonly clock: ManualClock;
   /** False between stop() and restart(). */
   running: boolean;
+  /** Between pause() and resume(): no timer fires, nothing is delivered to it. */
+  paused: boolean;
   /** How often the server asked to stop fatally (ServerEnvironment.fatal). */
   fatals: number;
   /** Its raft node says there is work to do (a Ready). */
@@ -55,6 +60,7 @@ export interface InprocMember {
 const MAX_SETTLE_TURNS = 100_000;
 
 export class InprocCluster {
+  /** The cluster's time (the network's; every running member's clock but a paused one's). */
   readonly clock = new ManualClock();
   readonly net = new FakeNetwork(this.clock);
   readonly members: InprocMember[] = [];
@@ -144,6 +150,7 @@ export class InprocCluster {
     for (let i = 0; i < n; i++) {
       this.ticks++;
       await this.clock.advance(this.o.heartbeatMs);
+      for (const m of this.members) if (m.running && !m.paused) await m.clock.advance(this.o.heartbeatMs);
       this.net.onTick();
       await this.settle();
     }
@@ -186,7 +193,7 @@ export class InprocCluster {
         await this.net.drainInFlight();
         continue;
       }
-      if (this.members.some((m) => m.running && m.hasReady())) {
+      if (this.members.some((m) => m.running && !m.paused && m.hasReady())) {
         quiet = 0;
         continue;
       }
@@ -194,6 +201,27 @@ export class InprocCluster {
       if (++quiet >= 3) return;
     }
     throw new Error(`no quiescence after ${MAX_SETTLE_TURNS} event-loop turns`);
+  }
+
+  /**
+   * Pauses a member as SIGSTOP does: its clock stops, messages to it wait (as in its socket), and it
+   * runs nothing until resume(). Requests a test makes to a paused member are the test's business.
+   */
+  async pause(name: string): Promise<void> {
+    const m = this.member(name);
+    await this.settle();
+    m.paused = true;
+    this.net.hold(m.id);
+  }
+
+  /** SIGCONT: the member's clock jumps to the cluster's (each due timer fires once), then the waiting messages arrive. */
+  async resume(name: string): Promise<void> {
+    const m = this.member(name);
+    if (!m.paused) return;
+    m.paused = false;
+    await m.clock.jump(this.clock.now() - m.clock.now());
+    this.net.release(m.id);
+    await this.settle();
   }
 
   /** Stops a member gracefully (no leadership transfer: as a crash, as far as the others see). */
@@ -226,18 +254,21 @@ export class InprocCluster {
     const rand = mulberry32(this.o.seed * 1000 + this.opens++);
     const opened = await openMember(config, this.logger.child({ member: name }), undefined, { randInt: (n) => Math.floor(rand() * n) });
     const persisting = new Set<Promise<unknown>>();
+    const clock = new ManualClock(this.clock.now());
     const member: InprocMember = {
       name,
       id: opened.memberId,
       config,
       server: undefined as unknown as EtcdServer, // set just below, before anyone reads it
+      clock,
       running: true,
+      paused: false,
       fatals: 0,
       hasReady: () => opened.node.hasReady(),
       persisting,
     };
     const env: ServerEnvironment = {
-      clock: this.clock,
+      clock,
       transport: this.net.transportFor(opened.memberId),
       fatal: () => void member.fatals++,
       peerHashKV: async (peerUrl, rev) => {

@@ -22,6 +22,8 @@ export interface NetworkReceiver {
 
 interface Endpoint {
   receiver: NetworkReceiver | undefined;
+  /** Paused: messages to it wait here (as in a stopped process's socket) until release(). */
+  waiting: Message[] | undefined;
   hooks: TransportHooks | undefined;
   peers: Set<bigint>;
   closed: boolean;
@@ -84,6 +86,20 @@ export class FakeNetwork {
   }
 
   // ---- faults ----------------------------------------------------------------------------
+
+  /** Messages to `id` wait (not lost) until release(id). */
+  hold(id: bigint): void {
+    this.endpoint(id).waiting ??= [];
+  }
+
+  /** What waited for `id` is delivered now, in order. */
+  release(id: bigint): void {
+    const ep = this.endpoint(id);
+    const waiting = ep.waiting ?? [];
+    ep.waiting = undefined;
+    this.queue.push(...waiting);
+    this.scheduleFlush();
+  }
 
   /** Messages from `from` to `to` are lost (the other direction still works). */
   cutOneWay(from: bigint, to: bigint): void {
@@ -159,7 +175,7 @@ export class FakeNetwork {
   private endpoint(id: bigint): Endpoint {
     let ep = this.endpoints.get(id);
     if (!ep) {
-      ep = { receiver: undefined, hooks: undefined, peers: new Set(), closed: false };
+      ep = { receiver: undefined, waiting: undefined, hooks: undefined, peers: new Set(), closed: false };
       this.endpoints.set(id, ep);
     }
     return ep;
@@ -200,6 +216,7 @@ export class FakeNetwork {
 
   private deliver(m: Message): void {
     const to = this.endpoints.get(m.to);
+    if (to?.waiting) return void to.waiting.push(m);
     if (!to?.receiver || this.lost(m) || !to.receiver.isMember(m.from)) {
       this.stats.dropped++;
       return;

@@ -12,11 +12,11 @@ export function put(server: EtcdServer, key: string, value: string, lease = 0n):
   return server.put(raw).then((r) => ({ revision: r.response.revision }));
 }
 
-/** The value of `key` (undefined if absent); linearizable unless `serializable`. */
-export async function get(server: EtcdServer, key: string, serializable = false): Promise<{ value: string | undefined; revision: number }> {
+/** The value of `key` (undefined if absent) and its mod revision (0 if absent); linearizable unless `serializable`. */
+export async function get(server: EtcdServer, key: string, serializable = false): Promise<{ value: string | undefined; modRevision: number; revision: number }> {
   const r = await server.range(rangeOf(key, serializable));
   const kv = r.response.kvs[0];
-  return { value: kv ? Buffer.from(kv.value).toString() : undefined, revision: r.header.revision };
+  return { value: kv ? Buffer.from(kv.value).toString() : undefined, modRevision: kv ? Number(kv.modRevision) : 0, revision: r.header.revision };
 }
 
 export function grantLease(server: EtcdServer, ttlSeconds: number): Promise<LeaseGrantResult> {
