@@ -145,7 +145,7 @@ export function composeServer(cfg: MemberConfig, logger: Logger, m: OpenedMember
       initialClusterToken: cfg.initialClusterToken,
       strictReconfigCheck: cfg.strictReconfigCheck,
     }),
-    leadership: new Leadership({ status, node: m.node, kick, logger, requestTimeoutMs: requestTimeoutMs(cfg), electionTimeoutMs: cfg.electionTimeoutMs }),
+    leadership: new Leadership({ status, node: m.node, kick, logger, requestTimeoutMs: requestTimeoutMs(cfg), electionTimeoutMs: cfg.electionTimeoutMs, clock: env.clock }),
     peers: new ServerPeerReceiver({ status, membership, node: m.node, kick, snapDir: snapDirOf(cfg), onMemberRemoved: (l) => raft.events.onMemberRemoved(l), logger }),
     backendMaintenance: new BackendMaintenance({ store: m.store, backend: m.backend, snapDir: snapDirOf(cfg), logger }),
     transport,

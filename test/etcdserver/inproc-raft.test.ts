@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { InprocCluster } from "../support/inproc/cluster.js";
 import { get, put } from "../support/inproc/requests.js";
-import { ErrTimeout } from "../../server/pb/errors.js";
+import { ErrTimeout, ErrTimeoutLeaderTransfer } from "../../server/pb/errors.js";
 
 describe("in-process cluster of 3: elections, replication, linearizable reads", { timeout: 120_000 }, () => {
   let c: InprocCluster;
@@ -66,6 +66,22 @@ describe("in-process cluster of 3: elections, replication, linearizable reads", 
     const r = await c.outcome(put(leader.server, "k", "never"), c.electionTicks - 1);
     assert.equal(r.state, "pending");
     for (const f of c.followers()) assert.equal((await get(f.server, "k", true)).value, undefined);
+  });
+
+  test("move-leader hands leadership to a reachable follower; to an isolated one it times out (request timeout) and the leader keeps leading", async () => {
+    const leader = c.leader()!;
+    const [target, cutOff] = c.followers() as [(typeof c.members)[number], (typeof c.members)[number]];
+    c.net.isolate(cutOff.id);
+    const stuck = await c.outcome(leader.server.moveLeader(cutOff.id), c.requestTimeoutTicks + 5);
+    assert.equal(stuck.state, "rejected");
+    assert.equal((stuck as { error: unknown }).error, ErrTimeoutLeaderTransfer);
+    assert.equal(c.leader(), leader, "the transfer was abandoned");
+    c.net.heal();
+    await c.until(() => cutOff.server.leader() === leader.id, 4 * c.electionTicks, "the isolated follower is back");
+    const moved = await c.outcome(leader.server.moveLeader(target.id), 2 * c.electionTicks);
+    assert.equal(moved.state, "fulfilled");
+    assert.equal(c.leader(), target);
+    await c.until(() => c.members.every((m) => m.server.leader() === target.id), c.electionTicks, "everyone follows the new leader");
   });
 
   test("a linearizable read on an isolated old leader never answers the stale value: it times out; healed, it reads the new one", async () => {
