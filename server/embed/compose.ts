@@ -345,6 +345,7 @@ function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     clusterId: () => membership().clusterId,
     stopped: () => status.stopped,
     logger,
+    clock: env.clock,
   });
   late.clusterVersion = new ClusterVersion({ memberId: m.memberId, clusterId: () => membership().clusterId, propose: (k, payload) => propose(k, payload), logger });
   return { leases, kv, compactor, publisher, clusterVersion: late.clusterVersion };

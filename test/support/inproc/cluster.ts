@@ -48,8 +48,8 @@ export interface InprocMember {
   running: boolean;
   /** Between pause() and resume(): no timer fires, nothing is delivered to it. */
   paused: boolean;
-  /** How often the server asked to stop fatally (ServerEnvironment.fatal). */
-  fatals: number;
+  /** How often the server asked to stop fatally (ServerEnvironment.fatal): a process would have exited. */
+  readonly fatals: number;
   /** Its raft node says there is work to do (a Ready). */
   hasReady(): boolean;
   /** WAL writes under way. */
@@ -255,30 +255,33 @@ export class InprocCluster {
     const opened = await openMember(config, this.logger.child({ member: name }), undefined, { randInt: (n) => Math.floor(rand() * n) });
     const persisting = new Set<Promise<unknown>>();
     const clock = new ManualClock(this.clock.now());
-    const member: InprocMember = {
-      name,
-      id: opened.memberId,
-      config,
-      server: undefined as unknown as EtcdServer, // set just below, before anyone reads it
-      clock,
-      running: true,
-      paused: false,
-      fatals: 0,
-      hasReady: () => opened.node.hasReady(),
-      persisting,
-    };
+    const faults = { fatals: 0 };
     const env: ServerEnvironment = {
       clock,
       transport: this.net.transportFor(opened.memberId),
-      fatal: () => void member.fatals++,
+      fatal: () => void faults.fatals++,
       peerHashKV: async (peerUrl, rev) => {
         const peer = this.members.find((x) => x.running && x.config.initialAdvertisePeerUrls.includes(peerUrl));
-        if (!peer || this.net.isCut(member.id, peer.id)) throw new Error(`peer ${peerUrl} unreachable`);
+        if (!peer || this.net.isCut(opened.memberId, peer.id)) throw new Error(`peer ${peerUrl} unreachable`);
         const h = peer.server.hashKV(rev);
         return { hash: h.hash, compactRevision: h.compactRevision, revision: h.rev };
       },
     };
-    member.server = composeServer(config, this.logger.child({ member: name }), { ...opened, stable: tracked(opened.stable, persisting) }, env);
+    const server = composeServer(config, this.logger.child({ member: name }), { ...opened, stable: tracked(opened.stable, persisting) }, env);
+    const member: InprocMember = {
+      name,
+      id: opened.memberId,
+      config,
+      server,
+      clock,
+      running: true,
+      paused: false,
+      get fatals() {
+        return faults.fatals;
+      },
+      hasReady: () => opened.node.hasReady(),
+      persisting,
+    };
     this.net.attach(opened.memberId, member.server.peers);
     return member;
   }
