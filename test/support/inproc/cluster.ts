@@ -18,6 +18,8 @@ import { openMember, type OpenedMember } from "../../../server/etcdserver/bootst
 import type { StableStorage } from "../../../server/etcdserver/raft-loop.js";
 import type { EtcdServer } from "../../../server/etcdserver/server.js";
 import type { Logger } from "../../../server/log/logger.js";
+import type { RawNode } from "../../../server/raft/raw-node.js";
+import type { Ready } from "../../../server/raft/types.js";
 import { ManualClock, settle } from "../manual-clock.js";
 import { mulberry32 } from "../prng.js";
 import { FakeNetwork } from "./network.js";
@@ -50,14 +52,14 @@ export interface InprocMember {
   paused: boolean;
   /** How often the server asked to stop fatally (ServerEnvironment.fatal): a process would have exited. */
   readonly fatals: number;
-  /** Its raft node says there is work to do (a Ready). */
+  /** Its raft node has work to do (a Ready), or the raft loop is still handling one (persisting, installing a snapshot, applying). */
   hasReady(): boolean;
   /** WAL writes under way. */
   readonly persisting: Set<Promise<unknown>>;
 }
 
 /** Quiescence is given up on (an error, not a hang) after this many event-loop turns. */
-const MAX_SETTLE_TURNS = 100_000;
+const MAX_SETTLE_TURNS = 1_000_000;
 
 export class InprocCluster {
   /** The cluster's time (the network's; every running member's clock but a paused one's). */
@@ -267,7 +269,9 @@ export class InprocCluster {
         return { hash: h.hash, compactRevision: h.compactRevision, revision: h.rev };
       },
     };
-    const server = composeServer(config, this.logger.child({ member: name }), { ...opened, stable: tracked(opened.stable, persisting) }, env);
+    const readies = { open: 0 };
+    const node = handlingReady(opened.node, readies);
+    const server = composeServer(config, this.logger.child({ member: name }), { ...opened, node, stable: tracked(opened.stable, persisting) }, env);
     const member: InprocMember = {
       name,
       id: opened.memberId,
@@ -279,7 +283,7 @@ export class InprocCluster {
       get fatals() {
         return faults.fatals;
       },
-      hasReady: () => opened.node.hasReady(),
+      hasReady: () => readies.open > 0 || opened.node.hasReady(),
       persisting,
     };
     this.net.attach(opened.memberId, member.server.peers);
@@ -289,6 +293,27 @@ export class InprocCluster {
 
 function peerUrlOf(i: number): string {
   return `http://127.0.0.1:${32380 + i}`;
+}
+
+/** The raft node, counting Readies taken by the loop and not yet advanced (the loop awaits file I/O in between). */
+function handlingReady(node: RawNode, readies: { open: number }): RawNode {
+  return new Proxy(node, {
+    get(target, prop) {
+      if (prop === "ready")
+        return () => {
+          const rd = target.ready();
+          readies.open++;
+          return rd;
+        };
+      if (prop === "advance")
+        return (rd: Ready) => {
+          readies.open--;
+          target.advance(rd);
+        };
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** The WAL with its writes counted while under way, so that settle() can wait for them. */
