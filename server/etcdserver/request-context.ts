@@ -30,7 +30,7 @@ export function withTimeout(parent: AbortSignal | undefined, ms: number, clock?:
   const ac = new AbortController();
   const onParent = () => ac.abort(parent!.reason);
   const expire = () => ac.abort(ErrCtxDeadlineExceeded);
-  const cancelTimer = clock ? clock.after(Math.max(0, ms), expire) : clearTimeout.bind(undefined, setTimeout(expire, Math.max(0, ms)));
+  const cancelTimer = clock ? clock.after(Math.max(0, ms), expire) : plainTimer(Math.max(0, ms), expire);
   if (parent?.aborted) onParent();
   else parent?.addEventListener("abort", onParent, { once: true });
   return {
@@ -40,6 +40,12 @@ export function withTimeout(parent: AbortSignal | undefined, ms: number, clock?:
       parent?.removeEventListener("abort", onParent);
     },
   };
+}
+
+/** A ref'd timer (the system clock's are unref'd): it keeps a waiting caller's process alive. Returns its cancel. */
+function plainTimer(ms: number, f: () => void): () => void {
+  const t = setTimeout(f, ms);
+  return () => clearTimeout(t);
 }
 
 /** Runs `onAbort` once if `signal` aborts before `dispose` is called; returns `dispose`. */
