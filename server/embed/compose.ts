@@ -2,7 +2,10 @@
  * The composition root of a member's server: every collaborator is built here, once, and wired to
  * the others. What varies between a process and a test is the environment (the clock that ticks
  * raft, the peer transport, what a fatal error does), so that a test can compose members with
- * another transport and a manual clock (none does yet: tests start members as processes).
+ * another transport and a manual clock (test/support/inproc/ does: several members in one process,
+ * raft messages delivered in memory, time advanced by the test). Every timer and timestamp that
+ * decides a server's behaviour (raft ticks, lease expiry, read and proposal timeouts, leader
+ * election times, peers' activeSince) comes from `env.clock`.
  */
 import { join } from "node:path";
 import { DEFAULT_QUOTA_BYTES, snapDirOf, type MemberConfig } from "../config/member-config.js";
@@ -142,7 +145,7 @@ export function composeServer(cfg: MemberConfig, logger: Logger, m: OpenedMember
       initialClusterToken: cfg.initialClusterToken,
       strictReconfigCheck: cfg.strictReconfigCheck,
     }),
-    leadership: new Leadership({ status, node: m.node, kick, logger, requestTimeoutMs: requestTimeoutMs(cfg), electionTimeoutMs: cfg.electionTimeoutMs }),
+    leadership: new Leadership({ status, node: m.node, kick, logger, requestTimeoutMs: requestTimeoutMs(cfg), electionTimeoutMs: cfg.electionTimeoutMs, clock: env.clock }),
     peers: new ServerPeerReceiver({ status, membership, node: m.node, kick, snapDir: snapDirOf(cfg), onMemberRemoved: (l) => raft.events.onMemberRemoved(l), logger }),
     backendMaintenance: new BackendMaintenance({ store: m.store, backend: m.backend, snapDir: snapDirOf(cfg), logger }),
     transport,
@@ -206,6 +209,7 @@ function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: Ser
   const lessor = new Lessor(m.backend.bucket(LEASE_BUCKET), {
     minTtl: minLeaseTtl(cfg.heartbeatIntervalMs, cfg.electionTimeoutMs),
     expiredRetryMs: requestTimeoutMs(cfg),
+    now: () => env.clock.now(),
     logger: { warn: (msg, f) => logger.warn(f ?? {}, msg) },
   });
   m.store.setLeaseHooks(lessor.hooks);
@@ -274,6 +278,7 @@ function buildRaftAccess(cfg: MemberConfig, m: OpenedMember, env: ServerEnvironm
     onFailed: () => metrics.readIndexFailed.inc(),
     onRetry: () => metrics.slowReadIndex.inc(),
     nextCtx: () => st.ids.nextId(),
+    clock: env.clock,
   });
   const proposer = (late.proposer = new Proposer({
     node: m.node,
@@ -285,6 +290,7 @@ function buildRaftAccess(cfg: MemberConfig, m: OpenedMember, env: ServerEnvironm
     metrics,
     maxRequestBytes: cfg.maxRequestBytes,
     timeoutMs,
+    clock: env.clock,
     leadership: {
       selfId: m.memberId,
       electionTimeoutMs: cfg.electionTimeoutMs,
@@ -339,6 +345,7 @@ function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     clusterId: () => membership().clusterId,
     stopped: () => status.stopped,
     logger,
+    clock: env.clock,
   });
   late.clusterVersion = new ClusterVersion({ memberId: m.memberId, clusterId: () => membership().clusterId, propose: (k, payload) => propose(k, payload), logger });
   return { leases, kv, compactor, publisher, clusterVersion: late.clusterVersion };

@@ -33,6 +33,7 @@ import { touchPrivateDirAll } from "../util/file-modes.js";
 import { PeerDialer } from "../tls/peer-dialer.js";
 import { armFailpointsFromEnv, FAILPOINT_ENV } from "../util/failpoint.js";
 import { DurableLog } from "./durable-log.js";
+import type { StableStorage } from "./raft-loop.js";
 
 /** A member's state, opened: what the server is built from. */
 export interface OpenedMember {
@@ -41,8 +42,8 @@ export interface OpenedMember {
   readonly node: RawNode;
   /** Raft's log as the node reads it. */
   readonly storage: MemoryStorage;
-  /** Where the raft loop persists: the WAL and the snapshot files, behind one queue. */
-  readonly stable: DurableLog;
+  /** Where the raft loop persists: the WAL and the snapshot files, behind one queue (a DurableLog). */
+  readonly stable: StableStorage;
   readonly snapshots: Snapshotter;
   readonly wal: Wal;
   readonly backend: Backend;
@@ -75,7 +76,13 @@ interface Recovered {
   bootstrapPeers?: { id: bigint; context: Uint8Array }[];
 }
 
-export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: PeerDialer = new PeerDialer(undefined)): Promise<OpenedMember> {
+/** What a test may vary when opening a member (test/support/inproc/): the randomness of raft's election timeouts. */
+export interface OpenOptions {
+  /** A random integer in [0, n): raft's randomized election timeout (default: node:crypto's randomInt). */
+  readonly randInt?: (n: number) => number;
+}
+
+export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: PeerDialer = new PeerDialer(undefined), options: OpenOptions = {}): Promise<OpenedMember> {
   const walDir = walDirOf(cfg);
   const snapDir = snapDirOf(cfg);
   const fileLog = fileLogOf(logger);
@@ -96,7 +103,7 @@ export async function openMember(cfg: MemberConfig, logger: Logger, peerDialer: 
     : cfg.initialClusterState === "existing"
       ? await joinExisting(cfg, logger, peerDialer)
       : await bootstrapNew(cfg, logger);
-  const node = newRawNode(cfg, r.memberId, storage, r.appliedIndex, logger);
+  const node = newRawNode(cfg, r.memberId, storage, r.appliedIndex, logger, options.randInt ?? ((n) => randomInt(n)));
   let confState: ConfState;
   if (r.bootstrapPeers) {
     node.bootstrap(r.bootstrapPeers);
@@ -213,7 +220,7 @@ export function electionTicksOf(cfg: Pick<MemberConfig, "electionTimeoutMs" | "h
   return Math.max(2, Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs));
 }
 
-function newRawNode(cfg: MemberConfig, id: bigint, storage: MemoryStorage, applied: number, logger: Logger): RawNode {
+function newRawNode(cfg: MemberConfig, id: bigint, storage: MemoryStorage, applied: number, logger: Logger, randInt: (n: number) => number): RawNode {
   return new RawNode({
     id,
     electionTick: electionTicksOf(cfg),
@@ -225,7 +232,7 @@ function newRawNode(cfg: MemberConfig, id: bigint, storage: MemoryStorage, appli
     maxUncommittedEntriesSize: 1 << 30,
     checkQuorum: true,
     preVote: cfg.preVote,
-    randInt: (n) => randomInt(n),
+    randInt,
     logger: { info: (msg, f) => logger.info(f ?? {}, msg), warn: (msg, f) => logger.warn(f ?? {}, msg) },
   });
 }

@@ -6,6 +6,7 @@ import { NONE } from "../raft/types.js";
 import type { RawNode } from "../raft/raw-node.js";
 import type { RaftStatus } from "./raft-status.js";
 import { withTimeout } from "./request-context.js";
+import type { Clock } from "../util/clock.js";
 
 export interface LeadershipDeps {
   readonly status: RaftStatus;
@@ -15,6 +16,8 @@ export interface LeadershipDeps {
   readonly logger: Logger;
   readonly requestTimeoutMs: number;
   readonly electionTimeoutMs: number;
+  /** What times the transfer out (default: a plain timer). */
+  readonly clock?: Clock;
 }
 
 export class Leadership {
@@ -30,7 +33,7 @@ export class Leadership {
     node.transferLeader(target);
     this.d.kick();
     // etcd's MoveLeader answers this when its context ends, too
-    const ctx = withTimeout(signal, timeoutMs);
+    const ctx = withTimeout(signal, timeoutMs, this.d.clock);
     try {
       await status.waitForLeader(target, ctx.signal, () => ErrTimeoutLeaderTransfer);
     } finally {

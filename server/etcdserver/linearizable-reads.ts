@@ -1,6 +1,7 @@
 import { ErrTimeout, ErrStopped } from "../pb/errors.js";
 import { contextError, onAbort } from "./request-context.js";
 import type { ReadState } from "../raft/types.js";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 
 export interface ReadIndexNode {
   readIndex(ctx: Uint8Array): void;
@@ -22,14 +23,17 @@ export interface LinearizableReadsDeps {
    * the same context would have one of them ignored, its reads stalled until the retry.
    */
   readonly nextCtx: () => bigint;
+  /** What times rounds out and retries them (default: the system clock; a test drives a manual one). */
+  readonly clock?: Clock;
 }
 
 interface Round {
   readonly ctx: bigint;
   readonly waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
   index?: number;
-  timer?: NodeJS.Timeout;
-  retry?: NodeJS.Timeout;
+  /** Cancel the round's timeout, and its retry. */
+  cancelTimer?: () => void;
+  cancelRetry?: () => void;
 }
 
 /** etcd's readIndexRetryTime: a ReadIndex request or its answer can be lost (leader change, dropped message). */
@@ -45,8 +49,11 @@ export class LinearizableReads {
   private queued: Round["waiters"] = [];
   private readonly ready: Round[] = [];
   private stopped = false;
+  private readonly clock: Clock;
 
-  constructor(private readonly d: LinearizableReadsDeps) {}
+  constructor(private readonly d: LinearizableReadsDeps) {
+    this.clock = d.clock ?? SYSTEM_CLOCK;
+  }
 
   /**
    * Resolves once a read issued now may be served from the local state machine. If `signal` aborts
@@ -79,7 +86,7 @@ export class LinearizableReads {
     this.current = round;
     const ctx = Buffer.alloc(8);
     ctx.writeBigUInt64BE(round.ctx);
-    round.timer = setTimeout(() => this.failRound(round, ErrTimeout), this.d.timeoutMs);
+    round.cancelTimer = this.clock.after(this.d.timeoutMs, () => this.failRound(round, ErrTimeout));
     const ask = (): boolean => {
       try {
         this.d.node.readIndex(ctx);
@@ -92,11 +99,11 @@ export class LinearizableReads {
     };
     if (!ask()) return;
     // Ask again with the same context until raft answers; the first answer wins.
-    round.retry = setInterval(() => {
+    round.cancelRetry = this.clock.every(READ_INDEX_RETRY_MS, () => {
       if (this.current !== round) return;
       this.d.onRetry();
       ask();
-    }, READ_INDEX_RETRY_MS);
+    });
   }
 
   onReadStates(states: readonly ReadState[]): void {
@@ -105,7 +112,7 @@ export class LinearizableReads {
       const round = this.current;
       if (!round || round.ctx !== ctx) continue;
       round.index = rs.index;
-      clearInterval(round.retry);
+      round.cancelRetry?.();
       this.current = undefined;
       this.ready.push(round);
     }
@@ -119,14 +126,14 @@ export class LinearizableReads {
     const applied = this.d.appliedIndex();
     while (this.ready.length > 0 && this.ready[0]!.index! <= applied) {
       const round = this.ready.shift()!;
-      clearTimeout(round.timer);
+      round.cancelTimer?.();
       for (const w of round.waiters) w.resolve();
     }
   }
 
   private failRound(round: Round, err: Error): void {
-    clearTimeout(round.timer);
-    clearInterval(round.retry);
+    round.cancelTimer?.();
+    round.cancelRetry?.();
     if (this.current === round) this.current = undefined;
     this.d.onFailed();
     for (const w of round.waiters) w.reject(err);

@@ -6,6 +6,7 @@ import type { Logger } from "../log/logger.js";
 import { idToHex } from "../membership/ids.js";
 import type { ApplyValue } from "./applier.js";
 import { ProposalKind, jsonPayload, type MemberAttributes } from "../pb/raft-entry.js";
+import type { Clock } from "../util/clock.js";
 
 export interface MemberPublisherDeps {
   readonly memberId: bigint;
@@ -15,6 +16,8 @@ export interface MemberPublisherDeps {
   clusterId(): bigint;
   stopped(): boolean;
   readonly logger: Logger;
+  /** What times the retry (default: a plain timer). */
+  readonly clock?: Clock;
 }
 
 /** Wait before proposing the attributes again after a failed attempt. */
@@ -52,7 +55,9 @@ export class MemberPublisher {
       (e) => {
         this.publishing = false;
         d.logger.warn({ error: String(e) }, "failed to publish local member to cluster through raft; retrying");
-        setTimeout(() => !d.stopped() && !this.publishing && this.publish(), RETRY_MS);
+        const retry = () => !d.stopped() && !this.publishing && this.publish();
+        if (d.clock) d.clock.after(RETRY_MS, retry);
+        else setTimeout(retry, RETRY_MS);
       },
     );
   }

@@ -12,6 +12,7 @@ import type { ApplyResult, ApplyValue } from "./applier.js";
 import type { IdGenerator } from "./id-generator.js";
 import { encodeProposal, type AuthStamp, type ProposalKind } from "../pb/raft-entry.js";
 import type { WaitRegistry } from "./wait.js";
+import type { Clock } from "../util/clock.js";
 
 export interface ProposerDeps {
   readonly node: { propose(data: Uint8Array): void; proposeConfChange(cc: ConfChange): void };
@@ -28,6 +29,11 @@ export interface ProposerDeps {
   readonly timeoutMs: number;
   /** Leadership and peer connectivity, to tell why a proposal timed out (etcd's parseProposeCtxErr). */
   readonly leadership: LeadershipView;
+  /**
+   * What times proposals out and stamps when they started (the same clock as leadElectedAt and
+   * activeSince, which the start is compared with). Default: Date.now and plain timers.
+   */
+  readonly clock?: Clock;
 }
 
 /**
@@ -41,13 +47,17 @@ export class Proposer {
 
   constructor(private readonly d: ProposerDeps) {}
 
+  private now(): number {
+    return this.d.clock ? this.d.clock.now() : Date.now();
+  }
+
   /** Proposes an entry and waits for this member to apply it. Nothing resolves before the entry is durable. */
   async propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<ApplyValue> {
     const d = this.d;
     if (d.stopped()) throw ErrStopped;
     if (payload.length > d.maxRequestBytes) throw ErrRequestTooLarge;
-    const ctx = withTimeout(signal, d.timeoutMs);
-    const start = Date.now();
+    const ctx = withTimeout(signal, d.timeoutMs, d.clock);
+    const start = this.now();
     try {
       await this.waitForLeader(ctx.signal);
       const id = d.ids.nextId();
@@ -84,14 +94,14 @@ export class Proposer {
     const context = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(encodeMember(member)).toString()), requestId: id.toString() }));
     const done = d.waits.register(id);
     const cc: ConfChange = { type, nodeId, context };
-    const start = Date.now();
+    const start = this.now();
     try {
       d.node.proposeConfChange(cc);
     } catch {
       d.waits.fail(id, d.leader() === NONE ? ErrNoLeader : ErrTimeout);
     }
     d.kick();
-    const ctx = withTimeout(signal, d.timeoutMs);
+    const ctx = withTimeout(signal, d.timeoutMs, d.clock);
     const stopWaiting = onAbort(ctx.signal, () => d.waits.fail(id, parseProposeCtxErr(contextError(ctx.signal), start, d.leadership)));
     try {
       const r = await done;

@@ -59,9 +59,15 @@ export class RaftEvents {
 
   constructor(private readonly d: RaftEventsDeps) {}
 
-  /** At start: campaign once everything committed is applied if this member is the only voter. */
+  /**
+   * At start: campaign once everything committed is applied if this member is the only voter; and
+   * publish this member's attributes, as etcd does at every start (its proposal waits for a leader).
+   * Waiting for a no-op of the leader's term instead would never publish a member restarted under
+   * the same leader: it replays that no-op before it knows the leader, or skips it in a snapshot.
+   */
   started(): void {
     this.campaignWhenApplied = true;
+    this.d.publisher.publishOnce();
   }
 
   /** Called when this member learns it was removed: the process should stop. */

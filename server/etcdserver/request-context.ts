@@ -5,6 +5,7 @@
  * takes one, stops waiting when it aborts and answers what etcd answers at that point.
  */
 import { ErrCtxCanceled, ErrCtxDeadlineExceeded, EtcdError } from "../pb/errors.js";
+import type { Clock } from "../util/clock.js";
 
 /** The error the context ended with (Go's ctx.Err(), as etcd's gRPC server answers it). */
 export function contextError(signal: AbortSignal): EtcdError {
@@ -21,20 +22,30 @@ export interface TimedContext {
   done(): void;
 }
 
-/** context.WithTimeout(parent, ms): aborts with ErrCtxDeadlineExceeded after `ms`, or with the parent's reason. */
-export function withTimeout(parent: AbortSignal | undefined, ms: number): TimedContext {
+/**
+ * context.WithTimeout(parent, ms): aborts with ErrCtxDeadlineExceeded after `ms`, or with the parent's
+ * reason. `clock`: what measures `ms` (a test's manual clock); without one, a plain timer.
+ */
+export function withTimeout(parent: AbortSignal | undefined, ms: number, clock?: Pick<Clock, "after">): TimedContext {
   const ac = new AbortController();
   const onParent = () => ac.abort(parent!.reason);
-  const timer = setTimeout(() => ac.abort(ErrCtxDeadlineExceeded), Math.max(0, ms));
+  const expire = () => ac.abort(ErrCtxDeadlineExceeded);
+  const cancelTimer = clock ? clock.after(Math.max(0, ms), expire) : plainTimer(Math.max(0, ms), expire);
   if (parent?.aborted) onParent();
   else parent?.addEventListener("abort", onParent, { once: true });
   return {
     signal: ac.signal,
     done: () => {
-      clearTimeout(timer);
+      cancelTimer();
       parent?.removeEventListener("abort", onParent);
     },
   };
+}
+
+/** A ref'd timer (the system clock's are unref'd): it keeps a waiting caller's process alive. Returns its cancel. */
+function plainTimer(ms: number, f: () => void): () => void {
+  const t = setTimeout(f, ms);
+  return () => clearTimeout(t);
 }
 
 /** Runs `onAbort` once if `signal` aborts before `dispose` is called; returns `dispose`. */

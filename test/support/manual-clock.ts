@@ -48,6 +48,24 @@ export class ManualClock implements Clock {
     this.nowMs = end;
   }
 
+  /**
+   * Moves time forward by `ms` as a process stopped that long (SIGSTOP) sees it on SIGCONT: every
+   * timer that fell due fires once, an interval then runs on from now (as Node's timers do), not
+   * once for each period missed.
+   */
+  async jump(ms: number): Promise<void> {
+    this.nowMs += ms;
+    const due = this.timers.filter((x) => !x.cancelled && x.next <= this.nowMs).sort((a, b) => a.next - b.next);
+    for (const t of due) {
+      if (t.cancelled) continue;
+      if (t.every > 0) t.next = this.nowMs + t.every;
+      else t.cancelled = true;
+      t.f();
+      await settle();
+    }
+    this.timers = this.timers.filter((x) => !x.cancelled);
+  }
+
   private add(t: Timer): () => void {
     this.timers.push(t);
     return () => {

@@ -5,13 +5,14 @@ import { WatchSession, type WireWatchResponse } from "../../server/etcdserver/re
 import type { EtcdServer } from "../../server/etcdserver/server.js";
 import { WatchableStore } from "../../server/watch/index.js";
 import { B, openTempStore, type TempStore } from "../mvcc/helpers.js";
+import { ManualClock, settle } from "../support/manual-clock.js";
 
 const cleanup: Array<() => Promise<void> | void> = [];
 after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-function setup(opts: { maxRequestBytes?: number; progressNotifyMs?: number } = {}) {
+function setup(opts: { maxRequestBytes?: number; progressNotifyMs?: number; clock?: ManualClock } = {}) {
   const t: TempStore = openTempStore();
   const ws = new WatchableStore(t.store);
   const server = {
@@ -19,7 +20,11 @@ function setup(opts: { maxRequestBytes?: number; progressNotifyMs?: number } = {
     header: (rev?: number) => ({ clusterId: 1n, memberId: 2n, revision: rev ?? t.store.currentRevision(), raftTerm: 3 }),
   } as unknown as EtcdServer;
   const got: WireWatchResponse[] = [];
-  const session = new WatchSession(server, { write: (r) => got.push(r), writable: () => true }, { maxRequestBytes: opts.maxRequestBytes ?? 1.5 * 1024 * 1024, progressNotifyMs: opts.progressNotifyMs ?? 60_000 });
+  const session = new WatchSession(server, { write: (r) => got.push(r), writable: () => true }, {
+    maxRequestBytes: opts.maxRequestBytes ?? 1.5 * 1024 * 1024,
+    progressNotifyMs: opts.progressNotifyMs ?? 60_000,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   cleanup.push(
     () => session.close(),
     () => ws.close(),
@@ -33,7 +38,6 @@ function setup(opts: { maxRequestBytes?: number; progressNotifyMs?: number } = {
   return { t, session, got, put };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const brief = (r: WireWatchResponse) => ({
   id: r.watch_id,
   rev: r.header.revision,
@@ -45,18 +49,21 @@ const brief = (r: WireWatchResponse) => ({
 
 describe("WatchSession", () => {
   it("sends progress notifications only to idle progress_notify watchers that are synced", async () => {
-    const { session, got, put } = setup({ progressNotifyMs: 100 });
+    // the progress interval is 100 ms plus up to 10% jitter; time moves only by the manual clock
+    const clock = new ManualClock();
+    const { session, got, put } = setup({ progressNotifyMs: 100, clock });
     session.handle({ create_request: { key: B("p"), range_end: Buffer.alloc(0), start_revision: 0, progress_notify: true, filters: [], prev_kv: false, watch_id: 0, fragment: false } });
     session.handle({ create_request: { key: B("q"), range_end: Buffer.alloc(0), start_revision: 0, progress_notify: false, filters: [], prev_kv: false, watch_id: 0, fragment: false } });
     // keep watcher 0 busy for a while: no progress notification while it gets events
     for (let i = 0; i < 6; i++) {
       put(["p", String(i)]);
-      await sleep(40);
+      await settle();
+      await clock.advance(40);
     }
     const busy = got.filter((r) => r.watch_id === 0 && !r.created && r.events.length === 0).length;
-    await sleep(400);
+    await clock.advance(400);
     const idle = got.filter((r) => r.watch_id === 0 && !r.created && r.events.length === 0);
-    assert.ok(busy <= 1, `progress while receiving events: ${busy}`);
+    assert.equal(busy, 0, "no progress notification while the watcher receives events");
     assert.ok(idle.length - busy >= 1, "an idle watcher gets progress notifications");
     assert.equal(idle.at(-1)!.header.revision, 7);
     assert.equal(got.filter((r) => r.watch_id === 1 && !r.created).length, 0, "no progress for a watcher that did not ask");
