@@ -12,6 +12,7 @@ import type { ApplyResult, ApplyValue } from "./applier.js";
 import type { IdGenerator } from "./id-generator.js";
 import { encodeProposal, type AuthStamp, type ProposalKind } from "../pb/raft-entry.js";
 import type { WaitRegistry } from "./wait.js";
+import { trace, TRACING } from "../util/latency-trace.js";
 
 export interface ProposerDeps {
   readonly node: { propose(data: Uint8Array): void; proposeConfChange(cc: ConfChange): void };
@@ -58,10 +59,12 @@ export class Proposer {
         d.waits.fail(id, e instanceof EtcdError ? e : d.leader() === NONE ? ErrNoLeader : ErrTimeout);
       }
       d.metrics.proposalsPending.inc();
+      if (TRACING) trace("propose", id);
       d.kick();
       const stopWaiting = onAbort(ctx.signal, () => d.waits.fail(id, parseProposeCtxErr(contextError(ctx.signal), start, d.leadership)));
       try {
         const r = await done;
+        if (TRACING) trace("resolved", id);
         if (!r.ok) throw r.err;
         return r.value;
       } catch (e) {
