@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Entry, HardState, Snapshot } from "../raft/types.js";
 import type { Snapshotter } from "../snap/snapshotter.js";
 import { failpoint } from "../util/failpoint.js";
@@ -18,8 +19,19 @@ export class DurableLog implements StableStorage {
     return next;
   }
 
-  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, background = false): Promise<void> {
-    return this.serial(() => this.wal.save(hs, entries, mustSync, { inline: !background }));
+  /**
+   * `afterSend` (raft-loop.ts StableStorage): a synced save waits one event-loop turn, so the
+   * appends just handed to the transport reach the socket before an inline fdatasync blocks the
+   * loop. A thread-pool fdatasync (the earlier choice) left the loop free too, but its round trip
+   * made the leader's own durable match, which commit needs, the slowest step of a 3-member put
+   * (bench/figures/2026-12-05-put-latency.md). An unsynced save (a commit index) is a page-cache
+   * write of ~100 bytes: no turn is worth waiting for it.
+   */
+  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, afterSend = false): Promise<void> {
+    return this.serial(async () => {
+      if (afterSend && mustSync) await nextTurn();
+      return this.wal.save(hs, entries, mustSync);
+    });
   }
 
   async saveSnapshot(s: Snapshot): Promise<void> {
