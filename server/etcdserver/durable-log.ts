@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Entry, HardState, Snapshot } from "../raft/types.js";
 import type { Snapshotter } from "../snap/snapshotter.js";
 import { failpoint } from "../util/failpoint.js";
@@ -20,18 +19,15 @@ export class DurableLog implements StableStorage {
   }
 
   /**
-   * `afterSend` (raft-loop.ts StableStorage): a synced save waits one event-loop turn, so the
-   * appends just handed to the transport reach the socket before an inline fdatasync blocks the
-   * loop. A thread-pool fdatasync (the earlier choice) left the loop free too, but its round trip
-   * made the leader's own durable match, which commit needs, the slowest step of a 3-member put
-   * (bench/figures/2026-12-05-put-latency.md). An unsynced save (a commit index) is a page-cache
-   * write of ~100 bytes: no turn is worth waiting for it.
+   * `afterSend` (raft-loop.ts StableStorage): a synced save goes through the thread pool, so the
+   * appends just handed to the transport leave while the leader's fdatasync runs, and the loop keeps
+   * reading requests and acknowledgements meanwhile. An unsynced save (the commit index, ~100 bytes
+   * into the page cache) is written inline: through the pool its round trip cost ~430 µs between
+   * "committed" and "applied" on every put (bench/figures/2026-12-05-put-latency.md, which also has
+   * the measured alternative: an inline fdatasync one loop turn later).
    */
   save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, afterSend = false): Promise<void> {
-    return this.serial(async () => {
-      if (afterSend && mustSync) await nextTurn();
-      return this.wal.save(hs, entries, mustSync);
-    });
+    return this.serial(() => this.wal.save(hs, entries, mustSync, { inline: !(afterSend && mustSync) }));
   }
 
   async saveSnapshot(s: Snapshot): Promise<void> {

@@ -23,9 +23,9 @@ export interface LogStorage {
 export interface StableStorage {
   /**
    * `afterSend`: the leader has just handed its appends to the transport. Node's http2 writes them
-   * to the socket in the event loop's next check phase, so a synced save first lets one turn pass
-   * (or those appends leave only after the leader's fsync, and the followers' fsync follows the
-   * leader's instead of overlapping it), then writes and fsyncs inline like any other small save.
+   * to the socket in a later phase of the event loop, so a synced save must not block the loop (or
+   * those appends leave only after the leader's fsync, and the followers' fsync follows the
+   * leader's instead of overlapping it). An unsynced save may run inline.
    */
   save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, afterSend?: boolean): Promise<void>;
   saveSnapshot(s: Snapshot): Promise<void>;
