@@ -20,6 +20,7 @@ import { alarmRefusal, applyAlarm } from "./alarm-apply.js";
 import type { AuthStore } from "../auth/auth-store.js";
 import type { AuthStamp } from "../pb/raft-entry.js";
 import { applyAuth, checkAtApply, type AppliedTokens, type AuthApplyResult } from "./auth-apply.js";
+import { trace, TRACING } from "../util/latency-trace.js";
 
 export type ApplyValue = kv.PutResponse | kv.DeleteRangeResponse | kv.TxnResponse | CompactResult | LeaseGrantResult | LeaseRevokeResult | AlarmResult | AuthResult | undefined;
 
@@ -230,6 +231,7 @@ export class Applier {
         result = { ok: false, err: err instanceof Error ? err : new Error(String(err)) };
       }
     }
+    if (TRACING) trace("applyEntry", e.index, d.id);
     this.waits.trigger(d.id, result);
   }
 

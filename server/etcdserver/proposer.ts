@@ -13,6 +13,7 @@ import type { IdGenerator } from "./id-generator.js";
 import { encodeProposal, type AuthStamp, type ProposalKind } from "../pb/raft-entry.js";
 import type { WaitRegistry } from "./wait.js";
 import type { Clock } from "../util/clock.js";
+import { trace, TRACING } from "../util/latency-trace.js";
 
 export interface ProposerDeps {
   readonly node: { propose(data: Uint8Array): void; proposeConfChange(cc: ConfChange): void };
@@ -68,10 +69,12 @@ export class Proposer {
         d.waits.fail(id, e instanceof EtcdError ? e : d.leader() === NONE ? ErrNoLeader : ErrTimeout);
       }
       d.metrics.proposalsPending.inc();
+      if (TRACING) trace("propose", id);
       d.kick();
       const stopWaiting = onAbort(ctx.signal, () => d.waits.fail(id, parseProposeCtxErr(contextError(ctx.signal), start, d.leadership)));
       try {
         const r = await done;
+        if (TRACING) trace("resolved", id);
         if (!r.ok) throw r.err;
         return r.value;
       } catch (e) {

@@ -2,6 +2,7 @@ import type { Entry, HardState, Message, ReadState, Ready, Snapshot, SoftState }
 import { leadsAfter, planReady, type ReadyStep } from "../raft/ready-plan.js";
 import type { Logger } from "../log/logger.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
+import { trace, TRACING } from "../util/latency-trace.js";
 
 /** The parts of the raft core the loop drives (RawNode satisfies it). */
 export interface DrivenNode {
@@ -21,11 +22,12 @@ export interface LogStorage {
 /** Durable storage: the WAL and the snapshot files. */
 export interface StableStorage {
   /**
-   * `background`: the leader has just handed its appends to the transport; the write must not block
-   * the event loop, or those appends leave only after it (the followers' fsync would then follow the
-   * leader's instead of overlapping it).
+   * `afterSend`: the leader has just handed its appends to the transport. Node's http2 writes them
+   * to the socket in a later phase of the event loop, so a synced save must not block the loop (or
+   * those appends leave only after the leader's fsync, and the followers' fsync follows the
+   * leader's instead of overlapping it). An unsynced save may run inline.
    */
-  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, background?: boolean): Promise<void>;
+  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, afterSend?: boolean): Promise<void>;
   saveSnapshot(s: Snapshot): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ export class RaftLoop {
 
   private async run(): Promise<void> {
     this.scheduled = false;
+    if (TRACING) trace("run");
     if (this.running || this.stopped) return;
     this.running = true;
     try {
@@ -114,6 +117,7 @@ export class RaftLoop {
   /** Executes the Ready's plan (raft/ready-plan.ts), the same one the raft simulation executes. */
   private async handle(rd: Ready): Promise<void> {
     this.isLeader = leadsAfter(rd, this.isLeader);
+    if (TRACING) trace("ready", rd.entries.at(-1)?.index ?? 0, rd.committedEntries.at(-1)?.index ?? 0);
     let sentEarly = false;
     for (const step of planReady(rd, this.isLeader)) {
       if (step.kind === "send" && step.beforePersist) sentEarly = true;
@@ -133,6 +137,7 @@ export class RaftLoop {
         const t0 = performance.now();
         await this.stable.save(step.hardState, step.entries, step.mustSync, sentEarly);
         if (step.mustSync) this.observeFsync((performance.now() - t0) / 1000);
+        if (TRACING) trace("persisted", step.entries.at(-1)?.index ?? 0, step.mustSync ? 1 : 0);
         return;
       }
       case "installSnapshot":
@@ -143,7 +148,10 @@ export class RaftLoop {
         if (step.entries.length > 0) this.log.append(step.entries);
         return;
       case "apply":
-        return this.hooks.apply(step.entries);
+        if (TRACING) trace("applyStart", step.entries[0]!.index, step.entries.at(-1)!.index);
+        this.hooks.apply(step.entries);
+        if (TRACING) trace("applied", step.entries.at(-1)!.index);
+        return;
       case "readStates":
         return this.hooks.onReadStates(step.readStates);
       case "advance":

@@ -6,6 +6,7 @@ import { MessageType, type Message } from "../raft/types.js";
 import { checkIdentity, readIdentity, REMOVED_MESSAGE } from "./handshake.js";
 import { RateLimitedLog } from "../log/rate-limited.js";
 import { SnapshotReception, type Chunk } from "./snapshot-receiver.js";
+import { trace, TRACING } from "../util/latency-trace.js";
 
 /** At most one warning per kind of refusal and sender in this long. */
 export const PEER_WARNING_INTERVAL_MS = 5000;
@@ -70,6 +71,7 @@ export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServic
         limited.log(`refused:${from}`, { "remote-peer-id": idToHex(from), reason: why }, "dropping a raft message");
         continue;
       }
+      if (TRACING) trace(`recv${m.type}`, m.entries.at(-1)?.index ?? m.index, m.from);
       r.receive(m);
     }
   };

@@ -69,13 +69,16 @@ export class Transport {
     }
   }
 
+  /** Sends one Ready's messages: each peer's share is written to its stream as one batch, now. */
   send(messages: readonly Message[]): void {
+    const touched = new Set<PeerSender>();
     for (const m of messages) {
       const p = this.peers.get(m.to);
       if (!p) continue;
       if (m.type === MessageType.Snap) void this.sendSnapshot(p.client, m);
-      else p.sender.send(m);
+      else if (p.sender.enqueue(m)) touched.add(p.sender);
     }
+    for (const s of touched) s.flush();
   }
 
   /** Members whose stream is up now, and since when (etcd's notion of an active peer). */

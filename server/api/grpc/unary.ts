@@ -5,6 +5,7 @@ import { requestSignal } from "./deadline-guard.js";
 import { grpcCodeName, toServiceError } from "./errors.js";
 import { requestContext, type RequestContext } from "../../etcdserver/requests/context.js";
 import { credentialsOf } from "./credentials.js";
+import { trace, TRACING } from "../../util/latency-trace.js";
 
 /** A stream's context: ends when the client goes away. */
 export function streamSignal(call: { once(event: "cancelled", f: () => void): unknown }): AbortSignal {
@@ -27,9 +28,11 @@ export function unary<Req, Res>(metrics: ServerMetrics, service: string, method:
   const labels = { grpc_type: "unary", grpc_service: service, grpc_method: method };
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     metrics.grpcStarted.inc(labels);
+    if (TRACING) trace("recv", 0, method);
     fn(requestContext(callSignal(call), credentialsOf(call)), call.request).then(
       (res) => {
         metrics.grpcHandled.inc({ ...labels, grpc_code: "OK" });
+        if (TRACING) trace("reply", 0, method);
         callback(null, res);
       },
       (err: unknown) => {
