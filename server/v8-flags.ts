@@ -3,7 +3,7 @@
  * bin/etcd-ts.js, the pod entry, systemd units, containers, the SSH and local runners — ends there).
  * Default `--heap-growing-percent=20`: after each mark-compact V8 lets old space grow by 1.2x instead
  * of its default factor (up to 4x), so a member under load does not pile up promoted request garbage
- * (bench/figures/2026-12-05-memory.md: RSS after 100,000 keys 461-467 -> 287-294 MiB for about half
+ * (bench/figures/2026-12-05-memory.md: RSS after 100,000 keys 456-467 -> 287-294 MiB for about half
  * again the CPU per put; `--optimize-for-size` takes 245 MiB but doubles the CPU per put, so it is a
  * choice, not the default). ETCDTS_V8_FLAGS replaces the default; set but empty, no flag is applied.
  *
