@@ -7,9 +7,15 @@ import { startEtcd } from "./embed/etcd.js";
 import { snapshotCommand } from "./ctl/snapshot-command.js";
 import { API_VERSION } from "./etcdserver/server.js";
 import { ETCD_TS_VERSION } from "./version.js";
+import { applyV8Flags } from "./v8-flags.js";
 
 /** flags -> config -> start; nothing else. */
 async function main(): Promise<number> {
+  const v8Flags = applyV8Flags(process.env);
+  if ("error" in v8Flags) {
+    process.stderr.write(`${v8Flags.error}\n`);
+    return 2;
+  }
   if (process.argv[2] === "snapshot") {
     return snapshotCommand(process.argv.slice(3), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
   }
@@ -41,7 +47,7 @@ async function main(): Promise<number> {
   for (const e of parsed.envUsed) logger.info({ variable: e }, "recognized and used environment variable");
   for (const w of parsed.warnings) logger.warn(w);
   for (const n of parsed.noEffect) logger.warn({ flag: `--${n.flag}`, value: n.value, reason: n.reason }, "flag has no effect on etcd-ts");
-  logger.info({ "etcd-ts-version": ETCD_TS_VERSION, "etcd-api-version": API_VERSION, "node-version": process.version }, "starting etcd-ts");
+  logger.info({ "etcd-ts-version": ETCD_TS_VERSION, "etcd-api-version": API_VERSION, "node-version": process.version, "v8-flags": v8Flags.flags.join(" ") }, "starting etcd-ts");
 
   let etcd: Awaited<ReturnType<typeof startEtcd>>;
   let closing = false;

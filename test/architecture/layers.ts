@@ -33,5 +33,5 @@ export const LAYERS: readonly Layer[] = [
   { name: "adapters", folders: ["api/grpc", "api/http", "api/proto"], independent: true, why: "gRPC and the JSON gateway: translate only" },
   { name: "composition root", folders: ["embed"], why: "builds every collaborator and opens the listeners" },
   { name: "commands", folders: ["ctl"], why: "etcd-ts's offline subcommands (snapshot status and restore): etcdctl's flags and output" },
-  { name: "entry point", folders: ["main.ts"], why: "flags -> config -> start" },
+  { name: "entry point", folders: ["main.ts", "v8-flags.ts"], why: "flags -> config -> start; the V8 flags the process runs with" },
 ];
