@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { checkEndpoints, EtcdChannel, normalizeUrl, unary } from "./etcd-client.js";
 import type { RunConditions, TargetKind } from "./schema.js";
 import { registerEndpointTls, type ClientTlsFiles } from "./endpoint-tls.js";
+import { authenticateEndpoints } from "./endpoint-auth.js";
 
 export interface TargetMember {
   name: string;
@@ -56,6 +57,8 @@ export interface ClusterTarget {
   down(): Promise<void>;
   /** TLS: the CA and client certificate the suite presents (registered for the endpoints); absent: plaintext. */
   tls?: ClientTlsFiles;
+  /** Auth on: the suite's requests carry a token (bench/endpoint-auth.ts). */
+  auth?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -71,6 +74,8 @@ export interface LocalClusterLike {
   readonly members: readonly LocalMemberLike[];
   /** A TLS cluster's CA and root client certificate (the local runner's); absent: plaintext. */
   readonly tls?: ClientTlsFiles;
+  /** Root's credentials when the runner turned auth on (`authFile`). */
+  credentials?(): { user: string; password: string } | undefined;
   endpoints(): string[];
   leader(): Promise<string | undefined>;
   kill(name: string, signal?: NodeJS.Signals): unknown;
@@ -90,6 +95,8 @@ export interface LocalUpOptions {
   onProgress?: (msg: string) => void;
   /** Plaintext (the local runner's default is TLS). */
   insecure?: boolean;
+  /** An auth file applied once the cluster is healthy (auth on). */
+  authFile?: string;
 }
 
 export interface LocalRunnerModule {
@@ -189,7 +196,7 @@ function installExitHook(): void {
 
 let clusterSeq = 0;
 /** Brings clusters up with the local runner (it picks a free port block and a directory under .etcdkit/local/). */
-export function localFactory(runner?: LocalRunnerModule): TargetFactory {
+export function localFactory(runner?: LocalRunnerModule, authFile?: string): TargetFactory {
   return async (members, server, _signal, onProgress, opts) => {
     const tls = opts?.tls ?? true;
     const mod = runner ?? (await loadLocalRunner());
@@ -198,7 +205,7 @@ export function localFactory(runner?: LocalRunnerModule): TargetFactory {
     const name = `bench-${server.replace(/[^a-z0-9]/gi, "")}-${members}${tls ? "" : "-plain"}-${tag}`;
     let cluster: LocalClusterLike;
     try {
-      cluster = await mod.LocalCluster.up({ members, server, name, onProgress, insecure: !tls });
+      cluster = await mod.LocalCluster.up({ members, server, name, onProgress, insecure: !tls, ...(authFile !== undefined ? { authFile } : {}) });
     } catch (e) {
       // The runner keeps a failed cluster's directory for diagnosis; the error already carries the log tail,
       // and the name is this run's own, so remove it rather than leave it behind.
@@ -208,6 +215,18 @@ export function localFactory(runner?: LocalRunnerModule): TargetFactory {
     }
     liveClusters.add(cluster);
     const t = localTarget(cluster, server, members);
+    if (authFile !== undefined) {
+      const creds = cluster.credentials?.();
+      if (!creds) throw new Error(`the local runner did not turn auth on for ${name}`);
+      try {
+        await authenticateEndpoints(t.endpoints(), creds);
+        t.auth = true;
+      } catch (e) {
+        await t.down().catch(() => undefined);
+        liveClusters.delete(cluster);
+        throw e;
+      }
+    }
     const down = t.down;
     t.down = async () => {
       try {
