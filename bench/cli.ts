@@ -21,6 +21,9 @@ import { parseShapes } from "./shapes.js";
 import type { BenchOptionsRecord, BenchResultFile, Consistency, Transport } from "./schema.js";
 import { endpointsFromStackOutputs, endpointsTarget, localFactory, tlsFromStackOutputs, type ClusterTarget, type TargetFactory } from "./target.js";
 import type { ClientTlsFiles } from "./endpoint-tls.js";
+import { authenticateEndpoints, type Credentials } from "./endpoint-auth.js";
+import { credentialsFromFlags } from "../ansible-free-scripts/auth/user-flags.js";
+import { loadAuthFile } from "../ansible-free-scripts/auth/auth-file.js";
 import { expandWorkloads } from "./workloads.js";
 import { HOSTS_FLAGS, resolveHostsOptions, type ResolvedHosts } from "./hosts-options.js";
 import { hostsFactory } from "./hosts-target.js";
@@ -90,6 +93,9 @@ export const FLAGS: FlagSpec[] = [
   { name: "quiet", type: "boolean", help: "no progress output" },
   { name: "insecure", type: "boolean", help: "bring clusters up plaintext (local, or --target hosts), without certificates (default: TLS on client and peer ports, as every deployment of the kit)" },
   { name: "tls", type: "boolean", help: "the cost of TLS: each topology (and --target hosts: each set of conditions) with TLS and then plaintext, for the server and the baseline, in the same run" },
+  { name: "auth", type: "string", arg: "FILE", help: "bring local clusters up with this auth file applied (etcdkit local up --auth; ansible-free-scripts/auth/README.md); the load logs in as root" },
+  { name: "user", type: "string", arg: "NAME[:PW]", help: "with --endpoints or --stack-outputs: authenticate as this user (etcdctl's --user); the password after ':', else --password-file, else ETCDCTL_PASSWORD" },
+  { name: "password-file", type: "string", arg: "FILE", help: "the password of --user (one trailing newline dropped)" },
   { name: "cacert", type: "string", arg: "FILE", help: "with https --endpoints: the CA of the members' certificates" },
   { name: "cert", type: "string", arg: "FILE", help: "with https --endpoints: the client certificate to present" },
   { name: "key", type: "string", arg: "FILE", help: "with https --endpoints: the client certificate's key" },
@@ -126,7 +132,7 @@ function positiveInt(flags: FlagValues, name: string, dflt: number, min = 1): nu
 }
 
 /** Flags → the effective options (validated, defaults applied). */
-export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null; hostsTarget: ResolvedHosts | null; clientTls: ClientTlsFiles | undefined } {
+export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: string | null; stackOutputs: string | null; hostsTarget: ResolvedHosts | null; clientTls: ClientTlsFiles | undefined; credentials: Credentials | undefined; authFile: string | undefined } {
   if (flags.quick && flags.full) throw new UsageError("--quick and --full exclude each other");
   const profileName = flags.full ? "full" : flags.quick ? "quick" : "default";
   const profile = PROFILES[profileName];
@@ -203,6 +209,7 @@ export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: s
     profile: profileName,
     transports: transportsOf(flags, Boolean(endpoints || stackOutputs)),
     clientTls: clientTlsOf(flags, Boolean(endpoints)),
+    ...authOf(flags, Boolean(endpoints || stackOutputs), Boolean(hostsTarget)),
     out: (flags.out as string | undefined) ?? null,
     stackOutputs,
     ...(hostsTarget ? { target: "hosts" as const, hosts: hostsTarget.record } : {}),
@@ -215,6 +222,21 @@ function transportsOf(flags: FlagValues, fixed: boolean): Transport[] {
   if (flags.tls && flags.insecure) throw new UsageError("--tls runs both ways; it excludes --insecure");
   if (fixed && (flags.tls || flags.insecure)) throw new UsageError("--tls and --insecure choose how local clusters are brought up: with --endpoints or --stack-outputs the URLs say it");
   return flags.tls ? ["tls", "plaintext"] : flags.insecure ? ["plaintext"] : ["tls"];
+}
+
+/** --user/--password-file for servers that already run; --auth FILE for the local clusters the bench brings up. */
+function authOf(flags: FlagValues, fixed: boolean, hosts: boolean): { credentials: Credentials | undefined; authFile: string | undefined } {
+  const authFile = flags.auth as string | undefined;
+  let credentials: Credentials | undefined;
+  try {
+    credentials = credentialsFromFlags(flags.user as string | undefined, flags["password-file"] as string | undefined);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (credentials && !fixed) throw new UsageError("--user goes with --endpoints or --stack-outputs (with local clusters, --auth FILE brings them up with auth and logs in as root)");
+  if (authFile !== undefined && (fixed || hosts)) throw new UsageError("--auth FILE brings local clusters up with auth on: with --endpoints or --stack-outputs use --user; --target hosts takes none yet");
+  if (authFile !== undefined) loadAuthFile(authFile);
+  return { credentials, authFile: authFile === undefined ? undefined : resolve(authFile) };
 }
 
 function clientTlsOf(flags: FlagValues, endpoints: boolean): ClientTlsFiles | undefined {
@@ -309,19 +331,23 @@ export async function main(argv: string[]): Promise<number> {
         const tls = opts.target === "stack" ? tlsFromStackOutputs(opts.stackOutputs!) : opts.clientTls;
         fixedTarget = await endpointsTarget(urls, opts.target, opts.server, 3000, tls);
         opts.endpoints = fixedTarget.endpoints();
+        if (opts.credentials) {
+          await authenticateEndpoints(opts.endpoints, opts.credentials);
+          fixedTarget.auth = true;
+        }
       } else if (opts.hostsTarget) {
         const why = labUnavailable() ?? sshdUnavailable();
         if (why) throw new Error(`--target hosts: ${why}`);
         factory = hostsFactory({ conditions: opts.hostsTarget.conditions, coresPerHost: opts.hostsTarget.record.coresPerHost, shaper: opts.hostsTarget.record.shaper });
       } else {
-        factory = localFactory();
+        factory = localFactory(opts.authFile);
       }
     } catch (e) {
       err(e instanceof Error ? e.message : errorKind(e));
       return 2;
     }
     const outDir = resolve(opts.out ?? defaultOutDir());
-    const { out: _o, stackOutputs: _s, hostsTarget: _h, clientTls: _t, ...record } = opts;
+    const { out: _o, stackOutputs: _s, hostsTarget: _h, clientTls: _t, credentials: _c, authFile: _a, ...record } = opts;
     const result = await runBench(record, {
       progress,
       signal: ac.signal,

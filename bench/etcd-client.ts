@@ -6,6 +6,19 @@
 import * as grpc from "@grpc/grpc-js";
 import { clientConstructor } from "../server/api/proto/load.js";
 import { isHttps, tlsMaterialFor } from "./endpoint-tls.js";
+import { tokenFor } from "./endpoint-auth.js";
+
+/** Adds the endpoint's auth token (bench/endpoint-auth.ts), when one is registered, to every call. */
+function tokenInterceptor(endpoint: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        const t = tokenFor(endpoint);
+        if (t) metadata.set("token", t);
+        next(metadata, listener);
+      },
+    });
+}
 
 /** TLS for https endpoints, with the client certificate registered for the endpoint (endpoint-tls.ts). */
 export function channelCredentials(endpoint: string): grpc.ChannelCredentials {
@@ -49,7 +62,7 @@ export class EtcdChannel {
     let c = this.clients.get(key);
     if (!c) {
       const Ctor = clientConstructor(pkg, name);
-      c = new Ctor(grpcTarget(this.endpoint), channelCredentials(this.endpoint), { channelOverride: this.channel });
+      c = new Ctor(grpcTarget(this.endpoint), channelCredentials(this.endpoint), { channelOverride: this.channel, interceptors: [tokenInterceptor(this.endpoint)] });
       this.clients.set(key, c);
     }
     return c;

@@ -21,7 +21,8 @@ export async function runHttp(j: LoadJob, ctl: WorkerControl): Promise<void> {
     url: urls.length === 1 ? urls[0]! : urls,
     connections: j.clients,
     timeout: Math.max(1, Math.ceil(j.timeoutMs / 1000)),
-    headers: { "content-type": "application/json" },
+    // a cluster with auth on: the gateway takes the token in Authorization (bench/endpoint-auth.ts)
+    headers: { "content-type": "application/json", ...(j.token ? { authorization: j.token } : {}) },
     requests: [{ method: "POST", path, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body() }) }],
     skipAggregateResult: true,
     // https endpoints: the registered CA and client certificate (bench/endpoint-tls.ts).

@@ -40,6 +40,8 @@ export interface LoadJob {
   putRate: number;
   /** https endpoints: the CA and client certificate files (the parent's registration, bench/endpoint-tls.ts). */
   tls?: ClientTlsFiles;
+  /** A cluster with auth on: the token (the parent's registration, bench/endpoint-auth.ts). */
+  token?: string;
 }
 
 export type ToWorker = { type: "job"; job: LoadJob } | { type: "go"; startAt: number } | { type: "stop" };

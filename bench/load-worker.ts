@@ -21,6 +21,7 @@ import { kvRunner, type KvRunner } from "./kv-ops.js";
 import { Counters } from "./load-counters.js";
 import type { LoadJob, ToWorker } from "./load-job.js";
 import { registerEndpointTls } from "./endpoint-tls.js";
+import { registerEndpointToken } from "./endpoint-auth.js";
 import { runWatchLatency } from "./watch-load.js";
 import { closedLoop, openChannels, readyThenStart, reportProgress, send, WorkerSignals, type WorkerControl } from "./worker-context.js";
 
@@ -33,6 +34,7 @@ process.on("disconnect", () => process.exit(0));
 process.on("message", (m: ToWorker) => {
   if (m.type === "job") {
     if (m.job.tls) registerEndpointTls(m.job.endpoints, m.job.tls);
+    if (m.job.token) registerEndpointToken(m.job.endpoints, m.job.token);
     main(m.job, signals).catch((e) => {
       send({ type: "error", message: String((e as Error)?.stack ?? e) });
       setTimeout(() => process.exit(1), 50);

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { Histogram } from "hdr-histogram-js";
 import type { FromWorker, LoadJob, WorkerResult } from "./load-job.js";
 import { tlsFilesFor } from "./endpoint-tls.js";
+import { tokenFor } from "./endpoint-auth.js";
 import { decodeHistogram, newHistogram } from "./stats.js";
 
 export interface LoadSpec extends Omit<LoadJob, "channelIds" | "clients" | "total" | "rate" | "keyOffset" | "warmup"> {
@@ -88,6 +89,7 @@ export async function runLoad(spec: LoadSpec, hooks: LoadHooks = {}): Promise<Lo
     warmup: warmups[w]!,
     keyOffset: w * Math.floor(spec.keySpaceSize / W),
     ...(tlsFilesFor(spec.endpoints[0]!) ? { tls: tlsFilesFor(spec.endpoints[0]!) } : {}),
+    ...(tokenFor(spec.endpoints[0]!) ? { token: tokenFor(spec.endpoints[0]!) } : {}),
   }));
 
   const children: ChildProcess[] = [];

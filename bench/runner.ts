@@ -167,6 +167,7 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
     run.members = target.size;
     run.id = `${target.size}-${item.server}${suffix}`;
     run.tls = target.tls !== undefined;
+    if (target.auth) run.auth = true;
     if (target.conditions) {
       // Runs under different conditions are different runs for compare: the id says which.
       run.conditions = target.conditions;

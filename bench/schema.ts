@@ -199,6 +199,8 @@ export interface TopologyRun {
   role: ServerRole;
   /** Whether the clients spoke TLS to the cluster (absent in older files: plaintext). */
   tls?: boolean;
+  /** true: the cluster had auth on and every request carried a token (--auth, --user); absent: no auth. */
+  auth?: boolean;
   target: { kind: TargetKind; endpoints: string[] };
   /** --target hosts: the network and isolation the run's figures were measured under. */
   conditions?: RunConditions;

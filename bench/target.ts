@@ -13,6 +13,7 @@ import { checkSize } from "../topology/topology.js";
 import { checkEndpoints, EtcdChannel, normalizeUrl, unary } from "./etcd-client.js";
 import type { RunConditions, TargetKind } from "./schema.js";
 import { registerEndpointTls, type ClientTlsFiles } from "./endpoint-tls.js";
+import { authenticateEndpoints } from "./endpoint-auth.js";
 
 export interface TargetMember {
   name: string;
@@ -57,6 +58,8 @@ export interface ClusterTarget {
   down(): Promise<void>;
   /** TLS: the CA and client certificate the suite presents (registered for the endpoints); absent: plaintext. */
   tls?: ClientTlsFiles;
+  /** Auth on: the suite's requests carry a token (bench/endpoint-auth.ts). */
+  auth?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -128,7 +131,7 @@ function installExitHook(): void {
 
 let clusterSeq = 0;
 /** Brings clusters up with the local runner (it picks a free port block and a directory under .etcdkit/local/). */
-export function localFactory(): TargetFactory {
+export function localFactory(authFile?: string): TargetFactory {
   return async (members, server, _signal, onProgress, opts) => {
     const tls = opts?.tls ?? true;
     const size = checkSize(members);
@@ -137,7 +140,7 @@ export function localFactory(): TargetFactory {
     const name = `bench-${server.replace(/[^a-z0-9]/gi, "")}-${members}${tls ? "" : "-plain"}-${tag}`;
     let cluster: LocalCluster;
     try {
-      cluster = await LocalCluster.up({ members: size, server, name, insecure: !tls, ...(onProgress ? { onProgress } : {}) });
+      cluster = await LocalCluster.up({ members: size, server, name, insecure: !tls, ...(onProgress ? { onProgress } : {}), ...(authFile !== undefined ? { authFile } : {}) });
     } catch (e) {
       // The runner keeps a failed cluster's directory for diagnosis; the error already carries the log tail,
       // and the name is this run's own, so remove it rather than leave it behind.
@@ -148,6 +151,18 @@ export function localFactory(): TargetFactory {
     }
     liveClusters.add(cluster);
     const t = localTarget(cluster, server, members);
+    if (authFile !== undefined) {
+      const creds = cluster.credentials?.();
+      if (!creds) throw new Error(`the local runner did not turn auth on for ${name}`);
+      try {
+        await authenticateEndpoints(t.endpoints(), creds);
+        t.auth = true;
+      } catch (e) {
+        await t.down().catch(() => undefined);
+        liveClusters.delete(cluster);
+        throw e;
+      }
+    }
     const down = t.down;
     t.down = async () => {
       try {

@@ -5,6 +5,7 @@ const commands = {
   compare: "../dist/bench/compare-cli.js",
   local: "../dist/ansible-free-scripts/local/cli.js",
   pki: "../dist/pki/cli.js",
+  auth: "../dist/ansible-free-scripts/auth/auth-cli.js",
   backup: "../dist/ansible-free-scripts/backup/backup-cli.js",
   restore: "../dist/ansible-free-scripts/backup/restore-cli.js",
   ssh: "../dist/ansible-free-scripts/ssh/cli.js",
@@ -22,6 +23,7 @@ if (!sub || sub === "--help" || sub === "-h" || !(sub in commands)) {
       "  local     run a cluster as local processes: up, status, logs, stop, kill, start, down\n" +
       "  backup    save a verified snapshot from a cluster's leader, with retention (etcdkit backup --help)\n" +
       "  restore   a new local cluster from a snapshot (etcdkit restore --help)\n" +
+      "  auth      apply an auth file (users, roles, permissions) to a cluster and enable auth (etcdkit auth --help)\n" +
       "  pki       make a CA, member and client certificates for a TLS cluster (etcdkit pki --help)\n" +
       "  ssh       deploy to hosts over SSH with systemd: deploy, rolling-restart, status, teardown\n" +
       "  deploy    cdktf deploy STACK with the pinned CDKTF CLI, after checking Terraform and providers (etcdkit deploy --help)\n" +

@@ -8,7 +8,8 @@ import { EtcdBackup } from "./constructs/backup.js";
 import { FilesSynthesizer, renderBareHostFiles, type RenderedFile } from "./constructs/bare-host-files.js";
 import type { StacksOptions } from "./options.js";
 import { TopologyError, type TopologyPlan } from "../topology/index.js";
-import { clientTlsOutput } from "./tls-output.js";
+import { authOutput, clientTlsOutput } from "./tls-output.js";
+import { loadAuthFile } from "../ansible-free-scripts/auth/auth-file.js";
 
 export interface EtcdClusterStackProps {
   /** Docker topology (target "docker"). */
@@ -45,6 +46,7 @@ export class EtcdClusterStack extends TerraformStack {
     new TerraformOutput(this, "client_endpoints", { value: plan.endpoints, description: "client URLs, published on 127.0.0.1" });
     new TerraformOutput(this, "etcdctl", { value: `${plan.etcdctl} endpoint status -w table`, description: "etcdctl command line for this cluster" });
     clientTlsOutput(this, plan);
+    authOutput(this, options.authFile, options.authFile ? loadAuthFile(options.authFile).users.map((u) => u.name) : []);
     new TerraformOutput(this, "members", {
       value: Object.fromEntries(plan.members.map((m) => [m.name, { address: m.address, host_port: m.hostPort, container: m.containerName, client_url: m.clientUrl, peer_url: m.peerUrl }])),
       description: "member name -> container address, published host port, container name",

@@ -3,6 +3,7 @@
  * (`"context": {"ETCDKIT_SIZES": "1,3"}` in cdktf.json, or `cdktf synth --context`... ); the
  * environment wins. Every variable is listed in stacks/README.md.
  */
+import { loadAuthFile } from "../ansible-free-scripts/auth/auth-file.js";
 import { join, resolve } from "node:path";
 import { CLUSTER_SIZES, TopologyError, checkHostPath, checkSchedule, checkMemberAddress, checkName, checkSize, checkUserName, type ClusterSize, type KubernetesExpose, type TopologyOptions } from "../topology/index.js";
 
@@ -91,6 +92,12 @@ export interface StacksOptions {
   readonly insecure: boolean;
   /** ETCDKIT_PKI_DIR: each stack's PKI is `<pkiRoot>/<stack name>` (default <repo>/.etcdkit/pki, as etcdkit pki). */
   readonly pkiRoot: string;
+  /**
+   * ETCDKIT_AUTH_FILE: an auth file on the deploying machine (ansible-free-scripts/auth), checked at
+   * synth; `etcdkit deploy` applies it once the stack's members are healthy. Only its path (and user
+   * names) reach the synthesized JSON: its passwords are read when it is applied.
+   */
+  readonly authFile?: string;
 }
 
 export const OPTION_NAMES = [
@@ -107,6 +114,7 @@ export const OPTION_NAMES = [
   "ETCDKIT_HOST_PORT_BASE",
   "ETCDKIT_INSECURE",
   "ETCDKIT_PKI_DIR",
+  "ETCDKIT_AUTH_FILE",
   ...CLUSTER_SIZES.map((n) => `ETCDKIT_SUBNET_${n}`),
   ...CLUSTER_SIZES.map((n) => `ETCDKIT_HOSTS_${n}`),
   "ETCDKIT_HOST_SERVER",
@@ -247,6 +255,7 @@ export function readStackOptions(contextDir: string, env: NodeJS.ProcessEnv = pr
     kubernetes: readKubernetesOptions(get, int, image),
     insecure: insecure === "true",
     pkiRoot: resolve(contextDir, get("ETCDKIT_PKI_DIR") ?? ".etcdkit/pki"),
+    ...opt("authFile", authFileOption(contextDir, get("ETCDKIT_AUTH_FILE"))),
   };
 }
 
@@ -342,4 +351,16 @@ export function kubernetesTopology(size: ClusterSize, o: StacksOptions): Topolog
       ...(k.nodePortBase !== undefined ? { nodePortBase: k.nodePortBase } : {}),
     },
   };
+}
+
+/** ETCDKIT_AUTH_FILE, resolved against the repo root and checked now (its form only: no password is read). */
+function authFileOption(contextDir: string, v: string | undefined): string | undefined {
+  if (v === undefined || v === "") return undefined;
+  const file = resolve(contextDir, v);
+  try {
+    loadAuthFile(file);
+  } catch (e) {
+    throw new TopologyError(`ETCDKIT_AUTH_FILE: ${(e as Error).message}`);
+  }
+  return file;
 }

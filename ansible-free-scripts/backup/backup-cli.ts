@@ -11,6 +11,7 @@ import { err, out } from "./cli-output.js";
 import { takeBackup } from "./backup.js";
 import { parseAge, type RetentionRule } from "./retention.js";
 import { parseEndpoints, type TlsFiles } from "./snapshot-client.js";
+import { credentialsFromFlags, USER_FLAGS_HELP } from "../auth/user-flags.js";
 
 export const DEFAULT_BACKUP_DIR = ".etcdkit/backups";
 
@@ -37,6 +38,9 @@ Options:
   --cacert FILE         CA bundle to verify the members' certificates (TLS)
   --cert FILE --key FILE
                         client certificate and key (TLS client authentication)
+${USER_FLAGS_HELP}
+                        (a snapshot is root's: a user with the root role; a local cluster started with
+                        --auth uses its recorded root password when --user is not given)
   --json                print the sidecar as JSON when done
   -h, --help            this help
 `;
@@ -68,6 +72,8 @@ export async function main(argv: string[]): Promise<number> {
         cert: { type: "string" },
         key: { type: "string" },
         json: { type: "boolean" },
+        user: { type: "string" },
+        "password-file": { type: "string" },
       },
     });
   } catch (e) {
@@ -91,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     let tls: TlsFiles = { ...(o.cacert ? { cacert: o.cacert } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}) };
     let urls: string[];
     let cluster = o.cluster;
+    let credentials = credentialsFromFlags(o.user, o["password-file"]);
     if (o.endpoints !== undefined) urls = o.endpoints.split(",").filter((s) => s.trim() !== "");
     else if (o["stack-outputs"] !== undefined) urls = (await import("../../bench/target.js")).endpointsFromStackOutputs(o["stack-outputs"]);
     else {
@@ -99,11 +106,12 @@ export async function main(argv: string[]): Promise<number> {
       cluster ??= local.name;
       // a local TLS cluster: its PKI's root client certificate, as `etcdkit local` itself uses, unless given
       if (local.tls && !o.cacert && !o.cert && !o.key) tls = { cacert: local.tls.ca, cert: local.tls.cert, key: local.tls.key };
+      credentials ??= local.credentials();
     }
     const endpoints = parseEndpoints(urls, tls);
     const dir = resolve(o["backup-dir"] ?? DEFAULT_BACKUP_DIR);
     mkdirSync(dir, { recursive: true });
-    const r = await takeBackup({ cluster: cluster ?? "etcd", dir, endpoints, tls, retention, onProgress: (m) => out(`backup: ${m}`) });
+    const r = await takeBackup({ cluster: cluster ?? "etcd", dir, endpoints, tls, retention, ...(credentials ? { credentials } : {}), onProgress: (m) => out(`backup: ${m}`) });
     if (o.json) out(JSON.stringify(r.sidecar, null, 2));
     else out(r.path);
     return 0;

@@ -8,6 +8,7 @@ import { open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { snapshotStatus } from "../../server/etcdserver/backup/snapshot-status.js";
 import { backupFileName, expiredBackups, listBackups, type RetentionRule } from "./retention.js";
+import { tokenFor, type Credentials } from "../auth/auth-client.js";
 import { findLeader, memberList, streamSnapshot, type Endpoint, type MemberInfo, type TlsFiles } from "./snapshot-client.js";
 
 export interface BackupOptions {
@@ -15,6 +16,8 @@ export interface BackupOptions {
   readonly dir: string;
   readonly endpoints: readonly Endpoint[];
   readonly tls: TlsFiles;
+  /** A user with the root role, for a cluster with auth on (a snapshot is root's, as in etcd). */
+  readonly credentials?: Credentials;
   readonly retention: RetentionRule;
   readonly now?: () => Date;
   readonly onProgress?: (msg: string) => void;
@@ -73,7 +76,10 @@ export async function takeBackup(o: BackupOptions): Promise<BackupResult> {
   const now = o.now ?? (() => new Date());
   const { endpoint, memberId } = await findLeader(o.endpoints, o.tls);
   progress(`leader ${memberId} at ${endpoint.url}`);
-  const members = await memberList(endpoint, o.tls);
+  // a token from the leader itself (a simple token may be known to the member that issued it only)
+  const tls: TlsFiles = o.credentials ? { ...o.tls, token: await tokenFor(endpoint, o.tls, o.credentials) } : o.tls;
+  if (o.credentials) progress(`authenticated as ${o.credentials.user}`);
+  const members = await memberList(endpoint, tls);
   const takenAt = now();
   const file = backupFileName(o.cluster, takenAt);
   const path = join(o.dir, file);
@@ -82,7 +88,7 @@ export async function takeBackup(o: BackupOptions): Promise<BackupResult> {
   let streamed;
   try {
     let next = 0;
-    streamed = await streamSnapshot(endpoint, o.tls, fh, (n) => {
+    streamed = await streamSnapshot(endpoint, tls, fh, (n) => {
       if (n >= next) {
         progress(`received ${n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`}`);
         next = n + 16 * 1048576;

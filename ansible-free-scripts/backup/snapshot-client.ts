@@ -16,6 +16,14 @@ export interface TlsFiles {
   readonly cacert?: string;
   readonly cert?: string;
   readonly key?: string;
+  /** An auth token (etcd's `token` metadata) for a cluster with auth on; absent: none sent. */
+  readonly token?: string;
+}
+
+function tokenMetadata(tls: TlsFiles): grpc.Metadata {
+  const md = new grpc.Metadata();
+  if (tls.token) md.set("token", tls.token);
+  return md;
 }
 
 export interface Endpoint {
@@ -45,7 +53,7 @@ function credentials(ep: Endpoint, tls: TlsFiles): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(read(tls.cacert), read(tls.key), read(tls.cert));
 }
 
-type Unary = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 
 function client(ep: Endpoint, tls: TlsFiles, service: string): grpc.Client {
   const Ctor = clientConstructor("etcdserverpb", service);
@@ -56,7 +64,7 @@ function unary<T>(ep: Endpoint, tls: TlsFiles, service: string, method: string, 
   const c = client(ep, tls, service);
   return new Promise<T>((resolve, reject) => {
     const fn = (c as unknown as Record<string, Unary>)[method]!;
-    fn.call(c, {}, { deadline: Date.now() + timeoutMs }, (err, res) => {
+    fn.call(c, {}, tokenMetadata(tls), { deadline: Date.now() + timeoutMs }, (err, res) => {
       c.close();
       if (err) reject(new Error(`${method} at ${ep.url}: ${err.details || err.message}`));
       else resolve(res as T);
@@ -112,7 +120,7 @@ export interface StreamedSnapshot {
  */
 export async function streamSnapshot(ep: Endpoint, tls: TlsFiles, out: FileHandle, onBytes: (total: number) => void): Promise<StreamedSnapshot> {
   const c = client(ep, tls, "Maintenance");
-  const call = (c as unknown as Record<string, (req: unknown) => grpc.ClientReadableStream<{ blob: Buffer }>>).Snapshot!.call(c, {});
+  const call = (c as unknown as Record<string, (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<{ blob: Buffer }>>).Snapshot!.call(c, {}, tokenMetadata(tls));
   const hash = createHash("sha256");
   let held = Buffer.alloc(0); // the last 32 bytes seen: the trailer once the stream ends
   let total = 0;

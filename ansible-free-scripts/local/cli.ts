@@ -50,6 +50,9 @@ Options:
   --insecure            plaintext http:// without certificates (default: TLS on client and peer
                         ports, certificates made in <dir>/pki, client certificates required)
   --timeout MS          how long to wait for health (default 30000)
+  --auth FILE           once healthy, apply this auth file (users, roles, permissions; see
+                        ansible-free-scripts/auth/README.md) and turn auth on; root's password is kept in
+                        <dir>/root.password (0600) for the kit's later commands (backup, bench, auth apply)
 `,
   status: `Usage: etcdkit local status [--name NAME | --dir DIR] [--json]
 
@@ -122,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
         signal: { type: "string" },
         json: { type: "boolean" },
         insecure: { type: "boolean" },
+        auth: { type: "string" },
       },
     });
   } catch (e) {
@@ -204,6 +208,7 @@ async function up(o: Opts): Promise<number> {
     ...opt("healthTimeoutMs", num("--timeout", o.timeout)),
     extraEnv,
     insecure: o.insecure === true,
+    ...opt("authFile", o.auth as string | undefined),
     onProgress: (msg) => out(msg),
   });
   const leader = await c.leader();
@@ -236,7 +241,7 @@ async function status(c: LocalCluster, json: boolean): Promise<number> {
     }),
   );
   if (json) {
-    out(JSON.stringify({ name: c.name, dir: c.dir, server: c.server, endpoints: c.endpoints(), tls: c.tls ?? null, members: rows }, null, 2));
+    out(JSON.stringify({ name: c.name, dir: c.dir, server: c.server, endpoints: c.endpoints(), tls: c.tls ?? null, auth: c.auth ?? null, members: rows }, null, 2));
     return 0;
   }
   out(`cluster ${c.name} (${c.server}) in ${c.dir}${c.tls ? "" : " (PLAINTEXT: started with --insecure)"}`);
@@ -246,6 +251,7 @@ async function status(c: LocalCluster, json: boolean): Promise<number> {
   }
   const leader = rows.find((r) => r.leader);
   out(`leader: ${leader ? leader.name : "none"}`);
+  if (c.auth) out(`auth: on (applied from ${c.auth.file}; root's password in ${c.auth.passwordFile})`);
   out(`${c.etcdctl()} endpoint status -w table`);
   return 0;
 }

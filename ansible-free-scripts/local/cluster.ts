@@ -12,9 +12,14 @@
  * `etcdkit pki`), members serve https on both ports and require client certificates, and every
  * check of this module (health, leader) presents the PKI's root client certificate. `insecure`
  * runs plaintext, and says so through onProgress.
+ *
+ * Auth (`authFile`): once every member is healthy, `up` applies the auth file (ansible-free-scripts/auth)
+ * and so turns auth on. Root's password is copied to `<dir>/root.password` (0600, beside the state) and
+ * the state records it: the kit's later commands on this cluster (backup, bench, auth apply) log in
+ * as root with it; health and leader checks need no user (/health and /metrics are open, as in etcd).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
@@ -29,6 +34,10 @@ import { busyPorts, lockBlock, type PortLock } from "./ports.js";
 import { ensurePlanPki } from "../../pki/plan-pki.js";
 import { etcdctlTlsFlags, plaintextNotice, type ClientTls } from "../../topology/tls.js";
 import { restoreDataDirs } from "../backup/restore-data.js";
+import { loadAuthFile, resolvePasswords, ROOT, type AuthSpec } from "../auth/auth-file.js";
+import { applyAuth } from "../auth/auth-apply.js";
+import type { Credentials } from "../auth/auth-client.js";
+import { shq } from "../common/shell.js";
 
 export type { ServerKind };
 
@@ -56,6 +65,19 @@ export interface LocalClusterOptions {
   insecure?: boolean;
   /** An etcd-ts snapshot file: every member's data dir is restored from it before the members start (etcd-ts only). */
   restoreFrom?: string;
+  /** An auth file (ansible-free-scripts/auth/README.md) applied once the members are healthy: auth on. */
+  authFile?: string;
+  /** Where the auth file's passwords are read from (default process.env). */
+  authEnv?: NodeJS.ProcessEnv;
+}
+
+/** What the state records of a cluster with auth on. */
+interface AuthState {
+  /** The auth file applied by `up` (absolute). */
+  file: string;
+  user: "root";
+  /** Root's password, 0600, in the cluster directory. */
+  passwordFile: string;
 }
 
 export interface LocalMember {
@@ -96,6 +118,8 @@ interface StateFile {
   members: MemberState[];
   /** The CA and root client certificate (absent: the cluster is plaintext). */
   tls?: ClientTls;
+  /** Auth is on (absent: off, as etcd starts). */
+  auth?: AuthState;
 }
 
 const STATE = "state.json";
@@ -129,6 +153,18 @@ export class LocalCluster {
   /** The CA and root client certificate a client needs, or undefined for a plaintext cluster. */
   get tls(): ClientTls | undefined {
     return this.state.tls;
+  }
+
+  /** Auth as `up --auth` turned it on: the file and root's password file; undefined: auth was not turned on by the kit. */
+  get auth(): Readonly<AuthState> | undefined {
+    return this.state.auth;
+  }
+
+  /** Root's user and password for a cluster `up` turned auth on for (read from its 0600 file), else undefined. */
+  credentials(): Credentials | undefined {
+    const a = this.state.auth;
+    if (!a) return undefined;
+    return { user: a.user, password: readFileSync(a.passwordFile, "utf8") };
   }
 
   get members(): readonly LocalMember[] {
@@ -169,6 +205,10 @@ export class LocalCluster {
       // Never wipe a directory that is not one of ours.
       throw new Error(`${dir} exists, is not empty and holds no etcdkit cluster: choose another dir`);
     }
+
+    // The auth file and its passwords are read before anything starts: a bad one changes nothing.
+    const auth = opts.authFile !== undefined ? loadAuthFile(opts.authFile) : undefined;
+    const passwords = auth ? resolvePasswords(auth, opts.authEnv ?? process.env) : undefined;
 
     // Plan first (pure, throws on a bad topology), then reserve ports, then create files.
     const token = opts.token ?? `etcdkit-${name}-${randomBytes(4).toString("hex")}`;
@@ -251,6 +291,7 @@ export class LocalCluster {
         lock?.holdWhile(join(dir, STATE));
         lock = undefined;
         await cluster.waitHealthy(undefined, opts.healthTimeoutMs ?? 30_000);
+        if (auth) await cluster.enableAuth(auth, passwords!.get(ROOT)!, opts.authEnv ?? process.env);
       } catch (e) {
         await Promise.all(members.map((m) => cluster.kill(m.name).catch(() => {})));
         throw new Error(`${(e as Error).message}\n(the cluster's files and logs are kept in ${dir}; \`down\` removes them)`);
@@ -282,7 +323,9 @@ export class LocalCluster {
   etcdctl(): string {
     // host:port, as etcd's guides write it (see README, "Known issues", for endpoints with a scheme).
     const tls = this.state.tls ? ` ${etcdctlTlsFlags(this.state.tls)}` : "";
-    return `etcdctl --endpoints=${this.endpoints().map((u) => new URL(u).host).join(",")}${tls}`;
+    // the password stays in its file: the shell reads it when the line is run
+    const user = this.state.auth ? ` --user "root:$(cat ${shq(this.state.auth.passwordFile)})"` : "";
+    return `etcdctl --endpoints=${this.endpoints().map((u) => new URL(u).host).join(",")}${tls}${user}`;
   }
 
   async leader(): Promise<string | undefined> {
@@ -374,6 +417,22 @@ export class LocalCluster {
   }
 
   // ---- internals
+
+  private async enableAuth(spec: AuthSpec, rootPassword: string, env: NodeJS.ProcessEnv): Promise<void> {
+    const tls = this.state.tls;
+    await applyAuth(spec, {
+      endpoints: this.endpoints(),
+      tls: tls ? { cacert: tls.ca, cert: tls.cert, key: tls.key } : {},
+      env,
+      log: (l) => this.progress(`${this.state.name}: ${l}`),
+    });
+    const passwordFile = join(this.state.dir, "root.password");
+    writeFileSync(passwordFile, rootPassword, { mode: 0o600 });
+    chmodSync(passwordFile, 0o600);
+    this.state.auth = { file: spec.source, user: ROOT, passwordFile };
+    this.save();
+    this.progress(`${this.state.name}: auth on; root's password for the kit's later commands in ${passwordFile} (0600)`);
+  }
 
   private member(name: string): MemberState {
     const m = this.state.members.find((x) => x.name === name);

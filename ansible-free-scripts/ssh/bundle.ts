@@ -16,7 +16,11 @@ export interface Bundle {
 }
 
 // `etcdkit backup` runs on hosts too (the scheduled backup): its files import only dist/server.
-const BACKUP = ["backup-cli.js", "cli-output.js", "backup.js", "retention.js", "snapshot-client.js"].map((f) => `dist/ansible-free-scripts/backup/${f}`);
+const BACKUP = [
+  ...["backup-cli.js", "cli-output.js", "backup.js", "retention.js", "snapshot-client.js"].map((f) => `dist/ansible-free-scripts/backup/${f}`),
+  // a backup of a cluster with auth on authenticates (--user)
+  ...["auth-client.js", "user-flags.js"].map((f) => `dist/ansible-free-scripts/auth/${f}`),
+];
 const OWN = ["dist/server", ...BACKUP, "bin", "server/api/proto", "package.json", "package-lock.json"];
 
 export function bundleId(root: string): string {

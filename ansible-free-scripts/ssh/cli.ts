@@ -38,6 +38,9 @@ Checks that every host answers and has what the deployment needs (failing before
 changed), uploads the etcd-ts bundle (only if it changed), writes each member's env file and unit
 (only if changed), runs systemctl daemon-reload and enable/start (or the supervisor), restarts
 members whose files changed, and waits for every member's /health. Safe to re-run.
+--auth FILE (or cluster.auth): then applies that auth file from this machine (users, roles,
+permissions, then auth enable; ansible-free-scripts/auth/README.md). Its passwords are read here, from
+the variables and files it names, and never reach the hosts' files. A re-run changes nothing.
 
 ${COMMON}`,
   "rolling-restart": `Usage: etcdkit ssh rolling-restart --inventory FILE [--dry-run]
@@ -93,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
         inventory: { type: "string", short: "i" },
         "dry-run": { type: "boolean" },
         insecure: { type: "boolean" },
+        auth: { type: "string" },
         json: { type: "boolean" },
         from: { type: "string" },
         token: { type: "string" },
@@ -120,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const inv = loadInventory(values.inventory, { insecure: values.insecure === true });
+    const inv = loadInventory(values.inventory, { insecure: values.insecure === true, ...(values.auth !== undefined ? { auth: values.auth } : {}) });
     const opts = { remote: new SshRemote(!!values["dry-run"], out), log: out };
     switch (cmd) {
       case "deploy":

@@ -13,6 +13,8 @@ import { plaintextNotice } from "../../topology/tls.js";
 import { backupUnitName, tlsOfBackup, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName } from "../../topology/index.js";
 import { packageRoot } from "../../server/util/package-root.js";
 import { isHealthy, isLeader, waitFor } from "../common/health.js";
+import { loadAuthFile, resolvePasswords } from "../auth/auth-file.js";
+import { applyAuth } from "../auth/auth-apply.js";
 import { buildBundle } from "./bundle.js";
 import { targetKey, type DeployMember, type Inventory, type SshTarget } from "./inventory.js";
 import { destination, type Remote } from "./remote.js";
@@ -145,6 +147,9 @@ export function sandboxConflicts(c: Inventory["cluster"]): string[] {
 }
 
 export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
+  // The auth file and its passwords are read on this machine before any host is touched.
+  const auth = inv.cluster.auth !== undefined ? loadAuthFile(inv.cluster.auth) : undefined;
+  if (auth) resolvePasswords(auth);
   const checks = await preflight(inv, o);
   const problems = checks.flatMap((c) => c.problems);
   if (problems.length > 0) throw new Error(`not deploying: ${problems.length} problem${problems.length > 1 ? "s" : ""}, nothing was changed:\n  ${problems.join("\n  ")}`);
@@ -192,10 +197,17 @@ export async function deploy(inv: Inventory, o: OpOptions): Promise<void> {
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
-  if (o.remote.dryRun) return;
+  if (o.remote.dryRun) {
+    if (auth) o.log(`once healthy: apply the auth file ${auth.source} from this machine (users, roles, permissions; then auth enable)`);
+    return;
+  }
   o.log(`waiting for ${inv.members.length} member${inv.members.length > 1 ? "s" : ""} to report healthy`);
   await waitHealthy(inv, inv.members, inv.cluster.healthTimeoutMs);
   o.log(`healthy: ${inv.plan.endpoints.join(",")}`);
+  if (auth) {
+    const t = inv.plan.clientTls;
+    await applyAuth(auth, { endpoints: inv.plan.endpoints, tls: t ? { cacert: t.ca, cert: t.cert, key: t.key } : {}, log: o.log });
+  }
   o.log(`${inv.plan.etcdctl} endpoint status -w table`);
 }
 

@@ -85,6 +85,8 @@ export interface ClusterSettings {
   readonly certDir: string;
   /** Scheduled backups (cluster.backup): a systemd timer on the first member's host; none when absent. */
   readonly backup?: BackupSettings;
+  /** An auth file on the deploying machine (ansible-free-scripts/auth): deploy applies it once healthy. */
+  readonly auth?: string;
 }
 
 export interface BackupSettings {
@@ -107,7 +109,7 @@ export interface Inventory {
   readonly members: readonly DeployMember[];
 }
 
-const CLUSTER_KEYS = ["name", "server", "token", "heartbeatMs", "electionMs", "snapshotCount", "deployDir", "envDir", "dataDir", "unitDir", "user", "nodePath", "etcdPath", "serviceManager", "sudo", "healthTimeoutMs", "insecure", "pkiDir", "certDir", "backup"] as const;
+const CLUSTER_KEYS = ["name", "server", "token", "heartbeatMs", "electionMs", "snapshotCount", "deployDir", "envDir", "dataDir", "unitDir", "user", "nodePath", "etcdPath", "serviceManager", "sudo", "healthTimeoutMs", "insecure", "pkiDir", "certDir", "backup", "auth"] as const;
 const BACKUP_KEYS = ["schedule", "dir", "keep", "maxAge"] as const;
 const HOST_KEYS = ["address", "name", "clientPort", "peerPort", "listenAddress", "ssh", "sshHost", "sshUser", "sshPort", "identity", "sshOptions"] as const;
 const SSH_KEYS = ["host", "user", "port", "identity", "options"] as const;
@@ -169,6 +171,11 @@ function clusterSettings(c: Raw, size: number): ClusterSettings {
     const n = int(c[k], `cluster.${k}`, k === "snapshotCount" ? 0 : 1, max);
     return n === undefined ? {} : { [k]: n };
   };
+  const auth = str(c.auth, "cluster.auth");
+  if (auth !== undefined) {
+    checkNoControl("cluster.auth", auth);
+    if (auth === "") fail("cluster.auth", auth, "must be the path of an auth file on this machine");
+  }
   const token = str(c.token, "cluster.token");
   if (token !== undefined && !/^[A-Za-z0-9._-]{1,255}$/.test(token)) fail("cluster.token", token, "may only hold 1-255 letters, digits, '.', '_' and '-'");
   return {
@@ -192,6 +199,7 @@ function clusterSettings(c: Raw, size: number): ClusterSettings {
     pkiDir: expandHome(pkiDir ?? defaultPkiDir(name)),
     certDir: checkHostPath("cluster.certDir", c.certDir ?? DEFAULT_MEMBER_PKI_DIR),
     ...(c.backup !== undefined ? { backup: backupSettings(record("cluster.backup", c.backup, BACKUP_KEYS)) } : {}),
+    ...(auth !== undefined ? { auth: expandHome(auth) } : {}),
   };
 }
 
@@ -249,6 +257,8 @@ function sshTarget(h: Raw, i: number, address: string): SshTarget {
 export interface InventoryOverrides {
   /** --insecure */
   readonly insecure?: boolean;
+  /** --auth FILE (over cluster.auth) */
+  readonly auth?: string;
 }
 
 export function loadInventory(file: string, overrides: InventoryOverrides = {}): Inventory {
@@ -281,7 +291,7 @@ export function parseInventory(doc: unknown, overrides: InventoryOverrides = {})
     if (h.address === undefined) throw new TopologyError(`hosts[${i}] has no address`);
   });
   const settings = clusterSettings(record("cluster", obj.cluster, CLUSTER_KEYS), rawHosts.length);
-  const cluster = overrides.insecure ? { ...settings, insecure: true } : settings;
+  const cluster = { ...settings, ...(overrides.insecure ? { insecure: true } : {}), ...(overrides.auth !== undefined ? { auth: overrides.auth } : {}) };
   const hosts = rawHosts.map(hostSpec);
   const targets = rawHosts.map((h, i) => sshTarget(h, i, hosts[i]!.address));
   const plan = planTopology({

@@ -9,6 +9,7 @@ import { DeadlineSweep, GrpcCallError, UnaryCall } from "./grpc-call.js";
 import { encodeHeaderBlock, HeaderDecoder } from "./hpack.js";
 import { H2Session } from "./session.js";
 import { tlsMaterialFor } from "../endpoint-tls.js";
+import { tokenFor } from "../endpoint-auth.js";
 
 export interface ChannelOptions {
   /** Per-call deadline, also sent to the server as grpc-timeout. */
@@ -84,6 +85,8 @@ export class GrpcH2Channel {
         ["te", "trailers"],
         ["grpc-timeout", `${Math.max(1, Math.min(99_999_999, this.opts.timeoutMs))}m`],
         ["user-agent", this.opts.userAgent ?? "etcdkit-bench-h2"],
+        // a cluster with auth on: the registered token (bench/endpoint-auth.ts)
+        ...(tokenFor(this.endpoint) ? [["token", tokenFor(this.endpoint)!] as [string, string]] : []),
       ]);
       this.blocks.set(path, b);
     }

@@ -8,6 +8,7 @@
  *
  * Prints one line `registered <service>/<instance> lease <id>` once the key is written.
  */
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Registry } from "./registry.js";
 
@@ -18,6 +19,8 @@ const { values } = parseArgs({
     instance: { type: "string" },
     address: { type: "string" },
     ttl: { type: "string", default: "5" },
+    user: { type: "string" },
+    "password-file": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -28,6 +31,8 @@ if (values.help) {
 Registers /service/<service>/<instance> = <address> under a lease of --ttl seconds (default 5) and
 keeps it alive until the process ends. SIGTERM/SIGINT deregister at once; kill -9 lets the lease
 expire after its TTL. --endpoints: comma-separated host:port or http://host:port (default 127.0.0.1:2379).
+--user NAME --password-file FILE: a cluster with auth on (the password: the file's text less one trailing
+newline, or the variable ETCDCTL_PASSWORD when --password-file is not given).
 Prints "registered <service>/<instance> lease <id>" once the key is written.
 `);
   process.exit(0);
@@ -51,7 +56,19 @@ if (!Number.isInteger(ttl) || ttl < 1) {
   process.exit(2);
 }
 
-const registry = new Registry({ endpoints: values.endpoints! });
+function auth(): { username: string; password: string } | undefined {
+  if (values.user === undefined) return undefined;
+  const file = values["password-file"];
+  const password = file !== undefined ? readFileSync(file, "utf8").replace(/\r?\n$/, "") : process.env.ETCDCTL_PASSWORD;
+  if (password === undefined) {
+    process.stderr.write("instance-main: --user needs --password-file FILE or ETCDCTL_PASSWORD\n");
+    process.exit(2);
+  }
+  return { username: values.user, password };
+}
+
+const credentials = auth();
+const registry = new Registry({ endpoints: values.endpoints!, ...(credentials ? { auth: credentials } : {}) });
 const registration = await registry.register(service, instance, address, ttl);
 process.stdout.write(`registered ${service}/${instance} lease ${await registration.leaseId()}\n`);
 

@@ -27,6 +27,11 @@ export interface RegistryOptions {
   readonly maxReconnectDelayMs?: number;
   /** Pause before registering again after a lease was lost (default 500 ms). */
   readonly reRegisterDelayMs?: number;
+  /**
+   * A user of a cluster with auth on (etcd3 authenticates and renews the token). Give a service a
+   * role that can write only its own prefix, `<prefix><service>/` (README.md, "With auth").
+   */
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
 /** Doubling from 100 ms up to `maxMs`: how fast a watch stream moves to another member. */
@@ -49,7 +54,11 @@ export class Registry {
 
   constructor(opts: RegistryOptions) {
     const hosts = typeof opts.endpoints === "string" ? opts.endpoints.split(",") : [...opts.endpoints];
-    this.client = new Etcd3({ hosts, faultHandling: { watchBackoff: cappedBackoff(opts.maxReconnectDelayMs ?? 1000) } });
+    this.client = new Etcd3({
+      hosts,
+      faultHandling: { watchBackoff: cappedBackoff(opts.maxReconnectDelayMs ?? 1000) },
+      ...(opts.auth ? { auth: { username: opts.auth.username, password: opts.auth.password } } : {}),
+    });
     this.prefix = opts.prefix ?? "/service/";
     this.reRegisterDelayMs = opts.reRegisterDelayMs ?? 500;
   }

@@ -14,6 +14,11 @@ import { packageRoot } from "../../server/util/package-root.js";
 import { buildApp } from "../app.js";
 import { IMAGE_CONTEXT_DIR } from "../image-bundle.js";
 import { readStackOptions } from "../options.js";
+import { EtcdClusterStack } from "../etcd-cluster-stack.js";
+import { dockerTopology } from "../options.js";
+import { planTopology, type TopologyPlan } from "../../topology/index.js";
+import type { AuthSpec } from "../../ansible-free-scripts/auth/auth-file.js";
+import { applyStackAuth, prepareStackAuth } from "./stack-auth.js";
 import { cdktfCli, providersInstallable, terraform, type Problem } from "./preflight.js";
 
 export const VERBS = ["deploy", "output", "destroy"] as const;
@@ -33,6 +38,8 @@ the ETCDKIT_* options (stacks/README.md). Examples:
 
 export interface PreflightResult {
   readonly problems: readonly Problem[];
+  /** A Docker stack's topology (deploy applies ETCDKIT_AUTH_FILE to it). */
+  readonly plan?: TopologyPlan;
   readonly cdktf?: string;
 }
 
@@ -42,6 +49,7 @@ export async function preflight(verb: Verb, stack: string, root: string, env: No
   const outdir = mkdtempSync(join(tmpdir(), "etcdkit-preflight-synth-"));
   let json: Record<string, any> | undefined;
   let buildsImage = false;
+  let plan: TopologyPlan | undefined;
   try {
     // Plaintext here: the check needs only the providers and resources, and must not make a PKI
     // (the synth that `cdktf deploy` runs makes it, stacks/main.ts); TLS adds no provider.
@@ -54,6 +62,8 @@ export async function preflight(verb: Verb, stack: string, root: string, env: No
     }
     json = JSON.parse(Testing.synth(found)) as Record<string, any>;
     buildsImage = verb === "deploy" && stacks.includes(found as never) && options.build;
+    // the check above synthesizes plaintext; the deployed stack's endpoints and TLS come from the real options
+    if (found instanceof EtcdClusterStack) plan = planTopology(dockerTopology(found.plan.size, readStackOptions(root, env)));
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -68,7 +78,7 @@ export async function preflight(verb: Verb, stack: string, root: string, env: No
   if (buildsImage && !existsSync(join(root, IMAGE_CONTEXT_DIR, "app"))) {
     problems.push({ what: `the image build of ${stack} copies ${IMAGE_CONTEXT_DIR}/app, which is not prepared`, fix: "run `npx tsx stacks/image-bundle.ts` first (or ETCDKIT_BUILD=false with an existing ETCDKIT_IMAGE)" });
   }
-  return { problems, ...("path" in cli ? { cdktf: cli.path } : {}) };
+  return { problems, ...("path" in cli ? { cdktf: cli.path } : {}), ...(plan ? { plan } : {}) };
 }
 
 export function describeProblems(verb: Verb, stack: string, problems: readonly Problem[]): string {
@@ -101,10 +111,31 @@ export async function main(verb: Verb, argv: string[], root = packageRoot(), bas
     process.stderr.write(describeProblems(verb, stack, result.problems));
     return 3;
   }
+  let auth: AuthSpec | undefined;
+  try {
+    const authFile = readStackOptions(root, env).authFile;
+    if (verb === "deploy" && authFile !== undefined && !result.plan) throw new Error(`ETCDKIT_AUTH_FILE applies to the Docker stacks only (etcd-1/3/5/7), not ${stack}`);
+    auth = verb === "deploy" ? prepareStackAuth(authFile, env) : undefined;
+  } catch (e) {
+    process.stderr.write(`etcdkit ${verb} ${stack}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const code = await runCdktf(result.cdktf!, verb, stack, rest, root, env);
+  if (code !== 0 || !auth) return code;
+  try {
+    await applyStackAuth(auth, result.plan!, env, (l) => process.stdout.write(`${l}\n`));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`etcdkit deploy ${stack}: the stack is up but its auth file was not applied: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+function runCdktf(cdktf: string, verb: Verb, stack: string, rest: string[], root: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise<number>((resolve) => {
-    const child = spawn(result.cdktf!, [verb, stack, ...rest], { cwd: root, env, stdio: "inherit" });
+    const child = spawn(cdktf, [verb, stack, ...rest], { cwd: root, env, stdio: "inherit" });
     child.on("error", (e) => {
-      process.stderr.write(`etcdkit ${verb}: cannot run ${result.cdktf}: ${e.message}\n`);
+      process.stderr.write(`etcdkit ${verb}: cannot run ${cdktf}: ${e.message}\n`);
       resolve(1);
     });
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));

@@ -30,6 +30,7 @@ import { SshRemote } from "../../ansible-free-scripts/ssh/remote.js";
 import { deploy, rollingRestart, status, teardown } from "../../ansible-free-scripts/ssh/deploy.js";
 import { buildBundle } from "../../ansible-free-scripts/ssh/bundle.js";
 import { main as sshMain } from "../../ansible-free-scripts/ssh/cli.js";
+import { etcdctl } from "../support/etcdctl.js";
 import { INVENTORY_FIELDS, hostileValues, setField, type Doc } from "../support/hostile-values.js";
 
 const SSHD = "/usr/sbin/sshd";
@@ -103,6 +104,13 @@ function procStatus(pid: number): Record<string, string> {
 }
 
 const SERVICE_USER = "etcdkit-sshtest";
+const AUTH_ROOT_PW = "ssh-root-Pw-7f3a";
+const AUTH_SVC_PW = "ssh-svc-Pw-91c2";
+
+function etcdctlTls(inv: Inventory): string[] {
+  const t = inv.plan.clientTls!;
+  return [`--cacert=${t.ca}`, `--cert=${t.cert}`, `--key=${t.key}`];
+}
 const userExists = (u: string) => spawnSync("id", ["-u", u]).status === 0;
 
 describe("ssh deploy to our own sshd", { skip }, () => {
@@ -178,6 +186,7 @@ describe("ssh deploy to our own sshd", { skip }, () => {
         pkiDir: join(tmp, "pki"),
         certDir: hostsDir("certs"),
         backup: { dir: hostsDir("backups"), keep: 3 },
+        auth: join(tmp, "auth.yaml"),
       },
       hosts: [0, 1, 2].map((i) => ({
         address: "127.0.0.1",
@@ -189,6 +198,10 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     };
     inventoryFile = join(tmp, "inventory.yaml");
     writeFileSync(inventoryFile, toYaml(doc));
+    // cluster.auth: applied from this machine once healthy; its passwords never reach the hosts
+    process.env.SSH_TEST_ROOT_PW = AUTH_ROOT_PW;
+    writeFileSync(join(tmp, "svc.pw"), AUTH_SVC_PW);
+    writeFileSync(join(tmp, "auth.yaml"), `users:\n  root: { passwordEnv: SSH_TEST_ROOT_PW, roles: [root] }\n  svc: { passwordFile: ${join(tmp, "svc.pw")}, roles: [svc] }\nroles:\n  svc: { permissions: [{ key: /svc/, prefix: true, type: readwrite }] }\n`);
     inv = loadInventory(inventoryFile);
   });
 
@@ -264,6 +277,14 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     } finally {
       client.close();
     }
+    // cluster.auth applied after health: auth on (root here by its certificate's CN), the passwords in no host file
+    assert.ok(lines.includes("auth: enable authentication"), lines.join("\n"));
+    const anon = await etcdctl(inv.plan.endpoints[0]!.replace("https://", ""), [...etcdctlTls(inv), "--user", `svc:${AUTH_SVC_PW}`, "put", "/elsewhere", "x"]);
+    assert.match(anon.stderr, /Error: etcdserver: permission denied/);
+    for (const d of ["opt", "etc", "systemd", "certs"]) {
+      const hit = spawnSync("grep", ["-rlF", "-e", AUTH_ROOT_PW, "-e", AUTH_SVC_PW, hostsDir(d)], { encoding: "utf8" }).stdout.trim();
+      assert.equal(hit, "", `no password in ${hostsDir(d)}`);
+    }
     const pids1 = pidsOf();
     assert.ok(pids1.every(pidAlive));
     // The supervisor runs members as the service user (the deploy created it), as the unit says.
@@ -296,6 +317,7 @@ describe("ssh deploy to our own sshd", { skip }, () => {
     lines.length = 0;
     await deploy(inv, opts());
     assert.equal(lines.filter((l) => /files unchanged/.test(l)).length, 3, lines.join("\n"));
+    assert.ok(lines.some((l) => /^auth: nothing to change/.test(l)), lines.join("\n"));
     assert.deepEqual(pidsOf(), pids1);
 
     lines.length = 0;

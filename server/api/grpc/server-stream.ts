@@ -3,12 +3,14 @@ import type { ServerMetrics } from "../../metrics/metrics.js";
 import { requestContext, type RequestContext } from "../../etcdserver/requests/context.js";
 import { ErrCtxCanceled } from "../../pb/errors.js";
 import { grpcCodeName, toServiceError } from "./errors.js";
+import { credentialsOf } from "./credentials.js";
 
 /**
  * Adapts a request-layer generator to a gRPC server stream, counted under etcd's grpc_server_*
  * series: each message written as it comes, waiting for the client to drain (a slow client holds the
  * generator back rather than piling messages up in memory); the generator's context ends when the
- * client goes away, and an error it throws ends the stream with etcd's status.
+ * client goes away, and an error it throws ends the stream with etcd's status. The call's token or
+ * certificate CN goes with it (a Snapshot is root's when auth is on).
  */
 export function serverStream<Req, Res>(metrics: ServerMetrics, service: string, method: string, fn: (ctx: RequestContext, req: Req) => AsyncGenerator<Res>) {
   const labels = { grpc_type: "server_stream", grpc_service: service, grpc_method: method };
@@ -18,7 +20,7 @@ export function serverStream<Req, Res>(metrics: ServerMetrics, service: string, 
     call.once("cancelled", () => ac.abort(ErrCtxCanceled));
     void (async () => {
       try {
-        for await (const msg of fn(requestContext(ac.signal), call.request)) {
+        for await (const msg of fn(requestContext(ac.signal, credentialsOf(call)), call.request)) {
           if (ac.signal.aborted) break;
           if (!call.write(msg)) {
             await new Promise<void>((r) => {
