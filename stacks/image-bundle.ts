@@ -67,7 +67,7 @@ export const SHIPPED_SOURCES = ["server", join("stacks", "pod")] as const;
 
 /**
  * `etcdkit backup` (the Docker stacks' backup container runs it): its entry in dist/ and, found from
- * it, every compiled file it imports relatively. They must stay in dist/server or beside the entry.
+ * it, every compiled file it imports statically. They must stay in dist/server or dist/ansible-free-scripts.
  */
 export const BACKUP_ENTRY = join("ansible-free-scripts", "backup", "backup-cli.js");
 
@@ -221,12 +221,13 @@ export function prepareImageApp(opts: ImageAppOptions): ImageApp {
   const serverFiles = shipped.flatMap((d) => walk(d)).filter((f) => f.endsWith(".js"));
   const entry = join(root, "bin", "etcd-ts.js");
   const kitEntry = join(root, "bin", "etcdkit.js");
-  const backupDir = join(root, "dist", dirname(BACKUP_ENTRY));
+  // etcdkit backup's own code and what it shares with the kit's other commands (auth: its login).
+  const backupDir = join(root, "dist", "ansible-free-scripts");
   if (!existsSync(join(root, "dist", BACKUP_ENTRY))) throw new Error(`dist/${BACKUP_ENTRY} is missing: run \`npx tsc -p .\` first`);
   const backupFiles = relativeClosure(join(root, "dist", BACKUP_ENTRY)).filter((f) => !shipped.some((d) => f.startsWith(d + sep)));
   checkSelfContained(shipped, serverFiles);
   const stray = backupFiles.filter((f) => !f.startsWith(backupDir + sep));
-  if (stray.length > 0) throw new Error(`etcdkit backup imports ${stray.join(", ")}, outside dist/server and its own folder: the image would miss it`);
+  if (stray.length > 0) throw new Error(`etcdkit backup imports ${stray.join(", ")}, outside dist/server and dist/ansible-free-scripts: the image would miss it`);
   const roots = importedPackages([entry, ...serverFiles, ...backupFiles]);
   const packages = dependencyClosure(root, roots);
 
