@@ -62,7 +62,7 @@ export interface MemberConfig {
   readonly snapshotCount: number;
   readonly maxSnapshots: number;
   readonly maxWals: number;
-  /** 0 means etcd's default quota (2 GiB). */
+  /** 0 means etcd's default quota (2 GiB), a negative value disables it (etcd's int64 flag). */
   readonly quotaBackendBytes: number;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;

@@ -5,7 +5,8 @@
  * another transport and a manual clock (none does yet: tests start members as processes).
  */
 import { join } from "node:path";
-import { DEFAULT_QUOTA_BYTES, snapDirOf, type MemberConfig } from "../config/member-config.js";
+import { snapDirOf, type MemberConfig } from "../config/member-config.js";
+import { backendQuotaBytes } from "../etcdserver/backend-quota.js";
 import type { Logger } from "../log/logger.js";
 import { idToHex } from "../membership/ids.js";
 import type { Member } from "../membership/cluster.js";
@@ -321,7 +322,7 @@ function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     readIndex: (signal) => reads.wait(signal),
     header,
     dbSize: () => m.backend.size(),
-    quotaBytes: cfg.quotaBackendBytes > 0 ? cfg.quotaBackendBytes : DEFAULT_QUOTA_BYTES,
+    quotaBytes: backendQuotaBytes(cfg.quotaBackendBytes, logger),
     logger,
   }));
   const compactor = new AutoCompactor(
