@@ -26,8 +26,6 @@ export interface FlagSpec {
 
 const V2_REFUSED = "etcd-ts serves the v3 API only (there is no v2 API to enable); leave --enable-v2 unset or false";
 const MAX_UINT32 = 4294967295;
-const DISCOVERY_LATER = "discovery bootstrap (etcd's v2 discovery protocol and DNS SRV) is not implemented in etcd-ts yet; give the members with --initial-cluster";
-const DISCOVERY_ONLY = "it tunes discovery bootstrap (--discovery, --discovery-srv), which etcd-ts does not have yet";
 const LEASE_CHECKPOINT_LATER = "lease checkpointing is not implemented in etcd-ts yet (a new leader restarts each lease's TTL, etcd 3.4's default behaviour); leave it false";
 const V2_PROXY = "etcd-ts has no v2 proxy (etcd's --proxy mode); the v2 proxy's timing flags have no effect on etcd-ts";
 const V2_PROXY_REFUSED = "etcd-ts has no v2 proxy; leave --proxy unset or 'off'";
@@ -65,8 +63,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "discovery", kind: "string", default: "", usage: "Discovery URL used to bootstrap the cluster." },
   { name: "discovery-fallback", kind: "enum", default: "proxy", values: ["exit", "proxy"], usage: "Expected behavior ('exit' or 'proxy') when discovery services fails. etcd-ts has no v2 proxy: when the discovery cluster is full it exits either way, saying so with 'proxy'." },
   { name: "discovery-proxy", kind: "string", default: "", usage: "HTTP proxy to use for traffic to discovery service." },
-  { name: "discovery-srv", kind: "string", default: "", usage: "DNS srv domain used to bootstrap the cluster. (Not in etcd-ts yet: a domain is refused.)", refuse: (v) => (v === "" ? undefined : DISCOVERY_LATER) },
-  { name: "discovery-srv-name", kind: "string", default: "", usage: "Suffix to the dns srv name queried when bootstrapping.", noEffect: DISCOVERY_ONLY },
+  { name: "discovery-srv", kind: "string", default: "", usage: "DNS srv domain used to bootstrap the cluster." },
+  { name: "discovery-srv-name", kind: "string", default: "", usage: "Suffix to the dns srv name queried when bootstrapping." },
   { name: "strict-reconfig-check", kind: "bool", default: "true", usage: "Reject reconfiguration requests that would cause quorum loss." },
   { name: "pre-vote", kind: "bool", default: "true", usage: "Enable to run an additional Raft election phase." },
   { name: "auto-compaction-retention", kind: "string", default: "0", usage: "Auto compaction retention length. 0 means disable auto compaction." },

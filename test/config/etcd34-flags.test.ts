@@ -98,7 +98,6 @@ test("values etcd-ts cannot honour are refused with the reason, malformed ones w
   refused(["--proxy=on"], /^--proxy=on: etcd-ts has no v2 proxy/);
   refused(["--experimental-enable-v2v3=/v2"], /no v2 emulation/);
   refused(["--experimental-enable-lease-checkpoint"], /lease checkpointing is not implemented in etcd-ts yet/);
-  refused(["--discovery-srv=example.com"], /discovery bootstrap .* is not implemented in etcd-ts yet/);
   refused(["--max-concurrent-streams=4294967296"], /value out of range/);
   refused(["--cors=example.com"], /URL scheme must be http, https, unix, or unixs/);
   refused(["--cors=http://example.com"], /does not have the form "host:port"/);
