@@ -26,7 +26,6 @@ export interface FlagSpec {
 
 const V2_REFUSED = "etcd-ts serves the v3 API only (there is no v2 API to enable); leave --enable-v2 unset or false";
 const MAX_UINT32 = 4294967295;
-const LEASE_CHECKPOINT_LATER = "lease checkpointing is not implemented in etcd-ts yet (a new leader restarts each lease's TTL, etcd 3.4's default behaviour); leave it false";
 const V2_PROXY = "etcd-ts has no v2 proxy (etcd's --proxy mode); the v2 proxy's timing flags have no effect on etcd-ts";
 const V2_PROXY_REFUSED = "etcd-ts has no v2 proxy; leave --proxy unset or 'off'";
 const V2V3_REFUSED = "etcd-ts serves the v3 API only (there is no v2 emulation to enable); leave --experimental-enable-v2v3 empty";
@@ -98,7 +97,7 @@ export const FLAGS: readonly FlagSpec[] = [
   // experimental
   { name: "experimental-enable-v2v3", kind: "string", default: "", usage: "Serve v2 requests through the v3 backend under a given prefix. (etcd-ts serves the v3 API only: a prefix is refused.)", refuse: (v) => (v === "" ? undefined : V2V3_REFUSED) },
   { name: "experimental-backend-bbolt-freelist-type", kind: "string", default: "array", usage: "ExperimentalBackendFreelistType specifies the type of freelist that boltdb backend uses(array and map are supported types).", noEffect: "etcd-ts's backend is lmdb, which has no bbolt freelist" },
-  { name: "experimental-enable-lease-checkpoint", kind: "bool", default: "false", usage: "ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases. (Not in etcd-ts yet: 'true' is refused.)", refuse: (v) => (v === "true" ? LEASE_CHECKPOINT_LATER : undefined) },
+  { name: "experimental-enable-lease-checkpoint", kind: "bool", default: "false", usage: "ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases." },
   { name: "experimental-compaction-batch-limit", kind: "uint", default: "1000", usage: "ExperimentalCompactionBatchLimit sets the maximum revisions deleted in each compaction batch (0: 1000)." },
   { name: "experimental-watch-progress-notify-interval", kind: "duration", default: "10m0s", usage: "Duration of periodical watch progress notification." },
   { name: "force-new-cluster", kind: "bool", default: "false", usage: "Force to create a new one-member cluster." },

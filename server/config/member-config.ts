@@ -122,6 +122,8 @@ export interface MemberConfig {
   readonly experimentalInitialCorruptCheck: boolean;
   /** The leader checks its followers' HashKV this often (0: never); a mismatch raises CORRUPT. */
   readonly experimentalCorruptCheckTimeMs: number;
+  /** The leader checkpoints leases' remaining TTLs through raft, so a new leader does not restart them at their full TTL. */
+  readonly experimentalEnableLeaseCheckpoint: boolean;
   /** A restarting member becomes a one-member cluster with its data (etcd's unsafe --force-new-cluster). */
   readonly forceNewCluster: boolean;
 }

@@ -258,6 +258,7 @@ function typed(raw: RawSettings): MemberConfig {
     experimentalWarningApplyDurationMs: duration("experimental-warning-apply-duration"),
     experimentalInitialCorruptCheck: bool("experimental-initial-corrupt-check"),
     experimentalCorruptCheckTimeMs: duration("experimental-corrupt-check-time"),
+    experimentalEnableLeaseCheckpoint: bool("experimental-enable-lease-checkpoint"),
     forceNewCluster: bool("force-new-cluster"),
   };
   validate(cfg);

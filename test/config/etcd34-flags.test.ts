@@ -97,7 +97,6 @@ test("--backend-batch-interval and --backend-batch-limit set the backend's batch
 test("values etcd-ts cannot honour are refused with the reason, malformed ones with etcd's parse errors", () => {
   refused(["--proxy=on"], /^--proxy=on: etcd-ts has no v2 proxy/);
   refused(["--experimental-enable-v2v3=/v2"], /no v2 emulation/);
-  refused(["--experimental-enable-lease-checkpoint"], /lease checkpointing is not implemented in etcd-ts yet/);
   refused(["--max-concurrent-streams=4294967296"], /value out of range/);
   refused(["--cors=example.com"], /URL scheme must be http, https, unix, or unixs/);
   refused(["--cors=http://example.com"], /does not have the form "host:port"/);
@@ -105,6 +104,7 @@ test("values etcd-ts cannot honour are refused with the reason, malformed ones w
   refused(["--log-package-levels=etcdserver=LOUD"], /couldn't parse log level LOUD/);
   refused(["--discovery-fallback=retry"], /valid values are exit, proxy/);
   parseConfig(["--proxy=off", "--experimental-enable-lease-checkpoint=false", "--cors=https://a.example:443"]);
+  assert.equal(parseConfig(["--experimental-enable-lease-checkpoint"]).config.experimentalEnableLeaseCheckpoint, true);
 });
 
 test("--discovery, --discovery-proxy and --discovery-fallback are taken as given; discovery and --initial-cluster exclude each other", () => {
