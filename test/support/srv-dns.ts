@@ -19,8 +19,38 @@ export interface SrvDns {
   close(): Promise<void>;
 }
 
+interface BitWriter {
+  names?: Map<string, number>;
+  write(value: number, bits: number): void;
+}
+interface SrvCodec {
+  encode(record: { priority: number; weight: number; port: number; target: string }, writer: BitWriter): void;
+}
+
+/**
+ * RFC 2782: an SRV target is never compressed, and Go's resolver (etcd's) refuses a message where it is
+ * ("cannot unmarshal DNS message"); dns2 compresses every name, so its SRV encoder is replaced by one
+ * that writes the target's labels in full.
+ */
+function encodeSrvTargetsUncompressed(): void {
+  const packet = dns2.Packet as unknown as { Resource: { SRV: SrvCodec }; Name: { encode(name: string, writer: BitWriter): void } };
+  packet.Resource.SRV.encode = (record, writer) => {
+    writer.write(record.priority, 16);
+    writer.write(record.weight, 16);
+    writer.write(record.port, 16);
+    const names = writer.names;
+    writer.names = undefined;
+    try {
+      packet.Name.encode(record.target, writer);
+    } finally {
+      writer.names = names;
+    }
+  };
+}
+
 export async function startSrvDns(srv: ReadonlyMap<string, readonly SrvAnswer[]>, a: ReadonlyMap<string, string> = new Map(), port = 0, address = "127.0.0.1"): Promise<SrvDns> {
   const { Packet } = dns2;
+  encodeSrvTargetsUncompressed();
   const questions: string[] = [];
   const server = dns2.createServer({
     udp: true,
