@@ -44,7 +44,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "listen-client-urls", kind: "urls", default: "http://localhost:2379", usage: "List of URLs to listen on for client traffic." },
   { name: "max-snapshots", kind: "uint", default: "5", usage: "Maximum number of snapshot files to retain (0 is unlimited)." },
   { name: "max-wals", kind: "uint", default: "5", usage: "Maximum number of wal files to retain (0 is unlimited)." },
-  { name: "quota-backend-bytes", kind: "int", default: "0", usage: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota; a negative value disables it)." },
+  { name: "quota-backend-bytes", kind: "int", default: "0", usage: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)." },
   { name: "backend-batch-interval", kind: "duration", default: "0s", usage: "BackendBatchInterval is the maximum time before commit the backend transaction." },
   { name: "backend-batch-limit", kind: "uint", default: "0", usage: "BackendBatchLimit is the maximum operations before commit the backend transaction." },
   { name: "max-txn-ops", kind: "uint", default: "128", usage: "Maximum number of operations permitted in a transaction." },
