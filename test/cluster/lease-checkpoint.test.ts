@@ -19,14 +19,14 @@ async function ttlOn(endpoint: string, lease: string): Promise<number> {
   return (JSON.parse(r.stdout) as { ttl: number }).ttl;
 }
 
-/** Grants a lease, lets 4 s of it pass, moves the leadership, and answers its TTL as the new leader sees it. */
+/** Grants a lease, lets 8 s of it pass, moves the leadership, and answers its TTL as the new leader sees it. */
 async function ttlAfterLeaderChange(cluster: LocalCluster): Promise<{ before: number; after: number }> {
   const leader = await waitLeader(cluster, 20_000);
   const leaderEp = hostPort(cluster.members.find((m) => m.name === leader)!.clientUrl);
   const grant = await etcdctl(leaderEp, ["lease", "grant", String(GRANTED), "-w", "json"]);
   assert.equal(grant.code, 0, grant.stderr);
   const lease = toHex(/"ID":(\d+)/.exec(grant.stdout)![1]!);
-  await sleep(4000);
+  await sleep(8000);
   const before = await ttlOn(leaderEp, lease);
   const target = cluster.members.find((m) => m.name !== leader)!;
   const id = (await memberList(leaderEp)).find((m) => m.name === target.name)!.ID;
@@ -47,15 +47,16 @@ describe("lease checkpoints across a leader change", { timeout: 180_000 }, () =>
   test("with --experimental-enable-lease-checkpoint the new leader goes on from the checkpointed TTL", async () => {
     cluster = await upCluster("lease-cp-on", { members: 3, extraEnv: { ETCD_EXPERIMENTAL_ENABLE_LEASE_CHECKPOINT: "true", ETCDTS_LEASE_CHECKPOINT_INTERVAL_MS: "1000" } });
     const { before, after } = await ttlAfterLeaderChange(cluster);
-    assert.ok(before <= GRANTED - 3, `before: ${before}`);
-    // the checkpoint is at most 1 s old, and the new leader adds its election timeout (1 s) as etcd's Promote
-    assert.ok(after <= before + 2, `after ${after} vs before ${before}: reset to the full TTL?`);
+    assert.ok(before <= GRANTED - 7, `before: ${before}`);
+    // the new leader goes on from the last checkpoint (about 1 s old, rounded up) plus its election timeout
+    // (1 s, etcd's Promote extension): well under the full TTL a reset gives, even with a lagging checkpoint
+    assert.ok(after <= GRANTED - 4, `after ${after} vs before ${before}: reset to the full TTL?`);
   });
 
   test("without it the new leader restarts the lease at its full TTL (etcd 3.4's default)", async () => {
     cluster = await upCluster("lease-cp-off", { members: 3 });
     const { before, after } = await ttlAfterLeaderChange(cluster);
-    assert.ok(before <= GRANTED - 3, `before: ${before}`);
+    assert.ok(before <= GRANTED - 7, `before: ${before}`);
     assert.ok(after >= GRANTED - 1, `after: ${after}`);
   });
 });
