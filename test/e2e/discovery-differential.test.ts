@@ -70,9 +70,16 @@ describe("--discovery bootstraps the same cluster on etcd and etcd-ts", { timeou
       for (const name of ["m1", "m2", "m3"]) members.push(await member(flavor, name, [`--discovery=${durl}`]));
       await Promise.all(members.map((m) => waitHealthyOrExit(m)));
 
-      const list = await etcdctl(members[0]!.endpoint, ["member", "list", "-w", "json"]);
-      assert.equal(list.code, 0, list.stderr);
-      const parsed = JSON.parse(list.stdout.replace(/:\s*(\d{16,})/g, ':"$1"')) as { header: { cluster_id: string }; members: Array<{ ID: string; name: string; peerURLs: string[]; clientURLs: string[] }> };
+      // every member publishes its client URLs through raft once it is up: wait until m1 has applied all three
+      type Listed = { header: { cluster_id: string }; members: Array<{ ID: string; name: string; peerURLs: string[]; clientURLs?: string[] }> };
+      let parsed: Listed | undefined;
+      for (let i = 0; i < 100 && !(parsed && parsed.members.every((m) => (m.clientURLs ?? []).length > 0)); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 200));
+        const list = await etcdctl(members[0]!.endpoint, ["member", "list", "-w", "json"]);
+        assert.equal(list.code, 0, list.stderr);
+        parsed = JSON.parse(list.stdout.replace(/:\s*(\d{16,})/g, ':"$1"')) as Listed;
+      }
+      assert.ok(parsed);
       const byName = new Map(parsed.members.map((m) => [m.name, m]));
       const ids: bigint[] = [];
       for (const m of members) {
