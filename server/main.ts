@@ -4,6 +4,7 @@ import { ConfigError } from "./config/errors.js";
 import { usageText } from "./config/help.js";
 import { createLogger } from "./log/logger.js";
 import { startEtcd } from "./embed/etcd.js";
+import { DiscoveryError, logDiscoveryFailure } from "./discovery/discovery-error.js";
 import { snapshotCommand } from "./ctl/snapshot-command.js";
 import { API_VERSION } from "./etcdserver/server.js";
 import { ETCD_TS_VERSION } from "./version.js";
@@ -68,6 +69,10 @@ async function main(): Promise<number> {
   try {
     etcd = await startEtcd(cfg, logger, () => stopAndExit(0));
   } catch (e) {
+    if (e instanceof DiscoveryError) {
+      logDiscoveryFailure(e, { name: cfg.name, dataDir: cfg.dataDir, discoveryUrl: cfg.discovery, fallback: cfg.discoveryFallback }, logger);
+      return 1;
+    }
     logger.fatal({ error: e instanceof Error ? e.message : String(e) }, e instanceof ConfigError ? "invalid configuration" : "failed to start etcd");
     return 1;
   }

@@ -3,7 +3,7 @@
  * the YAML config file, `--help`, the env files and the unit files all read.
  * Names, defaults and help texts follow etcd 3.4/3.5.
  */
-export type FlagKind = "string" | "uint" | "bool" | "urls" | "enum" | "duration";
+export type FlagKind = "string" | "uint" | "int" | "bool" | "urls" | "enum" | "duration";
 
 export interface FlagSpec {
   readonly name: string;
@@ -26,9 +26,6 @@ export interface FlagSpec {
 
 const V2_REFUSED = "etcd-ts serves the v3 API only (there is no v2 API to enable); leave --enable-v2 unset or false";
 const MAX_UINT32 = 4294967295;
-const DISCOVERY_LATER = "discovery bootstrap (etcd's v2 discovery protocol and DNS SRV) is not implemented in etcd-ts yet; give the members with --initial-cluster";
-const DISCOVERY_ONLY = "it tunes discovery bootstrap (--discovery, --discovery-srv), which etcd-ts does not have yet";
-const LEASE_CHECKPOINT_LATER = "lease checkpointing is not implemented in etcd-ts yet (a new leader restarts each lease's TTL, etcd 3.4's default behaviour); leave it false";
 const V2_PROXY = "etcd-ts has no v2 proxy (etcd's --proxy mode); the v2 proxy's timing flags have no effect on etcd-ts";
 const V2_PROXY_REFUSED = "etcd-ts has no v2 proxy; leave --proxy unset or 'off'";
 const V2V3_REFUSED = "etcd-ts serves the v3 API only (there is no v2 emulation to enable); leave --experimental-enable-v2v3 empty";
@@ -47,7 +44,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "listen-client-urls", kind: "urls", default: "http://localhost:2379", usage: "List of URLs to listen on for client traffic." },
   { name: "max-snapshots", kind: "uint", default: "5", usage: "Maximum number of snapshot files to retain (0 is unlimited)." },
   { name: "max-wals", kind: "uint", default: "5", usage: "Maximum number of wal files to retain (0 is unlimited)." },
-  { name: "quota-backend-bytes", kind: "uint", default: "0", usage: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)." },
+  { name: "quota-backend-bytes", kind: "int", default: "0", usage: "Raise alarms when backend size exceeds the given quota (0 defaults to low space quota)." },
   { name: "backend-batch-interval", kind: "duration", default: "0s", usage: "BackendBatchInterval is the maximum time before commit the backend transaction." },
   { name: "backend-batch-limit", kind: "uint", default: "0", usage: "BackendBatchLimit is the maximum operations before commit the backend transaction." },
   { name: "max-txn-ops", kind: "uint", default: "128", usage: "Maximum number of operations permitted in a transaction." },
@@ -62,11 +59,11 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "initial-cluster-state", kind: "enum", default: "new", values: ["new", "existing"], usage: "Initial cluster state ('new' or 'existing')." },
   { name: "initial-cluster-token", kind: "string", default: "etcd-cluster", usage: "Initial cluster token for the etcd cluster during bootstrap. Specifying this can protect you from unintended cross-cluster interaction when running multiple clusters." },
   { name: "advertise-client-urls", kind: "urls", default: "http://localhost:2379", usage: "List of this member's client URLs to advertise to the public. The client URLs advertised should be accessible to machines that talk to etcd cluster. etcd client libraries parse these URLs to connect to the cluster." },
-  { name: "discovery", kind: "string", default: "", usage: "Discovery URL used to bootstrap the cluster. (Not in etcd-ts yet: a URL is refused.)", refuse: (v) => (v === "" ? undefined : DISCOVERY_LATER) },
-  { name: "discovery-fallback", kind: "enum", default: "proxy", values: ["exit", "proxy"], usage: "Expected behavior ('exit' or 'proxy') when discovery services fails. etcd-ts has no v2 proxy: either way it exits, naming the reason.", noEffect: DISCOVERY_ONLY },
-  { name: "discovery-proxy", kind: "string", default: "", usage: "HTTP proxy to use for traffic to discovery service.", noEffect: DISCOVERY_ONLY },
-  { name: "discovery-srv", kind: "string", default: "", usage: "DNS srv domain used to bootstrap the cluster. (Not in etcd-ts yet: a domain is refused.)", refuse: (v) => (v === "" ? undefined : DISCOVERY_LATER) },
-  { name: "discovery-srv-name", kind: "string", default: "", usage: "Suffix to the dns srv name queried when bootstrapping.", noEffect: DISCOVERY_ONLY },
+  { name: "discovery", kind: "string", default: "", usage: "Discovery URL used to bootstrap the cluster." },
+  { name: "discovery-fallback", kind: "enum", default: "proxy", values: ["exit", "proxy"], usage: "Expected behavior ('exit' or 'proxy') when discovery services fails. etcd-ts has no v2 proxy: when the discovery cluster is full it exits either way, saying so with 'proxy'." },
+  { name: "discovery-proxy", kind: "string", default: "", usage: "HTTP proxy to use for traffic to discovery service." },
+  { name: "discovery-srv", kind: "string", default: "", usage: "DNS srv domain used to bootstrap the cluster." },
+  { name: "discovery-srv-name", kind: "string", default: "", usage: "Suffix to the dns srv name queried when bootstrapping." },
   { name: "strict-reconfig-check", kind: "bool", default: "true", usage: "Reject reconfiguration requests that would cause quorum loss." },
   { name: "pre-vote", kind: "bool", default: "true", usage: "Enable to run an additional Raft election phase." },
   { name: "auto-compaction-retention", kind: "string", default: "0", usage: "Auto compaction retention length. 0 means disable auto compaction." },
@@ -100,7 +97,7 @@ export const FLAGS: readonly FlagSpec[] = [
   // experimental
   { name: "experimental-enable-v2v3", kind: "string", default: "", usage: "Serve v2 requests through the v3 backend under a given prefix. (etcd-ts serves the v3 API only: a prefix is refused.)", refuse: (v) => (v === "" ? undefined : V2V3_REFUSED) },
   { name: "experimental-backend-bbolt-freelist-type", kind: "string", default: "array", usage: "ExperimentalBackendFreelistType specifies the type of freelist that boltdb backend uses(array and map are supported types).", noEffect: "etcd-ts's backend is lmdb, which has no bbolt freelist" },
-  { name: "experimental-enable-lease-checkpoint", kind: "bool", default: "false", usage: "ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases. (Not in etcd-ts yet: 'true' is refused.)", refuse: (v) => (v === "true" ? LEASE_CHECKPOINT_LATER : undefined) },
+  { name: "experimental-enable-lease-checkpoint", kind: "bool", default: "false", usage: "ExperimentalEnableLeaseCheckpoint enables primary lessor to persist lease remainingTTL to prevent indefinite auto-renewal of long lived leases." },
   { name: "experimental-compaction-batch-limit", kind: "uint", default: "1000", usage: "ExperimentalCompactionBatchLimit sets the maximum revisions deleted in each compaction batch (0: 1000)." },
   { name: "experimental-watch-progress-notify-interval", kind: "duration", default: "10m0s", usage: "Duration of periodical watch progress notification." },
   { name: "force-new-cluster", kind: "bool", default: "false", usage: "Force to create a new one-member cluster." },

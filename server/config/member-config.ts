@@ -62,7 +62,7 @@ export interface MemberConfig {
   readonly snapshotCount: number;
   readonly maxSnapshots: number;
   readonly maxWals: number;
-  /** 0 means etcd's default quota (2 GiB). */
+  /** 0 means etcd's default quota (2 GiB), a negative value disables it (etcd's int64 flag). */
   readonly quotaBackendBytes: number;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
@@ -122,6 +122,8 @@ export interface MemberConfig {
   readonly experimentalInitialCorruptCheck: boolean;
   /** The leader checks its followers' HashKV this often (0: never); a mismatch raises CORRUPT. */
   readonly experimentalCorruptCheckTimeMs: number;
+  /** The leader checkpoints leases' remaining TTLs through raft, so a new leader does not restart them at their full TTL. */
+  readonly experimentalEnableLeaseCheckpoint: boolean;
   /** A restarting member becomes a one-member cluster with its data (etcd's unsafe --force-new-cluster). */
   readonly forceNewCluster: boolean;
 }

@@ -124,6 +124,10 @@ function checkKind(spec: FlagSpec, value: string, bad: (why: string) => ConfigEr
     case "uint":
       if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw bad("parse error");
       return value;
+    case "int":
+      // Go's Int64 flag: a sign is allowed
+      if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw bad("parse error");
+      return String(Number(value));
     case "bool":
       // strconv.ParseBool's spellings
       if (!["true", "false", "1", "0", "t", "f", "T", "F", "TRUE", "FALSE", "True", "False"].includes(value)) throw bad("parse error");
@@ -171,7 +175,7 @@ function readConfigFile(path: string): RawSettings {
  * durations are integers of nanoseconds (a string like "5s" is an error there, and here).
  */
 function yamlValue(path: string, spec: FlagSpec, value: unknown): string {
-  const goType = spec.kind === "duration" ? "time.Duration" : spec.name === "log-outputs" ? "[]string" : spec.kind === "uint" ? "uint" : spec.kind === "bool" ? "bool" : "string";
+  const goType = spec.kind === "duration" ? "time.Duration" : spec.name === "log-outputs" ? "[]string" : spec.kind === "uint" ? "uint" : spec.kind === "int" ? "int64" : spec.kind === "bool" ? "bool" : "string";
   const mismatch = (got: string) => new ConfigError(`config file ${path}: json: cannot unmarshal ${got} into Go struct field configYAML.${spec.name} of type ${goType}`);
   if (spec.name === "log-outputs") {
     if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw mismatch(Array.isArray(value) ? "array" : typeof value);
@@ -254,6 +258,7 @@ function typed(raw: RawSettings): MemberConfig {
     experimentalWarningApplyDurationMs: duration("experimental-warning-apply-duration"),
     experimentalInitialCorruptCheck: bool("experimental-initial-corrupt-check"),
     experimentalCorruptCheckTimeMs: duration("experimental-corrupt-check-time"),
+    experimentalEnableLeaseCheckpoint: bool("experimental-enable-lease-checkpoint"),
     forceNewCluster: bool("force-new-cluster"),
   };
   validate(cfg);

@@ -54,6 +54,7 @@ export function toSettings(cfg: MemberConfig): Record<string, string> {
     "experimental-warning-apply-duration": formatGoDuration(cfg.experimentalWarningApplyDurationMs),
     "experimental-initial-corrupt-check": String(cfg.experimentalInitialCorruptCheck),
     "experimental-corrupt-check-time": formatGoDuration(cfg.experimentalCorruptCheckTimeMs),
+    "experimental-enable-lease-checkpoint": String(cfg.experimentalEnableLeaseCheckpoint),
     "force-new-cluster": String(cfg.forceNewCluster),
   };
   // With discovery, --initial-cluster is not given (etcd refuses both together).

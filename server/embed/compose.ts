@@ -8,13 +8,14 @@
  * election times, peers' activeSince) comes from `env.clock`.
  */
 import { join } from "node:path";
-import { DEFAULT_QUOTA_BYTES, snapDirOf, type MemberConfig } from "../config/member-config.js";
+import { snapDirOf, type MemberConfig } from "../config/member-config.js";
+import { backendQuotaBytes } from "../etcdserver/backend-quota.js";
 import type { Logger } from "../log/logger.js";
 import { idToHex } from "../membership/ids.js";
 import type { Member } from "../membership/cluster.js";
 import { sortedMembers } from "../membership/cluster.js";
 import { ServerMetrics } from "../metrics/metrics.js";
-import { Lessor, LEASE_BUCKET, minLeaseTtl } from "../lease/lessor.js";
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, Lessor, LEASE_BUCKET, minLeaseTtl } from "../lease/lessor.js";
 import type { Message } from "../raft/types.js";
 import { Transport, type TransportHooks } from "../transport/transport.js";
 import { PeerDialer } from "../tls/peer-dialer.js";
@@ -211,6 +212,8 @@ function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: Ser
     expiredRetryMs: requestTimeoutMs(cfg),
     now: () => env.clock.now(),
     logger: { warn: (msg, f) => logger.warn(f ?? {}, msg) },
+    checkpointing: cfg.experimentalEnableLeaseCheckpoint,
+    checkpointIntervalMs: leaseCheckpointIntervalMs(logger),
   });
   m.store.setLeaseHooks(lessor.hooks);
   const watchable = new WatchableStore(m.store);
@@ -327,7 +330,7 @@ function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     readIndex: (signal) => reads.wait(signal),
     header,
     dbSize: () => m.backend.size(),
-    quotaBytes: cfg.quotaBackendBytes > 0 ? cfg.quotaBackendBytes : DEFAULT_QUOTA_BYTES,
+    quotaBytes: backendQuotaBytes(cfg.quotaBackendBytes, logger),
     logger,
   }));
   const compactor = new AutoCompactor(
@@ -423,3 +426,12 @@ function buildRaftLoop(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
   m.backend.onFailure((err) => fatal("failed to commit a backend transaction", err));
   return { snapshots, events, loop };
 }
+
+/** etcd's 5-minute checkpoint interval, or (tests only, as etcd's embed LeaseCheckpointInterval) ETCDTS_LEASE_CHECKPOINT_INTERVAL_MS. */
+function leaseCheckpointIntervalMs(logger: Logger): number {
+  const v = process.env[LEASE_CHECKPOINT_INTERVAL_ENV];
+  if (v === undefined || !/^\d+$/.test(v) || Number(v) === 0) return DEFAULT_CHECKPOINT_INTERVAL_MS;
+  logger.warn({ "interval-ms": Number(v) }, `${LEASE_CHECKPOINT_INTERVAL_ENV} is set: lease checkpoint interval changed (test only)`);
+  return Number(v);
+}
+const LEASE_CHECKPOINT_INTERVAL_ENV = "ETCDTS_LEASE_CHECKPOINT_INTERVAL_MS";

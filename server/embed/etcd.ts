@@ -1,4 +1,7 @@
-import type { MemberConfig } from "../config/member-config.js";
+import { walDirOf, type MemberConfig } from "../config/member-config.js";
+import { Wal } from "../wal/wal.js";
+import { initialClusterFromSrv } from "../discovery/srv-initial-cluster.js";
+import { srvLookupFromEnv } from "../discovery/dns-srv.js";
 import type { Logger } from "../log/logger.js";
 import { createGrpcServer } from "../api/grpc/grpc-server.js";
 import { createHttpApi } from "../api/http/http-api.js";
@@ -47,7 +50,9 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   // TLS before anything else: a bad certificate stops the member before it binds a port or opens its WAL
   const tls = await prepareMemberTls(cfg, logger);
   refuseBadAuthToken(cfg);
-  const opened = await openMember(cfg, logger, tls.peerDialer);
+  // etcd: a member with no data learns its initial cluster from DNS SRV records before anything else
+  const bootCfg = cfg.discoverySrv !== "" && !Wal.exists(walDirOf(cfg)) ? { ...cfg, initialCluster: await initialClusterFromSrv(cfg, srvLookupFromEnv(), logger) } : cfg;
+  const opened = await openMember(bootCfg, logger, tls.peerDialer);
   const server = composeServer(cfg, logger, opened, processEnvironment(opened.memberId, opened.cluster.clusterId, logger, tls.peerDialer));
   const metrics = server.metrics;
   const { services, leases } = clientServices(cfg, server);

@@ -288,6 +288,10 @@ export class Applier {
         if (!this.auth) throw ErrAuthNotEnabled;
         return { ...applyAuth(this.auth, r.auth, index, this.tokens), revision: this.store.currentRevision() };
       }
+      case ProposalKind.LeaseCheckpoint:
+        // in memory only, as etcd 3.4 (a replay sets it again; a restart starts without)
+        for (const c of r.checkpoints) this.lessor?.checkpoint(c.id, c.remainingTtl);
+        return undefined;
       case ProposalKind.LeaseRevoke: {
         if (replay) return undefined;
         if (!this.lessor) throw ErrLeaseNotFound;

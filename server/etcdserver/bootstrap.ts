@@ -14,7 +14,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { snapDirOf, walDirOf, type MemberConfig } from "../config/member-config.js";
 import { ConfigError } from "../config/errors.js";
-import { validateBootstrap } from "../config/parse.js";
+import { parseInitialCluster, validateBootstrap } from "../config/parse.js";
+import type { InitialMember } from "../config/member-config.js";
+import { joinCluster } from "../discovery/v2-discovery.js";
+import { DiscoveryError } from "../discovery/discovery-error.js";
 import type { Logger } from "../log/logger.js";
 import { decodeCluster, emptyCluster, encodeMember, membersFromJson, type Cluster, type Member } from "../membership/cluster.js";
 import { computeClusterId, computeMemberId, idToHex } from "../membership/ids.js";
@@ -192,11 +195,18 @@ async function joinExisting(cfg: MemberConfig, logger: Logger, peerDialer: PeerD
   return { memberId: me.id, cluster: joined, wal, appliedIndex: 0 };
 }
 
-/** A new cluster: the IDs are hashes of the initial cluster, raft starts with a conf change per member. */
+/**
+ * A new cluster: the IDs are hashes of the initial cluster, raft starts with a conf change per member.
+ * With --discovery the initial cluster comes from the discovery service, and the discovery URL is the
+ * cluster token (etcd's PeerURLsMapAndToken).
+ */
 async function bootstrapNew(cfg: MemberConfig, logger: Logger): Promise<Recovered> {
-  validateBootstrap(cfg);
-  const members: Member[] = cfg.initialCluster.map((m) => ({
-    id: computeMemberId(m.peerUrls, cfg.initialClusterToken),
+  const discovered = cfg.discovery !== "" ? await discoverCluster(cfg, logger) : undefined;
+  const initialCluster = discovered ?? cfg.initialCluster;
+  const token = discovered ? cfg.discovery : cfg.initialClusterToken;
+  validateBootstrap({ ...cfg, initialCluster });
+  const members: Member[] = initialCluster.map((m) => ({
+    id: computeMemberId(m.peerUrls, token),
     name: m.name,
     peerUrls: m.peerUrls,
     clientUrls: [],
@@ -205,7 +215,7 @@ async function bootstrapNew(cfg: MemberConfig, logger: Logger): Promise<Recovere
   const memberId = members.find((m) => m.name === cfg.name)!.id;
   const clusterId = computeClusterId(members.map((m) => m.id));
   const wal = await Wal.create(walDirOf(cfg), { memberId, clusterId }, fileLogOf(logger), { maxWals: cfg.maxWals });
-  logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": cfg.initialCluster.map((m) => m.name) }, "starting local member");
+  logger.info({ "local-member-id": idToHex(memberId), "cluster-id": idToHex(clusterId), "initial-cluster": initialCluster.map((m) => m.name) }, "starting local member");
   return {
     memberId,
     cluster: emptyCluster(clusterId),
@@ -213,6 +223,27 @@ async function bootstrapNew(cfg: MemberConfig, logger: Logger): Promise<Recovere
     appliedIndex: 0,
     bootstrapPeers: members.map((m) => ({ id: m.id, context: encodeMember({ ...m, clientUrls: [] }) })),
   };
+}
+
+/** etcd's v2 discovery for a new member: registers {name: its peer URLs} and returns the cluster the service gathered. */
+async function discoverCluster(cfg: MemberConfig, logger: Logger): Promise<InitialMember[]> {
+  const self = { name: cfg.name, peerUrls: cfg.initialAdvertisePeerUrls };
+  // etcd's types.URLsMap.String(): name=url pairs, sorted
+  const config = self.peerUrls.map((u) => `${self.name}=${u}`).sort().join(",");
+  let found: string;
+  try {
+    found = await joinCluster({ discoveryUrl: cfg.discovery, proxy: cfg.discoveryProxy, memberId: computeMemberId(self.peerUrls, cfg.discovery), config, logger });
+  } catch (e) {
+    throw new DiscoveryError("join", e as Error);
+  }
+  const cluster = parseInitialCluster(found);
+  const urls = cluster.flatMap((m) => m.peerUrls);
+  if (new Set(urls).size !== urls.length) throw new ConfigError(`discovery cluster ${formatUrlsMap(cluster)} has duplicate url`);
+  return cluster;
+}
+
+function formatUrlsMap(cluster: readonly InitialMember[]): string {
+  return cluster.flatMap((m) => m.peerUrls.map((u) => `${m.name}=${u}`)).sort().join(",");
 }
 
 /** The election timeout in ticks of one heartbeat interval. */

@@ -8,7 +8,7 @@ import { LEASE_OVERHEAD } from "./quota-cost.js";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log/logger.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
-import { Lessor, type Lease } from "../lease/lessor.js";
+import { Lessor, type Lease, type LeaseCheckpoint } from "../lease/lessor.js";
 import { NotPrimaryError } from "../lease/errors.js";
 import { ErrStopped } from "../pb/errors.js";
 import { payloads, type AuthStamp } from "../pb/raft-entry.js";
@@ -43,6 +43,9 @@ const EXPIRY_LOOP_MS = 500;
 const REVOKES_PER_LOOP = 500;
 /** etcd's maxPendingRevokes: LeaseRevoke proposals in flight at once. */
 const MAX_PENDING_REVOKES = 16;
+/** etcd's maxLeaseCheckpointBatchSize, and its leaseCheckpointRate / 2 batches per loop. */
+const CHECKPOINT_BATCH = 1000;
+const CHECKPOINT_BATCHES_PER_LOOP = 500;
 /** etcd's applyTimeout for waitAppliedIndex. */
 const APPLY_WAIT_MS = 1000;
 
@@ -80,10 +83,15 @@ export class ServerLeases {
     return (await this.d.propose(ProposalKind.LeaseRevoke, payload, signal, stamp)) as LeaseRevokeResult;
   }
 
-  /** Keep-alive on the leader: the granted TTL; ErrLeaseNotFound; NotPrimaryError on a follower (forward it). */
+  /**
+   * Keep-alive on the leader: the granted TTL; ErrLeaseNotFound; NotPrimaryError on a follower (forward it).
+   * A lease with a checkpointed remaining TTL has it cleared through raft first (etcd's Renew), so a later
+   * leader starts it from its full TTL again.
+   */
   async renew(id: bigint): Promise<number> {
     if (!this.d.isLeader()) throw new NotPrimaryError();
     await this.waitApplied();
+    if (this.lessor.needsCheckpointClear(id)) await this.proposeCheckpoints([{ id, remainingTtl: 0 }]).catch(() => undefined);
     return this.lessor.renew(id);
   }
 
@@ -113,7 +121,10 @@ export class ServerLeases {
   }
 
   start(): void {
-    this.stopTimer = (this.d.clock ?? SYSTEM_CLOCK).every(EXPIRY_LOOP_MS, () => this.revokeExpired());
+    this.stopTimer = (this.d.clock ?? SYSTEM_CLOCK).every(EXPIRY_LOOP_MS, () => {
+      this.revokeExpired();
+      this.checkpointDue();
+    });
   }
 
   stop(): void {
@@ -140,6 +151,28 @@ export class ServerLeases {
       this.revokeQueue.push(l.id);
     }
     this.pumpRevokes();
+  }
+
+  /**
+   * etcd's checkpointScheduledLeases (--experimental-enable-lease-checkpoint): each loop the leader proposes
+   * the due checkpoints in LeaseCheckpoint entries of up to 1000 (at most 500 entries per loop), without
+   * waiting for them.
+   */
+  private checkpointDue(): void {
+    for (let batch = 0; batch < CHECKPOINT_BATCHES_PER_LOOP; batch++) {
+      if (this.stopped || !this.d.isLeader() || !this.lessor.isPrimary()) return;
+      const due = this.lessor.checkpointsDue(CHECKPOINT_BATCH);
+      if (due.length === 0) return;
+      this.proposeCheckpoints(due).catch((e: unknown) => {
+        if (e !== ErrStopped) this.d.logger.warn({ count: due.length, error: (e as Error).message }, "failed to checkpoint leases");
+      });
+      if (due.length < CHECKPOINT_BATCH) return;
+    }
+  }
+
+  private async proposeCheckpoints(cps: readonly LeaseCheckpoint[]): Promise<void> {
+    const payload = payloads.leaseCheckpoint.encode({ checkpoints: cps.map((c) => ({ ID: c.id.toString(), remaining_TTL: String(c.remainingTtl) })) });
+    await this.d.propose(ProposalKind.LeaseCheckpoint, payload);
   }
 
   /** Starts queued revokes while fewer than MAX_PENDING_REVOKES are in flight. */

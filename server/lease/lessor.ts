@@ -6,7 +6,9 @@
  * lease (rebuilt from the KV store's lease fields, never persisted separately).
  *
  * State only the leader ("primary") holds: expiry times. Followers keep every lease at "forever";
- * on promotion every lease gets `now + extend + TTL`; a demoted lessor forgets its expiries.
+ * on promotion every lease gets `now + extend + TTL` (its checkpointed remaining TTL instead, when
+ * --experimental-enable-lease-checkpoint had the old leader checkpoint it); a demoted lessor forgets
+ * its expiries.
  * Expired leases are found by the leader (findExpired) and revoked through raft by the server.
  */
 import type { Bucket } from "../backend/backend.js";
@@ -31,6 +33,21 @@ export interface LessorOptions {
   /** After an expired lease is reported, report it again only after this long (etcd: the request timeout). */
   readonly expiredRetryMs?: number;
   readonly logger?: LessorLogger;
+  /**
+   * --experimental-enable-lease-checkpoint: the primary schedules a checkpoint of each lease's
+   * remaining TTL every checkpointIntervalMs (etcd's default 5 minutes), taken by checkpointsDue().
+   */
+  readonly checkpointing?: boolean;
+  readonly checkpointIntervalMs?: number;
+}
+
+/** etcd's defaultLeaseCheckpointInterval. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5 * 60 * 1000;
+
+export interface LeaseCheckpoint {
+  readonly id: bigint;
+  /** Seconds left, rounded up (0: clear the checkpoint). */
+  readonly remainingTtl: number;
 }
 
 /**
@@ -57,8 +74,8 @@ export class Lease {
     readonly id: bigint,
     /** Granted TTL in seconds (after raising to the minimum). */
     readonly ttl: number,
-    /** Last checkpointed remaining TTL (0 = unset: use ttl). Kept for the on-disk format; etcd-ts does not checkpoint. */
-    readonly remainingTtl = 0,
+    /** Last checkpointed remaining TTL in seconds (0 = unset: use ttl); set by applied LeaseCheckpoint entries. */
+    public remainingTtl = 0,
   ) {}
 
   /** The lease's attached keys, sorted bytewise. */
@@ -140,6 +157,10 @@ export class Lessor {
   /** key (latin1) -> lease it is attached to */
   private itemMap = new Map<string, bigint>();
   private readonly heap = new ExpiryHeap();
+  /** When each lease's next checkpoint is due (primary only; stale entries are skipped). */
+  private readonly checkpointHeap = new ExpiryHeap();
+  private readonly checkpointing: boolean;
+  private readonly checkpointIntervalMs: number;
   private primary = false;
   /** Resolved (and replaced) at each demotion: what renewals waiting for a revoke race against. */
   private demoted = signal();
@@ -165,6 +186,8 @@ export class Lessor {
     this.now = opts.now ?? Date.now;
     this.expiredRetryMs = opts.expiredRetryMs ?? 3000;
     this.log = opts.logger;
+    this.checkpointing = opts.checkpointing ?? false;
+    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     this.recover();
   }
 
@@ -202,7 +225,10 @@ export class Lessor {
     if (ttl > MAX_LEASE_TTL) throw ErrLeaseTTLTooLarge;
     if (this.leaseMap.has(id)) throw ErrLeaseExists;
     const l = new Lease(id, Math.max(ttl, this.minTtl));
-    if (this.primary) this.refresh(l, 0);
+    if (this.primary) {
+      this.refresh(l, 0);
+      this.scheduleCheckpoint(l);
+    }
     this.leaseMap.set(id, l);
     this.bucket?.put(leaseKey(id), encodeLease({ id, ttl: l.ttl, remainingTtl: 0 }));
     return l;
@@ -296,7 +322,11 @@ export class Lessor {
   promote(extendMs: number): void {
     this.primary = true;
     this.heap.clear();
-    for (const l of this.leaseMap.values()) this.refresh(l, extendMs);
+    this.checkpointHeap.clear();
+    for (const l of this.leaseMap.values()) {
+      this.refresh(l, extendMs);
+      this.scheduleCheckpoint(l);
+    }
   }
 
   /** Stop being the primary: expiries are forgotten (forever), waiting renewals answer NotPrimary. */
@@ -306,6 +336,7 @@ export class Lessor {
       l.heapTime = -1;
     }
     this.heap.clear();
+    this.checkpointHeap.clear();
     this.primary = false;
     this.demoted.resolve();
     this.demoted = signal();
@@ -341,6 +372,48 @@ export class Lessor {
   stop(): void {
     this.stopped = true;
     this.demote();
+  }
+
+  /**
+   * Apply a LeaseCheckpoint (every member): the remaining TTL a new primary starts the lease from
+   * (etcd 3.4 keeps it in memory only). The primary schedules the lease's next checkpoint.
+   */
+  checkpoint(id: bigint, remainingTtl: number): void {
+    const l = this.leaseMap.get(id);
+    if (!l) return;
+    l.remainingTtl = remainingTtl;
+    if (this.primary) this.scheduleCheckpoint(l);
+  }
+
+  /** Renewing this lease must first clear its checkpoint through raft (etcd: cp set and remainingTTL > 0). */
+  needsCheckpointClear(id: bigint): boolean {
+    const l = this.leaseMap.get(id);
+    return this.checkpointing && l !== undefined && l.remainingTtl > 0;
+  }
+
+  /** etcd's findDueScheduledCheckpoints: up to `limit` due checkpoints of live, partly used leases. */
+  checkpointsDue(limit: number): LeaseCheckpoint[] {
+    const out: LeaseCheckpoint[] = [];
+    if (!this.primary || !this.checkpointing) return out;
+    const now = this.now();
+    while (out.length < limit) {
+      const top = this.checkpointHeap.peek();
+      if (!top || top.time > now) break;
+      this.checkpointHeap.pop();
+      const l = this.leaseMap.get(top.id);
+      if (!l || now >= l.expiry) continue;
+      const remainingTtl = Math.ceil((l.expiry - now) / 1000);
+      if (remainingTtl >= l.ttl) continue;
+      out.push({ id: l.id, remainingTtl });
+    }
+    return out;
+  }
+
+  /** etcd's scheduleCheckpointIfNeeded: only a lease with more left than one interval. */
+  private scheduleCheckpoint(l: Lease): void {
+    if (!this.checkpointing) return;
+    const left = l.remainingTtl > 0 ? l.remainingTtl : l.ttl;
+    if (left * 1000 > this.checkpointIntervalMs) this.checkpointHeap.push({ id: l.id, time: this.now() + this.checkpointIntervalMs });
   }
 
   private refresh(l: Lease, extendMs: number): void {

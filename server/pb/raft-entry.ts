@@ -29,6 +29,8 @@ export enum ProposalKind {
   Alarm = 9,
   /** payload: pb/auth-entry.ts (an auth store change, or an Authenticate) */
   Auth = 10,
+  /** payload: protobuf LeaseCheckpointRequest (the leader's checkpoints of remaining TTLs) */
+  LeaseCheckpoint = 11,
 }
 
 /**
@@ -119,7 +121,12 @@ export const payloads = {
   leaseGrant: messageCodec<WireLeaseGrantRequest>("etcdserverpb.LeaseGrantRequest"),
   leaseRevoke: messageCodec<WireLeaseRevokeRequest>("etcdserverpb.LeaseRevokeRequest"),
   alarm: messageCodec<WireAlarmRequest>("etcdserverpb.AlarmRequest"),
+  leaseCheckpoint: messageCodec<WireLeaseCheckpointRequest>("etcdserverpb.LeaseCheckpointRequest"),
 };
+
+export interface WireLeaseCheckpointRequest {
+  checkpoints?: Array<{ ID?: Int64; remaining_TTL?: Int64 }>;
+}
 
 export type EntryRequest =
   | { readonly kind: ProposalKind.Put; readonly req: kv.PutRequest }
@@ -131,7 +138,8 @@ export type EntryRequest =
   | { readonly kind: ProposalKind.LeaseGrant; readonly id: bigint; readonly ttl: number }
   | { readonly kind: ProposalKind.LeaseRevoke; readonly id: bigint }
   | { readonly kind: ProposalKind.Alarm; readonly action: number; readonly memberId: bigint; readonly alarm: number }
-  | { readonly kind: ProposalKind.Auth; readonly auth: AuthRequest };
+  | { readonly kind: ProposalKind.Auth; readonly auth: AuthRequest }
+  | { readonly kind: ProposalKind.LeaseCheckpoint; readonly checkpoints: ReadonlyArray<{ readonly id: bigint; readonly remainingTtl: number }> };
 
 export type DecodedEntry =
   /** The leader's empty entry of a new term. */
@@ -194,6 +202,11 @@ function request(kind: ProposalKind, payload: Uint8Array): EntryRequest {
     }
     case ProposalKind.Auth:
       return { kind, auth: decodeAuthPayload(payload) };
+    case ProposalKind.LeaseCheckpoint: {
+      const cps = (payloads.leaseCheckpoint.decode(payload).checkpoints ?? []).map((c) => ({ id: toBigInt(c.ID), remainingTtl: Number(c.remaining_TTL ?? 0) }));
+      if (cps.some((c) => !Number.isSafeInteger(c.remainingTtl))) throw new MalformedPayload("lease checkpoint TTL is not a number");
+      return { kind, checkpoints: cps };
+    }
     default:
       throw new MalformedPayload(`unknown request kind ${String(kind)}`);
   }

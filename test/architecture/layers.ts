@@ -23,6 +23,7 @@ export interface Layer {
 export const LAYERS: readonly Layer[] = [
   { name: "leaves", folders: ["util", "config", "log", "metrics", "version.ts"], why: "usable from anywhere, import nothing above them (so not even pb)" },
   { name: "tls", folders: ["tls"], why: "certificates, TLS acceptors and the peer dialer, as etcd's transport package: leaves only, used by the peer transport, the server's join and the listeners" },
+  { name: "bootstrap discovery", folders: ["discovery"], why: "etcd's v2 discovery client and DNS SRV lookups that give a new member its initial cluster: leaves only, used by the server's bootstrap and the composition root" },
   { name: "wire", folders: ["pb"], why: "protobuf loading, message codecs, the raft-entry codec, API error values: importable by every layer above the leaves" },
   { name: "raft", folders: ["raft"], pure: true, why: "the pure Raft state machine: no I/O, timers, clocks" },
   { name: "storage", folders: ["backend", "wal", "snap"], why: "lmdb, the write-ahead log, snapshot files" },

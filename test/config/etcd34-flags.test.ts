@@ -79,9 +79,8 @@ test("Go-only flags are accepted and named with their reason when set; left at t
     "--backend-batch-limit=100",
     "--proxy-dial-timeout=5",
     "--log-package-levels=etcdserver=DEBUG",
-    "--discovery-fallback=exit",
   ]);
-  assert.deepEqual(r.noEffect.map((n) => n.flag).sort(), ["discovery-fallback", "enable-pprof", "experimental-backend-bbolt-freelist-type", "log-package-levels", "proxy-dial-timeout"]);
+  assert.deepEqual(r.noEffect.map((n) => n.flag).sort(), ["enable-pprof", "experimental-backend-bbolt-freelist-type", "log-package-levels", "proxy-dial-timeout"]);
   assert.ok(r.noEffect.every((n) => n.reason.length > 20));
   assert.deepEqual(parseConfig(["--enable-pprof=false", "--experimental-backend-bbolt-freelist-type=array"]).noEffect, []);
 });
@@ -98,9 +97,6 @@ test("--backend-batch-interval and --backend-batch-limit set the backend's batch
 test("values etcd-ts cannot honour are refused with the reason, malformed ones with etcd's parse errors", () => {
   refused(["--proxy=on"], /^--proxy=on: etcd-ts has no v2 proxy/);
   refused(["--experimental-enable-v2v3=/v2"], /no v2 emulation/);
-  refused(["--experimental-enable-lease-checkpoint"], /lease checkpointing is not implemented in etcd-ts yet/);
-  refused(["--discovery=http://127.0.0.1:1/abc"], /discovery bootstrap .* is not implemented in etcd-ts yet/);
-  refused(["--discovery-srv=example.com"], /discovery bootstrap .* is not implemented in etcd-ts yet/);
   refused(["--max-concurrent-streams=4294967296"], /value out of range/);
   refused(["--cors=example.com"], /URL scheme must be http, https, unix, or unixs/);
   refused(["--cors=http://example.com"], /does not have the form "host:port"/);
@@ -108,4 +104,16 @@ test("values etcd-ts cannot honour are refused with the reason, malformed ones w
   refused(["--log-package-levels=etcdserver=LOUD"], /couldn't parse log level LOUD/);
   refused(["--discovery-fallback=retry"], /valid values are exit, proxy/);
   parseConfig(["--proxy=off", "--experimental-enable-lease-checkpoint=false", "--cors=https://a.example:443"]);
+  assert.equal(parseConfig(["--experimental-enable-lease-checkpoint"]).config.experimentalEnableLeaseCheckpoint, true);
+});
+
+test("--discovery, --discovery-proxy and --discovery-fallback are taken as given; discovery and --initial-cluster exclude each other", () => {
+  const c = parseConfig(["--discovery=http://127.0.0.1:2379/v2/keys/discovery/t", "--discovery-proxy=127.0.0.1:3128", "--discovery-fallback=exit"]);
+  assert.equal(c.config.discovery, "http://127.0.0.1:2379/v2/keys/discovery/t");
+  assert.equal(c.config.discoveryProxy, "127.0.0.1:3128");
+  assert.equal(c.config.discoveryFallback, "exit");
+  // etcd: with discovery, the initial cluster is what the service gathers (none given)
+  assert.deepEqual(c.config.initialCluster, []);
+  assert.deepEqual(c.noEffect, []);
+  refused(["--discovery=http://127.0.0.1:2379/v2/keys/discovery/t", "--initial-cluster=a=http://127.0.0.1:2380"], /multiple discovery or bootstrap flags are set/);
 });
