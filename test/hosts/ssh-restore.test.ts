@@ -40,18 +40,21 @@ describe("SSH restore on namespace hosts", { skip: unavailable ? `skipped: ${una
     const lab = await HostsLab.create({ hosts: 3, checkLink: false, log });
     const work = mkdtempSync(join(tmpdir(), "etcdkit-ssh-restore-"));
     try {
-      // Plaintext, as test/hosts/ssh-partition.test.ts (README "Known issues": the TLS deploy on
-      // namespace hosts); what is tested here does not depend on TLS.
-      const inv = await lab.deploy("etcd-ts", log, { insecure: true });
+      // TLS, the kit's default: etcdctl and the backup present the PKI's root client certificate.
+      const inv = await lab.deploy("etcd-ts", log);
+      const tls = lab.clientTls;
+      assert.ok(tls, "a TLS deploy");
       const endpoints = lab.members().map((m) => m.clientUrl);
-      const ctl = (args: string[], ep: string | string[] = endpoints) => etcdctl(ep, args);
+      assert.ok(endpoints.every((e) => e.startsWith("https://")));
+      const ctl = (args: string[], ep: string | string[] = endpoints) => etcdctl(ep, [`--cacert=${tls.ca}`, `--cert=${tls.cert}`, `--key=${tls.key}`, ...args]);
       const range = async (ep: string, prefix: string): Promise<Range> => {
         const r = await ctl(["get", prefix, "--prefix", "--consistency=s", "-w", "json"], ep);
         assert.equal(r.code, 0, r.stderr);
         return JSON.parse(r.stdout.replace(/"cluster_id":(\d+)/, '"cluster_id":"$1"')) as Range;
       };
       for (let i = 0; i < 30; i++) assert.equal((await ctl(["put", `r/k${String(i).padStart(2, "0")}`, `v${i}`])).code, 0);
-      const backup = await takeBackup({ cluster: inv.plan.stackName, dir: work, endpoints: parseEndpoints(endpoints, {}), tls: {}, retention: {} });
+      const files = { cacert: tls.ca, cert: tls.cert, key: tls.key };
+      const backup = await takeBackup({ cluster: inv.plan.stackName, dir: work, endpoints: parseEndpoints(endpoints, files), tls: files, retention: {} });
       const snapRev = backup.sidecar.revision!;
       t.diagnostic(`backup ${backup.path} at revision ${snapRev}`);
       for (let i = 30; i < 40; i++) assert.equal((await ctl(["put", `r/k${i}`, `later${i}`])).code, 0);
