@@ -81,14 +81,14 @@ const STATIC_SPECIFIER = /(?:(?<!["'\w$.])from\s*|^\s*import\s+)["']([^"'\n]+)["
  */
 export function relativeClosure(entry: string): string[] {
   const seen = new Set<string>();
-  const todo = [entry];
-  while (todo.length > 0) {
-    const f = todo.pop()!;
+  const pending = [entry];
+  while (pending.length > 0) {
+    const f = pending.pop()!;
     if (seen.has(f)) continue;
     seen.add(f);
     for (const m of readFileSync(f, "utf8").matchAll(STATIC_SPECIFIER)) {
       const spec = m[1]!;
-      if (spec.startsWith(".") && !spec.includes("${")) todo.push(resolve(dirname(f), spec));
+      if (spec.startsWith(".") && !spec.includes("${")) pending.push(resolve(dirname(f), spec));
     }
   }
   return [...seen].sort();
