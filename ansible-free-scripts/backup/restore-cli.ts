@@ -1,4 +1,4 @@
-/** `etcdkit restore --from FILE`: a new local cluster whose members start from a backup. */
+/** `etcdkit restore --from FILE`: a new local cluster whose members start from a backup (or, with --docker-stack, a Docker stack restored in place). */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { err, out } from "./cli-output.js";
@@ -25,10 +25,15 @@ Options:
   --print-commands      print the per-member restore commands for the backup's own members (their
                         names and peer URLs, from its sidecar) and exit: for clusters on hosts
   --data-dir-root DIR   with --print-commands: the members' data dirs are DIR/<member> (default /var/lib/etcdkit)
+  --docker-stack NAME   restore a deployed Docker stack (etcd-1/3/5/7, as the ETCDKIT_* options declare it)
+                        in place instead: snapshot checked here, member containers stopped, each data dir
+                        rebuilt in its volume by a one-shot container of the members' image (the old one
+                        kept as <data dir>.pre-restore-<time>), a new token, containers started, /health
+                        waited for (takes --from and --token only)
   -h, --help            this help
 
-Members on hosts (etcdkit ssh, the stacks' bare hosts): see ansible-free-scripts/README.md,
-"Backups and restore", for the per-member restore a user runs.
+Members deployed with etcdkit ssh: etcdkit ssh restore. Bare hosts installed by hand: see
+ansible-free-scripts/README.md, "Backups and restore".
 `;
 
 
@@ -55,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
         timeout: { type: "string" },
         "print-commands": { type: "boolean" },
         "data-dir-root": { type: "string" },
+        "docker-stack": { type: "string" },
       },
     });
   } catch (e) {
@@ -72,6 +78,13 @@ export async function main(argv: string[]): Promise<number> {
     if (!existsSync(o.from)) throw new Error(`snapshot ${o.from} does not exist`);
     const sidecar = await readSidecar(o.from);
     if (sidecar?.format === "etcd") throw new Error(`${o.from} is a real etcd's snapshot (bbolt): restore it with etcdctl snapshot restore and etcd, not etcd-ts`);
+    if (o["docker-stack"] !== undefined) {
+      const other = ["members", "name", "dir", "base-port", "timeout", "print-commands", "data-dir-root"].filter((k) => o[k as keyof typeof o] !== undefined);
+      if (other.length > 0) throw new Error(`--docker-stack takes --from and --token only, not --${other.join(", --")}`);
+      const { restoreDockerStack } = await import("../../stacks/cli/docker-restore.js");
+      await restoreDockerStack(o["docker-stack"], o.from, o.token, (m) => out(`restore: ${m}`));
+      return 0;
+    }
     const members = int("--members", o.members) ?? (sidecar?.members.length || 1);
     if (![1, 3, 5, 7].includes(members)) throw new Error(`--members wants 1, 3, 5 or 7, got ${members}`);
     const name = o.name ?? sidecar?.cluster ?? "etcd-restored";

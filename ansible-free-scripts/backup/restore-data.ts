@@ -5,6 +5,8 @@
  * run, so what the kit runs for the local runner is what it prints for hosts it cannot reach.
  */
 import { execa } from "execa";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../../server/util/package-root.js";
 
@@ -37,5 +39,18 @@ export async function restoreDataDirs(snapshot: string, members: readonly Restor
     const r = await execa(process.execPath, [bin, ...argvs[i]!], { reject: false, env: { ETCD_LOG_LEVEL: "error" } });
     if (r.exitCode !== 0) throw new Error(`etcd-ts snapshot restore for ${members[i]!.name} failed (exit ${r.exitCode}): ${String(r.stderr).trim() || String(r.stdout).trim()}`);
     progress(`${members[i]!.name}: data dir ${members[i]!.dataDir} restored from ${snapshot}`);
+  }
+}
+
+/**
+ * Checks a snapshot here before any member is touched: a trial restore into a temporary dir (its
+ * sha256 trailer and format, as the real restore checks them). Throws with etcd-ts's error.
+ */
+export async function checkSnapshot(snapshot: string): Promise<void> {
+  const trial = mkdtempSync(join(tmpdir(), "etcdkit-restore-check-"));
+  try {
+    await restoreDataDirs(snapshot, [{ name: "check", peerUrl: "http://127.0.0.1:2380", dataDir: join(trial, "data") }], "check", () => {});
+  } finally {
+    rmSync(trial, { recursive: true, force: true });
   }
 }

@@ -8,11 +8,10 @@
  * hosts. The old data dirs are kept beside the new ones (`<data dir>.pre-restore-<time>`), never
  * deleted by the kit.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { raw, sh } from "../common/shell.js";
-import { restoreArgs, restoreDataDirs, type RestoreMember } from "../backup/restore-data.js";
+import { checkSnapshot, restoreArgs, type RestoreMember } from "../backup/restore-data.js";
 import { readSidecar } from "../backup/backup.js";
 import type { ClusterSettings, DeployMember, Inventory } from "./inventory.js";
 import { destination } from "./remote.js";
@@ -69,12 +68,7 @@ export async function sshRestore(inv: Inventory, o: RestoreOptions): Promise<voi
   if (!existsSync(o.from)) throw new Error(`snapshot ${o.from} does not exist`);
   const sidecar = await readSidecar(o.from);
   if (sidecar?.format === "etcd") throw new Error(`${o.from} is a real etcd's snapshot (bbolt): etcd-ts cannot restore it`);
-  const trial = mkdtempSync(join(tmpdir(), "etcdkit-restore-check-"));
-  try {
-    await restoreDataDirs(o.from, [{ name: "check", peerUrl: "http://127.0.0.1:2380", dataDir: join(trial, "data") }], "check", () => {});
-  } finally {
-    rmSync(trial, { recursive: true, force: true });
-  }
+  await checkSnapshot(o.from);
   o.log(`snapshot ${o.from}: checked (sha256 and format, by a trial restore here)`);
 
   const checks = await preflight(inv, o);

@@ -37,6 +37,7 @@ import { healthcheckCommand } from "../../stacks/constructs/member.js";
 import { prepareImageApp } from "../../stacks/image-bundle.js";
 import { OPTION_NAMES, readStackOptions } from "../../stacks/options.js";
 import { prepareStackPki } from "../../stacks/prepare-pki.js";
+import { dockerRestore } from "../../stacks/cli/docker-restore.js";
 import type { ClientTlsFiles } from "../../ansible-free-scripts/common/health.js";
 import { etcdctl } from "../support/etcdctl.js";
 import { importBaseImage } from "./base-image.js";
@@ -297,7 +298,26 @@ describe("Docker deploy of the etcd-1 and etcd-3 stacks", { timeout: 15 * 60_000
       const files = listed.trim().split(" ");
       assert.ok(files.some((f) => /^etcd-1-\d{8}T\d{9}Z\.db$/.test(f)) && files.some((f) => /^etcd-1-\d{8}T\d{9}Z\.json$/.test(f)), `a backup and its sidecar in the volume: ${listed}`);
       log(`etcd-1: docker start -a ${backup!.name} saved ${files.join(", ")} in volume ${backup!.mounts[0]!.volume}`);
-      summary.push("etcd-1 with etcd-ts: ran (health, put/get, crash restart by policy, docker kill + start, volume persistence, one scheduled backup)");
+
+      // Restore in place from that backup (etcdkit restore --docker-stack): a later write is gone, the backed-up value is back.
+      r = await ctl(tls, url, ["put", "deploy/key", "three"]);
+      assert.equal(r.code, 0, r.stderr);
+      const copied = mkdtempSync(join(tmpdir(), "etcdkit-docker-restore-"));
+      try {
+        const db = files.find((f) => f.endsWith(".db"))!;
+        await docker.run(["cp", `${backup!.name}:/var/backups/etcdkit/${db}`, copied]);
+        const steps: string[] = [];
+        await dockerRestore({ plan: s.plan, from: join(copied, db), docker: { run: (args) => docker.run(args, { allowFail: true, timeoutMs: 180_000 }) }, log: (l) => steps.push(l), healthTimeoutMs: 60_000 });
+        assert.ok(steps.some((l) => /old data dir kept at \/var\/lib\/etcd\/etcd-1\.pre-restore-/.test(l)), steps.join("\n"));
+        r = await ctl(tls, url, ["get", "deploy/key", "--print-value-only"]);
+        assert.equal(r.stdout.trim(), "two", "the backed-up value, not the later write");
+        r = await ctl(tls, url, ["put", "deploy/key", "four"]);
+        assert.equal(r.code, 0, `the restored member takes writes: ${r.stderr}`);
+        log(`etcd-1: restored in place from ${db} (${steps.filter((l) => /restored|kept/.test(l)).join("; ")})`);
+      } finally {
+        rmSync(copied, { recursive: true, force: true });
+      }
+      summary.push("etcd-1 with etcd-ts: ran (health, put/get, crash restart by policy, docker kill + start, volume persistence, one scheduled backup, restore in place)");
     } finally {
       await tearDown(s);
     }
