@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { snapDirOf, type MemberConfig } from "../config/member-config.js";
-import { backendQuotaBytes } from "../etcdserver/backend-quota.js";
+import { backendQuotaBytes, quotaGaugeValue } from "../etcdserver/backend-quota.js";
 import type { Logger } from "../log/logger.js";
 import { idToHex } from "../membership/ids.js";
 import type { Member } from "../membership/cluster.js";
@@ -204,6 +204,7 @@ type State = ReturnType<typeof buildState>;
 function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: ServerEnvironment, late: Late) {
   const metrics = new ServerMetrics(() => m.backend.size());
   if (cfg.metrics === "extensive") metrics.enableHandlingTimeHistogram();
+  metrics.quotaBackendBytes.set(quotaGaugeValue(cfg.quotaBackendBytes));
   const status = new RaftStatus(m.memberId, m.confState);
   const waits = new WaitRegistry<ApplyResult>();
   // the lessor before the KV store attaches its leased keys (etcd: "always recover lessor before kv")

@@ -29,6 +29,11 @@ export function backendQuotaBytes(configured: number, logger: Logger): number {
   return configured;
 }
 
+/** What etcd's etcd_server_quota_backend_bytes shows: the configured value as it is, 0 as the default. */
+export function quotaGaugeValue(configured: number): number {
+  return configured === 0 ? DEFAULT_QUOTA_BYTES : configured;
+}
+
 /** go-humanize's Bytes: SI units, one decimal below 10 ("2.1 GB", "11 GB"). */
 export function humanBytes(n: number): string {
   if (n < 10) return `${n} B`;

@@ -32,6 +32,8 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly clientRequests = new Counter({ name: "etcd_server_client_requests_total", help: "The total number of client requests per client version.", labelNames: ["type", "client_api_version"], registers: [this.registry] });
+  /** etcd's quota gauge: the configured --quota-backend-bytes (negative: disabled), 0 read as the 2 GiB default. */
+  readonly quotaBackendBytes = new Gauge({ name: "etcd_server_quota_backend_bytes", help: "Current backend storage quota size in bytes.", registers: [this.registry] });
   readonly snapshotSaves = new Histogram({ name: "etcd_debugging_snap_save_total_duration_seconds", help: "The total latency distributions of save called by snapshot.", buckets: exponential(0.001, 2, 14), registers: [this.registry] });
 
   /** grpc_server_handling_seconds, present once enableHandlingTimeHistogram() ran (--metrics=extensive). */

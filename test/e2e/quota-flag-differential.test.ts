@@ -1,7 +1,8 @@
 /**
  * --quota-backend-bytes read as etcd 3.4.23 reads it (etcdserver/quota.go): the start-up lines for the
  * default (0), a quota above the suggested 8 GiB maximum (a warning), and a negative value (quota
- * disabled), compared with etcd's own log lines; and a disabled quota lets a write past any size.
+ * disabled), compared with etcd's own log lines, and the etcd_server_quota_backend_bytes gauge each
+ * serves on /metrics; and a disabled quota lets a write past any size.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +14,9 @@ const QUOTA_MSGS = new Set(["disabled backend quota", "enabled backend quota wit
 async function quotaLines(flavor: Flavor, value: string): Promise<unknown[]> {
   const m = await startMember(flavor, { flags: ["--logger=zap", `--quota-backend-bytes=${value}`] });
   try {
-    return m
+    const metrics = await (await fetch(`${m.clientUrl}/metrics`)).text();
+    const gauge = metrics.split("\n").filter((l) => l.startsWith("etcd_server_quota_backend_bytes "));
+    return [...gauge.map((l) => ({ metric: l.split(" ").slice(1).map(Number) })), ...m
       .log()
       .split("\n")
       .flatMap((l) => {
@@ -26,7 +29,7 @@ async function quotaLines(flavor: Flavor, value: string): Promise<unknown[]> {
         } catch {
           return [];
         }
-      });
+      })];
   } finally {
     await m.dispose();
   }
