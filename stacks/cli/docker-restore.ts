@@ -4,16 +4,18 @@
  * does on hosts:
  * 1. the snapshot is checked here (a trial restore: sha256, format); a bad file changes nothing;
  * 2. every member container is stopped;
- * 3. per member, a one-shot container from the members' own image, with the member's volume and the
- *    snapshot's folder (read-only) mounted and no network, runs `etcd-ts snapshot restore` with the
- *    member's name and peer URL and a new token (a new cluster ID) into `<data dir>.restoring`, moves
- *    the old data dir aside to `<data dir>.pre-restore-<time>` (kept in the volume), puts the new one
- *    in its place and gives it to the image's runtime user;
+ * 3. per member, a one-shot container from the members' own image, with only the member's volume
+ *    mounted and no network, is created; the snapshot is copied into the volume with `docker cp` (so
+ *    a remote Docker engine works too, and no host folder is exposed); the container runs
+ *    `etcd-ts snapshot restore` with the member's name and peer URL and a new token (a new cluster
+ *    ID) into `<data dir>.restoring`, moves the old data dir aside to `<data dir>.pre-restore-<time>`
+ *    (kept in the volume), puts the new one in its place, gives it to the image's runtime user and
+ *    removes the copied snapshot; then the one-shot container is removed;
  * 4. every member container is started and the command waits for every member's /health.
- * The one-shot runs as root (the snapshot on the host is 0600, the backup's mode), and only with the
- * member's volume and the snapshot mounted.
+ * The one-shot runs as root: `docker cp` leaves the copied file root's, and the new data dir must be
+ * given to the runtime user.
  */
-import { basename, dirname, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { execa } from "execa";
 import { checkSnapshot, restoreArgs } from "../../ansible-free-scripts/backup/restore-data.js";
 import { isHealthy } from "../../ansible-free-scripts/common/health.js";
@@ -47,19 +49,20 @@ export interface DockerRestoreOptions {
   readonly healthTimeoutMs?: number;
 }
 
-/** Where the snapshot's folder is mounted in the one-shot container. */
-const SNAPSHOT_MOUNT = "/etcdkit-restore";
+/** The snapshot's name in the member's volume while it is restored (removed after). */
+const SNAPSHOT_NAME = ".etcdkit-restore.db";
 
 /**
- * Run by node in the one-shot container (CommonJS, `node -e`): argv = data dir, time stamp, uid,
- * then the `etcd-ts snapshot restore` arguments (whose --data-dir is `<data dir>.restoring`).
+ * Run by node in the one-shot container (CommonJS, `node -e`): argv = data dir, time stamp, uid, the
+ * copied snapshot, then the `etcd-ts snapshot restore` arguments (--data-dir `<data dir>.restoring`).
  */
 const ONE_SHOT = `
 const fs = require("fs"), cp = require("child_process"), path = require("path");
-const [data, stamp, uid, ...args] = process.argv.slice(1);
+const [data, stamp, uid, snapshot, ...args] = process.argv.slice(1);
 const next = data + ".restoring";
 fs.rmSync(next, { recursive: true, force: true });
 const r = cp.spawnSync(process.execPath, ["/app/bin/etcd-ts.js", ...args], { stdio: "inherit", env: { PATH: process.env.PATH, ETCD_LOG_LEVEL: "error" } });
+fs.rmSync(snapshot, { force: true });
 if (r.status !== 0) { fs.rmSync(next, { recursive: true, force: true }); process.exit(r.status === null ? 1 : r.status); }
 if (fs.existsSync(data)) { fs.renameSync(data, data + ".pre-restore-" + stamp); console.log("old data dir kept at " + data + ".pre-restore-" + stamp); }
 fs.renameSync(next, data);
@@ -88,20 +91,21 @@ export async function dockerRestore(o: DockerRestoreOptions): Promise<void> {
   const image = (await must(docker, ["inspect", "--format", "{{.Image}}", members[0]!.container], `${plan.stackName} is not deployed here (no container ${members[0]!.container})`)).trim();
   const stamp = stampOf((o.now ?? (() => new Date()))());
   const token = o.token ?? `${plan.members[0]!.config.initialClusterToken}-restored-${stamp}`;
-  const args = restoreArgs(
-    `${SNAPSHOT_MOUNT}/${basename(from)}`,
-    members.map((m) => ({ name: m.plan.name, peerUrl: m.plan.peerUrl, dataDir: `${m.dataDir}.restoring` })),
-    token,
+  const inVolume = (m: (typeof members)[number]) => `${dirname(m.dataDir)}/${SNAPSHOT_NAME}`;
+  const args = members.map(
+    (m, i) => restoreArgs(inVolume(m), members.map((x) => ({ name: x.plan.name, peerUrl: x.plan.peerUrl, dataDir: `${x.dataDir}.restoring` })), token)[i]!,
   );
 
   log(`stopping ${members.map((m) => m.container).join(", ")}`);
   for (const m of members) await must(docker, ["stop", m.container], `stop ${m.container}`);
   for (const [i, m] of members.entries()) {
-    const out = await must(
+    const oneShot = `${m.container}-restore-${stamp.toLowerCase()}`;
+    await must(
       docker,
       [
-        "run",
-        "--rm",
+        "create",
+        "--name",
+        oneShot,
         "--user",
         "0:0",
         "--network",
@@ -110,19 +114,24 @@ export async function dockerRestore(o: DockerRestoreOptions): Promise<void> {
         "node",
         "--mount",
         `type=volume,source=${m.volume},target=${dirname(m.dataDir)}`,
-        "--mount",
-        `type=bind,source=${dirname(from)},target=${SNAPSHOT_MOUNT},readonly`,
         image,
         "-e",
         ONE_SHOT,
         m.dataDir,
         stamp,
         String(CONTAINER_UID),
+        inVolume(m),
         ...args[i]!,
       ],
-      `restore ${m.plan.name} into volume ${m.volume}`,
+      `restore ${m.plan.name}: create the one-shot container`,
     );
-    for (const line of out.split("\n").filter(Boolean)) log(`${m.plan.name}: ${line}`);
+    try {
+      await must(docker, ["cp", from, `${oneShot}:${inVolume(m)}`], `restore ${m.plan.name}: copy the snapshot into volume ${m.volume}`);
+      const out = await must(docker, ["start", "-a", oneShot], `restore ${m.plan.name} into volume ${m.volume}`);
+      for (const line of out.split("\n").filter(Boolean)) log(`${m.plan.name}: ${line}`);
+    } finally {
+      await docker.run(["rm", "--force", oneShot]);
+    }
   }
   log(`starting ${members.map((m) => m.container).join(", ")} (new cluster token ${token})`);
   for (const m of members) await must(docker, ["start", m.container], `start ${m.container}`);
