@@ -59,11 +59,12 @@ ${COMMON}  --json             machine-readable output
 
 Disaster recovery of a deployed etcd-ts cluster from a snapshot (etcdkit backup, or etcdctl snapshot
 save against etcd-ts), as etcd's recovery guide does it. The snapshot is checked here first by a
-trial restore (sha256, format): a bad file changes nothing. Then every member is stopped; its data
-dir moved aside to <data dir>.pre-restore-<UTC time> (kept; remove it yourself once satisfied);
-rebuilt on its host by \`etcd-ts snapshot restore\` with the member's own name and peer URL and a new
-cluster token (a new cluster ID, so nothing from before can rejoin); and every member started. The
-command waits for every member's /health. Every key and revision is the snapshot's.
+trial restore (sha256, format): a bad file changes nothing. Then every member is stopped; its new
+data dir built on its host by \`etcd-ts snapshot restore\` with the member's own name and peer URL and
+a new cluster token (a new cluster ID, so nothing from before can rejoin); only then the old data dir
+moved aside to <data dir>.pre-restore-<UTC time> (kept; remove it yourself once satisfied) and the
+new one put in its place; and every member started. The command waits for every member's /health.
+Every key and revision is the snapshot's.
 
 ${COMMON}  --from FILE        the snapshot on this machine (required)
   --token TOKEN      initial cluster token of the restored cluster (default <token>-restored-<time>)

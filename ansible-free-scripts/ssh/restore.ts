@@ -34,9 +34,11 @@ export function restoreMembers(inv: Inventory): RestoreMember[] {
 }
 
 /**
- * One host's part: its members' data dirs moved aside and rebuilt from the uploaded snapshot, owned
- * by the service user (0700, as deploy makes them), the upload removed. `args` are the whole
- * cluster's restore arguments (restoreArgs), of which this host's members are picked.
+ * One host's part: each member's data dir rebuilt from the uploaded snapshot into `<data dir>.restoring`
+ * first, and only then the old one moved aside and the new one put in its place (a failed restore
+ * leaves the old data dir where it was), owned by the service user (0700, as deploy makes them); the
+ * upload removed. `args` are this host's members' restore arguments (their --data-dir is
+ * `<data dir>.restoring`).
  */
 export function restoreScript(c: ClusterSettings, members: readonly RestoreMember[], args: readonly (readonly string[])[], remoteSnapshot: string, stamp: string): string {
   const lines = [
@@ -47,10 +49,13 @@ export function restoreScript(c: ClusterSettings, members: readonly RestoreMembe
   ];
   for (const [i, m] of members.entries()) {
     const old = `${m.dataDir}.pre-restore-${stamp}`;
+    const next = `${m.dataDir}.restoring`;
     lines.push(
       `# ---- ${m.name.replace(/[\r\n]/g, "?")}`,
-      sh`if [ -e ${m.dataDir} ]; then mv -- ${m.dataDir} ${old}; echo ${`${m.name}: old data dir kept at ${old}`}; fi`,
+      sh`rm -rf -- ${next}`,
       sh`ETCD_LOG_LEVEL=error ${c.nodePath} ${`${c.deployDir}/app/bin/etcd-ts.js`} ${raw(args[i]!.map((a) => sh`${a}`).join(" "))}`,
+      sh`if [ -e ${m.dataDir} ]; then mv -- ${m.dataDir} ${old}; echo ${`${m.name}: old data dir kept at ${old}`}; fi`,
+      sh`mv -- ${next} ${m.dataDir}`,
       sh`chmod 700 ${m.dataDir}`,
       sh`if [ -n "$owner" ]; then chown -R -- "$owner:$owner_group" ${m.dataDir}; fi`,
       sh`echo ${`${m.name}: data dir ${m.dataDir} restored`}`,
@@ -78,7 +83,7 @@ export async function sshRestore(inv: Inventory, o: RestoreOptions): Promise<voi
   const stamp = stampOf((o.now ?? (() => new Date()))());
   const token = o.token ?? `${inv.plan.members[0]!.config.initialClusterToken}-restored-${stamp}`;
   const all = restoreMembers(inv);
-  const args = restoreArgs(`${inv.cluster.deployDir}/restore-${stamp}.db`, all, token);
+  const args = restoreArgs(`${inv.cluster.deployDir}/restore-${stamp}.db`, all.map((m) => ({ ...m, dataDir: `${m.dataDir}.restoring` })), token);
   const onHost = (members: readonly DeployMember[]) => members.map((m) => all.findIndex((r) => r.name === m.name));
 
   o.log(`stopping ${inv.members.map((m) => m.name).join(", ")}`);
