@@ -125,17 +125,7 @@ export function errorKind(err: unknown): string {
   return String((err as Error)?.message ?? err).slice(0, 100);
 }
 
-/** The smallest key greater than every key with this prefix (etcd's range_end for a prefix). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
+export { prefixEnd } from "../server/util/prefix-end.js";
 
 export interface MemberStatus {
   endpoint: string;

@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { prefixEnd } from "../../server/util/prefix-end.js";
 
 export const ROOT = "root";
 
@@ -68,17 +69,7 @@ function name(v: unknown, field: string): string {
   return v;
 }
 
-/** The smallest key greater than every key with this prefix (etcd's range end for a prefix). */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i] = end[i]! + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
-}
+export { prefixEnd } from "../../server/util/prefix-end.js";
 
 function permission(v: unknown, field: string): PermSpec {
   if (!isObj(v)) fail(field, "a mapping with key, type and at most one of prefix, rangeEnd, fromKey");

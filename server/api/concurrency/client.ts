@@ -11,6 +11,7 @@ import type * as kv from "../../pb/kv.js";
 import { EventType, SortOrder, SortTarget } from "../../pb/kv.js";
 import type { WireDeleteRangeRequest, WireRangeRequest, WireTxnRequest } from "../../pb/wire.js";
 import type { StoreWatchResponse } from "../../watch/watchable-store.js";
+import { prefixEnd } from "../../util/prefix-end.js";
 
 export interface WatchSpec {
   readonly key: Buffer;
@@ -44,17 +45,7 @@ export function ownKey(prefix: Buffer, lease: bigint): Buffer {
   return Buffer.concat([prefix, Buffer.from(lease.toString(16))]);
 }
 
-/** clientv3.GetPrefixRangeEnd. */
-export function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]); // every key
-}
+export { prefixEnd } from "../../util/prefix-end.js";
 
 export function rangeRequest(r: Partial<WireRangeRequest> & { key: Buffer }): WireRangeRequest {
   return {
