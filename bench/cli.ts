@@ -18,7 +18,7 @@ import { renderMarkdown } from "./report-md.js";
 import { readResultFile, ResultFileError, writeResultFile } from "./result-file.js";
 import { runBench } from "./runner.js";
 import { parseShapes } from "./shapes.js";
-import type { BenchOptionsRecord, BenchResultFile, Consistency, Transport } from "./schema.js";
+import type { AuthMode, BenchOptionsRecord, BenchResultFile, Consistency, Transport } from "./schema.js";
 import { endpointsFromStackOutputs, endpointsTarget, localFactory, tlsFromStackOutputs, type ClusterTarget, type TargetFactory } from "./target.js";
 import type { ClientTlsFiles } from "./endpoint-tls.js";
 import { authenticateEndpoints, type Credentials } from "./endpoint-auth.js";
@@ -94,6 +94,7 @@ export const FLAGS: FlagSpec[] = [
   { name: "insecure", type: "boolean", help: "bring clusters up plaintext (local, or --target hosts), without certificates (default: TLS on client and peer ports, as every deployment of the kit)" },
   { name: "tls", type: "boolean", help: "the cost of TLS: each topology (and --target hosts: each set of conditions) with TLS and then plaintext, for the server and the baseline, in the same run" },
   { name: "auth", type: "string", arg: "FILE", help: "bring local clusters up with this auth file applied (etcdkit local up --auth; ansible-free-scripts/auth/README.md); the load logs in as root" },
+  { name: "auth-cost", type: "boolean", help: "the cost of auth: each topology without auth and then with --auth FILE applied, for the server and the baseline, in the same run" },
   { name: "user", type: "string", arg: "NAME[:PW]", help: "with --endpoints or --stack-outputs: authenticate as this user (etcdctl's --user); the password after ':', else --password-file, else ETCDCTL_PASSWORD" },
   { name: "password-file", type: "string", arg: "FILE", help: "the password of --user (one trailing newline dropped)" },
   { name: "cacert", type: "string", arg: "FILE", help: "with https --endpoints: the CA of the members' certificates" },
@@ -225,8 +226,9 @@ function transportsOf(flags: FlagValues, fixed: boolean): Transport[] {
 }
 
 /** --user/--password-file for servers that already run; --auth FILE for the local clusters the bench brings up. */
-function authOf(flags: FlagValues, fixed: boolean, hosts: boolean): { credentials: Credentials | undefined; authFile: string | undefined } {
+function authOf(flags: FlagValues, fixed: boolean, hosts: boolean): { credentials: Credentials | undefined; authFile: string | undefined; authModes?: AuthMode[] } {
   const authFile = flags.auth as string | undefined;
+  if (flags["auth-cost"] && authFile === undefined) throw new UsageError("--auth-cost runs each topology without and with auth: give the auth file with --auth FILE");
   let credentials: Credentials | undefined;
   try {
     credentials = credentialsFromFlags(flags.user as string | undefined, flags["password-file"] as string | undefined);
@@ -236,7 +238,8 @@ function authOf(flags: FlagValues, fixed: boolean, hosts: boolean): { credential
   if (credentials && !fixed) throw new UsageError("--user goes with --endpoints or --stack-outputs (with local clusters, --auth FILE brings them up with auth and logs in as root)");
   if (authFile !== undefined && (fixed || hosts)) throw new UsageError("--auth FILE brings local clusters up with auth on: with --endpoints or --stack-outputs use --user; --target hosts takes none yet");
   if (authFile !== undefined) loadAuthFile(authFile);
-  return { credentials, authFile: authFile === undefined ? undefined : resolve(authFile) };
+  if (authFile === undefined) return { credentials, authFile: undefined };
+  return { credentials, authFile: resolve(authFile), authModes: flags["auth-cost"] ? ["none", "auth"] : ["auth"] };
 }
 
 function clientTlsOf(flags: FlagValues, endpoints: boolean): ClientTlsFiles | undefined {

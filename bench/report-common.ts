@@ -7,6 +7,8 @@ export interface TopologyGroup {
   conditions?: RunConditions;
   /** With --tls (both transports in one file): which one this group ran over. */
   transport?: "TLS" | "plaintext";
+  /** With --auth-cost (both auth modes in one file): whether this group ran with auth on. */
+  auth?: "auth" | "no auth";
   subject: TopologyRun | undefined;
   baseline: TopologyRun | undefined;
   /** Workload names in run order, over both servers. */
@@ -14,18 +16,20 @@ export interface TopologyGroup {
 }
 
 /**
- * Runs grouped by size, on namespace hosts by the conditions they ran under, and with --tls by transport
- * (in run order within a size).
+ * Runs grouped by size, on namespace hosts by the conditions they ran under, with --tls by transport and with
+ * --auth-cost by auth mode (in run order within a size).
  */
 export function groupByTopology(r: BenchResultFile): TopologyGroup[] {
   const byKey = new Map<string, TopologyGroup>();
   const both = (r.options.transports?.length ?? 1) > 1;
+  const bothAuth = (r.options.authModes?.length ?? 1) > 1;
   for (const run of r.runs) {
     const transport = both ? (run.tls === false ? "plaintext" : "TLS") : undefined;
-    const key = `${run.members}|${run.conditions?.tag ?? ""}|${transport ?? ""}`;
+    const auth = bothAuth ? (run.auth ? "auth" : "no auth") : undefined;
+    const key = `${run.members}|${run.conditions?.tag ?? ""}|${transport ?? ""}|${auth ?? ""}`;
     let g = byKey.get(key);
     if (!g) {
-      g = { members: run.members, ...(run.conditions ? { conditions: run.conditions } : {}), ...(transport ? { transport } : {}), subject: undefined, baseline: undefined, workloads: [] };
+      g = { members: run.members, ...(run.conditions ? { conditions: run.conditions } : {}), ...(transport ? { transport } : {}), ...(auth ? { auth } : {}), subject: undefined, baseline: undefined, workloads: [] };
       byKey.set(key, g);
     }
     if (run.role === "baseline") g.baseline ??= run;
@@ -35,10 +39,10 @@ export function groupByTopology(r: BenchResultFile): TopologyGroup[] {
   return [...byKey.values()].sort((a, b) => a.members - b.members);
 }
 
-/** "3 members", on namespace hosts "3 hosts, 20ms"; with --tls ", TLS" or ", plaintext" after it. */
+/** "3 members", on namespace hosts "3 hosts, 20ms"; with --tls ", TLS" or ", plaintext" after it; with --auth-cost ", auth" or ", no auth". */
 export function groupLabel(g: TopologyGroup): string {
   const base = g.conditions ? `${g.members} host${g.members === 1 ? "" : "s"}, ${g.conditions.tag}` : `${g.members} member${g.members === 1 ? "" : "s"}`;
-  return g.transport ? `${base}, ${g.transport}` : base;
+  return [base, g.transport, g.auth].filter((x) => x !== undefined).join(", ");
 }
 
 /** What a group's figures ran under, one line each (empty for targets without conditions). */
@@ -58,10 +62,10 @@ export function conditionsLines(g: TopologyGroup): string[] {
   ];
 }
 
-/** The headline's size cell: "3", on namespace hosts "3 (20ms)", with both transports in one file "3 TLS" / "3 (20ms) plaintext". */
+/** The headline's size cell: "3", on namespace hosts "3 (20ms)", with both transports in one file "3 TLS" / "3 (20ms) plaintext", with both auth modes "3 auth" / "3 no auth". */
 export function topologyLabel(g: TopologyGroup): string {
   const size = g.conditions ? `${g.members} (${g.conditions.tag})` : String(g.members);
-  return g.transport ? `${size} ${g.transport}` : size;
+  return [size, g.transport, g.auth].filter((x) => x !== undefined).join(" ");
 }
 
 export function workloadOf(run: TopologyRun | undefined, name: string): WorkloadResult | undefined {

@@ -11,7 +11,7 @@ import { findLeader } from "./failover.js";
 import { KEY_ROOT } from "./keys.js";
 import { machineFacts, probeFsync } from "./machine.js";
 import type { Progress } from "./progress.js";
-import { SCHEMA_ID, SCHEMA_VERSION, type BenchOptionsRecord, type BenchResultFile, type ServerRole, type TopologyRun, type WorkloadResult } from "./schema.js";
+import { SCHEMA_ID, SCHEMA_VERSION, type BenchOptionsRecord, type BenchResultFile, type AuthMode, type ServerRole, type TopologyRun, type WorkloadResult } from "./schema.js";
 import type { ClusterTarget, TargetFactory } from "./target.js";
 import { workloadDef, type WorkloadContext, type WorkloadDef } from "./workloads.js";
 
@@ -23,6 +23,8 @@ export interface PlanItem {
   variant?: number;
   /** Clusters the bench brings up (local, hosts): TLS (default) or plaintext. */
   tls?: boolean;
+  /** With --auth-cost: false for the run without auth (the factory's auth file is not applied). */
+  auth?: boolean;
 }
 
 export interface RunnerDeps {
@@ -62,13 +64,27 @@ export function planRuns(opts: BenchOptionsRecord, notes: string[]): PlanItem[] 
   for (const n of opts.topologies) {
     for (const variant of variants) {
       for (const t of opts.transports ?? ["tls"]) {
-        const v = { ...(variant === undefined ? {} : { variant }), tls: t === "tls" };
-        items.push({ members: n, server: opts.server, role: "subject", ...v });
-        if (baseline && baseline !== opts.server) items.push({ members: n, server: baseline, role: "baseline", ...v });
+        for (const a of authModesOf(opts)) {
+          const v = { ...(variant === undefined ? {} : { variant }), tls: t === "tls", ...(a === undefined ? {} : { auth: a === "auth" }) };
+          items.push({ members: n, server: opts.server, role: "subject", ...v });
+          if (baseline && baseline !== opts.server) items.push({ members: n, server: baseline, role: "baseline", ...v });
+        }
       }
     }
   }
   return items;
+}
+
+/** --auth-cost: both ways, in run order; otherwise one pass that follows the factory (undefined). */
+function authModesOf(opts: BenchOptionsRecord): (AuthMode | undefined)[] {
+  return (opts.authModes?.length ?? 0) > 1 ? opts.authModes! : [undefined];
+}
+
+/** The run id's suffix: which transport and which auth mode, when the file holds both of either. */
+function runSuffix(item: PlanItem, opts: BenchOptionsRecord): string {
+  const tls = (opts.transports?.length ?? 1) > 1 ? (item.tls === false ? "-plain" : "-tls") : "";
+  const auth = item.auth === undefined ? "" : item.auth ? "-auth" : "-noauth";
+  return tls + auth;
 }
 
 /** One run of a workload in a topology: the workload with the options of one load shape. */
@@ -137,8 +153,8 @@ export async function runBench(opts: BenchOptionsRecord, deps: RunnerDeps): Prom
 
 async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps, runId: string, notes: string[]): Promise<TopologyRun> {
   const { progress, signal } = deps;
-  // With --tls both ways run: the id says which.
-  const suffix = (opts.transports?.length ?? 1) > 1 ? (item.tls === false ? "-plain" : "-tls") : "";
+  // With --tls or --auth-cost both ways run: the id says which.
+  const suffix = runSuffix(item, opts);
   const id = `${item.members}-${item.server}${suffix}`;
   const run: TopologyRun = {
     id,
@@ -158,9 +174,9 @@ async function runOne(item: PlanItem, opts: BenchOptionsRecord, deps: RunnerDeps
   try {
     if (deps.fixedTarget) target = deps.fixedTarget;
     else {
-      progress.log(`bringing up ${item.members} × ${item.server}${item.role === "baseline" ? " (baseline)" : ""}${item.tls === false ? ", plaintext (--insecure)" : ", TLS"}`);
+      progress.log(`bringing up ${item.members} × ${item.server}${item.role === "baseline" ? " (baseline)" : ""}${item.tls === false ? ", plaintext (--insecure)" : ", TLS"}${item.auth === false ? ", auth off" : item.auth ? ", auth on" : ""}`);
       const variant = item.variant === undefined ? {} : { variant: { index: item.variant } };
-      target = await deps.factory!(item.members, item.server, signal, (m) => progress.log(`  ${m}`), { ...variant, tls: item.tls !== false });
+      target = await deps.factory!(item.members, item.server, signal, (m) => progress.log(`  ${m}`), { ...variant, tls: item.tls !== false, ...(item.auth === undefined ? {} : { auth: item.auth }) });
     }
     deps.onTarget?.(target);
     run.target.endpoints = target.endpoints();

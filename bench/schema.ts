@@ -99,6 +99,11 @@ export interface BenchOptionsRecord {
    * (--insecure) or ["tls", "plaintext"] (--tls: the same topology both ways). Absent in older files: plaintext.
    */
   transports?: Transport[];
+  /**
+   * How auth is set on local clusters, in run order: ["auth"] (--auth FILE), ["none", "auth"] (--auth-cost: the same
+   * topology without and with auth). Absent: ["auth"] when --auth was given, else no auth.
+   */
+  authModes?: AuthMode[];
 }
 
 /** The options of --target hosts, as given (each run's `conditions` says what was in force). */
@@ -165,6 +170,8 @@ export interface RunConditions {
 }
 
 export type Transport = "tls" | "plaintext";
+/** Auth on local clusters: "auth" (the --auth file applied, the load logs in as root) or "none". */
+export type AuthMode = "auth" | "none";
 
 export interface MachineFacts {
   hostname: string;

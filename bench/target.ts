@@ -103,6 +103,8 @@ export interface TargetOptions {
   readonly variant?: TargetVariant;
   /** false: a plaintext cluster (--insecure); default true, as the kit deploys. */
   readonly tls?: boolean;
+  /** false: without the factory's auth file (--auth-cost's run without auth); default: with it, if it has one. */
+  readonly auth?: boolean;
 }
 
 export type TargetFactory = (members: number, server: string, signal: AbortSignal, onProgress?: (msg: string) => void, opts?: TargetOptions) => Promise<ClusterTarget>;
@@ -131,13 +133,14 @@ function installExitHook(): void {
 
 let clusterSeq = 0;
 /** Brings clusters up with the local runner (it picks a free port block and a directory under .etcdkit/local/). */
-export function localFactory(authFile?: string): TargetFactory {
+export function localFactory(factoryAuthFile?: string): TargetFactory {
   return async (members, server, _signal, onProgress, opts) => {
     const tls = opts?.tls ?? true;
+    const authFile = opts?.auth === false ? undefined : factoryAuthFile;
     const size = checkSize(members);
     installExitHook();
     const tag = `${process.pid.toString(36)}${(clusterSeq++).toString(36)}`;
-    const name = `bench-${server.replace(/[^a-z0-9]/gi, "")}-${members}${tls ? "" : "-plain"}-${tag}`;
+    const name = `bench-${server.replace(/[^a-z0-9]/gi, "")}-${members}${tls ? "" : "-plain"}${authFile === undefined ? "" : "-auth"}-${tag}`;
     let cluster: LocalCluster;
     try {
       cluster = await LocalCluster.up({ members: size, server, name, insecure: !tls, ...(onProgress ? { onProgress } : {}), ...(authFile !== undefined ? { authFile } : {}) });

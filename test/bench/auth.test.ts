@@ -3,7 +3,8 @@
  * for the token): `etcdkit bench --endpoints ... --user root:PW` against etcd 3.4 and etcd-ts, one
  * member each, auth set up by `etcdkit auth apply`. Every request of the gRPC (grpc-js and the HTTP/2
  * load generator), gateway, watch and lease workloads succeeds and the run records auth; without
- * --user the same put workload fails with "user name is empty". Flag misuse is refused.
+ * --user the same put workload fails with "user name is empty". `--auth-cost`: the same topology without and
+ * then with the auth file applied, in one run, reported as two groups. Flag misuse is refused.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,6 +15,9 @@ import { execa } from "execa";
 import { loadAuthFile } from "../../ansible-free-scripts/auth/auth-file.js";
 import { applyAuth } from "../../ansible-free-scripts/auth/auth-apply.js";
 import { resolveOptions } from "../../bench/cli.js";
+import { planRuns } from "../../bench/runner.js";
+import { groupByTopology, groupLabel } from "../../bench/report-common.js";
+import type { BenchResultFile } from "../../bench/schema.js";
 import { UsageError } from "../../bench/args.js";
 import { packageRoot } from "../../server/util/package-root.js";
 import { startMember, type Flavor, type MemberProcess } from "../support/launcher.js";
@@ -24,7 +28,7 @@ interface Trial {
   errorKinds?: Record<string, number>;
 }
 interface ResultFile {
-  runs: { auth?: boolean; workloads: { name: string; trials: Trial[] }[] }[];
+  runs: { id: string; auth?: boolean; workloads: { name: string; trials: Trial[] }[] }[];
 }
 
 const dir = mkdtempSync(join(tmpdir(), "bench-auth-"));
@@ -69,4 +73,38 @@ test("flag misuse is refused before anything starts", () => {
   assert.throws(() => resolveOptions({ user: "root:x" }), (e: Error) => e instanceof UsageError && /--user goes with --endpoints or --stack-outputs/.test(e.message));
   assert.throws(() => resolveOptions({ endpoints: ["127.0.0.1:1"], auth: join(dir, "auth.yaml") }), /--auth FILE brings local clusters up with auth on/);
   assert.throws(() => resolveOptions({ auth: join(dir, "missing.yaml") }), /auth file .*missing\.yaml: ENOENT/);
+});
+
+test("--auth-cost plans each topology without and then with auth, for the server and the baseline", () => {
+  writeFileSync(join(dir, "plan.yaml"), "users:\n  root: { passwordEnv: BENCH_AUTH_PW, roles: [root] }\n");
+  const o = resolveOptions({ auth: join(dir, "plan.yaml"), "auth-cost": true, topologies: ["1", "3"], baseline: "none" });
+  assert.deepEqual(o.authModes, ["none", "auth"]);
+  assert.deepEqual(
+    planRuns({ ...o, baseline: "etcd-ts-other" }, []).map((p) => `${p.members}-${p.server}-${p.auth ? "auth" : "none"}`),
+    ["1-etcd-ts-none", "1-etcd-ts-other-none", "1-etcd-ts-auth", "1-etcd-ts-other-auth", "3-etcd-ts-none", "3-etcd-ts-other-none", "3-etcd-ts-auth", "3-etcd-ts-other-auth"],
+  );
+  // --auth alone: one pass, auth on (the factory applies its file).
+  assert.deepEqual(resolveOptions({ auth: join(dir, "plan.yaml") }).authModes, ["auth"]);
+  assert.equal(planRuns({ ...resolveOptions({ auth: join(dir, "plan.yaml"), baseline: "none" }), topologies: [1] }, [])[0]!.auth, undefined);
+  assert.throws(() => resolveOptions({ "auth-cost": true }), (e: Error) => e instanceof UsageError && /--auth-cost .*--auth FILE/.test(e.message));
+});
+
+describe("--auth-cost on a local etcd-ts member", { timeout: 180_000 }, () => {
+  test("one run without auth and one with it; the report shows them as two groups", async () => {
+    writeFileSync(join(dir, "cost.yaml"), "users:\n  root: { passwordEnv: BENCH_AUTH_PW, roles: [root] }\n");
+    const out = join(dir, "cost");
+    const r = await execa(
+      process.execPath,
+      [join(packageRoot(), "bin", "etcdkit.js"), "bench", "--topologies", "1", "--insecure", "--baseline", "none", "--auth", join(dir, "cost.yaml"), "--auth-cost", "--workloads", "put", "--clients", "2", "--duration", "1", "--trials", "1", "--warmup", "10", "--quiet", "--out", out],
+      { reject: false, env: { BENCH_AUTH_PW: "cost-pw" } },
+    );
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    const res = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as ResultFile & BenchResultFile;
+    assert.deepEqual(res.runs.map((x) => [x.id, x.auth ?? false]), [["1-etcd-ts-noauth", false], ["1-etcd-ts-auth", true]]);
+    for (const run of res.runs) assert.ok(run.workloads[0]!.trials[0]!.ok > 0 && run.workloads[0]!.trials[0]!.errors === 0, JSON.stringify(run.workloads[0]));
+    assert.deepEqual(groupByTopology(res).map(groupLabel), ["1 member, no auth", "1 member, auth"]);
+    const summary = readFileSync(join(out, "summary.md"), "utf8");
+    assert.match(summary, /1 member, no auth/);
+    assert.match(summary, /1 member, auth/);
+  });
 });
