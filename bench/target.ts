@@ -13,7 +13,7 @@ import { checkSize } from "../topology/topology.js";
 import { checkEndpoints, EtcdChannel, normalizeUrl, unary } from "./etcd-client.js";
 import type { RunConditions, TargetKind } from "./schema.js";
 import { registerEndpointTls, type ClientTlsFiles } from "./endpoint-tls.js";
-import { authenticateEndpoints } from "./endpoint-auth.js";
+import { authenticateEndpoints, registerEndpointToken } from "./endpoint-auth.js";
 
 export interface TargetMember {
   name: string;
@@ -154,6 +154,9 @@ export function localFactory(factoryAuthFile?: string): TargetFactory {
     }
     liveClusters.add(cluster);
     const t = localTarget(cluster, server, members);
+    // Ports are reused by later clusters: a token left registered from an earlier cluster with auth would be
+    // sent to this one, which refuses it ("invalid auth token", even with auth off, as etcd does).
+    registerEndpointToken(t.endpoints(), undefined);
     if (authFile !== undefined) {
       const creds = cluster.credentials?.();
       if (!creds) throw new Error(`the local runner did not turn auth on for ${name}`);
@@ -172,6 +175,7 @@ export function localFactory(factoryAuthFile?: string): TargetFactory {
         await down();
       } finally {
         liveClusters.delete(cluster);
+        registerEndpointToken(t.endpoints(), undefined);
       }
     };
     return t;

@@ -32,6 +32,7 @@ interface ResultFile {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "bench-auth-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const bench = (args: string[]) =>
   execa(process.execPath, [join(packageRoot(), "bin", "etcdkit.js"), "bench", "--baseline", "none", "--clients", "4", "--duration", "1", "--trials", "1", "--warmup", "10", "--quiet", ...args], { reject: false });
 
@@ -69,7 +70,6 @@ for (const flavor of ["etcd", "etcd-ts"] as Flavor[]) {
 }
 
 test("flag misuse is refused before anything starts", () => {
-  after(() => rmSync(dir, { recursive: true, force: true }));
   assert.throws(() => resolveOptions({ user: "root:x" }), (e: Error) => e instanceof UsageError && /--user goes with --endpoints or --stack-outputs/.test(e.message));
   assert.throws(() => resolveOptions({ endpoints: ["127.0.0.1:1"], auth: join(dir, "auth.yaml") }), /--auth FILE brings local clusters up with auth on/);
   assert.throws(() => resolveOptions({ auth: join(dir, "missing.yaml") }), /auth file .*missing\.yaml: ENOENT/);
@@ -90,19 +90,21 @@ test("--auth-cost plans each topology without and then with auth, for the server
 });
 
 describe("--auth-cost on a local etcd-ts member", { timeout: 180_000 }, () => {
-  test("one run without auth and one with it; the report shows them as two groups", async () => {
+  // 1 then 3 members: the 3-member clusters reuse the 1-member clusters' ports, so a token left registered
+  // for them by the run with auth would reach the 3-member cluster without auth, which refuses it.
+  test("each size without auth and then with it, no request refused; the report shows them as separate groups", async () => {
     writeFileSync(join(dir, "cost.yaml"), "users:\n  root: { passwordEnv: BENCH_AUTH_PW, roles: [root] }\n");
     const out = join(dir, "cost");
     const r = await execa(
       process.execPath,
-      [join(packageRoot(), "bin", "etcdkit.js"), "bench", "--topologies", "1", "--insecure", "--baseline", "none", "--auth", join(dir, "cost.yaml"), "--auth-cost", "--workloads", "put", "--clients", "2", "--duration", "1", "--trials", "1", "--warmup", "10", "--quiet", "--out", out],
+      [join(packageRoot(), "bin", "etcdkit.js"), "bench", "--topologies", "1,3", "--insecure", "--baseline", "none", "--auth", join(dir, "cost.yaml"), "--auth-cost", "--workloads", "put", "--clients", "2", "--duration", "1", "--trials", "1", "--warmup", "10", "--quiet", "--out", out],
       { reject: false, env: { BENCH_AUTH_PW: "cost-pw" } },
     );
     assert.equal(r.exitCode, 0, r.stderr + r.stdout);
     const res = JSON.parse(readFileSync(join(out, "result.json"), "utf8")) as ResultFile & BenchResultFile;
-    assert.deepEqual(res.runs.map((x) => [x.id, x.auth ?? false]), [["1-etcd-ts-noauth", false], ["1-etcd-ts-auth", true]]);
-    for (const run of res.runs) assert.ok(run.workloads[0]!.trials[0]!.ok > 0 && run.workloads[0]!.trials[0]!.errors === 0, JSON.stringify(run.workloads[0]));
-    assert.deepEqual(groupByTopology(res).map(groupLabel), ["1 member, no auth", "1 member, auth"]);
+    assert.deepEqual(res.runs.map((x) => [x.id, x.auth ?? false]), [["1-etcd-ts-noauth", false], ["1-etcd-ts-auth", true], ["3-etcd-ts-noauth", false], ["3-etcd-ts-auth", true]]);
+    for (const run of res.runs) assert.ok(run.workloads[0]!.trials[0]!.ok > 0 && run.workloads[0]!.trials[0]!.errors === 0, `${run.id}: ${JSON.stringify(run.workloads[0]!.trials[0])}`);
+    assert.deepEqual(groupByTopology(res).map(groupLabel), ["1 member, no auth", "1 member, auth", "3 members, no auth", "3 members, auth"]);
     const summary = readFileSync(join(out, "summary.md"), "utf8");
     assert.match(summary, /1 member, no auth/);
     assert.match(summary, /1 member, auth/);
