@@ -93,7 +93,7 @@ export const FLAGS: FlagSpec[] = [
   { name: "quiet", type: "boolean", help: "no progress output" },
   { name: "insecure", type: "boolean", help: "bring clusters up plaintext (local, or --target hosts), without certificates (default: TLS on client and peer ports, as every deployment of the kit)" },
   { name: "tls", type: "boolean", help: "the cost of TLS: each topology (and --target hosts: each set of conditions) with TLS and then plaintext, for the server and the baseline, in the same run" },
-  { name: "auth", type: "string", arg: "FILE", help: "bring local clusters up with this auth file applied (etcdkit local up --auth; ansible-free-scripts/auth/README.md); the load logs in as root" },
+  { name: "auth", type: "string", arg: "FILE", help: "bring the clusters up with this auth file applied (local: etcdkit local up --auth; --target hosts: the SSH deploy's cluster.auth; ansible-free-scripts/auth/README.md); the load logs in as root" },
   { name: "auth-cost", type: "boolean", help: "the cost of auth: each topology without auth and then with --auth FILE applied, for the server and the baseline, in the same run" },
   { name: "user", type: "string", arg: "NAME[:PW]", help: "with --endpoints or --stack-outputs: authenticate as this user (etcdctl's --user); the password after ':', else --password-file, else ETCDCTL_PASSWORD" },
   { name: "password-file", type: "string", arg: "FILE", help: "the password of --user (one trailing newline dropped)" },
@@ -210,7 +210,7 @@ export function resolveOptions(flags: FlagValues): BenchOptionsRecord & { out: s
     profile: profileName,
     transports: transportsOf(flags, Boolean(endpoints || stackOutputs)),
     clientTls: clientTlsOf(flags, Boolean(endpoints)),
-    ...authOf(flags, Boolean(endpoints || stackOutputs), Boolean(hostsTarget)),
+    ...authOf(flags, Boolean(endpoints || stackOutputs)),
     out: (flags.out as string | undefined) ?? null,
     stackOutputs,
     ...(hostsTarget ? { target: "hosts" as const, hosts: hostsTarget.record } : {}),
@@ -226,7 +226,7 @@ function transportsOf(flags: FlagValues, fixed: boolean): Transport[] {
 }
 
 /** --user/--password-file for servers that already run; --auth FILE for the local clusters the bench brings up. */
-function authOf(flags: FlagValues, fixed: boolean, hosts: boolean): { credentials: Credentials | undefined; authFile: string | undefined; authModes?: AuthMode[] } {
+function authOf(flags: FlagValues, fixed: boolean): { credentials: Credentials | undefined; authFile: string | undefined; authModes?: AuthMode[] } {
   const authFile = flags.auth as string | undefined;
   if (flags["auth-cost"] && authFile === undefined) throw new UsageError("--auth-cost runs each topology without and with auth: give the auth file with --auth FILE");
   let credentials: Credentials | undefined;
@@ -236,7 +236,7 @@ function authOf(flags: FlagValues, fixed: boolean, hosts: boolean): { credential
     throw new UsageError((e as Error).message);
   }
   if (credentials && !fixed) throw new UsageError("--user goes with --endpoints or --stack-outputs (with local clusters, --auth FILE brings them up with auth and logs in as root)");
-  if (authFile !== undefined && (fixed || hosts)) throw new UsageError("--auth FILE brings local clusters up with auth on: with --endpoints or --stack-outputs use --user; --target hosts takes none yet");
+  if (authFile !== undefined && fixed) throw new UsageError("--auth FILE brings the clusters the bench makes (local, --target hosts) up with auth on: with --endpoints or --stack-outputs use --user");
   if (authFile !== undefined) loadAuthFile(authFile);
   if (authFile === undefined) return { credentials, authFile: undefined };
   return { credentials, authFile: resolve(authFile), authModes: flags["auth-cost"] ? ["none", "auth"] : ["auth"] };
@@ -341,7 +341,7 @@ export async function main(argv: string[]): Promise<number> {
       } else if (opts.hostsTarget) {
         const why = labUnavailable() ?? sshdUnavailable();
         if (why) throw new Error(`--target hosts: ${why}`);
-        factory = hostsFactory({ conditions: opts.hostsTarget.conditions, coresPerHost: opts.hostsTarget.record.coresPerHost, shaper: opts.hostsTarget.record.shaper });
+        factory = hostsFactory({ conditions: opts.hostsTarget.conditions, coresPerHost: opts.hostsTarget.record.coresPerHost, shaper: opts.hostsTarget.record.shaper, ...(opts.authFile !== undefined ? { authFile: opts.authFile } : {}) });
       } else {
         factory = localFactory(opts.authFile);
       }

@@ -9,12 +9,16 @@
  * are nftables cuts inside the hosts (partition.ts); clients (the bench) keep reaching every member.
  * TLS by default, as the SSH deploy: the target registers the deployment's root client certificate
  * for its endpoints, so every client of the suite presents it; `opts.tls === false` deploys plaintext.
+ * With an auth file (--auth) the SSH deploy applies it (cluster.auth) and the suite logs in as root with
+ * the password the file names; `opts.auth === false` (--auth-cost's run without auth) leaves it out.
  */
 import { isHealthy, waitFor } from "../ansible-free-scripts/common/health.js";
 import { HostsLab } from "../ansible-free-scripts/hosts/lab.js";
 import { conditionsTag, type NetworkConditions } from "../ansible-free-scripts/hosts/link-conditions.js";
 import { Partitions } from "../ansible-free-scripts/hosts/partition.js";
+import { loadAuthFile, resolvePasswords } from "../ansible-free-scripts/auth/auth-file.js";
 import { normalizeUrl } from "./etcd-client.js";
+import { authenticateEndpoints, registerEndpointToken } from "./endpoint-auth.js";
 import { registerEndpointTls, type ClientTlsFiles } from "./endpoint-tls.js";
 import type { RunConditions } from "./schema.js";
 import type { ClusterControl, ClusterTarget, PartitionControl, TargetFactory } from "./target.js";
@@ -26,6 +30,8 @@ export interface HostsTargetOptions {
   readonly shaper: boolean;
   readonly heartbeatMs?: number;
   readonly electionMs?: number;
+  /** --auth FILE: applied by the deploy; the suite authenticates as root. */
+  readonly authFile?: string;
 }
 
 const hostOf = (member: string) => member.replace(/^etcd-/, "host-");
@@ -107,10 +113,26 @@ export function hostsFactory(o: HostsTargetOptions): TargetFactory {
     const conditions = o.conditions[index];
     if (!conditions) throw new Error(`no network conditions #${index}`);
     const log = onProgress ?? (() => undefined);
+    const authFile = opts?.auth === false ? undefined : o.authFile;
+    // Root's password is read before any host is made: a missing one changes nothing.
+    const rootPassword = authFile === undefined ? undefined : resolvePasswords(loadAuthFile(authFile)).get("root");
+    if (authFile !== undefined && rootPassword === undefined) throw new Error(`${authFile}: the suite logs in as root, and the file names no root user`);
     const lab = await HostsLab.create({ hosts: members, conditions, coresPerHost: o.coresPerHost, shaper: o.shaper, signalHooks: false, log });
     try {
-      await lab.deploy(server, log, { heartbeatMs: o.heartbeatMs, electionMs: o.electionMs, insecure: opts?.tls === false });
-      return hostsTarget(lab, server, runConditions(lab), log);
+      await lab.deploy(server, log, { heartbeatMs: o.heartbeatMs, electionMs: o.electionMs, insecure: opts?.tls === false, ...(authFile !== undefined ? { auth: authFile } : {}) });
+      const t = hostsTarget(lab, server, runConditions(lab), log);
+      // Labs reuse addresses: forget any token an earlier cluster registered for them.
+      registerEndpointToken(t.endpoints(), undefined);
+      const destroy = t.down;
+      t.down = async () => {
+        registerEndpointToken(t.endpoints(), undefined);
+        await destroy();
+      };
+      if (rootPassword !== undefined) {
+        await authenticateEndpoints(t.endpoints(), { user: "root", password: rootPassword });
+        t.auth = true;
+      }
+      return t;
     } catch (e) {
       await lab.destroy().catch((d: Error) => log(d.message));
       throw e;

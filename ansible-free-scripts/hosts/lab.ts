@@ -70,6 +70,8 @@ export interface LabDeployOptions {
   electionMs?: number;
   /** Plaintext (no certificates); default TLS, as the SSH deploy. */
   insecure?: boolean;
+  /** An auth file on this machine: the SSH deploy applies it once the members are healthy (cluster.auth). */
+  auth?: string;
 }
 
 export interface DeployedMember {
@@ -191,6 +193,7 @@ export class HostsLab {
         insecure: o.insecure === true,
         pkiDir: join(this.dir, "pki"),
         certDir: `${fs}/etc/etcdkit/pki`,
+        ...(o.auth !== undefined ? { auth: o.auth } : {}),
       },
       hosts: this.net.hosts.map((h, i) => ({
         address: h.addr,
