@@ -20,6 +20,7 @@ import { readStackOptions } from "../../stacks/options.js";
 import { prepareStackPki } from "../../stacks/prepare-pki.js";
 import { prepareImageApp } from "../../stacks/image-bundle.js";
 import { authSecretManifest } from "../../stacks/cli/k8s-auth-secret.js";
+import { preflight } from "../../stacks/cli/cdktf-cli.js";
 import { AUTH_MOUNT, KIT_COMMAND } from "../../stacks/constructs/kubernetes/auth-job.js";
 import { loadAuthFile, parseAuthSpec } from "../../ansible-free-scripts/auth/auth-file.js";
 import { packageRoot } from "../../server/util/package-root.js";
@@ -140,6 +141,14 @@ test("the README's kubectl route makes the same Secret (password files without a
   const made = JSON.parse(r.stdout) as { data: Record<string, string>; metadata: { name: string; namespace: string } };
   assert.deepEqual([made.metadata.name, made.metadata.namespace], ["etcd-1-auth", "etcd-k8s-1"]);
   assert.deepEqual(made.data, authSecretManifest(AUTH, "etcd-1-auth", "etcd-k8s-1", { K8S_ROOT_PW: ROOT_PW }).data);
+});
+
+test("the preflight of etcdkit deploy etcd-k8s-1: no plan to apply from the deploying machine, and the line that makes the Secret", async () => {
+  // PATH without terraform: the preflight stops at that problem, after synthesizing the stack
+  const r = await preflight("deploy", "etcd-k8s-1", ROOT, { ...env, K8S_ROOT_PW: "", PATH: dirname(process.execPath), TF_PLUGIN_CACHE_DIR: join(dir, "tf-cache") });
+  assert.equal(r.plan, undefined, "nothing is applied from the deploying machine");
+  assert.match(r.k8sAuthNote!, /the Job etcd-1-auth applies .*auth\.yaml in the cluster once the Secret etcd-1-auth exists/);
+  assert.match(r.k8sAuthNote!, /npx etcdkit k8s auth-secret .*auth\.yaml --name etcd-1-auth --namespace etcd-k8s-1 \| kubectl apply -f -/);
 });
 
 /** Writes the pod's volumes where the kubelet would mount them, under `podRoot`. */
