@@ -104,6 +104,15 @@ test("synth: a ConfigMap with the re-pointed file and a Job on the members' imag
   assert.match(out.make_secret, /etcdkit k8s auth-secret .*auth\.yaml --name etcd-1-auth --namespace etcd-k8s-1 \| kubectl apply -f -$/);
 });
 
+test("ETCDKIT_INSECURE=true: the Job talks plaintext to the Service, mounts no certificate", () => {
+  const o = readStackOptions(ROOT, { ...env, ETCDKIT_INSECURE: "true" });
+  const plain = kubernetesObjects(JSON.parse(Testing.synth(buildApp(o, { outdir: join(dir, "plain.out") }).kubernetes[0]!)) as Json);
+  const c = plain.jobs[0]!.spec!.template.spec!.containers[0]!;
+  assert.ok(c.command!.includes("--endpoints=http://etcd-1-client.etcd-k8s-1.svc.cluster.local:2379"), c.command!.join(" "));
+  assert.ok(!c.command!.some((a) => /^--(cacert|cert|key)=/.test(a)));
+  assert.deepEqual(plain.jobs[0]!.spec!.template.spec!.volumes!.map((v) => v.name), ["auth-file"]);
+});
+
 test("no password, plain or base64, in any file cdktf synth writes", () => {
   built.app.synth();
   const files = readdirSync(outdir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
