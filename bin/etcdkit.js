@@ -29,7 +29,7 @@ if (!sub || sub === "--help" || sub === "-h" || !(sub in commands)) {
       "  deploy    cdktf deploy STACK with the pinned CDKTF CLI, after checking Terraform and providers (etcdkit deploy --help)\n" +
       "  output    cdktf output STACK (e.g. --outputs-file FILE for etcdkit bench --stack-outputs)\n" +
       "  destroy   cdktf destroy STACK\n" +
-      "  k8s       Kubernetes stacks: scale-down (remove members before lowering the replica count)\n",
+      "  k8s       Kubernetes stacks: scale-down (remove members before lowering the replica count), auth-secret (the auth Job's Secret)\n",
   );
   process.exit(sub && !(sub in commands) && sub !== "--help" && sub !== "-h" ? 2 : 0);
 }

@@ -60,7 +60,7 @@ export class EtcdClusterStack extends TerraformStack {
       });
     }
 
-    this.hostFiles = [...renderBareHostFiles(hostPlan, options.bareHosts), ...(this.backup?.hostFiles ?? [])];
+    this.hostFiles = [...renderBareHostFiles(hostPlan, options.bareHosts, options.authFile), ...(this.backup?.hostFiles ?? [])];
     this.synthesizer = new FilesSynthesizer(this, this.synthesizer, () => this.hostFiles);
   }
 }

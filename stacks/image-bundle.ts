@@ -9,8 +9,9 @@
  *
  *   package.json            the package root marker (`"type": "module"`; the server finds its .proto files from it)
  *   bin/etcd-ts.js          the entry point
- *   bin/etcdkit.js          for `etcdkit backup` only (the Docker stacks' backup container), with the
- *                           compiled backup command (dist/ansible-free-scripts/backup/, what it imports)
+ *   bin/etcdkit.js          for `etcdkit backup` (the Docker stacks' backup container) and `etcdkit auth`
+ *                           (the Kubernetes stacks' auth Job) only, with those two compiled commands
+ *                           (dist/ansible-free-scripts/{backup,auth}/, and what they import)
  *   dist/server/            the compiled server (compiled first when older than server/)
  *   dist/stacks/pod/        the Kubernetes pod's entry (decides restart/bootstrap/join, then runs the server)
  *   server/api/proto/       the .proto files the server loads at run time
@@ -70,14 +71,18 @@ export const SHIPPED_SOURCES = ["server", join("stacks", "pod")] as const;
  * it, every compiled file it imports statically. They must stay in dist/server or dist/ansible-free-scripts.
  */
 export const BACKUP_ENTRY = join("ansible-free-scripts", "backup", "backup-cli.js");
+/** `etcdkit auth` (the Kubernetes stacks' auth Job runs `auth apply`): its entry, shipped the same way. */
+export const AUTH_ENTRY = join("ansible-free-scripts", "auth", "auth-cli.js");
+/** The kit commands the image ships (bin/etcdkit.js runs only these there). */
+export const KIT_ENTRIES = [BACKUP_ENTRY, AUTH_ENTRY] as const;
 
 /** Static `import ... from "x"` / `export ... from "x"` / `import "x"` (not `import("x")`). */
 const STATIC_SPECIFIER = /(?:(?<!["'\w$.])from\s*|^\s*import\s+)["']([^"'\n]+)["']/gm;
 
 /**
  * The entry and every file reached from it by static relative imports. Dynamic `import()`s are left
- * out: the backup command imports the bench's and the local runner's code only for the options that
- * need them (--stack-outputs, --local), which the container does not use.
+ * out: the backup and auth commands import the bench's and the local runner's code only for the
+ * options that need them (--stack-outputs, --local, --name/--dir), which the containers do not use.
  */
 export function relativeClosure(entry: string): string[] {
   const seen = new Set<string>();
@@ -221,14 +226,15 @@ export function prepareImageApp(opts: ImageAppOptions): ImageApp {
   const serverFiles = shipped.flatMap((d) => walk(d)).filter((f) => f.endsWith(".js"));
   const entry = join(root, "bin", "etcd-ts.js");
   const kitEntry = join(root, "bin", "etcdkit.js");
-  // etcdkit backup's own code and what it shares with the kit's other commands (auth: its login).
+  // etcdkit backup's and auth's own code and what they share with the kit's other commands.
   const backupDir = join(root, "dist", "ansible-free-scripts");
-  if (!existsSync(join(root, "dist", BACKUP_ENTRY))) throw new Error(`dist/${BACKUP_ENTRY} is missing: run \`npx tsc -p .\` first`);
-  const backupFiles = relativeClosure(join(root, "dist", BACKUP_ENTRY)).filter((f) => !shipped.some((d) => f.startsWith(d + sep)));
+  for (const e of KIT_ENTRIES) if (!existsSync(join(root, "dist", e))) throw new Error(`dist/${e} is missing: run \`npx tsc -p .\` first`);
+  const kitFiles = [...new Set(KIT_ENTRIES.flatMap((e) => relativeClosure(join(root, "dist", e))))].sort();
+  const kitCommandFiles = kitFiles.filter((f) => !shipped.some((d) => f.startsWith(d + sep)));
   checkSelfContained(shipped, serverFiles);
-  const stray = backupFiles.filter((f) => !f.startsWith(backupDir + sep));
-  if (stray.length > 0) throw new Error(`etcdkit backup imports ${stray.join(", ")}, outside dist/server and dist/ansible-free-scripts: the image would miss it`);
-  const roots = importedPackages([entry, ...serverFiles, ...backupFiles]);
+  const stray = kitCommandFiles.filter((f) => !f.startsWith(backupDir + sep));
+  if (stray.length > 0) throw new Error(`etcdkit backup/auth import ${stray.join(", ")}, outside dist/server and dist/ansible-free-scripts: the image would miss it`);
+  const roots = importedPackages([entry, ...serverFiles, ...kitCommandFiles]);
   const packages = dependencyClosure(root, roots);
 
   rmSync(top, { recursive: true, force: true });
@@ -238,9 +244,9 @@ export function prepareImageApp(opts: ImageAppOptions): ImageApp {
   mkdirSync(join(top, "backups"));
   cpSync(join(root, "package.json"), join(out, "package.json"));
   cpSync(entry, join(out, "bin", "etcd-ts.js"));
-  // bin/etcdkit.js runs only `backup` in the image (its other commands' code is not shipped).
+  // bin/etcdkit.js runs only `backup` and `auth` in the image (its other commands' code is not shipped).
   cpSync(kitEntry, join(out, "bin", "etcdkit.js"));
-  for (const f of backupFiles) cpSync(f, join(out, relative(root, f)));
+  for (const f of kitCommandFiles) cpSync(f, join(out, relative(root, f)));
   for (const rel of SHIPPED_SOURCES) cpSync(join(root, "dist", rel), join(out, "dist", rel), { recursive: true, filter: (src) => !src.endsWith(".map") });
   cpSync(join(root, "server", "api", "proto"), join(out, "server", "api", "proto"), {
     recursive: true,

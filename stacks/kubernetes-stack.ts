@@ -9,7 +9,9 @@ import { secretFiles, TlsSecret } from "./constructs/kubernetes/tls-secret.js";
 import { podSelector, stackLabels } from "./constructs/kubernetes/labels.js";
 import type { StacksOptions } from "./options.js";
 import { TopologyError, type TopologyPlan } from "../topology/index.js";
-import { clientTlsOutput } from "./tls-output.js";
+import { authOutput, clientTlsOutput } from "./tls-output.js";
+import { AuthJob, authNames } from "./constructs/kubernetes/auth-job.js";
+import { loadAuthFile } from "../ansible-free-scripts/auth/auth-file.js";
 
 export interface KubernetesClusterStackProps {
   /** Kubernetes topology (target "kubernetes"). */
@@ -26,6 +28,8 @@ export class KubernetesClusterStack extends TerraformStack {
   readonly plan: TopologyPlan;
   readonly statefulSet: MemberStatefulSet;
   readonly services: MemberServices;
+  /** With ETCDKIT_AUTH_FILE: the Job that applies it in the cluster. */
+  readonly auth?: AuthJob;
 
   constructor(scope: Construct, props: KubernetesClusterStackProps) {
     const { plan, options } = props;
@@ -55,6 +59,15 @@ export class KubernetesClusterStack extends TerraformStack {
       peerServiceName: this.services.peer.metadata.name,
       ...(tls ? { tls: { secretName: tls.secret.metadata.name, files: tls.files } } : {}),
     });
+    if (options.authFile !== undefined) {
+      this.auth = new AuthJob(this, "auth-job", {
+        plan,
+        namespace,
+        spec: loadAuthFile(options.authFile),
+        imagePullPolicy: ko.imagePullPolicy,
+        ...(tls ? { tls: { secretName: tls.secret.metadata.name, files: tls.files } } : {}),
+      });
+    }
     new PodDisruptionBudgetV1(this, "disruption-budget", {
       metadata: { name: k.statefulSet, namespace, labels: stackLabels(k, plan.stackName) },
       spec: { maxUnavailable: "1", selector: { matchLabels: podSelector(k) } },
@@ -67,6 +80,14 @@ export class KubernetesClusterStack extends TerraformStack {
     new TerraformOutput(this, "client_service", { value: k.clientServiceUrl, description: "in-cluster URL of the client Service (ready members)" });
     new TerraformOutput(this, "etcdctl", { value: `${plan.etcdctl} endpoint status -w table`, description: "etcdctl command line for this cluster" });
     clientTlsOutput(this, plan);
+    const an = authNames(k);
+    authOutput(this, options.authFile, this.auth ? loadAuthFile(options.authFile!).users.map((u) => u.name) : [], {
+      how: "kubernetes",
+      job: an.job,
+      secret: an.secret,
+      namespace: k.namespace,
+      make_secret: `npx etcdkit k8s auth-secret ${options.authFile} --name ${an.secret} --namespace ${k.namespace} | kubectl apply -f -`,
+    });
     new TerraformOutput(this, "namespace", { value: k.namespace });
     new TerraformOutput(this, "members", {
       value: Object.fromEntries(

@@ -7,3 +7,4 @@ export * from "./safe-values.js";
 export * from "./kubernetes.js";
 export * from "./tls.js";
 export * from "./backup-timer.js";
+export * from "./auth-unit.js";

@@ -5,14 +5,14 @@
  * talk TCP (AF_INET/AF_INET6) and write nothing but their data dir. Pure.
  */
 
-/** `[Service]` lines; `writablePaths` are already quoted for a unit-file path list. */
+/** `[Service]` lines; `writablePaths` are already quoted for a unit-file path list (none: nothing is writable). */
 export function hardening(writablePaths: readonly string[]): string[] {
   return [
     "# Sandbox (systemd.exec(5)): read-only system, no privileges, only the data dir writable.",
     "NoNewPrivileges=yes",
     "ProtectSystem=strict",
     "PrivateMounts=yes",
-    `ReadWritePaths=${writablePaths.join(" ")}`,
+    ...(writablePaths.length > 0 ? [`ReadWritePaths=${writablePaths.join(" ")}`] : []),
     "ProtectHome=yes",
     "PrivateTmp=yes",
     "PrivateDevices=yes",

@@ -6,7 +6,8 @@ import { parseArgs } from "node:util";
 import { err, out } from "../backup/cli-output.js";
 import { loadAuthFile, resolvePasswords } from "./auth-file.js";
 import { applyAuth } from "./auth-apply.js";
-import type { TlsFiles } from "../backup/snapshot-client.js";
+import { parseEndpoints, type TlsFiles } from "../backup/snapshot-client.js";
+import { isHealthy, waitFor } from "../common/health.js";
 
 const HELP = `Usage: etcdkit auth apply FILE [options]
        etcdkit auth check FILE
@@ -25,6 +26,8 @@ Which cluster (one of):
 Options:
   --cacert FILE --cert FILE --key FILE
                         TLS (a local cluster's own certificates are used when none is given)
+  --wait SECONDS        first wait up to SECONDS until one of the endpoints answers /health as
+                        healthy (a leader and a quorum), as a Job or unit started with the members does
   --prune               delete users, roles, grants and permissions FILE does not name
   --dry-run             print what would change, change nothing
   -h, --help            this help
@@ -45,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
         cert: { type: "string" },
         key: { type: "string" },
         prune: { type: "boolean" },
+        wait: { type: "string" },
         "dry-run": { type: "boolean" },
       },
     });
@@ -80,10 +84,20 @@ export async function main(argv: string[]): Promise<number> {
       endpoints = local.endpoints();
       if (local.tls && !o.cacert && !o.cert && !o.key) tls = { cacert: local.tls.ca, cert: local.tls.cert, key: local.tls.key };
     }
+    if (o.wait !== undefined) await waitHealthy(endpoints, tls, o.wait);
     await applyAuth(spec, { endpoints, tls, prune: o.prune === true, dryRun: o["dry-run"] === true, log: out });
     return 0;
   } catch (e) {
     err(`etcdkit auth ${cmd}: ${(e as Error).message}`);
     return 1;
   }
+}
+
+/** --wait: one endpoint healthy (etcd's /health needs a leader and a quorum read) before any call. */
+async function waitHealthy(endpoints: readonly string[], tls: TlsFiles, seconds: string): Promise<void> {
+  if (!/^[1-9]\d{0,5}$/.test(seconds)) throw new Error(`--wait takes whole seconds (1-999999), got "${seconds}"`);
+  const urls = parseEndpoints(endpoints, tls).map((e) => e.url);
+  const files = tls.cacert && tls.cert && tls.key ? { ca: tls.cacert, cert: tls.cert, key: tls.key } : undefined;
+  out(`auth: waiting up to ${seconds} s for one of ${urls.join(", ")} to report healthy`);
+  await waitFor(async () => (await Promise.all(urls.map((u) => isHealthy(u, 2000, files)))).some(Boolean), Number(seconds) * 1000, `a healthy member among ${urls.join(", ")}`, undefined, 1000);
 }

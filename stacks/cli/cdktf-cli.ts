@@ -15,6 +15,8 @@ import { buildApp } from "../app.js";
 import { IMAGE_CONTEXT_DIR } from "../image-bundle.js";
 import { readStackOptions } from "../options.js";
 import { EtcdClusterStack } from "../etcd-cluster-stack.js";
+import { KubernetesClusterStack } from "../kubernetes-stack.js";
+import { authNames } from "../constructs/kubernetes/auth-job.js";
 import { dockerTopology } from "../options.js";
 import { planTopology, type TopologyPlan } from "../../topology/index.js";
 import type { AuthSpec } from "../../ansible-free-scripts/auth/auth-file.js";
@@ -40,6 +42,8 @@ export interface PreflightResult {
   readonly problems: readonly Problem[];
   /** A Docker stack's topology (deploy applies ETCDKIT_AUTH_FILE to it). */
   readonly plan?: TopologyPlan;
+  /** A Kubernetes stack with ETCDKIT_AUTH_FILE: what deploy tells the user (the Job applies the file, once its Secret exists). */
+  readonly k8sAuthNote?: string;
   readonly cdktf?: string;
 }
 
@@ -50,6 +54,7 @@ export async function preflight(verb: Verb, stack: string, root: string, env: No
   let json: Record<string, any> | undefined;
   let buildsImage = false;
   let plan: TopologyPlan | undefined;
+  let k8sAuthNote: string | undefined;
   try {
     // Plaintext here: the check needs only the providers and resources, and must not make a PKI
     // (the synth that `cdktf deploy` runs makes it, stacks/main.ts); TLS adds no provider.
@@ -64,6 +69,7 @@ export async function preflight(verb: Verb, stack: string, root: string, env: No
     buildsImage = verb === "deploy" && stacks.includes(found as never) && options.build;
     // the check above synthesizes plaintext; the deployed stack's endpoints and TLS come from the real options
     if (found instanceof EtcdClusterStack) plan = planTopology(dockerTopology(found.plan.size, readStackOptions(root, env)));
+    if (found instanceof KubernetesClusterStack && found.auth && options.authFile) k8sAuthNote = kubernetesAuthNote(found.plan, options.authFile);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -78,7 +84,18 @@ export async function preflight(verb: Verb, stack: string, root: string, env: No
   if (buildsImage && !existsSync(join(root, IMAGE_CONTEXT_DIR, "app"))) {
     problems.push({ what: `the image build of ${stack} copies ${IMAGE_CONTEXT_DIR}/app, which is not prepared`, fix: "run `npx tsx stacks/image-bundle.ts` first (or ETCDKIT_BUILD=false with an existing ETCDKIT_IMAGE)" });
   }
-  return { problems, ...("path" in cli ? { cdktf: cli.path } : {}), ...(plan ? { plan } : {}) };
+  return { problems, ...("path" in cli ? { cdktf: cli.path } : {}), ...(plan ? { plan } : {}), ...(k8sAuthNote ? { k8sAuthNote } : {}) };
+}
+
+/** After deploying a Kubernetes stack with an auth file: the Job runs in the cluster, its Secret comes from here. */
+function kubernetesAuthNote(plan: TopologyPlan, authFile: string): string {
+  const n = authNames(plan.kubernetes!);
+  const ns = plan.kubernetes!.namespace;
+  return (
+    `${plan.stackName}: the Job ${n.job} applies ${authFile} in the cluster once the Secret ${n.secret} exists (one key per user: its password). Make it from this machine:\n` +
+    `  npx etcdkit k8s auth-secret ${authFile} --name ${n.secret} --namespace ${ns} | kubectl apply -f -\n` +
+    `then: kubectl -n ${ns} wait --for=condition=complete job/${n.job} --timeout=15m && kubectl -n ${ns} logs job/${n.job}\n`
+  );
 }
 
 export function describeProblems(verb: Verb, stack: string, problems: readonly Problem[]): string {
@@ -114,13 +131,14 @@ export async function main(verb: Verb, argv: string[], root = packageRoot(), bas
   let auth: AuthSpec | undefined;
   try {
     const authFile = readStackOptions(root, env).authFile;
-    if (verb === "deploy" && authFile !== undefined && !result.plan) throw new Error(`ETCDKIT_AUTH_FILE applies to the Docker stacks only (etcd-1/3/5/7), not ${stack}`);
-    auth = verb === "deploy" ? prepareStackAuth(authFile, env) : undefined;
+    // Docker: applied from here after cdktf deploy; Kubernetes: by the stack's Job (its passwords come from a Secret, not from here).
+    auth = verb === "deploy" && result.plan ? prepareStackAuth(authFile, env) : undefined;
   } catch (e) {
     process.stderr.write(`etcdkit ${verb} ${stack}: ${(e as Error).message}\n`);
     return 2;
   }
   const code = await runCdktf(result.cdktf!, verb, stack, rest, root, env);
+  if (code === 0 && verb === "deploy" && result.k8sAuthNote) process.stdout.write(result.k8sAuthNote);
   if (code !== 0 || !auth) return code;
   try {
     await applyStackAuth(auth, result.plan!, env, (l) => process.stdout.write(`${l}\n`));

@@ -3,6 +3,7 @@ import { parseFlags, UsageError, type FlagSpec } from "../../bench/args.js";
 import { endpointsFromStackOutputs } from "../../bench/target.js";
 import { grpcClusterClient } from "../pod/cluster-client.js";
 import { scaleDown } from "../pod/scale-down.js";
+import { AUTH_SECRET_HELP, authSecretMain } from "./k8s-auth-secret.js";
 
 const SPECS: FlagSpec[] = [
   { name: "to", type: "int", arg: "N", help: "members to keep: ordinals 0..N-1 stay, the others are removed (highest first)" },
@@ -12,6 +13,7 @@ const SPECS: FlagSpec[] = [
 ];
 
 const HELP = `Usage: etcdkit k8s scale-down --to N (--endpoints URLS | --stack-outputs FILE) [--statefulset NAME]
+       etcdkit k8s auth-secret FILE --name NAME --namespace NAMESPACE
 
 Removes the members of a Kubernetes stack whose ordinal is N or more from the etcd cluster (MemberRemove,
 highest ordinal first, one at a time, each through a member that stays), so that lowering the replica
@@ -23,9 +25,12 @@ count afterwards takes away pods that are no longer members:
 Scale-up needs no command: raise ETCDKIT_K8S_REPLICAS_<N> and deploy; each new pod adds itself
 (MemberAdd) before its server starts.
 
-Options:
+auth-secret: the Secret the stack's auth Job reads (ETCDKIT_AUTH_FILE), see below.
+
+Options of scale-down:
 ${SPECS.map((s) => `  --${s.name} ${s.arg ?? ""}`.padEnd(28) + s.help).join("\n")}
-`;
+
+${AUTH_SECRET_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -33,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return verb ? 0 : 2;
   }
+  if (verb === "auth-secret") return authSecretMain(rest);
   if (verb !== "scale-down") {
     process.stderr.write(`etcdkit k8s: unknown command "${verb}"\n\n${HELP}`);
     return 2;

@@ -2,7 +2,24 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { IStackSynthesizer, ISynthesisSession, TerraformStack } from "cdktf";
 import { toEnvFile } from "../../server/config/render.js";
-import { tlsOfBackup, backupDirCommand, backupUnitName, renderBackupService, renderBackupTimer, renderUnit, serverCommand, unitFileName, type TopologyPlan } from "../../topology/index.js";
+import {
+  AUTH_CREDENTIAL,
+  authCredentialDirCommand,
+  authUnitName,
+  passwordCredential,
+  renderAuthService,
+  tlsOfBackup,
+  backupDirCommand,
+  backupUnitName,
+  renderBackupService,
+  renderBackupTimer,
+  renderUnit,
+  serverCommand,
+  unitFileName,
+  type TopologyPlan,
+} from "../../topology/index.js";
+import { loadAuthFile } from "../../ansible-free-scripts/auth/auth-file.js";
+import { retargetAuthFile } from "../../ansible-free-scripts/auth/auth-target.js";
 import type { BareHostOptions } from "../options.js";
 
 export interface RenderedFile {
@@ -16,7 +33,7 @@ export interface RenderedFile {
  * Per member of a bare-host plan: `hosts/<member>/<member>.env` (ETCD_* lines, as in etcd's
  * clustering guide) and `hosts/<member>/etcdkit-<member>.service` (Type=notify, EnvironmentFile=).
  */
-export function renderBareHostFiles(plan: TopologyPlan, o: BareHostOptions): RenderedFile[] {
+export function renderBareHostFiles(plan: TopologyPlan, o: BareHostOptions, authFile?: string): RenderedFile[] {
   const execStart = serverCommand(o.server, { nodePath: o.nodePath, appRoot: o.appDir, etcdPath: o.etcdPath });
   const files: RenderedFile[] = [];
   for (const m of plan.members) {
@@ -41,6 +58,8 @@ export function renderBareHostFiles(plan: TopologyPlan, o: BareHostOptions): Ren
   }
   const backup = backupFiles(plan, o);
   files.push(...backup);
+  const auth = authFiles(plan, o, authFile);
+  files.push(...auth.files);
   files.push({
     path: "hosts/README.txt",
     content:
@@ -51,9 +70,47 @@ export function renderBareHostFiles(plan: TopologyPlan, o: BareHostOptions): Ren
       (backup.length
         ? `Scheduled backups (on ${plan.members[0]!.name} only): ${backup.map((f) => f.path.split("/").pop()).join(", ")} -> /etc/systemd/system/, ` +
           `then ${backupDirCommand({ user: o.user, backupDir: `${o.backup!.dir}/${plan.stackName}` })} && systemctl daemon-reload && systemctl enable --now ${backupUnitName(plan.stackName)}.timer (needs the etcdkit app with bin/etcdkit.js in ${o.appDir}).\n`
-        : ""),
+        : "") +
+      auth.readme,
   });
   return files;
+}
+
+/**
+ * ETCDKIT_AUTH_FILE: the auth service on the first member's host, after that member, and the auth
+ * file it reads from its credential folder (each password re-pointed at `<user>.password` there,
+ * which root places by hand: never rendered).
+ */
+function authFiles(plan: TopologyPlan, o: BareHostOptions, authFile: string | undefined): { files: RenderedFile[]; readme: string } {
+  if (authFile === undefined) return { files: [], readme: "" };
+  const spec = loadAuthFile(authFile);
+  const first = plan.members[0]!;
+  const credentialDir = `${o.envDir}/auth-${plan.stackName}`;
+  const unit = renderAuthService({
+    cluster: plan.stackName,
+    user: o.user,
+    nodePath: o.nodePath,
+    appDir: o.appDir,
+    endpoints: plan.endpoints,
+    credentialDir,
+    users: spec.users.map((u) => u.name),
+    memberUnit: unitFileName(first.name),
+    ...tlsOfBackup(first.tls?.paths),
+  });
+  const host = `hosts/${first.name}`;
+  const name = authUnitName(plan.stackName);
+  const readme =
+    `Auth (on ${first.name} only): ${name}.service -> /etc/systemd/system/; ${authCredentialDirCommand({ credentialDir })}; ` +
+    `copy ${first.name}/auth-${plan.stackName}/${AUTH_CREDENTIAL} into ${credentialDir}/ and write there, as root, mode 0600, each password alone: ` +
+    `${spec.users.map((u) => passwordCredential(u.name)).join(", ")}; then systemctl daemon-reload && systemctl enable --now ${name}.service ` +
+    `(systemd >= 247 for LoadCredential=; journalctl -u ${name} shows what it did).\n`;
+  return {
+    files: [
+      { path: `${host}/${name}.service`, content: unit, mode: 0o644 },
+      { path: `${host}/auth-${plan.stackName}/${AUTH_CREDENTIAL}`, content: retargetAuthFile(spec, (u) => ({ file: passwordCredential(u) })), mode: 0o600 },
+    ],
+    readme,
+  };
 }
 
 /**

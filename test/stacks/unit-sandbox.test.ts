@@ -6,7 +6,9 @@
  * member runs as the service user with NoNewPrivs, seccomp, no capabilities, UMask 0077 and a
  * read-only root; kill -9 → Restart=always brings it back with its data; and the exposure score
  * `systemd-analyze security` gives; the scheduled backup's service (etcdkit backup, same sandbox,
- * only its backup dir writable) saves a verified snapshot of the etcd-ts member. Skipped (with the reason) where nspawn cannot run (not root,
+ * only its backup dir writable) saves a verified snapshot of the etcd-ts member; the auth service
+ * (etcdkit auth apply, same sandbox, nothing writable, passwords only through LoadCredential= from
+ * root's 0600 files) enables auth on the etcd member, and a second start changes nothing. Skipped (with the reason) where nspawn cannot run (not root,
  * no systemd-container, no overlayfs).
  */
 import { after, before, describe, test } from "node:test";
@@ -18,7 +20,10 @@ import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { Etcd3 } from "etcd3";
 import { toEnvFile } from "../../server/config/render.js";
-import { backupDirCommand, planTopology, renderBackupService, renderBackupTimer, renderUnit, type BackupTimerSpec } from "../../topology/index.js";
+import { authCredentialDirCommand, backupDirCommand, passwordCredential, planTopology, renderAuthService, renderBackupService, renderBackupTimer, renderUnit, type AuthUnitSpec, type BackupTimerSpec } from "../../topology/index.js";
+import { loadAuthFile } from "../../ansible-free-scripts/auth/auth-file.js";
+import { retargetAuthFile } from "../../ansible-free-scripts/auth/auth-target.js";
+import { etcdctl } from "../support/etcdctl.js";
 import { which } from "../../ansible-free-scripts/common/paths.js";
 import { packageRoot } from "../../server/util/package-root.js";
 import { freePort } from "../support/ports.js";
@@ -46,6 +51,9 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
   let leader = 0;
   const members: { name: string; unit: string; port: number; dataDir: string }[] = [];
   let backup: BackupTimerSpec;
+  let auth: AuthUnitSpec;
+  const ROOT_PW = "sbx-root-Secret-77aa";
+  const SVC_PW = "sbx-svc-Secret-19cf";
 
   /** Runs a command inside the container (all its namespaces). */
   const inside = (cmd: string) => spawnSync("nsenter", ["-t", String(leader), "-a", "sh", "-c", cmd], { encoding: "utf8", timeout: 60_000 });
@@ -78,6 +86,24 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
     };
     writeFileSync(join(stage, "etc", "systemd", "system", "etcdkit-backup-sandbox.service"), renderBackupService(backup));
     writeFileSync(join(stage, "etc", "systemd", "system", "etcdkit-backup-sandbox.timer"), renderBackupTimer(backup));
+    // auth on the etcd member (the etcd-ts one serves the backup, which would then need root's password)
+    writeFileSync(join(tmp, "auth.yaml"), "users:\n  root: { passwordEnv: X, roles: [root] }\n  svc: { passwordFile: svc.pw, roles: [svc] }\nroles:\n  svc: { permissions: [{ key: /svc/, prefix: true, type: readwrite }] }\n");
+    auth = {
+      cluster: "sandbox",
+      user: "etcdkit-sbx",
+      nodePath: process.execPath,
+      appDir: packageRoot(),
+      endpoints: [`http://127.0.0.1:${members[1]!.port}`],
+      credentialDir: "/etc/etcdkit/auth-sandbox",
+      users: ["root", "svc"],
+      memberUnit: members[1]!.unit,
+      waitSeconds: 60,
+    };
+    writeFileSync(join(stage, "etc", "systemd", "system", "etcdkit-auth-sandbox.service"), renderAuthService(auth));
+    mkdirSync(join(stage, "etc", "etcdkit", "auth-sandbox"), { recursive: true });
+    writeFileSync(join(stage, "etc", "etcdkit", "auth-sandbox", "auth.yaml"), retargetAuthFile(loadAuthFile(join(tmp, "auth.yaml")), (u) => ({ file: passwordCredential(u) })));
+    writeFileSync(join(stage, "etc", "etcdkit", "auth-sandbox", passwordCredential("root")), `${ROOT_PW}\n`);
+    writeFileSync(join(stage, "etc", "etcdkit", "auth-sandbox", passwordCredential("svc")), SVC_PW);
     writeFileSync(
       join(stage, "etc", "systemd", "system", "etcdkit-test.target"),
       `[Unit]\nDescription=etcdkit sandbox check\nRequires=basic.target\nAfter=basic.target\nWants=${members.map((m) => m.unit).join(" ")}\n`,
@@ -94,7 +120,7 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
         "mkdir -p $R && mount -t tmpfs tmpfs $R && mkdir -p $R/upper $R/work $R/merged",
         "mount -t overlay overlay -o lowerdir=/,upperdir=$R/upper,workdir=$R/work $R/merged",
         `cp -r ${stage}/etc/. $R/merged/etc/`,
-        `chroot $R/merged sh -c 'useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin etcdkit-sbx; ${members.map((m) => `mkdir -p ${m.dataDir} && chown etcdkit-sbx:etcdkit-sbx ${m.dataDir} && chmod 700 ${m.dataDir}`).join("; ")}; ${backupDirCommand(backup)}'`,
+        `chroot $R/merged sh -c 'useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin etcdkit-sbx; ${members.map((m) => `mkdir -p ${m.dataDir} && chown etcdkit-sbx:etcdkit-sbx ${m.dataDir} && chmod 700 ${m.dataDir}`).join("; ")}; ${backupDirCommand(backup)}; chown root:root /etc/etcdkit/auth-sandbox/* && chmod 0600 /etc/etcdkit/auth-sandbox/* && ${authCredentialDirCommand(auth)}'`,
         ": > $R/merged/etc/machine-id",
         `exec systemd-nspawn -q -D $R/merged --register=no --keep-unit --bind-ro=${packageRoot()} --boot -- systemd.unit=etcdkit-test.target`,
       ].join("\n"),
@@ -201,6 +227,21 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
     } finally {
       client.close();
     }
+  });
+
+  test("the auth service reads its passwords as credentials and enables auth on the etcd member; a second start changes nothing", async () => {
+    const journal = () => inside("journalctl -u etcdkit-auth-sandbox.service --no-pager -o cat | tail -n 30").stdout;
+    const r = inside("systemctl start etcdkit-auth-sandbox.service; echo rc=$?");
+    assert.match(r.stdout, /rc=0/, `${r.stdout}${r.stderr}\n${journal()}`);
+    assert.match(journal(), /^auth: enable authentication$/m);
+    // the password files stay root's; the service user cannot read them
+    assert.match(inside("su -s /bin/sh etcdkit-sbx -c 'cat /etc/etcdkit/auth-sandbox/root.password' 2>&1; echo rc=$?").stdout, /Permission denied[\s\S]*rc=1/);
+    const url = `http://127.0.0.1:${members[1]!.port}`;
+    assert.match((await etcdctl(url, ["put", "/svc/a", "1"])).stderr, /user name is empty/);
+    assert.equal((await etcdctl(url, ["--user", `svc:${SVC_PW}`, "put", "/svc/a", "1"])).code, 0);
+    const again = inside("systemctl start etcdkit-auth-sandbox.service; echo rc=$?");
+    assert.match(again.stdout, /rc=0/, journal());
+    assert.match(journal(), /auth: nothing to change/);
   });
 
   test("systemd-analyze security rates the unit OK", () => {

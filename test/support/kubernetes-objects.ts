@@ -11,13 +11,15 @@ import { Secret, type ISecret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { ConfigMap, type IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Job, type IJob } from "kubernetes-models/batch/v1/Job";
 import type { IStatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import type { IService } from "kubernetes-models/v1/Service";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { INamespace } from "kubernetes-models/v1/Namespace";
 
 type Json = Record<string, any>;
-type Kind = "string" | "bool" | "int" | "intOrString" | "map" | "strings" | "octal" | "base64Map";
+type Kind = "string" | "bool" | "int" | "intOrString" | "map" | "strings" | "octal" | "base64Map" | "providerOnly";
 interface Field {
   /** The API's name; default: the camelCase of the Terraform name. */
   readonly k?: string;
@@ -58,7 +60,11 @@ const CONTAINER: Spec = {
   image_pull_policy: S,
   command: STRS,
   args: STRS,
-  env: blocks({ name: S, value: S, value_from: block({ field_ref: block({ field_path: S, api_version: S }) }) }),
+  env: blocks({
+    name: S,
+    value: S,
+    value_from: block({ field_ref: block({ field_path: S, api_version: S }), secret_key_ref: block({ name: S, key: S, optional: B }) }),
+  }),
   port: blocks({ name: S, container_port: I, protocol: S }, "ports"),
   volume_mount: blocks({ name: S, mount_path: S, read_only: B }, "volumeMounts"),
   liveness_probe: block(PROBE),
@@ -69,7 +75,15 @@ const CONTAINER: Spec = {
 };
 const POD_SPEC: Spec = {
   container: blocks(CONTAINER, "containers"),
-  volume: blocks({ name: S, secret: block({ secret_name: S, default_mode: OCTAL, optional: B, items: blocks({ key: S, path: S, mode: OCTAL }) }) }, "volumes"),
+  volume: blocks(
+    {
+      name: S,
+      secret: block({ secret_name: S, default_mode: OCTAL, optional: B, items: blocks({ key: S, path: S, mode: OCTAL }) }),
+      config_map: block({ name: S, default_mode: OCTAL, optional: B, items: blocks({ key: S, path: S, mode: OCTAL }) }),
+    },
+    "volumes",
+  ),
+  restart_policy: S,
   automount_service_account_token: B,
   enable_service_links: B,
   termination_grace_period_seconds: I,
@@ -112,6 +126,14 @@ const NAMESPACE: Spec = { metadata: block(METADATA) };
 // The provider's `data` holds the plain text and encodes it; the API object holds base64.
 const SECRET: Spec = { metadata: block(METADATA), type: S, data: { kind: "base64Map" } };
 
+const CONFIG_MAP: Spec = { metadata: block(METADATA), data: MAP };
+const JOB: Spec = {
+  metadata: block(METADATA),
+  // the provider's own switch (wait for the Job to finish during apply), not part of the API object
+  wait_for_completion: { kind: "providerOnly" },
+  spec: block({ backoff_limit: I, active_deadline_seconds: I, ttl_seconds_after_finished: I, template: block({ metadata: block(METADATA), spec: block(POD_SPEC) }) }),
+};
+
 const REF = /^\$\{(kubernetes_[a-z0-9_]+)\.([^.}]+)\.metadata\[0\]\.name\}$/;
 
 function scalar(where: string, kind: Kind, v: unknown, resolve: (s: string) => string): unknown {
@@ -139,6 +161,8 @@ function scalar(where: string, kind: Kind, v: unknown, resolve: (s: string) => s
     case "base64Map":
       if (!v || typeof v !== "object" || Array.isArray(v)) throw new Error(`${where}: a map expected`);
       return Object.fromEntries(Object.entries(v as Record<string, string>).map(([k, x]) => [k, Buffer.from(x, "utf8").toString("base64")]));
+    case "providerOnly":
+      return undefined;
     case "strings":
       if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) throw new Error(`${where}: a list of strings expected`);
       return [...v];
@@ -158,7 +182,8 @@ function convert(where: string, spec: Spec, tf: Json, resolve: (s: string) => st
       const converted = list.map((x, i) => convert(`${where}.${key}[${i}]`, f.spec!, x as Json, resolve));
       out[name] = f.many ? converted : converted[0];
     } else {
-      out[name] = scalar(`${where}.${key}`, f.kind ?? "string", value, resolve);
+      const v = scalar(`${where}.${key}`, f.kind ?? "string", value, resolve);
+      if (v !== undefined) out[name] = v;
     }
   }
   return out;
@@ -170,6 +195,8 @@ export interface KubernetesObjects {
   readonly statefulSets: IStatefulSet[];
   readonly disruptionBudgets: IPodDisruptionBudget[];
   readonly secrets: ISecret[];
+  readonly configMaps: IConfigMap[];
+  readonly jobs: IJob[];
 }
 
 /**
@@ -178,7 +205,7 @@ export interface KubernetesObjects {
  */
 export function kubernetesObjects(json: Json): KubernetesObjects {
   const resources = (json.resource ?? {}) as Record<string, Record<string, Json>>;
-  const known = ["kubernetes_namespace_v1", "kubernetes_service_v1", "kubernetes_stateful_set_v1", "kubernetes_pod_disruption_budget_v1", "kubernetes_secret_v1"];
+  const known = ["kubernetes_namespace_v1", "kubernetes_service_v1", "kubernetes_stateful_set_v1", "kubernetes_pod_disruption_budget_v1", "kubernetes_secret_v1", "kubernetes_config_map_v1", "kubernetes_job_v1"];
   for (const t of Object.keys(resources)) if (!known.includes(t)) throw new Error(`resource type ${t} is not translated`);
   const resolve = (s: string): string => {
     const m = REF.exec(s);
@@ -202,5 +229,7 @@ export function kubernetesObjects(json: Json): KubernetesObjects {
     statefulSets: all("kubernetes_stateful_set_v1", STATEFUL_SET, (o) => new StatefulSet(o as IStatefulSet)),
     disruptionBudgets: all("kubernetes_pod_disruption_budget_v1", PDB, (o) => new PodDisruptionBudget(o as IPodDisruptionBudget)),
     secrets: all("kubernetes_secret_v1", SECRET, (o) => new Secret(o as ISecret)),
+    configMaps: all("kubernetes_config_map_v1", CONFIG_MAP, (o) => new ConfigMap(o as IConfigMap)),
+    jobs: all("kubernetes_job_v1", JOB, (o) => new Job(o as IJob)),
   };
 }
