@@ -217,7 +217,7 @@ function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: Ser
     checkpointIntervalMs: leaseCheckpointIntervalMs(logger),
   });
   m.store.setLeaseHooks(lessor.hooks);
-  const watchable = new WatchableStore(m.store);
+  const watchable = new WatchableStore(m.store, { clock: env.clock });
   const alarms = new AlarmStore(m.backend.bucket(ALARM_BUCKET));
   // users and roles are replicated; tokens are this member's own (--auth-token)
   const auth = new AuthStore(m.backend);
@@ -316,7 +316,7 @@ function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     propose,
     isLeader: () => status.isLeader(),
     commitIndex: () => status.commitIndex,
-    appliedIndex: () => applier.appliedIndex,
+    waitApplied: (index, signal) => st.appliedWaiter.wait(index, signal),
     checkQuota: (cost) => late.kv!.checkQuota(cost),
     logger,
     electionTimeoutMs: cfg.electionTimeoutMs,

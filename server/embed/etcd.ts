@@ -7,7 +7,7 @@ import { createGrpcServer } from "../api/grpc/grpc-server.js";
 import { createHttpApi } from "../api/http/http-api.js";
 import { recipeServices } from "../api/v3client/recipes.js";
 import { KvRequests } from "../etcdserver/requests/kv.js";
-import { LeaseRequests } from "../etcdserver/requests/lease.js";
+import { LeaseRequests, type LeaseForwarding } from "../etcdserver/requests/lease.js";
 import { WatchRequests } from "../etcdserver/requests/watch-session.js";
 import { ClusterRequests } from "../etcdserver/requests/cluster.js";
 import { MaintenanceRequests } from "../etcdserver/requests/maintenance.js";
@@ -109,8 +109,13 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   };
 }
 
-/** The request layer over the server: what the gRPC and HTTP adapters serve. Every service checks its callers through one Access. */
-export function clientServices(cfg: MemberConfig, server: EtcdServer): { services: ClientServices; leases: LeaseRequests } {
+/**
+ * The request layer over the server: what the gRPC and HTTP adapters serve. Every service checks its
+ * callers through one Access. `forwarding`: the clock and the link to the leader that lease requests
+ * on a follower use (a process: the system clock and gRPC; test/support/inproc/: the member's manual
+ * clock and an in-memory link).
+ */
+export function clientServices(cfg: MemberConfig, server: EtcdServer, forwarding: LeaseForwarding = {}): { services: ClientServices; leases: LeaseRequests } {
   const access = new Access({
     store: server.auth,
     tokens: server.tokens,
@@ -119,7 +124,7 @@ export function clientServices(cfg: MemberConfig, server: EtcdServer): { service
     clientCertAuth: cfg.clientSecurity.clientCertAuth,
   });
   const kv = new KvRequests(server, cfg.maxTxnOps, access);
-  const leases = new LeaseRequests(server, requestTimeoutMs(cfg), access);
+  const leases = new LeaseRequests(server, requestTimeoutMs(cfg), access, forwarding);
   const watch = new WatchRequests(server, { maxRequestBytes: cfg.maxRequestBytes, progressNotifyMs: cfg.experimentalWatchProgressNotifyIntervalMs }, access);
   const services: ClientServices = {
     kv,

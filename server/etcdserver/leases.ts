@@ -10,7 +10,7 @@ import type { Logger } from "../log/logger.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import { Lessor, type Lease, type LeaseCheckpoint } from "../lease/lessor.js";
 import { NotPrimaryError } from "../lease/errors.js";
-import { ErrStopped } from "../pb/errors.js";
+import { ErrStopped, ErrTimeoutWaitAppliedIndex } from "../pb/errors.js";
 import { payloads, type AuthStamp } from "../pb/raft-entry.js";
 import type { ApplyValue, LeaseGrantResult, LeaseRevokeResult } from "./applier.js";
 import { ProposalKind } from "../pb/raft-entry.js";
@@ -19,14 +19,15 @@ export interface LeaseServerDeps {
   readonly lessor: Lessor;
   propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<ApplyValue>;
   isLeader(): boolean;
-  /** Raft's commit index and this member's applied index. */
+  /** Raft's commit index. */
   commitIndex(): number;
-  appliedIndex(): number;
+  /** Resolves once this member has applied `index` (AppliedWaiter); rejects when `signal` aborts. */
+  waitApplied(index: number, signal: AbortSignal): Promise<void>;
   /** Refuses (ErrNoSpace, NOSPACE raised) a request of this cost over the space quota (quota-cost.ts). */
   checkQuota(cost: number): void;
   readonly logger: Logger;
   readonly electionTimeoutMs: number;
-  /** What runs the expiry loop (default: the system clock). */
+  /** What runs the expiry loop and measures the wait for the applied index (default: the system clock). */
   readonly clock?: Clock;
 }
 
@@ -60,6 +61,8 @@ export class ServerLeases {
   private readonly revoking = new Set<bigint>();
   private pendingRevokes = 0;
   private stopped = false;
+  /** Waits for the applied index under way: stop() ends them with ErrStopped. */
+  private readonly applyWaits = new Set<AbortController>();
 
   constructor(private readonly d: LeaseServerDeps) {
     this.lessor = d.lessor;
@@ -129,6 +132,7 @@ export class ServerLeases {
 
   stop(): void {
     this.stopped = true;
+    for (const w of this.applyWaits) w.abort(ErrStopped);
     this.stopTimer?.();
     this.dropQueue();
     this.lessor.stop();
@@ -199,14 +203,19 @@ export class ServerLeases {
     this.revokeQueue = [];
   }
 
-  /** etcd's waitAppliedIndex: the leader answers lease reads only once it applied what is committed. */
-  private async waitApplied(): Promise<void> {
+  /**
+   * etcd's waitAppliedIndex: the leader answers lease reads only once it applied what is committed;
+   * not within a second (on the member's clock): ErrTimeoutWaitAppliedIndex; stopping: ErrStopped.
+   */
+  private waitApplied(): Promise<void> {
+    if (this.stopped) return Promise.reject(ErrStopped);
     const target = this.d.commitIndex();
-    const deadline = Date.now() + APPLY_WAIT_MS;
-    while (this.d.appliedIndex() < target) {
-      if (this.stopped) throw ErrStopped;
-      if (Date.now() >= deadline) return;
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    const wait = new AbortController();
+    this.applyWaits.add(wait);
+    const cancelTimer = (this.d.clock ?? SYSTEM_CLOCK).after(APPLY_WAIT_MS, () => wait.abort(ErrTimeoutWaitAppliedIndex));
+    return this.d.waitApplied(target, wait.signal).finally(() => {
+      cancelTimer();
+      this.applyWaits.delete(wait);
+    });
   }
 }

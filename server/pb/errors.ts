@@ -94,6 +94,8 @@ export const ErrCanceled = e(GrpcCode.Unknown, "etcdserver: request cancelled");
  */
 export const ErrCtxDeadlineExceeded = e(GrpcCode.Unknown, "context deadline exceeded");
 export const ErrCtxCanceled = e(GrpcCode.Unknown, "context canceled");
+/** etcd's waitAppliedIndex: a leader that has not applied what is committed within a second does not answer a lease read. */
+export const ErrTimeoutWaitAppliedIndex = e(GrpcCode.Unavailable, "etcdserver: request timed out, waiting for the applied index took too long");
 export const ErrTimeoutLeaderTransfer = e(GrpcCode.Unavailable, "etcdserver: request timed out, leader transfer took too long");
 export const ErrUnhealthy = e(GrpcCode.Unavailable, "etcdserver: unhealthy cluster");
 export const ErrCorrupt = e(GrpcCode.DataLoss, "etcdserver: corrupt cluster");

@@ -15,6 +15,7 @@ import { EventType, type Event } from "../pb/kv.js";
 import { AUTO_WATCH_ID, ErrEmptyWatcherRange, ErrWatcherDuplicateID, type WatchRequestSpec, type WatchSink } from "./types.js";
 import { Watcher } from "./watcher.js";
 import { WatcherGroup } from "./watcher-group.js";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 
 export { AUTO_WATCH_ID, ErrEmptyWatcherRange, ErrWatcherDuplicateID } from "./types.js";
 export type { StoreWatchResponse, WatchRequestSpec, WatchSink } from "./types.js";
@@ -26,6 +27,8 @@ export interface WatchableStoreOptions {
   readonly maxWatchersPerSync?: number;
   /** Events read from history per pass (whole revisions; the last revision may overshoot). */
   readonly maxEventsPerSync?: number;
+  /** What runs the catch-up timer (the member's clock, ServerEnvironment.clock). Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 const latin1 = (b: Buffer) => b.toString("latin1");
@@ -90,7 +93,8 @@ export class WatchableStore {
   private readonly synced = new WatcherGroup();
   private readonly unsynced = new WatcherGroup();
   private readonly unsubscribe: () => void;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the pending catch-up pass, if one is scheduled. */
+  private timer: (() => void) | undefined;
   private timerDue = Infinity;
   /** The store revision every synced watcher has been handed (through). */
   private notifiedRev: number;
@@ -98,6 +102,7 @@ export class WatchableStore {
   private readonly syncIntervalMs: number;
   private readonly maxWatchersPerSync: number;
   private readonly maxEventsPerSync: number;
+  private readonly clock: Clock;
 
   constructor(
     readonly store: MvccStore,
@@ -106,6 +111,7 @@ export class WatchableStore {
     this.syncIntervalMs = opts.syncIntervalMs ?? 100;
     this.maxWatchersPerSync = opts.maxWatchersPerSync ?? 512;
     this.maxEventsPerSync = opts.maxEventsPerSync ?? 1000;
+    this.clock = opts.clock ?? SYSTEM_CLOCK;
     this.notifiedRev = store.currentRevision();
     this.unsubscribe = store.onCommit((events, rev) => this.notify(events, rev));
   }
@@ -142,7 +148,7 @@ export class WatchableStore {
   close(): void {
     this.closed = true;
     this.unsubscribe();
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = undefined;
   }
 
@@ -217,21 +223,21 @@ export class WatchableStore {
 
   private scheduleSync(delayMs: number): void {
     if (this.closed) return;
-    const due = Date.now() + delayMs;
+    const due = this.clock.now() + delayMs;
     if (this.timer && this.timerDue <= due) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timerDue = due;
-    this.timer = setTimeout(() => {
+    // the system clock's timers are unref'd: a pending catch-up does not keep a process alive
+    this.timer = this.clock.after(delayMs, () => {
       this.timer = undefined;
       this.timerDue = Infinity;
       this.runSync();
-    }, delayMs);
-    this.timer.unref();
+    });
   }
 
   private runSync(): void {
     if (this.closed || this.unsynced.size === 0) return;
-    const started = Date.now();
+    const started = this.clock.now();
     const before = this.unsynced.size;
     let left: number;
     try {
@@ -244,7 +250,7 @@ export class WatchableStore {
     if (left === 0) return;
     // more work: go on soon if this pass made progress, yielding as long as it took (etcd)
     const progressed = left < before || this.lastPassDelivered;
-    this.scheduleSync(progressed ? Math.max(1, Date.now() - started) : this.syncIntervalMs);
+    this.scheduleSync(progressed ? Math.max(1, this.clock.now() - started) : this.syncIntervalMs);
   }
 
   private lastPassDelivered = false;

@@ -3,6 +3,7 @@
  * processInternalRaftRequestOnce and server.go's parseProposeCtxErr): the context's own error while
  * no leader took it, etcd's timeout errors once raft has it; never a gRPC DEADLINE_EXCEEDED /
  * CANCELLED. Also: nothing is left registered, and a stop ends proposals waiting for a leader.
+ * The request timeout runs on a ManualClock (the Proposer's `clock`): no test waits on real time.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,6 +22,7 @@ import {
   ErrTimeoutDueToLeaderFail,
 } from "../../server/pb/errors.js";
 import { NONE } from "../../server/raft/types.js";
+import { ManualClock, settle } from "../support/manual-clock.js";
 
 const SELF = 1n;
 const ELECTION_MS = 1000;
@@ -63,6 +65,7 @@ describe("parseProposeCtxErr", () => {
 
 interface Harness {
   proposer: Proposer;
+  clock: ManualClock;
   waits: WaitRegistry<ApplyResult>;
   proposed: bigint[];
   setLeader(id: bigint): void;
@@ -76,6 +79,7 @@ function harness(o: { leader?: bigint; timeoutMs?: number; view?: LeadershipView
   const proposed: bigint[] = [];
   let next = 10n;
   const gauge = { inc: () => undefined, dec: () => undefined };
+  const clock = new ManualClock();
   const deps: ProposerDeps = {
     node: {
       propose: (data) => void proposed.push(decodeProposal(data)!.id),
@@ -89,11 +93,13 @@ function harness(o: { leader?: bigint; timeoutMs?: number; view?: LeadershipView
     metrics: { proposalsPending: gauge, proposalsFailed: gauge } as unknown as ProposerDeps["metrics"],
     maxRequestBytes: 1 << 20,
     timeoutMs: o.timeoutMs ?? 60_000,
+    clock,
     leadership: o.view ?? view({ leader: 2n, active: { 2: 1 } }),
   };
   const proposer = new Proposer(deps);
   return {
     proposer,
+    clock,
     waits,
     proposed,
     setLeader: (id) => {
@@ -109,26 +115,42 @@ function harness(o: { leader?: bigint; timeoutMs?: number; view?: LeadershipView
 
 const payload = Buffer.from("x");
 
+/** `promise`, with whether it has settled yet (its rejection is handled: assert.rejects reads it later). */
+function outcomeOf<T>(promise: Promise<T>): { promise: Promise<T>; settled: boolean } {
+  const o = { promise, settled: false };
+  promise.then(
+    () => (o.settled = true),
+    () => (o.settled = true),
+  );
+  return o;
+}
+
 describe("Proposer and the request's context", () => {
   test("no leader until the caller's deadline: Unknown \"context deadline exceeded\" (raft's Propose blocked), nothing proposed", async () => {
     const h = harness({ leader: NONE });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(ErrCtxDeadlineExceeded), 20);
-    await assert.rejects(h.proposer.propose(ProposalKind.Put, payload, ac.signal), (e) => e === ErrCtxDeadlineExceeded);
+    const p = h.proposer.propose(ProposalKind.Put, payload, ac.signal);
+    await settle();
+    ac.abort(ErrCtxDeadlineExceeded);
+    await assert.rejects(p, (e) => e === ErrCtxDeadlineExceeded);
     assert.deepEqual(h.proposed, []);
     assert.equal(h.waits.size, 0);
   });
 
   test("no leader within the request timeout (no caller deadline): the same, as etcd's ReqTimeout context", async () => {
     const h = harness({ leader: NONE, timeoutMs: 30 });
-    await assert.rejects(h.proposer.propose(ProposalKind.Put, payload), (e) => e === ErrCtxDeadlineExceeded);
+    const p = outcomeOf(h.proposer.propose(ProposalKind.Put, payload));
+    await h.clock.advance(29);
+    assert.equal(p.settled, false, "not before the request timeout");
+    await h.clock.advance(1);
+    await assert.rejects(p.promise, (e) => e === ErrCtxDeadlineExceeded);
   });
 
   test("proposed but not applied by the deadline: parseProposeCtxErr's error, and the wait is released", async () => {
     const h = harness({ view: view({ leader: 2n }) }); // the stream to the leader is down
     const ac = new AbortController();
     const p = h.proposer.propose(ProposalKind.Put, payload, ac.signal);
-    await new Promise((r) => setTimeout(r, 10));
+    await settle();
     assert.equal(h.proposed.length, 1);
     ac.abort(ErrCtxDeadlineExceeded);
     await assert.rejects(p, (e) => e === ErrTimeoutDueToConnectionLost);
@@ -137,14 +159,18 @@ describe("Proposer and the request's context", () => {
 
   test("proposed, then the request timeout passes: etcdserver: request timed out", async () => {
     const h = harness({ timeoutMs: 30 });
-    await assert.rejects(h.proposer.propose(ProposalKind.Put, payload), (e) => e === ErrTimeout);
+    const p = outcomeOf(h.proposer.propose(ProposalKind.Put, payload));
+    await h.clock.advance(29);
+    assert.equal(p.settled, false, "not before the request timeout");
+    await h.clock.advance(1);
+    await assert.rejects(p.promise, (e) => e === ErrTimeout);
   });
 
   test("the caller goes away while the proposal is pending: etcdserver: request cancelled", async () => {
     const h = harness();
     const ac = new AbortController();
     const p = h.proposer.propose(ProposalKind.Put, payload, ac.signal);
-    await new Promise((r) => setTimeout(r, 5));
+    await settle();
     ac.abort(ErrCtxCanceled);
     await assert.rejects(p, (e) => e === ErrCanceled);
   });
@@ -153,10 +179,10 @@ describe("Proposer and the request's context", () => {
     const h = harness({ leader: NONE });
     const ac = new AbortController();
     const p = h.proposer.propose(ProposalKind.Put, payload, ac.signal);
-    await new Promise((r) => setTimeout(r, 10));
+    await h.clock.advance(10_000);
     assert.deepEqual(h.proposed, []);
     h.setLeader(3n);
-    await new Promise((r) => setTimeout(r, 0));
+    await settle();
     assert.equal(h.proposed.length, 1);
     h.waits.trigger(h.proposed[0]!, { ok: true, value: { revision: 7 } } as unknown as ApplyResult);
     assert.deepEqual(await p, { revision: 7 });
@@ -166,7 +192,7 @@ describe("Proposer and the request's context", () => {
   test("the server stops while a proposal waits for a leader: ErrStopped at once", async () => {
     const h = harness({ leader: NONE });
     const p = h.proposer.propose(ProposalKind.Put, payload);
-    await new Promise((r) => setTimeout(r, 5));
+    await settle();
     h.stop();
     await assert.rejects(p, (e) => e === ErrStopped);
   });

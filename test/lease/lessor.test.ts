@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Lessor, LEASE_BUCKET, MAX_LEASE_TTL, NotPrimaryError, decodeLease, encodeLease, leaseIdOfKey, leaseKey, minLeaseTtl } from "../../server/lease/index.js";
 import { ErrLeaseExists as ErrLeaseExist, ErrLeaseNotFound, ErrLeaseTTLTooLarge } from "../../server/lease/errors.js";
 import { B, NONE, S, openTempStore, type TempStore } from "../mvcc/helpers.js";
+import { settle } from "../support/manual-clock.js";
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -145,7 +146,7 @@ describe("renew", () => {
     c.advance(1001);
     let settled = false;
     const p1 = l.renew(1n).finally(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 10; i++) await settle(); // what the renew would do by itself, it has done
     assert.equal(settled, false, "waits while the revoke goes through raft");
     l.revoke(1n, () => undefined);
     await assert.rejects(p1, (e) => e === ErrLeaseNotFound);

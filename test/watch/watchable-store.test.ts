@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { WatchableStore, ErrEmptyWatcherRange, ErrWatcherDuplicateID, type StoreWatchResponse, type WatchSink } from "../../server/watch/index.js";
 import { EventType } from "../../server/pb/kv.js";
 import { B, FROM_KEY, NONE, S, openTempStore, type TempStore } from "../mvcc/helpers.js";
+import { ManualClock } from "../support/manual-clock.js";
 
 const stores: TempStore[] = [];
 const watchables: WatchableStore[] = [];
@@ -286,16 +287,38 @@ describe("progress", () => {
   });
 });
 
-describe("timer-driven catch-up", () => {
-  it("runs by itself soon after an unsynced watcher is added", async () => {
+describe("timer-driven catch-up (on the store's clock)", () => {
+  function clocked(): { t: TempStore; ws: WatchableStore; clock: ManualClock } {
     const t = openTempStore();
     stores.push(t);
-    const ws = new WatchableStore(t.store);
+    const clock = new ManualClock();
+    const ws = new WatchableStore(t.store, { clock });
     watchables.push(ws);
+    return { t, ws, clock };
+  }
+
+  it("runs by itself right after an unsynced watcher is added (not inside watch())", async () => {
+    const { t, ws, clock } = clocked();
     put(t, ["k", "1"]);
     const sink = new TestSink();
     ws.newStream(sink).watch(0, { key: B("k"), end: undefined, startRev: 1 });
-    for (let i = 0; i < 100 && sink.got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(sink.got, []);
+    await clock.advance(0);
+    assert.deepEqual(sink.summary(), ["0@2: PUT k=1"]);
+  });
+
+  it("a pass that could not deliver (the consumer is not writable) is tried again after the sync interval, not before", async () => {
+    const { t, ws, clock } = clocked();
+    put(t, ["k", "1"]);
+    const sink = new TestSink();
+    sink.open = false;
+    ws.newStream(sink).watch(0, { key: B("k"), end: undefined, startRev: 1 });
+    await clock.advance(0);
+    assert.deepEqual(sink.got, [], "not writable: nothing sent");
+    sink.open = true;
+    await clock.advance(99);
+    assert.deepEqual(sink.got, [], "the next pass is a sync interval (100 ms) later");
+    await clock.advance(1);
     assert.deepEqual(sink.summary(), ["0@2: PUT k=1"]);
   });
 });

@@ -3,6 +3,7 @@ import { EtcdError, ErrNoLeader, ErrTimeout, GrpcCode } from "../../pb/errors.js
 import { toSafe } from "../../pb/convert.js";
 import type { Int64 } from "../../pb/wire.js";
 import { clientConstructor } from "../../pb/grpc-services.js";
+import { SYSTEM_CLOCK, type Clock } from "../../util/clock.js";
 
 export interface WireLeaseTimeToLiveResponse {
   header?: unknown;
@@ -13,17 +14,33 @@ export interface WireLeaseTimeToLiveResponse {
 }
 
 /**
+ * What a follower's lease requests need of their way to the leader: LeaderLink below over gRPC in a
+ * process; test/support/inproc/ passes one that calls the leader member in memory.
+ */
+export interface LeaseLeaderLink {
+  readonly clientUrl: string;
+  /** One keep-alive: the leader's TTL for the lease (0: no such lease); ErrTimeout when unanswered within `timeoutMs`. */
+  renew(id: bigint, timeoutMs: number): Promise<number>;
+  timeToLive(id: bigint, keys: boolean, deadlineMs: number, token?: string): Promise<WireLeaseTimeToLiveResponse>;
+  close(): void;
+}
+
+/**
  * Keep-alive and time-to-live are answered by the leader's lessor. A follower forwards them to the
  * leader's client URL over gRPC (etcd forwards over the peer HTTP port): keep-alives share one
  * LeaseKeepAlive stream per leader (the leader answers a stream's requests in order, one response
  * each, so responses match requests first-in first-out).
  */
-export class LeaderLink {
+export class LeaderLink implements LeaseLeaderLink {
   private readonly client: grpc.Client & Record<string, unknown>;
   private stream: grpc.ClientDuplexStream<{ ID: string }, { TTL: string }> | undefined;
   private pending: Array<{ resolve: (ttl: number) => void; reject: (e: Error) => void }> = [];
 
-  constructor(readonly clientUrl: string) {
+  constructor(
+    readonly clientUrl: string,
+    /** What measures a keep-alive's timeout (the member's clock). */
+    private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {
     const Ctor = clientConstructor("etcdserverpb", "Lease");
     this.client = new Ctor(new URL(clientUrl).host, grpc.credentials.createInsecure()) as grpc.Client & Record<string, unknown>;
   }
@@ -32,14 +49,14 @@ export class LeaderLink {
   renew(id: bigint, timeoutMs: number): Promise<number> {
     const s = this.keepAliveStream();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.resetStream(s, ErrTimeout), timeoutMs);
+      const cancelTimer = this.clock.after(timeoutMs, () => this.resetStream(s, ErrTimeout));
       this.pending.push({
         resolve: (ttl) => {
-          clearTimeout(timer);
+          cancelTimer();
           resolve(ttl);
         },
         reject: (e) => {
-          clearTimeout(timer);
+          cancelTimer();
           reject(e);
         },
       });
@@ -63,6 +80,7 @@ export class LeaderLink {
         this.client,
         { ID: id.toString(), keys },
         md,
+        // grpc-js takes an absolute wall-clock deadline (it sends it as a relative grpc-timeout)
         { deadline: Date.now() + deadlineMs },
         (err, res) => (err ? reject(new EtcdError(err.code as number as GrpcCode, err.details)) : resolve(res)),
       );

@@ -11,13 +11,23 @@ import type { WireLeaseGrantRequest, WireLeaseRevokeRequest } from "../../pb/raf
 import type { Int64 } from "../../pb/wire.js";
 import type { RequestContext } from "./context.js";
 import type { Headed } from "./kv.js";
-import { LeaderLink, type WireLeaseTimeToLiveResponse } from "./leader-link.js";
+import { LeaderLink, type LeaseLeaderLink, type WireLeaseTimeToLiveResponse } from "./leader-link.js";
 import type { Access } from "./access.js";
 import { PermType } from "../../auth/range-perms.js";
+import { SYSTEM_CLOCK, type Clock } from "../../util/clock.js";
 
-export type { WireLeaseTimeToLiveResponse } from "./leader-link.js";
+export type { LeaseLeaderLink, WireLeaseTimeToLiveResponse } from "./leader-link.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Pause between two attempts to reach the leader. */
+const RETRY_MS = 50;
+
+/** How a follower reaches the leader, and the clock its retries and timeouts run on. */
+export interface LeaseForwarding {
+  /** The member's clock (ServerEnvironment.clock): the request timeout and the pause between retries. Default: the system clock. */
+  readonly clock?: Clock;
+  /** The link to the leader at its client URL. Default: gRPC (LeaderLink). */
+  readonly linkTo?: (clientUrl: string, clock: Clock) => LeaseLeaderLink;
+}
 
 /** Errors from a forwarded request worth retrying (the leader went away, changed, or timed out). */
 const TRANSIENT = new Set([GrpcCode.Unavailable, GrpcCode.DeadlineExceeded, GrpcCode.Cancelled, GrpcCode.Unknown, GrpcCode.FailedPrecondition]);
@@ -37,16 +47,21 @@ export interface LeaseService {
  * them to the leader (LeaderLink), retrying until the request timeout.
  */
 export class LeaseRequests implements LeaseService {
-  private link: LeaderLink | undefined;
+  private link: LeaseLeaderLink | undefined;
   private readonly timeoutMs: number;
+  private readonly clock: Clock;
+  private readonly linkTo: (clientUrl: string, clock: Clock) => LeaseLeaderLink;
 
   constructor(
     private readonly server: EtcdServer,
     /** How long a forwarded request keeps trying (etcd: the request timeout, 5 s + 2 election timeouts). */
     requestTimeoutMs = 7000,
     private readonly access?: Access,
+    forwarding: LeaseForwarding = {},
   ) {
     this.timeoutMs = requestTimeoutMs;
+    this.clock = forwarding.clock ?? SYSTEM_CLOCK;
+    this.linkTo = forwarding.linkTo ?? ((url, clock) => new LeaderLink(url, clock));
   }
 
   async grant(ctx: RequestContext, r: WireLeaseGrantRequest) {
@@ -112,8 +127,8 @@ export class LeaseRequests implements LeaseService {
    * Runs `local` if this member is the primary lessor, else `remote` on the leader, retrying until the
    * request timeout or until the caller's context ends (then etcd's ErrTimeout, or ErrCanceled).
    */
-  private async onLeader<T>(local: () => Promise<T>, remote: (link: LeaderLink, leftMs: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const deadline = Date.now() + this.timeoutMs;
+  private async onLeader<T>(local: () => Promise<T>, remote: (link: LeaseLeaderLink, leftMs: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const deadline = this.clock.now() + this.timeoutMs;
     const ended = () => (isDeadlineExceeded(signal!) ? ErrTimeout : ErrCanceled);
     let lastErr: unknown = ErrTimeout;
     for (;;) {
@@ -129,10 +144,10 @@ export class LeaseRequests implements LeaseService {
         if (url) {
           if (this.link?.clientUrl !== url) {
             this.link?.close();
-            this.link = new LeaderLink(url);
+            this.link = this.linkTo(url, this.clock);
           }
           try {
-            return await untilAborted(remote(this.link, Math.max(1, deadline - Date.now())), signal, ended);
+            return await untilAborted(remote(this.link, Math.max(1, deadline - this.clock.now())), signal, ended);
           } catch (e) {
             if (e === ErrLeaseNotFound || (e instanceof EtcdError && e.code === GrpcCode.NotFound)) throw ErrLeaseNotFound;
             if (signal?.aborted) throw ended();
@@ -144,8 +159,8 @@ export class LeaseRequests implements LeaseService {
           lastErr = ErrNoLeader;
         }
       }
-      if (Date.now() >= deadline) throw lastErr === ErrNoLeader ? ErrNoLeader : ErrTimeout;
-      await untilAborted(sleep(50), signal, ended);
+      if (this.clock.now() >= deadline) throw lastErr === ErrNoLeader ? ErrNoLeader : ErrTimeout;
+      await untilAborted(pause(this.clock, RETRY_MS), signal, ended);
     }
   }
 
@@ -153,4 +168,8 @@ export class LeaseRequests implements LeaseService {
     this.link?.close();
     this.link = undefined;
   }
+}
+
+function pause(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.after(ms, resolve));
 }

@@ -14,6 +14,8 @@ import pino from "pino";
 import { parseConfig } from "../../../server/config/parse.js";
 import type { MemberConfig } from "../../../server/config/member-config.js";
 import { composeServer, type ServerEnvironment } from "../../../server/embed/compose.js";
+import { clientServices } from "../../../server/embed/etcd.js";
+import type { LeaseRequests } from "../../../server/etcdserver/requests/lease.js";
 import { openMember, type OpenedMember } from "../../../server/etcdserver/bootstrap.js";
 import type { StableStorage } from "../../../server/etcdserver/raft-loop.js";
 import type { EtcdServer } from "../../../server/etcdserver/server.js";
@@ -23,6 +25,7 @@ import type { Ready } from "../../../server/raft/types.js";
 import { ManualClock, settle } from "../manual-clock.js";
 import { mulberry32 } from "../prng.js";
 import { FakeNetwork } from "./network.js";
+import { InprocLeaderLink } from "./leader-link.js";
 
 export interface InprocOptions {
   /** Members (default 3). */
@@ -44,6 +47,13 @@ export interface InprocMember {
   readonly id: bigint;
   readonly config: MemberConfig;
   server: EtcdServer;
+  /**
+   * Its request layer's Lease service (embed/etcd.ts's clientServices, as gRPC serves it): on a
+   * follower, keep-alive and time-to-live go to the leader over an InprocLeaderLink.
+   */
+  readonly leases: LeaseRequests;
+  /** The links its lease service opened to leaders, in order (one per leader URL it forwarded to). */
+  readonly leaderLinks: InprocLeaderLink[];
   /** This member's clock: the cluster's time, except while it is paused. */
   readonly clock: ManualClock;
   /** False between stop() and restart(). */
@@ -56,6 +66,8 @@ export interface InprocMember {
   hasReady(): boolean;
   /** WAL writes under way. */
   readonly persisting: Set<Promise<unknown>>;
+  /** Between stallDisk() and resumeDisk(): WAL writes wait (a disk that does not answer). */
+  readonly diskStalled: boolean;
 }
 
 /** Quiescence is given up on (an error, not a hang) after this many event-loop turns. */
@@ -67,6 +79,8 @@ export class InprocCluster {
   readonly net = new FakeNetwork(this.clock);
   readonly members: InprocMember[] = [];
   private readonly logger: Logger;
+  /** Each member's disk gate (stallDisk). */
+  private readonly disks = new WeakMap<InprocMember, Disk>();
   private ticks = 0;
   /** Members opened so far (each gets its own PRNG seed). */
   private opens = 0;
@@ -195,7 +209,8 @@ export class InprocCluster {
         await this.net.drainInFlight();
         continue;
       }
-      if (this.members.some((m) => m.running && !m.paused && m.hasReady())) {
+      // a member whose disk is stalled is stuck in its Ready until resumeDisk(): nothing to wait for
+      if (this.members.some((m) => m.running && !m.paused && !m.diskStalled && m.hasReady())) {
         quiet = 0;
         continue;
       }
@@ -226,12 +241,31 @@ export class InprocCluster {
     await this.settle();
   }
 
+  /**
+   * From now on the member's WAL writes wait (its raft loop with them: it applies nothing more), as
+   * on a disk that stopped answering, until resumeDisk(). Time and the network go on.
+   */
+  stallDisk(name: string): void {
+    const disk = this.disks.get(this.member(name));
+    if (disk && !disk.gate) disk.gate = new Promise((r) => (disk.open = r));
+  }
+
+  /** The writes that waited go on, in order (a stallDisk() right after stalls only the writes after them). */
+  resumeDisk(name: string): void {
+    const disk = this.disks.get(this.member(name));
+    if (!disk?.gate) return;
+    disk.open();
+    disk.gate = undefined;
+  }
+
   /** Stops a member gracefully (no leadership transfer: as a crash, as far as the others see). */
   async stopMember(name: string): Promise<void> {
     const m = this.member(name);
     if (!m.running) return;
     m.running = false;
     this.net.detach(m.id);
+    this.resumeDisk(name);
+    m.leases.close();
     await m.server.stop();
   }
 
@@ -271,12 +305,22 @@ export class InprocCluster {
     };
     const readies = { open: 0 };
     const node = handlingReady(opened.node, readies);
-    const server = composeServer(config, this.logger.child({ member: name }), { ...opened, node, stable: tracked(opened.stable, persisting) }, env);
+    const disk: Disk = { gate: undefined, open: () => undefined };
+    const server = composeServer(config, this.logger.child({ member: name }), { ...opened, node, stable: tracked(opened.stable, persisting, disk) }, env);
+    const leaderLinks: InprocLeaderLink[] = [];
+    const linkTo = (url: string) => {
+      const link = new InprocLeaderLink(url, opened.memberId, this.net, clock, (u) => this.linkEnd(u));
+      leaderLinks.push(link);
+      return link;
+    };
+    const { leases } = clientServices(config, server, { clock, linkTo });
     const member: InprocMember = {
       name,
       id: opened.memberId,
       config,
       server,
+      leases,
+      leaderLinks,
       clock,
       running: true,
       paused: false,
@@ -285,9 +329,19 @@ export class InprocCluster {
       },
       hasReady: () => readies.open > 0 || opened.node.hasReady(),
       persisting,
+      get diskStalled() {
+        return disk.gate !== undefined;
+      },
     };
+    this.disks.set(member, disk);
     this.net.attach(opened.memberId, member.server.peers);
     return member;
+  }
+
+  /** The running member a lease request to `clientUrl` reaches. */
+  private linkEnd(clientUrl: string) {
+    const m = this.members.find((x) => x.running && x.config.advertiseClientUrls.includes(clientUrl));
+    return m && { id: m.id, leases: m.leases, clock: m.clock, answers: () => m.running && !m.paused };
   }
 }
 
@@ -316,15 +370,29 @@ function handlingReady(node: RawNode, readies: { open: number }): RawNode {
   });
 }
 
-/** The WAL with its writes counted while under way, so that settle() can wait for them. */
-function tracked(inner: OpenedMember["stable"], persisting: Set<Promise<unknown>>): StableStorage {
-  const track = <T>(p: Promise<T>): Promise<T> => {
-    persisting.add(p);
-    void p.finally(() => persisting.delete(p)).catch(() => undefined);
-    return p;
+/** A member's disk: while `gate` is set, WAL writes wait for it. */
+interface Disk {
+  gate: Promise<void> | undefined;
+  open: () => void;
+}
+
+/**
+ * The WAL with its writes counted while under way, so that settle() can wait for them; a write made
+ * while the disk is stalled waits for the gate first (not counted: settle() must not wait for it).
+ */
+function tracked(inner: OpenedMember["stable"], persisting: Set<Promise<unknown>>, disk: Disk): StableStorage {
+  const track = <T>(write: () => Promise<T>): Promise<T> => {
+    const go = () => {
+      const p = write();
+      persisting.add(p);
+      void p.finally(() => persisting.delete(p)).catch(() => undefined);
+      return p;
+    };
+    // a write that waited goes on when its gate opens, even if the disk is stalled again right after
+    return disk.gate ? disk.gate.then(go) : go();
   };
   return {
-    save: (hs, entries, mustSync, background) => track(inner.save(hs, entries, mustSync, background)),
-    saveSnapshot: (s) => track(inner.saveSnapshot(s)),
+    save: (hs, entries, mustSync, background) => track(() => inner.save(hs, entries, mustSync, background)),
+    saveSnapshot: (s) => track(() => inner.saveSnapshot(s)),
   };
 }

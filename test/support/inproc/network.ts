@@ -2,7 +2,8 @@
  * The peer network of an in-process cluster: raft messages between members, delivered in memory on
  * a later turn of the event loop (never inside the sender's call), with the faults a test asks for:
  * links cut one way or both, messages dropped by a predicate, links that hold messages for a number
- * of ticks. A message in flight when its link is cut is lost, as a packet would be.
+ * of ticks. A message in flight when its link is cut is lost, as a packet would be. Each link keeps
+ * the order of what it delivers, as the real transport's stream does (test/etcdserver/inproc-network.test.ts).
  */
 import { copyFile, rm } from "node:fs/promises";
 import type { PeerTransport } from "../../../server/embed/compose.js";
@@ -192,8 +193,10 @@ export class FakeNetwork {
         if (m.type === MessageType.Snap) ep.hooks?.reportSnapshot(m.to, false);
         continue;
       }
+      // a link is a stream: a message never overtakes one held before it (even once the delay is lifted)
       const d = this.delays.get(key(from, m.to)) ?? 0;
-      if (d > 0) this.held.push({ m, due: this.ticks + d });
+      const behind = this.held.reduce((due, h) => (h.m.from === from && h.m.to === m.to ? Math.max(due, h.due) : due), 0);
+      if (d > 0 || behind > 0) this.held.push({ m, due: Math.max(this.ticks + d, behind) });
       else this.queue.push(m);
     }
     this.scheduleFlush();
