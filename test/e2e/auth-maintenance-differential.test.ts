@@ -35,8 +35,8 @@ function maintenanceCall(endpoint: string, method: string, req: object, token?: 
       const call = (client[method] as (r: object, m: grpc.Metadata, o: grpc.CallOptions) => grpc.ClientReadableStream<{ blob: Buffer }>).call(client, req, md, opts);
       let chunks = 0;
       call.on("data", () => chunks++);
-      call.on("error", (e: grpc.ServiceError) => done({ code: e.code, details: e.details }));
-      call.on("end", () => done(chunks > 0 ? "ok" : { code: -1, details: "no chunk" }));
+      call.on("error", () => undefined); // the status says it
+      call.on("status", (st: grpc.StatusObject) => done(st.code !== grpc.status.OK ? { code: st.code, details: st.details } : chunks > 0 ? "ok" : { code: -1, details: "no chunk" }));
       return;
     }
     (client[method] as (r: object, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void).call(client, req, md, opts, (e) =>
