@@ -1,7 +1,8 @@
 /**
  * Differential, which HTTP headers carry a token through the JSON gateway, against Debian's etcd
  * 3.4.23 and etcd-ts with auth on. etcd's grpc-gateway forwards `Authorization` as gRPC metadata
- * `authorization` and every `Grpc-Metadata-<Name>` header as metadata `<name>`; etcd's
+ * `authorization` and every `Grpc-Metadata-<Name>` header as metadata `<name>` (so
+ * `Grpc-Metadata-Authorization` is `authorization` too); etcd's
  * AuthInfoFromCtx reads metadata `token` first, then `authorization`. So `Grpc-Metadata-Token` is a
  * token too, and wins over `Authorization`; a header sent empty is an empty token, which is invalid
  * (not "no token").
@@ -46,6 +47,7 @@ describe("tokens in gateway headers, as etcd 3.4's grpc-gateway forwards them", 
       "grpc-metadata-token good, authorization bad": await put({ "grpc-metadata-token": token, authorization: "bad" }),
       "grpc-metadata-token empty, authorization good": await put({ "grpc-metadata-token": "", authorization: token }),
       "grpc-metadata-token on the snapshot stream (alice: not root)": await post(m, "/v3/maintenance/snapshot", {}, { "grpc-metadata-token": token }),
+      "grpc-metadata-authorization": await put({ "grpc-metadata-authorization": token }),
       "authorization empty": await put({ authorization: "" }),
       "grpc-metadata-token empty": await put({ "grpc-metadata-token": "" }),
       none: await put({}),
