@@ -2,9 +2,11 @@
  * etcd's simple token provider: a random 16-letter prefix drawn by the member that takes the
  * Authenticate, `.index` of its raft entry appended at apply, the token kept in memory on every
  * member with a TTL that each use renews. Not cryptographically signed (etcd warns the same).
- * Disabling auth, deleting a user or changing its password ends its tokens.
+ * Disabling auth, deleting a user or changing its password ends its tokens. Time is the member's
+ * clock (the system clock in a process; a test's ManualClock in test/support/inproc/).
  */
 import { randomInt } from "node:crypto";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import type { AuthInfo } from "./auth-store.js";
 import type { IssuedFor, TokenProvider } from "./token-provider.js";
 
@@ -23,12 +25,12 @@ interface Entry {
 export class SimpleTokens implements TokenProvider {
   readonly type = "simple";
   private tokens = new Map<string, Entry>();
-  private sweeper: NodeJS.Timeout | undefined;
+  private stopSweeper: (() => void) | undefined;
   private on = false;
 
   constructor(
     private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   prefix(): string {
@@ -40,14 +42,13 @@ export class SimpleTokens implements TokenProvider {
   enabled(): void {
     if (this.on) return;
     this.on = true;
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
-    this.sweeper.unref();
+    this.stopSweeper = this.clock.every(SWEEP_MS, () => this.sweep());
   }
 
   disabled(): void {
     this.on = false;
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    this.stopSweeper?.();
+    this.stopSweeper = undefined;
     this.tokens = new Map();
   }
 
@@ -57,7 +58,7 @@ export class SimpleTokens implements TokenProvider {
 
   assignSimple(user: string, token: string): void {
     if (!this.on) return; // etcd: no keeper while disabled
-    this.tokens.set(token, { user, expires: this.now() + this.ttlMs });
+    this.tokens.set(token, { user, expires: this.clock.now() + this.ttlMs });
   }
 
   async issue(a: IssuedFor): Promise<string> {
@@ -72,8 +73,8 @@ export class SimpleTokens implements TokenProvider {
     if (!Number.isSafeInteger(index)) return undefined;
     await waitApplied(index);
     const e = this.tokens.get(token);
-    if (!e || e.expires < this.now()) return undefined;
-    e.expires = this.now() + this.ttlMs;
+    if (!e || e.expires < this.clock.now()) return undefined;
+    e.expires = this.clock.now() + this.ttlMs;
     return { user: e.user, revision };
   }
 
@@ -82,7 +83,7 @@ export class SimpleTokens implements TokenProvider {
   }
 
   private sweep(): void {
-    const now = this.now();
+    const now = this.clock.now();
     for (const [t, e] of this.tokens) if (e.expires < now) this.tokens.delete(t);
   }
 }

@@ -5,8 +5,9 @@
  * "auth: invalid auth signature method".
  */
 import { parseGoDuration } from "../config/go-duration.js";
+import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import { DEFAULT_JWT_TTL_MS, isSignMethod, JwtTokens } from "./jwt-tokens.js";
-import { SimpleTokens } from "./simple-tokens.js";
+import { DEFAULT_SIMPLE_TOKEN_TTL_SECONDS, SimpleTokens } from "./simple-tokens.js";
 import type { TokenProvider } from "./token-provider.js";
 
 export class AuthOptionsError extends Error {}
@@ -24,10 +25,13 @@ export function parseTokenOptions(s: string): { type: string; opts: Map<string, 
   return { type: parts[0]!, opts };
 }
 
-/** The provider `--auth-token` names; `simpleTtlSeconds`: --auth-token-ttl. Throws AuthOptionsError. */
-export function tokenProviderOf(authToken: string, simpleTtlSeconds: number): TokenProvider {
+/**
+ * The provider `--auth-token` names; `simpleTtlSeconds`: --auth-token-ttl; `clock`: the member's
+ * (simple tokens' TTL and sweeper run on it). Throws AuthOptionsError.
+ */
+export function tokenProviderOf(authToken: string, simpleTtlSeconds: number, clock: Clock = SYSTEM_CLOCK): TokenProvider {
   const { type, opts } = parseTokenOptions(authToken);
-  if (type === "simple") return new SimpleTokens((simpleTtlSeconds > 0 ? simpleTtlSeconds : 300) * 1000);
+  if (type === "simple") return new SimpleTokens((simpleTtlSeconds > 0 ? simpleTtlSeconds : DEFAULT_SIMPLE_TOKEN_TTL_SECONDS) * 1000, clock);
   if (type !== "jwt") throw new AuthOptionsError(`auth: invalid auth options (unknown token type '${type}')`);
   const unknown = [...opts.keys()].filter((k) => !KNOWN_JWT.has(k));
   if (unknown.length > 0) throw new AuthOptionsError(`auth: invalid auth options (unknown JWT options: ${unknown.join(", ")})`);

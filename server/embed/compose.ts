@@ -221,7 +221,7 @@ function buildState(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: Ser
   const alarms = new AlarmStore(m.backend.bucket(ALARM_BUCKET));
   // users and roles are replicated; tokens are this member's own (--auth-token)
   const auth = new AuthStore(m.backend);
-  const tokens = tokenProviderOf(cfg.authToken ?? "simple", cfg.authTokenTtlSeconds ?? 300);
+  const tokens = tokenProviderOf(cfg.authToken ?? "simple", cfg.authTokenTtlSeconds ?? 300, env.clock);
   auth.setListener(tokens);
   const applier = new Applier({
     store: m.store,

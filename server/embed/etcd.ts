@@ -62,7 +62,10 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
     connectionOptions: { ...grpcConnectionOptions(keepalive), "grpc.max_concurrent_streams": cfg.maxConcurrentStreams },
   });
   const http = createHttpApi(services, metrics, { maxRequestBytes: cfg.maxRequestBytes });
-  const httpHandler = accessControlled(cfg, logger, (req: IncomingMessage, res: ServerResponse) => void http(req, res));
+  const httpHandler = accessControlled(cfg, logger, (req: IncomingMessage, res: ServerResponse) => void http(req, res), {
+    clientCertAuth: cfg.clientSecurity.clientCertAuth,
+    authEnabled: () => server.auth.enabled,
+  });
   server.setOnRemoved(onRemoved);
 
   // etcd's CheckInitialHashKV: before this member serves its peers or clients

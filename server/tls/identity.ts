@@ -8,8 +8,8 @@
  *
  * Both are undefined for a plaintext connection, a TLS connection without a verified client certificate, or when the
  * connection cannot be told apart (below). Note: etcd itself never takes the CN for a gateway request (its gateway
- * proxies over gRPC with the server's own certificate and AuthInfoFromTLS ignores "grpcgateway-accept" calls);
- * whether etcd-ts's gateway should is the auth layer's call.
+ * proxies over gRPC with the server's own certificate and AuthInfoFromTLS ignores "grpcgateway-accept" calls), and
+ * while auth is on it refuses a gateway request whose certificate has a CN: embed/access-control.ts does the same.
  *
  * How a call finds its connection: grpc-js gives handlers no way to their socket, only `call.getPeer()`
  * ("address:port" of the session's socket), and some connections reach grpc-js through a stream wrapper

@@ -43,7 +43,7 @@ export class Access {
 
   /** The caller (etcd's AuthInfoFromCtx): undefined without credentials; a token not valid here is ErrInvalidAuthToken, even with auth off (as etcd). */
   async identify(ctx: RequestContext): Promise<AuthInfo | undefined> {
-    if (ctx.token) {
+    if (ctx.token !== undefined) {
       const ai = await this.d.tokens.info(ctx.token, this.d.store.revision, (i) => this.d.waitApplied(i, ctx.signal));
       if (!ai) throw ErrInvalidAuthToken;
       return ai;

@@ -35,6 +35,18 @@ const TABLE: ReadonlyMap<Error, api.EtcdError> = new Map<Error, api.EtcdError>([
   [auth.ErrPermissionNotGiven, api.ErrPermissionNotGiven],
 ]);
 
+/**
+ * The API error of an auth check etcd answers without its table: etcd's authMaintenanceServer
+ * (Snapshot, Hash, HashKV, Defragment) returns the error of AuthInfoFromCtx or IsAdminPermitted as
+ * it is, with no togRPCError, so grpc-go sends it as code Unknown with the auth store's own text
+ * ("auth: permission denied", "auth: user name is empty", "auth: invalid auth token"). API errors
+ * (a request cancelled or timed out while a simple token's index was awaited) stay as they are.
+ */
+export function untranslatedAuthError(e: unknown): api.EtcdError {
+  if (e instanceof auth.AuthError) return new api.EtcdError(api.GrpcCode.Unknown, e.message);
+  return toApiError(e);
+}
+
 /** The API error `e` is answered with. */
 export function toApiError(e: unknown): api.EtcdError {
   if (e instanceof api.EtcdError) return e;

@@ -11,7 +11,8 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /**
    * The auth token the caller sent: gRPC metadata `token` (or `authorization`, as etcd also reads),
-   * the gateway's `Authorization` header. Empty or absent: none.
+   * the gateway's `Grpc-Metadata-Token` or `Authorization` header. Absent: none; empty (a gateway
+   * header sent empty, as etcd reads it): a token no member issued.
    */
   readonly token?: string;
   /**
@@ -27,7 +28,7 @@ const NEVER = new AbortController().signal;
 
 export function requestContext(signal?: AbortSignal, credentials: { token?: string; certCommonName?: string } = {}): RequestContext {
   const ctx: { signal: AbortSignal; token?: string; certCommonName?: string } = { signal: signal ?? NEVER };
-  if (credentials.token) ctx.token = credentials.token;
+  if (credentials.token !== undefined) ctx.token = credentials.token;
   if (credentials.certCommonName) ctx.certCommonName = credentials.certCommonName;
   return ctx;
 }

@@ -3,6 +3,8 @@
  * the health check behind /health. Alarms go through raft (EtcdServer.alarm): every member lists the
  * same ones. Defragment and Snapshot act on this member's backend only, as etcd's. With auth on,
  * alarms, HashKV, Hash, Defragment and Snapshot are root's (access.ts); Status and MoveLeader are anyone's.
+ * HashKV, Hash, Defragment and Snapshot refuse with the auth store's own error (code Unknown,
+ * "auth: …"), as etcd's authMaintenanceServer does; Alarm goes through raft and etcd's table.
  */
 import type { EtcdServer } from "../server.js";
 import type { HealthResult } from "../health.js";
@@ -12,6 +14,7 @@ import type { Int64 } from "../../pb/wire.js";
 import type { RequestContext } from "./context.js";
 import type { Headed } from "./kv.js";
 import type { Access } from "./access.js";
+import { untranslatedAuthError } from "./api-errors.js";
 
 export interface WireStatusResponse extends Headed {
   version: string;
@@ -46,6 +49,16 @@ export class MaintenanceRequests implements MaintenanceService {
     private readonly access?: Access,
   ) {}
 
+  /** etcd's authMaintenanceServer.isAuthenticated: root only, refused with the auth store's error as it is. */
+  private async rootOnly(ctx: RequestContext): Promise<void> {
+    if (!this.access) return;
+    try {
+      await this.access.check(ctx, this.access.admin);
+    } catch (e) {
+      throw untranslatedAuthError(e);
+    }
+  }
+
   async status(_ctx: RequestContext) {
     const s = this.server.status();
     return {
@@ -76,25 +89,25 @@ export class MaintenanceRequests implements MaintenanceService {
   }
 
   async hashKV(ctx: RequestContext, r: { revision: Int64 }) {
-    await this.access?.check(ctx, this.access.admin);
+    await this.rootOnly(ctx);
     const h = this.server.hashKV(toSafe(r.revision));
     return { header: headerToWire(this.server.header(h.rev)), hash: h.hash, compact_revision: h.compactRevision };
   }
 
   async hash(ctx: RequestContext) {
-    await this.access?.check(ctx, this.access.admin);
+    await this.rootOnly(ctx);
     const h = await this.server.hash();
     return { header: headerToWire(this.server.header(h.revision)), hash: h.hash };
   }
 
   async defragment(ctx: RequestContext) {
-    await this.access?.check(ctx, this.access.admin);
+    await this.rootOnly(ctx);
     await this.server.defragment();
     return {};
   }
 
   async *snapshot(ctx: RequestContext) {
-    await this.access?.check(ctx, this.access.admin);
+    await this.rootOnly(ctx);
     for await (const c of this.server.snapshot(ctx.signal)) yield { remainingBytes: c.remainingBytes, blob: c.blob };
   }
 
