@@ -71,7 +71,7 @@ for (const flavor of ["etcd", "etcd-ts"] as Flavor[]) {
 
 test("flag misuse is refused before anything starts", () => {
   assert.throws(() => resolveOptions({ user: "root:x" }), (e: Error) => e instanceof UsageError && /--user goes with --endpoints or --stack-outputs/.test(e.message));
-  assert.throws(() => resolveOptions({ endpoints: ["127.0.0.1:1"], auth: join(dir, "auth.yaml") }), /--auth FILE brings local clusters up with auth on/);
+  assert.throws(() => resolveOptions({ endpoints: ["127.0.0.1:1"], auth: join(dir, "auth.yaml") }), /--auth FILE brings the clusters the bench makes \(local, --target hosts\) up with auth on/);
   assert.throws(() => resolveOptions({ auth: join(dir, "missing.yaml") }), /auth file .*missing\.yaml: ENOENT/);
 });
 
