@@ -5,7 +5,7 @@
  * Why not Buffer.allocUnsafe: small Buffers are slices of Node's shared 8 KiB pool, which every
  * short-lived allocation of a request (gRPC framing, protobuf encodes, stored rows) also takes
  * from. One live entry keeps its whole slab alive, so a raft log of 300-byte entries pinned about
- * three times its size in slabs that were otherwise garbage (bench/figures/2026-12-05-memory-2.md).
+ * 2-3 times its size in slabs that were otherwise garbage (bench/figures/2026-12-05-memory-2.md).
  * Here entries are packed into chunks of their own: a chunk is freed once every entry in it is
  * compacted away, which, as the log is trimmed from its head, happens chunk after chunk.
  *
