@@ -12,6 +12,7 @@ import { compactionFromWire, deleteRangeFromWire, putFromWire, toBigInt, txnFrom
 import type * as kv from "./kv.js";
 import { messageCodec } from "./proto.js";
 import { decodeAuthPayload, type AuthRequest } from "./auth-entry.js";
+import { ByteArena } from "../util/byte-arena.js";
 import type { Int64, WireCompactionRequest, WireDeleteRangeRequest, WirePutRequest, WireTxnRequest } from "./wire.js";
 
 export enum ProposalKind {
@@ -55,10 +56,14 @@ const HEADER = 9;
 const STAMPED = 0x80;
 const MAX_STAMP_NAME = 0xffff;
 
+/** Entry data stays in the raft log until a snapshot compacts it: packed apart from short-lived Buffers (util/byte-arena.ts). */
+const entryBytes = new ByteArena();
+
 export function encodeProposal(p: Proposal): Buffer {
   const name = p.stamp ? Buffer.from(p.stamp.user, "utf8").subarray(0, MAX_STAMP_NAME) : undefined;
   const stampBytes = name ? 10 + name.length : 0;
-  const out = Buffer.allocUnsafe(HEADER + stampBytes + p.payload.length);
+  const bytes = entryBytes.alloc(HEADER + stampBytes + p.payload.length);
+  const out = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   out[0] = p.kind | (name ? STAMPED : 0);
   out.writeBigUInt64BE(p.id, 1);
   if (name) {

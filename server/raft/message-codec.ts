@@ -15,6 +15,15 @@
  */
 import { type ConfState, type Entry, EntryType, type Message, MessageType, type NodeId, RaftError, type Snapshot } from "./types.js";
 import { ENTRY_OVERHEAD, NO_ENTRIES } from "./util.js";
+import { ByteArena } from "../util/byte-arena.js";
+
+/**
+ * Copies of entry data (and context, snapshot data) received from peers: a follower keeps entry data in
+ * its raft log until a snapshot compacts it, packed apart from short-lived buffers (util/byte-arena.ts).
+ * (Buffer#slice, used here before, is a view of a Buffer input, not a copy: each entry pinned the
+ * whole received frame.)
+ */
+const copies = new ByteArena();
 
 const VERSION = 1;
 const FIXED = 1 + 1 + 8 + 8 + 8 * 5 + 1 + 4 + 4;
@@ -106,7 +115,7 @@ class Reader {
     this.need(n);
     const start = this.pos;
     this.pos += n;
-    return this.copy ? this.buf.slice(start, start + n) : this.buf.subarray(start, start + n);
+    return this.copy ? copies.copyOf(this.buf, start, start + n) : this.buf.subarray(start, start + n);
   }
 }
 

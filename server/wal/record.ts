@@ -13,6 +13,10 @@
  */
 import type { Entry, EntryType, HardState } from "../raft/types.js";
 import { crc32 } from "./crc32.js";
+import { ByteArena } from "../util/byte-arena.js";
+
+/** Replayed entry data goes to the raft log: packed in chunks (util/byte-arena.ts), not one ArrayBuffer per entry. */
+const replayed = new ByteArena();
 
 export const HEADER_SIZE = 16;
 export const SECTOR_SIZE = 512;
@@ -145,7 +149,7 @@ export function decodeEntry(buf: Buffer, body: number, bodyLen: number): Entry {
     index: getU64(buf, body + 8),
     type: buf[body + 16] as EntryType,
     // A copy: the segment buffer is not kept alive by the entries.
-    data: new Uint8Array(buf.buffer.slice(buf.byteOffset + body + ENTRY_FIXED_BODY, buf.byteOffset + body + bodyLen)),
+    data: replayed.copyOf(buf, body + ENTRY_FIXED_BODY, body + bodyLen),
   };
 }
 

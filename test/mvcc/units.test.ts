@@ -167,7 +167,7 @@ describe("KeyIndex (etcd's keyIndex)", () => {
       ki.compact(at, available, id);
       assert.deepEqual([...available].sort(), [...kept].sort(), `compact(${at}) kept`);
       assert.deepEqual(
-        ki.gens.map((g) => g.mains.map((m, i) => id(m, g.subs[i]!)).join(",")),
+        ki.gens.map((g) => g.mains().map((m, i) => id(m, g.subAt(i))).join(",")),
         gens.map((g) => g.replace(/14\.0/g, "14")),
         `compact(${at}) generations`,
       );
@@ -216,7 +216,7 @@ describe("KeyIndex (etcd's keyIndex)", () => {
       ki.compact(at, available, id);
       assert.deepEqual([...available].sort(), kept, `compact(${at}) kept`);
       assert.deepEqual(
-        ki.gens.map((g) => g.mains.map((m, i) => id(m, g.subs[i]!)).join(",")),
+        ki.gens.map((g) => g.mains().map((m, i) => id(m, g.subAt(i))).join(",")),
         gens,
         `compact(${at}) generations`,
       );

@@ -97,6 +97,16 @@ describe("message codec", () => {
     assert.deepEqual([...viewed.entries[0]!.data], [0, 0, 0]);
   });
 
+  it("copies out of a Buffer input too (the peer transport's): entries do not keep the received frame alive", () => {
+    const m = makeMessage({ type: MessageType.App, context: enc("ctx"), entries: [{ term: 1, index: 1, type: EntryType.Normal, data: enc("abc") }] });
+    const b = Buffer.from(encodeMessage(m));
+    const copied = decodeMessage(b);
+    for (const bytes of [copied.entries[0]!.data, copied.context]) assert.notEqual(bytes.buffer, b.buffer);
+    b.fill(0);
+    assert.equal(new TextDecoder().decode(copied.entries[0]!.data), "abc");
+    assert.equal(new TextDecoder().decode(copied.context), "ctx");
+  });
+
   it("rejects truncated, trailing and malformed input", () => {
     const m = makeMessage({ type: MessageType.App, context: enc("x"), entries: [{ term: 1, index: 1, type: EntryType.Normal, data: enc("abc") }] });
     const b = encodeMessage(m);

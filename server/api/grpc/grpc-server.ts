@@ -37,6 +37,9 @@ export function createGrpcServer(services: ClientServices, metrics: ServerMetric
     "grpc.max_receive_message_length": opts.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     "grpc.max_send_message_length": 2 ** 31 - 1,
     "grpc.max_concurrent_streams": 2 ** 31 - 1,
+    // No channelz (etcd serves none, and nothing here reads it): with it, grpc-js allocates a call
+    // tracker of four closures per call and timestamps every message (bench/figures/2026-12-05-memory-2.md).
+    "grpc.enable_channelz": 0,
     ...opts.connectionOptions,
     interceptors,
   });
