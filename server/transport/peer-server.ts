@@ -15,6 +15,8 @@ export function createPeerGrpcServer(r: PeerReceiver, logger: Logger, maxRequest
     // we only ever send empty acknowledgements
     "grpc.max_send_message_length": 64 * 1024,
     "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
+    // nothing serves channelz; left on, grpc-js counts and timestamps every message for it
+    "grpc.enable_channelz": 0,
     ...connectionOptions,
   });
   server.addService(serviceDefinition("etcdtspeer", "Peer"), peerService(r, logger));

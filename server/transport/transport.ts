@@ -63,6 +63,7 @@ export class Transport {
         "grpc.max_reconnect_backoff_ms": 1000,
         "grpc.keepalive_time_ms": 10_000,
         "grpc.keepalive_timeout_ms": 5_000,
+        "grpc.enable_channelz": 0, // nothing reads it; left on, every message is counted and timestamped
       });
       const sender = new PeerSender(client, { clusterId: this.clusterId, from: this.localId, to: id }, this.hooks, this.logger);
       this.peers.set(id, { urls: m.peerUrls.join(","), client, sender });

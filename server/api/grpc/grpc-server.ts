@@ -37,6 +37,8 @@ export function createGrpcServer(services: ClientServices, metrics: ServerMetric
     "grpc.max_receive_message_length": opts.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     "grpc.max_send_message_length": 2 ** 31 - 1,
     "grpc.max_concurrent_streams": 2 ** 31 - 1,
+    // nothing serves channelz; left on, grpc-js counts and timestamps every call and message for it
+    "grpc.enable_channelz": 0,
     ...opts.connectionOptions,
     interceptors,
   });
