@@ -60,7 +60,7 @@ export class KvRequests implements KvService {
     const req = putFromWire(msg);
     validatePut(req);
     const ai = await this.access?.check(ctx, (a) => this.access!.put(a, req, this.leaseKeys(req.lease)));
-    const { header, response } = await this.server.put(raw, ctx.signal, this.access?.stampOf(ai));
+    const { header, response } = await this.server.put(raw, ctx.cancel ?? ctx.signal, this.access?.stampOf(ai));
     return { header: headerToWire(header), ...putResponseToWire(response) };
   }
 
@@ -85,7 +85,7 @@ export class KvRequests implements KvService {
   async compact(ctx: RequestContext, { raw, msg }: WithRaw<WireCompactionRequest>) {
     const req = compactionFromWire(msg);
     const ai = await this.access?.check(ctx, this.access.admin);
-    const { header } = await this.server.compact(raw, req.physical, ctx.signal, this.access?.stampOf(ai));
+    const { header } = await this.server.compact(raw, req.physical, ctx.cancel ?? ctx.signal, this.access?.stampOf(ai));
     return { header: headerToWire(header) };
   }
 
@@ -111,14 +111,14 @@ export class KvRequests implements KvService {
   async deleteRangeOf(ctx: RequestContext, req: kv.DeleteRangeRequest, raw: Buffer): Promise<Applied<kv.DeleteRangeResponse>> {
     validateDeleteRange(req);
     const ai = await this.access?.check(ctx, (a) => this.access!.deleteRange(a, req));
-    return this.server.deleteRange(raw, ctx.signal, this.access?.stampOf(ai));
+    return this.server.deleteRange(raw, ctx.cancel ?? ctx.signal, this.access?.stampOf(ai));
   }
 
   /** A validated txn, checked: a read-only one is also refused if the auth revision moved while it was served. */
   private async txnChecked(ctx: RequestContext, req: kv.TxnRequest, raw: Buffer): Promise<Applied<kv.TxnResponse>> {
-    if (!this.access) return this.server.txn(raw, req, ctx.signal);
+    if (!this.access) return this.server.txn(raw, req, ctx.cancel ?? ctx.signal);
     const ai: AuthInfo | undefined = await this.access.check(ctx, (a) => this.access!.txn(a, req));
-    const res = await this.server.txn(raw, req, ctx.signal, this.access.stampOf(ai));
+    const res = await this.server.txn(raw, req, ctx.cancel ?? ctx.signal, this.access.stampOf(ai));
     if (isTxnReadOnly(req)) this.access.stillCurrent(ai);
     return res;
   }
