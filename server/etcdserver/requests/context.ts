@@ -12,11 +12,6 @@ import type { ContextSignal } from "../request-context.js";
 export interface RequestContext {
   readonly signal: AbortSignal;
   /**
-   * The same context as a ContextSignal, when the transport made it without an AbortSignal (the
-   * gRPC adapter's LazySignal): a waiter that takes one does not make `signal` exist.
-   */
-  readonly cancel?: ContextSignal;
-  /**
    * The auth token the caller sent: gRPC metadata `token` (or `authorization`, as etcd also reads),
    * the gateway's `Authorization` header. Empty or absent: none.
    */
@@ -74,18 +69,30 @@ export class LazySignal implements ContextSignal {
   }
 }
 
-class LazyRequestContext implements RequestContext {
-  declare token?: string;
-  declare certCommonName?: string;
-  constructor(readonly cancel: LazySignal) {}
-  get signal(): AbortSignal {
-    return this.cancel.signal;
-  }
-}
+/** The LazySignal each context made from one was made from (a copy of the context is not in here). */
+const lazySignals = new WeakMap<RequestContext, LazySignal>();
 
 export function requestContext(signal?: AbortSignal | LazySignal, credentials: { token?: string; certCommonName?: string } = {}): RequestContext {
-  const ctx: { signal: AbortSignal; token?: string; certCommonName?: string } = signal instanceof LazySignal ? new LazyRequestContext(signal) : { signal: signal ?? NEVER };
+  let ctx: { signal: AbortSignal; token?: string; certCommonName?: string };
+  if (signal instanceof LazySignal) {
+    const lazy = signal;
+    ctx = {
+      get signal() {
+        return lazy.signal;
+      },
+    };
+    lazySignals.set(ctx, lazy);
+  } else ctx = { signal: signal ?? NEVER };
   if (credentials.token) ctx.token = credentials.token;
   if (credentials.certCommonName) ctx.certCommonName = credentials.certCommonName;
   return ctx;
+}
+
+/**
+ * What a waiter that needs no AbortSignal waits on: the LazySignal the context was made from (so no
+ * AbortSignal is made), else the context's signal. A copy of a context with another signal (a
+ * recipe's own-time context, api/v3client) is a different object and answers its own signal.
+ */
+export function waitSignal(ctx: RequestContext): ContextSignal {
+  return lazySignals.get(ctx) ?? ctx.signal;
 }
