@@ -7,6 +7,7 @@
  * decides a server's behaviour (raft ticks, lease expiry, read and proposal timeouts, leader
  * election times, peers' activeSince) comes from `env.clock`.
  */
+import type { ContextSignal } from "../etcdserver/request-context.js";
 import { join } from "node:path";
 import { snapDirOf, type MemberConfig } from "../config/member-config.js";
 import { backendQuotaBytes, quotaGaugeValue } from "../etcdserver/backend-quota.js";
@@ -310,7 +311,7 @@ function buildRaftAccess(cfg: MemberConfig, m: OpenedMember, env: ServerEnvironm
 /** Leases, KV requests, auto compaction, publishing this member, the cluster version. */
 function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: ServerEnvironment, st: State, reads: LinearizableReads, late: Late) {
   const { status, applier, membership } = st;
-  const propose = (kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp) => late.proposer!.propose(kind, payload, signal, stamp);
+  const propose = (kind: ProposalKind, payload: Uint8Array, signal?: ContextSignal, stamp?: AuthStamp) => late.proposer!.propose(kind, payload, signal, stamp);
   const leases = new ServerLeases({
     lessor: st.lessor,
     propose,

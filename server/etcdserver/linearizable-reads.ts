@@ -1,5 +1,5 @@
 import { ErrTimeout, ErrStopped } from "../pb/errors.js";
-import { contextError, onAbort } from "./request-context.js";
+import { contextError, onAbort, type ContextSignal } from "./request-context.js";
 import type { ReadState } from "../raft/types.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 
@@ -60,7 +60,7 @@ export class LinearizableReads {
    * first, rejects with its error at once (etcd's linearizableReadNotify returns ctx.Err()); the
    * round goes on for the other reads.
    */
-  wait(signal?: AbortSignal): Promise<void> {
+  wait(signal?: ContextSignal): Promise<void> {
     if (this.stopped) return Promise.reject(ErrStopped);
     if (signal?.aborted) return Promise.reject(contextError(signal));
     return new Promise((resolve, reject) => {

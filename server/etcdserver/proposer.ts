@@ -6,7 +6,7 @@ import { encodeMember, type Member } from "../membership/cluster.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
 import { ErrNoLeader, ErrRequestTooLarge, ErrStopped, ErrTimeout, EtcdError, isRequestError } from "../pb/errors.js";
 import { parseProposeCtxErr, type LeadershipView } from "./propose-errors.js";
-import { contextError, onAbort, withTimeout } from "./request-context.js";
+import { Deadline, type ContextSignal } from "./request-context.js";
 import { NONE, type ConfChange, type ConfChangeType } from "../raft/types.js";
 import type { ApplyResult, ApplyValue } from "./applier.js";
 import type { IdGenerator } from "./id-generator.js";
@@ -53,14 +53,14 @@ export class Proposer {
   }
 
   /** Proposes an entry and waits for this member to apply it. Nothing resolves before the entry is durable. */
-  async propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<ApplyValue> {
+  async propose(kind: ProposalKind, payload: Uint8Array, signal?: ContextSignal, stamp?: AuthStamp): Promise<ApplyValue> {
     const d = this.d;
     if (d.stopped()) throw ErrStopped;
     if (payload.length > d.maxRequestBytes) throw ErrRequestTooLarge;
-    const ctx = withTimeout(signal, d.timeoutMs, d.clock);
+    const ctx = new Deadline(signal, d.timeoutMs, d.clock);
     const start = this.now();
     try {
-      await this.waitForLeader(ctx.signal);
+      if (ctx.reason || d.leader() === NONE) await this.waitForLeader(ctx);
       const id = d.ids.nextId();
       const done = d.waits.register(id);
       try {
@@ -71,7 +71,7 @@ export class Proposer {
       d.metrics.proposalsPending.inc();
       if (TRACING) trace("propose", id);
       d.kick();
-      const stopWaiting = onAbort(ctx.signal, () => d.waits.fail(id, parseProposeCtxErr(contextError(ctx.signal), start, d.leadership)));
+      const stopWaiting = ctx.onEnd((reason) => d.waits.fail(id, parseProposeCtxErr(reason, start, d.leadership)));
       try {
         const r = await done;
         if (TRACING) trace("resolved", id);
@@ -104,8 +104,8 @@ export class Proposer {
       d.waits.fail(id, d.leader() === NONE ? ErrNoLeader : ErrTimeout);
     }
     d.kick();
-    const ctx = withTimeout(signal, d.timeoutMs, d.clock);
-    const stopWaiting = onAbort(ctx.signal, () => d.waits.fail(id, parseProposeCtxErr(contextError(ctx.signal), start, d.leadership)));
+    const ctx = new Deadline(signal, d.timeoutMs, d.clock);
+    const stopWaiting = ctx.onEnd((reason) => d.waits.fail(id, parseProposeCtxErr(reason, start, d.leadership)));
     try {
       const r = await done;
       if (!r.ok) throw r.err;
@@ -121,18 +121,18 @@ export class Proposer {
   }
 
   /** Resolves once raft knows a leader; rejects with the context's error (etcd: Propose returns ctx.Err()). */
-  private async waitForLeader(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) throw contextError(signal);
+  private async waitForLeader(ctx: Deadline): Promise<void> {
+    if (ctx.reason) throw ctx.reason;
     while (this.d.leader() === NONE) {
       if (this.d.stopped()) throw ErrStopped;
-      if (signal.aborted) throw contextError(signal);
+      if (ctx.reason) throw ctx.reason;
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.leaderWaiters.delete(wake);
           dispose();
           resolve();
         };
-        const dispose = onAbort(signal, wake);
+        const dispose = ctx.onEnd(wake);
         this.leaderWaiters.add(wake);
       });
     }

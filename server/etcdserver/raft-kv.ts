@@ -4,6 +4,7 @@
  * applied here; the space quota checked before a write that can grow the database.
  */
 import type { Logger } from "../log/logger.js";
+import type { ContextSignal } from "./request-context.js";
 import type { MvccStore } from "../mvcc/index.js";
 import { ErrNoSpace } from "../pb/errors.js";
 import type * as kv from "../pb/kv.js";
@@ -26,9 +27,9 @@ export interface RaftKvDeps {
   readonly store: MvccStore;
   /** The lessor's view of leases, for read-only txns that check them. */
   readonly leaseHooks: () => LeaseHooks;
-  propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<ApplyValue>;
+  propose(kind: ProposalKind, payload: Uint8Array, signal?: ContextSignal, stamp?: AuthStamp): Promise<ApplyValue>;
   /** Resolves once a linearizable read may be served locally (LinearizableReads.wait). */
-  readIndex(signal?: AbortSignal): Promise<void>;
+  readIndex(signal?: ContextSignal): Promise<void>;
   header(revision?: number): kv.Header;
   /** The backend's size, and the quota it must stay under (--quota-backend-bytes). */
   dbSize(): number;
@@ -41,7 +42,7 @@ export class RaftKv {
 
   // `signal`: the request's context (request-context.ts); when it aborts, waiting stops with etcd's answer.
 
-  async range(req: kv.RangeRequest, signal?: AbortSignal): Promise<Applied<kv.RangeResponse>> {
+  async range(req: kv.RangeRequest, signal?: ContextSignal): Promise<Applied<kv.RangeResponse>> {
     if (!req.serializable) await this.d.readIndex(signal);
     const response = applyRange(this.d.store, req);
     return { header: this.d.header(response.revision), response };
@@ -49,18 +50,18 @@ export class RaftKv {
 
   // `stamp`: who a client's write acts for (pb/raft-entry.ts AuthStamp), checked again at apply.
 
-  async put(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.PutResponse>> {
+  async put(raw: Uint8Array, signal?: ContextSignal, stamp?: AuthStamp): Promise<Applied<kv.PutResponse>> {
     this.checkQuota(costPut(raw.length));
     const response = (await this.d.propose(ProposalKind.Put, raw, signal, stamp)) as kv.PutResponse;
     return { header: this.d.header(response.revision), response };
   }
 
-  async deleteRange(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.DeleteRangeResponse>> {
+  async deleteRange(raw: Uint8Array, signal?: ContextSignal, stamp?: AuthStamp): Promise<Applied<kv.DeleteRangeResponse>> {
     const response = (await this.d.propose(ProposalKind.DeleteRange, raw, signal, stamp)) as kv.DeleteRangeResponse;
     return { header: this.d.header(response.revision), response };
   }
 
-  async txn(raw: Uint8Array, req: kv.TxnRequest, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.TxnResponse>> {
+  async txn(raw: Uint8Array, req: kv.TxnRequest, signal?: ContextSignal, stamp?: AuthStamp): Promise<Applied<kv.TxnResponse>> {
     if (isTxnReadOnly(req)) {
       if (!isTxnSerializable(req)) await this.d.readIndex(signal);
       const response = applyTxn(this.d.store, this.d.store.consistentIndex(), req, this.d.leaseHooks());
@@ -71,7 +72,7 @@ export class RaftKv {
     return { header: this.d.header(response.revision), response };
   }
 
-  async compact(raw: Uint8Array, physical: boolean, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<undefined>> {
+  async compact(raw: Uint8Array, physical: boolean, signal?: ContextSignal, stamp?: AuthStamp): Promise<Applied<undefined>> {
     const r = (await this.d.propose(ProposalKind.Compaction, raw, signal, stamp)) as CompactResult;
     if (physical) await r.done;
     return { header: this.d.header(r.revision), response: undefined };
@@ -83,13 +84,13 @@ export class RaftKv {
   }
 
   /** An Alarm request (list, raise, clear) through raft, as etcd's: the alarms it answers with. */
-  async alarm(action: number, memberId: bigint, alarm: number, signal?: AbortSignal, stamp?: AuthStamp): Promise<AlarmResult> {
+  async alarm(action: number, memberId: bigint, alarm: number, signal?: ContextSignal, stamp?: AuthStamp): Promise<AlarmResult> {
     const payload = payloads.alarm.encode({ action, memberID: memberId.toString(), alarm });
     return (await this.d.propose(ProposalKind.Alarm, payload, signal, stamp)) as AlarmResult;
   }
 
   /** An auth store change or an Authenticate through raft (pb/auth-entry.ts). */
-  async auth(r: AuthRequest, signal?: AbortSignal, stamp?: AuthStamp): Promise<AuthResult> {
+  async auth(r: AuthRequest, signal?: ContextSignal, stamp?: AuthStamp): Promise<AuthResult> {
     return (await this.d.propose(ProposalKind.Auth, encodeAuthPayload(r), signal, stamp)) as AuthResult;
   }
 

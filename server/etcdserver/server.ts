@@ -4,6 +4,7 @@
  * leases, watchers, alarms, membership changes, leadership transfer, the peer receiver). It holds
  * no logic of its own beyond starting and stopping them in order.
  */
+import type { ContextSignal } from "./request-context.js";
 import type { Cluster, Member } from "../membership/cluster.js";
 import { sortedMembers } from "../membership/cluster.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
@@ -178,25 +179,25 @@ export class EtcdServer {
     return { clusterId: this.p.applier.membership().clusterId, memberId: this.memberId, revision: revision ?? this.p.store.currentRevision(), raftTerm: this.p.status.term };
   }
 
-  range(req: kv.RangeRequest, signal?: AbortSignal): Promise<Applied<kv.RangeResponse>> {
+  range(req: kv.RangeRequest, signal?: ContextSignal): Promise<Applied<kv.RangeResponse>> {
     return this.p.kv.range(req, signal);
   }
 
   // `stamp`: who a client's request acts for, checked again at apply (pb/raft-entry.ts AuthStamp)
 
-  put(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.PutResponse>> {
+  put(raw: Uint8Array, signal?: ContextSignal, stamp?: AuthStamp): Promise<Applied<kv.PutResponse>> {
     return this.p.kv.put(raw, signal, stamp);
   }
 
-  deleteRange(raw: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.DeleteRangeResponse>> {
+  deleteRange(raw: Uint8Array, signal?: ContextSignal, stamp?: AuthStamp): Promise<Applied<kv.DeleteRangeResponse>> {
     return this.p.kv.deleteRange(raw, signal, stamp);
   }
 
-  txn(raw: Uint8Array, req: kv.TxnRequest, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<kv.TxnResponse>> {
+  txn(raw: Uint8Array, req: kv.TxnRequest, signal?: ContextSignal, stamp?: AuthStamp): Promise<Applied<kv.TxnResponse>> {
     return this.p.kv.txn(raw, req, signal, stamp);
   }
 
-  compact(raw: Uint8Array, physical: boolean, signal?: AbortSignal, stamp?: AuthStamp): Promise<Applied<undefined>> {
+  compact(raw: Uint8Array, physical: boolean, signal?: ContextSignal, stamp?: AuthStamp): Promise<Applied<undefined>> {
     return this.p.kv.compact(raw, physical, signal, stamp);
   }
 
@@ -215,7 +216,7 @@ export class EtcdServer {
   }
 
   /** Resolves once a linearizable read may be served here (etcd's linearizableReadNotify). */
-  linearizableRead(signal?: AbortSignal): Promise<void> {
+  linearizableRead(signal?: ContextSignal): Promise<void> {
     return this.p.reads.wait(signal);
   }
 

@@ -60,19 +60,39 @@ const MAX_STAMP_NAME = 0xffff;
 const entryBytes = new ByteArena();
 
 export function encodeProposal(p: Proposal): Buffer {
-  const name = p.stamp ? Buffer.from(p.stamp.user, "utf8").subarray(0, MAX_STAMP_NAME) : undefined;
-  const stampBytes = name ? 10 + name.length : 0;
+  // Every client write is stamped (auth off: the empty user at revision 0), so this runs once per
+  // put: written byte by byte, without Buffer's checked writers or a BigInt per field.
+  const user = p.stamp?.user;
+  const nameLen = user ? Math.min(Buffer.byteLength(user, "utf8"), MAX_STAMP_NAME) : 0;
+  const stampBytes = p.stamp ? 10 + nameLen : 0;
   const bytes = entryBytes.alloc(HEADER + stampBytes + p.payload.length);
   const out = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  out[0] = p.kind | (name ? STAMPED : 0);
-  out.writeBigUInt64BE(p.id, 1);
-  if (name) {
-    out.writeBigUInt64BE(BigInt(p.stamp!.revision), HEADER);
-    out.writeUInt16BE(name.length, HEADER + 8);
-    out.set(name, HEADER + 10);
+  out[0] = p.kind | (p.stamp ? STAMPED : 0);
+  putU64(out, 1, p.id);
+  if (p.stamp) {
+    const rev = p.stamp.revision;
+    putU32(out, HEADER, Math.floor(rev / 0x1_0000_0000));
+    putU32(out, HEADER + 4, rev >>> 0);
+    out[HEADER + 8] = nameLen >>> 8;
+    out[HEADER + 9] = nameLen & 0xff;
+    if (nameLen > 0) out.set(Buffer.from(user!, "utf8").subarray(0, nameLen), HEADER + 10);
   }
   out.set(p.payload, HEADER + stampBytes);
   return out;
+}
+
+function putU32(b: Buffer, off: number, v: number): void {
+  b[off] = v >>> 24;
+  b[off + 1] = (v >>> 16) & 0xff;
+  b[off + 2] = (v >>> 8) & 0xff;
+  b[off + 3] = v & 0xff;
+}
+
+function putU64(b: Buffer, off: number, v: bigint): void {
+  const hi = Number((v >> 32n) & 0xffffffffn);
+  const lo = Number(v & 0xffffffffn);
+  putU32(b, off, hi);
+  putU32(b, off + 4, lo);
 }
 
 export function decodeProposal(data: Uint8Array): Proposal | undefined {

@@ -17,6 +17,7 @@ import { headerToWire, kvToWire } from "./convert.js";
 import type { Event, Header } from "./kv.js";
 import { messageCodec } from "./proto.js";
 import type { WireKeyValue } from "./wire.js";
+import { int64Len, writeInt64 } from "./varint.js";
 
 export interface WireEvent {
   type: number;
@@ -33,37 +34,6 @@ export function eventToWire(e: Event): WireEvent {
 const watchResponse = messageCodec<unknown>("etcdserverpb.WatchResponse");
 /** The protobufjs serializer of WatchResponse objects (the Watch method's own). */
 export const serializeWatchResponse = (value: unknown): Buffer => watchResponse.encode(value);
-
-// ------------------------------------------------------------------ varints (as protobufjs writes them)
-
-/** Bytes of an int64 / uint64 field value given as a safe integer (negative: 10-byte two's complement). */
-function int64Len(n: number): number {
-  if (n < 0) return 10;
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    len++;
-  }
-  return len;
-}
-
-function writeInt64(buf: Buffer, pos: number, n: number): number {
-  if (n < 0) {
-    let v = BigInt.asUintN(64, BigInt(n));
-    for (let i = 0; i < 9; i++) {
-      buf[pos++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    buf[pos++] = Number(v);
-    return pos;
-  }
-  while (n >= 0x80) {
-    buf[pos++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  buf[pos++] = n;
-  return pos;
-}
 
 // ------------------------------------------------------------------ cached pieces
 

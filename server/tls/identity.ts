@@ -61,11 +61,15 @@ export function identityOf(req: IncomingMessage): CallerIdentity | undefined {
 
 /** The identity of the connection a gRPC call came on. */
 export function peerIdentity(call: { getPeer(): string }): CallerIdentity | undefined {
+  // plaintext (or no verified certificate yet): skip building getPeer()'s string for every call
+  if (withIdentity === 0) return undefined;
   const e = byPeer.get(call.getPeer());
   return e && e.live === 1 ? e.identity : undefined;
 }
 
 const byPeer = new Map<string, { identity: CallerIdentity | undefined; live: number }>();
+/** How many entries of byPeer have an identity. */
+let withIdentity = 0;
 
 /** grpc-js's getPeer() for this socket-like object. */
 export function peerKey(s: PeerAddressed): string | undefined {
@@ -96,11 +100,18 @@ export function trackCallerConnection(session: ServerHttp2Session, socket: Socke
   const e = byPeer.get(key);
   if (e) {
     e.live++;
+    if (e.identity) withIdentity--;
     e.identity = undefined; // shared key: no answer while both live
-  } else byPeer.set(key, { identity, live: 1 });
+  } else {
+    byPeer.set(key, { identity, live: 1 });
+    if (identity) withIdentity++;
+  }
   closed(() => {
     const cur = byPeer.get(key);
     if (!cur) return;
-    if (--cur.live <= 0) byPeer.delete(key);
+    if (--cur.live <= 0) {
+      byPeer.delete(key);
+      if (cur.identity) withIdentity--;
+    }
   });
 }

@@ -23,26 +23,27 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Metadata } from "@grpc/grpc-js";
 import { ErrCtxCanceled, ErrCtxDeadlineExceeded } from "../../pb/errors.js";
+import { LazySignal } from "../../etcdserver/requests/context.js";
 
 /** The context of each guarded call, by its request metadata (the object the handler receives). */
-const contexts = new WeakMap<Metadata, AbortSignal>();
+const contexts = new WeakMap<Metadata, LazySignal>();
 
-/** The call's context, if the deadline guard saw the call. */
-export function requestSignal(metadata: Metadata): AbortSignal | undefined {
+/** The call's context, if the deadline guard saw the call (an AbortSignal is made only if asked for). */
+export function requestSignal(metadata: Metadata): LazySignal | undefined {
   return contexts.get(metadata);
 }
 
 export function deadlineGuard(): grpc.ServerInterceptor {
   return (method, call) => {
     if (method.requestStream || method.responseStream) return new grpc.ServerInterceptingCall(call);
-    const ac = new AbortController();
+    const ac = new LazySignal();
     let answered = false;
     let fromHandler = false;
     let fallback = false;
 
     const expire = () => {
       if (answered) return;
-      if (!ac.signal.aborted) ac.abort(ErrCtxDeadlineExceeded);
+      if (!ac.aborted) ac.abort(ErrCtxDeadlineExceeded);
       if (fallback) return;
       fallback = true;
       // The handler answers from its abort listeners within this turn; if it did not, etcd's text.
@@ -65,7 +66,7 @@ export function deadlineGuard(): grpc.ServerInterceptor {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nxt) => {
-            contexts.set(metadata, ac.signal);
+            contexts.set(metadata, ac);
             nxt(metadata);
           },
           onCancel: () => {

@@ -3,9 +3,8 @@ import type { ServerMetrics } from "../../metrics/metrics.js";
 import type { ClientServices } from "../../etcdserver/requests/services.js";
 import { serviceDefinition } from "../../pb/grpc-services.js";
 import { clusterService } from "./cluster-service.js";
-import { KV_RAW_METHODS, kvService } from "./kv-service.js";
+import { kvDefinition, kvService } from "./kv-service.js";
 import { maintenanceService } from "./maintenance-service.js";
-import { keepRawBytes } from "./raw-requests.js";
 import { learnerGuard, type LearnerView } from "./learner-guard.js";
 import { deadlineGuard } from "./deadline-guard.js";
 import { leaseService } from "./lease-service.js";
@@ -43,7 +42,7 @@ export function createGrpcServer(services: ClientServices, metrics: ServerMetric
     ...opts.connectionOptions,
     interceptors,
   });
-  g.addService(keepRawBytes(serviceDefinition("etcdserverpb", "KV"), KV_RAW_METHODS), kvService(services.kv, metrics));
+  g.addService(kvDefinition(), kvService(services.kv, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Maintenance"), maintenanceService(services.maintenance, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Cluster"), clusterService(services.cluster, metrics));
   g.addService(serviceDefinition("etcdserverpb", "Lease"), leaseService(services.lease, metrics));

@@ -3,7 +3,7 @@ import type { ServerMetrics } from "../../metrics/metrics.js";
 import { ErrCtxCanceled } from "../../pb/errors.js";
 import { requestSignal } from "./deadline-guard.js";
 import { grpcCodeName, toServiceError } from "./errors.js";
-import { requestContext, type RequestContext } from "../../etcdserver/requests/context.js";
+import { requestContext, type LazySignal, type RequestContext } from "../../etcdserver/requests/context.js";
 import { credentialsOf } from "./credentials.js";
 import { trace, TRACING } from "../../util/latency-trace.js";
 
@@ -15,7 +15,7 @@ export function streamSignal(call: { once(event: "cancelled", f: () => void): un
 }
 
 /** The call's context: the deadline guard's, or (a call the guard did not see) one that ends when the client goes away. */
-function callSignal(call: ServerUnaryCall<unknown, unknown>): AbortSignal {
+function callSignal(call: ServerUnaryCall<unknown, unknown>): AbortSignal | LazySignal {
   return requestSignal(call.metadata) ?? streamSignal(call);
 }
 
@@ -26,12 +26,13 @@ function callSignal(call: ServerUnaryCall<unknown, unknown>): AbortSignal {
  */
 export function unary<Req, Res>(metrics: ServerMetrics, service: string, method: string, fn: (ctx: RequestContext, req: Req) => Promise<Res>) {
   const labels = { grpc_type: "unary", grpc_service: service, grpc_method: method };
+  const ok = { ...labels, grpc_code: "OK" };
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     metrics.grpcStarted.inc(labels);
     if (TRACING) trace("recv", 0, method);
     fn(requestContext(callSignal(call), credentialsOf(call)), call.request).then(
       (res) => {
-        metrics.grpcHandled.inc({ ...labels, grpc_code: "OK" });
+        metrics.grpcHandled.inc(ok);
         if (TRACING) trace("reply", 0, method);
         callback(null, res);
       },

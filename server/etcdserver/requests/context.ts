@@ -7,6 +7,8 @@
  * credentials as its transport delivered them: the adapters fill them in, the request layer checks
  * them, once for all of them (access.ts).
  */
+import type { ContextSignal } from "../request-context.js";
+
 export interface RequestContext {
   readonly signal: AbortSignal;
   /**
@@ -26,9 +28,72 @@ export interface RequestContext {
 /** Never aborts: for what the member asks of itself (auto compaction, a lease session of its own). */
 const NEVER = new AbortController().signal;
 
-export function requestContext(signal?: AbortSignal, credentials: { token?: string; certCommonName?: string } = {}): RequestContext {
-  const ctx: { signal: AbortSignal; token?: string; certCommonName?: string } = { signal: signal ?? NEVER };
+/**
+ * A call's context that makes its AbortSignal only when something asks for `signal`. Every unary
+ * gRPC call has a context, but a put only waits on it through the proposer, which needs no
+ * AbortSignal; creating one per call (and its EventTarget) was a visible share of a put's CPU.
+ * Aborting it aborts the AbortSignal too, if one was made (or makes it aborted when asked later).
+ */
+export class LazySignal implements ContextSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: Array<() => void> = [];
+  private controller: AbortController | undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const ls = this.listeners;
+    this.listeners = [];
+    for (const f of ls) f();
+  }
+
+  /** Listeners run once, when it aborts (so `once` changes nothing). */
+  addEventListener(_type: "abort", f: () => void): void {
+    if (!this.aborted) this.listeners.push(f);
+  }
+
+  removeEventListener(_type: "abort", f: () => void): void {
+    const i = this.listeners.indexOf(f);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+
+  /** The context as an AbortSignal (made on first use). */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+}
+
+/** The LazySignal each context made from one was made from (a copy of the context is not in here). */
+const lazySignals = new WeakMap<RequestContext, LazySignal>();
+
+export function requestContext(signal?: AbortSignal | LazySignal, credentials: { token?: string; certCommonName?: string } = {}): RequestContext {
+  let ctx: { signal: AbortSignal; token?: string; certCommonName?: string };
+  if (signal instanceof LazySignal) {
+    const lazy = signal;
+    ctx = {
+      get signal() {
+        return lazy.signal;
+      },
+    };
+    lazySignals.set(ctx, lazy);
+  } else ctx = { signal: signal ?? NEVER };
   if (credentials.token !== undefined) ctx.token = credentials.token;
   if (credentials.certCommonName) ctx.certCommonName = credentials.certCommonName;
   return ctx;
+}
+
+/**
+ * What a waiter that needs no AbortSignal waits on: the LazySignal the context was made from (so no
+ * AbortSignal is made), else the context's signal. A copy of a context with another signal (a
+ * recipe's own-time context, api/v3client) is a different object and answers its own signal.
+ */
+export function waitSignal(ctx: RequestContext): ContextSignal {
+  return lazySignals.get(ctx) ?? ctx.signal;
 }

@@ -24,7 +24,7 @@ import { ErrEmptyKey, ErrKeyNotFound } from "../../pb/errors.js";
 import { isTxnReadOnly } from "../txn-kinds.js";
 import type * as kv from "../../pb/kv.js";
 import type { WireCompactionRequest, WireDeleteRangeRequest, WireHeader, WireKeyValue, WirePutRequest, WireRangeRequest, WireTxnRequest, WithRaw } from "../../pb/wire.js";
-import type { RequestContext } from "./context.js";
+import { waitSignal, type RequestContext } from "./context.js";
 import type { Access } from "./access.js";
 import type { AuthInfo } from "../../auth/auth-store.js";
 
@@ -60,7 +60,7 @@ export class KvRequests implements KvService {
     const req = putFromWire(msg);
     validatePut(req);
     const ai = await this.access?.check(ctx, (a) => this.access!.put(a, req, this.leaseKeys(req.lease)));
-    const { header, response } = await this.server.put(raw, ctx.signal, this.access?.stampOf(ai));
+    const { header, response } = await this.server.put(raw, waitSignal(ctx), this.access?.stampOf(ai));
     return { header: headerToWire(header), ...putResponseToWire(response) };
   }
 
@@ -85,7 +85,7 @@ export class KvRequests implements KvService {
   async compact(ctx: RequestContext, { raw, msg }: WithRaw<WireCompactionRequest>) {
     const req = compactionFromWire(msg);
     const ai = await this.access?.check(ctx, this.access.admin);
-    const { header } = await this.server.compact(raw, req.physical, ctx.signal, this.access?.stampOf(ai));
+    const { header } = await this.server.compact(raw, req.physical, waitSignal(ctx), this.access?.stampOf(ai));
     return { header: headerToWire(header) };
   }
 
@@ -111,14 +111,14 @@ export class KvRequests implements KvService {
   async deleteRangeOf(ctx: RequestContext, req: kv.DeleteRangeRequest, raw: Buffer): Promise<Applied<kv.DeleteRangeResponse>> {
     validateDeleteRange(req);
     const ai = await this.access?.check(ctx, (a) => this.access!.deleteRange(a, req));
-    return this.server.deleteRange(raw, ctx.signal, this.access?.stampOf(ai));
+    return this.server.deleteRange(raw, waitSignal(ctx), this.access?.stampOf(ai));
   }
 
   /** A validated txn, checked: a read-only one is also refused if the auth revision moved while it was served. */
   private async txnChecked(ctx: RequestContext, req: kv.TxnRequest, raw: Buffer): Promise<Applied<kv.TxnResponse>> {
-    if (!this.access) return this.server.txn(raw, req, ctx.signal);
+    if (!this.access) return this.server.txn(raw, req, waitSignal(ctx));
     const ai: AuthInfo | undefined = await this.access.check(ctx, (a) => this.access!.txn(a, req));
-    const res = await this.server.txn(raw, req, ctx.signal, this.access.stampOf(ai));
+    const res = await this.server.txn(raw, req, waitSignal(ctx), this.access.stampOf(ai));
     if (isTxnReadOnly(req)) this.access.stillCurrent(ai);
     return res;
   }
