@@ -59,13 +59,20 @@ export function identityOf(req: IncomingMessage): CallerIdentity | undefined {
   return verified.get(req.socket);
 }
 
-/** The identity of the connection a gRPC call came on. */
+/**
+ * The identity of the connection a gRPC call came on. Asked for every call: while no registered
+ * connection has an identity (plaintext, or no verified client certificate) the answer is known
+ * without building the call's peer string (grpc-js's getPeer goes through the http2 session's socket proxy).
+ */
 export function peerIdentity(call: { getPeer(): string }): CallerIdentity | undefined {
+  if (identified === 0) return undefined;
   const e = byPeer.get(call.getPeer());
   return e && e.live === 1 ? e.identity : undefined;
 }
 
 const byPeer = new Map<string, { identity: CallerIdentity | undefined; live: number }>();
+/** How many entries of byPeer have an identity. */
+let identified = 0;
 
 /** grpc-js's getPeer() for this socket-like object. */
 export function peerKey(s: PeerAddressed): string | undefined {
@@ -96,11 +103,17 @@ export function trackCallerConnection(session: ServerHttp2Session, socket: Socke
   const e = byPeer.get(key);
   if (e) {
     e.live++;
+    if (e.identity) identified--;
     e.identity = undefined; // shared key: no answer while both live
-  } else byPeer.set(key, { identity, live: 1 });
+  } else {
+    byPeer.set(key, { identity, live: 1 });
+    if (identity) identified++;
+  }
   closed(() => {
     const cur = byPeer.get(key);
     if (!cur) return;
-    if (--cur.live <= 0) byPeer.delete(key);
+    if (--cur.live > 0) return;
+    byPeer.delete(key);
+    if (cur.identity) identified--;
   });
 }
