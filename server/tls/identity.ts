@@ -8,8 +8,8 @@
  *
  * Both are undefined for a plaintext connection, a TLS connection without a verified client certificate, or when the
  * connection cannot be told apart (below). Note: etcd itself never takes the CN for a gateway request (its gateway
- * proxies over gRPC with the server's own certificate and AuthInfoFromTLS ignores "grpcgateway-accept" calls), and
- * while auth is on it refuses a gateway request whose certificate has a CN: embed/access-control.ts does the same.
+ * proxies over gRPC with the server's own certificate and AuthInfoFromTLS ignores "grpcgateway-accept" calls);
+ * whether etcd-ts's gateway should is the auth layer's call.
  *
  * How a call finds its connection: grpc-js gives handlers no way to their socket, only `call.getPeer()`
  * ("address:port" of the session's socket), and some connections reach grpc-js through a stream wrapper
@@ -59,17 +59,20 @@ export function identityOf(req: IncomingMessage): CallerIdentity | undefined {
   return verified.get(req.socket);
 }
 
-/** The identity of the connection a gRPC call came on. */
+/**
+ * The identity of the connection a gRPC call came on. Asked for every call: while no registered
+ * connection has an identity (plaintext, or no verified client certificate) the answer is known
+ * without building the call's peer string (grpc-js's getPeer goes through the http2 session's socket proxy).
+ */
 export function peerIdentity(call: { getPeer(): string }): CallerIdentity | undefined {
-  // plaintext (or no verified certificate yet): skip building getPeer()'s string for every call
-  if (withIdentity === 0) return undefined;
+  if (identified === 0) return undefined;
   const e = byPeer.get(call.getPeer());
   return e && e.live === 1 ? e.identity : undefined;
 }
 
 const byPeer = new Map<string, { identity: CallerIdentity | undefined; live: number }>();
 /** How many entries of byPeer have an identity. */
-let withIdentity = 0;
+let identified = 0;
 
 /** grpc-js's getPeer() for this socket-like object. */
 export function peerKey(s: PeerAddressed): string | undefined {
@@ -100,18 +103,17 @@ export function trackCallerConnection(session: ServerHttp2Session, socket: Socke
   const e = byPeer.get(key);
   if (e) {
     e.live++;
-    if (e.identity) withIdentity--;
+    if (e.identity) identified--;
     e.identity = undefined; // shared key: no answer while both live
   } else {
     byPeer.set(key, { identity, live: 1 });
-    if (identity) withIdentity++;
+    if (identity) identified++;
   }
   closed(() => {
     const cur = byPeer.get(key);
     if (!cur) return;
-    if (--cur.live <= 0) {
-      byPeer.delete(key);
-      if (cur.identity) withIdentity--;
-    }
+    if (--cur.live > 0) return;
+    byPeer.delete(key);
+    if (cur.identity) identified--;
   });
 }

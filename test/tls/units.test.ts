@@ -229,4 +229,26 @@ describe("caller identity by connection", () => {
     assert.equal(peerIdentity(call), undefined);
     assert.equal(peerIdentity({ getPeer: () => "unknown" }), undefined);
   });
+
+  test("while no connection has an identity, a call's peer string is not built (asked for every call)", () => {
+    const session = (remoteAddress: string, remotePort: number) => ({ socket: { remoteAddress, remotePort } }) as unknown as ServerHttp2Session;
+    const closers: Array<() => void> = [];
+    const closed = (cb: () => void) => void closers.push(cb);
+    let built = 0;
+    const call = (peer: string) => ({ getPeer: () => (built++, peer) });
+    // a plaintext connection (no identity)
+    trackCallerConnection(session("10.2.2.2", 6000), { remoteAddress: "10.2.2.2", remotePort: 6000 } as Socket, undefined, closed);
+    assert.equal(peerIdentity(call("10.2.2.2:6000")), undefined);
+    assert.equal(built, 0);
+    // a verified one: looked up by its peer string
+    trackCallerConnection(session("10.2.2.3", 6001), { remoteAddress: "10.2.2.3", remotePort: 6001 } as Socket, { commonName: "bob", fingerprint256: "z" }, closed);
+    assert.equal(peerIdentity(call("10.2.2.3:6001"))?.commonName, "bob");
+    assert.equal(peerIdentity(call("10.2.2.2:6000")), undefined);
+    assert.equal(built, 2);
+    // once it is closed, none again
+    for (const c of closers) c();
+    built = 0;
+    assert.equal(peerIdentity(call("10.2.2.3:6001")), undefined);
+    assert.equal(built, 0);
+  });
 });

@@ -48,6 +48,11 @@ export class Access {
       if (!ai) throw ErrInvalidAuthToken;
       return ai;
     }
+    return this.byCertificate(ctx);
+  }
+
+  /** Without a token: the verified certificate's user under --client-cert-auth, else nobody. */
+  private byCertificate(ctx: RequestContext): AuthInfo | undefined {
     if (ctx.certCommonName && this.d.clientCertAuth) return { user: ctx.certCommonName, revision: this.d.store.revision };
     return undefined;
   }
@@ -59,7 +64,8 @@ export class Access {
 
   /** Identifies the caller and runs `check` on it: the caller, for a stamp or a later stillCurrent. */
   async check(ctx: RequestContext, check: (ai: AuthInfo | undefined) => void): Promise<AuthInfo | undefined> {
-    const ai = await this.identify(ctx);
+    // every request comes here: one without a token is identified without another async hop
+    const ai = ctx.token ? await this.identify(ctx) : this.byCertificate(ctx);
     check(ai);
     return ai;
   }
