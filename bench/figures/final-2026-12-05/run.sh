@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Final interleaved figures: etcd-ts (main as merged) beside etcd 3.4.23, etcdprobe.
+set -u
+P=${ETCDPROBE_DIR:-/work/shared/tools/etcdprobe}
+export RESULTS=${RESULTS:-/tmp/final/results} DUR=5s APPEND=1 WORKDIR=/tmp/final/work BASEPORT=31100 FAILOVER_SIZES=""
+run() { # run SIZES LABEL BIN [FAILOVER]
+  echo "=== $1 $2 $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)"
+  SIZES="$1" SERVER_BIN="$3" LABEL="$2" FAILOVER_SIZES="${4:-}" TRIALS=2 "$P/baseline.sh" > /dev/null 2>&1
+}
+TS="node /work/main/dist/server/main.js"
+for pass in 1 2; do
+  if [ $pass = 1 ]; then run "1 3" etcd-ts "$TS"; run "1 3" etcd /usr/bin/etcd; else run "1 3" etcd /usr/bin/etcd; run "1 3" etcd-ts "$TS"; fi
+done
+run "5 7" etcd-ts "$TS"; run "5 7" etcd /usr/bin/etcd
+SIZES="" ; run "" etcd-ts "$TS" 3; run "" etcd /usr/bin/etcd 3
+echo DONE
