@@ -13,6 +13,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
+import { tokenFor } from "../../ansible-free-scripts/auth/auth-client.js";
+import { parseEndpoints } from "../../ansible-free-scripts/backup/snapshot-client.js";
 import { etcdctl } from "../support/etcdctl.js";
 import type { Flavor, MemberProcess } from "../support/launcher.js";
 import { sideBySide } from "../support/side-by-side.js";
@@ -45,21 +47,9 @@ function maintenanceCall(endpoint: string, method: string, req: object, token?: 
   });
 }
 
-async function authenticate(endpoint: string, name: string, password: string): Promise<string> {
-  const Ctor = clientConstructor("etcdserverpb", "Auth");
-  const client = new Ctor(endpoint, grpc.credentials.createInsecure());
-  try {
-    return await new Promise<string>((resolve, reject) =>
-      (client.Authenticate as (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: { token: string }) => void) => void).call(
-        client,
-        { name, password },
-        { deadline: Date.now() + 15_000 },
-        (e, r) => (e ? reject(e) : resolve(r.token)),
-      ),
-    );
-  } finally {
-    client.close();
-  }
+/** The caller's token, as the kit's own auth client gets it. */
+function authenticate(endpoint: string, name: string, password: string): Promise<string> {
+  return tokenFor(parseEndpoints([endpoint], {})[0]!, {}, { user: name, password }, 15_000);
 }
 
 /** A gateway answer: the status and, for an error, its JSON body (a stream's first line). */

@@ -14,12 +14,12 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import { caPaths, clientPaths } from "../../pki/layout.js";
-import { clientConstructor } from "../../server/pb/grpc-services.js";
+import { tokenFor } from "../../ansible-free-scripts/auth/auth-client.js";
+import { parseEndpoints } from "../../ansible-free-scripts/backup/snapshot-client.js";
 import { etcdctl } from "../support/etcdctl.js";
 import type { Flavor } from "../support/launcher.js";
 import { httpsGet, httpsPost, TlsCluster } from "../support/tls-cluster.js";
@@ -112,22 +112,9 @@ test("gateway under --client-cert-auth: a certificate with a CN is refused while
  * A token on `flavor`, for the gateway rows (over gRPC: the gateway refuses the PKI's
  * certificates while auth is on, and every client certificate of the PKI has a CN).
  */
-async function tokenOverGrpc(flavor: Flavor, name: string, password: string): Promise<string> {
-  const c = clusters.get(flavor)!;
+/** A token over gRPC, the connection made with `name`'s client certificate (the kit's own auth client). */
+function tokenOverGrpc(flavor: Flavor, name: string, password: string): Promise<string> {
   const cert = clientPaths(pki, name);
-  const creds = grpc.credentials.createSsl(readFileSync(caPaths(pki).cert), readFileSync(cert.key), readFileSync(cert.cert));
-  const Ctor = clientConstructor("etcdserverpb", "Auth");
-  const client = new Ctor(new URL(c.endpoints[0]!).host, creds);
-  try {
-    return await new Promise<string>((resolve, reject) =>
-      (client.Authenticate as (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: { token: string }) => void) => void).call(
-        client,
-        { name, password },
-        { deadline: Date.now() + 15_000 },
-        (e, r) => (e ? reject(e) : resolve(r.token)),
-      ),
-    );
-  } finally {
-    client.close();
-  }
+  const tls = { cacert: caPaths(pki).cert, cert: cert.cert, key: cert.key };
+  return tokenFor(parseEndpoints([clusters.get(flavor)!.endpoints[0]!], tls)[0]!, tls, { user: name, password }, 15_000);
 }
