@@ -225,7 +225,7 @@ function transportsOf(flags: FlagValues, fixed: boolean): Transport[] {
   return flags.tls ? ["tls", "plaintext"] : flags.insecure ? ["plaintext"] : ["tls"];
 }
 
-/** --user/--password-file for servers that already run; --auth FILE for the local clusters the bench brings up. */
+/** --user/--password-file for servers that already run; --auth FILE (with --auth-cost: also without) for the clusters the bench brings up, local or on --target hosts. */
 function authOf(flags: FlagValues, fixed: boolean): { credentials: Credentials | undefined; authFile: string | undefined; authModes?: AuthMode[] } {
   const authFile = flags.auth as string | undefined;
   if (flags["auth-cost"] && authFile === undefined) throw new UsageError("--auth-cost runs each topology without and with auth: give the auth file with --auth FILE");
