@@ -19,7 +19,7 @@ import { sideBySide } from "../support/side-by-side.js";
  */
 function verdictLines(r: CtlResult): string[] {
   return (r.stdout + "\n" + r.stderr)
-    .replace(/\d+ \/ \d+ +[\d.]+%( +\d+m\d+s)?/g, "\n")
+    .replace(/\d+ \/ \d+ +[\d.]+%( +(\d+m)?\d+s)?/g, "\n")
     .split(/[\r\n]+/)
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("{\"level\"") && !/^\d+ \/ \d+/.test(l) && !l.includes("Bom"));

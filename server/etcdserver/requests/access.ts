@@ -65,7 +65,7 @@ export class Access {
   /** Identifies the caller and runs `check` on it: the caller, for a stamp or a later stillCurrent. */
   async check(ctx: RequestContext, check: (ai: AuthInfo | undefined) => void): Promise<AuthInfo | undefined> {
     // every request comes here: one without a token is identified without another async hop
-    const ai = ctx.token ? await this.identify(ctx) : this.byCertificate(ctx);
+    const ai = ctx.token !== undefined ? await this.identify(ctx) : this.byCertificate(ctx);
     check(ai);
     return ai;
   }
