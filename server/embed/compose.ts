@@ -317,6 +317,7 @@ function buildServices(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
     propose,
     isLeader: () => status.isLeader(),
     commitIndex: () => status.commitIndex,
+    appliedIndex: () => applier.appliedIndex,
     waitApplied: (index, signal) => st.appliedWaiter.wait(index, signal),
     checkQuota: (cost) => late.kv!.checkQuota(cost),
     logger,

@@ -19,8 +19,9 @@ export interface LeaseServerDeps {
   readonly lessor: Lessor;
   propose(kind: ProposalKind, payload: Uint8Array, signal?: AbortSignal, stamp?: AuthStamp): Promise<ApplyValue>;
   isLeader(): boolean;
-  /** Raft's commit index. */
+  /** Raft's commit index and this member's applied index. */
   commitIndex(): number;
+  appliedIndex(): number;
   /** Resolves once this member has applied `index` (AppliedWaiter); rejects when `signal` aborts. */
   waitApplied(index: number, signal: AbortSignal): Promise<void>;
   /** Refuses (ErrNoSpace, NOSPACE raised) a request of this cost over the space quota (quota-cost.ts). */
@@ -210,6 +211,8 @@ export class ServerLeases {
   private waitApplied(): Promise<void> {
     if (this.stopped) return Promise.reject(ErrStopped);
     const target = this.d.commitIndex();
+    // the common case (every keep-alive): nothing to wait for, so no controller and no timer
+    if (this.d.appliedIndex() >= target) return Promise.resolve();
     const wait = new AbortController();
     this.applyWaits.add(wait);
     const cancelTimer = (this.d.clock ?? SYSTEM_CLOCK).after(APPLY_WAIT_MS, () => wait.abort(ErrTimeoutWaitAppliedIndex));

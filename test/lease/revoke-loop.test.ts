@@ -28,6 +28,7 @@ function leader(n: number) {
     lessor,
     isLeader: () => isLeader,
     commitIndex: () => 0,
+    appliedIndex: () => 0,
     waitApplied: async () => undefined,
     checkQuota: () => undefined,
     logger: silent,
