@@ -14,30 +14,12 @@ import { toApiError } from "../../server/etcdserver/requests/api-errors.js";
 import type { ClientServices } from "../../server/etcdserver/requests/services.js";
 import type { LeaseRequests } from "../../server/etcdserver/requests/lease.js";
 import * as api from "../../server/pb/errors.js";
-import type { WireRangeRequest } from "../../server/pb/wire.js";
+import { rangeRequest } from "../../server/api/concurrency/client.js";
 import { InprocCluster } from "../support/inproc/cluster.js";
 
 const TTL_S = 2;
 /** Ticks in `ms` (a tick is one 100 ms heartbeat). */
 const ticks = (ms: number) => Math.round(ms / 100);
-
-function rangeOf(key: string): WireRangeRequest {
-  return {
-    key: Buffer.from(key),
-    range_end: Buffer.alloc(0),
-    limit: 0,
-    revision: 0,
-    sort_order: 0,
-    sort_target: 0,
-    serializable: false,
-    keys_only: false,
-    count_only: false,
-    min_mod_revision: 0,
-    max_mod_revision: 0,
-    min_create_revision: 0,
-    max_create_revision: 0,
-  };
-}
 
 describe("in-process member: a simple token ends --auth-token-ttl after its last use, on the member's clock", { timeout: 120_000 }, () => {
   let c: InprocCluster;
@@ -78,24 +60,24 @@ describe("in-process member: a simple token ends --auth-token-ttl after its last
   test("accepted while used (each use renews it), refused a TTL after the last use", async () => {
     const { token } = await must(s.auth.authenticate(ctx(), { name: "alice", password: "apw" }));
     assert.match(token, /^[a-zA-Z]{16}\.[0-9]+$/, "etcd's simple token: 16 letters, '.', the raft index");
-    assert.ok("ok" in (await run(s.kv.range(ctx(token), rangeOf("foo")))));
+    assert.ok("ok" in (await run(s.kv.range(ctx(token), rangeRequest({ key: Buffer.from("foo") })))));
     // used every 1.5 s for 6 s: three times past the TTL since it was issued, never a TTL unused
     for (let i = 0; i < 4; i++) {
       await c.tick(ticks(1500));
-      const r = await run(s.kv.range(ctx(token), rangeOf("foo")));
+      const r = await run(s.kv.range(ctx(token), rangeRequest({ key: Buffer.from("foo") })));
       assert.ok("ok" in r, `use ${i + 1}, ${(i + 1) * 1.5} s after issue: ${JSON.stringify(r)}`);
     }
     // then unused for the TTL and a sweep (every second) past it
     await c.tick(ticks(TTL_S * 1000 + 1100));
-    assert.deepEqual(await run(s.kv.range(ctx(token), rangeOf("foo"))), { err: api.ErrInvalidAuthToken });
+    assert.deepEqual(await run(s.kv.range(ctx(token), rangeRequest({ key: Buffer.from("foo") }))), { err: api.ErrInvalidAuthToken });
     // a fresh Authenticate works again: only that token ended
     const fresh = await must(s.auth.authenticate(ctx(), { name: "alice", password: "apw" }));
-    assert.ok("ok" in (await run(s.kv.range(ctx(fresh.token), rangeOf("foo")))));
+    assert.ok("ok" in (await run(s.kv.range(ctx(fresh.token), rangeRequest({ key: Buffer.from("foo") })))));
   });
 
   test("a token unused for just under the TTL is still accepted", async () => {
     const { token } = await must(s.auth.authenticate(ctx(), { name: "alice", password: "apw" }));
     await c.tick(ticks(TTL_S * 1000) - 1);
-    assert.ok("ok" in (await run(s.kv.range(ctx(token), rangeOf("foo")))));
+    assert.ok("ok" in (await run(s.kv.range(ctx(token), rangeRequest({ key: Buffer.from("foo") })))));
   });
 });

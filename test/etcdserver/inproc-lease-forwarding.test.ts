@@ -158,6 +158,25 @@ describe("in-process cluster of 3: lease requests to a follower reach the leader
   });
 });
 
+/**
+ * A 60 s lease on the leader, then a put whose entries the leader writes behind a stalled disk: the
+ * followers acknowledge, so it commits; its first write goes on and the next (the one before applying)
+ * waits, so commit > applied while the disk stays stalled. A long election timeout (the caller's
+ * cluster) keeps the stalled leader in place.
+ */
+async function leaderBehindOnApply(c: InprocCluster): Promise<{ leader: InprocMember; id: bigint; p: Promise<unknown> }> {
+  const leader = c.leader()!;
+  const g = await c.outcome(grantLease(leader.server, 60), 5);
+  const id = (g as { value: { id: bigint } }).value.id;
+  c.stallDisk(leader.name);
+  const p = put(leader.server, "k", "v");
+  await c.settle();
+  c.resumeDisk(leader.name);
+  c.stallDisk(leader.name);
+  await c.settle();
+  return { leader, id, p };
+}
+
 describe("in-process cluster of 3: the leader's wait for its applied index (ServerLeases.waitApplied)", { timeout: 120_000 }, () => {
   let c: InprocCluster | undefined;
   afterEach(async () => {
@@ -166,19 +185,8 @@ describe("in-process cluster of 3: the leader's wait for its applied index (Serv
   });
 
   test("a leader whose apply is behind its commit for a second (stalled disk) refuses keep-alive and time-to-live with ErrTimeoutWaitAppliedIndex at 1 s, not before", async () => {
-    // a long election timeout: followers keep the stalled leader for the whole test
     c = await InprocCluster.start({ size: 3, electionMs: 5000 });
-    const leader = c.leader()!;
-    const g = await c.outcome(grantLease(leader.server, 60), 5);
-    const id = (g as { value: { id: bigint } }).value.id;
-    // the put's entries are written behind a stalled disk; the followers acknowledge, so it commits;
-    // its first write then goes on and the next (the one before applying) waits: commit > applied
-    c.stallDisk(leader.name);
-    const p = put(leader.server, "k", "v");
-    await c.settle();
-    c.resumeDisk(leader.name);
-    c.stallDisk(leader.name);
-    await c.settle();
+    const { leader, id, p } = await leaderBehindOnApply(c);
     assert.ok(leader.server.status().raftIndex > leader.server.appliedIndex(), `commit ${leader.server.status().raftIndex} ahead of applied ${leader.server.appliedIndex()}`);
     const renew = leader.server.leases.renew(id);
     const ttl = leader.server.leases.timeToLive(id, false);
@@ -197,15 +205,7 @@ describe("in-process cluster of 3: the leader's wait for its applied index (Serv
 
   test("a leader that catches up within the second answers then, not at the timeout", async () => {
     c = await InprocCluster.start({ size: 3, electionMs: 5000 });
-    const leader = c.leader()!;
-    const g = await c.outcome(grantLease(leader.server, 60), 5);
-    const id = (g as { value: { id: bigint } }).value.id;
-    c.stallDisk(leader.name);
-    const p = put(leader.server, "k", "v");
-    await c.settle();
-    c.resumeDisk(leader.name);
-    c.stallDisk(leader.name);
-    await c.settle();
+    const { leader, id, p } = await leaderBehindOnApply(c);
     const renew = leader.server.leases.renew(id);
     assert.equal((await c.outcome(renew, 5)).state, "pending");
     c.resumeDisk(leader.name);
