@@ -31,6 +31,8 @@ import { metricsHttpHandler } from "./metrics-http.js";
 import { accessControlled } from "./access-control.js";
 import { peerHttpHandler } from "./peer-http.js";
 import { createPeerGrpcServer } from "../transport/peer-server.js";
+import { RaftStreamReceiver } from "../transport/raft-stream-receiver.js";
+import { peerMaxMessageBytes } from "../transport/limits.js";
 import { idToHex } from "../membership/ids.js";
 import { prepareMemberTls } from "../tls/member-tls.js";
 import type { TlsAcceptor } from "../tls/tls-acceptor.js";
@@ -82,7 +84,15 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
     }
     return out;
   };
-  const peerListeners = await listen("peer", cfg.listenPeerUrls, peerGrpc, peerHttpHandler(server), { keepalive: PEER_KEEPALIVE.policy }, tls.peer);
+  const raftStreams = new RaftStreamReceiver(server.peers, logger, peerMaxMessageBytes(cfg.maxRequestBytes));
+  const peerListeners = await listen(
+    "peer",
+    cfg.listenPeerUrls,
+    peerGrpc,
+    peerHttpHandler(server),
+    { keepalive: PEER_KEEPALIVE.policy, upgrade: (req, socket, head) => raftStreams.accept(req, socket, head) },
+    tls.peer,
+  );
   server.start();
   const clientListeners = await listen("client", cfg.listenClientUrls, grpcServer, httpHandler, { keepalive: keepalive.policy, streamingBodies: GATEWAY_STREAMING_BODIES, trackIdentities: true }, tls.client);
   const metricsListeners = await listen("metrics", cfg.listenMetricsUrls, undefined, metricsHttpHandler(httpHandler), {}, tls.metrics);

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "../log/logger.js";
 import { ConnectionGuard, type TrackedConnection } from "./connection-guard.js";
 import { sessionTap, type SessionTap } from "./grpc-session-tap.js";
@@ -30,6 +31,11 @@ export interface ListenerOptions {
   readonly plaintext?: boolean;
   /** Register each gRPC connection's client-certificate identity for peerIdentity(call) (the client port). */
   readonly trackIdentities?: boolean;
+  /**
+   * HTTP/1.1 upgrade requests (the peer port's raft streams): the handler owns the connection from then on. The
+   * connection counts as busy until it closes. Without it, an upgrade request is answered as any other request.
+   */
+  readonly upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 /** The first byte of a TLS handshake record. */
@@ -75,6 +81,17 @@ export class SniffingListener {
       this.injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     }
     this.http = createHttp1Server(this.trackRequests(withBodyDeadline(httpHandler, this.timeouts.bodyMs, opts.streamingBodies ?? new Set())), this.timeouts);
+    const upgrade = opts.upgrade;
+    if (upgrade) {
+      this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const conn = this.guard.of(socket as Socket) ?? this.decrypted.get(socket as Socket);
+        if (conn) {
+          conn.begin();
+          socket.once("close", () => conn.end());
+        }
+        upgrade(req, socket, head);
+      });
+    }
     this.net = createNetServer({ noDelay: true }, (socket) => this.route(socket));
   }
 

@@ -1,6 +1,6 @@
 /**
- * How a member reaches its peers: gRPC channel credentials for the raft streams (server/transport) and a GET for the
- * peer port's HTTP side (/members, on join). An http:// peer URL is dialled in plaintext; an https:// one with TLS as
+ * How a member reaches its peers: an HTTP upgrade for the raft streams (server/transport), gRPC channel credentials for
+ * snapshots, and a GET for the peer port's HTTP side (/members, on join). An http:// peer URL is dialled in plaintext; an https:// one with TLS as
  * etcd's peer transport (transport.TLSInfo.ClientConfig): the peer's certificate is verified against
  * --peer-trusted-ca-file (the system's roots without one) and must be valid for the URL's host; the member presents
  * its --peer-cert-file, read again for every new connection (etcd's GetClientCertificate), so a rotated certificate
@@ -39,6 +39,9 @@ export interface PeerResponse {
   readonly body: string;
 }
 
+/** The outcome of an upgrade: the connection, or the peer's refusal. */
+export type Upgrade = { readonly ok: true; readonly socket: Socket; readonly head: Buffer } | { readonly ok: false; readonly status: number; readonly body: string };
+
 export class PeerDialer {
   private readonly secure: grpc.ChannelCredentials | undefined;
 
@@ -72,6 +75,32 @@ export class PeerDialer {
       req.on("timeout", () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
       req.on("error", reject);
       req.end(jsonBody);
+    });
+  }
+
+  /**
+   * An HTTP/1.1 upgrade to `protocol` at `path` of a peer URL (a raft stream): the bare connection
+   * (TLS for https) once the peer answers 101, or the peer's answer when it refuses.
+   */
+  async upgrade(url: string, path: string, protocol: string, headers: Record<string, string>, timeoutMs: number): Promise<Upgrade> {
+    const u = new URL(path, url);
+    const options = u.protocol === "https:" ? await this.tlsOptions(u.hostname) : {};
+    const request = u.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = request(u, { ...options, method: "GET", headers: { ...headers, connection: "Upgrade", upgrade: protocol }, timeout: timeoutMs, agent: false });
+      req.on("upgrade", (_res, socket, head) => {
+        socket.setTimeout(0);
+        resolve({ ok: true, socket, head });
+      });
+      req.on("response", (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ ok: false, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8").trim() }));
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+      req.on("error", reject);
+      req.end();
     });
   }
 

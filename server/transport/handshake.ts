@@ -1,7 +1,7 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { idToHex } from "../membership/ids.js";
 
-/** Who is calling whom, in which cluster: checked on every peer call so members of different clusters never mix. */
+/** Who is calling whom, in which cluster: checked on every peer call and raft stream so members of different clusters never mix. */
 export interface PeerIdentity {
   readonly clusterId: bigint;
   readonly from: bigint;
@@ -10,20 +10,31 @@ export interface PeerIdentity {
 
 export function identityMetadata(id: PeerIdentity): Metadata {
   const md = new Metadata();
-  md.set("x-etcd-cluster-id", idToHex(id.clusterId));
-  md.set("x-etcd-from", idToHex(id.from));
-  md.set("x-etcd-to", idToHex(id.to));
+  for (const [k, v] of Object.entries(identityHeaders(id))) md.set(k, v);
   return md;
 }
 
 export function readIdentity(md: Metadata): PeerIdentity | undefined {
-  const get = (k: string) => {
+  return identityFromHeaders((k) => {
     const v = md.get(k)[0];
+    return typeof v === "string" ? v : undefined;
+  });
+}
+
+/** The same identity as HTTP headers (a raft stream's upgrade request). */
+export function identityHeaders(id: PeerIdentity): Record<string, string> {
+  return { "x-etcd-cluster-id": idToHex(id.clusterId), "x-etcd-from": idToHex(id.from), "x-etcd-to": idToHex(id.to) };
+}
+
+/** Reads the identity from metadata or headers (`get` takes the lower-case name); undefined if any part is missing or malformed. */
+export function identityFromHeaders(get: (name: string) => string | undefined): PeerIdentity | undefined {
+  const id = (k: string) => {
+    const v = get(k);
     return typeof v === "string" && /^[0-9a-f]{1,16}$/.test(v) ? BigInt("0x" + v) : undefined;
   };
-  const clusterId = get("x-etcd-cluster-id");
-  const from = get("x-etcd-from");
-  const to = get("x-etcd-to");
+  const clusterId = id("x-etcd-cluster-id");
+  const from = id("x-etcd-from");
+  const to = id("x-etcd-to");
   return clusterId === undefined || from === undefined || to === undefined ? undefined : { clusterId, from, to };
 }
 

@@ -7,7 +7,8 @@ import { idToHex } from "../membership/ids.js";
 import { clientConstructor } from "../pb/grpc-services.js";
 import { encodeMessage } from "../raft/message-codec.js";
 import { MessageType, type Message } from "../raft/types.js";
-import { identityMetadata } from "./handshake.js";
+import { identityHeaders, identityMetadata, type PeerIdentity } from "./handshake.js";
+import { RAFT_STREAM_PATH, RAFT_STREAM_PROTOCOL } from "./raft-stream-receiver.js";
 import { PeerSender } from "./peer-sender.js";
 import { SNAPSHOT_CHUNK_BYTES } from "./limits.js";
 import { PeerDialer } from "../tls/peer-dialer.js";
@@ -21,9 +22,12 @@ export interface TransportHooks {
 }
 
 
+/** How long a peer has to answer a raft stream's upgrade. */
+const RAFT_STREAM_DIAL_MS = 5_000;
+
 /**
- * Sends raft messages to peers: one PeerSender stream per peer, snapshots on their own call so a
- * large transfer never blocks heartbeats. Peers come and go with membership (setPeers).
+ * Sends raft messages to peers: one PeerSender raft stream per peer, snapshots on their own gRPC
+ * call so a large transfer never blocks heartbeats. Peers come and go with membership (setPeers).
  */
 export class Transport {
   private readonly peers = new Map<bigint, { urls: string; client: grpc.Client; sender: PeerSender }>();
@@ -58,14 +62,16 @@ export class Transport {
       const target = new URL(m.peerUrls[0]!).host;
       const client = new this.Ctor(target, this.dialer.credentials(m.peerUrls[0]!), {
         "grpc.max_send_message_length": -1,
-        "grpc.max_receive_message_length": 64 * 1024, // peers answer with empty acknowledgements
+        "grpc.max_receive_message_length": 64 * 1024, // peers answer snapshots with empty acknowledgements
         "grpc.initial_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": 1000,
         "grpc.keepalive_time_ms": 10_000,
         "grpc.keepalive_timeout_ms": 5_000,
         "grpc.enable_channelz": 0, // nothing reads it; it costs allocations per call and message
       });
-      const sender = new PeerSender(client, { clusterId: this.clusterId, from: this.localId, to: id }, this.hooks, this.logger);
+      const url = m.peerUrls[0]!;
+      const dial = (identity: PeerIdentity) => this.dialer.upgrade(url, RAFT_STREAM_PATH, RAFT_STREAM_PROTOCOL, identityHeaders(identity), RAFT_STREAM_DIAL_MS);
+      const sender = new PeerSender(dial, { clusterId: this.clusterId, from: this.localId, to: id }, this.hooks, this.logger);
       this.peers.set(id, { urls: m.peerUrls.join(","), client, sender });
     }
   }

@@ -1,13 +1,15 @@
 /** A peer sending undecodable raft messages gets one warning per interval, not one per message. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EventEmitter } from "node:events";
-import * as grpc from "@grpc/grpc-js";
+import type { IncomingMessage } from "node:http";
+import { Duplex } from "node:stream";
 import pino from "pino";
-import { peerService, type PeerReceiver } from "../../server/transport/peer-service.js";
-import { identityMetadata } from "../../server/transport/handshake.js";
+import { encodeFrames, FrameKind } from "../../server/transport/frames.js";
+import { identityHeaders } from "../../server/transport/handshake.js";
+import type { PeerReceiver } from "../../server/transport/peer-service.js";
+import { RAFT_STREAM_PATH, RAFT_STREAM_PROTOCOL, RaftStreamReceiver } from "../../server/transport/raft-stream-receiver.js";
 
-test("undecodable peer messages: one warning per peer, however many arrive", () => {
+test("undecodable peer messages: one warning per peer, however many arrive", async () => {
   const lines: Array<Record<string, unknown>> = [];
   const logger = pino({ base: null }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
   let received = 0;
@@ -19,13 +21,16 @@ test("undecodable peer messages: one warning per peer, however many arrive", () 
     snapshotDir: () => "/nonexistent",
     onMemberRemoved: () => undefined,
   };
-  const svc = peerService(receiver, logger);
+  const rx = new RaftStreamReceiver(receiver, logger, 1 << 20);
   const streams = [3n, 4n].map((from) => {
-    const call = Object.assign(new EventEmitter(), { metadata: identityMetadata({ clusterId: 1n, from, to: 2n }), sendMetadata: () => undefined });
-    (svc.Stream as (c: unknown, cb: grpc.sendUnaryData<object>) => void)(call, () => undefined);
-    return call;
+    const socket = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb() });
+    const req = { url: RAFT_STREAM_PATH, headers: { upgrade: RAFT_STREAM_PROTOCOL, ...identityHeaders({ clusterId: 1n, from, to: 2n }) } } as unknown as IncomingMessage;
+    rx.accept(req, socket, Buffer.alloc(0));
+    return socket;
   });
-  for (let i = 0; i < 50; i++) for (const s of streams) s.emit("data", { messages: [Buffer.from("garbage"), Buffer.from([0xff])] });
+  const garbage = encodeFrames([Buffer.from("garbage"), Buffer.from([0xff])].map((payload) => ({ kind: FrameKind.Message, payload })));
+  for (let i = 0; i < 50; i++) for (const s of streams) s.push(garbage);
+  await new Promise((r) => setImmediate(r));
   const warned = lines.filter((l) => l.msg === "dropping an undecodable raft message");
   assert.equal(received, 0);
   assert.equal(warned.length, 2, JSON.stringify(warned.slice(0, 3)));
