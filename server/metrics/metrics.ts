@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { PendingCounts } from "./pending-counts.js";
 
 /** The series operators and the benchmark read, under etcd's names and buckets. */
 export class ServerMetrics {
@@ -24,13 +25,23 @@ export class ServerMetrics {
     buckets: exponential(0.001, 2, 14),
     registers: [this.registry],
   });
-  readonly grpcStarted = new Counter({ name: "grpc_server_started_total", help: "Total number of RPCs started on the server.", labelNames: ["grpc_type", "grpc_service", "grpc_method"], registers: [this.registry] });
-  readonly grpcHandled = new Counter({
+  readonly grpcStarted: Counter<"grpc_type" | "grpc_service" | "grpc_method"> = new Counter({
+    name: "grpc_server_started_total",
+    help: "Total number of RPCs started on the server.",
+    labelNames: ["grpc_type", "grpc_service", "grpc_method"],
+    registers: [this.registry],
+    collect: (): void => this.grpcStartedCounts.flush(),
+  });
+  readonly grpcHandled: Counter<"grpc_type" | "grpc_service" | "grpc_method" | "grpc_code"> = new Counter({
     name: "grpc_server_handled_total",
     help: "Total number of RPCs completed on the server, regardless of success or failure.",
     labelNames: ["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
     registers: [this.registry],
+    collect: (): void => this.grpcHandledCounts.flush(),
   });
+  /** The unary calls' counts under their method's fixed label sets, added to the two counters above when read. */
+  readonly grpcStartedCounts: PendingCounts<"grpc_type" | "grpc_service" | "grpc_method"> = new PendingCounts(this.grpcStarted);
+  readonly grpcHandledCounts: PendingCounts<"grpc_type" | "grpc_service" | "grpc_method" | "grpc_code"> = new PendingCounts(this.grpcHandled);
   readonly clientRequests = new Counter({ name: "etcd_server_client_requests_total", help: "The total number of client requests per client version.", labelNames: ["type", "client_api_version"], registers: [this.registry] });
   /** etcd's quota gauge: the configured --quota-backend-bytes (negative: disabled), 0 read as the 2 GiB default. */
   readonly quotaBackendBytes = new Gauge({ name: "etcd_server_quota_backend_bytes", help: "Current backend storage quota size in bytes.", registers: [this.registry] });

@@ -14,10 +14,16 @@ function supportedForLearner(path: string, message: unknown): boolean {
   return false;
 }
 
-/** A learner is not a voter: like etcd, it refuses every other RPC with UNAVAILABLE, before any handler runs. */
+/**
+ * A learner is not a voter: like etcd, it refuses every other RPC with UNAVAILABLE, before any handler runs.
+ * A member that is a voter when a call starts stays one (etcd has no way back from voter to learner:
+ * a learner is added as a new member and only promoted), so the call is handed on as it is, without a
+ * layer that would look at its message: one interceptor less on every call of a voter.
+ */
 export function learnerGuard(server: LearnerView): grpc.ServerInterceptor {
-  return (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
+  return (method, call) => {
+    if (!server.isLearner()) return call as grpc.ServerInterceptingCall;
+    return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMessage: (message, nxt) => {
@@ -29,4 +35,5 @@ export function learnerGuard(server: LearnerView): grpc.ServerInterceptor {
           },
         }),
     });
+  };
 }

@@ -26,13 +26,14 @@ function callSignal(call: ServerUnaryCall<unknown, unknown>): AbortSignal | Lazy
  */
 export function unary<Req, Res>(metrics: ServerMetrics, service: string, method: string, fn: (ctx: RequestContext, req: Req) => Promise<Res>) {
   const labels = { grpc_type: "unary", grpc_service: service, grpc_method: method };
-  const ok = { ...labels, grpc_code: "OK" };
+  const started = metrics.grpcStartedCounts.counterFor(labels);
+  const handledOk = metrics.grpcHandledCounts.counterFor({ ...labels, grpc_code: "OK" });
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    metrics.grpcStarted.inc(labels);
+    started();
     if (TRACING) trace("recv", 0, method);
     fn(requestContext(callSignal(call), credentialsOf(call)), call.request).then(
       (res) => {
-        metrics.grpcHandled.inc(ok);
+        handledOk();
         if (TRACING) trace("reply", 0, method);
         callback(null, res);
       },

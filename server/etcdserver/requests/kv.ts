@@ -93,11 +93,14 @@ export class KvRequests implements KvService {
 
   async rangeOf(ctx: RequestContext, req: kv.RangeRequest): Promise<Applied<kv.RangeResponse>> {
     validateRange(req);
-    if (!this.access) return this.server.range(req, ctx.signal);
+    // The waits take the context's LazySignal (waitSignal): asking for ctx.signal made an
+    // AbortController and its EventTarget for every read, most of which never wait at all.
+    const signal = waitSignal(ctx);
+    if (!this.access) return this.server.range(req, signal);
     // etcd: the linearizable read first, then the check, the read, and the revision check
-    if (!req.serializable) await this.server.linearizableRead(ctx.signal);
+    if (!req.serializable) await this.server.linearizableRead(signal);
     const ai = await this.access.check(ctx, (a) => this.access!.range(a, req.key, req.rangeEnd));
-    const res = await this.server.range({ ...req, serializable: true }, ctx.signal);
+    const res = await this.server.range({ ...req, serializable: true }, signal);
     this.access.stillCurrent(ai);
     return res;
   }
