@@ -22,10 +22,10 @@ export interface LogStorage {
 /** Durable storage: the WAL and the snapshot files. */
 export interface StableStorage {
   /**
-   * `afterSend`: the leader has just handed its appends to the transport. Node's http2 writes them
-   * to the socket in a later phase of the event loop, so a synced save must not block the loop (or
-   * those appends leave only after the leader's fsync, and the followers' fsync follows the
-   * leader's instead of overlapping it). An unsynced save may run inline.
+   * `afterSend`: the leader has just handed its appends to the transport (a raft stream writes them
+   * to the socket at once, so the followers' fsyncs overlap the leader's whether or not this save
+   * blocks the loop). Whether it does is the storage's choice (durable-log.ts): blocking costs the
+   * loop the requests and acknowledgements it could read meanwhile, the pool costs a hand-off.
    */
   save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, afterSend?: boolean): Promise<void>;
   saveSnapshot(s: Snapshot): Promise<void>;

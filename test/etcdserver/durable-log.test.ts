@@ -1,8 +1,10 @@
 /**
- * The leader's saves after its early send (raft-loop.ts StableStorage `afterSend`): a synced one
- * goes through the thread pool (`inline: false`), so the appends just handed to the transport leave
- * while the leader's fdatasync runs; an unsynced one (the commit index) is written inline, since its
- * pool round trip sat between "committed" and "applied" on every put. A follower's save is inline.
+ * The leader's saves after its early send (raft-loop.ts StableStorage `afterSend`): a synced one of
+ * several entries goes through the thread pool (`inline: false`), so the loop reads requests and
+ * acknowledgements while the leader's fdatasync runs; a synced one of a sole entry is inline (its
+ * appends are already in the kernel, and nothing else waits for the loop); an unsynced one (the
+ * commit index) is inline, since its pool round trip sat between "committed" and "applied" on every
+ * put. A follower's save is inline.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -25,11 +27,12 @@ const hs = { term: 2n, vote: 1n, commit: 5 } as unknown as HardState;
 const entry = { index: 6, term: 2n, type: 0, data: new Uint8Array(3) } as unknown as Entry;
 
 describe("DurableLog.save after the leader's early send", () => {
-  test("a synced save goes through the pool; the commit-index save and a follower's save are inline; call order holds", async () => {
+  test("a synced save of several entries goes through the pool; a sole entry's, the commit index's and a follower's are inline; call order holds", async () => {
     const events: string[] = [];
     const log = new DurableLog(recorder(events), {} as Snapshotter);
-    const saves = [log.save(hs, [entry], true, true), log.save(hs, [], false, true), log.save(hs, [entry], true, false)];
+    const next = { ...entry, index: 7 } as Entry;
+    const saves = [log.save(hs, [entry, next], true, true), log.save(hs, [entry], true, true), log.save(hs, [], false, true), log.save(hs, [entry, next], true, false)];
     await Promise.all(saves);
-    assert.deepEqual(events, ["save 1 sync=true inline=false", "save 0 sync=false inline=true", "save 1 sync=true inline=true"]);
+    assert.deepEqual(events, ["save 2 sync=true inline=false", "save 1 sync=true inline=true", "save 0 sync=false inline=true", "save 2 sync=true inline=true"]);
   });
 });
