@@ -23,6 +23,8 @@ const HTTP_STATUS: Partial<Record<status, number>> = { [status.INVALID_ARGUMENT]
 const REASON: Record<number, string> = { 400: "Bad Request", 404: "Not Found", 410: "Gone", 412: "Precondition Failed" };
 
 const PONG = encodeFrames([{ kind: FrameKind.Pong, payload: Buffer.alloc(0) }]);
+/** Pongs a sender has not read beyond this many bytes: it pings without reading (hostile), and is cut off. */
+const MAX_UNREAD_ANSWERS = 64 * 1024;
 
 /**
  * The receiving side of raft streams: an HTTP upgrade on the peer port (after TLS and the listener's
@@ -101,14 +103,21 @@ export class RaftStreamReceiver {
       }
       if (frames.length === 0) return;
       const member = this.r.isMember(from);
+      const localId = this.r.localIdentity().memberId;
       for (const f of frames) {
-        if (f.kind === FrameKind.Ping) socket.write(PONG);
-        else if (f.kind !== FrameKind.Message) {
+        if (f.kind === FrameKind.Ping) {
+          if (socket.writableLength > MAX_UNREAD_ANSWERS) {
+            this.limited.log(`frame:${from}`, { "remote-peer-id": idToHex(from), error: "pings whose answers are not read" }, "closing a raft stream");
+            done = true;
+            return void socket.destroy();
+          }
+          socket.write(PONG);
+        } else if (f.kind !== FrameKind.Message) {
           this.limited.log(`frame:${from}`, { "remote-peer-id": idToHex(from), error: `frame kind ${f.kind} from a sender` }, "closing a raft stream");
           done = true;
           return void socket.destroy();
         } else if (!member) this.dropNonMember(from);
-        else this.receive(from, f.payload);
+        else this.receive(from, localId, f.payload);
       }
     };
     socket.on("data", onData);
@@ -119,7 +128,7 @@ export class RaftStreamReceiver {
     this.limited.log(`non-member:${from}`, { "remote-peer-id": idToHex(from), what: "raft messages" }, "dropping peer traffic from a sender that is not a member of the cluster");
   }
 
-  private receive(from: bigint, bytes: Buffer): void {
+  private receive(from: bigint, localId: bigint, bytes: Buffer): void {
     let m: Message;
     try {
       m = decodeMessage(bytes);
@@ -127,7 +136,7 @@ export class RaftStreamReceiver {
       this.limited.log(`undecodable:${from}`, { "remote-peer-id": idToHex(from), error: (e as Error).message }, "dropping an undecodable raft message");
       return;
     }
-    const why = checkStreamMessage(m, from, this.r.localIdentity().memberId);
+    const why = checkStreamMessage(m, from, localId);
     if (why) {
       this.limited.log(`refused:${from}`, { "remote-peer-id": idToHex(from), reason: why }, "dropping a raft message");
       return;

@@ -2,7 +2,7 @@
  * Raft streams end to end on 127.0.0.1: a PeerSender dialling a RaftStreamReceiver through the
  * dialer's HTTP upgrade. Messages arrive in order; refusals carry etcd's HTTP statuses (412 another
  * cluster, 410 removed); a member removed while its stream is open is told so on the stream; a peer
- * that answers no ping is taken for gone and dialled again.
+ * that answers no ping is taken for gone and dialled again; one that pings without reading is cut off.
  */
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import pino from "pino";
 import { PeerDialer } from "../../server/tls/peer-dialer.js";
+import { encodeFrames, FrameKind } from "../../server/transport/frames.js";
 import { identityHeaders, type PeerIdentity } from "../../server/transport/handshake.js";
 import { PeerSender, type SenderHooks } from "../../server/transport/peer-sender.js";
 import type { PeerReceiver } from "../../server/transport/peer-service.js";
@@ -191,4 +192,23 @@ test("the receiver answers pings, so a live stream outlasts many keepalive round
   await new Promise((res) => setTimeout(res, 500));
   assert.equal(accepted, 1);
   assert.equal(h.unreachable, 0);
+});
+
+test("a sender that pings without reading the answers is cut off, not buffered for", async () => {
+  const r = receiverOf();
+  const rx = new RaftStreamReceiver(r, silent, 1 << 20);
+  const url = await listen((req, socket, head) => rx.accept(req, socket, head));
+  const u = await new PeerDialer(undefined).upgrade(url, RAFT_STREAM_PATH, RAFT_STREAM_PROTOCOL, identityHeaders({ clusterId: CLUSTER, from: PEER, to: LOCAL }), 5_000);
+  assert.ok(u.ok);
+  const socket = u.socket;
+  socket.pause(); // never read a pong
+  let closed = false;
+  socket.on("error", () => undefined);
+  socket.on("close", () => (closed = true));
+  // 5-byte pongs: far more than the kernel's socket buffers hold must pile up before the member notices
+  const pings = encodeFrames(Array.from({ length: 100_000 }, () => ({ kind: FrameKind.Ping, payload: new Uint8Array() })));
+  for (let i = 0; i < 40 && !closed; i++) {
+    if (!socket.write(pings)) await new Promise((res) => (socket.once("drain", res), socket.once("close", res)));
+  }
+  await until("the member to close the stream", () => closed, 20_000);
 });

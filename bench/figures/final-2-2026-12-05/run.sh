@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Final interleaved figures after the raft streams: etcd-ts (main as merged) beside etcd 3.4.23, etcdprobe.
-#   run.sh   (writes $RESULTS, default /tmp/final2/results; then copy the .jsonl here and run summarize.py)
+#   run.sh   (writes $RESULTS, default /tmp/final2/results; then copy the .jsonl here and run ../final-2026-12-05/summarize.py final-2-2026-12-05)
 set -u
 [ "${1:-}" = "--help" ] && { sed -n 2,3p "$0"; exit 0; }
 P=${ETCDPROBE_DIR:-/work/shared/tools/etcdprobe}

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """etcd-ts beside etcd 3.4.23 from the etcdprobe JSON lines in this folder: median req/s, the ratio,
-and server CPU per request (all members' CPU over the run ÷ requests), per size, op and clients."""
-import json, os, statistics as st
-here = os.path.dirname(os.path.abspath(__file__))
+and server CPU per request (all members' CPU over the run ÷ requests), per size, op and clients.
+Usage: summarize.py [FOLDER] (default: this one; final-2-2026-12-05 holds the second set)."""
+import json, os, statistics as st, sys
+here = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 rows, fail = {}, {}
 for lab in ["etcd-ts", "etcd"]:
     for line in open(os.path.join(here, f"{lab}.jsonl")):
