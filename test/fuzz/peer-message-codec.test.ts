@@ -1,21 +1,25 @@
 /**
- * Fuzzing what a peer's bytes go through: the gRPC frame decoder of the peer service (protobuf
- * MessageBatch / SnapshotChunk), the raft message codec, and the Stream handler that checks each
- * message before raft sees it. Any bytes give a message or a typed error (RaftError), never another
- * exception; a decoded message re-encodes to exactly its bytes; generated messages round-trip; and
- * the handler steps into raft only messages from a member, for us, on the stream of their sender.
+ * Fuzzing what a peer's bytes go through: the gRPC frame decoder of the peer service's Snapshot call
+ * (protobuf SnapshotChunk), the raft message codec, and the raft stream receiver that cuts a
+ * stream into frames and checks each message before raft sees it. Any bytes give a message or a
+ * typed error (RaftError), never another exception; a decoded message re-encodes to exactly its
+ * bytes; generated messages round-trip; the receiver steps into raft only messages from a member,
+ * for us, on the stream of their sender, however the stream's bytes are cut, and any bytes on a
+ * stream give checked messages or a closed stream, never an exception.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { EventEmitter } from "node:events";
-import * as grpc from "@grpc/grpc-js";
+import type { IncomingMessage } from "node:http";
+import { Duplex } from "node:stream";
 import fc from "fast-check";
 import pino from "pino";
 import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import { decodeMessage, encodeMessage } from "../../server/raft/message-codec.js";
 import { EntryType, MessageType, RaftError, type Entry, type Message } from "../../server/raft/types.js";
-import { identityMetadata } from "../../server/transport/handshake.js";
-import { peerService, type PeerReceiver } from "../../server/transport/peer-service.js";
+import { encodeFrames, FrameKind } from "../../server/transport/frames.js";
+import { identityHeaders } from "../../server/transport/handshake.js";
+import type { PeerReceiver } from "../../server/transport/peer-service.js";
+import { RAFT_STREAM_PATH, RAFT_STREAM_PROTOCOL, RaftStreamReceiver } from "../../server/transport/raft-stream-receiver.js";
 import { fuzzParams } from "./settings.js";
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
@@ -92,36 +96,29 @@ describe("raft message codec", () => {
   });
 });
 
-describe("peer gRPC frames", () => {
+describe("peer gRPC frames (Snapshot)", () => {
   const peer = serviceDefinition("etcdtspeer", "Peer");
-  const deserialize = (method: "Stream" | "Snapshot", b: Uint8Array): unknown => peer[method]!.requestDeserialize(Buffer.from(b));
 
-  it("any frame bytes deserialize to a batch of byte strings / a chunk of two byte strings, or throw an Error (grpc-js answers the call with an error)", () => {
+  it("any frame bytes deserialize to a chunk of two byte strings, or throw an Error (grpc-js answers the call with an error)", () => {
     fc.assert(
-      fc.property(bytes(256), fc.constantFrom<"Stream" | "Snapshot">("Stream", "Snapshot"), (b, method) => {
+      fc.property(bytes(256), (b) => {
         let v: unknown;
         try {
-          v = deserialize(method, b);
+          v = peer.Snapshot!.requestDeserialize(Buffer.from(b));
         } catch (e) {
           assert.ok(e instanceof Error, `deserialize threw a non-Error: ${String(e)}`);
           return;
         }
-        if (method === "Stream") {
-          const batch = v as { messages: unknown[] };
-          assert.ok(Array.isArray(batch.messages) && batch.messages.every((x) => Buffer.isBuffer(x)));
-          for (const m of batch.messages) decodeOrTypedError(m as Buffer);
-        } else {
-          const c = v as { message: unknown; db: unknown };
-          assert.ok(Buffer.isBuffer(c.message) && Buffer.isBuffer(c.db));
-          decodeOrTypedError(c.message as Buffer);
-        }
+        const c = v as { message: unknown; db: unknown };
+        assert.ok(Buffer.isBuffer(c.message) && Buffer.isBuffer(c.db));
+        decodeOrTypedError(c.message as Buffer);
       }),
       fuzzParams(),
     );
   });
 });
 
-describe("peer Stream handler", () => {
+describe("raft stream receiver", () => {
   const CLUSTER = 0x1000n;
   const LOCAL = 1n;
   const MEMBERS = new Set([1n, 2n, 3n]);
@@ -130,34 +127,65 @@ describe("peer Stream handler", () => {
   const peerMessageArb = fc
     .tuple(messageArb, idArb, idArb)
     .map(([m, from, to]) => ({ ...m, from, to }));
-  const batchArb = fc.array(fc.oneof(peerMessageArb.map((m) => Buffer.from(encodeMessage(m))), fc.oneof(bytes(64), mutatedArb)), { maxLength: 8 });
+  const payloadArb = fc.oneof(peerMessageArb.map((m) => Buffer.from(encodeMessage(m))), fc.oneof(bytes(64), mutatedArb));
+  const logger = pino({ level: "silent" });
 
-  it("steps into raft only messages of a member, for this member, from the stream's own sender, never a snapshot; never throws", () => {
-    const logger = pino({ level: "silent" });
+  /** A receiver whose raft records what is stepped, and a stream accepted from `from`. */
+  function open(from: bigint): { stepped: Message[]; socket: Duplex } {
+    const stepped: Message[] = [];
+    const receiver: PeerReceiver = {
+      localIdentity: () => ({ clusterId: CLUSTER, memberId: LOCAL, removed: new Set() }),
+      isMember: (id) => MEMBERS.has(id),
+      receive: (m) => void stepped.push(m),
+      receiveSnapshot: async () => undefined,
+      snapshotDir: () => "/nonexistent",
+      onMemberRemoved: () => undefined,
+    };
+    const socket = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb() });
+    const req = { url: RAFT_STREAM_PATH, headers: { upgrade: RAFT_STREAM_PROTOCOL, ...identityHeaders({ clusterId: CLUSTER, from, to: LOCAL }) } } as unknown as IncomingMessage;
+    new RaftStreamReceiver(receiver, logger, 1 << 20).accept(req, socket, Buffer.alloc(0));
+    return { stepped, socket };
+  }
+
+  /** Delivers `b` as the socket would, cut at `cuts` (synchronously, as the stream's 'data' events). */
+  function deliver(socket: Duplex, b: Buffer, cuts: number[]): void {
+    let at = 0;
+    for (const c of cuts) {
+      if (socket.destroyed) return;
+      const end = Math.min(b.length, at + c);
+      socket.emit("data", b.subarray(at, end));
+      at = end;
+    }
+    if (!socket.destroyed && at < b.length) socket.emit("data", b.subarray(at));
+  }
+
+  function checkStepped(stepped: readonly Message[], from: bigint): void {
+    for (const m of stepped) {
+      assert.ok(MEMBERS.has(from), "only from a member");
+      assert.equal(m.from, from);
+      assert.equal(m.to, LOCAL);
+      assert.notEqual(m.type, MessageType.Snap);
+    }
+  }
+
+  it("steps into raft only messages of a member, for this member, from the stream's own sender, never a snapshot, however the bytes are cut", () => {
     fc.assert(
-      fc.property(senderArb, fc.array(batchArb, { maxLength: 4 }), (from, batches) => {
-        const stepped: Message[] = [];
-        const receiver: PeerReceiver = {
-          localIdentity: () => ({ clusterId: CLUSTER, memberId: LOCAL, removed: new Set() }),
-          isMember: (id) => MEMBERS.has(id),
-          receive: (m) => void stepped.push(m),
-          receiveSnapshot: async () => undefined,
-          snapshotDir: () => "/nonexistent",
-          onMemberRemoved: () => undefined,
-        };
-        const svc = peerService(receiver, logger);
-        const call = Object.assign(new EventEmitter(), { metadata: identityMetadata({ clusterId: CLUSTER, from, to: LOCAL }), sendMetadata: () => undefined });
-        let ended: grpc.ServiceError | null | undefined;
-        (svc.Stream as (c: unknown, cb: (e: grpc.ServiceError | null) => void) => void)(call, (e) => (ended = e));
-        for (const b of batches) call.emit("data", { messages: b });
-        call.emit("end");
-        assert.equal(ended, null, "the stream ends normally");
-        for (const m of stepped) {
-          assert.ok(MEMBERS.has(from), "only from a member");
-          assert.equal(m.from, from);
-          assert.equal(m.to, LOCAL);
-          assert.notEqual(m.type, MessageType.Snap);
-        }
+      fc.property(senderArb, fc.array(payloadArb, { maxLength: 24 }), fc.array(fc.nat(200), { maxLength: 16 }), (from, payloads, cuts) => {
+        const { stepped, socket } = open(from);
+        deliver(socket, encodeFrames(payloads.map((payload) => ({ kind: FrameKind.Message, payload }))), cuts);
+        assert.ok(!socket.destroyed, "well-framed messages never close the stream");
+        checkStepped(stepped, from);
+      }),
+      fuzzParams(200),
+    );
+  });
+
+  it("any bytes on a stream: checked messages or a closed stream, never an exception", () => {
+    fc.assert(
+      fc.property(senderArb, bytes(512), fc.array(fc.nat(100), { maxLength: 8 }), (from, b, cuts) => {
+        const { stepped, socket } = open(from);
+        deliver(socket, Buffer.from(b), cuts);
+        checkStepped(stepped, from);
       }),
       fuzzParams(200),
     );
