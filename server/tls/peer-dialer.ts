@@ -39,6 +39,9 @@ export interface PeerResponse {
   readonly body: string;
 }
 
+/** At most this much of a peer's refusal of an upgrade is read. */
+const MAX_REFUSAL_BYTES = 64 * 1024;
+
 /** The outcome of an upgrade: the connection, or the peer's refusal. */
 export type Upgrade = { readonly ok: true; readonly socket: Socket; readonly head: Buffer } | { readonly ok: false; readonly status: number; readonly body: string };
 
@@ -93,8 +96,14 @@ export class PeerDialer {
         resolve({ ok: true, socket, head });
       });
       req.on("response", (res) => {
+        // a refusal is a line of text: a peer that sends more is not answering a raft stream
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_REFUSAL_BYTES) return void req.destroy(new Error(`peer refused the upgrade with a body over ${MAX_REFUSAL_BYTES} bytes`));
+          chunks.push(c);
+        });
         res.on("end", () => resolve({ ok: false, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8").trim() }));
         res.on("error", reject);
       });

@@ -212,3 +212,21 @@ test("a sender that pings without reading the answers is cut off, not buffered f
   }
   await until("the member to close the stream", () => closed, 20_000);
 });
+
+test("a peer refusing the upgrade with an endless body is not buffered: the dial fails", async () => {
+  const server = createServer((_req, res) => {
+    res.writeHead(400);
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    const more = (): void => {
+      while (sent < 4096 && res.write(chunk)) sent++;
+      if (sent < 4096) res.once("drain", more);
+      else res.end();
+    };
+    more();
+  });
+  servers.push({ server, upgraded: new Set() });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  await assert.rejects(new PeerDialer(undefined).upgrade(url, RAFT_STREAM_PATH, RAFT_STREAM_PROTOCOL, {}, 5_000), /body over 65536 bytes/);
+});
