@@ -44,10 +44,11 @@ const ctl = (flavor: Flavor, args: string[], user: string | null = "root"): Prom
 
 /** What may differ between two servers: IDs, ports, versions, sizes, timings. */
 function scrub(s: string): string {
+  // the header's numbers first: a decimal member ID of 14-16 digits would otherwise be taken for a hex ID
   return s
+    .replace(/"(cluster_id|member_id|raft_term|revision)":\s*"?\d+"?/g, '"$1":"<n>"')
     .replace(/\b[0-9a-f]{14,16}\b/g, "<id>")
     .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<port>")
-    .replace(/"(cluster_id|member_id|raft_term|revision)":\s*"?\d+"?/g, '"$1":"<n>"')
     .replace(/took\s*\S+/g, "took");
 }
 
