@@ -22,6 +22,7 @@ export interface Layer {
 
 export const LAYERS: readonly Layer[] = [
   { name: "leaves", folders: ["util", "config", "log", "metrics", "version.ts"], why: "usable from anywhere, import nothing above them (so not even pb)" },
+  { name: "grpc wire", folders: ["grpcwire"], why: "the gRPC HTTP/2 protocol on Node's http2 (messages, statuses, deadlines, connection timers): knows no etcd message, imports nothing of ours" },
   { name: "tls", folders: ["tls"], why: "certificates, TLS acceptors and the peer dialer, as etcd's transport package: leaves only, used by the peer transport, the server's join and the listeners" },
   { name: "bootstrap discovery", folders: ["discovery"], why: "etcd's v2 discovery client and DNS SRV lookups that give a new member its initial cluster: leaves only, used by the server's bootstrap and the composition root" },
   { name: "wire", folders: ["pb"], why: "protobuf loading, message codecs, the raft-entry codec, API error values: importable by every layer above the leaves" },

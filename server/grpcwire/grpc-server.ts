@@ -1,0 +1,196 @@
+import { constants, createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import type { Duplex } from "node:stream";
+import { encodingOf, MessageReader, type Encoding } from "./message-reader.js";
+import { splitPath, type MethodSpec } from "./method.js";
+import { ServerCall } from "./server-call.js";
+import { SessionTimers, type SessionTimerOptions } from "./session-timers.js";
+import { Code, type GrpcStatus } from "./status.js";
+import { parseGrpcTimeout } from "./timeout.js";
+
+export interface GrpcServerOptions extends SessionTimerOptions {
+  /** Messages longer than this are refused (RESOURCE_EXHAUSTED) from their length prefix. */
+  readonly maxReceiveBytes: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS sent to each client. */
+  readonly maxConcurrentStreams: number;
+}
+
+/** A unary or server-stream method gets its one request; a client-stream or bidi method sets the call's listeners. */
+export type UnaryHandler<Req, Res> = (call: ServerCall<Req, Res>, request: Req) => void;
+export type StreamHandler<Req, Res> = (call: ServerCall<Req, Res>) => void;
+
+interface Registered {
+  readonly spec: MethodSpec<unknown, unknown>;
+  readonly unary?: UnaryHandler<unknown, unknown>;
+  readonly stream?: StreamHandler<unknown, unknown>;
+}
+
+const noop = (): void => {};
+
+/** grpc-go's check of content-type: application/grpc, optionally followed by "+subtype" or ";params". */
+function isGrpcContentType(ct: unknown): boolean {
+  if (typeof ct !== "string" || !ct.startsWith("application/grpc")) return false;
+  const next = ct[16];
+  return next === undefined || next === "+" || next === ";";
+}
+
+/**
+ * A gRPC server on Node's http2 module: the methods registered, the connections handed to it (attach), and each
+ * connection's keepalive pings and idle limit. It speaks the gRPC HTTP/2 protocol as grpc-go's server does (the
+ * peer etcd's clients know): its statuses and texts for unknown methods, oversized or undecodable messages and
+ * missing requests, RST_STREAM for a request that is not gRPC, and no compression of responses (requests may be
+ * gzip). What a call means is the handlers' business; this knows only messages and statuses.
+ */
+export class GrpcServer {
+  private readonly methods = new Map<string, Registered>();
+  private readonly services = new Set<string>();
+  private readonly h2: Http2Server;
+  private readonly timers = new WeakMap<ServerHttp2Session, SessionTimers>();
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private created: ServerHttp2Session | undefined;
+
+  constructor(private readonly opts: GrpcServerOptions) {
+    this.h2 = createServer({
+      // as grpc-js: Node's session memory check degrades badly when reached; flow control bounds what a client sends
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      settings: { maxConcurrentStreams: opts.maxConcurrentStreams },
+    });
+    this.h2.on("session", (s: ServerHttp2Session) => this.onSession(s));
+    this.h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(stream, headers));
+  }
+
+  unary<Req, Res>(spec: MethodSpec<Req, Res>, handler: UnaryHandler<Req, Res>): void {
+    if (spec.kind !== "unary" && spec.kind !== "server_stream") throw new Error(`${spec.path} is a ${spec.kind} method`);
+    this.add({ spec: spec as MethodSpec<unknown, unknown>, unary: handler as UnaryHandler<unknown, unknown> });
+  }
+
+  stream<Req, Res>(spec: MethodSpec<Req, Res>, handler: StreamHandler<Req, Res>): void {
+    if (spec.kind !== "client_stream" && spec.kind !== "bidi_stream") throw new Error(`${spec.path} is a ${spec.kind} method`);
+    this.add({ spec: spec as MethodSpec<unknown, unknown>, stream: handler as StreamHandler<unknown, unknown> });
+  }
+
+  /** Serves a connection (after the HTTP/2 preface was seen); returns its session, created synchronously. */
+  attach(connection: Duplex): ServerHttp2Session | undefined {
+    this.created = undefined;
+    this.h2.emit("connection", connection);
+    const s = this.created;
+    this.created = undefined;
+    return s;
+  }
+
+  /** Streams open on a connection of this server. */
+  openStreams(session: ServerHttp2Session): number {
+    return this.timers.get(session)?.openStreams ?? 0;
+  }
+
+  /** Closes every connection now. */
+  destroy(): void {
+    for (const s of this.sessions) s.destroy();
+    this.sessions.clear();
+    this.h2.close();
+  }
+
+  private add(r: Registered): void {
+    const split = splitPath(r.spec.path);
+    if (!split) throw new Error(`malformed method path ${r.spec.path}`);
+    this.methods.set(r.spec.path, r);
+    this.services.add(split.service);
+  }
+
+  private onSession(s: ServerHttp2Session): void {
+    this.created = s;
+    this.sessions.add(s);
+    s.on("error", noop); // the connection closes; its streams see their own close
+    this.timers.set(s, new SessionTimers(s, this.opts));
+    s.once("close", () => this.sessions.delete(s));
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on("error", noop);
+    const timers = this.timers.get(stream.session as ServerHttp2Session);
+    if (timers) {
+      timers.streamOpened();
+      stream.once("close", () => timers.streamClosed());
+    }
+    const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"] as string | undefined);
+    // grpc-go resets a stream whose headers are not gRPC's (operateHeaders: decodeHeader's error)
+    if (!isGrpcContentType(headers["content-type"]) || timeoutMs === null) {
+      stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
+    const path = headers[":path"] ?? "";
+    const m = this.methods.get(path);
+    if (!m) return this.refuse(stream, headers, this.unknownMethod(path));
+    const encoding = encodingOf(headers["grpc-encoding"] as string | undefined);
+    if (typeof encoding !== "string") return this.refuse(stream, headers, encoding);
+    const call = new ServerCall(m.spec, stream, headers, timeoutMs);
+    stream.once("close", () => call.cancel());
+    if (m.unary) this.runUnary(call, m.unary, encoding);
+    else this.runStream(call, m.stream!, encoding);
+  }
+
+  private runUnary(call: ServerCall<unknown, unknown>, handler: UnaryHandler<unknown, unknown>, encoding: Encoding): void {
+    const { stream } = call;
+    let got = false;
+    const reader = new MessageReader(
+      this.opts.maxReceiveBytes,
+      encoding,
+      (bytes) => {
+        if (got) return; // grpc-go reads one request of a unary call and no more
+        got = true;
+        const req = decode(call, bytes);
+        if (req !== undefined) handler(call, req.value);
+      },
+      (s) => call.fail(s),
+    );
+    stream.on("data", (chunk: Buffer) => reader.push(chunk));
+    stream.once("end", () => {
+      if (!got) call.fail({ code: Code.UNKNOWN, message: reader.holdsPart ? "unexpected EOF" : "EOF" });
+    });
+  }
+
+  private runStream(call: ServerCall<unknown, unknown>, handler: StreamHandler<unknown, unknown>, encoding: Encoding): void {
+    const { stream } = call;
+    handler(call);
+    const reader = new MessageReader(
+      this.opts.maxReceiveBytes,
+      encoding,
+      (bytes) => {
+        const req = decode(call, bytes);
+        if (req !== undefined && !call.done) call.onMessage?.(req.value);
+      },
+      (s) => call.fail(s),
+    );
+    stream.on("data", (chunk: Buffer) => reader.push(chunk));
+    stream.once("end", () => {
+      if (reader.holdsPart) call.fail({ code: Code.INTERNAL, message: "unexpected EOF" });
+      else if (!call.done) call.onHalfClose?.();
+    });
+    stream.on("drain", () => call.onDrain?.());
+  }
+
+  /** grpc-go's answer for a path it does not serve (server.go handleStream). */
+  private unknownMethod(path: string): GrpcStatus {
+    const split = splitPath(path);
+    if (!split) return { code: Code.RESOURCE_EXHAUSTED, message: `malformed method name: "${path}"` };
+    if (!this.services.has(split.service)) return { code: Code.UNIMPLEMENTED, message: `unknown service ${split.service}` };
+    return { code: Code.UNIMPLEMENTED, message: `unknown method ${split.method} for service ${split.service}` };
+  }
+
+  private refuse(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, s: GrpcStatus): void {
+    const call = new ServerCall<unknown, unknown>(REFUSED, stream, headers, undefined);
+    call.fail(s);
+    stream.resume(); // read and drop what the client still sends
+  }
+}
+
+const REFUSED: MethodSpec<unknown, unknown> = { path: "", kind: "unary", decode: () => undefined, encode: () => Buffer.alloc(0) };
+
+/** The request, or undefined after failing the call with grpc-go's unmarshalling status. */
+function decode(call: ServerCall<unknown, unknown>, bytes: Buffer): { value: unknown } | undefined {
+  try {
+    return { value: call.spec.decode(bytes) };
+  } catch (e) {
+    call.fail({ code: Code.INTERNAL, message: `grpc: error unmarshalling request: ${(e as Error).message}` });
+    return undefined;
+  }
+}
