@@ -18,13 +18,13 @@ import type { ClientServices } from "../etcdserver/requests/services.js";
 import { openMember } from "../etcdserver/bootstrap.js";
 import { composeServer, processEnvironment, requestTimeoutMs } from "./compose.js";
 import type { EtcdServer } from "../etcdserver/server.js";
-import * as grpc from "@grpc/grpc-js";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { SniffingListener, type ListenerOptions } from "./sniffing-listener.js";
+import { SniffingListener, type H2Host, type ListenerOptions } from "./sniffing-listener.js";
+import { grpcJsHost } from "./grpc-session-tap.js";
 import { ConfigError } from "../config/errors.js";
 import { formatGoDuration } from "../config/go-duration.js";
 import { GATEWAY_STREAMING_BODIES } from "./gateway-paths.js";
-import { grpcConnectionOptions, grpcKeepaliveOf, PEER_KEEPALIVE } from "./grpc-keepalive.js";
+import { grpcConnectionOptions, grpcKeepaliveOf, PEER_KEEPALIVE, sessionTimersOf } from "./grpc-keepalive.js";
 import type { HttpHandler } from "./http1-server.js";
 import { connectionLimitPerListener, FdLimitError } from "./listener-limits.js";
 import { metricsHttpHandler } from "./metrics-http.js";
@@ -60,8 +60,9 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const { services, leases } = clientServices(cfg, server);
   const grpcServer = createGrpcServer(services, metrics, {
     maxRequestBytes: cfg.maxRequestBytes,
+    maxConcurrentStreams: cfg.maxConcurrentStreams,
     member: server,
-    connectionOptions: { ...grpcConnectionOptions(keepalive), "grpc.max_concurrent_streams": cfg.maxConcurrentStreams },
+    timers: sessionTimersOf(keepalive),
   });
   const http = createHttpApi(services, metrics, { maxRequestBytes: cfg.maxRequestBytes });
   const httpHandler = accessControlled(cfg, logger, (req: IncomingMessage, res: ServerResponse) => void http(req, res), {
@@ -74,11 +75,11 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   await refuseOnCorruption(server);
   // Peers first: a member that starts must be reachable by the others before it campaigns.
   const peerGrpc = createPeerGrpcServer(server.peers, logger, cfg.maxRequestBytes, grpcConnectionOptions(PEER_KEEPALIVE));
-  const listen = async (name: string, urls: readonly string[], g: grpc.Server | undefined, h: HttpHandler, opts: ListenerOptions = {}, acceptor?: TlsAcceptor) => {
+  const listen = async (name: string, urls: readonly string[], g: (() => H2Host) | undefined, h: HttpHandler, opts: ListenerOptions = {}, acceptor?: TlsAcceptor) => {
     const out: SniffingListener[] = [];
     for (const group of listenGroups(urls)) {
       const secure = group.secure && acceptor ? { tls: acceptor, plaintext: group.plaintext } : {};
-      const l = new SniffingListener(g, h, { name, logger, connectionLimit, ...opts, ...secure });
+      const l = new SniffingListener(g?.(), h, { name, logger, connectionLimit, ...opts, ...secure });
       await l.listen(group.host, group.port);
       out.push(l);
     }
@@ -88,13 +89,13 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const peerListeners = await listen(
     "peer",
     cfg.listenPeerUrls,
-    peerGrpc,
+    () => grpcJsHost(peerGrpc),
     peerHttpHandler(server),
     { keepalive: PEER_KEEPALIVE.policy, upgrade: (req, socket, head) => raftStreams.accept(req, socket, head) },
     tls.peer,
   );
   server.start();
-  const clientListeners = await listen("client", cfg.listenClientUrls, grpcServer, httpHandler, { keepalive: keepalive.policy, streamingBodies: GATEWAY_STREAMING_BODIES, trackIdentities: true }, tls.client);
+  const clientListeners = await listen("client", cfg.listenClientUrls, () => grpcServer, httpHandler, { keepalive: keepalive.policy, streamingBodies: GATEWAY_STREAMING_BODIES, trackIdentities: true }, tls.client);
   const metricsListeners = await listen("metrics", cfg.listenMetricsUrls, undefined, metricsHttpHandler(httpHandler), {}, tls.metrics);
   for (const u of cfg.listenMetricsUrls) logger.info({ address: u }, "serving metrics");
   await server.readyNotify();
@@ -115,7 +116,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
       await server.stop();
       leases.close();
       server.tokens.close();
-      grpcServer.forceShutdown();
+      grpcServer.destroy();
       await Promise.all(peerListeners.map((l) => l.close()));
       peerGrpc.forceShutdown();
     },

@@ -1,8 +1,10 @@
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import type { Http2Server, ServerHttp2Session } from "node:http2";
+import type { H2Host } from "./sniffing-listener.js";
 
 /**
- * The HTTP/2 session grpc-js creates for a connection the listener injects. grpc-js has no public way to reach it,
+ * The HTTP/2 session grpc-js creates for a connection the listener injects (the peer port's gRPC server, which serves
+ * snapshots; the client port's gRPC server is server/grpcwire, which hands its sessions over itself). grpc-js has no public way to reach it,
  * and the listener needs it for two things grpc-js does not do: count a connection's open streams (so the
  * connection limit knows which connections are idle) and enforce etcd's keepalive policy on client PINGs
  * (keepalive-enforcement.ts).
@@ -55,4 +57,11 @@ export function sessionTap(server: grpc.Server): SessionTap {
   };
   taps.set(server, tap);
   return tap;
+}
+
+/** A listener's way into a grpc-js server: its own connection injector, and the tap that sees each session. */
+export function grpcJsHost(server: grpc.Server): H2Host {
+  const tap = sessionTap(server); // before the injector: it creates the http2 server the tap hooks
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  return { attach: (connection) => tap.capture(() => injector.injectConnection(connection)) };
 }

@@ -1,17 +1,16 @@
-import * as grpc from "@grpc/grpc-js";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log/logger.js";
 import { ConnectionGuard, type TrackedConnection } from "./connection-guard.js";
-import { sessionTap, type SessionTap } from "./grpc-session-tap.js";
 import { CLIENT_PREFACE, EMPTY_SETTINGS } from "./h2-frames.js";
 import { FIRST_REQUEST_WAIT_MS, FirstRequestInspector, RewritingConnection, type Handover } from "./h2-handshake.js";
 import { createHttp1Server, withBodyDeadline, type HttpHandler } from "./http1-server.js";
 import { enforceKeepalivePolicy, type KeepalivePolicy } from "./keepalive-enforcement.js";
 import { DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./listener-limits.js";
 import type { TlsAcceptor } from "../tls/tls-acceptor.js";
-import { identityOfSocket, trackCallerConnection } from "../tls/identity.js";
+import { identityOfSocket, registerSession } from "../tls/identity.js";
 
 export interface ListenerOptions {
   /** What the listener serves, for log lines: "client", "peer", "metrics". */
@@ -29,13 +28,22 @@ export interface ListenerOptions {
   readonly tls?: TlsAcceptor;
   /** With `tls`: plaintext connections are served too (an http:// and an https:// URL on one address, as etcd allows). */
   readonly plaintext?: boolean;
-  /** Register each gRPC connection's client-certificate identity for peerIdentity(call) (the client port). */
+  /** Register each gRPC connection's client-certificate identity for identityOfSession (the client port). */
   readonly trackIdentities?: boolean;
   /**
    * HTTP/1.1 upgrade requests (the peer port's raft streams): the handler owns the connection from then on. The
    * connection counts as busy until it closes. Without it, an upgrade request is answered as any other request.
    */
   readonly upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
+/**
+ * What serves a listener's HTTP/2 connections: the client port's gRPC server (server/grpcwire), or grpc-js behind a
+ * connection injector (the peer port's snapshots, grpc-session-tap.ts). It returns the HTTP/2 session it made for the
+ * connection (synchronously), which the listener follows.
+ */
+export interface H2Host {
+  attach(connection: Socket | RewritingConnection): ServerHttp2Session | undefined;
 }
 
 /** The first byte of a TLS handshake record. */
@@ -46,9 +54,9 @@ const TLS_HANDSHAKE_RECORD = 0x16;
  * to gRPC; anything else is HTTP/1.1 (health, version, metrics, the JSON gateway). Without a gRPC server (the metrics
  * port) every connection is HTTP/1.1.
  *
- * An HTTP/2 connection is not handed to grpc-js at once: the listener sends an empty SETTINGS and reads up to the first
+ * An HTTP/2 connection is not handed to the gRPC server at once: the listener sends an empty SETTINGS and reads up to the first
  * request's header block, to catch an :authority Node's HTTP/2 would refuse (etcdctl 3.4 sends "http://host:port" for
- * endpoint status/hash and move-leader; etcd accepts it). The usual connection then goes to grpc-js as the raw socket
+ * endpoint status/hash and move-leader; etcd accepts it). The usual connection then goes to the H2Host as the raw socket
  * (nghttp2 reads the native handle, no per-byte cost); one with such an :authority goes through a RewritingConnection
  * that fixes that value in every request. The design, and why it is hand-written, is in h2-handshake.ts and
  * hpack-authority.ts.
@@ -61,8 +69,6 @@ const TLS_HANDSHAKE_RECORD = 0x16;
  */
 export class SniffingListener {
   private readonly net: NetServer;
-  private readonly injector: grpc.ConnectionInjector | undefined;
-  private readonly tap: SessionTap | undefined;
   private readonly http: HttpServer;
   private readonly guard: ConnectionGuard;
   private readonly timeouts: ListenerTimeouts;
@@ -70,16 +76,12 @@ export class SniffingListener {
   private readonly decrypted = new WeakMap<Socket, TrackedConnection>();
 
   constructor(
-    grpcServer: grpc.Server | undefined,
+    private readonly h2: H2Host | undefined,
     httpHandler: (req: IncomingMessage, res: ServerResponse) => void,
     private readonly opts: ListenerOptions = {},
   ) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.guard = new ConnectionGuard(opts.connectionLimit ?? Number.MAX_SAFE_INTEGER, this.timeouts.handshakeMs, { listener: opts.name ?? "listener", address: "" }, opts.logger);
-    if (grpcServer) {
-      this.tap = sessionTap(grpcServer); // before the injector: it creates the http2 server the tap hooks
-      this.injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    }
     this.http = createHttp1Server(this.trackRequests(withBodyDeadline(httpHandler, this.timeouts.bodyMs, opts.streamingBodies ?? new Set())), this.timeouts);
     const upgrade = opts.upgrade;
     if (upgrade) {
@@ -143,7 +145,7 @@ export class SniffingListener {
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       const n = Math.min(head.length, CLIENT_PREFACE.length);
-      const isH2 = this.injector !== undefined && head.subarray(0, n).equals(CLIENT_PREFACE.subarray(0, n));
+      const isH2 = this.h2 !== undefined && head.subarray(0, n).equals(CLIENT_PREFACE.subarray(0, n));
       if (isH2 && head.length < CLIENT_PREFACE.length) return; // need more bytes to decide
       socket.off("data", onData);
       if (isH2) {
@@ -175,7 +177,7 @@ export class SniffingListener {
     };
   }
 
-  /** After the preface: our SETTINGS out, client frames in until FirstRequestInspector decides, then grpc-js. */
+  /** After the preface: our SETTINGS out, client frames in until FirstRequestInspector decides, then the H2Host. */
   private inspectFirstRequest(conn: TrackedConnection, socket: Socket, afterPreface: Buffer): void {
     socket.write(EMPTY_SETTINGS);
     const inspector = new FirstRequestInspector();
@@ -208,12 +210,12 @@ export class SniffingListener {
     else socket.on("data", onData);
   }
 
-  /** Hands the connection to grpc-js and follows its session: open streams, and the keepalive policy. */
+  /** Hands the connection to the H2Host and follows its session: open streams, and the keepalive policy. */
   private inject(conn: TrackedConnection, socket: Socket, connection: Socket | RewritingConnection): void {
-    const session = this.tap!.capture(() => this.injector!.injectConnection(connection));
-    if (this.opts.trackIdentities && session) trackCallerConnection(session, socket, identityOfSocket(socket), (cb) => conn.socket.once("close", cb));
+    const session = this.h2!.attach(connection);
+    if (this.opts.trackIdentities && session) registerSession(session, identityOfSocket(socket));
     if (!session) {
-      // Not seen (a grpc-js change): never take it for idle, it may carry streams.
+      // No session seen (a grpc-js change behind grpcJsHost): never take it for idle, it may carry streams.
       conn.begin();
       return;
     }
@@ -224,10 +226,9 @@ export class SniffingListener {
     if (this.opts.keepalive) enforceKeepalivePolicy(session, socket, this.opts.keepalive, () => conn.active);
   }
 
+  /** Stops listening and closes its connections (the H2Host's owner closes the host). */
   close(): Promise<void> {
-    this.injector?.drain(0);
     for (const c of this.guard.connections()) c.socket.destroy();
-    this.injector?.destroy();
     this.http.close();
     return new Promise((resolve) => this.net.close(() => resolve()));
   }

@@ -1,16 +1,17 @@
 /**
- * The deadline guard (server/api/grpc/deadline-guard.ts): a unary call whose deadline passes is
- * answered with the handler's etcd error (or "context deadline exceeded", Unknown), never with the
- * DEADLINE_EXCEEDED that grpc-js writes itself, also when the event loop is blocked across the
+ * A unary call's context (server/api/grpc/call-context.ts): a unary call whose deadline passes is
+ * answered with the handler's etcd error (or "context deadline exceeded", Unknown), never with a
+ * DEADLINE_EXCEEDED of the server's own, also when the event loop is blocked across the
  * deadline. What the server sends is read with a raw HTTP/2 client that keeps listening after its
  * deadline (support/raw-grpc.ts).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import * as grpc from "@grpc/grpc-js";
-import { deadlineGuard } from "../../server/api/grpc/deadline-guard.js";
 import { unary } from "../../server/api/grpc/unary.js";
-import { serviceDefinition } from "../../server/pb/grpc-services.js";
+import type { ServiceHandlers } from "../../server/api/grpc/handlers.js";
+import { GrpcServer } from "../../server/grpcwire/grpc-server.js";
+import { methodSpecs } from "../../server/pb/grpc-services.js";
+import { listenGrpc } from "../support/grpcwire-listen.js";
 import { ServerMetrics } from "../../server/metrics/metrics.js";
 import { ErrCtxCanceled, ErrCtxDeadlineExceeded, ErrTimeout, GrpcCode } from "../../server/pb/errors.js";
 import { contextError } from "../../server/etcdserver/request-context.js";
@@ -27,7 +28,7 @@ function busyWait(ms: number): void {
 }
 
 /** A KV service whose Range handler behaves as the request key says. */
-function kvService(metrics: ServerMetrics): grpc.UntypedServiceImplementation {
+function kvService(metrics: ServerMetrics): ServiceHandlers {
   return {
     Range: unary(metrics, "etcdserverpb.KV", "Range", ({ signal }, r: { key: Buffer }) => {
       const key = r.key.toString();
@@ -47,23 +48,26 @@ function kvService(metrics: ServerMetrics): grpc.UntypedServiceImplementation {
   };
 }
 
-async function startServer(): Promise<{ server: grpc.Server; endpoint: string }> {
-  const server = new grpc.Server({ interceptors: [deadlineGuard()] });
-  server.addService(serviceDefinition("etcdserverpb", "KV"), kvService(new ServerMetrics(() => 0)));
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
-  return { server, endpoint: `127.0.0.1:${port}` };
+async function startServer(): Promise<{ close(): Promise<void>; endpoint: string }> {
+  const server = new GrpcServer({ maxReceiveBytes: 4 << 20, maxConcurrentStreams: 100, pingIntervalMs: 2 ** 31 - 1, pingTimeoutMs: 20_000, idleMs: 60_000 });
+  const range = kvService(new ServerMetrics(() => 0))["Range"]!;
+  if (!("unary" in range)) throw new Error("Range is unary");
+  server.unary(methodSpecs("etcdserverpb", "KV")["Range"]!, range.unary);
+  return listenGrpc(server);
 }
 
 const range = (endpoint: string, key: string, deadlineMs: number) =>
   rawUnary(endpoint, { service: "KV", method: "Range" }, { key: Buffer.from(key) }, { deadlineMs, patienceMs: 3000 });
 
-describe("deadline guard", () => {
-  let server: grpc.Server;
+describe("a unary call's deadline", () => {
+  let server: { close(): Promise<void> };
   let endpoint: string;
-  before(async () => ({ server, endpoint } = await startServer()));
-  after(() => server.forceShutdown());
+  before(async () => {
+    const s = await startServer();
+    server = s;
+    endpoint = s.endpoint;
+  });
+  after(() => server.close());
 
   test("a handler waiting on raft answers its etcd error at the deadline, and its context says why", async () => {
     const a = await range(endpoint, "etcd", 300);
@@ -72,7 +76,7 @@ describe("deadline guard", () => {
     assert.equal(seen.get("etcd")?.aborted, ErrCtxDeadlineExceeded);
   });
 
-  test("a handler that ignores its context: the guard answers Unknown \"context deadline exceeded\" (etcd's text for a Go context error)", async () => {
+  test("a handler that ignores its context: the server answers Unknown \"context deadline exceeded\" (etcd's text for a Go context error)", async () => {
     const a = await range(endpoint, "deaf", 300);
     assert.equal(a.code, GrpcCode.Unknown, JSON.stringify(a));
     assert.equal(a.message, "context deadline exceeded");

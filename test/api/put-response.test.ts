@@ -7,13 +7,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { MethodDefinition } from "@grpc/grpc-js";
-import { kvDefinition } from "../../server/api/grpc/kv-service.js";
+import { kvSpecs } from "../../server/api/grpc/kv-service.js";
 import { serviceDefinition } from "../../server/pb/grpc-services.js";
 import { mulberry32 } from "../support/prng.js";
 
-const registered = kvDefinition().Put as MethodDefinition<unknown, unknown>;
+const registered = kvSpecs()["Put"]!;
 const generic = serviceDefinition("etcdserverpb", "KV").Put as MethodDefinition<unknown, unknown>;
-const fast = (v: unknown) => registered.responseSerialize(v) as Buffer;
+const fast = (v: unknown) => registered.encode(v);
 const slow = (v: unknown) => generic.responseSerialize(v) as Buffer;
 
 const IDS = ["0", "1", "127", "128", "16383", "16384", "2147483648", "9007199254740993", "18446744073709551615", "14841639068965178418"];

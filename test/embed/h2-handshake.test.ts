@@ -1,3 +1,5 @@
+import { GrpcServer } from "../../server/grpcwire/grpc-server.js";
+import type { MethodSpec } from "../../server/grpcwire/method.js";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
@@ -235,7 +237,7 @@ describe("h2-handshake: AuthorityRewriter", () => {
   });
 });
 
-// ---- against the real thing: SniffingListener in front of a grpc-js server (nghttp2)
+// ---- against the real thing: SniffingListener in front of the client port's gRPC server (Node's http2: nghttp2)
 
 const id = (b: Buffer) => b;
 const unary = (path: string) => ({ path, requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id });
@@ -318,25 +320,24 @@ class RawClient {
   }
 }
 
-describe("h2-handshake: SniffingListener in front of grpc-js", () => {
-  let server: grpc.Server;
+describe("h2-handshake: SniffingListener in front of the gRPC server (nghttp2)", () => {
+  let server: GrpcServer;
   let listener: SniffingListener;
   let port: number;
   const WAIT_MS = 300;
 
   before(async () => {
-    server = new grpc.Server();
-    server.addService(ECHO, {
-      host: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(String(call.getHost()))),
-      echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
-    });
+    server = new GrpcServer({ maxReceiveBytes: 4 << 20, maxConcurrentStreams: 100, pingIntervalMs: 2 ** 31 - 1, pingTimeoutMs: 20_000, idleMs: 60_000 });
+    const spec = (path: string): MethodSpec<Buffer, Buffer> => ({ path, kind: "unary", decode: id, encode: id });
+    server.unary(spec(ECHO.host.path), (call) => call.reply(Buffer.from(String(call.headers[":authority"]))));
+    server.unary(spec(ECHO.echo.path), (call, req) => call.reply(req));
     listener = new SniffingListener(server, (_req, res) => res.end("http/1"), { firstRequestWaitMs: WAIT_MS });
     port = await freePort();
     await listener.listen("127.0.0.1", port);
   });
   after(async () => {
     await listener.close();
-    server.forceShutdown();
+    server.destroy();
   });
 
   const Client = grpc.makeGenericClientConstructor(ECHO, "Echo");

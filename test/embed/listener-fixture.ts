@@ -1,13 +1,15 @@
 import * as grpc from "@grpc/grpc-js";
 import pino from "pino";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { grpcConnectionOptions, type GrpcKeepalive } from "../../server/embed/grpc-keepalive.js";
+import { sessionTimersOf, type GrpcKeepalive } from "../../server/embed/grpc-keepalive.js";
+import { GrpcServer } from "../../server/grpcwire/grpc-server.js";
+import type { MethodSpec } from "../../server/grpcwire/method.js";
 import type { KeepalivePolicy } from "../../server/embed/keepalive-enforcement.js";
 import type { ListenerTimeouts } from "../../server/embed/listener-limits.js";
 import { SniffingListener } from "../../server/embed/sniffing-listener.js";
 import type { Logger } from "../../server/log/logger.js";
 import { freePort } from "../support/ports.js";
-import { identityOf, peerIdentity } from "../../server/tls/identity.js";
+import { identityOf, identityOfSession } from "../../server/tls/identity.js";
 import type { TlsAcceptor } from "../../server/tls/tls-acceptor.js";
 
 const id = (b: Buffer) => b;
@@ -22,7 +24,7 @@ const method = (path: string, responseStream: boolean) => ({
 });
 /**
  * Echo: unary. Hold: a server stream that sends one message and stays open until the client cancels. Who: the
- * caller's client-certificate CN (peerIdentity), "-" without one.
+ * caller's client-certificate CN (identityOfSession), "-" without one.
  */
 export const TEST_SERVICE = { echo: method("/test.T/Echo", false), hold: method("/test.T/Hold", true), who: method("/test.T/Who", false) } satisfies grpc.ServiceDefinition;
 export const TestClient = grpc.makeGenericClientConstructor(TEST_SERVICE, "T");
@@ -40,7 +42,7 @@ export interface FixtureOptions {
   timeouts?: Partial<ListenerTimeouts>;
   connectionLimit?: number;
   keepalive?: KeepalivePolicy;
-  /** How long the listener looks for a new HTTP/2 connection's first request before handing it to grpc-js. */
+  /** How long the listener looks for a new HTTP/2 connection's first request before handing it to the gRPC server. */
   firstRequestWaitMs?: number;
   /** Server pings and the idle timeout of connections without streams. */
   grpc?: { pingIntervalMs?: number; pingTimeoutMs?: number; idleMs?: number };
@@ -50,7 +52,7 @@ export interface FixtureOptions {
 }
 
 /**
- * A SniffingListener in front of a small grpc-js service and an HTTP handler, on 127.0.0.1:<any port>:
+ * A SniffingListener in front of a small gRPC service (server/grpcwire, as the client port) and an HTTP handler, on 127.0.0.1:<any port>:
  * GET / answers "ok"; POST /body reads the body then answers; POST /stream (a streaming route) answers after its
  * body ends; /hang answers when releaseHanging() is called.
  */
@@ -62,14 +64,12 @@ export async function startFixture(o: FixtureOptions = {}): Promise<Fixture> {
     pingIntervalMs: o.grpc?.pingIntervalMs ?? 2 ** 31 - 1,
     pingTimeoutMs: o.grpc?.pingTimeoutMs ?? 20_000,
   };
-  const server = new grpc.Server(grpcConnectionOptions(keep, o.grpc?.idleMs ?? 60_000));
-  server.addService(TEST_SERVICE, {
-    echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
-    who: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(peerIdentity(call)?.commonName ?? "-")),
-    hold: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-      call.write(Buffer.from("held"));
-      call.on("cancelled", () => call.end());
-    },
+  const server = new GrpcServer({ maxReceiveBytes: 4 << 20, maxConcurrentStreams: 2 ** 31 - 1, ...sessionTimersOf(keep, o.grpc?.idleMs ?? 60_000) });
+  const spec = (path: string, kind: "unary" | "server_stream"): MethodSpec<Buffer, Buffer> => ({ path, kind, decode: id, encode: id });
+  server.unary(spec(TEST_SERVICE.echo.path, "unary"), (call, req) => call.reply(req));
+  server.unary(spec(TEST_SERVICE.who.path, "unary"), (call) => call.reply(Buffer.from(identityOfSession(call.session)?.commonName ?? "-")));
+  server.unary(spec(TEST_SERVICE.hold.path, "server_stream"), (call) => {
+    call.write(Buffer.from("held"));
   });
   const hanging: ServerResponse[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -110,7 +110,7 @@ export async function startFixture(o: FixtureOptions = {}): Promise<Fixture> {
     async close() {
       for (const r of hanging.splice(0)) r.destroy();
       await listener.close();
-      server.forceShutdown();
+      server.destroy();
     },
   };
 }

@@ -1,12 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import type { MethodDefinition } from "@grpc/grpc-js";
+import type { MethodSpec } from "../../server/grpcwire/method.js";
 import { fuzzParams } from "./settings.js";
-import { serviceDefinition } from "../../server/pb/grpc-services.js";
-import { keepRawBytes } from "../../server/api/grpc/raw-requests.js";
-import { KV_RAW_METHODS } from "../../server/api/grpc/kv-service.js";
-import { watchDefinitionPassingBuffers } from "../../server/api/grpc/watch-definition.js";
+import { methodSpecs, serviceDefinition } from "../../server/pb/grpc-services.js";
+import { KV_RAW_METHODS, kvSpecs } from "../../server/api/grpc/kv-service.js";
+import { watchSpecs } from "../../server/api/grpc/watch-service.js";
 import { compactionFromWire, deleteRangeFromWire, putFromWire, rangeFromWire, txnFromWire } from "../../server/pb/convert.js";
 import { EtcdError } from "../../server/pb/errors.js";
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from "../../server/etcdserver/apply/validate.js";
@@ -23,25 +23,28 @@ import { canonical, requestArbitrary } from "../support/proto-arbitrary.js";
 
 interface Method {
   readonly name: string;
-  readonly def: MethodDefinition<unknown, unknown>;
+  /** As the client port's gRPC server registers it. */
+  readonly def: MethodSpec<unknown, unknown>;
+  /** proto-loader's request serializer (what a client sends). */
+  readonly serialize: (v: unknown) => Buffer;
   /** The request message type, e.g. "etcdserverpb.PutRequest". */
   readonly type: string;
 }
 
-const SERVICES: Array<[pkg: string, service: string, def: ServiceDefinition]> = [
-  ["etcdserverpb", "KV", keepRawBytes(serviceDefinition("etcdserverpb", "KV"), KV_RAW_METHODS)],
-  ["etcdserverpb", "Watch", watchDefinitionPassingBuffers()],
-  ["etcdserverpb", "Lease", serviceDefinition("etcdserverpb", "Lease")],
-  ["etcdserverpb", "Maintenance", serviceDefinition("etcdserverpb", "Maintenance")],
-  ["etcdserverpb", "Cluster", serviceDefinition("etcdserverpb", "Cluster")],
-  ["v3lockpb", "Lock", serviceDefinition("v3lockpb", "Lock")],
-  ["v3electionpb", "Election", serviceDefinition("v3electionpb", "Election")],
+const SERVICES: Array<[pkg: string, service: string, specs: Record<string, MethodSpec<unknown, unknown>>]> = [
+  ["etcdserverpb", "KV", kvSpecs()],
+  ["etcdserverpb", "Watch", watchSpecs()],
+  ["etcdserverpb", "Lease", methodSpecs("etcdserverpb", "Lease")],
+  ["etcdserverpb", "Maintenance", methodSpecs("etcdserverpb", "Maintenance")],
+  ["etcdserverpb", "Cluster", methodSpecs("etcdserverpb", "Cluster")],
+  ["v3lockpb", "Lock", methodSpecs("v3lockpb", "Lock")],
+  ["v3electionpb", "Election", methodSpecs("v3electionpb", "Election")],
 ];
 
-const METHODS: Method[] = SERVICES.flatMap(([, service, def]) =>
-  Object.entries(def).map(([name, m]) => {
-    const md = m as MethodDefinition<unknown, unknown> & { requestType?: { type?: { name?: string } } };
-    return { name: `${service}.${name}`, def: md, type: requestTypeOf(md) };
+const METHODS: Method[] = SERVICES.flatMap(([pkg, service, specs]) =>
+  Object.entries(specs).map(([name, spec]) => {
+    const md = serviceDefinition(pkg, service)[name] as MethodDefinition<unknown, unknown> & { requestType?: { type?: { name?: string } } };
+    return { name: `${service}.${name}`, def: spec, serialize: (v: unknown) => md.requestSerialize(v), type: requestTypeOf(md) };
   }),
 );
 
@@ -55,7 +58,7 @@ const isRaw = (m: Method) => KV_RAW_METHODS.some((k) => m.name === `KV.${k}`);
 
 /** A request the way the handlers receive it (the KV raw methods wrap it with the bytes). */
 function decoded(m: Method, bytes: Buffer): unknown {
-  const out = m.def.requestDeserialize(bytes);
+  const out = m.def.decode(bytes);
   if (!isRaw(m)) return out;
   const w = out as WithRaw<unknown>;
   assert.ok(w.raw.equals(bytes), "the raw bytes are the client's");
@@ -126,11 +129,11 @@ describe("fuzz: gRPC request decoders", () => {
     const c = method.chain((m) => fc.tuple(fc.constant(m), requestArbitrary(m.type, 3)));
     fc.assert(
       fc.property(c, ([m, o]) => {
-        const bytes = m.def.requestSerialize(o);
+        const bytes = m.serialize(o);
         const back = decoded(m, bytes);
         assert.deepEqual(canonical(m.type, back), canonical(m.type, o), m.name);
         // the same bytes again: nothing is lost or added on the way through
-        assert.ok(m.def.requestSerialize(back).equals(bytes) || canonicalBytesEqual(m, back, bytes), m.name);
+        assert.ok(m.serialize(back).equals(bytes) || canonicalBytesEqual(m, back, bytes), m.name);
         try {
           throughKv(m, back);
         } catch (e) {
@@ -144,5 +147,5 @@ describe("fuzz: gRPC request decoders", () => {
 
 /** Re-encoding may order or default fields differently; equal once decoded again is what matters. */
 function canonicalBytesEqual(m: Method, back: unknown, bytes: Buffer): boolean {
-  return JSON.stringify(canonical(m.type, decoded(m, m.def.requestSerialize(back)))) === JSON.stringify(canonical(m.type, decoded(m, bytes)));
+  return JSON.stringify(canonical(m.type, decoded(m, m.serialize(back)))) === JSON.stringify(canonical(m.type, decoded(m, bytes)));
 }

@@ -35,9 +35,13 @@ describe("pending counts of gRPC calls", () => {
       if (req.fail) throw new Error("boom");
       return {};
     });
+    if (!("unary" in handler)) throw new Error("unary");
     const call = (fail: boolean) =>
       new Promise<void>((resolve) =>
-        handler({ request: { fail }, metadata: { get: () => [] }, once: () => undefined } as never, () => resolve()),
+        handler.unary(
+          { metadata: () => undefined, session: {}, timeoutMs: undefined, onCancel: () => undefined, reply: () => resolve(), fail: () => resolve() } as never,
+          { fail },
+        ),
       );
     await call(false);
     await call(false);

@@ -6,7 +6,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerHttp2Session } from "node:http2";
-import type { Socket } from "node:net";
 import { cipherChoice } from "../../server/tls/cipher-suites.js";
 import { chainsTo, keyPairOf, parseCertificates, readCrlSerials } from "../../server/tls/cert-files.js";
 import { issueCertificate, issueCrl, type CertificateSpec } from "../../server/tls/x509-issue.js";
@@ -15,7 +14,7 @@ import { allowedNameError, CERT_AUTH_FAILED, crlError, sanError } from "../../se
 import { checkSideFiles } from "../../server/tls/side-check.js";
 import { NO_TRANSPORT_SECURITY } from "../../server/config/member-config.js";
 import { ReloadingContext } from "../../server/tls/reloading-context.js";
-import { peerIdentity, trackCallerConnection } from "../../server/tls/identity.js";
+import { identityOfSession, registerSession } from "../../server/tls/identity.js";
 import { captureLogs } from "./tls-fixture.js";
 
 const DAY = 24 * 3600_000;
@@ -215,40 +214,13 @@ describe("reload on handshake", () => {
 });
 
 describe("caller identity by connection", () => {
-  test("a gRPC call finds its connection's identity; two live connections sharing a key answer none", () => {
-    const session = (remoteAddress: string, remotePort: number) => ({ socket: { remoteAddress, remotePort } }) as unknown as ServerHttp2Session;
-    const sock = { remoteAddress: "10.1.1.1", remotePort: 5000 } as Socket;
-    const closers: Array<() => void> = [];
-    const closed = (cb: () => void) => void closers.push(cb);
-    trackCallerConnection(session("10.1.1.1", 5000), sock, { commonName: "alice", fingerprint256: "x" }, closed);
-    const call = { getPeer: () => "10.1.1.1:5000" };
-    assert.equal(peerIdentity(call)?.commonName, "alice");
-    trackCallerConnection(session("10.1.1.1", 5000), sock, { commonName: "mallory", fingerprint256: "y" }, closed);
-    assert.equal(peerIdentity(call), undefined);
-    for (const c of closers) c();
-    assert.equal(peerIdentity(call), undefined);
-    assert.equal(peerIdentity({ getPeer: () => "unknown" }), undefined);
-  });
-
-  test("while no connection has an identity, a call's peer string is not built (asked for every call)", () => {
-    const session = (remoteAddress: string, remotePort: number) => ({ socket: { remoteAddress, remotePort } }) as unknown as ServerHttp2Session;
-    const closers: Array<() => void> = [];
-    const closed = (cb: () => void) => void closers.push(cb);
-    let built = 0;
-    const call = (peer: string) => ({ getPeer: () => (built++, peer) });
-    // a plaintext connection (no identity)
-    trackCallerConnection(session("10.2.2.2", 6000), { remoteAddress: "10.2.2.2", remotePort: 6000 } as Socket, undefined, closed);
-    assert.equal(peerIdentity(call("10.2.2.2:6000")), undefined);
-    assert.equal(built, 0);
-    // a verified one: looked up by its peer string
-    trackCallerConnection(session("10.2.2.3", 6001), { remoteAddress: "10.2.2.3", remotePort: 6001 } as Socket, { commonName: "bob", fingerprint256: "z" }, closed);
-    assert.equal(peerIdentity(call("10.2.2.3:6001"))?.commonName, "bob");
-    assert.equal(peerIdentity(call("10.2.2.2:6000")), undefined);
-    assert.equal(built, 2);
-    // once it is closed, none again
-    for (const c of closers) c();
-    built = 0;
-    assert.equal(peerIdentity(call("10.2.2.3:6001")), undefined);
-    assert.equal(built, 0);
+  test("a gRPC call finds its connection's identity by its HTTP/2 session; a session registered without one has none", () => {
+    const a = {} as ServerHttp2Session;
+    const b = {} as ServerHttp2Session;
+    registerSession(a, { commonName: "alice", fingerprint256: "x" });
+    registerSession(b, undefined);
+    assert.equal(identityOfSession(a)?.commonName, "alice");
+    assert.equal(identityOfSession(b), undefined);
+    assert.equal(identityOfSession({} as ServerHttp2Session), undefined);
   });
 });

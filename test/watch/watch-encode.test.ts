@@ -5,7 +5,6 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { MethodDefinition } from "@grpc/grpc-js";
 import { WatchSession, type WireWatchCreateRequest, type WireWatchResponse } from "../../server/etcdserver/requests/watch-session.js";
 import {
   encodeEventResponse,
@@ -16,16 +15,16 @@ import {
   headerBytes,
   serializeWatchResponse,
 } from "../../server/pb/watch-response.js";
-import { watchDefinitionPassingBuffers } from "../../server/api/grpc/watch-definition.js";
+import { watchSpecs } from "../../server/api/grpc/watch-service.js";
 import { headerToWire } from "../../server/pb/convert.js";
 import type { EtcdServer, Header } from "../../server/etcdserver/server.js";
 import { EventType, type Event, type KeyValue } from "../../server/pb/kv.js";
 import { WatchableStore } from "../../server/watch/index.js";
 import { B, NONE, openTempStore } from "../mvcc/helpers.js";
 
-const method = watchDefinitionPassingBuffers().Watch as MethodDefinition<unknown, unknown>;
+const method = watchSpecs()["Watch"]!;
 /** What the gRPC server runs for every response written to a Watch stream (the definition it registers). */
-const wireSerialize = (v: unknown): Buffer => method.responseSerialize(v) as Buffer;
+const wireSerialize = (v: unknown): Buffer => method.encode(v);
 
 const cleanup: Array<() => void> = [];
 after(() => {

@@ -1,10 +1,10 @@
-import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { ServiceHandlers } from "./handlers.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
 import type { AuthService } from "../../etcdserver/requests/auth.js";
 import { unary } from "./unary.js";
 
 /** etcdserverpb.Auth: each method straight to the request layer. */
-export function authService(h: AuthService, metrics: ServerMetrics): UntypedServiceImplementation {
+export function authService(h: AuthService, metrics: ServerMetrics): ServiceHandlers {
   const svc = "etcdserverpb.Auth";
   const m = <K extends keyof AuthService>(grpcName: string, k: K) =>
     unary(metrics, svc, grpcName, (ctx, r: Parameters<AuthService[K]>[1]) => (h[k] as (c: typeof ctx, req: typeof r) => Promise<object>).call(h, ctx, r));

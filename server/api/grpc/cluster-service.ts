@@ -1,9 +1,9 @@
-import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { ServiceHandlers } from "./handlers.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
 import type { ClusterService } from "../../etcdserver/requests/cluster.js";
 import { unary } from "./unary.js";
 
-export function clusterService(h: ClusterService, metrics: ServerMetrics): UntypedServiceImplementation {
+export function clusterService(h: ClusterService, metrics: ServerMetrics): ServiceHandlers {
   const svc = "etcdserverpb.Cluster";
   return {
     MemberList: unary(metrics, svc, "MemberList", (ctx) => h.memberList(ctx)),

@@ -1,5 +1,5 @@
-import type { Metadata } from "@grpc/grpc-js";
-import { peerIdentity } from "../../tls/identity.js";
+import type { CallInfo } from "../../grpcwire/server-call.js";
+import { identityOfSession } from "../../tls/identity.js";
 
 /** What a gRPC call carries of its caller's credentials (the request layer checks them: etcdserver/requests/access.ts). */
 export interface CallCredentials {
@@ -12,16 +12,15 @@ export interface CallCredentials {
  * TokenFieldNameSwagger); the certificate's common name is the one the client listener verified for
  * this call's connection (server/tls/identity.ts; used only with --client-cert-auth, when no token is given).
  */
-export function credentialsOf(call: { metadata: Metadata; getPeer(): string }): CallCredentials {
-  const token = first(call.metadata, "token") ?? first(call.metadata, "authorization");
-  const cn = peerIdentity(call)?.commonName;
+export function credentialsOf(call: CallInfo): CallCredentials {
+  const token = nonEmpty(call.metadata("token")) ?? nonEmpty(call.metadata("authorization"));
+  const cn = identityOfSession(call.session)?.commonName;
   const out: CallCredentials = {};
   if (token) out.token = token;
   if (cn) out.certCommonName = cn;
   return out;
 }
 
-function first(md: Metadata, key: string): string | undefined {
-  const v = md.get(key)[0];
-  return typeof v === "string" && v !== "" ? v : undefined;
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === "" ? undefined : v;
 }

@@ -1,4 +1,5 @@
-import * as grpc from "@grpc/grpc-js";
+import { Code } from "../../grpcwire/status.js";
+import type { MethodHandler } from "./handlers.js";
 
 /** What the guard asks of the member. */
 export interface LearnerView {
@@ -6,6 +7,7 @@ export interface LearnerView {
 }
 
 export const NOT_SUPPORTED_FOR_LEARNER = "etcdserver: rpc not supported for learner";
+const REFUSED = { code: Code.UNAVAILABLE, message: NOT_SUPPORTED_FOR_LEARNER } as const;
 
 /** What a learner answers, as etcd's isRPCSupportedForLearner: Status, and Range when serializable. */
 function supportedForLearner(path: string, message: unknown): boolean {
@@ -15,25 +17,24 @@ function supportedForLearner(path: string, message: unknown): boolean {
 }
 
 /**
- * A learner is not a voter: like etcd, it refuses every other RPC with UNAVAILABLE, before any handler runs.
- * A member that is a voter when a call starts stays one (etcd has no way back from voter to learner:
- * a learner is added as a new member and only promoted), so the call is handed on as it is, without a
- * layer that would look at its message: one interceptor less on every call of a voter.
+ * A learner is not a voter: like etcd, it refuses every other RPC with UNAVAILABLE, before any handler runs (a
+ * stream as it opens). A voter pays one isLearner() per call.
  */
-export function learnerGuard(server: LearnerView): grpc.ServerInterceptor {
-  return (method, call) => {
-    if (!server.isLearner()) return call as grpc.ServerInterceptingCall;
-    return new grpc.ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMessage: (message, nxt) => {
-            if (server.isLearner() && !supportedForLearner(method.path, message)) {
-              call.sendStatus({ code: grpc.status.UNAVAILABLE, details: NOT_SUPPORTED_FOR_LEARNER });
-              return;
-            }
-            nxt(message);
-          },
-        }),
-    });
+export function learnerGuard(server: LearnerView, path: string, h: MethodHandler): MethodHandler {
+  if ("unary" in h) {
+    const next = h.unary;
+    return {
+      unary: (call, req) => {
+        if (server.isLearner() && !supportedForLearner(path, req)) return call.fail(REFUSED);
+        next(call, req);
+      },
+    };
+  }
+  const next = h.stream;
+  return {
+    stream: (call) => {
+      if (server.isLearner()) return call.fail(REFUSED);
+      next(call);
+    },
   };
 }

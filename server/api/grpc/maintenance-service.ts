@@ -1,12 +1,12 @@
-import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
 import type { MaintenanceService } from "../../etcdserver/requests/maintenance.js";
 import type { WireAlarmRequest } from "../../pb/raft-entry.js";
 import type { Int64 } from "../../pb/wire.js";
 import { serverStream } from "./server-stream.js";
 import { unary } from "./unary.js";
+import type { ServiceHandlers } from "./handlers.js";
 
-export function maintenanceService(h: MaintenanceService, metrics: ServerMetrics): UntypedServiceImplementation {
+export function maintenanceService(h: MaintenanceService, metrics: ServerMetrics): ServiceHandlers {
   const svc = "etcdserverpb.Maintenance";
   return {
     Status: unary(metrics, svc, "Status", (ctx) => h.status(ctx)),

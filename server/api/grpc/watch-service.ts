@@ -1,51 +1,51 @@
-import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { MethodSpec } from "../../grpcwire/method.js";
+import type { ServerCall } from "../../grpcwire/server-call.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
 import type { WatchService, WatchSession, WireWatchRequest, WireWatchResponse } from "../../etcdserver/requests/watch-session.js";
 import { requestContext } from "../../etcdserver/requests/context.js";
+import { methodSpecs } from "../../pb/grpc-services.js";
+import { serializeWatchResponse } from "../../pb/watch-response.js";
 import { ErrStopped } from "../../pb/errors.js";
-import { toServiceError } from "./errors.js";
-import { streamSignal } from "./unary.js";
+import { toStatus } from "./errors.js";
+import { streamSignal } from "./call-context.js";
 import { credentialsOf } from "./credentials.js";
+import { streamHandler, type ServiceHandlers } from "./handlers.js";
 
-/** How many responses may wait in a gRPC stream's buffer before its watchers are held back (etcd's chanBufLen). */
+/** How many responses may wait to reach the connection before a stream's watchers are held back (etcd's chanBufLen). */
 const STREAM_BUFFER = 128;
 
-export function watchService(watch: WatchService, metrics: ServerMetrics): UntypedServiceImplementation {
+/** The Watch method as the server registers it: a response may be a Buffer already encoded (pb/watch-response.ts), sent as is. */
+export function watchSpecs(): Record<string, MethodSpec<unknown, unknown>> {
+  const specs = methodSpecs("etcdserverpb", "Watch");
+  specs["Watch"] = { ...specs["Watch"]!, encode: (v: unknown) => (Buffer.isBuffer(v) ? v : serializeWatchResponse(v)) };
+  return specs;
+}
+
+export function watchService(watch: WatchService, metrics: ServerMetrics): ServiceHandlers {
   const labels = { grpc_type: "bidi_stream", grpc_service: "etcdserverpb.Watch", grpc_method: "Watch" };
   return {
-    Watch: (call: ServerDuplexStream<WireWatchRequest, WireWatchResponse | Buffer>) => {
+    Watch: streamHandler((call: ServerCall<WireWatchRequest, WireWatchResponse | Buffer>) => {
       metrics.grpcStarted.inc(labels);
       let session: WatchSession;
       try {
         session = watch.session(requestContext(streamSignal(call), credentialsOf(call)), {
-            write: (r) => {
-              if (!call.destroyed && !call.writableEnded) call.write(r);
-            },
-            // registered with watchDefinitionPassingBuffers(): a Buffer is sent as is (pb/watch-response.ts)
-            writeEncoded: (b) => {
-              if (!call.destroyed && !call.writableEnded) call.write(b);
-            },
-            writable: () => call.writableLength < STREAM_BUFFER,
+          write: (r) => void call.write(r),
+          writeEncoded: (b) => void call.write(b),
+          writable: () => call.pendingWrites < STREAM_BUFFER,
         });
       } catch {
         // the server is stopping
         metrics.grpcHandled.inc({ ...labels, grpc_code: "Unavailable" });
-        call.emit("error", toServiceError(ErrStopped));
+        call.fail(toStatus(ErrStopped));
         return;
       }
-      let ended = false;
-      const end = (code: string) => {
-        if (ended) return;
-        ended = true;
-        session.close();
-        metrics.grpcHandled.inc({ ...labels, grpc_code: code });
-      };
-      call.on("data", (req: WireWatchRequest) => session.handle(req));
-      call.on("drain", () => session.drained());
+      call.onMessage = (req) => session.handle(req);
+      call.onDrain = () => session.drained();
       // A client half-close does not end the stream: etcd keeps sending until the client cancels.
-      call.on("cancelled", () => end("Canceled"));
-      call.on("error", () => end("Unknown"));
-      call.on("close", () => end("OK"));
-    },
+      call.onDone(() => {
+        session.close();
+        metrics.grpcHandled.inc({ ...labels, grpc_code: "Canceled" });
+      });
+    }),
   };
 }
