@@ -150,7 +150,6 @@ export class GrpcServer {
 
   private runStream(call: ServerCall<unknown, unknown>, handler: StreamHandler<unknown, unknown>, encoding: Encoding): void {
     const { stream } = call;
-    handler(call);
     const reader = new MessageReader(
       this.opts.maxReceiveBytes,
       encoding,
@@ -160,10 +159,30 @@ export class GrpcServer {
       },
       (s) => call.fail(s),
     );
-    stream.on("data", (chunk: Buffer) => reader.push(chunk));
-    stream.once("end", () => {
+    let ended = false;
+    const halfClose = (): void => {
       if (reader.holdsPart) call.fail({ code: Code.INTERNAL, message: "unexpected EOF" });
       else if (!call.done) call.onHalfClose?.();
+    };
+    // paused: the reader holds what it has and the stream stops (unread DATA keeps the client's window closed);
+    // resumed: what the reader holds goes first, and the end of the stream only after it
+    call.reading = {
+      pause: () => {
+        reader.pause();
+        stream.pause();
+      },
+      resume: () => {
+        reader.resume();
+        if (call.isPaused || call.done) return;
+        if (ended) halfClose();
+        else stream.resume();
+      },
+    };
+    handler(call);
+    stream.on("data", (chunk: Buffer) => reader.push(chunk));
+    stream.once("end", () => {
+      ended = true;
+      if (!call.isPaused) halfClose();
     });
     stream.on("drain", () => call.onDrain?.());
   }

@@ -26,11 +26,15 @@ export function encodingOf(header: string | undefined): Encoding | GrpcStatus {
 /**
  * Cuts the DATA of one stream into gRPC messages, whatever the chunking. A length over the limit is refused from the
  * prefix, before any of the message is held (grpc-go's recvMsg: RESOURCE_EXHAUSTED, its text); so is a compressed
- * message that inflates past it. After an error the reader takes nothing more.
+ * message that inflates past it. After an error the reader takes nothing more. The chunks of a message are kept
+ * as they came and joined once it is whole (a 1 MiB snapshot chunk arrives in 16 KiB DATA frames). While paused,
+ * chunks are kept and no message is handed on; resume() hands on what is whole.
  */
 export class MessageReader {
-  private head: Buffer | undefined;
+  private parts: Buffer[] = [];
+  private held = 0;
   private failed = false;
+  private paused = false;
 
   constructor(
     private readonly maxBytes: number,
@@ -39,29 +43,59 @@ export class MessageReader {
     private readonly onError: (s: GrpcStatus) => void,
   ) {}
 
-  /** Whether part of a message was received and not its end (a stream ending here ends mid-message). */
+  /** Whether bytes were received that are not yet handed on (a stream ending here, unpaused, ends mid-message). */
   get holdsPart(): boolean {
-    return this.head !== undefined;
+    return this.held > 0;
   }
 
   push(chunk: Buffer): void {
     if (this.failed) return;
-    let buf = this.head ? Buffer.concat([this.head, chunk]) : chunk;
-    this.head = undefined;
-    let at = 0;
-    while (buf.length - at >= PREFIX_BYTES) {
-      const flag = buf[at]!;
-      const len = buf.readUInt32BE(at + 1);
-      if (len > this.maxBytes) return this.fail({ code: Code.RESOURCE_EXHAUSTED, message: `grpc: received message larger than max (${len} vs. ${this.maxBytes})` });
-      if (buf.length - at - PREFIX_BYTES < len) break;
-      const body = buf.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + len);
-      at += PREFIX_BYTES + len;
+    if (chunk.length > 0) {
+      this.parts.push(chunk);
+      this.held += chunk.length;
+    }
+    this.deliver();
+  }
+
+  /** No message is handed on until resume(). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.failed) this.deliver();
+  }
+
+  private deliver(): void {
+    while (!this.paused && this.held >= PREFIX_BYTES) {
+      const prefix = this.first(PREFIX_BYTES);
+      const flag = prefix[0]!;
+      const len = prefix.readUInt32BE(1);
+      if (len > this.maxBytes) return void this.fail({ code: Code.RESOURCE_EXHAUSTED, message: `grpc: received message larger than max (${len} vs. ${this.maxBytes})` });
+      if (this.held < PREFIX_BYTES + len) return;
+      const body = this.take(PREFIX_BYTES + len).subarray(PREFIX_BYTES);
       const msg = this.payload(flag, body);
       if (msg === undefined) return;
       this.onMessage(msg);
       if (this.failed) return;
     }
-    if (at < buf.length) this.head = at === 0 ? buf : buf.subarray(at);
+  }
+
+  /** The first n held bytes (n <= held), as one buffer at the head of parts. */
+  private first(n: number): Buffer {
+    if (this.parts[0]!.length < n) this.parts = [Buffer.concat(this.parts, this.held)];
+    return this.parts[0]!;
+  }
+
+  /** Removes and returns the first n held bytes (n <= held), copying only when they span chunks. */
+  private take(n: number): Buffer {
+    const head = this.first(n);
+    this.held -= n;
+    if (head.length === n) this.parts.shift();
+    else this.parts[0] = head.subarray(n);
+    return head.subarray(0, n);
   }
 
   private payload(flag: number, body: Buffer): Buffer | undefined {
@@ -80,7 +114,8 @@ export class MessageReader {
 
   private fail(s: GrpcStatus): undefined {
     this.failed = true;
-    this.head = undefined;
+    this.parts = [];
+    this.held = 0;
     this.onError(s);
     return undefined;
   }

@@ -8,6 +8,12 @@ const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc" } 
 const OK_TRAILERS = statusFields(STATUS_OK);
 const RESPOND_WITH_TRAILERS = { waitForTrailers: true } as const;
 
+/** The reading side of a call as the server drives it (the stream and the message reader behind it). */
+export interface ReadControl {
+  pause(): void;
+  resume(): void;
+}
+
 /** What every call offers whatever its messages' types: who asks, how long they wait, and how it ends. */
 export interface CallInfo {
   readonly headers: IncomingHttpHeaders;
@@ -34,6 +40,7 @@ export class ServerCall<Req, Res> implements CallInfo {
   private finished = false;
   private cancelled = false;
   private trailers: Record<string, string> = OK_TRAILERS;
+  private paused = false;
   private cancelListeners: Array<() => void> | undefined;
   private doneListeners: Array<() => void> | undefined;
   /** Messages written to the stream and not yet handed to the connection. */
@@ -41,6 +48,8 @@ export class ServerCall<Req, Res> implements CallInfo {
   onMessage: ((req: Req) => void) | undefined;
   onHalfClose: (() => void) | undefined;
   onDrain: (() => void) | undefined;
+  /** How the server reads this call's messages; pause()/resume() go through it (set by the server). */
+  reading: ReadControl | undefined;
 
   constructor(
     readonly spec: MethodSpec<Req, Res>,
@@ -64,6 +73,32 @@ export class ServerCall<Req, Res> implements CallInfo {
   /** Whether the call has ended (answered, or cancelled by the client). */
   get done(): boolean {
     return this.finished || this.cancelled;
+  }
+
+  /**
+   * Stops reading the client's messages: no onMessage or onHalfClose until resume(). What the client sends meanwhile
+   * stays unread in the HTTP/2 stream, so its flow-control window is not reopened and the client must wait (at most
+   * a window and a read buffer of its data is held). For a handler that must finish with one message (a write to
+   * disk) before it takes the next.
+   */
+  pause(): void {
+    if (this.paused || this.done) return;
+    this.paused = true;
+    if (this.reading) this.reading.pause();
+    else this.stream.pause();
+  }
+
+  /** Reads again: messages held while paused are handed on first, in order. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.done) return;
+    if (this.reading) this.reading.resume();
+    else this.stream.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   /** Runs f when the client goes away before the call ends (at most once; at once if it already has). */

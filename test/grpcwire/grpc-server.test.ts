@@ -68,6 +68,8 @@ describe("GrpcServer", () => {
   const handled: string[] = [];
   let chatCall: ServerCall<Buffer, Buffer> | undefined;
   const chatEvents: string[] = [];
+  let gateCall: ServerCall<Buffer, Buffer> | undefined;
+  const gateGot: number[] = [];
 
   before(async () => {
     server = new GrpcServer({ maxReceiveBytes: 1024, maxConcurrentStreams: 100, pingIntervalMs: 2 ** 31 - 1, pingTimeoutMs: 20_000, idleMs: 60_000 });
@@ -99,6 +101,15 @@ describe("GrpcServer", () => {
       c.onMessage = (m) => chatEvents.push(`msg ${m.toString()}`);
       c.onHalfClose = () => chatEvents.push("half-close");
       c.onCancel(() => chatEvents.push("cancel"));
+    });
+    // reads one message, then pauses until the test resumes it
+    server.stream(spec("/t.T/Gate", "client_stream"), (c) => {
+      gateCall = c;
+      c.onMessage = (m) => {
+        gateGot.push(m.length);
+        if (gateGot.length === 1) c.pause();
+      };
+      c.onHalfClose = () => c.reply(Buffer.from(String(gateGot.length)));
     });
     net = await listenGrpc(server);
     session = connect(`http://${net.endpoint}`);
@@ -188,6 +199,31 @@ describe("GrpcServer", () => {
     while (!chatEvents.includes("cancel")) await new Promise((r) => setTimeout(r, 5));
     assert.equal(chatCall!.done, true);
     assert.equal(chatCall!.write(Buffer.from("late")), false);
+  });
+
+  test("a paused call reads nothing more: no message is handed on and the client's window stays closed; resume() hands on the rest in order", { timeout: 20_000 }, async () => {
+    const n = 1024; // 1000-byte messages (the server's limit is 1024): about 1 MiB in all
+    const body = Buffer.concat(Array.from({ length: n }, (_, i) => frameMessage(Buffer.alloc(1000, i))));
+    const sentBefore = session.socket.bytesWritten;
+    const p = call(session, "/t.T/Gate", body, {}, false);
+    // the connection carries other calls meanwhile: echo round trips until neither the gate's count nor what the
+    // client manages to write moves (beyond the echoes themselves) for three round trips
+    let still = 0;
+    let last = { got: -1, written: -1 };
+    for (let i = 0; i < 500 && still < 3; i++) {
+      await call(session, "/t.T/Echo", frameMessage(Buffer.from("tick")));
+      const now = { got: gateGot.length, written: session.socket.bytesWritten };
+      still = now.got > 0 && now.got === last.got && now.written - last.written < 1024 ? still + 1 : 0;
+      last = now;
+    }
+    const sent = session.socket.bytesWritten - sentBefore;
+    assert.deepEqual(gateGot, [1000], "one message, then nothing while paused");
+    assert.ok(sent < body.length / 4, `the client could send ${sent} of ${body.length} bytes: the paused stream's window stays closed`);
+    gateCall!.resume();
+    const a = await p;
+    assert.deepEqual(status(a), { code: 0, message: "" });
+    assert.deepEqual(a.messages.map(String), [String(n)]);
+    assert.equal(gateGot.length, n);
   });
 
   test("a real client (grpc-js): unary and a server stream", async () => {
