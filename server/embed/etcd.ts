@@ -20,11 +20,10 @@ import { composeServer, processEnvironment, requestTimeoutMs } from "./compose.j
 import type { EtcdServer } from "../etcdserver/server.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SniffingListener, type H2Host, type ListenerOptions } from "./sniffing-listener.js";
-import { grpcJsHost } from "./grpc-session-tap.js";
 import { ConfigError } from "../config/errors.js";
 import { formatGoDuration } from "../config/go-duration.js";
 import { GATEWAY_STREAMING_BODIES } from "./gateway-paths.js";
-import { grpcConnectionOptions, grpcKeepaliveOf, PEER_KEEPALIVE, sessionTimersOf } from "./grpc-keepalive.js";
+import { grpcKeepaliveOf, PEER_KEEPALIVE, sessionTimersOf } from "./grpc-keepalive.js";
 import type { HttpHandler } from "./http1-server.js";
 import { connectionLimitPerListener, FdLimitError } from "./listener-limits.js";
 import { metricsHttpHandler } from "./metrics-http.js";
@@ -74,7 +73,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   // etcd's CheckInitialHashKV: before this member serves its peers or clients
   await refuseOnCorruption(server);
   // Peers first: a member that starts must be reachable by the others before it campaigns.
-  const peerGrpc = createPeerGrpcServer(server.peers, logger, cfg.maxRequestBytes, grpcConnectionOptions(PEER_KEEPALIVE));
+  const peerGrpc = createPeerGrpcServer(server.peers, logger, cfg.maxRequestBytes, sessionTimersOf(PEER_KEEPALIVE));
   const listen = async (name: string, urls: readonly string[], g: (() => H2Host) | undefined, h: HttpHandler, opts: ListenerOptions = {}, acceptor?: TlsAcceptor) => {
     const out: SniffingListener[] = [];
     for (const group of listenGroups(urls)) {
@@ -89,7 +88,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
   const peerListeners = await listen(
     "peer",
     cfg.listenPeerUrls,
-    () => grpcJsHost(peerGrpc),
+    () => peerGrpc,
     peerHttpHandler(server),
     { keepalive: PEER_KEEPALIVE.policy, upgrade: (req, socket, head) => raftStreams.accept(req, socket, head) },
     tls.peer,
@@ -118,7 +117,7 @@ export async function startEtcd(cfg: MemberConfig, logger: Logger, onRemoved: ()
       server.tokens.close();
       grpcServer.destroy();
       await Promise.all(peerListeners.map((l) => l.close()));
-      peerGrpc.forceShutdown();
+      peerGrpc.destroy();
     },
   };
 }

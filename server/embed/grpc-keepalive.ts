@@ -1,4 +1,3 @@
-import type * as grpc from "@grpc/grpc-js";
 import type { SessionTimerOptions } from "../grpcwire/session-timers.js";
 import type { MemberConfig } from "../config/member-config.js";
 import type { KeepalivePolicy } from "./keepalive-enforcement.js";
@@ -42,17 +41,7 @@ export const PEER_KEEPALIVE: GrpcKeepalive = {
   pingTimeoutMs: 5_000,
 };
 
-/** The client port's gRPC server (server/grpcwire): its pings, and the idle timeout of connections without streams. */
+/** A gRPC server's (server/grpcwire, client and peer ports) pings, and the idle timeout of connections without streams. */
 export function sessionTimersOf(k: GrpcKeepalive, idleMs: number = H2_IDLE_TIMEOUT_MS): SessionTimerOptions {
   return { pingIntervalMs: k.pingIntervalMs, pingTimeoutMs: k.pingTimeoutMs, idleMs };
-}
-
-/** grpc-js server options (the peer port's) for a keepalive setting and the idle timeout of connections without streams. */
-export function grpcConnectionOptions(k: GrpcKeepalive, idleMs: number = H2_IDLE_TIMEOUT_MS): grpc.ServerOptions {
-  return {
-    // grpc-js treats a value at or above ~24.8 days as "never": keep larger settings there rather than overflow a timer
-    "grpc.keepalive_time_ms": Math.min(k.pingIntervalMs, 2 ** 31 - 1),
-    "grpc.keepalive_timeout_ms": Math.min(k.pingTimeoutMs, 2 ** 31 - 2),
-    "grpc.max_connection_idle_ms": Math.min(idleMs, 2 ** 31 - 2),
-  };
 }

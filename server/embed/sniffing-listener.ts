@@ -38,9 +38,9 @@ export interface ListenerOptions {
 }
 
 /**
- * What serves a listener's HTTP/2 connections: the client port's gRPC server (server/grpcwire), or grpc-js behind a
- * connection injector (the peer port's snapshots, grpc-session-tap.ts). It returns the HTTP/2 session it made for the
- * connection (synchronously), which the listener follows.
+ * What serves a listener's HTTP/2 connections: a gRPC server of server/grpcwire (the client port's services, the peer
+ * port's snapshots). It returns the HTTP/2 session it made for the connection (synchronously), which the listener
+ * follows.
  */
 export interface H2Host {
   attach(connection: Socket | RewritingConnection): ServerHttp2Session | undefined;
@@ -215,7 +215,7 @@ export class SniffingListener {
     const session = this.h2!.attach(connection);
     if (this.opts.trackIdentities && session) registerSession(session, identityOfSocket(socket));
     if (!session) {
-      // No session seen (a grpc-js change behind grpcJsHost): never take it for idle, it may carry streams.
+      // No session seen (an H2Host that made none synchronously): never take it for idle, it may carry streams.
       conn.begin();
       return;
     }

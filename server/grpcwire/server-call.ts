@@ -38,7 +38,8 @@ export interface CallInfo {
 export class ServerCall<Req, Res> implements CallInfo {
   private headersSent = false;
   private finished = false;
-  private cancelled = false;
+  private cancelledByClient = false;
+  private status: GrpcStatus | undefined;
   private trailers: Record<string, string> = OK_TRAILERS;
   private paused = false;
   private cancelListeners: Array<() => void> | undefined;
@@ -72,7 +73,32 @@ export class ServerCall<Req, Res> implements CallInfo {
 
   /** Whether the call has ended (answered, or cancelled by the client). */
   get done(): boolean {
-    return this.finished || this.cancelled;
+    return this.finished || this.cancelledByClient;
+  }
+
+  /** Whether the client went away before the call ended (RST_STREAM, the connection closing). */
+  get cancelled(): boolean {
+    return this.cancelledByClient;
+  }
+
+  /** The status the call ended with, when it ended with one (not when cancelled). */
+  get endedWith(): GrpcStatus | undefined {
+    return this.status;
+  }
+
+  /**
+   * Resolves true once the client has answered a PING sent now; false when none can be sent or the connection
+   * closes first. HTTP/2 frames arrive in order, so by then everything the client sent before it read the PING has
+   * been handled: a reset that follows its half-close (a Node or grpc-js client's cancel) has cancelled the call.
+   */
+  roundTrip(): Promise<boolean> {
+    return new Promise((resolve) => {
+      try {
+        if (!this.session.ping((err) => resolve(!err))) resolve(false);
+      } catch {
+        resolve(false); // the session is closing
+      }
+    });
   }
 
   /**
@@ -103,7 +129,7 @@ export class ServerCall<Req, Res> implements CallInfo {
 
   /** Runs f when the client goes away before the call ends (at most once; at once if it already has). */
   onCancel(f: () => void): void {
-    if (this.cancelled) return f();
+    if (this.cancelledByClient) return f();
     if (this.finished) return;
     (this.cancelListeners ??= []).push(f);
   }
@@ -124,6 +150,7 @@ export class ServerCall<Req, Res> implements CallInfo {
       return this.end({ code: Code.INTERNAL, message: `grpc: error while marshaling: ${(e as Error).message}` });
     }
     if (!this.writableStream()) return;
+    this.status = STATUS_OK;
     this.settle();
     this.respond();
     this.stream.end(bytes);
@@ -141,6 +168,7 @@ export class ServerCall<Req, Res> implements CallInfo {
   /** Ends the call with a status (OK by default). */
   end(status: GrpcStatus = STATUS_OK): void {
     if (this.done) return;
+    this.status = status;
     this.settle();
     if (!this.writableStream()) return;
     if (!this.headersSent) {
@@ -160,7 +188,7 @@ export class ServerCall<Req, Res> implements CallInfo {
   /** Called by the server: the stream closed before the call ended. */
   cancel(): void {
     if (this.done) return;
-    this.cancelled = true;
+    this.cancelledByClient = true;
     const ls = this.cancelListeners;
     this.cancelListeners = undefined;
     if (ls) for (const f of ls) f();

@@ -52,13 +52,21 @@ export class SnapDbReceiver {
     this.bytes += chunk.length;
   }
 
-  /** fsync, rename to the known path, fsync the directory; returns that path. */
-  async commit(): Promise<string> {
+  /**
+   * fsync, rename to the known path, fsync the directory; returns that path. `stillWanted` is asked once the data is
+   * durable, before the rename: false removes the file instead (the reception was cancelled meanwhile) and returns
+   * undefined.
+   */
+  async commit(stillWanted: () => boolean = () => true): Promise<string | undefined> {
     this.done = true;
     try {
       await this.h.sync();
     } finally {
       await this.h.close();
+    }
+    if (!stillWanted()) {
+      await unlink(this.tmp).catch(() => undefined);
+      return undefined;
     }
     failpoint("snapDbBeforeRename");
     const path = snapDbPath(this.dir, this.index);

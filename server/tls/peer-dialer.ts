@@ -9,7 +9,7 @@
  *
  * grpc-js fixes a channel's TLS context when the channel is made; ReloadingChannelCredentials plugs a per-connection
  * context into it through grpc-js's ChannelCredentials/SecureConnector seam (the one its own certificate-provider
- * credentials use), checked at start-up like embed/grpc-session-tap.ts.
+ * credentials use), checked at start-up (checkChannelCredentialsSeam).
  */
 import * as grpc from "@grpc/grpc-js";
 import { request as httpRequest } from "node:http";

@@ -1,8 +1,9 @@
-import * as grpc from "@grpc/grpc-js";
+import type { StreamHandler } from "../grpcwire/grpc-server.js";
+import { Code } from "../grpcwire/status.js";
 import type { Logger } from "../log/logger.js";
 import { idToHex } from "../membership/ids.js";
 import { MessageType, type Message } from "../raft/types.js";
-import { checkIdentity, readIdentity } from "./handshake.js";
+import { checkIdentity, identityFromHeaders } from "./handshake.js";
 import { RateLimitedLog } from "../log/rate-limited.js";
 import { SnapshotReception, type Chunk } from "./snapshot-receiver.js";
 
@@ -35,32 +36,24 @@ export function checkStreamMessage(m: Message, from: bigint, localId: bigint): s
 }
 
 /**
- * The peer port's gRPC service: Snapshot, one call per database snapshot (raft messages travel on
+ * The peer port's gRPC method: Snapshot, one call per database snapshot (raft messages travel on
  * raft streams, raft-stream-receiver.ts). The sender's identity is checked against the cluster and
  * its membership before a byte of the database is written.
  */
-export function peerService(r: PeerReceiver, logger: Logger): grpc.UntypedServiceImplementation {
+export function snapshotHandler(r: PeerReceiver, logger: Logger): StreamHandler<Chunk, object> {
   const limited = new RateLimitedLog(logger, PEER_WARNING_INTERVAL_MS);
   const dropNonMember = (from: bigint, what: string) =>
     limited.log(`non-member:${from}`, { "remote-peer-id": idToHex(from), what }, "dropping peer traffic from a sender that is not a member of the cluster");
 
-  return {
-    Snapshot(call: grpc.ServerReadableStream<Chunk, object>, callback: grpc.sendUnaryData<object>) {
-      const id = readIdentity(call.metadata);
-      const refusal = checkIdentity(id, r.localIdentity());
-      if (refusal) {
-        callback({ code: refusal.code, details: refusal.message });
-        return;
-      }
-      if (!r.isMember(id!.from)) {
-        dropNonMember(id!.from, "a snapshot");
-        callback({ code: grpc.status.PERMISSION_DENIED, details: `sender ${idToHex(id!.from)} is not a member of the cluster` });
-        return;
-      }
-      new SnapshotReception({ dir: r.snapshotDir(), localId: r.localIdentity().memberId, from: id!.from, deliver: (m) => r.receiveSnapshot(m) }, call, (err, v) => {
-        if (err) limited.log(`snapshot:${id!.from}`, { "remote-peer-id": idToHex(id!.from), error: err.details ?? "" }, "failed to receive a database snapshot");
-        callback(err, v);
-      });
-    },
+  return (call) => {
+    const id = identityFromHeaders((k) => call.metadata(k));
+    const refusal = checkIdentity(id, r.localIdentity());
+    if (refusal) return call.fail({ code: refusal.code, message: refusal.message });
+    if (!r.isMember(id!.from)) {
+      dropNonMember(id!.from, "a snapshot");
+      return call.fail({ code: Code.PERMISSION_DENIED, message: `sender ${idToHex(id!.from)} is not a member of the cluster` });
+    }
+    const sink = { dir: r.snapshotDir(), localId: r.localIdentity().memberId, from: id!.from, deliver: (m: Message) => r.receiveSnapshot(m) };
+    new SnapshotReception(sink, call, (why) => limited.log(`snapshot:${id!.from}`, { "remote-peer-id": idToHex(id!.from), error: why }, "failed to receive a database snapshot"));
   };
 }

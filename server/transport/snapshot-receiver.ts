@@ -1,10 +1,18 @@
 /**
  * The receiving end of one Snapshot call: the first chunk carries the raft MsgSnap, the others the
  * backend database, written to disk chunk by chunk (the call is paused while a chunk is written, so
- * at most one chunk per call is in memory). The database is committed at its known path before raft
- * sees the message, as etcd's snapshotHandler does.
+ * at most one chunk per call is in memory and the sender waits on HTTP/2 flow control). The database
+ * is committed at its known path before raft sees the message, as etcd's snapshotHandler does.
+ *
+ * When the call ends any other way (refused, cancelled, the connection gone, a message the gRPC layer
+ * refused) the partial database is removed. A Node or grpc-js client's cancel sends END_STREAM and then
+ * RST_STREAM, so a half-close does not by itself mean the snapshot is whole: before committing, the
+ * receiver makes a PING round trip on the connection (frames arrive in order: a reset sent with the
+ * half-close has then been read and has cancelled the call), and it asks again once the data is durable
+ * (before the rename) and before raft gets the message.
  */
-import * as grpc from "@grpc/grpc-js";
+import type { ServerCall } from "../grpcwire/server-call.js";
+import { Code } from "../grpcwire/status.js";
 import { decodeMessage } from "../raft/message-codec.js";
 import { MessageType, type Message } from "../raft/types.js";
 import { SnapDbReceiver } from "../snap/db-file.js";
@@ -29,7 +37,7 @@ export interface Chunk {
 
 class Refused extends Error {
   constructor(
-    readonly code: grpc.status,
+    readonly code: number,
     message: string,
   ) {
     super(message);
@@ -52,13 +60,14 @@ export class SnapshotReception {
 
   constructor(
     private readonly sink: SnapshotSink,
-    private readonly call: grpc.ServerReadableStream<Chunk, object>,
-    private readonly callback: grpc.sendUnaryData<object>,
+    private readonly call: ServerCall<Chunk, object>,
+    /** Why the reception failed, for the log (the call's own answer is sent here). */
+    private readonly onFailed: (why: string) => void,
   ) {
-    call.on("data", (c: Chunk) => this.onChunk(c));
-    call.on("end", () => this.enqueue(() => this.finish()));
-    call.on("error", () => this.fail(new Refused(grpc.status.CANCELLED, "snapshot call failed")));
-    call.on("cancelled", () => this.fail(new Refused(grpc.status.CANCELLED, "snapshot call cancelled")));
+    call.onMessage = (c) => this.onChunk(c);
+    call.onHalfClose = () => this.enqueue(() => this.finish());
+    // any other end: cancelled, the connection gone, or refused by the gRPC layer (a message over the limit)
+    call.onDone(() => this.abandon(call.cancelled ? "snapshot call cancelled" : `snapshot call failed: ${call.endedWith?.message ?? ""}`));
   }
 
   /** Bytes of database written so far. */
@@ -81,47 +90,60 @@ export class SnapshotReception {
       try {
         await step();
       } catch (e) {
-        this.fail(e instanceof Refused ? e : new Refused(grpc.status.INTERNAL, (e as Error).message));
+        this.fail(e instanceof Refused ? e : new Refused(Code.INTERNAL, (e as Error).message));
       }
     });
   }
 
   private async handle(c: Chunk): Promise<void> {
     if (c.db.length > MAX_SNAPSHOT_CHUNK_BYTES) {
-      throw new Refused(grpc.status.RESOURCE_EXHAUSTED, `snapshot chunk of ${c.db.length} bytes is over the limit of ${MAX_SNAPSHOT_CHUNK_BYTES}`);
+      throw new Refused(Code.RESOURCE_EXHAUSTED, `snapshot chunk of ${c.db.length} bytes is over the limit of ${MAX_SNAPSHOT_CHUNK_BYTES}`);
     }
     if (c.message.length > 0) {
-      if (this.msg) throw new Refused(grpc.status.INVALID_ARGUMENT, "a second raft message in one snapshot call");
+      if (this.msg) throw new Refused(Code.INVALID_ARGUMENT, "a second raft message in one snapshot call");
       let m: Message;
       try {
         m = decodeMessage(c.message);
       } catch (e) {
-        throw new Refused(grpc.status.INVALID_ARGUMENT, `failed to decode raft message (${(e as Error).message})`);
+        throw new Refused(Code.INVALID_ARGUMENT, `failed to decode raft message (${(e as Error).message})`);
       }
       const why = checkSnapshotMessage(m, this.sink.from, this.sink.localId);
-      if (why) throw new Refused(grpc.status.INVALID_ARGUMENT, why);
+      if (why) throw new Refused(Code.INVALID_ARGUMENT, why);
       this.msg = m;
       this.db = await SnapDbReceiver.open(this.sink.dir, m.snapshot!.metadata.index);
+      if (this.settled) void this.db.abort(); // the call ended while the file was being created
     }
     if (c.db.length > 0) {
-      if (!this.db) throw new Refused(grpc.status.INVALID_ARGUMENT, "snapshot data before its raft message");
+      if (!this.db) throw new Refused(Code.INVALID_ARGUMENT, "snapshot data before its raft message");
       await this.db.write(c.db);
     }
   }
 
+  /** The client half-closed: the snapshot is whole unless a reset follows (see the module comment). */
   private async finish(): Promise<void> {
-    if (!this.msg || !this.db) throw new Refused(grpc.status.INVALID_ARGUMENT, "snapshot without a raft message");
-    await this.db.commit();
+    if (!this.msg || !this.db) throw new Refused(Code.INVALID_ARGUMENT, "snapshot without a raft message");
+    if (!(await this.call.roundTrip())) throw new Refused(Code.UNAVAILABLE, "the connection closed before the snapshot was committed");
+    if (this.settled) return;
+    const path = await this.db.commit(() => !this.settled);
+    // cancelled meanwhile: the file was removed, or (cancelled after the rename) stays at its path as after a crash
+    // there, unknown to raft, until the backend passes its index or the next reception for that index replaces it
+    if (path === undefined || this.settled) return;
     failpoint("snapDbAfterRename");
     await this.sink.deliver(this.msg);
     this.settled = true;
-    this.callback(null, {});
+    this.call.reply({});
   }
 
   private fail(e: Refused): void {
     if (this.settled) return;
+    this.abandon(e.message);
+    this.call.fail({ code: e.code, message: e.message });
+  }
+
+  private abandon(why: string): void {
+    if (this.settled) return;
     this.settled = true;
     void this.db?.abort();
-    this.callback({ code: e.code, details: e.message });
+    this.onFailed(why);
   }
 }
