@@ -14,19 +14,12 @@ export function identityMetadata(id: PeerIdentity): Metadata {
   return md;
 }
 
-export function readIdentity(md: Metadata): PeerIdentity | undefined {
-  return identityFromHeaders((k) => {
-    const v = md.get(k)[0];
-    return typeof v === "string" ? v : undefined;
-  });
-}
-
 /** The same identity as HTTP headers (a raft stream's upgrade request). */
 export function identityHeaders(id: PeerIdentity): Record<string, string> {
   return { "x-etcd-cluster-id": idToHex(id.clusterId), "x-etcd-from": idToHex(id.from), "x-etcd-to": idToHex(id.to) };
 }
 
-/** Reads the identity from metadata or headers (`get` takes the lower-case name); undefined if any part is missing or malformed. */
+/** Reads the identity from a call's metadata or a request's headers (`get` takes the lower-case name); undefined if any part is missing or malformed. */
 export function identityFromHeaders(get: (name: string) => string | undefined): PeerIdentity | undefined {
   const id = (k: string) => {
     const v = get(k);
