@@ -111,7 +111,7 @@ export class SnapshotReception {
       if (why) throw new Refused(Code.INVALID_ARGUMENT, why);
       this.msg = m;
       this.db = await SnapDbReceiver.open(this.sink.dir, m.snapshot!.metadata.index);
-      if (this.settled) void this.db.abort(); // the call ended while the file was being created
+      if (this.settled) return void this.db.abort(); // the call ended while the file was being created
     }
     if (c.db.length > 0) {
       if (!this.db) throw new Refused(Code.INVALID_ARGUMENT, "snapshot data before its raft message");
@@ -126,7 +126,8 @@ export class SnapshotReception {
     if (this.settled) return;
     const path = await this.db.commit(() => !this.settled);
     // cancelled meanwhile: the file was removed, or (cancelled after the rename) stays at its path as after a crash
-    // there, unknown to raft, until the backend passes its index or the next reception for that index replaces it
+    // there, unknown to raft: replaced by the next reception for that index, or released (releaseSnapDbs) by a later
+    // snapshot install or start-up once the backend is past its index
     if (path === undefined || this.settled) return;
     failpoint("snapDbAfterRename");
     await this.sink.deliver(this.msg);
