@@ -1,7 +1,7 @@
 /**
  * The peer port's Snapshot call (server/transport/peer-server.ts) against a stand-in member: its identity and
  * membership refusals (codes and texts), a snapshot's database on disk at its known path before raft sees the
- * message, the chunk and message limits, and a call that fails or is cancelled: nothing delivered, no file left
+ * message, the chunk and message limits, its connections' stream limit, keepalive PINGs and idle limit, and a call that fails or is cancelled: nothing delivered, no file left
  * behind (the partial database is aborted), including a client that half-closes and then resets (a Node or grpc-js
  * client's cancel sends END_STREAM, then RST_STREAM).
  */
@@ -18,10 +18,12 @@ import { encodeMessage } from "../../server/raft/message-codec.js";
 import { MessageType, type Message } from "../../server/raft/types.js";
 import { snapDbPath } from "../../server/snap/db-file.js";
 import { identityHeaders, identityMetadata, type PeerIdentity } from "../../server/transport/handshake.js";
-import { MAX_SNAPSHOT_CHUNK_BYTES, peerMaxMessageBytes } from "../../server/transport/limits.js";
+import { MAX_CONCURRENT_STREAMS, MAX_SNAPSHOT_CHUNK_BYTES, peerMaxMessageBytes } from "../../server/transport/limits.js";
 import type { PeerReceiver } from "../../server/transport/peer-service.js";
 import { PeerClient, type CallOutcome } from "../support/peer-client.js";
 import { startPeerGrpc } from "../support/peer-grpc.js";
+import { listenGrpc } from "../support/grpcwire-listen.js";
+import { createPeerGrpcServer } from "../../server/transport/peer-server.js";
 
 const CLUSTER = 0x1000n;
 const LOCAL = 1n;
@@ -205,6 +207,32 @@ describe("the peer port's Snapshot call", { timeout: 120_000 }, () => {
       raw.close();
     }
     await nothingLeft("cancelled");
+  });
+
+  test("its connections: at most MAX_CONCURRENT_STREAMS calls, the server's keepalive PINGs, GOAWAY when idle", async () => {
+    const silent = pino({ level: "silent" });
+    const receiver: PeerReceiver = {
+      localIdentity: () => ({ clusterId: CLUSTER, memberId: LOCAL, removed: REMOVED }),
+      isMember: () => true,
+      receive: () => undefined,
+      receiveSnapshot: async () => undefined,
+      snapshotDir: () => dir,
+      onMemberRemoved: () => undefined,
+    };
+    const timers = { pingIntervalMs: 50, pingTimeoutMs: 5_000, idleMs: 300 };
+    const short = await listenGrpc(createPeerGrpcServer(receiver, silent, MAX_REQUEST_BYTES, timers));
+    const session = connect(`http://${short.endpoint}`);
+    try {
+      const settings = new Promise<number | undefined>((r) => session.once("remoteSettings", (s) => r(s.maxConcurrentStreams)));
+      const pinged = new Promise<void>((r) => session.once("ping", () => r()));
+      const goaway = new Promise<void>((r) => session.once("goaway", () => r()));
+      assert.equal(await settings, MAX_CONCURRENT_STREAMS);
+      await pinged;
+      await goaway;
+    } finally {
+      session.destroy();
+      await short.close();
+    }
   });
 
   // The END_STREAM of a cancel must not commit what came before it when the reset follows: tried with the reset
