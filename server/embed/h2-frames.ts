@@ -1,6 +1,6 @@
 /**
  * The little of HTTP/2 framing (RFC 9113 §4, §6) that the client port's listener needs to look at a connection's
- * first request before grpc-js gets the socket, and to rewrite header blocks on the few connections that need it
+ * first request before the gRPC server (Node's http2) gets the socket, and to rewrite header blocks on the few connections that need it
  * (see h2-handshake.ts). Frames are read whole, as views into the received bytes; nothing here allocates per byte.
  */
 

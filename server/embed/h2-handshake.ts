@@ -1,10 +1,10 @@
 /**
- * The client port's look at a gRPC connection's first request, before grpc-js (nghttp2) gets the connection.
+ * The client port's look at a gRPC connection's first request, before the gRPC server (server/grpcwire, nghttp2) gets the connection.
  *
  * Why: etcdctl 3.4's per-endpoint commands (endpoint status/hash, move-leader, given --endpoints=http://host:port)
  * send ":authority: http://host:port". nghttp2 refuses a '/' in :authority and resets the stream (PROTOCOL_ERROR);
  * etcd's Go server takes it. So the listener reads up to the first request's header block, and only a connection
- * whose :authority nghttp2 would refuse pays for a rewriting stream in front of grpc-js; every other connection is
+ * whose :authority nghttp2 would refuse pays for a rewriting stream in front of the gRPC server; every other connection is
  * handed over as the raw socket, as before, with no cost per byte afterwards.
  *
  * How it sees the request at all: grpc-go sends nothing after its preface and SETTINGS until it has the server's
@@ -13,7 +13,7 @@
  * ACK as a connection error, so the first SETTINGS ACK is removed from what nghttp2 gets.
  *
  * FirstRequestInspector decides (pure: bytes in, a handover out); AuthorityRewriter is the client->server byte
- * transform of the slow path; RewritingConnection is the Duplex grpc-js gets on that path.
+ * transform of the slow path; RewritingConnection is the Duplex the gRPC server gets on that path.
  */
 import { Duplex } from "node:stream";
 import type { Socket } from "node:net";
@@ -43,7 +43,7 @@ export const MAX_INSPECTED_BYTES = 256 * 1024;
 /** A header block larger than this is passed through unexamined (nghttp2 applies its own limits). */
 const MAX_HEADER_BLOCK = 256 * 1024;
 
-/** What the listener gives grpc-js: the socket itself with these bytes unshifted, or a RewritingConnection replaying them. */
+/** What the listener gives the gRPC server: the socket itself with these bytes unshifted, or a RewritingConnection replaying them. */
 export type Handover = { mode: "raw"; bytes: Buffer } | { mode: "rewrite"; bytes: Buffer };
 
 /** Frames a client may send before its first request without telling anything about it. */
@@ -193,7 +193,7 @@ export class AuthorityRewriter {
 }
 
 /**
- * The slow path's stand-in for the socket: grpc-js (Node's http2, through its JS stream wrapper) reads the client's
+ * The slow path's stand-in for the socket: the gRPC server (Node's http2, through its JS stream wrapper) reads the client's
  * bytes through an AuthorityRewriter and writes straight to the socket.
  */
 export class RewritingConnection extends Duplex {

@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 
 /**
  * etcd's --grpc-keepalive-min-time, as grpc-go's server enforces it (keepalive.EnforcementPolicy, handlePing in
- * internal/transport/http2_server.go); grpc-js has no such policy, so the listener applies it to each session.
+ * internal/transport/http2_server.go); the listener applies it to each HTTP/2 session, whichever server serves it.
  *
  * A client PING counts as a strike when it comes sooner than minTime after the previous one (or sooner than two
  * hours when no stream is open and pings without streams are not permitted, which is etcd's setting); the third
@@ -58,7 +58,7 @@ export function enforceKeepalivePolicy(session: ServerHttp2Session, socket: Sock
   let lastWritten = socket.bytesWritten;
   let expected = 0;
   session.on("remoteSettings", () => (expected += SETTINGS_ACK_BYTES));
-  // the server's own keepalive pings (grpc-js calls session.ping) are control bytes too
+  // the server's own pings (server/grpcwire calls session.ping: keepalive, a snapshot's round trip) are control bytes too
   const ping = session.ping.bind(session);
   session.ping = ((...args: Parameters<ServerHttp2Session["ping"]>) => {
     expected += PING_FRAME_BYTES;

@@ -22,7 +22,7 @@ export const DEFAULT_TIMEOUTS: ListenerTimeouts = {
   bodyMs: 60_000,
 };
 
-/** HTTP/2 (gRPC): a connection with no stream open for this long is sent GOAWAY and closed (grpc-js max_connection_idle_ms). */
+/** HTTP/2 (gRPC): a connection with no stream open for this long is sent GOAWAY and closed (grpc-go's MaxConnectionIdle; server/grpcwire/session-timers.ts). */
 export const H2_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 /** File descriptors left for everything but client and peer connections (WAL, backend, snapshots), as etcd's reservedInternalFDNum. */
