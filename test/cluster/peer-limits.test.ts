@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { encodeMessage } from "../../server/raft/message-codec.js";
-import { MessageType, type Message } from "../../server/raft/types.js";
+import { snapMessage } from "../support/raft-message.js";
 import { MAX_SNAPSHOT_CHUNK_BYTES } from "../../server/transport/limits.js";
 import { PeerClient, type CallOutcome, type StreamOutcome } from "../support/peer-client.js";
 import { downCluster, upCluster, type LocalCluster } from "../support/launcher.js";
@@ -24,22 +24,6 @@ function memKiB(pid: number): { rss: number; hwm: number } {
   return { rss: field("VmRSS"), hwm: field("VmHWM") };
 }
 
-function snapMessage(from: bigint, to: bigint): Message {
-  return {
-    type: MessageType.Snap,
-    from,
-    to,
-    term: 1,
-    logTerm: 0,
-    index: 0,
-    commit: 0,
-    rejectHint: 0,
-    reject: false,
-    context: new Uint8Array(),
-    entries: [],
-    snapshot: { metadata: { index: 1_000_000, term: 1, confState: { voters: [from, to], learners: [] } }, data: new Uint8Array() },
-  };
-}
 
 describe("the peer port bounds what a peer can make a member hold in memory", { timeout: 180_000 }, () => {
   const label = "peerlimits";
@@ -63,7 +47,7 @@ describe("the peer port bounds what a peer can make a member hold in memory", { 
     const before = memKiB(pid);
     const client = new PeerClient(m.peerUrl);
     const big = new Uint8Array(OVERSIZED).fill(7);
-    const snapMsg = encodeMessage(snapMessage(self, self));
+    const snapMsg = encodeMessage(snapMessage(self, self, { index: 1_000_000, term: 1 }));
     // refused: a snapshot chunk with RESOURCE_EXHAUSTED, a raft stream by the member cutting it
     const refused = (o: CallOutcome | StreamOutcome) => ("cut" in o ? o.cut : o.code === grpc.status.RESOURCE_EXHAUSTED);
     const steps: [string, () => Promise<CallOutcome | StreamOutcome>][] = [

@@ -16,6 +16,7 @@ import pino from "pino";
 import { clientConstructor } from "../../server/pb/grpc-services.js";
 import { encodeMessage } from "../../server/raft/message-codec.js";
 import { MessageType, type Message } from "../../server/raft/types.js";
+import { raftMessage, snapMessage } from "../support/raft-message.js";
 import { snapDbPath } from "../../server/snap/db-file.js";
 import { identityHeaders, identityMetadata, type PeerIdentity } from "../../server/transport/handshake.js";
 import { MAX_CONCURRENT_STREAMS, MAX_SNAPSHOT_CHUNK_BYTES, peerMaxMessageBytes } from "../../server/transport/limits.js";
@@ -32,22 +33,12 @@ const REMOVED = new Set([9n]);
 const MAX_REQUEST_BYTES = 1024 * 1024;
 const SNAPSHOT_PATH = "/etcdtspeer.Peer/Snapshot";
 
-function snapMessage(from: bigint, to: bigint, index: number, type = MessageType.Snap): Message {
-  return {
-    type,
-    from,
-    to,
-    term: 2,
-    logTerm: 0,
-    index: 0,
-    commit: 0,
-    rejectHint: 0,
-    reject: false,
-    context: new Uint8Array(),
-    entries: [],
-    snapshot: type === MessageType.Snap ? { metadata: { index, term: 2, confState: { voters: [1n, 2n, 3n], learners: [] } }, data: new Uint8Array([1, 2, 3]) } : undefined,
-  };
+/** A MsgSnap (or another type, for the refusal) of a 3-member cluster at term 2. */
+function snap(from: bigint, to: bigint, index: number, type = MessageType.Snap): Message {
+  if (type !== MessageType.Snap) return raftMessage({ type, from, to, term: 2 });
+  return snapMessage(from, to, { index, term: 2, voters: [1n, 2n, 3n], data: new Uint8Array([1, 2, 3]) });
 }
+
 
 /** A SnapshotChunk as protobuf: message = 1, db = 2 (both bytes). */
 function chunkBytes(message: Uint8Array, db: Uint8Array): Buffer {
@@ -115,7 +106,7 @@ describe("the peer port's Snapshot call", { timeout: 120_000 }, () => {
   }
 
   test("identity and membership refusals: etcd-ts's codes and texts, before any byte is written", async () => {
-    const msg = encodeMessage(snapMessage(2n, LOCAL, 10));
+    const msg = encodeMessage(snap(2n, LOCAL, 10));
     const cases: [string, PeerIdentity, grpc.status, string][] = [
       [
         "another cluster",
@@ -153,7 +144,7 @@ describe("the peer port's Snapshot call", { timeout: 120_000 }, () => {
 
   test("a snapshot: its database at the snapshot index's path, complete, before raft gets the message", async () => {
     const db = Buffer.concat([Buffer.alloc(3 * 1024 * 1024 + 17, 5), Buffer.from("tail")]);
-    const chunks = [{ message: encodeMessage(snapMessage(2n, LOCAL, 42)) }];
+    const chunks = [{ message: encodeMessage(snap(2n, LOCAL, 42)) }];
     for (let at = 0; at < db.length; at += 1024 * 1024) chunks.push({ db: db.subarray(at, at + 1024 * 1024) } as never);
     assert.deepEqual(await client.snapshot(asMember, chunks), { ok: true });
     assert.equal(delivered.length, 1);
@@ -165,12 +156,12 @@ describe("the peer port's Snapshot call", { timeout: 120_000 }, () => {
   });
 
   test("malformed snapshots and oversized chunks are refused, their partial database removed", async () => {
-    const msg = encodeMessage(snapMessage(2n, LOCAL, 50));
+    const msg = encodeMessage(snap(2n, LOCAL, 50));
     const cases: [string, { message?: Uint8Array; db?: Uint8Array }[], grpc.status, string | undefined][] = [
       ["data before the message", [{ db: Buffer.alloc(10) }, { message: msg }], grpc.status.INVALID_ARGUMENT, "snapshot data before its raft message"],
       ["no message", [], grpc.status.INVALID_ARGUMENT, "snapshot without a raft message"],
       ["two messages", [{ message: msg, db: Buffer.alloc(10) }, { message: msg }], grpc.status.INVALID_ARGUMENT, "a second raft message in one snapshot call"],
-      ["not a MsgSnap", [{ message: encodeMessage(snapMessage(2n, LOCAL, 50, MessageType.App)) }], grpc.status.INVALID_ARGUMENT, "wrong raft message type App on the snapshot call"],
+      ["not a MsgSnap", [{ message: encodeMessage(snap(2n, LOCAL, 50, MessageType.App)) }], grpc.status.INVALID_ARGUMENT, "wrong raft message type App on the snapshot call"],
       [
         "a chunk over the chunk limit",
         [{ message: msg }, { db: Buffer.alloc(10) }, { db: Buffer.alloc(MAX_SNAPSHOT_CHUNK_BYTES + 1) }],
@@ -197,7 +188,7 @@ describe("the peer port's Snapshot call", { timeout: 120_000 }, () => {
       let outcome: grpc.status | undefined;
       const call = raw.Snapshot(identityMetadata(asMember), (e) => (outcome = e?.code ?? grpc.status.OK));
       call.on("error", () => undefined);
-      call.write({ message: Buffer.from(encodeMessage(snapMessage(2n, LOCAL, 60))), db: Buffer.alloc(0) });
+      call.write({ message: Buffer.from(encodeMessage(snap(2n, LOCAL, 60))), db: Buffer.alloc(0) });
       call.write({ message: Buffer.alloc(0), db: Buffer.alloc(64 * 1024, 3) });
       await until("the partial database on disk", () => files().some((f) => f.endsWith(".part")));
       call.cancel();
@@ -252,7 +243,7 @@ describe("the peer port's Snapshot call", { timeout: 120_000 }, () => {
         );
         stream.on("error", () => undefined);
         const closed = new Promise<void>((r) => stream.once("close", () => r()));
-        stream.write(framed(chunkBytes(encodeMessage(snapMessage(2n, LOCAL, index)), new Uint8Array())));
+        stream.write(framed(chunkBytes(encodeMessage(snap(2n, LOCAL, index)), new Uint8Array())));
         stream.write(framed(chunkBytes(new Uint8Array(), db)));
         await until("the partial database on disk", () => files().some((f) => f.endsWith(".part")));
         if (turns === 0) stream.close(constants.NGHTTP2_CANCEL);
