@@ -26,15 +26,21 @@ export function encodingOf(header: string | undefined): Encoding | GrpcStatus {
 /**
  * Cuts the DATA of one stream into gRPC messages, whatever the chunking. A length over the limit is refused from the
  * prefix, before any of the message is held (grpc-go's recvMsg: RESOURCE_EXHAUSTED, its text); so is a compressed
- * message that inflates past it. After an error the reader takes nothing more. The chunks of a message are kept
- * as they came and joined once it is whole (a 1 MiB snapshot chunk arrives in 16 KiB DATA frames). While paused,
- * chunks are kept and no message is handed on; resume() hands on what is whole.
+ * message that inflates past it. After an error the reader takes nothing more. While paused, bytes are kept and no
+ * message is handed on; resume() hands on what is whole.
+ *
+ * Whole messages in a chunk are handed on as views of it; a message that spans chunks is copied into one buffer
+ * that grows by doubling, so a client sending a message one byte per DATA frame costs copies in proportion to its
+ * bytes and no object per frame (a list of the frames' chunks would hold ~100 bytes of objects per byte sent). A
+ * buffer a message was handed on from is never written again: what follows it moves to a new one.
  */
 export class MessageReader {
-  private parts: Buffer[] = [];
+  /** Bytes received and not yet handed on: acc[0, held). */
+  private acc: Buffer | undefined;
   private held = 0;
   private failed = false;
   private paused = false;
+  private delivering = false;
 
   constructor(
     private readonly maxBytes: number,
@@ -49,12 +55,13 @@ export class MessageReader {
   }
 
   push(chunk: Buffer): void {
-    if (this.failed) return;
-    if (chunk.length > 0) {
-      this.parts.push(chunk);
-      this.held += chunk.length;
+    if (this.failed || chunk.length === 0) return;
+    if (this.held > 0 || this.paused) {
+      this.keep(chunk);
+      return this.deliverHeld();
     }
-    this.deliver();
+    const used = this.deliverFrom(chunk);
+    if (!this.failed && used < chunk.length) this.keep(chunk.subarray(used));
   }
 
   /** No message is handed on until resume(). */
@@ -65,37 +72,57 @@ export class MessageReader {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    if (!this.failed) this.deliver();
+    // a resume from a message's handler: the delivery under way goes on
+    if (!this.failed && !this.delivering) this.deliverHeld();
   }
 
-  private deliver(): void {
-    while (!this.paused && this.held >= PREFIX_BYTES) {
-      const prefix = this.first(PREFIX_BYTES);
-      const flag = prefix[0]!;
-      const len = prefix.readUInt32BE(1);
-      if (len > this.maxBytes) return void this.fail({ code: Code.RESOURCE_EXHAUSTED, message: `grpc: received message larger than max (${len} vs. ${this.maxBytes})` });
-      if (this.held < PREFIX_BYTES + len) return;
-      const body = this.take(PREFIX_BYTES + len).subarray(PREFIX_BYTES);
-      const msg = this.payload(flag, body);
-      if (msg === undefined) return;
-      this.onMessage(msg);
-      if (this.failed) return;
+  private deliverHeld(): void {
+    if (this.paused || this.held === 0) return;
+    const acc = this.acc!;
+    const used = this.deliverFrom(acc.subarray(0, this.held));
+    if (this.failed || used === 0) return;
+    const rest = acc.subarray(used, this.held);
+    this.acc = undefined;
+    this.held = 0;
+    if (rest.length > 0) this.keep(rest);
+  }
+
+  /** Hands on the whole messages at the start of buf (until paused or failed); returns the bytes used. */
+  private deliverFrom(buf: Buffer): number {
+    let at = 0;
+    this.delivering = true;
+    try {
+      while (!this.paused && buf.length - at >= PREFIX_BYTES) {
+        const flag = buf[at]!;
+        const len = buf.readUInt32BE(at + 1);
+        if (len > this.maxBytes) {
+          this.fail({ code: Code.RESOURCE_EXHAUSTED, message: `grpc: received message larger than max (${len} vs. ${this.maxBytes})` });
+          return at;
+        }
+        if (buf.length - at - PREFIX_BYTES < len) break;
+        const body = buf.subarray(at + PREFIX_BYTES, at + PREFIX_BYTES + len);
+        at += PREFIX_BYTES + len;
+        const msg = this.payload(flag, body);
+        if (msg === undefined) return at;
+        this.onMessage(msg);
+        if (this.failed) return at;
+      }
+      return at;
+    } finally {
+      this.delivering = false;
     }
   }
 
-  /** The first n held bytes (n <= held), as one buffer at the head of parts. */
-  private first(n: number): Buffer {
-    if (this.parts[0]!.length < n) this.parts = [Buffer.concat(this.parts, this.held)];
-    return this.parts[0]!;
-  }
-
-  /** Removes and returns the first n held bytes (n <= held), copying only when they span chunks. */
-  private take(n: number): Buffer {
-    const head = this.first(n);
-    this.held -= n;
-    if (head.length === n) this.parts.shift();
-    else this.parts[0] = head.subarray(n);
-    return head.subarray(0, n);
+  /** Appends bytes to what is held, growing the buffer by doubling. */
+  private keep(bytes: Buffer): void {
+    const need = this.held + bytes.length;
+    if (!this.acc || this.acc.length < need) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.acc?.length ?? 0), 256));
+      if (this.acc) this.acc.copy(grown, 0, 0, this.held);
+      this.acc = grown;
+    }
+    bytes.copy(this.acc, this.held);
+    this.held = need;
   }
 
   private payload(flag: number, body: Buffer): Buffer | undefined {
@@ -114,7 +141,7 @@ export class MessageReader {
 
   private fail(s: GrpcStatus): undefined {
     this.failed = true;
-    this.parts = [];
+    this.acc = undefined;
     this.held = 0;
     this.onError(s);
     return undefined;

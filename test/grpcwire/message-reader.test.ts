@@ -2,6 +2,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { encodingOf, frameMessage, MessageReader, type Encoding } from "../../server/grpcwire/message-reader.js";
 import type { GrpcStatus } from "../../server/grpcwire/status.js";
@@ -37,6 +39,22 @@ describe("MessageReader", () => {
         assert.equal(got.holdsPart, false);
       }),
     );
+  });
+
+  test("a message sent one byte per DATA frame holds its bytes, not an object per byte", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const got: number[] = [];
+    const r = new MessageReader(4 << 20, "identity", (m) => got.push(m.length), () => assert.fail("no error"));
+    const wire = frameMessage(Buffer.alloc(1 << 20, 7));
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < wire.length - 1; i++) r.push(wire.subarray(i, i + 1));
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.ok(grown < 16 << 20, `the heap grew by ${(grown / 2 ** 20).toFixed(1)} MiB holding 1 MiB`);
+    r.push(wire.subarray(wire.length - 1));
+    assert.deepEqual(got, [1 << 20]);
   });
 
   test("a length over the limit is refused from the prefix alone, with grpc-go's status", () => {
