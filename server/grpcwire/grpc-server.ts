@@ -77,11 +77,6 @@ export class GrpcServer {
     return s;
   }
 
-  /** Streams open on a connection of this server. */
-  openStreams(session: ServerHttp2Session): number {
-    return this.timers.get(session)?.openStreams ?? 0;
-  }
-
   /** Closes every connection now. */
   destroy(): void {
     for (const s of this.sessions) s.destroy();
@@ -107,10 +102,13 @@ export class GrpcServer {
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on("error", noop);
     const timers = this.timers.get(stream.session as ServerHttp2Session);
-    if (timers) {
-      timers.streamOpened();
-      stream.once("close", () => timers.streamClosed());
-    }
+    timers?.streamOpened();
+    let call: ServerCall<unknown, unknown> | undefined;
+    // one listener for both: the connection's idle clock, and the call's cancel if it has not ended
+    stream.once("close", () => {
+      timers?.streamClosed();
+      call?.cancel();
+    });
     const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"] as string | undefined);
     // grpc-go resets a stream whose headers are not gRPC's (operateHeaders: decodeHeader's error)
     if (!isGrpcContentType(headers["content-type"]) || timeoutMs === null) {
@@ -122,8 +120,7 @@ export class GrpcServer {
     if (!m) return this.refuse(stream, headers, this.unknownMethod(path));
     const encoding = encodingOf(headers["grpc-encoding"] as string | undefined);
     if (typeof encoding !== "string") return this.refuse(stream, headers, encoding);
-    const call = new ServerCall(m.spec, stream, headers, timeoutMs);
-    stream.once("close", () => call.cancel());
+    call = new ServerCall(m.spec, stream, headers, timeoutMs);
     if (m.unary) this.runUnary(call, m.unary, encoding);
     else this.runStream(call, m.stream!, encoding);
   }

@@ -43,10 +43,6 @@ export class SessionTimers {
     if (--this.open === 0) this.idleSince = this.now();
   }
 
-  get openStreams(): number {
-    return this.open;
-  }
-
   stop(): void {
     this.stopped = true;
     clearTimeout(this.idleTimer);
