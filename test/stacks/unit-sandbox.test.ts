@@ -145,7 +145,10 @@ describe("hardened units under a real systemd (nspawn)", { skip, timeout: 300_00
       } catch {
         /* gone */
       }
-      const done = await Promise.race([nspawn.then(() => true), sleep(30_000).then(() => false)]);
+      // the bound's timer is cleared once nspawn is gone: a pending 30 s timer kept the file's process up
+      let bound: NodeJS.Timeout | undefined;
+      const done = await Promise.race([nspawn.then(() => true), new Promise<false>((r) => (bound = setTimeout(() => r(false), 30_000)))]);
+      clearTimeout(bound);
       if (!done) process.kill(nspawn.pid, "SIGKILL");
       await nspawn.catch(() => {});
     }

@@ -1,0 +1,40 @@
+/**
+ * Loaded into every test file's process (`--import` in package.json's test scripts). A file whose
+ * tests have all finished but whose process stays up (a server, socket, child process or timer left
+ * behind) would otherwise hang `node --test` until CI's own limit: CI once ran out of its 90 minutes
+ * with nothing failed. Ten seconds after the file's last test and hook, this names what is still
+ * open and ends the process with a failure, so the leak shows as a red file, not a silent hang.
+ * The timer is unref'd: a file that ends cleanly exits before it fires.
+ */
+import { after } from "node:test";
+import { ChildProcess } from "node:child_process";
+import { Server, Socket } from "node:net";
+
+const GRACE_MS = 10_000;
+
+/** What an open handle is, in words a reader can match to the test that made it. */
+function describeHandle(h: unknown): string | undefined {
+  if (h instanceof ChildProcess) return `child process ${h.pid}: ${h.spawnargs.join(" ").slice(0, 200)}`;
+  if (h instanceof Server) return `server listening on ${JSON.stringify(h.address())}`;
+  if (h instanceof Socket) {
+    // the test process's own stdio pipes are always open: not a leak
+    if (h === process.stdout || h === process.stderr || h === process.stdin) return undefined;
+    const fd = (h as Socket & { _handle?: { fd?: number } })._handle?.fd;
+    if (fd !== undefined && fd >= 0 && fd <= 2) return undefined;
+    return `socket ${h.localAddress ?? "?"}:${h.localPort ?? "?"} -> ${h.remoteAddress ?? "?"}:${h.remotePort ?? "?"}`;
+  }
+  const name = (h as { constructor?: { name?: string } })?.constructor?.name ?? typeof h;
+  return name;
+}
+
+after(() => {
+  setTimeout(() => {
+    const getHandles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles;
+    const handles = (getHandles?.call(process) ?? []).map(describeHandle).filter((d): d is string => d !== undefined);
+    process.stderr.write(
+      `exit-check: this test file's process is still up ${GRACE_MS / 1000} s after its last test; open: ` +
+        `${JSON.stringify(handles)}; resources: ${JSON.stringify(process.getActiveResourcesInfo())}\n`,
+    );
+    process.exit(1);
+  }, GRACE_MS).unref();
+});
