@@ -2,15 +2,17 @@
  * Loaded into every test file's process (`--import` in package.json's test scripts). A file whose
  * tests have all finished but whose process stays up (a server, socket, child process or timer left
  * behind) would otherwise hang `node --test` until CI's own limit: CI once ran out of its 90 minutes
- * with nothing failed. Ten seconds after the file's last test and hook, this names what is still
- * open and ends the process with a failure, so the leak shows as a red file, not a silent hang.
- * The timer is unref'd: a file that ends cleanly exits before it fires.
+ * with nothing failed. Thirty seconds after the file's last test, this names what is still open and
+ * ends the process with a failure, so the leak shows as a red file, not a silent hang. The clock starts
+ * when the root's after hooks start; a file's own top-level after hooks (cleanups: stores destroyed,
+ * temp dirs removed) run after this one and must fit in the grace. The timer is unref'd: a file that
+ * ends cleanly exits before it fires.
  */
 import { after } from "node:test";
 import { ChildProcess } from "node:child_process";
 import { Server, Socket } from "node:net";
 
-const GRACE_MS = 10_000;
+const GRACE_MS = 30_000;
 
 /** What an open handle is, in words a reader can match to the test that made it. */
 function describeHandle(h: unknown): string | undefined {
