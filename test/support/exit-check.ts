@@ -25,8 +25,7 @@ function describeHandle(h: unknown): string | undefined {
     if (fd !== undefined && fd >= 0 && fd <= 2) return undefined;
     return `socket ${h.localAddress ?? "?"}:${h.localPort ?? "?"} -> ${h.remoteAddress ?? "?"}:${h.remotePort ?? "?"}`;
   }
-  const name = (h as { constructor?: { name?: string } })?.constructor?.name ?? typeof h;
-  return name;
+  return (h as { constructor?: { name?: string } })?.constructor?.name ?? typeof h;
 }
 
 after(() => {
