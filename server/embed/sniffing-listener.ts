@@ -1,11 +1,10 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
-import type { ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../log/logger.js";
 import { ConnectionGuard, type TrackedConnection } from "./connection-guard.js";
-import { CLIENT_PREFACE, EMPTY_SETTINGS } from "./h2-frames.js";
-import { FIRST_REQUEST_WAIT_MS, FirstRequestInspector, RewritingConnection, type Handover } from "./h2-handshake.js";
+import type { H2Connection } from "../grpcwire/h2/connection.js";
+import { CLIENT_PREFACE } from "../grpcwire/h2/frames.js";
 import { createHttp1Server, withBodyDeadline, type HttpHandler } from "./http1-server.js";
 import { enforceKeepalivePolicy, type KeepalivePolicy } from "./keepalive-enforcement.js";
 import { DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./listener-limits.js";
@@ -23,7 +22,6 @@ export interface ListenerOptions {
   readonly keepalive?: KeepalivePolicy;
   /** HTTP/1 paths whose request body is a long-lived stream (gateway watch, lease keepalive): no body deadline. */
   readonly streamingBodies?: ReadonlySet<string>;
-  readonly firstRequestWaitMs?: number;
   /** https: every connection (or, with `plaintext`, every one that opens with a TLS record) is TLS (server/tls). */
   readonly tls?: TlsAcceptor;
   /** With `tls`: plaintext connections are served too (an http:// and an https:// URL on one address, as etcd allows). */
@@ -39,11 +37,11 @@ export interface ListenerOptions {
 
 /**
  * What serves a listener's HTTP/2 connections: a gRPC server of server/grpcwire (the client port's services, the peer
- * port's snapshots). It returns the HTTP/2 session it made for the connection (synchronously), which the listener
- * follows.
+ * port's snapshots). `head` is what the listener read of the connection (the preface, maybe more); `follow` gets the
+ * HTTP/2 connection before any of it is read, so the listener sees every event of it.
  */
 export interface H2Host {
-  attach(connection: Socket | RewritingConnection): ServerHttp2Session | undefined;
+  attach(connection: Socket, head: Buffer, follow: (c: H2Connection) => void): H2Connection;
 }
 
 /** The first byte of a TLS handshake record. */
@@ -54,12 +52,7 @@ const TLS_HANDSHAKE_RECORD = 0x16;
  * to gRPC; anything else is HTTP/1.1 (health, version, metrics, the JSON gateway). Without a gRPC server (the metrics
  * port) every connection is HTTP/1.1.
  *
- * An HTTP/2 connection is not handed to the gRPC server at once: the listener sends an empty SETTINGS and reads up to the first
- * request's header block, to catch an :authority Node's HTTP/2 would refuse (etcdctl 3.4 sends "http://host:port" for
- * endpoint status/hash and move-leader; etcd accepts it). The usual connection then goes to the H2Host as the raw socket
- * (nghttp2 reads the native handle, no per-byte cost); one with such an :authority goes through a RewritingConnection
- * that fixes that value in every request. The design, and why it is hand-written, is in h2-handshake.ts and
- * hpack-authority.ts.
+ * An HTTP/2 connection's handshake ends with the client's first SETTINGS, which the gRPC server's connection reports.
  *
  * Every connection is admitted by a ConnectionGuard (limit, idle eviction) and must finish its handshake in time; the
  * timeouts are in listener-limits.ts and the README ("Connections and timeouts").
@@ -150,7 +143,8 @@ export class SniffingListener {
       socket.off("data", onData);
       if (isH2) {
         conn.protocol = "h2";
-        this.inspectFirstRequest(conn, socket, head.subarray(CLIENT_PREFACE.length));
+        socket.pause();
+        this.inject(conn, socket, head);
         return;
       }
       // The HTTP/1 server reads through the stream: give the bytes back and let it flow. The handshake ends with
@@ -177,53 +171,15 @@ export class SniffingListener {
     };
   }
 
-  /** After the preface: our SETTINGS out, client frames in until FirstRequestInspector decides, then the H2Host. */
-  private inspectFirstRequest(conn: TrackedConnection, socket: Socket, afterPreface: Buffer): void {
-    socket.write(EMPTY_SETTINGS);
-    const inspector = new FirstRequestInspector();
-    const handOver = (h: Handover) => {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("close", onClose);
-      socket.pause();
-      if (h.mode === "raw") {
-        // nghttp2 takes over the native handle and drains what is buffered itself: resuming the JS stream here would
-        // steal bytes from it.
-        socket.unshift(Buffer.concat([CLIENT_PREFACE, h.bytes]));
-        this.inject(conn, socket, socket);
-      } else this.inject(conn, socket, new RewritingConnection(socket, h.bytes));
-    };
-    const push = (chunk: Buffer) => {
-      const h = inspector.push(chunk);
-      if (inspector.sawClientSettings) conn.handshakeDone();
-      return h;
-    };
-    const onData = (chunk: Buffer) => {
-      const h = push(chunk);
-      if (h) handOver(h);
-    };
-    const onClose = () => clearTimeout(timer);
-    const timer = setTimeout(() => handOver(inspector.giveUp()), this.opts.firstRequestWaitMs ?? FIRST_REQUEST_WAIT_MS);
-    socket.on("close", onClose);
-    const first = push(afterPreface);
-    if (first) handOver(first);
-    else socket.on("data", onData);
-  }
-
-  /** Hands the connection to the H2Host and follows its session: open streams, and the keepalive policy. */
-  private inject(conn: TrackedConnection, socket: Socket, connection: Socket | RewritingConnection): void {
-    const session = this.h2!.attach(connection);
-    if (this.opts.trackIdentities && session) registerSession(session, identityOfSocket(socket));
-    if (!session) {
-      // No session seen (an H2Host that made none synchronously): never take it for idle, it may carry streams.
-      conn.begin();
-      return;
-    }
-    session.on("stream", (stream) => {
-      conn.begin();
-      stream.once("close", () => conn.end());
+  /** Hands the connection to the H2Host and follows it: the handshake, open streams, identity and keepalive policy. */
+  private inject(conn: TrackedConnection, socket: Socket, head: Buffer): void {
+    this.h2!.attach(socket, head, (connection) => {
+      if (this.opts.trackIdentities) registerSession(connection, identityOfSocket(socket));
+      connection.onClientSettings = () => conn.handshakeDone();
+      connection.on("streamOpen", () => conn.begin());
+      connection.on("streamClose", () => conn.end());
+      if (this.opts.keepalive) enforceKeepalivePolicy(connection, this.opts.keepalive, () => conn.active);
     });
-    if (this.opts.keepalive) enforceKeepalivePolicy(session, socket, this.opts.keepalive, () => conn.active);
   }
 
   /** Stops listening and closes its connections (the H2Host's owner closes the host). */

@@ -1,5 +1,8 @@
-import { constants, createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import type { IncomingHttpHeaders } from "node:http2";
 import type { Duplex } from "node:stream";
+import { H2Connection } from "./h2/connection.js";
+import { ErrorCode } from "./h2/frames.js";
+import type { H2Stream } from "./h2/stream.js";
 import { encodingOf, MessageReader, type Encoding } from "./message-reader.js";
 import { splitPath, type MethodSpec } from "./method.js";
 import { ServerCall } from "./server-call.js";
@@ -24,8 +27,6 @@ interface Registered {
   readonly stream?: StreamHandler<unknown, unknown>;
 }
 
-const noop = (): void => {};
-
 /** grpc-go's check of content-type: application/grpc, optionally followed by "+subtype" or ";params". */
 function isGrpcContentType(ct: unknown): boolean {
   if (typeof ct !== "string" || !ct.startsWith("application/grpc")) return false;
@@ -34,8 +35,8 @@ function isGrpcContentType(ct: unknown): boolean {
 }
 
 /**
- * A gRPC server on Node's http2 module: the methods registered, the connections handed to it (attach), and each
- * connection's keepalive pings and idle limit. It speaks the gRPC HTTP/2 protocol as grpc-go's server does (the
+ * A gRPC server on HTTP/2 connections of its own (h2/): the methods registered, the connections handed to it
+ * (attach), and each connection's keepalive pings and idle limit. It speaks the gRPC HTTP/2 protocol as grpc-go's server does (the
  * peer etcd's clients know): its statuses and texts for unknown methods, oversized or undecodable messages and
  * missing requests, RST_STREAM for a request that is not gRPC, and no compression of responses (requests may be
  * gzip). What a call means is the handlers' business; this knows only messages and statuses.
@@ -43,20 +44,9 @@ function isGrpcContentType(ct: unknown): boolean {
 export class GrpcServer {
   private readonly methods = new Map<string, Registered>();
   private readonly services = new Set<string>();
-  private readonly h2: Http2Server;
-  private readonly timers = new WeakMap<ServerHttp2Session, SessionTimers>();
-  private readonly sessions = new Set<ServerHttp2Session>();
-  private created: ServerHttp2Session | undefined;
+  private readonly connections = new Set<H2Connection>();
 
-  constructor(private readonly opts: GrpcServerOptions) {
-    this.h2 = createServer({
-      // as grpc-js: Node's session memory check degrades badly when reached; flow control bounds what a client sends
-      maxSessionMemory: Number.MAX_SAFE_INTEGER,
-      settings: { maxConcurrentStreams: opts.maxConcurrentStreams },
-    });
-    this.h2.on("session", (s: ServerHttp2Session) => this.onSession(s));
-    this.h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(stream, headers));
-  }
+  constructor(private readonly opts: GrpcServerOptions) {}
 
   unary<Req, Res>(spec: MethodSpec<Req, Res>, handler: UnaryHandler<Req, Res>): void {
     if (spec.kind !== "unary" && spec.kind !== "server_stream") throw new Error(`${spec.path} is a ${spec.kind} method`);
@@ -68,20 +58,34 @@ export class GrpcServer {
     this.add({ spec: spec as MethodSpec<unknown, unknown>, stream: handler as StreamHandler<unknown, unknown> });
   }
 
-  /** Serves a connection (after the HTTP/2 preface was seen); returns its session, created synchronously. */
-  attach(connection: Duplex): ServerHttp2Session | undefined {
-    this.created = undefined;
-    this.h2.emit("connection", connection);
-    const s = this.created;
-    this.created = undefined;
-    return s;
+  /**
+   * Serves a connection: `head` is what the client already sent on it (read by a listener that looked for the
+   * preface), the rest is read from the connection. `follow` sees the HTTP/2 connection before any of it is read
+   * (a listener's hooks: handshake, streams, keepalive policy). Returns that connection.
+   */
+  attach(socket: Duplex, head: Buffer = Buffer.alloc(0), follow?: (c: H2Connection) => void): H2Connection {
+    const c: H2Connection = new H2Connection(socket, {
+      maxConcurrentStreams: this.opts.maxConcurrentStreams,
+      onStream: (stream, headers) => this.onStream(c, stream, headers),
+    });
+    const timers = new SessionTimers(c, this.opts);
+    c.on("streamOpen", () => timers.streamOpened());
+    c.on("streamClose", () => timers.streamClosed());
+    c.on("close", () => {
+      timers.stop();
+      this.connections.delete(c);
+    });
+    this.connections.add(c);
+    follow?.(c);
+    c.feed(head);
+    socket.resume();
+    return c;
   }
 
   /** Closes every connection now. */
   destroy(): void {
-    for (const s of this.sessions) s.destroy();
-    this.sessions.clear();
-    this.h2.close();
+    for (const c of [...this.connections]) c.destroy();
+    this.connections.clear();
   }
 
   private add(r: Registered): void {
@@ -91,36 +95,18 @@ export class GrpcServer {
     this.services.add(split.service);
   }
 
-  private onSession(s: ServerHttp2Session): void {
-    this.created = s;
-    this.sessions.add(s);
-    s.on("error", noop); // the connection closes; its streams see their own close
-    this.timers.set(s, new SessionTimers(s, this.opts));
-    s.once("close", () => this.sessions.delete(s));
-  }
-
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on("error", noop);
-    const timers = this.timers.get(stream.session as ServerHttp2Session);
-    timers?.streamOpened();
+  private onStream(connection: H2Connection, stream: H2Stream, headers: IncomingHttpHeaders): void {
     let call: ServerCall<unknown, unknown> | undefined;
-    // one listener for both: the connection's idle clock, and the call's cancel if it has not ended
-    stream.once("close", () => {
-      timers?.streamClosed();
-      call?.cancel();
-    });
+    stream.onClose = () => call?.cancel();
     const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"] as string | undefined);
     // grpc-go resets a stream whose headers are not gRPC's (operateHeaders: decodeHeader's error)
-    if (!isGrpcContentType(headers["content-type"]) || timeoutMs === null) {
-      stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
-      return;
-    }
-    const path = headers[":path"] ?? "";
+    if (!isGrpcContentType(headers["content-type"]) || timeoutMs === null) return stream.reset(ErrorCode.PROTOCOL_ERROR);
+    const path = (headers[":path"] as string | undefined) ?? "";
     const m = this.methods.get(path);
-    if (!m) return this.refuse(stream, headers, this.unknownMethod(path));
+    if (!m) return this.refuse(connection, stream, headers, this.unknownMethod(path));
     const encoding = encodingOf(headers["grpc-encoding"] as string | undefined);
-    if (typeof encoding !== "string") return this.refuse(stream, headers, encoding);
-    call = new ServerCall(m.spec, stream, headers, timeoutMs);
+    if (typeof encoding !== "string") return this.refuse(connection, stream, headers, encoding);
+    call = new ServerCall(m.spec, stream, headers, timeoutMs, connection);
     if (m.unary) this.runUnary(call, m.unary, encoding);
     else this.runStream(call, m.stream!, encoding);
   }
@@ -139,10 +125,10 @@ export class GrpcServer {
       },
       (s) => call.fail(s),
     );
-    stream.on("data", (chunk: Buffer) => reader.push(chunk));
-    stream.once("end", () => {
+    stream.onData = (chunk) => reader.push(chunk);
+    stream.onEnd = () => {
       if (!got) call.fail({ code: Code.UNKNOWN, message: reader.holdsPart ? "unexpected EOF" : "EOF" });
-    });
+    };
   }
 
   private runStream(call: ServerCall<unknown, unknown>, handler: StreamHandler<unknown, unknown>, encoding: Encoding): void {
@@ -176,12 +162,11 @@ export class GrpcServer {
       },
     };
     handler(call);
-    stream.on("data", (chunk: Buffer) => reader.push(chunk));
-    stream.once("end", () => {
+    stream.onData = (chunk) => reader.push(chunk);
+    stream.onEnd = () => {
       ended = true;
       if (!call.isPaused) halfClose();
-    });
-    stream.on("drain", () => call.onDrain?.());
+    };
   }
 
   /** grpc-go's answer for a path it does not serve (server.go handleStream). */
@@ -192,10 +177,9 @@ export class GrpcServer {
     return { code: Code.UNIMPLEMENTED, message: `unknown method ${split.method} for service ${split.service}` };
   }
 
-  private refuse(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, s: GrpcStatus): void {
-    const call = new ServerCall<unknown, unknown>(REFUSED, stream, headers, undefined);
-    call.fail(s);
-    stream.resume(); // read and drop what the client still sends
+  /** A call answered with a status at once; what the client still sends is read and dropped. */
+  private refuse(connection: H2Connection, stream: H2Stream, headers: IncomingHttpHeaders, s: GrpcStatus): void {
+    new ServerCall<unknown, unknown>(REFUSED, stream, headers, undefined, connection).fail(s);
   }
 }
 

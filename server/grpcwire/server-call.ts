@@ -1,12 +1,25 @@
-import { constants, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import type { IncomingHttpHeaders } from "node:http2";
+import type { H2Connection } from "./h2/connection.js";
+import { encodeFields } from "./h2/hpack.js";
+import type { H2Stream } from "./h2/stream.js";
 import { frameMessage } from "./message-reader.js";
 import type { MethodSpec } from "./method.js";
 import { Code, STATUS_OK, statusFields, type GrpcStatus } from "./status.js";
 
-/** grpc-go's response headers (no compression, no content-subtype). */
-const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc" } as const;
-const OK_TRAILERS = statusFields(STATUS_OK);
-const RESPOND_WITH_TRAILERS = { waitForTrailers: true } as const;
+/** grpc-go's response headers (no compression, no content-subtype), encoded once. */
+const RESPONSE_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  [":status", "200"],
+  ["content-type", "application/grpc"],
+];
+const RESPONSE_BLOCK = encodeFields(RESPONSE_FIELDS);
+const OK_TRAILERS_BLOCK = encodeFields(Object.entries(statusFields(STATUS_OK)));
+
+/** The trailers carrying a status; with the response headers in front for a Trailers-Only response. */
+function statusBlock(s: GrpcStatus, trailersOnly: boolean): Buffer {
+  if (!trailersOnly && s.code === Code.OK && s.message === "") return OK_TRAILERS_BLOCK;
+  const fields = Object.entries(statusFields(s));
+  return encodeFields(trailersOnly ? [...RESPONSE_FIELDS, ...fields] : fields);
+}
 
 /** The reading side of a call as the server drives it (the stream and the message reader behind it). */
 export interface ReadControl {
@@ -17,7 +30,7 @@ export interface ReadControl {
 /** What every call offers whatever its messages' types: who asks, how long they wait, and how it ends. */
 export interface CallInfo {
   readonly headers: IncomingHttpHeaders;
-  readonly session: ServerHttp2Session;
+  readonly session: H2Connection;
   readonly timeoutMs: number | undefined;
   readonly done: boolean;
   metadata(key: string): string | undefined;
@@ -40,7 +53,6 @@ export class ServerCall<Req, Res> implements CallInfo {
   private finished = false;
   private cancelledByClient = false;
   private status: GrpcStatus | undefined;
-  private trailers: Record<string, string> = OK_TRAILERS;
   private paused = false;
   private cancelListeners: Array<() => void> | undefined;
   private doneListeners: Array<() => void> | undefined;
@@ -54,14 +66,14 @@ export class ServerCall<Req, Res> implements CallInfo {
 
   constructor(
     readonly spec: MethodSpec<Req, Res>,
-    readonly stream: ServerHttp2Stream,
+    readonly stream: H2Stream,
     readonly headers: IncomingHttpHeaders,
     /** The client's grpc-timeout in milliseconds, when it sent one. */
     readonly timeoutMs: number | undefined,
-  ) {}
-
-  get session(): ServerHttp2Session {
-    return this.stream.session as ServerHttp2Session;
+    /** The connection the call came on. */
+    readonly session: H2Connection,
+  ) {
+    stream.onDrain = this.drained;
   }
 
   /** The first value of a metadata key (ASCII keys only; -bin keys are the caller's to decode). */
@@ -93,11 +105,7 @@ export class ServerCall<Req, Res> implements CallInfo {
    */
   roundTrip(): Promise<boolean> {
     return new Promise((resolve) => {
-      try {
-        if (!this.session.ping((err) => resolve(!err))) resolve(false);
-      } catch {
-        resolve(false); // the session is closing
-      }
+      if (!this.session.ping((err) => resolve(!err))) resolve(false);
     });
   }
 
@@ -140,7 +148,7 @@ export class ServerCall<Req, Res> implements CallInfo {
     (this.doneListeners ??= []).push(f);
   }
 
-  /** A unary (or client-stream) call's answer: the message, then status OK. */
+  /** A unary (or client-stream) call's answer: the message, then status OK (one write with the headers). */
   reply(res: Res): void {
     if (this.done) return;
     let bytes: Buffer;
@@ -149,36 +157,39 @@ export class ServerCall<Req, Res> implements CallInfo {
     } catch (e) {
       return this.end({ code: Code.INTERNAL, message: `grpc: error while marshaling: ${(e as Error).message}` });
     }
-    if (!this.writableStream()) return;
+    if (this.stream.closed) return;
     this.status = STATUS_OK;
     this.settle();
     this.respond();
-    this.stream.end(bytes);
+    this.stream.write(bytes);
+    this.stream.end(OK_TRAILERS_BLOCK);
   }
 
   /** One message of a server stream; false when the client should drain first (then onDrain runs). */
   write(res: Res): boolean {
-    if (this.done || !this.writableStream()) return false;
+    if (this.done || this.stream.closed) return false;
     const bytes = frameMessage(this.spec.encode(res));
     if (!this.headersSent) this.respond();
+    if (this.stream.write(bytes)) return true;
     this.pendingWrites++;
-    return this.stream.write(bytes, this.written);
+    return false;
   }
 
-  /** Ends the call with a status (OK by default). */
+  /**
+   * Ends the call with a status (OK by default): in the trailers after what was sent, or as a Trailers-Only
+   * response. A client still sending is then told the stream is over (RST_STREAM NO_ERROR, as grpc-go does).
+   */
   end(status: GrpcStatus = STATUS_OK): void {
     if (this.done) return;
     this.status = status;
     this.settle();
-    if (!this.writableStream()) return;
+    if (this.stream.closed) return;
     if (!this.headersSent) {
       this.headersSent = true;
-      this.stream.respond({ ...RESPONSE_HEADERS, ...statusFields(status) }, { endStream: true });
-      this.closeRemote();
+      this.stream.respond(statusBlock(status, true), true);
       return;
     }
-    this.trailers = status.code === Code.OK && status.message === "" ? OK_TRAILERS : statusFields(status);
-    this.stream.end();
+    this.stream.end(statusBlock(status, false));
   }
 
   fail(status: GrpcStatus): void {
@@ -209,30 +220,12 @@ export class ServerCall<Req, Res> implements CallInfo {
 
   private respond(): void {
     this.headersSent = true;
-    this.stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
-    this.stream.once("wantTrailers", this.sendTrailers);
+    this.stream.respond(RESPONSE_BLOCK);
   }
 
-  private readonly sendTrailers = (): void => {
-    if (this.stream.destroyed) return;
-    this.stream.sendTrailers(this.trailers);
-    this.closeRemote();
+  /** What write() queued has all reached the connection: the handler may write more (a drain in messages). */
+  private readonly drained = (): void => {
+    this.pendingWrites = 0;
+    this.onDrain?.();
   };
-
-  /**
-   * After the status: a client still sending is told the stream is over (RST_STREAM NO_ERROR after the trailers,
-   * as grpc-go's finishStream does), so a stream it never half-closes does not stay open.
-   */
-  private closeRemote(): void {
-    if (!this.stream.readableEnded && !this.stream.destroyed) this.stream.close(constants.NGHTTP2_NO_ERROR);
-  }
-
-  /** A message reached the connection; once none waits, the handler may write more (a drain in messages). */
-  private readonly written = (): void => {
-    if (--this.pendingWrites === 0) this.onDrain?.();
-  };
-
-  private writableStream(): boolean {
-    return !this.stream.destroyed && !this.stream.closed;
-  }
 }

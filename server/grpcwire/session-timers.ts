@@ -1,4 +1,12 @@
-import type { ServerHttp2Session } from "node:http2";
+/** What the timers need of a connection (H2Connection). */
+export interface PingableConnection {
+  /** Sends a PING; cb runs once answered (null) or when the connection closes first (an error). False if none was sent. */
+  ping(cb: (err: Error | null) => void): boolean;
+  /** GOAWAY, then closes once no stream is left. */
+  close(): void;
+  destroy(): void;
+  readonly destroyed: boolean;
+}
 
 export interface SessionTimerOptions {
   /** The server pings a connection this often, and closes it when an answer takes longer than pingTimeoutMs. */
@@ -25,14 +33,13 @@ export class SessionTimers {
   private stopped = false;
 
   constructor(
-    private readonly session: ServerHttp2Session,
+    private readonly session: PingableConnection,
     private readonly opts: SessionTimerOptions,
     private readonly now: () => number = Date.now,
   ) {
     this.idleSince = now();
     if (opts.idleMs < MAX_TIMER_MS) this.armIdle(opts.idleMs);
     if (opts.pingIntervalMs < MAX_TIMER_MS) this.armPing();
-    session.once("close", () => this.stop());
   }
 
   streamOpened(): void {
@@ -63,15 +70,10 @@ export class SessionTimers {
   private armPing(): void {
     this.pingTimer = setTimeout(() => {
       if (this.stopped || this.session.destroyed) return;
-      let sent = false;
-      try {
-        sent = this.session.ping((err) => {
-          clearTimeout(this.answerTimer);
-          if (!err && !this.stopped) this.armPing();
-        });
-      } catch {
-        /* the session is closing */
-      }
+      const sent = this.session.ping((err) => {
+        clearTimeout(this.answerTimer);
+        if (!err && !this.stopped) this.armPing();
+      });
       if (!sent) return;
       this.answerTimer = setTimeout(() => this.session.destroy(), Math.min(this.opts.pingTimeoutMs, MAX_TIMER_MS));
       this.answerTimer.unref();
@@ -80,10 +82,6 @@ export class SessionTimers {
   }
 
   private goAway(): void {
-    try {
-      this.session.close(); // GOAWAY, then the connection closes once no stream is left (none is)
-    } catch {
-      this.session.destroy();
-    }
+    this.session.close(); // GOAWAY, then the connection closes once no stream is left (none is)
   }
 }

@@ -10,11 +10,10 @@
  * proxies over gRPC with the server's own certificate and AuthInfoFromTLS ignores "grpcgateway-accept" calls);
  * whether etcd-ts's gateway should is the auth layer's call.
  *
- * A gRPC call finds its connection through its HTTP/2 session, which the listener registers when it hands the
- * connection to the gRPC server (also for a connection wrapped in a RewritingConnection, whose TLS Node cannot see).
+ * A gRPC call finds its connection through its HTTP/2 connection object, which the listener registers when it hands
+ * the connection to the gRPC server.
  */
 import type { IncomingMessage } from "node:http";
-import type { ServerHttp2Session } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import { commonNameOf } from "./verify-policy.js";
 
@@ -51,13 +50,13 @@ export function identityOf(req: IncomingMessage): CallerIdentity | undefined {
  * The identity of the connection a gRPC call came on: the listener registers each HTTP/2 session it hands to the
  * gRPC server (server/grpcwire) with its connection's identity.
  */
-export function identityOfSession(session: ServerHttp2Session): CallerIdentity | undefined {
+export function identityOfSession(session: object): CallerIdentity | undefined {
   return bySession.get(session);
 }
 
-const bySession = new WeakMap<ServerHttp2Session, CallerIdentity>();
+const bySession = new WeakMap<object, CallerIdentity>();
 
 /** Registers a gRPC connection's session with the identity of its (TLS) socket, if it has one. */
-export function registerSession(session: ServerHttp2Session, identity: CallerIdentity | undefined): void {
+export function registerSession(session: object, identity: CallerIdentity | undefined): void {
   if (identity) bySession.set(session, identity);
 }

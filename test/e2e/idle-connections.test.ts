@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import type { Socket } from "node:net";
-import { CLIENT_PREFACE } from "../../server/embed/h2-frames.js";
+import { CLIENT_PREFACE } from "../../server/grpcwire/h2/frames.js";
 import { startMember, type MemberProcess } from "../support/launcher.js";
 import { etcdctl } from "../support/etcdctl.js";
 import { freePort } from "../support/ports.js";

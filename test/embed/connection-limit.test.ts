@@ -47,7 +47,7 @@ describe("connection limit", () => {
   });
 
   test("HTTP/2 connections without streams count as idle; one carrying a stream is kept", async () => {
-    const fx = await startFixture({ connectionLimit: 3, firstRequestWaitMs: 50 });
+    const fx = await startFixture({ connectionLimit: 3 });
     const client = testClient(fx.port);
     const raws: RawH2[] = [];
     try {

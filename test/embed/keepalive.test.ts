@@ -32,7 +32,7 @@ function goawayOf(s: http2.ClientHttp2Session): Promise<{ code: number; debug: s
 
 describe("keepalive enforcement (--grpc-keepalive-min-time)", () => {
   test("pings with no stream open: GOAWAY ENHANCE_YOUR_CALM too_many_pings on the third strike", async () => {
-    const fx = await startFixture({ keepalive: { minTimeMs: 5_000, permitWithoutStream: false }, firstRequestWaitMs: 50 });
+    const fx = await startFixture({ keepalive: { minTimeMs: 5_000, permitWithoutStream: false } });
     try {
       const c = await RawH2.open(fx.port);
       for (let i = 0; i < 10 && !c.socket.destroyed; i++) {
@@ -103,7 +103,7 @@ describe("keepalive enforcement (--grpc-keepalive-min-time)", () => {
 
 describe("server keepalive pings (--grpc-keepalive-interval/-timeout)", () => {
   test("an idle connection is pinged every interval; one that answers stays", async () => {
-    const fx = await startFixture({ grpc: { pingIntervalMs: 200, pingTimeoutMs: 2_000 }, firstRequestWaitMs: 50 });
+    const fx = await startFixture({ grpc: { pingIntervalMs: 200, pingTimeoutMs: 2_000 } });
     try {
       const c = await RawH2.open(fx.port);
       await c.until(() => c.serverPings >= 3, "three server PINGs", BOUND);
@@ -115,7 +115,7 @@ describe("server keepalive pings (--grpc-keepalive-interval/-timeout)", () => {
   });
 
   test("a connection that does not answer the server's PING is closed after the timeout", async () => {
-    const fx = await startFixture({ grpc: { pingIntervalMs: 200, pingTimeoutMs: 300 }, firstRequestWaitMs: 50 });
+    const fx = await startFixture({ grpc: { pingIntervalMs: 200, pingTimeoutMs: 300 } });
     try {
       const c = await RawH2.open(fx.port, { answerPings: false });
       await c.until(() => c.serverPings >= 1, "a server PING", BOUND);

@@ -42,8 +42,6 @@ export interface FixtureOptions {
   timeouts?: Partial<ListenerTimeouts>;
   connectionLimit?: number;
   keepalive?: KeepalivePolicy;
-  /** How long the listener looks for a new HTTP/2 connection's first request before handing it to the gRPC server. */
-  firstRequestWaitMs?: number;
   /** Server pings and the idle timeout of connections without streams. */
   grpc?: { pingIntervalMs?: number; pingTimeoutMs?: number; idleMs?: number };
   /** Serve TLS (server/tls), with `plaintext` also plaintext on the same port. */
@@ -94,7 +92,6 @@ export async function startFixture(o: FixtureOptions = {}): Promise<Fixture> {
     connectionLimit: o.connectionLimit,
     keepalive: o.keepalive,
     streamingBodies: new Set(["/stream"]),
-    firstRequestWaitMs: o.firstRequestWaitMs,
     trackIdentities: true,
     ...(o.tls ? { tls: o.tls, plaintext: o.plaintext ?? false } : {}),
   });

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as http2 from "node:http2";
-import { CLIENT_PREFACE, FrameType } from "../../server/embed/h2-frames.js";
+import { CLIENT_PREFACE, FrameType } from "../../server/grpcwire/h2/frames.js";
 import { RawH2, closedWithin, closesWithin, frame, tcpConnect } from "../support/raw-h2.js";
 import { echo, startFixture, testClient, type Fixture } from "./listener-fixture.js";
 
@@ -22,7 +22,6 @@ describe("listener timeouts", () => {
     fx = await startFixture({
       timeouts: { handshakeMs: SHORT, headersMs: SHORT, keepAliveIdleMs: SHORT, bodyMs: SHORT },
       grpc: { idleMs: SHORT * 2 },
-      firstRequestWaitMs: SHORT,
     });
   });
   after(() => fx.close());

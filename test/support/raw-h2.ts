@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { connect as tlsConnectSocket, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { CLIENT_PREFACE, Flag, FrameSplitter, FrameType, frameHeader, type Frame } from "../../server/embed/h2-frames.js";
+import { CLIENT_PREFACE, Flag, FrameSplitter, FrameType, frameHeader, type Frame } from "../../server/grpcwire/h2/frames.js";
 
 export const frame = (type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)) =>
   Buffer.concat([frameHeader(payload.length, type, flags, streamId), payload]);

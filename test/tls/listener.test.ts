@@ -65,7 +65,7 @@ function grpcWho(s: http2.ClientHttp2Session, authority?: string): Promise<strin
 describe("one TLS port: gRPC and HTTP/1.1", () => {
   let fx: Fixture;
   before(async () => {
-    fx = await startFixture({ tls: acceptor(pki), firstRequestWaitMs: 50 });
+    fx = await startFixture({ tls: acceptor(pki) });
   });
   after(() => fx.close());
 
@@ -118,7 +118,7 @@ describe("the listener's limits hold under TLS", () => {
   });
 
   test("at the connection limit an idle TLS connection makes room for a new client", async () => {
-    const fx = await startFixture({ tls: acceptor(pki), connectionLimit: 2, firstRequestWaitMs: 50 });
+    const fx = await startFixture({ tls: acceptor(pki), connectionLimit: 2 });
     try {
       const a = await RawH2.open(fx.port, { tls: clientTls(pki) });
       const b = await RawH2.open(fx.port, { tls: clientTls(pki) });
@@ -135,7 +135,7 @@ describe("the listener's limits hold under TLS", () => {
   });
 
   test("keepalive enforcement: pings with no stream open get GOAWAY too_many_pings on a TLS connection", async () => {
-    const fx = await startFixture({ tls: acceptor(pki), keepalive: { minTimeMs: 5_000, permitWithoutStream: false }, firstRequestWaitMs: 50 });
+    const fx = await startFixture({ tls: acceptor(pki), keepalive: { minTimeMs: 5_000, permitWithoutStream: false } });
     try {
       const c = await RawH2.open(fx.port, { tls: clientTls(pki) });
       for (let i = 0; i < 10 && !c.socket.destroyed; i++) {
@@ -172,7 +172,7 @@ describe("the listener's limits hold under TLS", () => {
 describe("refused client certificates: closed, with etcd's log line", () => {
   async function refusedWith(policy: Parameters<typeof acceptor>[1], opts: ReturnType<typeof clientTls>): Promise<Record<string, unknown>> {
     const logs = captureLogs();
-    const fx = await startFixture({ tls: acceptor(pki, policy, logs.logger), firstRequestWaitMs: 50 });
+    const fx = await startFixture({ tls: acceptor(pki, policy, logs.logger) });
     try {
       const s = await tlsConnect(fx.port, opts).catch(() => undefined);
       if (s) await closedWithin(s, BOUND);
@@ -195,7 +195,7 @@ describe("refused client certificates: closed, with etcd's log line", () => {
     assert.equal(line.error, `transport: certificate serial ${serial.length % 2 ? "0" + serial : serial} revoked`);
     assert.deepEqual(line["ip-addresses"], []);
     // root, not revoked, still gets in
-    const fx = await startFixture({ tls: acceptor(pki, { crlFile: crl }), firstRequestWaitMs: 50 });
+    const fx = await startFixture({ tls: acceptor(pki, { crlFile: crl }) });
     try {
       assert.equal(await httpsGet(fx.port, "/who", "root"), "root");
     } finally {
@@ -228,7 +228,7 @@ describe("refused client certificates: closed, with etcd's log line", () => {
 
 describe("http and https on one address", () => {
   test("a TLS record first means TLS; anything else is served in plaintext, without an identity", async () => {
-    const fx = await startFixture({ tls: acceptor(pki), plaintext: true, firstRequestWaitMs: 50 });
+    const fx = await startFixture({ tls: acceptor(pki), plaintext: true });
     try {
       assert.equal(await httpsGet(fx.port, "/who", "alice"), "alice");
       const plain = await fetch(`http://127.0.0.1:${fx.port}/who`);

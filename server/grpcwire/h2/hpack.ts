@@ -1,19 +1,12 @@
 /**
- * Just enough HPACK (RFC 7541) to find a request's :authority in a header block and, when Node's HTTP/2 (nghttp2)
- * would refuse its value, rewrite that value in flight without disturbing the connection's compression state.
+ * HPACK (RFC 7541) for the server's side of a connection: decoding request header blocks with the client's dynamic
+ * table, and the few fields a gRPC response carries, encoded as literals that never touch a table.
  *
- * Why the value and not the name: nghttp2 refuses a request that has neither :authority nor host
- * (nghttp2_http_on_request_headers), so renaming the field away (e.g. to user-agent) turns one PROTOCOL_ERROR into
- * another. Instead each byte nghttp2's authority check refuses ('/' in "http://host:port") becomes '_': the value
- * keeps its length, so an entry the client adds to the dynamic table has the same size (32 + name + value octets,
- * §4.1) on both sides, evictions happen at the same moments and every later index still means the same entry.
- * The client's table holds "http://h:p", the server's "http:__h:p"; nothing in etcd-ts reads :authority.
- *
- * Hand-written, not a library: the npm HPACK codecs (hpack.js, hpack) decode and re-encode whole header lists with
- * their own dynamic tables, so they can't re-emit a client's block byte for byte with one value changed, which is
- * what keeps the client's and nghttp2's tables in step; and the part needed here is small (integers, strings, a
- * names-and-values table, the Huffman decoder). It is checked against RFC 7541 Appendix C and against nghttp2
- * itself in test/embed/.
+ * Hand-written rather than hpack.js: the decoder must bound what a client can make it hold (the table's size stays
+ * at most what the server advertised, a header list at most maxListBytes, and a bad block is an error value, never a
+ * half-updated state that is used again), and the part needed is small (integers, strings, a names-and-values table,
+ * the Huffman decoder). It is checked against RFC 7541 Appendix C in test/grpcwire/hpack.test.ts and against real
+ * clients (clientv3, grpc-js, etcdctl) by every test that reaches a member.
  */
 
 export class HpackError extends Error {}
@@ -128,7 +121,7 @@ export function huffmanDecode(src: Buffer): Buffer {
   return out.subarray(0, n);
 }
 
-/** Encodes with the Huffman code (for the tests' hand-built blocks; the rewriter always writes raw strings). */
+/** Encodes with the Huffman code (for the tests' hand-built blocks; responses are written as raw strings). */
 export function huffmanEncode(src: Buffer): Buffer {
   const out: number[] = [];
   let acc = 0;
@@ -209,8 +202,12 @@ export class HpackTable {
   /** Oldest first: HPACK index 62 is the last element. */
   private readonly entries: { name: string; value: Buffer; size: number }[] = [];
   private size = 0;
+  private maxSize: number;
 
-  constructor(private maxSize = DEFAULT_TABLE_SIZE) {}
+  /** limit: the SETTINGS_HEADER_TABLE_SIZE this side advertised; the encoder may never ask for more (§4.2). */
+  constructor(private readonly limit = DEFAULT_TABLE_SIZE) {
+    this.maxSize = limit;
+  }
 
   /** The name and value at an HPACK index (§2.3.3): 1..61 static, 62.. dynamic, newest first. */
   get(index: number): { name: string; value: Buffer } {
@@ -229,8 +226,9 @@ export class HpackTable {
     this.size += size;
   }
 
-  /** A dynamic table size update (§6.3). */
+  /** A dynamic table size update (§6.3): larger than the advertised limit is a decoding error (§4.2). */
   resize(maxSize: number): void {
+    if (maxSize > this.limit) throw new HpackError(`table size update ${maxSize} over the limit ${this.limit}`);
     this.maxSize = maxSize;
     this.evictTo(maxSize);
   }
@@ -251,19 +249,15 @@ export class HpackTable {
   }
 }
 
-// ---- §6: walking a header block
+// ---- §6: decoding a header block
 
-interface FieldSite {
-  name: string;
-  value: Buffer;
-  /** Where the value's string literal is in the block, for a literal representation (indexed fields have none). */
-  valueStart: number;
-  valueEnd: number;
-}
-
-/** Calls visit for every field of the block in order, keeping table as the decoder would. */
-function walk(block: Buffer, table: HpackTable, visit: (f: FieldSite) => void): void {
+/**
+ * Calls visit for every field of the block in order, keeping table as the decoder must (§6). A block that does not
+ * decode throws HpackError; the connection must then end (COMPRESSION_ERROR), as its table can't be trusted.
+ */
+function walk(block: Buffer, table: HpackTable, visit: (name: string, value: Buffer) => void): void {
   let off = 0;
+  let fields = 0;
   while (off < block.length) {
     const b = block[off]!;
     if (b & 0x80) {
@@ -271,10 +265,12 @@ function walk(block: Buffer, table: HpackTable, visit: (f: FieldSite) => void): 
       const { value: index, next } = decodeInteger(block, off, 7);
       if (index === 0) throw new HpackError("index 0");
       const e = table.get(index);
-      visit({ name: e.name, value: e.value, valueStart: -1, valueEnd: -1 });
+      visit(e.name, e.value);
       off = next;
+      fields++;
     } else if ((b & 0xe0) === 0x20) {
-      // §6.3 dynamic table size update: 001xxxxx
+      // §6.3 dynamic table size update: 001xxxxx, only at the start of a block (§4.2)
+      if (fields > 0) throw new HpackError("table size update after a field");
       const { value, next } = decodeInteger(block, off, 5);
       table.resize(value);
       off = next;
@@ -289,70 +285,54 @@ function walk(block: Buffer, table: HpackTable, visit: (f: FieldSite) => void): 
         name = s.value.toString("latin1");
         off = s.next;
       } else name = table.get(nameIndex).name;
-      const valueStart = off;
       const v = decodeString(block, off);
       off = v.next;
-      visit({ name, value: v.value, valueStart, valueEnd: off });
+      visit(name, v.value);
       if (indexing) table.add(name, v.value);
+      fields++;
     }
   }
 }
 
-/** The header list of a block (names and values as latin1 strings), updating table: for tests and diagnostics. */
+/** The header list of a block (names and values as latin1 strings), in order, updating table. */
 export function decodeHeaderBlock(block: Buffer, table: HpackTable): [string, string][] {
+  return decodeHeaderList(block, table, Number.POSITIVE_INFINITY)!;
+}
+
+/**
+ * decodeHeaderBlock with a bound: undefined when the list is larger than maxListBytes (§4.1 sizes: name + value + 32
+ * per field). The block is walked to its end either way, so the table stays in step with the client's, but nothing
+ * more is copied once the limit is passed.
+ */
+export function decodeHeaderList(block: Buffer, table: HpackTable, maxListBytes: number): [string, string][] | undefined {
   const out: [string, string][] = [];
-  walk(block, table, (f) => out.push([f.name, f.value.toString("latin1")]));
-  return out;
+  let size = 0;
+  walk(block, table, (name, value) => {
+    size += name.length + value.length + ENTRY_OVERHEAD;
+    if (size <= maxListBytes) out.push([name, value.toString("latin1")]);
+  });
+  return size <= maxListBytes ? out : undefined;
 }
 
-/**
- * The bytes nghttp2 accepts in :authority (nghttp2_http.c VALID_AUTHORITY_CHARS: RFC 3986's unreserved and
- * sub-delims, ':', '%', '[' and ']'). Recent nghttp2 refuses '@' there too, so it is left out.
- */
-const AUTHORITY_OK: Uint8Array = (() => {
-  const ok = new Uint8Array(256);
-  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:%[]") ok[c.charCodeAt(0)] = 1;
-  return ok;
+// ---- the response side: literal fields without indexing (§6.2.2), so the client's decoder table never changes
+
+/** A field as a literal without indexing: its name by static index when it has one, its value as a raw string. */
+export function encodeLiteral(name: string, value: string): Buffer {
+  const index = STATIC_NAME_INDEX.get(name);
+  const v = encodeString(Buffer.from(value, "latin1"));
+  if (index !== undefined) return Buffer.concat([encodeInteger(index, 4, 0x00), v]);
+  return Buffer.concat([Buffer.from([0x00]), encodeString(Buffer.from(name, "latin1")), v]);
+}
+
+/** A header block of the given fields; `:status 200` is the static table's entry 8, as one byte. */
+export function encodeFields(fields: ReadonlyArray<readonly [string, string]>): Buffer {
+  return Buffer.concat(fields.map(([n, v]) => (n === ":status" && v === "200" ? Buffer.from([0x88]) : encodeLiteral(n, v))));
+}
+
+const STATIC_NAME_INDEX: ReadonlyMap<string, number> = (() => {
+  const m = new Map<string, number>();
+  STATIC_TABLE.forEach(([n], i) => {
+    if (!m.has(n)) m.set(n, i + 1);
+  });
+  return m;
 })();
-
-export function isAcceptableAuthority(value: Buffer): boolean {
-  for (let i = 0; i < value.length; i++) if (!AUTHORITY_OK[value[i]!]) return false;
-  return true;
-}
-
-/** The same length, every byte nghttp2 would refuse replaced by '_': "http://127.0.0.1:2379" -> "http:__127.0.0.1:2379". */
-export function sanitizeAuthority(value: Buffer): Buffer {
-  const out = Buffer.from(value);
-  for (let i = 0; i < out.length; i++) if (!AUTHORITY_OK[out[i]!]) out[i] = 0x5f;
-  return out;
-}
-
-export const AUTHORITY = ":authority";
-
-/** Whether any :authority field of the block has a value nghttp2 would refuse. Updates table. */
-export function hasUnacceptableAuthority(block: Buffer, table: HpackTable): boolean {
-  let bad = false;
-  walk(block, table, (f) => {
-    if (f.name === AUTHORITY && !isAcceptableAuthority(f.value)) bad = true;
-  });
-  return bad;
-}
-
-/**
- * The block with every literal :authority value nghttp2 would refuse replaced by sanitizeAuthority's (as a raw
- * string: its encoded length may differ from a Huffman-coded original, the decoded length does not), every other
- * byte as received; the block itself when nothing changed. Indexed references need nothing: an entry the client
- * added was added sanitized on the server's side. Updates table.
- */
-export function rewriteAuthority(block: Buffer, table: HpackTable): { block: Buffer; changed: boolean } {
-  const parts: Buffer[] = [];
-  let copied = 0;
-  walk(block, table, (f) => {
-    if (f.name !== AUTHORITY || f.valueStart < 0 || isAcceptableAuthority(f.value)) return;
-    parts.push(block.subarray(copied, f.valueStart), encodeString(sanitizeAuthority(f.value)));
-    copied = f.valueEnd;
-  });
-  if (parts.length === 0) return { block, changed: false };
-  parts.push(block.subarray(copied));
-  return { block: Buffer.concat(parts), changed: true };
-}

@@ -1,7 +1,6 @@
 /**
- * The little of HTTP/2 framing (RFC 9113 §4, §6) that the client port's listener needs to look at a connection's
- * first request before the gRPC server (Node's http2) gets the socket, and to rewrite header blocks on the few connections that need it
- * (see h2-handshake.ts). Frames are read whole, as views into the received bytes; nothing here allocates per byte.
+ * HTTP/2 framing (RFC 9113 §4, §6): frames read whole from a byte stream, as views into the received bytes (nothing
+ * here allocates per byte), header blocks reassembled from HEADERS + CONTINUATION, and the frames a server sends.
  */
 
 export const CLIENT_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -33,8 +32,42 @@ export const Flag = {
   PRIORITY: 0x20,
 } as const;
 
-/** A SETTINGS frame with no parameters (every setting keeps its value): what the listener sends after the preface. */
+/** A SETTINGS frame with no parameters (every setting keeps its value). */
 export const EMPTY_SETTINGS = frameHeader(0, FrameType.SETTINGS, 0, 0);
+
+/** RFC 9113 §6.5.2. */
+export const Setting = {
+  HEADER_TABLE_SIZE: 0x1,
+  ENABLE_PUSH: 0x2,
+  MAX_CONCURRENT_STREAMS: 0x3,
+  INITIAL_WINDOW_SIZE: 0x4,
+  MAX_FRAME_SIZE: 0x5,
+  MAX_HEADER_LIST_SIZE: 0x6,
+} as const;
+
+/** RFC 9113 §7. */
+export const ErrorCode = {
+  NO_ERROR: 0x0,
+  PROTOCOL_ERROR: 0x1,
+  INTERNAL_ERROR: 0x2,
+  FLOW_CONTROL_ERROR: 0x3,
+  SETTINGS_TIMEOUT: 0x4,
+  STREAM_CLOSED: 0x5,
+  FRAME_SIZE_ERROR: 0x6,
+  REFUSED_STREAM: 0x7,
+  CANCEL: 0x8,
+  COMPRESSION_ERROR: 0x9,
+  CONNECT_ERROR: 0xa,
+  ENHANCE_YOUR_CALM: 0xb,
+  INADEQUATE_SECURITY: 0xc,
+  HTTP_1_1_REQUIRED: 0xd,
+} as const;
+
+/** The flow-control window every stream and the connection start with (RFC 9113 §6.9.2), and the largest one. */
+export const DEFAULT_WINDOW = 65_535;
+export const MAX_WINDOW = 0x7fff_ffff;
+/** SETTINGS_MAX_FRAME_SIZE's upper bound (RFC 9113 §6.5.2). */
+export const MAX_ALLOWED_FRAME_SIZE = 0xff_ffff;
 
 export interface Frame {
   type: number;
@@ -67,12 +100,16 @@ export function isSettingsAck(f: Frame): boolean {
 export class FrameSplitter {
   private tail: Buffer = Buffer.alloc(0);
 
+  /** maxPayload: a frame announcing more is a FrameError from its header, before its payload is held. */
+  constructor(private readonly maxPayload = MAX_ALLOWED_FRAME_SIZE) {}
+
   push(chunk: Buffer): Frame[] {
     const buf = this.tail.length === 0 ? chunk : Buffer.concat([this.tail, chunk]);
     const frames: Frame[] = [];
     let off = 0;
     while (buf.length - off >= FRAME_HEADER_LENGTH) {
       const length = buf.readUIntBE(off, 3);
+      if (length > this.maxPayload) throw new FrameError(`frame of ${length} bytes, over ${this.maxPayload}`);
       const end = off + FRAME_HEADER_LENGTH + length;
       if (end > buf.length) break;
       frames.push({
@@ -183,4 +220,49 @@ export function encodeHeaderBlock(streamId: number, flags: number, priority: Buf
     parts.push(frameHeader(piece.length, FrameType.CONTINUATION, rest.length === 0 ? Flag.END_HEADERS : 0, streamId), piece);
   }
   return Buffer.concat(parts);
+}
+
+/** A whole frame: header and payload in one Buffer. */
+export function frame(type: number, flags: number, streamId: number, payload?: Buffer): Buffer {
+  const length = payload ? payload.length : 0;
+  const b = Buffer.allocUnsafe(FRAME_HEADER_LENGTH + length);
+  b.writeUIntBE(length, 0, 3);
+  b[3] = type;
+  b[4] = flags;
+  b.writeUInt32BE(streamId & 0x7fffffff, 5);
+  if (payload) payload.copy(b, FRAME_HEADER_LENGTH);
+  return b;
+}
+
+export function settingsFrame(settings: ReadonlyArray<readonly [number, number]>): Buffer {
+  const p = Buffer.allocUnsafe(6 * settings.length);
+  settings.forEach(([id, value], i) => {
+    p.writeUInt16BE(id, 6 * i);
+    p.writeUInt32BE(value, 6 * i + 2);
+  });
+  return frame(FrameType.SETTINGS, 0, 0, p);
+}
+
+export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+  const p = Buffer.allocUnsafe(4);
+  p.writeUInt32BE(increment, 0);
+  return frame(FrameType.WINDOW_UPDATE, 0, streamId, p);
+}
+
+export function rstStreamFrame(streamId: number, code: number): Buffer {
+  const p = Buffer.allocUnsafe(4);
+  p.writeUInt32BE(code, 0);
+  return frame(FrameType.RST_STREAM, 0, streamId, p);
+}
+
+export function goawayFrame(lastStreamId: number, code: number, debug?: Buffer): Buffer {
+  const p = Buffer.alloc(8 + (debug ? debug.length : 0));
+  p.writeUInt32BE(lastStreamId & 0x7fffffff, 0);
+  p.writeUInt32BE(code, 4);
+  if (debug) debug.copy(p, 8);
+  return frame(FrameType.GOAWAY, 0, 0, p);
+}
+
+export function pingFrame(payload: Buffer, ack: boolean): Buffer {
+  return frame(FrameType.PING, ack ? Flag.ACK : 0, 0, payload);
 }

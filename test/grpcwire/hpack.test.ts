@@ -8,13 +8,11 @@ import {
   decodeInteger,
   encodeInteger,
   encodeString,
-  hasUnacceptableAuthority,
+  decodeHeaderList,
+  encodeFields,
   huffmanDecode,
   huffmanEncode,
-  isAcceptableAuthority,
-  rewriteAuthority,
-  sanitizeAuthority,
-} from "../../server/embed/hpack-authority.js";
+} from "../../server/grpcwire/h2/hpack.js";
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -26,7 +24,7 @@ const ETCDCTL_BLOCK = hex(
   "8386459760a924882d9dcb6571afa066a925a87510ac6e48d36a3f41909d29aee30c044eae05c0b86e09975f7f5f8b1d75d0620d263d4c4d65647a8b9acac8b4c7602bb2caecff40027465864d833505b11f40899acac8b24d494f6a7f8669c7da6416ff408d25062d495875996ee5b1063d5f03332e34",
 );
 
-describe("hpack-authority: RFC 7541 primitives", () => {
+describe("hpack: RFC 7541 primitives", () => {
   test("the Huffman code built from the lengths is RFC 7541 Appendix B's (spot checks), complete and prefix-free", () => {
     const rfc: [number, number, number][] = [
       [0, 0x1ff8, 13], [1, 0x7fffd8, 23], [2, 0xfffffe2, 28], [9, 0xffffea, 24], [10, 0x3ffffffc, 30], [13, 0x3ffffffd, 30],
@@ -117,79 +115,43 @@ describe("hpack-authority: RFC 7541 primitives", () => {
   });
 });
 
-describe("hpack-authority: finding and rewriting :authority", () => {
-  test("the authority check is nghttp2's: host:port, IPv6, userinfo-free; '/', '@', space refused", () => {
-    for (const ok of ["127.0.0.1:2379", "localhost", "[::1]:2379", "a-b.c_d~e:1", ""]) assert.ok(isAcceptableAuthority(b(ok)), ok);
-    for (const bad of ["http://127.0.0.1:2379", "h/p", "user@host", "a b", "é"]) assert.ok(!isAcceptableAuthority(b(bad)), bad);
-    assert.equal(sanitizeAuthority(b("http://127.0.0.1:2379")).toString(), "http:__127.0.0.1:2379");
+describe("hpack: what the server's decoder bounds, and what it encodes", () => {
+  test("etcdctl 3.4's block: every field, :authority as sent", () => {
+    const list = decodeHeaderBlock(ETCDCTL_BLOCK, new HpackTable());
+    const authority = list.find(([n]) => n === ":authority")?.[1];
+    assert.equal(authority, "http://127.0.0.1:23799");
+    assert.equal(list.find(([n]) => n === ":path")?.[1], "/etcdserverpb.Maintenance/Status");
   });
 
-  test("etcdctl's block: found (Huffman value), rewritten to the same header list with the value sanitized", () => {
-    assert.equal(hasUnacceptableAuthority(ETCDCTL_BLOCK, new HpackTable()), true);
-    const original = decodeHeaderBlock(ETCDCTL_BLOCK, new HpackTable());
-    assert.deepEqual(original.find(([n]) => n === ":authority"), [":authority", "http://127.0.0.1:23799"]);
-    const r = rewriteAuthority(ETCDCTL_BLOCK, new HpackTable());
-    assert.equal(r.changed, true);
-    assert.equal(hasUnacceptableAuthority(r.block, new HpackTable()), false);
-    assert.deepEqual(decodeHeaderBlock(r.block, new HpackTable()), original.map(([n, v]) => [n, n === ":authority" ? "http:__127.0.0.1:23799" : v]));
+  test("a table size update over the advertised size, or after a field, is an error (RFC 7541 §4.2, §6.3)", () => {
+    const t = new HpackTable(4096);
+    assert.throws(() => decodeHeaderBlock(cat([0x3f, 0xe2, 0x1f]), t), HpackError, "4097 > 4096");
+    assert.deepEqual(decodeHeaderBlock(cat([0x3f, 0xe1, 0x1f, 0x82]), t), [[":method", "GET"]], "4096 is allowed");
+    assert.throws(() => decodeHeaderBlock(cat([0x82, 0x20]), new HpackTable()), HpackError);
   });
 
-  test("a clean block is left alone: the same Buffer, not changed", () => {
-    const block = cat([0x83, 0x86, 0x44], str("/etcdserverpb.KV/Range", true), [0x41], str("127.0.0.1:2379", true));
-    assert.equal(hasUnacceptableAuthority(block, new HpackTable()), false);
-    const r = rewriteAuthority(block, new HpackTable());
-    assert.equal(r.changed, false);
-    assert.equal(r.block, block);
+  test("a list over the bound: undefined, and the table still follows every literal of the block", () => {
+    const block = cat([0x40], str("x-big"), str("v".repeat(500)), [0x40], str("x-after"), str("1"));
+    const t = new HpackTable();
+    assert.equal(decodeHeaderList(block, t, 100), undefined);
+    assert.deepEqual(t.dump(), [["x-after", "1"], ["x-big", "v".repeat(500)]]);
+    const u = new HpackTable();
+    assert.deepEqual(decodeHeaderList(block, u, 10_000), [["x-big", "v".repeat(500)], ["x-after", "1"]]);
   });
 
-  /**
-   * Every way a field can be :authority (static name index with each literal kind, a literal name raw or Huffman,
-   * the name of an earlier dynamic entry, an indexed reference to an earlier entry), in blocks sent one after the
-   * other on one connection with a small table (evictions): after each block, the decoder of the rewritten bytes
-   * (nghttp2's view) has the header list of the original with sanitized authorities and a table of the same sizes.
-   */
-  test("every representation of :authority, over several blocks with evictions: lists and tables stay in step", () => {
-    const bad = "http://10.0.0.1:2379";
-    const blocks: Buffer[] = [
-      // size update to 200 octets; incremental indexing, static name (0x41), Huffman value
-      cat([0x3f, 0xa9, 0x01], [0x83, 0x86, 0x84, 0x41], str(bad, true), [0x7a], str("grpc-go/1.26")),
-      // indexed reference to the dynamic entry added above (62 = newest is user-agent, 63 = :authority)
-      cat([0x83, 0x86, 0x84, 0xbf], [0xbe]),
-      // without indexing, static name (0x01), raw value; never indexed (0x11), Huffman value
-      cat([0x83, 0x86, 0x84, 0x01], str(bad), [0x1f, 0x2b], str("x")),
-      cat([0x83, 0x86, 0x84, 0x11], str(bad + "/", true)),
-      // literal names: incremental indexing with ":authority" raw, then without indexing with it Huffman-coded
-      cat([0x83, 0x86, 0x84, 0x40], str(":authority"), str("https://e.example:1", true)),
-      cat([0x83, 0x86, 0x84, 0x00], str(":authority", true), str("a b")),
-      // name from a dynamic entry (62: the :authority added two blocks up is the newest), a new bad value, indexed
-      cat([0x83, 0x86, 0x84, 0x7e], str("http://[::1]:2379")),
-      // more insertions than the table holds: the oldest entries go, on both sides alike
-      cat([0x83, 0x86, 0x84, 0x41], str(bad.replace("1:", "2:"), true), [0x41], str("ok:1"), [0x58], str("no-cache")),
-      cat([0x83, 0x86, 0x84, 0xbe, 0xbf, 0xc0]),
-    ];
-    const client = new HpackTable(); // what the client's encoder has (decoding what it sent)
-    const server = new HpackTable(); // what nghttp2 has (decoding what the rewriter sends)
-    const rewriterTable = new HpackTable();
-    let changedBlocks = 0;
-    for (const [i, block] of blocks.entries()) {
-      const sent = decodeHeaderBlock(block, client);
-      const r = rewriteAuthority(block, rewriterTable);
-      if (r.changed) changedBlocks++;
-      const received = decodeHeaderBlock(r.block, server);
-      const expected = sent.map(([n, v]) => [n, n === ":authority" ? sanitizeAuthority(b(v)).toString("latin1") : v]);
-      assert.deepEqual(received, expected, `block ${i}`);
-      assert.ok(received.filter(([n]) => n === ":authority").every(([, v]) => isAcceptableAuthority(b(v))), `block ${i}: all authorities acceptable`);
-      assert.equal(server.octets, client.octets, `block ${i}: table sizes`);
-      assert.deepEqual(server.dump().map(([n, v]) => [n, v.length]), client.dump().map(([n, v]) => [n, v.length]), `block ${i}: entries`);
-      assert.deepEqual(rewriterTable.dump(), client.dump(), `block ${i}: the rewriter follows the client's table`);
-    }
-    assert.equal(changedBlocks, 7, "the two blocks of indexed references only need no change");
-    assert.ok(client.dump().length < 6, "the table did evict");
+  test("indexed references cannot multiply a small block past the bound unnoticed", () => {
+    const t = new HpackTable();
+    decodeHeaderBlock(cat([0x40], str("x-big"), str("v".repeat(3000))), t);
+    const refs = Buffer.alloc(1000, 0xbe); // index 62, a thousand times: 3 MB of fields from 1 KB
+    assert.equal(decodeHeaderList(refs, t, 64 * 1024), undefined);
   });
 
-  test("a bad :authority behind a name that only looks like it is not touched", () => {
-    const block = cat([0x40], str(":authorityx"), str("http://x"), [0x40], str("x-authority"), str("a/b"));
-    assert.equal(hasUnacceptableAuthority(block, new HpackTable()), false);
-    assert.equal(rewriteAuthority(block, new HpackTable()).changed, false);
+  test("encodeFields: literals without indexing (no table change on the client), :status 200 as index 8", () => {
+    const fields: [string, string][] = [[":status", "200"], ["content-type", "application/grpc"], ["grpc-status", "13"], ["grpc-message", "a%20b"]];
+    const block = encodeFields(fields);
+    assert.equal(block[0], 0x88);
+    const t = new HpackTable();
+    assert.deepEqual(decodeHeaderBlock(block, t), fields);
+    assert.deepEqual(t.dump(), [], "nothing added to the decoder's table");
   });
 });

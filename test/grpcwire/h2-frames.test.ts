@@ -14,7 +14,7 @@ import {
   isSettingsAck,
   type Frame,
   type HeaderBlock,
-} from "../../server/embed/h2-frames.js";
+} from "../../server/grpcwire/h2/frames.js";
 
 const frame = (type: number, flags: number, streamId: number, payload: Buffer) => Buffer.concat([frameHeader(payload.length, type, flags, streamId), payload]);
 const one = (bytes: Buffer): Frame => {
