@@ -112,9 +112,8 @@ describe("differential: etcd-ts vs etcd 3.4, 3 members each", { skip: haveEtcd()
     assert.match(got.etcd.error, /bad leader transferee/);
   });
 
-  // etcdctl's per-endpoint clients send ":authority: http://host:port", which Node's HTTP/2 (nghttp2) alone
-  // resets with PROTOCOL_ERROR while etcd's Go server accepts it; etcd-ts's client listener rewrites that value
-  // before nghttp2 sees it (server/embed/h2-handshake.ts). Was a known bug until then.
+  // etcdctl's per-endpoint clients send ":authority: http://host:port", which Node's HTTP/2 (nghttp2) reset
+  // with PROTOCOL_ERROR while etcd's Go server accepts it; etcd-ts's own HTTP/2 (server/grpcwire/h2) accepts it.
   test("etcdctl endpoint status with the endpoints as URLs (http://host:port, as LocalCluster prints them) answers on both", async (t) => {
     const got = await compare(t, "endpoint status -w json --endpoints=http://...", async (s) => {
       const r = await etcdctl(side(s).cluster.endpoints(), ["endpoint", "status", "-w", "json"]);

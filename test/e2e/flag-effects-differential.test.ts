@@ -11,9 +11,7 @@ import { gatewayPost, gatewayRaw } from "../support/gateway.js";
  */
 
 /**
- * The client port's HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, as in force once a call went through
- * (etcd-ts's listener sends an empty SETTINGS first and hands the connection to gRPC at the first
- * request: server/embed/h2-handshake.ts).
+ * The client port's HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, as in force once a call went through.
  */
 function advertisedStreams(clientUrl: string): Promise<number | undefined> {
   return new Promise((resolve, reject) => {

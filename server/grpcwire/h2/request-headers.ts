@@ -31,7 +31,7 @@ function validValue(v: string): boolean {
 }
 
 export interface DecodedRequest {
-  /** The request's fields as Node's http2 gives them (a repeated field as an array), or why the request is malformed. */
+  /** The request's fields in Node's IncomingHttpHeaders shape (a repeated field as an array), or why the request is malformed. */
   readonly headers: IncomingHttpHeaders | string;
   /** Whether any pseudo-header field came (a trailer block must have none). */
   readonly hasPseudo: boolean;
