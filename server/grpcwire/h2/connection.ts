@@ -23,6 +23,7 @@ import {
   type Frame,
   type HeaderBlock,
 } from "./frames.js";
+import { FrameWriter } from "./frame-writer.js";
 import { HpackError, HpackTable } from "./hpack.js";
 import { requestHeaders } from "./request-headers.js";
 import { H2Stream, type StreamHost } from "./stream.js";
@@ -41,8 +42,6 @@ const CONNECTION_WINDOW = 1 << 20;
 /** A header block (HEADERS + CONTINUATION, still compressed) larger than this ends the connection. */
 const MAX_HEADER_BLOCK_BYTES = 256 * 1024;
 const DEFAULT_MAX_HEADER_LIST_BYTES = 64 * 1024;
-/** Stop sending DATA, and reading, while the socket holds this much not yet written. */
-const SOCKET_HIGH_WATER = 1 << 20;
 
 /** A connection error (RFC 9113 §5.4.1): GOAWAY with this code, then the connection closes. */
 class ConnectionError extends Error {
@@ -63,8 +62,7 @@ type ConnectionEvent = "streamOpen" | "streamClose" | "close";
  *
  * Why not Node's http2 (nghttp2): every unary answer left in two writes, the trailers a loop turn or two after the
  * DATA, and every frame crossed from C++ to JavaScript on its own. Here every frame produced while one event is
- * handled goes out in one socket write, at the end of that event (a microtask): a unary answer's HEADERS, DATA and
- * trailers together, and the answers to several calls read in one chunk together.
+ * handled goes out in one socket write (FrameWriter).
  */
 export class H2Connection implements StreamHost {
   private readonly streams = new Map<number, H2Stream>();
@@ -84,18 +82,15 @@ export class H2Connection implements StreamHost {
   private uncredited = 0;
   /** Streams with DATA waiting for the connection window or socket room. */
   private readonly blocked = new Set<H2Stream>();
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushQueued = false;
   private readonly pings = new Map<bigint, (err: Error | null) => void>();
   private pingSeq = 0n;
   private goawaySent = false;
   private ended = false;
   private isDestroyed = false;
-  private readPaused = false;
   /** The server has sent HEADERS or DATA since the client's last PING (keepalive enforcement's question). */
   private wroteResponse = false;
   private readonly maxHeaderListBytes: number;
+  private readonly writer: FrameWriter;
 
   /** Client PINGs (not ACKs): told whether the server sent a response since the previous one. */
   onClientPing: ((wroteResponseSinceLastPing: boolean) => void) | undefined;
@@ -107,13 +102,13 @@ export class H2Connection implements StreamHost {
     private readonly opts: H2ConnectionOptions,
   ) {
     this.maxHeaderListBytes = opts.maxHeaderListBytes ?? DEFAULT_MAX_HEADER_LIST_BYTES;
-    this.queue(settingsFrame([[Setting.MAX_CONCURRENT_STREAMS, Math.min(opts.maxConcurrentStreams, 0xffff_ffff)], [Setting.MAX_HEADER_LIST_SIZE, this.maxHeaderListBytes]]));
-    this.queue(windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
+    this.writer = new FrameWriter(socket, () => this.pumpBlocked());
+    this.writer.queue(settingsFrame([[Setting.MAX_CONCURRENT_STREAMS, Math.min(opts.maxConcurrentStreams, 0xffff_ffff)], [Setting.MAX_HEADER_LIST_SIZE, this.maxHeaderListBytes]]));
+    this.writer.queue(windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("error", () => this.destroy());
     socket.on("close", () => this.destroy());
     socket.on("end", () => this.destroy());
-    socket.on("drain", () => this.onSocketDrain());
   }
 
   /** Bytes the client sent before the connection was handed over (the preface, maybe more). */
@@ -145,7 +140,7 @@ export class H2Connection implements StreamHost {
     const payload = Buffer.allocUnsafe(8);
     payload.writeBigUInt64BE(seq);
     this.pings.set(seq, cb);
-    this.queue(pingFrame(payload, false));
+    this.writer.queue(pingFrame(payload, false));
     return true;
   }
 
@@ -165,8 +160,7 @@ export class H2Connection implements StreamHost {
   destroy(): void {
     if (this.isDestroyed) return;
     this.isDestroyed = true;
-    this.out = [];
-    this.outBytes = 0;
+    this.writer.discard();
     for (const s of [...this.streams.values()]) s.receiveReset();
     this.streams.clear();
     this.blocked.clear();
@@ -259,7 +253,7 @@ export class H2Connection implements StreamHost {
       }
       // HEADER_TABLE_SIZE bounds the table our encoder may use: it uses none. MAX_CONCURRENT_STREAMS: the server opens none.
     }
-    this.queue(frameHeader(0, FrameType.SETTINGS, Flag.ACK, 0));
+    this.writer.queue(frameHeader(0, FrameType.SETTINGS, Flag.ACK, 0));
     if (!this.sawSettings) {
       this.sawSettings = true;
       this.onClientSettings?.();
@@ -281,7 +275,7 @@ export class H2Connection implements StreamHost {
     }
     const wrote = this.wroteResponse;
     this.wroteResponse = false;
-    this.queue(pingFrame(Buffer.from(f.payload), true));
+    this.writer.queue(pingFrame(Buffer.from(f.payload), true));
     this.onClientPing?.(wrote);
   }
 
@@ -336,7 +330,7 @@ export class H2Connection implements StreamHost {
     this.uncredited += bytes;
     if (this.uncredited >= CONNECTION_WINDOW >> 2) {
       this.recvWindow += this.uncredited;
-      this.queue(windowUpdateFrame(0, this.uncredited));
+      this.writer.queue(windowUpdateFrame(0, this.uncredited));
       this.uncredited = 0;
     }
   }
@@ -359,11 +353,11 @@ export class H2Connection implements StreamHost {
     this.lastStreamId = id;
     if (this.goawaySent) return; // after GOAWAY no new stream is served (its id is past the last one we named)
     if (this.open >= this.opts.maxConcurrentStreams) {
-      this.queue(rstStreamFrame(id, ErrorCode.REFUSED_STREAM));
+      this.writer.queue(rstStreamFrame(id, ErrorCode.REFUSED_STREAM));
       return;
     }
     if (typeof decoded.headers === "string") {
-      this.queue(rstStreamFrame(id, ErrorCode.PROTOCOL_ERROR));
+      this.writer.queue(rstStreamFrame(id, ErrorCode.PROTOCOL_ERROR));
       return;
     }
     const ended = (b.flags & Flag.END_STREAM) !== 0;
@@ -379,21 +373,21 @@ export class H2Connection implements StreamHost {
     const s = this.streams.get(id);
     if (s) s.reset(code);
     else if (id <= this.lastStreamId) return;
-    else this.queue(rstStreamFrame(id, code));
+    else this.writer.queue(rstStreamFrame(id, code));
   }
 
   // ---- StreamHost: what streams ask of the connection
 
   sendHeaders(stream: H2Stream, block: Buffer, end: boolean): void {
     this.wroteResponse = true;
-    this.queue(encodeHeaderBlock(stream.id, end ? Flag.END_STREAM : 0, undefined, block, this.peerMaxFrame));
+    this.writer.queue(encodeHeaderBlock(stream.id, end ? Flag.END_STREAM : 0, undefined, block, this.peerMaxFrame));
   }
 
   pump(s: H2Stream): void {
     if (this.isDestroyed || s.closed) return;
     while (s.outbox.length > 0) {
       const room = Math.min(s.sendWindow, this.sendWindow, this.peerMaxFrame);
-      if (room <= 0 || this.backedUp()) {
+      if (room <= 0 || this.writer.backedUp) {
         this.blocked.add(s);
         return;
       }
@@ -406,14 +400,14 @@ export class H2Connection implements StreamHost {
       s.sendWindow -= n;
       this.sendWindow -= n;
       this.wroteResponse = true;
-      this.queue(frameHeader(n, FrameType.DATA, 0, s.id));
-      if (n > 0) this.queue(piece);
+      this.writer.queue(frameHeader(n, FrameType.DATA, 0, s.id));
+      if (n > 0) this.writer.queue(piece);
     }
     this.blocked.delete(s);
     const trailers = s.trailers;
     if (trailers) {
       s.trailers = undefined;
-      this.queue(encodeHeaderBlock(s.id, Flag.END_STREAM, undefined, trailers, this.peerMaxFrame));
+      this.writer.queue(encodeHeaderBlock(s.id, Flag.END_STREAM, undefined, trailers, this.peerMaxFrame));
       s.afterLocalEnd();
       return;
     }
@@ -421,11 +415,11 @@ export class H2Connection implements StreamHost {
   }
 
   sendReset(s: H2Stream, code: number): void {
-    if (!this.isDestroyed) this.queue(rstStreamFrame(s.id, code));
+    if (!this.isDestroyed) this.writer.queue(rstStreamFrame(s.id, code));
   }
 
   credit(s: H2Stream, bytes: number): void {
-    this.queue(windowUpdateFrame(s.id, bytes));
+    this.writer.queue(windowUpdateFrame(s.id, bytes));
   }
 
   forget(s: H2Stream): void {
@@ -439,55 +433,17 @@ export class H2Connection implements StreamHost {
 
   // ---- writing
 
-  private queue(b: Buffer): void {
-    if (this.isDestroyed || this.ended) return;
-    this.out.push(b);
-    this.outBytes += b.length;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flush);
-    }
-  }
-
-  /** Everything queued while one event was handled, in one write. */
-  private readonly flush = (): void => {
-    this.flushQueued = false;
-    if (this.isDestroyed || this.out.length === 0) return;
-    const b = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
-    this.out = [];
-    this.outBytes = 0;
-    this.socket.write(b);
-    if (this.ended) return;
-    if (!this.readPaused && this.socket.writableLength > SOCKET_HIGH_WATER) {
-      // a client that does not read what it asked for is not read either (its requests wait in TCP)
-      this.readPaused = true;
-      this.socket.pause();
-    }
-  };
-
-  private backedUp(): boolean {
-    return this.outBytes + this.socket.writableLength > SOCKET_HIGH_WATER;
-  }
-
-  private onSocketDrain(): void {
-    if (this.readPaused) {
-      this.readPaused = false;
-      this.socket.resume();
-    }
-    this.pumpBlocked();
-  }
-
   private pumpBlocked(): void {
     for (const s of [...this.blocked]) {
       this.pump(s);
-      if (this.backedUp() || this.sendWindow <= 0) return;
+      if (this.writer.backedUp || this.sendWindow <= 0) return;
     }
   }
 
   private goaway(code: number, debug?: string): void {
     if (this.goawaySent || this.isDestroyed) return;
     this.goawaySent = true;
-    this.queue(goawayFrame(this.lastStreamId, code, debug ? Buffer.from(debug) : undefined));
+    this.writer.queue(goawayFrame(this.lastStreamId, code, debug ? Buffer.from(debug) : undefined));
   }
 
   private endIfIdle(): void {
@@ -498,7 +454,7 @@ export class H2Connection implements StreamHost {
   private end(): void {
     if (this.ended || this.isDestroyed) return;
     this.ended = true;
-    this.flush();
+    this.writer.finish();
     this.socket.end();
     const t = setTimeout(() => this.destroy(), 1000);
     t.unref();
