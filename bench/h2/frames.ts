@@ -62,40 +62,8 @@ export function writeFrameHeader(buf: Buffer, at: number, length: number, type: 
   buf.writeUInt32BE(streamId & 0x7fff_ffff, at + 5);
 }
 
-export function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const b = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  writeFrameHeader(b, 0, payload.length, type, flags, streamId);
-  payload.copy(b, FRAME_HEADER_BYTES);
-  return b;
-}
-
-export function settingsFrame(settings: [Setting, number][]): Buffer {
-  const p = Buffer.allocUnsafe(6 * settings.length);
-  settings.forEach(([id, v], i) => {
-    p.writeUInt16BE(id, 6 * i);
-    p.writeUInt32BE(v >>> 0, 6 * i + 2);
-  });
-  return frame(FrameType.SETTINGS, 0, 0, p);
-}
-
-export function windowUpdateFrame(streamId: number, increment: number): Buffer {
-  const p = Buffer.allocUnsafe(4);
-  p.writeUInt32BE(increment & 0x7fff_ffff, 0);
-  return frame(FrameType.WINDOW_UPDATE, 0, streamId, p);
-}
-
-export function rstStreamFrame(streamId: number, code: H2Error): Buffer {
-  const p = Buffer.allocUnsafe(4);
-  p.writeUInt32BE(code, 0);
-  return frame(FrameType.RST_STREAM, 0, streamId, p);
-}
-
-export function goawayFrame(lastStreamId: number, code: H2Error): Buffer {
-  const p = Buffer.allocUnsafe(8);
-  p.writeUInt32BE(lastStreamId & 0x7fff_ffff, 0);
-  p.writeUInt32BE(code, 4);
-  return frame(FrameType.GOAWAY, 0, 0, p);
-}
+// The frames a client writes are built as the server's side builds them (one definition of each).
+export { frame, goawayFrame, rstStreamFrame, settingsFrame, windowUpdateFrame } from "../../server/grpcwire/h2/frames.js";
 
 /** A frame as the reader hands it out: the payload is a view into the read buffer, valid during the callback. */
 export interface Frame {
