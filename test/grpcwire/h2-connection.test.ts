@@ -1,124 +1,14 @@
 /**
  * server/grpcwire/h2: the server's own HTTP/2, driven frame by frame through an in-memory wire (what the server
  * writes is captured write by write). Every protocol violation a client can commit gets the RFC 9113 answer (a
- * stream reset, or GOAWAY and the end of the connection) and nothing else; any bytes at all never throw out of the
- * connection (fuzzed); and a unary answer leaves in one write: HEADERS, DATA and trailers together.
+ * stream reset, or GOAWAY and the end of the connection) and nothing else, and a unary answer leaves in one
+ * write: HEADERS, DATA and trailers together. Any bytes at all: test/fuzz/h2-frames.test.ts.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Duplex } from "node:stream";
-import fc from "fast-check";
-import { GrpcServer } from "../../server/grpcwire/grpc-server.js";
-import type { H2Connection } from "../../server/grpcwire/h2/connection.js";
-import {
-  CLIENT_PREFACE,
-  ErrorCode,
-  Flag,
-  FrameSplitter,
-  FrameType,
-  HeaderBlockAssembler,
-  frame,
-  goawayFrame,
-  rstStreamFrame,
-  settingsFrame,
-  windowUpdateFrame,
-  Setting,
-  type Frame,
-} from "../../server/grpcwire/h2/frames.js";
-import { HpackTable, decodeHeaderBlock, encodeString } from "../../server/grpcwire/h2/hpack.js";
+import { CLIENT_PREFACE, ErrorCode, Flag, FrameSplitter, FrameType, frame, goawayFrame, rstStreamFrame, settingsFrame, windowUpdateFrame, Setting } from "../../server/grpcwire/h2/frames.js";
 import { frameMessage } from "../../server/grpcwire/message-reader.js";
-import type { MethodSpec } from "../../server/grpcwire/method.js";
-import { fuzzParams } from "../fuzz/settings.js";
-
-/** The server's socket, in memory: what the client sends is pushed in, every write of the server is kept apart. */
-class Wire extends Duplex {
-  readonly writes: Buffer[] = [];
-  ended = false;
-  override _read(): void {}
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.writes.push(chunk);
-    cb();
-  }
-  override _final(cb: () => void): void {
-    this.ended = true;
-    cb();
-  }
-  /** Every frame the server wrote so far, decoded in order. */
-  frames(): Frame[] {
-    return new FrameSplitter().push(Buffer.concat(this.writes));
-  }
-}
-
-const id = (b: Buffer) => b;
-const str = (s: string) => encodeString(Buffer.from(s, "latin1"));
-
-/** A request header block: literal fields without indexing, in the order given. */
-function block(fields: [string, string][]): Buffer {
-  return Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([0x00]), str(n), str(v)])));
-}
-const GRPC: [string, string][] = [[":method", "POST"], [":scheme", "http"], [":path", "/t.T/Echo"], [":authority", "x"], ["content-type", "application/grpc"], ["te", "trailers"]];
-const headersFrame = (streamId: number, fields: [string, string][] = GRPC, flags: number = Flag.END_HEADERS) => frame(FrameType.HEADERS, flags, streamId, block(fields));
-const dataFrame = (streamId: number, payload: Buffer, flags: number = Flag.END_STREAM) => frame(FrameType.DATA, flags, streamId, payload);
-const request = (streamId: number, msg = "hi") => Buffer.concat([headersFrame(streamId), dataFrame(streamId, frameMessage(Buffer.from(msg)))]);
-const START = Buffer.concat([CLIENT_PREFACE, settingsFrame([])]);
-
-function server(maxConcurrentStreams = 100): GrpcServer {
-  const g = new GrpcServer({ maxReceiveBytes: 1 << 20, maxConcurrentStreams, pingIntervalMs: 2 ** 31 - 1, pingTimeoutMs: 20_000, idleMs: 2 ** 31 - 1 });
-  const spec = (path: string, kind: MethodSpec<Buffer, Buffer>["kind"]): MethodSpec<Buffer, Buffer> => ({ path, kind, decode: id, encode: id });
-  g.unary(spec("/t.T/Echo", "unary"), (call, req) => call.reply(req));
-  // answered later, every call waiting then in one callback (as an apply batch answers its proposals)
-  let waiting: (() => void)[] = [];
-  g.unary(spec("/t.T/Later", "unary"), (call, req) => {
-    if (waiting.length === 0)
-      setImmediate(() => {
-        const w = waiting;
-        waiting = [];
-        for (const f of w) f();
-      });
-    waiting.push(() => call.reply(req));
-  });
-  g.stream(spec("/t.T/Hold", "bidi_stream"), () => undefined);
-  g.stream(spec("/t.T/Paused", "bidi_stream"), (call) => call.pause());
-  return g;
-}
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
-
-async function open(bytes: Buffer, g = server()): Promise<{ wire: Wire; c: H2Connection; g: GrpcServer }> {
-  const wire = new Wire();
-  const c = g.attach(wire, bytes);
-  await tick();
-  return { wire, c, g };
-}
-
-const goawayOf = (w: Wire) => {
-  const f = w.frames().find((x) => x.type === FrameType.GOAWAY);
-  return f ? { last: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString() } : undefined;
-};
-const resetsOf = (w: Wire) => w.frames().filter((x) => x.type === FrameType.RST_STREAM).map((x) => ({ stream: x.streamId, code: x.payload.readUInt32BE(0) }));
-
-/** The responses the server wrote, per stream: header blocks decoded, DATA joined. */
-function responses(w: Wire): Map<number, { blocks: [string, string][][]; data: Buffer; ended: boolean }> {
-  const out = new Map<number, { blocks: [string, string][][]; data: Buffer; ended: boolean }>();
-  const a = new HeaderBlockAssembler();
-  const t = new HpackTable();
-  for (const f of w.frames()) {
-    const get = () => {
-      let r = out.get(f.streamId);
-      if (!r) out.set(f.streamId, (r = { blocks: [], data: Buffer.alloc(0), ended: false }));
-      return r;
-    };
-    const b = a.accept(f);
-    if (typeof b !== "string") {
-      get().blocks.push(decodeHeaderBlock(b.block, t));
-      if (b.flags & Flag.END_STREAM) get().ended = true;
-    } else if (f.type === FrameType.DATA) {
-      get().data = Buffer.concat([get().data, f.payload]);
-      if (f.flags & Flag.END_STREAM) get().ended = true;
-    }
-  }
-  return out;
-}
+import { GRPC, START, block, dataFrame, goawayOf, headersFrame, open, request, resetsOf, responses, server, tick } from "../support/h2-wire.js";
 
 async function expectGoaway(bytes: Buffer, code: number): Promise<void> {
   const { wire, c } = await open(bytes);
@@ -270,38 +160,4 @@ describe("grpcwire h2: connection errors end the connection with GOAWAY", () => 
   test("a SETTINGS length not a multiple of 6: FRAME_SIZE_ERROR", () => expectGoaway(Buffer.concat([START, frame(FrameType.SETTINGS, 0, 0, Buffer.alloc(5))]), ErrorCode.FRAME_SIZE_ERROR));
   test("PUSH_PROMISE from a client: PROTOCOL_ERROR", () => expectGoaway(Buffer.concat([START, frame(FrameType.PUSH_PROMISE, Flag.END_HEADERS, 1, Buffer.alloc(4))]), ErrorCode.PROTOCOL_ERROR));
   test("RST_STREAM on an idle stream: PROTOCOL_ERROR", () => expectGoaway(Buffer.concat([START, rstStreamFrame(11, 0)]), ErrorCode.PROTOCOL_ERROR));
-});
-
-describe("grpcwire h2: fuzzed frames", () => {
-  const frameArb = fc
-    .tuple(
-      fc.integer({ min: 0, max: 11 }),
-      fc.integer({ min: 0, max: 255 }),
-      fc.constantFrom(0, 1, 2, 3, 5, 7, 99),
-      fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.constant(new Uint8Array(0))),
-    )
-    .map(([type, flags, sid, payload]) => frame(type, flags, sid, Buffer.from(payload)));
-  const validArb = fc.constantFrom(request(1), request(3), headersFrame(5), dataFrame(5, Buffer.from([0, 0, 0, 0, 1, 7])), windowUpdateFrame(0, 1000), frame(FrameType.PING, 0, 0, Buffer.alloc(8)));
-
-  test("any frames after the handshake, at any cut: no exception, and the connection answers or has said GOAWAY", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(frameArb, validArb), { maxLength: 12 }), fc.integer({ min: 1, max: 64 }), async (frames, cut) => {
-        const bytes = Buffer.concat([START, ...frames]);
-        const wire = new Wire();
-        const c = server().attach(wire);
-        for (let i = 0; i < bytes.length; i += cut) wire.push(bytes.subarray(i, i + cut));
-        await tick();
-        await tick();
-        const out = wire.frames(); // what the server wrote is well-framed
-        if (goawayOf(wire) === undefined && !c.destroyed) {
-          // still serving: a fresh stream id past anything used is answered
-          wire.push(request(101));
-          await tick();
-          assert.ok(responses(wire).get(101)?.ended || goawayOf(wire) !== undefined, `stream 101 answered after ${out.length} frames`);
-        }
-        c.destroy();
-      }),
-      fuzzParams(),
-    );
-  });
 });
