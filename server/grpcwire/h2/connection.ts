@@ -124,15 +124,6 @@ export class H2Connection implements StreamHost {
     return this.isDestroyed;
   }
 
-  get closed(): boolean {
-    return this.goawaySent || this.isDestroyed;
-  }
-
-  /** Streams open now. */
-  get openStreams(): number {
-    return this.open;
-  }
-
   /** Sends a PING; cb runs with null when the client answers, with an error if the connection closes first. */
   ping(cb: (err: Error | null) => void): boolean {
     if (this.isDestroyed || this.ended) return false;

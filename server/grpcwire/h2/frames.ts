@@ -32,9 +32,6 @@ export const Flag = {
   PRIORITY: 0x20,
 } as const;
 
-/** A SETTINGS frame with no parameters (every setting keeps its value). */
-export const EMPTY_SETTINGS = frameHeader(0, FrameType.SETTINGS, 0, 0);
-
 /** RFC 9113 §6.5.2. */
 export const Setting = {
   HEADER_TABLE_SIZE: 0x1,
@@ -87,10 +84,6 @@ export function frameHeader(length: number, type: number, flags: number, streamI
   h[4] = flags;
   h.writeUInt32BE(streamId & 0x7fffffff, 5);
   return h;
-}
-
-export function isSettingsAck(f: Frame): boolean {
-  return f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) !== 0;
 }
 
 /**

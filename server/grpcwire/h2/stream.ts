@@ -129,10 +129,6 @@ export class H2Stream {
     if (this.endPending) this.deliverEnd();
   }
 
-  get isPaused(): boolean {
-    return this.paused;
-  }
-
   private creditBack(bytes: number): void {
     this.uncredited += bytes;
     if (this.uncredited >= CREDIT_BATCH && !this.remoteEnded && !this.isClosed) {
