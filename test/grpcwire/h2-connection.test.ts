@@ -108,6 +108,12 @@ describe("grpcwire h2: answers", () => {
 });
 
 describe("grpcwire h2: malformed requests reset the stream, the connection stays", () => {
+  test("fields named __proto__ or constructor are fields like any other: the call is answered", async () => {
+    const { wire } = await open(Buffer.concat([START, headersFrame(1, [...GRPC, ["__proto__", "x"], ["constructor", "y"], ["constructor", "z"]]), dataFrame(1, frameMessage(Buffer.from("hi")))]));
+    assert.equal(responses(wire).get(1)?.data.subarray(5).toString(), "hi");
+    assert.deepEqual(resetsOf(wire), []);
+  });
+
   const cases: [string, [string, string][]][] = [
     ["an uppercase field name", [...GRPC, ["X-Up", "1"]]],
     ["no :path", GRPC.filter(([n]) => n !== ":path")],

@@ -7,6 +7,7 @@ import {
   ErrorCode,
   Flag,
   FrameError,
+  FrameSizeError,
   FrameSplitter,
   FrameType,
   HeaderBlockAssembler,
@@ -180,7 +181,7 @@ export class H2Connection implements StreamHost {
       }
     } catch (e) {
       if (e instanceof ConnectionError) return this.fail(e.code, e.message);
-      if (e instanceof FrameError) return this.fail(e.message.startsWith("frame of") ? ErrorCode.FRAME_SIZE_ERROR : ErrorCode.PROTOCOL_ERROR, e.message);
+      if (e instanceof FrameError) return this.fail(e instanceof FrameSizeError ? ErrorCode.FRAME_SIZE_ERROR : ErrorCode.PROTOCOL_ERROR, e.message);
       if (e instanceof HpackError) return this.fail(ErrorCode.COMPRESSION_ERROR, e.message);
       throw e;
     }

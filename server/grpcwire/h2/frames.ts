@@ -77,6 +77,9 @@ export interface Frame {
 
 export class FrameError extends Error {}
 
+/** A frame longer than the reader accepts (RFC 9113 §4.2: FRAME_SIZE_ERROR), judged from its header. */
+export class FrameSizeError extends FrameError {}
+
 export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
   const h = Buffer.allocUnsafe(FRAME_HEADER_LENGTH);
   h.writeUIntBE(length, 0, 3);
@@ -102,7 +105,7 @@ export class FrameSplitter {
     let off = 0;
     while (buf.length - off >= FRAME_HEADER_LENGTH) {
       const length = buf.readUIntBE(off, 3);
-      if (length > this.maxPayload) throw new FrameError(`frame of ${length} bytes, over ${this.maxPayload}`);
+      if (length > this.maxPayload) throw new FrameSizeError(`frame of ${length} bytes, over ${this.maxPayload}`);
       const end = off + FRAME_HEADER_LENGTH + length;
       if (end > buf.length) break;
       frames.push({

@@ -47,7 +47,8 @@ export interface DecodedRequest {
 export function requestHeaders(block: Buffer, table: HpackTable, maxListBytes: number): DecodedRequest {
   const fields = decodeHeaderList(block, table, maxListBytes);
   if (fields === undefined) return { headers: "header list too large", hasPseudo: false };
-  const headers: IncomingHttpHeaders = {};
+  // no prototype: a field named "__proto__" or "constructor" is a field like any other, never an inherited value
+  const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
   let hasPseudo = false;
   let regular = false;
   let error: string | undefined;
