@@ -112,6 +112,7 @@ export class PeerSender {
     const frames = this.queue.map((payload) => ({ kind: FrameKind.Message, payload }));
     this.queue = [];
     socket.write(encodeFrames(frames));
+    if (TRACING) trace("wrote", frames.length, this.identity.to);
   }
 
   private dial(): void {

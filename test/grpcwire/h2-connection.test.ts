@@ -4,7 +4,7 @@
  * stream reset, or GOAWAY and the end of the connection) and nothing else, and a unary answer leaves in one
  * write: HEADERS, DATA and trailers together. Any bytes at all: test/fuzz/h2-frames.test.ts.
  */
-import { describe, test } from "node:test";
+import { describe, mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { CLIENT_PREFACE, ErrorCode, Flag, FrameSplitter, FrameType, frame, goawayFrame, rstStreamFrame, settingsFrame, windowUpdateFrame, Setting } from "../../server/grpcwire/h2/frames.js";
 import { frameMessage } from "../../server/grpcwire/message-reader.js";
@@ -59,7 +59,7 @@ describe("grpcwire h2: answers", () => {
   test("PING is answered with its payload; the server's own PING resolves on the ACK", async () => {
     const { wire, c } = await open(START);
     wire.push(frame(FrameType.PING, 0, 0, Buffer.from("12345678")));
-    await tick();
+    await new Promise((r) => setTimeout(r, 20)); // a lone ACK waits ~1 ms for a response to ride along
     const ack = wire.frames().find((f) => f.type === FrameType.PING);
     assert.deepEqual([ack!.flags, ack!.payload.toString()], [Flag.ACK, "12345678"]);
     let answered: Error | null | undefined;
@@ -69,6 +69,36 @@ describe("grpcwire h2: answers", () => {
     wire.push(frame(FrameType.PING, Flag.ACK, 0, ours.payload));
     await tick();
     assert.equal(answered, null);
+  });
+
+  test("a PING's ACK waits for the answer to the request beside it, answered a turn later, and leaves in its write (clientv3 pings with most requests)", async (t) => {
+    const { wire } = await open(START);
+    // the ACK's own deadline (~1 ms) held still, so a slow turn cannot let it leave first
+    mock.timers.enable({ apis: ["setTimeout"] });
+    t.after(() => mock.timers.reset());
+    const before = wire.writes.length;
+    const later = Buffer.concat([headersFrame(1, GRPC.map(([n, v]) => [n, n === ":path" ? "/t.T/Later" : v] as [string, string])), dataFrame(1, frameMessage(Buffer.from("x")))]);
+    wire.push(Buffer.concat([frame(FrameType.PING, 0, 0, Buffer.from("bdp-ping")), later]));
+    await tick();
+    await tick();
+    assert.equal(wire.writes.length, before + 1, "one write");
+    const frames = new FrameSplitter().push(wire.writes[before]!);
+    assert.deepEqual(frames.map((f) => f.type), [FrameType.PING, FrameType.HEADERS, FrameType.DATA, FrameType.HEADERS]);
+    assert.deepEqual([frames[0]!.flags, frames[0]!.payload.toString()], [Flag.ACK, "bdp-ping"]);
+    mock.timers.tick(5);
+    assert.equal(wire.writes.length, before + 1, "nothing left to write");
+  });
+
+  test("a lone PING's ACK leaves by itself within its deadline", async (t) => {
+    const { wire } = await open(START);
+    mock.timers.enable({ apis: ["setTimeout"] });
+    t.after(() => mock.timers.reset());
+    const before = wire.writes.length;
+    wire.push(frame(FrameType.PING, 0, 0, Buffer.from("keepaliv")));
+    await tick();
+    assert.equal(wire.writes.length, before, "held for a response to ride along");
+    mock.timers.tick(1);
+    assert.deepEqual(new FrameSplitter().push(Buffer.concat(wire.writes.slice(before))).map((f) => [f.type, f.flags, f.payload.toString()]), [[FrameType.PING, Flag.ACK, "keepaliv"]]);
   });
 
   test("flow control out: a response larger than the client's window waits for WINDOW_UPDATE, then completes", async () => {

@@ -267,7 +267,7 @@ export class H2Connection implements StreamHost {
     }
     const wrote = this.wroteResponse;
     this.wroteResponse = false;
-    this.writer.queue(pingFrame(Buffer.from(f.payload), true));
+    this.writer.queueAck(pingFrame(Buffer.from(f.payload), true));
     this.onClientPing?.(wrote);
   }
 
