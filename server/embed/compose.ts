@@ -17,13 +17,13 @@ import type { Member } from "../membership/cluster.js";
 import { sortedMembers } from "../membership/cluster.js";
 import { ServerMetrics } from "../metrics/metrics.js";
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, Lessor, LEASE_BUCKET, minLeaseTtl } from "../lease/lessor.js";
-import type { Message } from "../raft/types.js";
+import { EntryType, type Entry, type Message } from "../raft/types.js";
 import { Transport, type TransportHooks } from "../transport/transport.js";
 import { PeerDialer } from "../tls/peer-dialer.js";
 import { CorruptionCheck } from "../etcdserver/corruption-check.js";
 import { membershipAfter } from "../etcdserver/log-membership.js";
 import { decodeHashKVAnswer, encodeHashKVRequest, PEER_HASHKV_PATH, type PeerHashKV } from "../etcdserver/peer-hashkv.js";
-import { AlarmAction } from "../pb/raft-entry.js";
+import { AlarmAction, proposalId } from "../pb/raft-entry.js";
 import { AlarmType } from "../etcdserver/alarm-store.js";
 import { SYSTEM_CLOCK, type Clock } from "../util/clock.js";
 import { WatchableStore } from "../watch/watchable-store.js";
@@ -416,6 +416,7 @@ function buildRaftLoop(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
         st.appliedWaiter.onApplied();
       },
       send: (msgs) => rq.transport.send(msgs),
+      proposedHere: (entries) => st.waits.size > 0 && entries.every((e) => proposedHere(st.waits, e)),
       onSoftState: (ss) => events.onSoftState(ss),
       onReadStates: (rs) => rq.reads.onReadStates(rs),
       afterAdvance: () => events.afterAdvance(),
@@ -428,6 +429,13 @@ function buildRaftLoop(cfg: MemberConfig, logger: Logger, m: OpenedMember, env: 
   // A failed commit leaves memory ahead of the backend file: stop now, not at the next write.
   m.backend.onFailure((err) => fatal("failed to commit a backend transaction", err));
   return { snapshots, events, loop };
+}
+
+/** An entry this member proposed, whose client still waits for it. */
+function proposedHere(waits: WaitRegistry<ApplyResult>, e: Entry): boolean {
+  if (e.type !== EntryType.Normal) return false;
+  const id = proposalId(e.data);
+  return id !== undefined && waits.has(id);
 }
 
 /** etcd's 5-minute checkpoint interval, or (tests only, as etcd's embed LeaseCheckpointInterval) ETCDTS_LEASE_CHECKPOINT_INTERVAL_MS. */

@@ -37,6 +37,8 @@ export interface RaftLoopHooks {
   /** Applies committed entries, in order, synchronously. */
   apply(entries: readonly Entry[]): void;
   send(messages: readonly Message[]): void;
+  /** Whether every one of `entries` was proposed on this member and its client still waits (ready-plan.ts rule 2). */
+  proposedHere(entries: readonly Entry[]): boolean;
   onSoftState(ss: SoftState): void;
   onReadStates(rs: readonly ReadState[]): void;
   /** After each Ready is fully handled (snapshot triggers, read releases). */
@@ -119,7 +121,8 @@ export class RaftLoop {
     this.isLeader = leadsAfter(rd, this.isLeader);
     if (TRACING) trace("ready", rd.entries.at(-1)?.index ?? 0, rd.committedEntries.at(-1)?.index ?? 0);
     let sentEarly = false;
-    for (const step of planReady(rd, this.isLeader)) {
+    const committedHere = this.isLeader && rd.entries.length === 0 && rd.committedEntries.length > 0 && this.hooks.proposedHere(rd.committedEntries);
+    for (const step of planReady(rd, this.isLeader, { committedHere })) {
       if (step.kind === "send" && step.beforePersist) sentEarly = true;
       await this.execute(step, rd, sentEarly);
     }
@@ -130,6 +133,9 @@ export class RaftLoop {
       case "softState":
         return this.hooks.onSoftState(step.softState);
       case "send":
+        // The answers the apply resolved are written by a chain of promise continuations ending in a microtask
+        // (grpcwire's FrameWriter): a tick runs after all of them, so their socket write goes before these.
+        if (step.afterAnswers) await new Promise<void>((resolve) => process.nextTick(resolve));
         return this.hooks.send(step.messages);
       case "persistSnapshot":
         return this.stable.saveSnapshot(step.snapshot);

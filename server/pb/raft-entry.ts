@@ -95,6 +95,12 @@ function putU64(b: Buffer, off: number, v: bigint): void {
   putU32(b, off + 4, lo);
 }
 
+/** The request id of an entry's proposal, without decoding the rest (undefined: the leader's empty no-op entry). */
+export function proposalId(data: Uint8Array): bigint | undefined {
+  if (data.length < HEADER) return undefined;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).readBigUInt64BE(1);
+}
+
 export function decodeProposal(data: Uint8Array): Proposal | undefined {
   if (data.length < HEADER) return undefined; // the leader's empty no-op entry
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);

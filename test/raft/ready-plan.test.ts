@@ -26,7 +26,8 @@ const msg = (type: MessageType): Message => ({
   context: new Uint8Array(),
 });
 const ready = (o: Partial<Ready>): Ready => ({ readStates: [], entries: [], committedEntries: [], messages: [], mustSync: false, ...o });
-const kinds = (rd: Ready, leader: boolean) => planReady(rd, leader).map((s) => (s.kind === "send" ? (s.beforePersist ? "send-early" : "send") : s.kind));
+const kinds = (rd: Ready, leader: boolean, committedHere = false) =>
+  planReady(rd, leader, { committedHere }).map((s) => (s.kind === "send" ? (s.beforePersist ? "send-early" : s.afterAnswers ? "send-after-answers" : "send") : s.kind));
 
 describe("the Ready plan", () => {
   const rd = ready({ hardState: { term: 1, vote: 1n, commit: 1 }, entries: [entry(2)], committedEntries: [entry(1)], messages: [msg(MessageType.App)], mustSync: true, readStates: [{ index: 1, requestCtx: new Uint8Array([1]) }] });
@@ -42,6 +43,14 @@ describe("the Ready plan", () => {
   it("a snapshot is persisted before the entries after it, installed before they reach raft's log; no early send with one", () => {
     const snapshot = { data: new Uint8Array(), metadata: { index: 5, term: 1, confState: { voters: [1n], learners: [] } } } as Snapshot;
     assert.deepEqual(kinds({ ...rd, snapshot }, true), ["persistSnapshot", "persist", "installSnapshot", "appendToLog", "send", "apply", "readStates", "advance"]);
+  });
+
+  it("a leader's Ready that appends nothing and commits only its own clients' entries applies first, then sends", () => {
+    const commit = ready({ hardState: { term: 1, vote: 1n, commit: 2 }, committedEntries: [entry(2)], messages: [msg(MessageType.App), msg(MessageType.App)] });
+    assert.deepEqual(kinds(commit, true, true), ["persist", "appendToLog", "apply", "send-after-answers", "advance"]);
+    assert.deepEqual(kinds(commit, true, false), ["send-early", "persist", "appendToLog", "apply", "advance"], "entries of other members' clients: the commit goes out first");
+    assert.deepEqual(kinds(rd, true, true), ["send-early", "persist", "appendToLog", "apply", "readStates", "advance"], "new entries to replicate: sent first");
+    assert.deepEqual(kinds(commit, false, true), ["persist", "appendToLog", "send", "apply", "advance"], "a follower: unchanged");
   });
 
   it("the soft state comes first and decides the role", () => {

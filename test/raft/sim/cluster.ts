@@ -104,11 +104,14 @@ export class Cluster {
   maxCommitted = 0;
   private readonly seed: number;
   private restarts = 0;
+  /** Whether a leader's committed entries count as its own clients' (ready-plan.ts rule 2): both orders get run. */
+  private readonly planRand: () => number;
   /** Optional observer of every Ready (tests). */
   onReady: ((m: Member, rd: Ready) => void) | undefined;
 
   constructor(opts: ClusterOptions) {
     this.seed = opts.seed ?? 1;
+    this.planRand = mulberry(this.seed * 7919 + 1);
     this.cfgOver = opts.config ?? {};
     this.memberOpts = opts.member ?? {};
     this.net = new Network(opts.network ?? {}, this.seed);
@@ -168,7 +171,7 @@ export class Cluster {
     m.readies++;
     this.onReady?.(m, rd);
     m.leader = leadsAfter(rd, m.leader);
-    const plan = planReady(rd, m.leader);
+    const plan = planReady(rd, m.leader, { committedHere: this.planRand() < 0.5 });
     const cut = m.crashAfterSteps;
     for (const [i, step] of plan.entries()) {
       if (cut !== undefined && i >= cut) {
