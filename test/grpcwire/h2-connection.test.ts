@@ -59,7 +59,7 @@ describe("grpcwire h2: answers", () => {
   test("PING is answered with its payload; the server's own PING resolves on the ACK", async () => {
     const { wire, c } = await open(START);
     wire.push(frame(FrameType.PING, 0, 0, Buffer.from("12345678")));
-    await new Promise((r) => setTimeout(r, 20)); // a lone ACK waits ~1 ms for a response to ride along
+    await new Promise((r) => setTimeout(r, 20)); // a lone ACK waits ~5 ms for a response to ride along
     const ack = wire.frames().find((f) => f.type === FrameType.PING);
     assert.deepEqual([ack!.flags, ack!.payload.toString()], [Flag.ACK, "12345678"]);
     let answered: Error | null | undefined;
@@ -73,7 +73,7 @@ describe("grpcwire h2: answers", () => {
 
   test("a PING's ACK waits for the answer to the request beside it, answered a turn later, and leaves in its write (clientv3 pings with most requests)", async (t) => {
     const { wire } = await open(START);
-    // the ACK's own deadline (~1 ms) held still, so a slow turn cannot let it leave first
+    // the ACK's own deadline (~5 ms) held still, so a slow turn cannot let it leave first
     mock.timers.enable({ apis: ["setTimeout"] });
     t.after(() => mock.timers.reset());
     const before = wire.writes.length;
@@ -97,6 +97,8 @@ describe("grpcwire h2: answers", () => {
     wire.push(frame(FrameType.PING, 0, 0, Buffer.from("keepaliv")));
     await tick();
     assert.equal(wire.writes.length, before, "held for a response to ride along");
+    mock.timers.tick(4);
+    assert.equal(wire.writes.length, before, "still held 4 ms on");
     mock.timers.tick(1);
     assert.deepEqual(new FrameSplitter().push(Buffer.concat(wire.writes.slice(before))).map((f) => [f.type, f.flags, f.payload.toString()]), [[FrameType.PING, Flag.ACK, "keepaliv"]]);
   });

@@ -5,7 +5,7 @@ import { trace, TRACING } from "../../util/latency-trace.js";
 const SOCKET_HIGH_WATER = 1 << 20;
 
 /** How long a PING's ACK may wait for a response to leave with (ms). */
-const ACK_WAIT_MS = 1;
+const ACK_WAIT_MS = 5;
 
 /**
  * A connection's outgoing bytes. Every frame queued while one event is handled leaves in one socket write at the end
