@@ -10,8 +10,8 @@
  *     Ready carries a snapshot, nor when it appends nothing and every entry it commits was proposed
  *     on this member (`answersFirst`): then its messages (commit indexes, heartbeats) wait until
  *     the entries are applied, so the answers to this member's clients leave before them. Sending
- *     a message later is always safe; the followers' waiting clients are on other members, and
- *     with a mixed batch nothing waits;
+ *     a message later is always safe, and no follower has a client waiting for these entries (a batch
+ *     that holds another member's entry keeps the early send);
  *  3. a snapshot from the leader is persisted before the hard state and entries that follow it;
  *  4. the hard state and entries are persisted (fsynced when mustSync) before any other message is
  *     sent: a follower's acknowledgement or vote must be durable before it leaves;
