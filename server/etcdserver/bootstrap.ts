@@ -25,7 +25,7 @@ import { MemoryStorage } from "../raft/memory-storage.js";
 import { RawNode } from "../raft/raw-node.js";
 import type { ConfState, Entry, HardState } from "../raft/types.js";
 import { Wal, type WalOpened } from "../wal/wal.js";
-import { standaloneLog } from "./force-new-cluster.js";
+import { standaloneLog, withAppliedCommitted } from "./force-new-cluster.js";
 import { Snapshotter } from "../snap/snapshotter.js";
 import { Backend } from "../backend/index.js";
 import { MvccStore } from "../mvcc/index.js";
@@ -159,7 +159,7 @@ async function restart(cfg: MemberConfig, s: OpenStorage): Promise<Recovered> {
     s.storage.applySnapshot(snap);
     appliedIndex = snap.metadata.index;
   }
-  const { hardState, entries } = cfg.forceNewCluster ? await forceStandalone(memberId, opened, snap?.metadata.confState, s.logger) : opened;
+  const { hardState, entries } = cfg.forceNewCluster ? await forceStandalone(memberId, opened, snap?.metadata.confState, s.store.consistentIndex(), s.logger) : opened;
   s.storage.setHardState(hardState);
   s.storage.append(entries);
   checkBackendWithinLog(
@@ -174,8 +174,8 @@ async function restart(cfg: MemberConfig, s: OpenStorage): Promise<Recovered> {
 }
 
 /** --force-new-cluster (force-new-cluster.ts): the conf changes that leave this member alone, durable and committed before raft starts. */
-async function forceStandalone(memberId: bigint, opened: WalOpened, snapshotConf: ConfState | undefined, logger: Logger): Promise<{ hardState: HardState; entries: Entry[] }> {
-  const log = standaloneLog(memberId, snapshotConf, opened.entries, opened.hardState);
+async function forceStandalone(memberId: bigint, opened: WalOpened, snapshotConf: ConfState | undefined, appliedIndex: number, logger: Logger): Promise<{ hardState: HardState; entries: Entry[] }> {
+  const log = standaloneLog(memberId, snapshotConf, opened.entries, withAppliedCommitted(opened.hardState, opened.entries, appliedIndex));
   if (log.discarded > 0) logger.info({ "commit-index-from-wal": opened.hardState.commit, "number-of-discarded-entries": log.discarded }, "discarding uncommitted WAL entries");
   await opened.wal.save(log.hardState, log.appended, true);
   return { hardState: log.hardState, entries: log.entries };

@@ -40,6 +40,19 @@ export function standaloneLog(self: bigint, snapshotConf: ConfState | undefined,
   return { entries: all, appended, hardState: { ...hs, commit }, discarded: entries.length - committed.length };
 }
 
+/**
+ * `hs` with its commit index raised to what the backend has applied (`appliedIndex`, its consistent
+ * index), as far as `entries` (the WAL's, after the snapshot) reach: a member applies only committed
+ * entries, but the commit index it saved last may not be on disk (the WAL holds a commit-only hard
+ * state for its next write, wal/wal.ts; or a power loss took it). Without this the standalone log
+ * would discard applied entries and put its conf changes at indexes the backend skips as applied.
+ */
+export function withAppliedCommitted(hs: HardState, entries: readonly Entry[], appliedIndex: number): HardState {
+  const last = entries.length > 0 ? entries[entries.length - 1]!.index : 0;
+  const commit = Math.max(hs.commit, Math.min(appliedIndex, last));
+  return commit === hs.commit ? hs : { ...hs, commit };
+}
+
 /** etcd's getIDs: the snapshot's members, then the conf changes' additions and removals, in ID order. */
 function memberIdsOf(snapshotConf: ConfState | undefined, entries: readonly Entry[]): bigint[] {
   const ids = new Set<bigint>([...(snapshotConf?.voters ?? []), ...(snapshotConf?.learners ?? [])]);

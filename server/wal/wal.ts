@@ -92,6 +92,12 @@ export class Wal {
   private queue: Promise<unknown> = Promise.resolve();
   /** Whether every byte written so far has been fdatasynced (then the next write sets FLAG_DURABLE_BEFORE). */
   private durable = true;
+  /**
+   * A hard state that differs from the last one written only in its commit index, saved unsynced:
+   * held here and written with the next write instead of by a write of its own (etcd's WAL encoder
+   * buffers it the same way). It may be lost with the process; what it says is learned again.
+   */
+  private heldState: HardState | undefined;
   private failed: unknown;
   private closed = false;
 
@@ -262,7 +268,14 @@ export class Wal {
    */
   save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean, opts: { inline?: boolean } = {}): Promise<void> {
     return this.run(async () => {
-      const hs = hardState && !isEmptyHardState(hardState) ? hardState : undefined;
+      let hs = hardState && !isEmptyHardState(hardState) ? hardState : undefined;
+      if (hs && entries.length === 0 && !mustSync && hs.term === this.state.term && hs.vote === this.state.vote) {
+        // Only the commit index moved: a write of its own per commit cost every member a syscall per put.
+        this.heldState = hs;
+        return;
+      }
+      hs ??= this.heldState;
+      this.heldState = undefined;
       if (!hs && entries.length === 0) {
         if (mustSync) await this.syncTail();
         return;
@@ -321,13 +334,27 @@ export class Wal {
   /** Appends a snapshot marker {index, term} and syncs: open() may then start from this snapshot. */
   saveSnapshot(s: WalSnapshot): Promise<void> {
     return this.run(async () => {
-      const buf = this.buffer(frameSize(SNAPSHOT_BODY));
-      const crc = putSnapshot(buf, 0, s.index, s.term, this.crc, this.durable ? FLAG_DURABLE_BEFORE : 0);
+      // A held commit index goes first: the marker must not be durable without the commit that covers it
+      // (validSnapshotEntries only trusts markers at or below the last commit index written).
+      const held = this.heldState;
+      this.heldState = undefined;
+      const size = (held ? frameSize(HARDSTATE_BODY) : 0) + frameSize(SNAPSHOT_BODY);
+      const buf = this.buffer(size);
+      let off = 0;
+      let crc = this.crc;
+      let flags = this.durable ? FLAG_DURABLE_BEFORE : 0;
+      if (held) {
+        crc = putHardState(buf, 0, held, crc, flags);
+        flags = 0;
+        off = frameSize(HARDSTATE_BODY);
+      }
+      crc = putSnapshot(buf, off, s.index, s.term, crc, flags);
       await this.io(async () => {
         this.durable = false;
-        await writeFully(this.tail, buf, frameSize(SNAPSHOT_BODY), this.tailOffset);
-        this.tailOffset += frameSize(SNAPSHOT_BODY);
+        await writeFully(this.tail, buf, size, this.tailOffset);
+        this.tailOffset += size;
         this.crc = crc;
+        if (held) this.state = held;
         if (this.enti < s.index) this.enti = s.index;
         this.markers.push(s.index);
         await this.syncTail();
@@ -371,9 +398,12 @@ export class Wal {
     });
   }
 
-  /** fdatasync the current segment (save(..., true) already does this). */
+  /** Writes a held commit index (if any) and fdatasyncs the current segment (save(..., true) already does this). */
   sync(): Promise<void> {
-    return this.run(() => this.io(() => this.syncTail()));
+    return this.run(() => this.io(async () => {
+      await this.writeHeldState();
+      await this.syncTail();
+    }));
   }
 
   /** Syncs and closes the tail segment and releases the lock. Further calls fail with ECLOSED. */
@@ -381,7 +411,10 @@ export class Wal {
     if (this.closed) return this.queue.then(() => undefined);
     const p = this.run(async () => {
       try {
-        if (this.failed === undefined) await datasync(this.tail);
+        if (this.failed === undefined) {
+          await this.writeHeldState();
+          await datasync(this.tail);
+        }
       } finally {
         await this.tail.close();
         await this.lock.release();
@@ -429,6 +462,20 @@ export class Wal {
     if (size > MAX_SCRATCH) return Buffer.allocUnsafeSlow(size);
     this.scratch = Buffer.allocUnsafeSlow(Math.min(MAX_SCRATCH, Math.max(size, this.scratch.length * 2)));
     return this.scratch;
+  }
+
+  /** Writes the held commit index, if any, at the tail (unsynced). */
+  private async writeHeldState(): Promise<void> {
+    const held = this.heldState;
+    if (!held) return;
+    this.heldState = undefined;
+    const buf = this.buffer(frameSize(HARDSTATE_BODY));
+    const crc = putHardState(buf, 0, held, this.crc, this.durable ? FLAG_DURABLE_BEFORE : 0);
+    this.durable = false;
+    await writeFully(this.tail, buf, frameSize(HARDSTATE_BODY), this.tailOffset);
+    this.tailOffset += frameSize(HARDSTATE_BODY);
+    this.crc = crc;
+    this.state = held;
   }
 
   private async syncTail(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { standaloneLog } from "../../server/etcdserver/force-new-cluster.js";
+import { standaloneLog, withAppliedCommitted } from "../../server/etcdserver/force-new-cluster.js";
 import { decodeMember, encodeMember } from "../../server/membership/cluster.js";
 import { decodeConfChange, encodeConfChange } from "../../server/raft/conf-change-codec.js";
 import { ConfChangeType, EntryType, type Entry } from "../../server/raft/types.js";
@@ -42,4 +42,17 @@ test("already alone: nothing appended", () => {
   const r = standaloneLog(5n, { voters: [5n], learners: [] }, [normal(3)], { term: 1, vote: 5n, commit: 3 });
   assert.deepEqual(r.appended, []);
   assert.equal(r.hardState.commit, 3);
+});
+
+test("entries the backend applied count as committed when the WAL's commit index is behind (a held or lost commit-only hard state)", () => {
+  const log = [cc(1, ConfChangeType.AddNode, 10n), cc(2, ConfChangeType.AddNode, 20n), normal(3), normal(4), normal(5)];
+  const hs = { term: 2, vote: 10n, commit: 3 };
+  const raised = withAppliedCommitted(hs, log, 4);
+  assert.deepEqual(raised, { term: 2, vote: 10n, commit: 4 });
+  const r = standaloneLog(10n, undefined, log, raised);
+  assert.equal(r.discarded, 1, "only entry 5, never applied, is dropped");
+  assert.deepEqual(r.appended.map((e) => e.index), [5], "the removal lands after the applied entries, where the backend applies it");
+  assert.equal(withAppliedCommitted(hs, log, 2), hs, "a commit index ahead of the backend stays");
+  assert.deepEqual(withAppliedCommitted(hs, log, 9).commit, 5, "never beyond the last entry the WAL holds");
+  assert.equal(withAppliedCommitted(hs, [], 9), hs, "no entries after the snapshot: nothing to raise");
 });

@@ -223,8 +223,10 @@ test("FLAG_DURABLE_BEFORE: set on the first frame of a write that follows a sync
   const dir = join(root, "wal");
   const wal = await Wal.create(dir, META);
   await wal.save(hs(1, 3), ents(1, 3), true); // after create: synced before
-  await wal.save(hs(1, 3), [], false); // nothing new since the sync: flagged, but leaves unsynced bytes
-  await wal.save(hs(1, 6), ents(4, 6), true); // follows an unsynced write: not flagged
+  // A hard state alone, unsynced (a new term: one that moves only the commit index is held for the next
+  // write, never written alone): flagged, but leaves unsynced bytes.
+  await wal.save(hs(2, 3), [], false);
+  await wal.save(hs(2, 6), ents(4, 6), true); // follows an unsynced write: not flagged
   await wal.saveSnapshot({ index: 5, term: 1 }); // follows a sync: flagged
   await wal.close();
   const file = join(dir, (await segmentFiles(dir))[0]!);

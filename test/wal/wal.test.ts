@@ -462,3 +462,46 @@ test("bad arguments do not poison the WAL", async (t) => {
   assert.deepEqual(r.entries, [ent(1)]);
   await r.wal.close();
 });
+
+test("a hard state that moves only the commit index, unsynced, is held for the next write (etcd's buffered encoder)", async (t) => {
+  const { root, cleanup } = await tempDir("wal-held-");
+  t.after(cleanup);
+  const dir = join(root, "wal");
+  const wal = await Wal.create(dir, META);
+  await wal.save(hs(1, 0), ents(1, 3), true);
+  const file = join(dir, (await segmentFiles(dir))[0]!);
+  const size = (await stat(file)).size;
+  await wal.save(hs(1, 2), [], false);
+  await wal.save(hs(1, 3), [], false);
+  assert.equal((await stat(file)).size, size, "no write of its own");
+  await wal.save(undefined, ents(4, 5), true);
+  const kinds = (await frames(file)).map((f) => [f.type, f.value]);
+  assert.deepEqual(kinds.slice(-3), [[REC_ENTRY, 4], [REC_ENTRY, 5], [REC_HARDSTATE, 3]], "the newest held one, after the entries");
+
+  await wal.save(hs(1, 4), [], false);
+  await wal.save(hs(1, 5), ents(6, 6), true); // a newer hard state replaces the held one
+  await wal.save(hs(2, 5), [], false); // a new term is written at once, synced or not
+  assert.deepEqual((await frames(file)).slice(-3).map((f) => [f.type, f.value]), [[REC_ENTRY, 6], [REC_HARDSTATE, 5], [REC_HARDSTATE, 5]]);
+  await wal.save({ term: 2, vote: 1n, commit: 6 }, [], false);
+  await wal.saveSnapshot({ index: 6, term: 1 }); // the held commit goes first: the marker is then valid
+  await wal.save({ term: 2, vote: 1n, commit: 6 }, [], false);
+  await wal.save({ term: 2, vote: 1n, commit: 6 }, [], false);
+  await wal.close(); // writes what is held
+  assert.deepEqual(await Wal.validSnapshotEntries(dir), [{ index: 0, term: 0 }, { index: 6, term: 1 }]);
+  const r = await Wal.open(dir, { index: 0, term: 0 });
+  assert.deepEqual(r.hardState, { term: 2, vote: 1n, commit: 6 });
+  assert.deepEqual(r.entries, ents(1, 6));
+  await r.wal.close();
+
+  // Held and never written (the process died): the WAL opens at the last commit index written.
+  const dir2 = join(root, "wal2");
+  const w2 = await Wal.create(dir2, META);
+  await w2.save(hs(1, 1), ents(1, 2), true);
+  await w2.save(hs(1, 2), [], false);
+  await cp(dir2, join(root, "copy"), { recursive: true });
+  await w2.close();
+  const r2 = await Wal.open(join(root, "copy"), { index: 0, term: 0 });
+  assert.deepEqual(r2.hardState, hs(1, 1));
+  assert.deepEqual(r2.entries, ents(1, 2));
+  await r2.wal.close();
+});
