@@ -150,7 +150,17 @@ function readEntry(r: Reader): Entry {
 
 export function encodeMessage(m: Message): Uint8Array {
   const out = new Uint8Array(encodedMessageSize(m));
-  const w = new Writer(out);
+  if (encodeMessageInto(m, out, 0) !== out.byteLength) throw new RaftError("message codec: size mismatch");
+  return out;
+}
+
+/**
+ * Encodes `m` into `out` at `at`, which must have encodedMessageSize(m) bytes from there (a peer
+ * stream writes a Ready's messages straight into one frame buffer, with no buffer of their own).
+ * Returns where the message ends: the caller checks it against the size it made room for.
+ */
+export function encodeMessageInto(m: Message, out: Uint8Array, at: number): number {
+  const w = new Writer(out, at);
   w.u8(VERSION);
   w.u8(m.type);
   w.id(m.to);
@@ -175,8 +185,7 @@ export function encodeMessage(m: Message): Uint8Array {
     for (const id of cs.learners) w.id(id);
     w.bytes(s.data);
   }
-  if (w.pos !== out.byteLength) throw new RaftError("message codec: size mismatch");
-  return out;
+  return w.pos;
 }
 
 export function decodeMessage(buf: Uint8Array, opts?: DecodeOptions): Message {

@@ -4,6 +4,8 @@
  * checked against the limit before any of its payload is buffered, so a peer cannot make the reader
  * hold more than one frame of at most `maxPayload` bytes (etcd's rafthttp messageDecoder does the same).
  */
+import { encodeMessageInto } from "../raft/message-codec.js";
+import { RaftError, type Message } from "../raft/types.js";
 
 export const enum FrameKind {
   /** Sender → receiver: one raft message (server/raft/message-codec.ts encoding). */
@@ -35,6 +37,26 @@ export function encodeFrames(frames: readonly { kind: FrameKind; payload: Uint8A
     out.writeUInt32BE(f.payload.length, at + 1);
     out.set(f.payload, at + HEADER_BYTES);
     at += HEADER_BYTES + f.payload.length;
+  }
+  return out;
+}
+
+/**
+ * Raft messages as Message frames in one buffer, for one socket write: each encoded straight into
+ * its frame (message-codec.ts encodeMessageInto), so a message costs no buffer of its own and no
+ * second copy. `sizes[i]` is encodedMessageSize(messages[i]).
+ */
+export function encodeMessageFrames(messages: readonly Message[], sizes: readonly number[]): Buffer {
+  let size = 0;
+  for (let i = 0; i < sizes.length; i++) size += HEADER_BYTES + sizes[i]!;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const n = sizes[i]!;
+    out[at] = FrameKind.Message;
+    out.writeUInt32BE(n, at + 1);
+    if (encodeMessageInto(messages[i]!, out, at + HEADER_BYTES) !== at + HEADER_BYTES + n) throw new RaftError("message codec: size mismatch");
+    at += HEADER_BYTES + n;
   }
   return out;
 }

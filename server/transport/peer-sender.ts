@@ -1,11 +1,11 @@
 import type { Socket } from "node:net";
 import type { Logger } from "../log/logger.js";
 import { idToHex } from "../membership/ids.js";
-import { encodeMessage } from "../raft/message-codec.js";
+import { encodedMessageSize } from "../raft/message-codec.js";
 import type { Message } from "../raft/types.js";
 import type { Upgrade } from "../tls/peer-dialer.js";
 import { trace, TRACING } from "../util/latency-trace.js";
-import { encodeFrames, FrameError, FrameKind, FrameReader } from "./frames.js";
+import { encodeFrames, encodeMessageFrames, FrameError, FrameKind, FrameReader } from "./frames.js";
 import type { PeerIdentity } from "./handshake.js";
 
 /** Messages beyond this many waiting for one peer are dropped: raft retransmits, and a dead peer must not eat memory. */
@@ -45,7 +45,9 @@ export interface SenderTimings {
  * broken, so a partition or a paused peer is noticed as it was with the gRPC keepalive.
  */
 export class PeerSender {
-  private queue: Uint8Array[] = [];
+  /** Messages waiting for the next flush, and their encoded sizes (they are encoded by flush, into the frame buffer). */
+  private queue: Message[] = [];
+  private sizes: number[] = [];
   private socket: Socket | undefined;
   private dialing = false;
   private flushScheduled = false;
@@ -93,7 +95,8 @@ export class PeerSender {
       this.hooks.reportUnreachable(this.identity.to);
       return false;
     }
-    this.queue.push(encodeMessage(m));
+    this.queue.push(m);
+    this.sizes.push(encodedMessageSize(m));
     if (TRACING) trace(`send${m.type}`, m.entries.at(-1)?.index ?? m.index, m.to);
     return true;
   }
@@ -103,16 +106,14 @@ export class PeerSender {
     if (this.closed || this.queue.length === 0) return;
     const socket = this.socket;
     if (!socket) return void this.dial();
-    if (socket.writableLength > MAX_WRITE_BACKLOG) {
-      this.queue = [];
-      this.hooks.reportUnreachable(this.identity.to);
-      return;
-    }
-    if (TRACING) trace("flush", this.queue.length, this.identity.to);
-    const frames = this.queue.map((payload) => ({ kind: FrameKind.Message, payload }));
+    const messages = this.queue;
+    const sizes = this.sizes;
     this.queue = [];
-    socket.write(encodeFrames(frames));
-    if (TRACING) trace("wrote", frames.length, this.identity.to);
+    this.sizes = [];
+    if (socket.writableLength > MAX_WRITE_BACKLOG) return this.hooks.reportUnreachable(this.identity.to);
+    if (TRACING) trace("flush", messages.length, this.identity.to);
+    socket.write(encodeMessageFrames(messages, sizes));
+    if (TRACING) trace("wrote", messages.length, this.identity.to);
   }
 
   private dial(): void {
@@ -168,7 +169,13 @@ export class PeerSender {
     });
     this.pinger = setInterval(() => this.ping(socket), this.timings.keepaliveMs).unref();
     if (head.length > 0) onData(head);
-    this.flush();
+    try {
+      this.flush();
+    } catch (e) {
+      // A message raft should never make (message-codec.ts refuses to encode it). In Transport.send the
+      // error reaches the raft loop; here, in the dial's callback, it would be an unhandled rejection.
+      this.logger.error({ "remote-peer-id": idToHex(this.identity.to), error: (e as Error).message }, "dropped raft messages that cannot be encoded");
+    }
   }
 
   private ping(socket: Socket): void {
@@ -199,6 +206,7 @@ export class PeerSender {
     }
     this.hooks.reportUnreachable(this.identity.to);
     this.queue = [];
+    this.sizes = [];
     this.redial = setTimeout(() => {
       this.redial = undefined;
       this.dial();
