@@ -124,28 +124,27 @@ export class RaftLoop {
     const committedHere = this.isLeader && rd.entries.length === 0 && rd.committedEntries.length > 0 && this.hooks.proposedHere(rd.committedEntries);
     for (const step of planReady(rd, this.isLeader, { committedHere })) {
       if (step.kind === "send" && step.beforePersist) sentEarly = true;
-      await this.execute(step, rd, sentEarly);
+      // Only a step with I/O to wait for is awaited: the others run back to back, without a microtask each.
+      const pending = this.execute(step, rd, sentEarly);
+      if (pending !== undefined) await pending;
     }
   }
 
-  private async execute(step: ReadyStep, rd: Ready, sentEarly: boolean): Promise<void> {
+  private execute(step: ReadyStep, rd: Ready, sentEarly: boolean): Promise<void> | undefined {
     switch (step.kind) {
       case "softState":
-        return this.hooks.onSoftState(step.softState);
+        this.hooks.onSoftState(step.softState);
+        return;
       case "send":
         // The answers the apply resolved are written by a chain of promise continuations ending in a microtask
         // (grpcwire's FrameWriter): a tick runs after all of them, so their socket write goes before these.
-        if (step.afterAnswers) await new Promise<void>((resolve) => process.nextTick(resolve));
-        return this.hooks.send(step.messages);
+        if (step.afterAnswers) return new Promise<void>((resolve) => process.nextTick(resolve)).then(() => this.hooks.send(step.messages));
+        this.hooks.send(step.messages);
+        return;
       case "persistSnapshot":
         return this.stable.saveSnapshot(step.snapshot);
-      case "persist": {
-        const t0 = performance.now();
-        await this.stable.save(step.hardState, step.entries, step.mustSync, sentEarly);
-        if (step.mustSync) this.observeFsync((performance.now() - t0) / 1000);
-        if (TRACING) trace("persisted", step.entries.at(-1)?.index ?? 0, step.mustSync ? 1 : 0);
-        return;
-      }
+      case "persist":
+        return this.persist(step.hardState, step.entries, step.mustSync, sentEarly);
       case "installSnapshot":
         this.log.applySnapshot(step.snapshot);
         return this.hooks.applySnapshot(step.snapshot);
@@ -159,10 +158,19 @@ export class RaftLoop {
         if (TRACING) trace("applied", step.entries.at(-1)!.index);
         return;
       case "readStates":
-        return this.hooks.onReadStates(step.readStates);
+        this.hooks.onReadStates(step.readStates);
+        return;
       case "advance":
         this.node.advance(rd);
-        return this.hooks.afterAdvance();
+        this.hooks.afterAdvance();
+        return;
     }
+  }
+
+  private async persist(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, sentEarly: boolean): Promise<void> {
+    const t0 = performance.now();
+    await this.stable.save(hs, entries, mustSync, sentEarly);
+    if (mustSync) this.observeFsync((performance.now() - t0) / 1000);
+    if (TRACING) trace("persisted", entries.at(-1)?.index ?? 0, mustSync ? 1 : 0);
   }
 }
