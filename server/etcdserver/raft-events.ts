@@ -28,7 +28,7 @@ import { swapInSnapshotDb } from "./snapshot-install.js";
 
 export interface RaftEventsDeps {
   readonly status: RaftStatus;
-  readonly node: Pick<RawNode, "status" | "campaign">;
+  readonly node: Pick<RawNode, "status" | "hardState" | "campaign">;
   /** Wake the raft loop. */
   kick(): void;
   readonly clock: Clock;
@@ -106,9 +106,9 @@ export class RaftEvents {
 
   afterAdvance(): void {
     const { status, applier } = this.d;
-    const st = this.d.node.status();
-    status.term = st.hardState.term;
-    status.commitIndex = st.hardState.commit;
+    const hs = this.d.node.hardState();
+    status.term = hs.term;
+    status.commitIndex = hs.commit;
     this.d.metrics.proposalsCommitted.set(status.commitIndex);
     if (this.campaignWhenApplied && applier.appliedIndex >= status.commitIndex) {
       // Only now is the voter set known (a restart learns it by replaying conf changes).

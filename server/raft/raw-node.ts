@@ -216,6 +216,11 @@ export class RawNode {
     this.raft.advance(appliedCursor, rd.committedEntries, ents.length > 0 ? ents[ents.length - 1] : undefined, rd.snapshot);
   }
 
+  /** The hard state alone: what a driver reads after every Ready, without status()'s copy of each peer's progress. */
+  hardState(): HardState {
+    return this.raft.hardState();
+  }
+
   status(): Status {
     const r = this.raft;
     let progress: Map<NodeId, Progress> | undefined;
