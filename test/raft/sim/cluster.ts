@@ -26,6 +26,7 @@ import {
   type NodeId,
   type ReadState,
   type Ready,
+  type Snapshot,
   StateType,
 } from "../../../server/raft/types.js";
 import { bytesEqual } from "../../../server/raft/util.js";
@@ -63,6 +64,8 @@ export class Member {
   leader = false;
   /** Armed: the next Ready is cut short after this many steps of its plan, then the member crashes. */
   crashAfterSteps: number | undefined;
+  /** A snapshot from the leader written by a Ready's persistSnapshot step, not yet covered by a durable commit index. */
+  snapshotPending: Snapshot | undefined;
 
   constructor(id: NodeId) {
     this.id = id;
@@ -200,12 +203,19 @@ export class Cluster {
         }
         return;
       case "persistSnapshot":
-        return m.storage.applySnapshot(step.snapshot);
+        // As the real driver's: its WAL marker counts only once a hard state whose commit index covers it
+        // is durable too (Wal.validSnapshotEntries; the backend is swapped after both). A crash before the
+        // persist step loses it, and the member restarts from what it had.
+        m.snapshotPending = step.snapshot;
+        return;
       case "persist":
+        if (m.snapshotPending !== undefined) m.storage.applySnapshot(m.snapshotPending);
+        m.snapshotPending = undefined;
         m.storage.append(step.entries);
         if (step.hardState !== undefined) m.storage.setHardState(step.hardState);
         return;
       case "installSnapshot":
+        if (m.snapshotPending !== undefined) throw new Error(`member ${m.id}: a snapshot installed without a persist step after it`);
         return this.installSnapshot(m, step.snapshot.data, step.snapshot.metadata.index, step.snapshot.metadata.confState);
       case "appendToLog":
         return; // persisting already wrote raft's log
@@ -381,6 +391,7 @@ export class Cluster {
   crash(id: NodeId): void {
     const m = this.member(id);
     m.node = undefined;
+    m.snapshotPending = undefined;
     m.applied = [];
     m.confState = { voters: [], learners: [] };
     m.readStates = [];
