@@ -107,6 +107,8 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   }
   const lastNew = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
   if (lastNew >= 0) {
+    // The leader knows we hold m.index: an answer would tell it nothing (types.ts, Message.commitOnly).
+    if (m.commitOnly && m.entries.length === 0) return;
     const resp = newMessage(MessageType.AppResp, m.from);
     resp.index = lastNew;
     r.send(resp);

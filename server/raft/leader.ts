@@ -88,6 +88,10 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
     } else {
       throw new RaftError(`sending append in unhandled state ${pr.state}`);
     }
+  } else if (pr.state === "replicate") {
+    // Every entry up to m.index was acknowledged or is in a MsgApp the follower answers itself: this
+    // message only moves its commit index, and an answer would tell nothing new (types.ts).
+    m.commitOnly = true;
   }
   r.send(m);
   return true;

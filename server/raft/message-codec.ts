@@ -5,7 +5,7 @@
  *
  * Message layout:
  *   u8 version(=1) | u8 type | u64 to | u64 from | u64 term | u64 logTerm | u64 index |
- *   u64 commit | u64 rejectHint | u8 flags (1: reject, 2: snapshot present) |
+ *   u64 commit | u64 rejectHint | u8 flags (1: reject, 2: snapshot present, 4: commitOnly) |
  *   u32 context length | context | u32 entry count | entries... | [snapshot]
  * Entry layout (ENTRY_OVERHEAD = 21 bytes + data):
  *   u64 term | u64 index | u8 type | u32 data length | data
@@ -170,7 +170,7 @@ export function encodeMessageInto(m: Message, out: Uint8Array, at: number): numb
   w.num(m.index);
   w.num(m.commit);
   w.num(m.rejectHint);
-  w.u8((m.reject ? 1 : 0) | (m.snapshot !== undefined ? 2 : 0));
+  w.u8((m.reject ? 1 : 0) | (m.snapshot !== undefined ? 2 : 0) | (m.commitOnly ? 4 : 0));
   w.bytes(m.context);
   w.u32(m.entries.length);
   for (let i = 0; i < m.entries.length; i++) writeEntry(w, m.entries[i]!);
@@ -203,7 +203,7 @@ export function decodeMessage(buf: Uint8Array, opts?: DecodeOptions): Message {
   const rejectHint = r.num();
   const flags = r.u8();
   // only the two defined bits: a decoded message re-encodes to exactly its input
-  if (flags & ~3) throw new RaftError(`message codec: unknown flags ${flags}`);
+  if (flags & ~7) throw new RaftError(`message codec: unknown flags ${flags}`);
   const context = r.bytes();
   const count = r.u32();
   // Each entry takes at least ENTRY_OVERHEAD bytes: reject absurd counts before allocating.
@@ -244,6 +244,7 @@ export function decodeMessage(buf: Uint8Array, opts?: DecodeOptions): Message {
     reject: (flags & 1) !== 0,
     rejectHint,
     context,
+    commitOnly: (flags & 4) !== 0,
   };
 }
 

@@ -96,6 +96,15 @@ export interface Message {
   readonly rejectHint: number;
   /** ReadIndex request context, echoed back in ReadState. */
   readonly context: Uint8Array;
+  /**
+   * MsgApp only, etcd-ts's own (etcd's raftpb has no such field): the message carries no entries, only
+   * the commit index, to a follower in replicate state, which acknowledged every entry up to `index`
+   * or was sent them in MsgApps it answers itself (on the same ordered stream, before this one). So
+   * accepting it needs no MsgAppResp; a rejection is still answered. etcd answers every MsgApp; the
+   * answer to this one tells the leader nothing new, and those answers were a quarter of a put's
+   * peer messages.
+   */
+  readonly commitOnly: boolean;
 }
 
 export enum StateType {

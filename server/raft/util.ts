@@ -120,6 +120,7 @@ export function newMessage(type: MessageType, to: NodeId, from: NodeId = NONE): 
     reject: false,
     rejectHint: 0,
     context: EMPTY_BYTES,
+    commitOnly: false,
   };
 }
 

@@ -25,7 +25,7 @@ import { Kv, hashKV, hostPort, rpc, sleep, status, waitConverged, waitLeader } f
 const kvDef = serviceDefinition("etcdserverpb", "KV");
 
 function msg(type: MessageType, from: bigint, to: bigint, entries: Entry[]): Message {
-  return { type, from, to, term: 0, logTerm: 0, index: 0, commit: 0, rejectHint: 0, reject: false, context: new Uint8Array(), entries, snapshot: undefined };
+  return { type, from, to, term: 0, logTerm: 0, index: 0, commit: 0, rejectHint: 0, reject: false, context: new Uint8Array(), entries, snapshot: undefined, commitOnly: false };
 }
 
 /** Entry payloads no etcd-ts member proposes: each must become a no-op. */

@@ -19,7 +19,7 @@ const IDS = [1n, 2n, 3n];
 
 /** A message numbered by `index`, so that the order of arrival can be read off. */
 function msg(from: bigint, to: bigint, index: number, type = MessageType.App): Message {
-  return { type, from, to, term: 1, logTerm: 1, index, entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array() };
+  return { type, from, to, term: 1, logTerm: 1, index, entries: [], commit: 0, reject: false, rejectHint: 0, context: new Uint8Array(), commitOnly: false };
 }
 
 interface Lab {

@@ -53,6 +53,7 @@ const messageArb: fc.Arbitrary<Message> = fc.record({
   reject: fc.boolean(),
   rejectHint: safe,
   context: bytes(16),
+  commitOnly: fc.boolean(),
 }, NP);
 
 /** Bytes near valid encodings: a valid message with bytes flipped, cut or appended. */
@@ -96,7 +97,7 @@ describe("raft message codec", () => {
       fuzzParams(),
     );
     // A size that is not the message's is refused, never written past or short of.
-    const m = { type: MessageType.App, to: 1n, from: 2n, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, snapshot: undefined, reject: false, rejectHint: 0, context: new Uint8Array(0) };
+    const m = { type: MessageType.App, to: 1n, from: 2n, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, snapshot: undefined, reject: false, rejectHint: 0, context: new Uint8Array(0), commitOnly: false };
     assert.throws(() => encodeMessageFrames([m], [encodedMessageSize(m) + 1]), RaftError);
     assert.throws(() => encodeMessageFrames([m], [encodedMessageSize(m) - 1]), RangeError);
   });

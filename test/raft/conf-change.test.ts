@@ -181,6 +181,7 @@ describe("membership changes", () => {
       reject: false,
       rejectHint: 0,
       context: enc(""),
+      commitOnly: false,
     });
     assert.equal(c.node(1n).hasReady(), false);
   });

@@ -24,6 +24,7 @@ const msg = (type: MessageType): Message => ({
   reject: false,
   rejectHint: 0,
   context: new Uint8Array(),
+  commitOnly: false,
 });
 const ready = (o: Partial<Ready>): Ready => ({ readStates: [], entries: [], committedEntries: [], messages: [], mustSync: false, ...o });
 const kinds = (rd: Ready, leader: boolean, committedHere = false) =>

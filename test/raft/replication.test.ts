@@ -39,6 +39,46 @@ describe("log replication", () => {
     for (const id of ids3) assert.deepEqual(c.userData(id), ["from-follower"]);
   });
 
+  it("the commit broadcast to followers in replicate state is commitOnly, and they accept it without an answer", () => {
+    const c = new Cluster({ ids: ids3 });
+    c.stabilize();
+    c.elect(1n);
+    const leaderSent: Message[] = [];
+    const followerSent: Message[] = [];
+    c.onReady = (m, rd) => (m.id === 1n ? leaderSent : followerSent).push(...rd.messages);
+    c.propose(1n, "v");
+    c.stabilize();
+    const apps = leaderSent.filter((m) => m.type === MessageType.App);
+    const withEntry = apps.filter((m) => m.entries.length > 0);
+    const commitOnly = apps.filter((m) => m.commitOnly);
+    assert.equal(withEntry.length, 2);
+    assert.ok(withEntry.every((m) => !m.commitOnly), "a message with entries always asks for an answer");
+    assert.deepEqual(commitOnly.map((m) => [m.to, m.entries.length, m.index]).sort(), [[2n, 0, withEntry[0]!.entries[0]!.index], [3n, 0, withEntry[0]!.entries[0]!.index]]);
+    // each follower answered the entry, not the commit index (one of them had not yet acknowledged the entry when it was committed)
+    assert.equal(followerSent.filter((m) => m.type === MessageType.AppResp).length, 2);
+    for (const id of ids3) assert.deepEqual(c.userData(id), ["v"]);
+    for (const id of [2n, 3n]) assert.equal(c.node(id).status().hardState.commit, c.node(1n).status().hardState.commit, "the followers committed it");
+  });
+
+  it("a commitOnly MsgApp that does not match the follower's log is still answered (a rejection), and one below its commit too", () => {
+    const storage = new MemoryStorage();
+    const r = new Raft(config(2n, storage));
+    r.becomeFollower(2, 1n);
+    r.step(makeMessage({ type: MessageType.App, from: 1n, to: 2n, term: 2, logTerm: 2, index: 5, commit: 5, commitOnly: true }));
+    const rejected = r.msgs.splice(0);
+    assert.equal(rejected.length, 1);
+    assert.equal(rejected[0]!.type, MessageType.AppResp);
+    assert.equal(rejected[0]!.reject, true);
+    r.step(makeMessage({ type: MessageType.App, from: 1n, to: 2n, term: 2, logTerm: 0, index: 0, commit: 0, entries: [{ term: 2, index: 1, type: EntryType.Normal, data: enc("a") }, { term: 2, index: 2, type: EntryType.Normal, data: enc("b") }] }));
+    assert.equal(r.msgs.splice(0).length, 1, "entries are answered");
+    r.step(makeMessage({ type: MessageType.App, from: 1n, to: 2n, term: 2, logTerm: 2, index: 2, commit: 2, commitOnly: true }));
+    assert.equal(r.msgs.splice(0).length, 0, "accepted: no answer");
+    assert.equal(r.raftLog.committed, 2);
+    r.step(makeMessage({ type: MessageType.App, from: 1n, to: 2n, term: 2, logTerm: 2, index: 1, commit: 2, commitOnly: true }));
+    const below = r.msgs.splice(0);
+    assert.deepEqual(below.map((m) => [m.type, m.index, m.reject]), [[MessageType.AppResp, 2, false]], "below the commit index: answered with it");
+  });
+
   it("a lagging follower catches up after healing (probe -> replicate)", () => {
     const c = new Cluster({ ids: ids3 });
     c.stabilize();

@@ -23,7 +23,7 @@ const PEER = 3n;
 const silent = pino({ level: "silent" });
 
 function msg(index: number, from = PEER, to = LOCAL): Message {
-  return { type: MessageType.App, from, to, term: 1, logTerm: 1, index, commit: index, rejectHint: 0, reject: false, context: new Uint8Array(), entries: [], snapshot: undefined };
+  return { type: MessageType.App, from, to, term: 1, logTerm: 1, index, commit: index, rejectHint: 0, reject: false, context: new Uint8Array(), entries: [], snapshot: undefined, commitOnly: false };
 }
 
 /** A member's receiving side with a membership the test changes. */
