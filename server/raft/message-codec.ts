@@ -202,7 +202,7 @@ export function decodeMessage(buf: Uint8Array, opts?: DecodeOptions): Message {
   const commit = r.num();
   const rejectHint = r.num();
   const flags = r.u8();
-  // only the two defined bits: a decoded message re-encodes to exactly its input
+  // only the defined bits: a decoded message re-encodes to exactly its input
   if (flags & ~7) throw new RaftError(`message codec: unknown flags ${flags}`);
   const context = r.bytes();
   const count = r.u32();
