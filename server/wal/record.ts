@@ -143,6 +143,24 @@ export function putCrc(buf: Buffer, off: number, prevCrc: number, flags = FLAG_M
   return sealFrame(buf, off, REC_CRC, CRC_BODY, prevCrc, flags);
 }
 
+/**
+ * The records that open a segment, in one buffer: the crc carried over from the previous segment (0
+ * for the first), the metadata, then a new WAL's snapshot marker {0, 0} or, on a cut, the last hard
+ * state written (none while it is empty). Returns the buffer and the running crc after it.
+ */
+export function segmentHead(prevCrc: number, memberId: bigint, clusterId: bigint, last: "snapshot" | HardState | undefined): { buf: Buffer; crc: number } {
+  const lastSize = last === undefined ? 0 : last === "snapshot" ? frameSize(SNAPSHOT_BODY) : frameSize(HARDSTATE_BODY);
+  const buf = Buffer.alloc(frameSize(CRC_BODY) + frameSize(METADATA_BODY) + lastSize);
+  let off = 0;
+  let crc = putCrc(buf, off, prevCrc);
+  off += frameSize(CRC_BODY);
+  crc = putMetadata(buf, off, memberId, clusterId, crc);
+  off += frameSize(METADATA_BODY);
+  if (last === "snapshot") crc = putSnapshot(buf, off, 0, 0, crc);
+  else if (last !== undefined) crc = putHardState(buf, off, last, crc);
+  return { buf, crc };
+}
+
 export function decodeEntry(buf: Buffer, body: number, bodyLen: number): Entry {
   return {
     term: getU64(buf, body),

@@ -9,7 +9,7 @@
  * mustSync. A small save (inlineIoMaxBytes) makes its calls synchronously on the event
  * loop; every other write and sync runs on the libuv thread pool, so the loop keeps serving.
  */
-import { fdatasyncSync, readdirSync } from "node:fs";
+import { fdatasyncSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -18,25 +18,23 @@ import { hitFailpoint } from "../util/failpoint.js";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "../util/file-modes.js";
 import { datasync, ensurePrivate, fsyncDir, repairTornTail, writeFully, writeFullySync } from "./file-io.js";
 import { DirLock } from "./lock.js";
+import { validSnapshotEntries, walExists } from "./inspect.js";
 import type { WalLogger } from "./logger.js";
-import { LogReader, MarkerReader, type WalMetadata, type WalSnapshot } from "./reader.js";
+import { LogReader, type WalMetadata, type WalSnapshot } from "./reader.js";
 import {
-  CRC_BODY,
   ENTRY_FIXED_BODY,
   FLAG_DURABLE_BEFORE,
   HARDSTATE_BODY,
   MAX_RECORD_BODY,
-  METADATA_BODY,
   SNAPSHOT_BODY,
   WalError,
   frameSize,
-  putCrc,
   putEntry,
   putHardState,
-  putMetadata,
   putSnapshot,
+  segmentHead,
 } from "./record.js";
-import { checkSequence, listSegments, parseSegmentName, segmentName, type Segment } from "./segments.js";
+import { checkSequence, listSegments, segmentName, type Segment } from "./segments.js";
 
 export { WalError } from "./record.js";
 
@@ -127,14 +125,8 @@ export class Wal {
     if (!(this.segmentSize > 0) || !(this.maxWals >= 0)) throw new WalError("wal: bad options", "EARG");
   }
 
-  /** True when `dir` holds at least one WAL segment. */
-  static exists(dir: string): boolean {
-    try {
-      return readdirSync(dir).some((n) => parseSegmentName(n) !== undefined);
-    } catch {
-      return false;
-    }
-  }
+  /** True when `dir` holds at least one WAL segment (inspect.ts). */
+  static readonly exists = walExists;
 
   /**
    * Creates a WAL in `dir` (which must not hold one): the first segment, holding the metadata and
@@ -148,17 +140,10 @@ export class Wal {
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true, mode: PRIVATE_DIR_MODE });
     const name = segmentName(0, 0);
-    const head = Buffer.alloc(frameSize(CRC_BODY) + frameSize(METADATA_BODY) + frameSize(SNAPSHOT_BODY));
-    let off = 0;
-    let crc = putCrc(head, off, 0);
-    off += frameSize(CRC_BODY);
-    crc = putMetadata(head, off, metadata.memberId, metadata.clusterId, crc);
-    off += frameSize(METADATA_BODY);
-    crc = putSnapshot(head, off, 0, 0, crc);
-    off += frameSize(SNAPSHOT_BODY);
+    const { buf: head, crc } = segmentHead(0, metadata.memberId, metadata.clusterId, "snapshot");
     const fh = await open(join(tmp, name), "w", PRIVATE_FILE_MODE);
     try {
-      await writeFully(fh, head, off, 0);
+      await writeFully(fh, head, head.length, 0);
       await datasync(fh);
     } finally {
       await fh.close();
@@ -171,7 +156,7 @@ export class Wal {
     try {
       const tail = await open(join(dir, name), "r+");
       logger?.info(`wal: created ${join(dir, name)}`, { dir, segment: name });
-      return new Wal(dir, metadata, logger, options, lock, [{ seq: 0, index: 0, name }], tail, off, crc, 0, { term: 0, vote: 0n, commit: 0 }, [0]);
+      return new Wal(dir, metadata, logger, options, lock, [{ seq: 0, index: 0, name }], tail, head.length, crc, 0, { term: 0, vote: 0n, commit: 0 }, [0]);
     } catch (err) {
       await lock.release();
       throw err;
@@ -244,22 +229,8 @@ export class Wal {
     }
   }
 
-  /**
-   * The snapshot markers of the WAL whose index is at most the last committed index, oldest
-   * first (etcd's ValidSnapshotEntries): a snapshot file is only usable at startup if its
-   * {index, term} is among them. Read-only; a torn tail is tolerated (not repaired).
-   */
-  static async validSnapshotEntries(dir: string, logger?: WalLogger): Promise<WalSnapshot[]> {
-    const segs = await listSegments(dir, logger);
-    if (segs.length === 0) throw new WalError(`wal: no WAL segment in ${dir}`, "ENOTFOUND");
-    checkSequence(dir, segs);
-    const reader = new MarkerReader();
-    for (let i = 0; i < segs.length; i++) {
-      const file = join(dir, segs[i]!.name);
-      reader.segment(file, await readFile(file), i === segs.length - 1);
-    }
-    return reader.valid();
-  }
+  /** The snapshot markers a start-up may trust: at or below the last commit index written (inspect.ts). */
+  static readonly validSnapshotEntries = validSnapshotEntries;
 
   /**
    * Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before
@@ -497,15 +468,8 @@ export class Wal {
     await this.syncTail();
     const last = this.segments[this.segments.length - 1]!;
     const seg: Segment = { seq: last.seq + 1, index: this.enti + 1, name: segmentName(last.seq + 1, this.enti + 1) };
-    const hasState = !isEmptyHardState(this.state);
-    const size = frameSize(CRC_BODY) + frameSize(METADATA_BODY) + (hasState ? frameSize(HARDSTATE_BODY) : 0);
-    const buf = Buffer.alloc(size);
-    let off = 0;
-    let crc = putCrc(buf, off, this.crc);
-    off += frameSize(CRC_BODY);
-    crc = putMetadata(buf, off, this.metadata.memberId, this.metadata.clusterId, crc);
-    off += frameSize(METADATA_BODY);
-    if (hasState) crc = putHardState(buf, off, this.state, crc);
+    const { buf, crc } = segmentHead(this.crc, this.metadata.memberId, this.metadata.clusterId, isEmptyHardState(this.state) ? undefined : this.state);
+    const size = buf.length;
     const path = join(this.dir, seg.name);
     const tmp = `${path}.tmp`;
     const h = await open(tmp, "w+", PRIVATE_FILE_MODE);
