@@ -6,7 +6,8 @@
  *
  * All operations of one Wal run one at a time, in call order (an internal queue); save() issues
  * one positional write of a single buffer holding all its records, then one fdatasync when
- * mustSync. A small save (inlineIoMaxBytes) makes its calls synchronously on the event
+ * mustSync (an unsynced save of only a new commit index writes nothing: it is held for the next
+ * write, see README). A small save (inlineIoMaxBytes) makes its calls synchronously on the event
  * loop; every other write and sync runs on the libuv thread pool, so the loop keeps serving.
  */
 import { fdatasyncSync } from "node:fs";
