@@ -3,6 +3,7 @@
 # etcdprobe put load (10 connections, 100 clients, spread; 4 s warm-up, 6 s counted). "*" marks the leader.
 [ "${1:-}" = "--help" ] || [ $# -lt 2 ] && { sed -n 2,3p "$0"; exit 0; }
 P=/work/shared/tools/etcdprobe; N=$1; BIN=$2
+trap '$P/cluster.sh down /tmp/cfs >/dev/null 2>&1' EXIT  # nothing left running if interrupted
 rm -rf /tmp/cfs; EP=$($P/cluster.sh up $N /tmp/cfs 31700 "$BIN" 2>/dev/null)
 $P/bin/etcdprobe put --endpoints $EP --conns 10 --clients 100 --duration 4s --val-size 256 >/dev/null 2>&1
 m() { for e in ${EP//,/ }; do echo "$e $(curl -s http://$e/metrics | awk '/^etcd_disk_wal_fsync_duration_seconds_count/ {f=$2} /^etcd_disk_backend_commit_duration_seconds_count/ {c=$2} /^etcd_server_is_leader/ {l=$2} END {print f+0, c+0, l+0}')"; done; }

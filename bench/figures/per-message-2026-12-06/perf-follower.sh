@@ -6,6 +6,7 @@
 [ "${1:-}" = "--help" ] || [ $# -lt 1 ] && { sed -n 2,5p "$0"; exit 0; }
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 P=/work/shared/tools/etcdprobe; OUT=$1; N=${N:-7}; mkdir -p $OUT
+trap '$P/cluster.sh down /tmp/cp7 >/dev/null 2>&1' EXIT  # nothing left running if interrupted
 rm -rf /tmp/cp7; EP=$($P/cluster.sh up $N /tmp/cp7 31700 "node --perf-basic-prof ${SRV:-$ROOT}/dist/server/main.js" 2>/dev/null)
 $P/bin/etcdprobe put --endpoints $EP --conns 10 --clients 100 --duration 8s --val-size 256 >/dev/null 2>&1
 L=$(ETCDCTL_API=3 etcdctl --endpoints $EP endpoint status -w json | python3 -c "import json,sys; d=json.load(sys.stdin); print([x['Endpoint'] for x in d if x['Status']['leader']==x['Status']['header']['member_id']][0])")

@@ -4,6 +4,7 @@
 #   sequential.sh ROUNDS OUT.jsonl "LABEL=CHECKOUT ..." "N:CONNS:CLIENTS:TARGET_LEADER ..."
 [ "${1:-}" = "--help" ] || [ $# -lt 2 ] && { sed -n 2,4p "$0"; exit 0; }
 P=/work/shared/tools/etcdprobe; R=$1; OUT=$2; BUILDS=($3); CFGS=($4)
+trap '$P/cluster.sh down /tmp/cab >/dev/null 2>&1' EXIT  # nothing left running if interrupted
 for ((r=1; r<=R; r++)); do
   for cfg in "${CFGS[@]}"; do
     IFS=: read N CN C TL <<<"$cfg"

@@ -12,6 +12,7 @@
 set -u
 [ "${1:-}" = "--help" ] || [ $# -lt 5 ] && { sed -n 2,11p "$0"; exit 0; }
 P=${PROBE_DIR:-/work/shared/tools/etcdprobe}; R=$1; OUT=$2; A=$3; B=$4; CFGS=($5)
+trap '"$P/cluster.sh" down /tmp/cpx >/dev/null 2>&1; "$P/cluster.sh" down /tmp/cpy >/dev/null 2>&1' EXIT  # nothing left running if interrupted
 cmdof() { local v=${1#*=}; if [[ $v == *" "* ]]; then echo "$v"; else echo "node $v/dist/server/main.js"; fi; }
 for ((r = 1; r <= R; r++)); do
   for cfg in "${CFGS[@]}"; do
