@@ -21,13 +21,8 @@ export interface LogStorage {
 
 /** Durable storage: the WAL and the snapshot files. */
 export interface StableStorage {
-  /**
-   * `afterSend`: the leader has just handed its appends to the transport (a raft stream writes them
-   * to the socket at once, so the followers' fsyncs overlap the leader's whether or not this save
-   * blocks the loop). Whether it does is the storage's choice (durable-log.ts): blocking costs the
-   * loop the requests and acknowledgements it could read meanwhile, the pool costs a hand-off.
-   */
-  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, afterSend?: boolean): Promise<void>;
+  /** Resolves once the save is durable (fdatasynced) when mustSync, written otherwise. */
+  save(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void>;
   saveSnapshot(s: Snapshot): Promise<void>;
 }
 
@@ -120,17 +115,15 @@ export class RaftLoop {
   private async handle(rd: Ready): Promise<void> {
     this.isLeader = leadsAfter(rd, this.isLeader);
     if (TRACING) trace("ready", rd.entries.at(-1)?.index ?? 0, rd.committedEntries.at(-1)?.index ?? 0);
-    let sentEarly = false;
     const committedHere = this.isLeader && rd.entries.length === 0 && rd.committedEntries.length > 0 && this.hooks.proposedHere(rd.committedEntries);
     for (const step of planReady(rd, this.isLeader, { committedHere })) {
-      if (step.kind === "send" && step.beforePersist) sentEarly = true;
       // Only a step with I/O to wait for is awaited: the others run back to back, without a microtask each.
-      const pending = this.execute(step, rd, sentEarly);
+      const pending = this.execute(step, rd);
       if (pending !== undefined) await pending;
     }
   }
 
-  private execute(step: ReadyStep, rd: Ready, sentEarly: boolean): Promise<void> | undefined {
+  private execute(step: ReadyStep, rd: Ready): Promise<void> | undefined {
     switch (step.kind) {
       case "softState":
         this.hooks.onSoftState(step.softState);
@@ -144,7 +137,7 @@ export class RaftLoop {
       case "persistSnapshot":
         return this.stable.saveSnapshot(step.snapshot);
       case "persist":
-        return this.persist(step.hardState, step.entries, step.mustSync, sentEarly);
+        return this.persist(step.hardState, step.entries, step.mustSync);
       case "installSnapshot":
         this.log.applySnapshot(step.snapshot);
         return this.hooks.applySnapshot(step.snapshot);
@@ -167,9 +160,9 @@ export class RaftLoop {
     }
   }
 
-  private async persist(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean, sentEarly: boolean): Promise<void> {
+  private async persist(hs: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
     const t0 = performance.now();
-    await this.stable.save(hs, entries, mustSync, sentEarly);
+    await this.stable.save(hs, entries, mustSync);
     if (mustSync) this.observeFsync((performance.now() - t0) / 1000);
     if (TRACING) trace("persisted", entries.at(-1)?.index ?? 0, mustSync ? 1 : 0);
   }

@@ -53,9 +53,10 @@ export interface WalOptions {
   readonly warnSyncMs?: number;
   /**
    * A save of at most this many bytes is written (and fdatasynced, when it must be) inline, blocking
-   * the event loop for one disk flush, instead of through the thread pool: at light load that removes
-   * two thread-pool round trips from every write's latency; larger batches (heavy load) stay async so
-   * request processing overlaps the flush. Default 64 KiB; 0 disables.
+   * the event loop for one disk flush, instead of through the thread pool: that removes two
+   * thread-pool round trips from the write, which cost more than the loop could do during the flush
+   * (README, "Inline I/O at light load"); larger batches stay async so request processing overlaps
+   * the flush. Default 64 KiB; 0 disables.
    */
   readonly inlineIoMaxBytes?: number;
 }
@@ -235,10 +236,9 @@ export class Wal {
 
   /**
    * Appends `entries` then `hardState` (skipped when undefined or empty) in one write; fdatasync before
-   * resolving when mustSync. `inline: false` keeps even a small save off the event loop (the caller has
-   * network I/O that should overlap the flush).
+   * resolving when mustSync.
    */
-  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean, opts: { inline?: boolean } = {}): Promise<void> {
+  save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): Promise<void> {
     return this.run(async () => {
       let hs = hardState && !isEmptyHardState(hardState) ? hardState : undefined;
       if (hs && entries.length === 0 && !mustSync && hs.term === this.state.term && hs.vote === this.state.vote) {
@@ -272,7 +272,7 @@ export class Wal {
       }
       if (hs) crc = putHardState(buf, off, hs, crc, flags);
       await this.io(async () => {
-        if (opts.inline !== false && size <= this.inlineIoMaxBytes && this.tailOffset + size < this.segmentSize) {
+        if (size <= this.inlineIoMaxBytes && this.tailOffset + size < this.segmentSize) {
           // Light load: the event loop has nothing better to do, so skip two thread-pool round trips.
           // An unsynced save (a hard state whose commit index moved) is a write into the page cache:
           // through the pool it cost more main-thread time (fs/promises) than the pwrite itself.

@@ -392,7 +392,7 @@ function tracked(inner: OpenedMember["stable"], persisting: Set<Promise<unknown>
     return disk.gate ? disk.gate.then(go) : go();
   };
   return {
-    save: (hs, entries, mustSync, background) => track(() => inner.save(hs, entries, mustSync, background)),
+    save: (hs, entries, mustSync) => track(() => inner.save(hs, entries, mustSync)),
     saveSnapshot: (s) => track(() => inner.saveSnapshot(s)),
   };
 }
