@@ -9,6 +9,9 @@
  *  - the runtime heap in use, from the server's /metrics when it exports it (go_memstats_heap_inuse_bytes,
  *    or prom-client's nodejs_heap_size_used_bytes).
  * The kernel's page cache of the data files is not part of any process's RSS and is not reported here.
+ * With --memory-settle S, a third sample S seconds after the second, the cluster idle: a runtime gives back
+ * what a load grew on its own schedule (V8's memory reducer 30-90 s after a load; Go mostly after its forced GC, every 2 minutes), so
+ * the sample right after the keys is the peak a memory limit must allow, the settled one what stays.
  */
 import { httpGet } from "../ansible-free-scripts/common/health.js";
 import { tlsFilesFor } from "./endpoint-tls.js";
@@ -130,7 +133,17 @@ async function runMemoryTrial(ctx: WorkloadContext, trial: number): Promise<Memo
   const writeMs = Date.now() - t0;
   await settle(1000);
   const afterKeys = await Promise.all(ctx.target.members().map(memberMemory));
-  return { kind: "memory", trial, startedAt, keys, valSize: o.valSize, written: load.ok, writeErrors: load.errors + load.timeouts, writeMs, atRest, afterKeys };
+  const result: MemoryTrial = { kind: "memory", trial, startedAt, keys, valSize: o.valSize, written: load.ok, writeErrors: load.errors + load.timeouts, writeMs, atRest, afterKeys };
+  const settleMs = o.memorySettleMs ?? 0;
+  if (settleMs > 0) {
+    for (let left = settleMs; left > 0 && !ctx.signal.aborted; left -= 1000) {
+      ctx.progress(1, `settling: sampling again in ${Math.ceil(left / 1000)} s`);
+      await settle(Math.min(1000, left));
+    }
+    result.settled = await Promise.all(ctx.target.members().map(memberMemory));
+    result.settleMs = settleMs;
+  }
+  return result;
 }
 
 const MB = 1048576;
@@ -155,6 +168,8 @@ export function summarizeMemory(trials: Trial[]): Record<string, FigureStat> {
   add("dbFileAfterMB", ts.map((t) => mb(maxOf(t.afterKeys, (m) => m.dbFileBytes))), "MiB", "lower");
   add("heapAtRestMB", ts.map((t) => mb(maxOf(t.atRest, (m) => m.heapBytes))), "MiB", "lower");
   add("heapAfterMB", ts.map((t) => mb(maxOf(t.afterKeys, (m) => m.heapBytes))), "MiB", "lower");
+  add("rssSettledMB", ts.map((t) => (t.settled ? mb(maxOf(t.settled, (m) => m.rssBytes)) : null)), "MiB", "lower");
+  add("anonSettledMB", ts.map((t) => (t.settled ? mb(maxOf(t.settled, (m) => m.anonBytes)) : null)), "MiB", "lower");
   add("writeThroughput", ts.map((t) => (t.writeMs > 0 ? Math.round((t.written / t.writeMs) * 1000) : null)), "keys/s", "higher");
   return out;
 }
@@ -162,9 +177,9 @@ export function summarizeMemory(trials: Trial[]): Record<string, FigureStat> {
 export const memoryWorkload: WorkloadDef = {
   name: "memory",
   family: "memory",
-  description: "each member's memory (RSS: anonymous, file-backed, the mapped database file; runtime heap from /metrics) at rest, then after --memory-keys keys of --val-size bytes",
+  description: "each member's memory (RSS: anonymous, file-backed, the mapped database file; runtime heap from /metrics) at rest, then after --memory-keys keys of --val-size bytes, and --memory-settle seconds later",
   trials: () => 1,
-  params: (o) => ({ keys: o.memoryKeys ?? 100_000, valSize: o.valSize, writers: 100 }),
+  params: (o) => ({ keys: o.memoryKeys ?? 100_000, valSize: o.valSize, writers: 100, ...(o.memorySettleMs ? { settleSec: o.memorySettleMs / 1000 } : {}) }),
   runTrial: runMemoryTrial,
   summarize: summarizeMemory,
 };

@@ -69,6 +69,8 @@ function otherRows(g: TopologyGroup, hasBaseline: boolean): string[][] {
       const keys = (a ?? b)!.params?.keys;
       row("RSS at rest, largest member (MiB)", fig(a, "rssAtRestMB"), fig(b, "rssAtRestMB"));
       row(`RSS after ${typeof keys === "number" ? keys.toLocaleString("en-US") : "the"} keys (MiB)`, fig(a, "rssAfterMB"), fig(b, "rssAfterMB"));
+      const settleSec = (a ?? b)!.params?.settleSec;
+      if (typeof settleSec === "number") row(`RSS ${settleSec} s after the keys, idle (MiB)`, fig(a, "rssSettledMB"), fig(b, "rssSettledMB"));
     }
   }
   return rows;

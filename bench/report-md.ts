@@ -128,23 +128,25 @@ function memoryTable(g: TopologyGroup): Table | null {
   const names = g.workloads.filter((n) => (workloadOf(g.subject, n) ?? workloadOf(g.baseline, n))?.family === "memory");
   if (!names.length) return null;
   const runs = [g.subject, g.baseline].filter((x) => x !== undefined);
-  const head = ["server", "RSS at rest MiB", "RSS after MiB", "anonymous MiB", "file-backed MiB", "database map MiB", "database file MiB", "heap at rest MiB", "heap after MiB", "keys/s"];
+  const settleSec = workloadOf(g.subject ?? g.baseline, names[0]!)?.params?.settleSec;
+  const settled = typeof settleSec === "number";
+  const head = ["server", "RSS at rest MiB", "RSS after MiB", ...(settled ? [`RSS ${settleSec} s later MiB`] : []), "anonymous MiB", "file-backed MiB", "database map MiB", "database file MiB", "heap at rest MiB", "heap after MiB", "keys/s"];
   const rows: string[][] = [];
   for (const n of names) {
     for (const run of runs) {
       const w = workloadOf(run, n);
       const note = statusNote(w);
       if (!w || (note && !w.trials.length)) {
-        rows.push([run.server, note ?? "–", "", "", "", "", "", "", "", ""]);
+        rows.push([run.server, note ?? "–", ...Array<string>(head.length - 2).fill("")]);
         continue;
       }
       const c = (f: string) => fmtNum(fig(w, f)?.median);
-      rows.push([run.server, c("rssAtRestMB"), c("rssAfterMB"), c("anonAfterMB"), c("fileAfterMB"), c("dbMapAfterMB"), c("dbFileAfterMB"), c("heapAtRestMB"), c("heapAfterMB"), c("writeThroughput")]);
+      rows.push([run.server, c("rssAtRestMB"), c("rssAfterMB"), ...(settled ? [c("rssSettledMB")] : []), c("anonAfterMB"), c("fileAfterMB"), c("dbMapAfterMB"), c("dbFileAfterMB"), c("heapAtRestMB"), c("heapAfterMB"), c("writeThroughput")]);
     }
   }
   const keys = workloadOf(g.subject ?? g.baseline, names[0]!)?.params?.keys;
   return {
-    title: `Memory of the largest member, at rest and after ${typeof keys === "number" ? keys.toLocaleString("en-US") : ""} keys (anonymous = heap and native allocations; file-backed = mapped files, of which the database map; heap = the runtime's own figure from /metrics, – when the server does not export it; the page cache is not in RSS)`,
+    title: `Memory of the largest member, at rest and after ${typeof keys === "number" ? keys.toLocaleString("en-US") : ""} keys${settled ? `, then again ${settleSec} s later, idle (the runtime gives back what the load grew on its own schedule)` : ""} (anonymous = heap and native allocations; file-backed = mapped files, of which the database map; heap = the runtime's own figure from /metrics, – when the server does not export it; the page cache is not in RSS)`,
     head,
     rows,
   };

@@ -318,7 +318,8 @@ export function describeTrial(t: WorkloadResult["trials"][number]): string {
   }
   if (t.kind === "memory") {
     const mb = (ms: typeof t.atRest) => Math.round(Math.max(0, ...ms.map((m) => m.rssBytes ?? 0)) / 1048576);
-    return `RSS ${mb(t.atRest)} MiB at rest, ${mb(t.afterKeys)} MiB after ${t.written}/${t.keys} keys (${Math.round((t.written / Math.max(1, t.writeMs)) * 1000)} keys/s)`;
+    const settled = t.settled ? `, ${mb(t.settled)} MiB ${Math.round((t.settleMs ?? 0) / 1000)} s later` : "";
+    return `RSS ${mb(t.atRest)} MiB at rest, ${mb(t.afterKeys)} MiB after ${t.written}/${t.keys} keys${settled} (${Math.round((t.written / Math.max(1, t.writeMs)) * 1000)} keys/s)`;
   }
   return `new leader ${t.timeToNewLeaderMs ?? "-"} ms, first write ${t.timeToFirstWriteMs ?? "-"} ms, error window ${t.errorWindowMs} ms, failed ${t.failed}, timed out ${t.timedOut}, lost ${t.lost}/${t.acked}`;
 }

@@ -91,6 +91,8 @@ export interface BenchOptionsRecord {
   pauseMs: number;
   /** memory: keys written between the two memory samples (absent in older files). */
   memoryKeys?: number;
+  /** memory: the wait before the settled sample, 0 for none (--memory-settle; absent in older files: none). */
+  memorySettleMs?: number;
   quick: boolean;
   /** "default", "quick" (--quick) or "full" (--full); absent in older files. */
   profile?: "default" | "quick" | "full";
@@ -277,6 +279,9 @@ export interface MemoryTrial {
   writeMs: number;
   atRest: MemberMemory[];
   afterKeys: MemberMemory[];
+  /** Sampled settleMs after afterKeys, the cluster idle meanwhile (--memory-settle; absent when 0). */
+  settled?: MemberMemory[];
+  settleMs?: number;
 }
 
 export interface LatencySummary {

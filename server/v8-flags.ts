@@ -1,10 +1,10 @@
 /**
  * V8 flags for the member's memory, applied as the server starts (server/main.ts: every launcher —
  * bin/etcd-ts.js, the pod entry, systemd units, containers, the SSH and local runners — ends there).
- * Default: none. The memory flags measured (bench/figures/2026-12-05-memory.md) trade CPU for RSS:
- * `--heap-growing-percent=20` (old space grows by 1.2x after each mark-compact, not up to 4x) takes
- * RSS after 100,000 keys from 456-467 to 287-294 MiB for +46-54 % CPU per put; `--optimize-for-size`
- * to 245 MiB for twice the CPU. etcd-ts's puts are CPU-bound and already behind etcd's, so a lower
+ * Default: none. The memory flags measured (bench/figures/2026-12-06-memory-settle.md) trade CPU for
+ * RSS: `--heap-growing-percent=20` (old space grows by 1.2x after each mark-compact, not up to 4x) takes
+ * RSS after 100,000 keys from 293 to 225 MiB for 1.0-1.4x the CPU per put; `--optimize-for-size` to
+ * 180 MiB for 1.6-2.3x. etcd-ts's puts are CPU-bound and already behind etcd's, so a lower
  * throughput is not the default; a memory-constrained member chooses one with ETCDTS_V8_FLAGS.
  * ETCDTS_V8_FLAGS replaces the default; set but empty, no flag is applied.
  *

@@ -104,7 +104,7 @@ describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
     const mark = randomBytes(6).toString("hex");
     const out = join(dir, "run-shapes");
     const r = await runCli(
-      ["bench", "--server", "etcd", "--baseline", "none", "--topologies", "1", "--workloads", "memory,put", "--clients", "1,4", "--memory-keys", "3000", "--duration", "1", "--trials", "1", "--out", out, "--quiet"],
+      ["bench", "--server", "etcd", "--baseline", "none", "--topologies", "1", "--workloads", "memory,put", "--clients", "1,4", "--memory-keys", "3000", "--memory-settle", "1", "--duration", "1", "--trials", "1", "--out", out, "--quiet"],
       { env: { ETCDKIT_TEST_MARK: mark }, timeoutMs: 90_000 },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -115,14 +115,17 @@ describe("etcdkit bench / compare commands", { timeout: 170_000 }, () => {
     assert.deepEqual(ws.map((w) => [w.name, w.status, w.params.clients ?? null]), [["memory", "ok", null], ["put@1", "ok", 1], ["put@4", "ok", 4]]);
     const m = ws[0]!.trials[0]!;
     assert.ok(m.kind === "memory" && m.written === 3000, "every key written");
-    for (const mm of [...m.atRest, ...m.afterKeys]) {
+    assert.ok(m.kind === "memory" && m.settleMs === 1000 && m.settled?.length === 1, "--memory-settle 1: a third sample, 1 s later");
+    assert.equal(res.options.memorySettleMs, 1000);
+    for (const mm of [...m.atRest, ...m.afterKeys, ...m.settled!]) {
       assert.ok(mm.rssBytes! > 0 && mm.anonBytes! > 0 && mm.fileBytes! > 0 && mm.anonBytes! + mm.fileBytes! <= mm.rssBytes! + 4096, JSON.stringify(mm));
       assert.ok(mm.dbMapBytes! > 0 && mm.dbMapBytes! <= mm.fileBytes!, `etcd's bbolt file is mapped and counted in the file-backed part: ${JSON.stringify(mm)}`);
       assert.ok(mm.dbFileBytes! > 0 && mm.heapBytes! > 0, "file size on disk and Go's heap from /metrics");
     }
     assert.ok(ws[0]!.summary.rssAfterMB!.median >= ws[0]!.summary.rssAtRestMB!.median * 0.5);
     const md = readFileSync(join(out, "summary.md"), "utf8");
-    assert.match(md, /## Headline[\s\S]*\| 1 \| put, 1 client \(req\/s\) \|[\s\S]*\| 1 \| put, 4 clients \(req\/s\) \|[\s\S]*RSS after 3,000 keys/);
+    assert.match(md, /## Headline[\s\S]*\| 1 \| put, 1 client \(req\/s\) \|[\s\S]*\| 1 \| put, 4 clients \(req\/s\) \|[\s\S]*RSS after 3,000 keys[\s\S]*RSS 1 s after the keys, idle/);
+    assert.ok(ws[0]!.summary.rssSettledMB!.median > 0);
     assert.match(md, /### Memory of the largest member/);
     await noneLeft(mark);
   });
