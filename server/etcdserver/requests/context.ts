@@ -70,20 +70,23 @@ export class LazySignal implements ContextSignal {
   }
 }
 
-/** The LazySignal each context made from one was made from (a copy of the context is not in here). */
-const lazySignals = new WeakMap<RequestContext, LazySignal>();
+/**
+ * A context made from a LazySignal: `signal` (a getter on the prototype) makes the AbortSignal only
+ * when asked. A class, one shape for every call: an object literal with a getter made an accessor
+ * and a closure per call, and a WeakMap entry found the LazySignal again (1 % of a member's CPU at
+ * 100 clients, bench/figures/2026-12-06-inline-saves.md, section 4).
+ */
+class LazyContext implements RequestContext {
+  token?: string;
+  certCommonName?: string;
+  constructor(readonly lazy: LazySignal) {}
+  get signal(): AbortSignal {
+    return this.lazy.signal;
+  }
+}
 
 export function requestContext(signal?: AbortSignal | LazySignal, credentials: { token?: string; certCommonName?: string } = {}): RequestContext {
-  let ctx: { signal: AbortSignal; token?: string; certCommonName?: string };
-  if (signal instanceof LazySignal) {
-    const lazy = signal;
-    ctx = {
-      get signal() {
-        return lazy.signal;
-      },
-    };
-    lazySignals.set(ctx, lazy);
-  } else ctx = { signal: signal ?? NEVER };
+  const ctx: { signal: AbortSignal; token?: string; certCommonName?: string } = signal instanceof LazySignal ? new LazyContext(signal) : { signal: signal ?? NEVER };
   if (credentials.token !== undefined) ctx.token = credentials.token;
   if (credentials.certCommonName) ctx.certCommonName = credentials.certCommonName;
   return ctx;
@@ -92,8 +95,8 @@ export function requestContext(signal?: AbortSignal | LazySignal, credentials: {
 /**
  * What a waiter that needs no AbortSignal waits on: the LazySignal the context was made from (so no
  * AbortSignal is made), else the context's signal. A copy of a context with another signal (a
- * recipe's own-time context, api/v3client) is a different object and answers its own signal.
+ * recipe's own-time context, api/v3client, spreads it into a plain object) answers its own signal.
  */
 export function waitSignal(ctx: RequestContext): ContextSignal {
-  return lazySignals.get(ctx) ?? ctx.signal;
+  return ctx instanceof LazyContext ? ctx.lazy : ctx.signal;
 }
