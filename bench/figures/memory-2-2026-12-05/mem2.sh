@@ -4,59 +4,23 @@
 # one member at rest and 5 s after 100,000 distinct keys (256 B values, 10 conns / 100 clients,
 # etcdprobe), for etcd 3.4.23 and two etcd-ts builds, rounds interleaved, order rotated per round.
 #   mem2.sh OUT.tsv   (LATE=0 seconds more of probe lines after the row, ROUNDS=2 BASEPORT=31700 CONFIGS="main wt etcd" MAIN=/work/main WT=<this checkout> KEYS=100000)
+# The measuring itself is ../memory-3-2026-12-06/memx.sh (the same loop for any member commands); this
+# names the configurations of 2026-12-05.
 set -euo pipefail
-[ "${1:-}" = "--help" ] && { sed -n 2,6p "$0"; exit 0; }
+[ "${1:-}" = "--help" ] && { sed -n 2,8p "$0"; exit 0; }
 OUT=${1:?usage: mem2.sh OUT.tsv}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROUNDS=${ROUNDS:-2}; BASEPORT=${BASEPORT:-31700}; KEYS=${KEYS:-100000}
 MAIN=${MAIN:-/work/main}; WT=${WT:-$(cd "$HERE/../../.." && pwd)}
-PROBE=${PROBE:-/work/shared/tools/etcdprobe/bin/etcdprobe}
-CLUSTER=/work/shared/tools/etcdprobe/cluster.sh
-read -r -a order <<<"${CONFIGS:-main wt etcd}"
-WORK=$(mktemp -d /tmp/mem2.XXXXXX)
-current=""
-trap '[ -n "$current" ] && "$CLUSTER" down "$current" >/dev/null 2>&1 || true' EXIT
-bin_of() { # $1 config, $2 probe output file
-  case $1 in
-    etcd) echo /usr/bin/etcd ;;
-    main) echo "env ETCDTS_V8_FLAGS= MEMPROBE_OUT=$2 node --require $HERE/mem-probe.cjs $MAIN/bin/etcd-ts.js" ;;
-    wt) echo "env ETCDTS_V8_FLAGS= MEMPROBE_OUT=$2 node --require $HERE/mem-probe.cjs $WT/bin/etcd-ts.js" ;;
+args=()
+for s in ${CONFIGS:-main wt etcd}; do
+  case $s in
+    etcd) args+=(etcd) ;;
+    main) args+=("main=env ETCDTS_V8_FLAGS= node @ $MAIN/bin/etcd-ts.js") ;;
+    wt) args+=("wt=env ETCDTS_V8_FLAGS= node @ $WT/bin/etcd-ts.js") ;;
     # V8's memory reducer (a memory-reducing GC once allocation goes quiet) starting 1 s after a mark-compact, not 8
-    wt-mr1) echo "env ETCDTS_V8_FLAGS=--gc-memory-reducer-start-delay-ms=1000 MEMPROBE_OUT=$2 node --require $HERE/mem-probe.cjs $WT/bin/etcd-ts.js" ;;
-    main-mr1) echo "env ETCDTS_V8_FLAGS=--gc-memory-reducer-start-delay-ms=1000 MEMPROBE_OUT=$2 node --require $HERE/mem-probe.cjs $MAIN/bin/etcd-ts.js" ;;
-    *) echo "unknown config $1" >&2; exit 2 ;;
+    wt-mr1) args+=("wt-mr1=env ETCDTS_V8_FLAGS=--gc-memory-reducer-start-delay-ms=1000 node @ $WT/bin/etcd-ts.js") ;;
+    main-mr1) args+=("main-mr1=env ETCDTS_V8_FLAGS=--gc-memory-reducer-start-delay-ms=1000 node @ $MAIN/bin/etcd-ts.js") ;;
+    *) echo "unknown config $s" >&2; exit 2 ;;
   esac
-}
-status() { awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%d\t", $2/1024}' "/proc/$1/status"; }
-dbmap() { awk '/^[0-9a-f]+-[0-9a-f]+ /{db = ($6 ~ /data\.mdb$|member\/snap\/db$/)} db && /^Rss:/{s += $2} END {printf "%d\t", s/1024}' "/proc/$1/smaps"; }
-probe() { # heap used/total, old space used/size, external, arrayBuffers (MiB) from the probe's last line
-  if [ -s "$1" ]; then tail -1 "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); M=1048576; o=d["spaces"]["old_space"]
-print("\t".join(str(round(x/M)) for x in [d["heapUsed"], d["heapTotal"], o[0], o[1], d["external"], d["arrayBuffers"]]), end="\t")'
-  else printf -- '-\t-\t-\t-\t-\t-\t'; fi
-}
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-cols="rss anon file dbmap heap_used heap_total old_used old_size external arraybuffers"
-head="round server"; for p in rest after; do for c in $cols; do head="$head ${p}_$c"; done; done
-[ -s "$OUT" ] || echo "$head load1 puts_per_s cpu_us_per_put" | tr ' ' '\t' >"$OUT"
-hz=$(getconf CLK_TCK)
-for ((r = 1; r <= ROUNDS; r++)); do
-  for s in "${order[@]}"; do
-    current="$WORK/$s-$r"; pf="$WORK/$s-$r.probe"
-    "$CLUSTER" up 1 "$current" "$BASEPORT" "$(bin_of "$s" "$pf")" >/dev/null
-    pid=$(cat "$current/m1.pid"); sleep 5
-    rest="$(status "$pid")$(dbmap "$pid")$(probe "$pf")"
-    c0=$(cpu_ticks "$pid")
-    rps=$("$PROBE" put --endpoints "$(cat "$current/endpoints")" --conns 10 --clients 100 --total "$KEYS" --key-size 8 \
-      --val-size 256 --key-space-size "$KEYS" --sequential-keys --json | tail -1 | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["result"]["throughput_rps"]))')
-    c1=$(cpu_ticks "$pid")
-    sleep 5
-    after="$(status "$pid")$(dbmap "$pid")$(probe "$pf")"
-    printf '%s\t%s\t%s%s%s\t%s\t%s\n' "$r" "$s" "$rest" "$after" "$(cut -d' ' -f1 /proc/loadavg)" "$rps" \
-      "$(( (c1 - c0) * 1000000 / hz / KEYS ))" >>"$OUT"
-    sleep "${LATE:-0}" # the probe keeps a line a second: RSS later on, for the memory reducer
-    cp "$pf" "$(dirname "$OUT")/$(basename "$OUT" .tsv).$s-$r.probe.jsonl" 2>/dev/null || true
-    "$CLUSTER" down "$current" >/dev/null
-    current=""
-  done
-  order=("${order[@]:1}" "${order[0]}")
 done
+exec bash "$HERE/../memory-3-2026-12-06/memx.sh" "$OUT" "${args[@]}"
