@@ -10,8 +10,9 @@
  *    or prom-client's nodejs_heap_size_used_bytes).
  * The kernel's page cache of the data files is not part of any process's RSS and is not reported here.
  * With --memory-settle S, a third sample S seconds after the second, the cluster idle: a runtime gives back
- * what a load grew on its own schedule (V8's memory reducer 30-90 s after a load; Go mostly after its forced GC, every 2 minutes), so
- * the sample right after the keys is the peak a memory limit must allow, the settled one what stays.
+ * what a load grew on its own schedule (V8's memory reducer 30-90 s after a load; Go mostly after its
+ * forced GC, every 2 minutes), so the sample right after the keys is the peak a memory limit must allow,
+ * the settled one what stays.
  */
 import { httpGet } from "../ansible-free-scripts/common/health.js";
 import { tlsFilesFor } from "./endpoint-tls.js";
@@ -140,8 +141,11 @@ async function runMemoryTrial(ctx: WorkloadContext, trial: number): Promise<Memo
       ctx.progress(1, `settling: sampling again in ${Math.ceil(left / 1000)} s`);
       await settle(Math.min(1000, left));
     }
-    result.settled = await Promise.all(ctx.target.members().map(memberMemory));
-    result.settleMs = settleMs;
+    if (!ctx.signal.aborted) {
+      // an interrupted wait is no settled sample: the trial keeps its first two
+      result.settled = await Promise.all(ctx.target.members().map(memberMemory));
+      result.settleMs = settleMs;
+    }
   }
   return result;
 }
