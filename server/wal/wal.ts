@@ -55,7 +55,7 @@ export interface WalOptions {
    * A save of at most this many bytes is written (and fdatasynced, when it must be) inline, blocking
    * the event loop for one disk flush, instead of through the thread pool: that removes two
    * thread-pool round trips from the write, which cost more than the loop could do during the flush
-   * (README, "Inline I/O at light load"); larger batches stay async so request processing overlaps
+   * (README, "Inline I/O"); larger batches stay async so request processing overlaps
    * the flush. Default 64 KiB; 0 disables.
    */
   readonly inlineIoMaxBytes?: number;
@@ -273,7 +273,7 @@ export class Wal {
       if (hs) crc = putHardState(buf, off, hs, crc, flags);
       await this.io(async () => {
         if (size <= this.inlineIoMaxBytes && this.tailOffset + size < this.segmentSize) {
-          // Light load: the event loop has nothing better to do, so skip two thread-pool round trips.
+          // Two thread-pool round trips cost more than what the loop could do during the flush (README).
           // An unsynced save (a hard state whose commit index moved) is a write into the page cache:
           // through the pool it cost more main-thread time (fs/promises) than the pwrite itself.
           const t0 = performance.now();
