@@ -8,8 +8,9 @@
  * unoptimized for the first tens of seconds, and a paced put at 100/s on a fresh member took
  * 2.0 ms where the same member, warmed, took 1.1. With the lower budget the same code is optimized
  * after a sixteenth of the work. Side by side, 4 s after start: 0.67x the CPU per put at one client
- * on 3 members, 0.94x at 100 clients. After 40 s of load: 0.95x and 1.00x. RSS unchanged
- * (bench/figures/2026-12-06-tier-up.md).
+ * on 3 members, 0.94x at 100 clients. After 40 s of load: 0.95x and 1.00x. RSS unchanged. The cost: more is
+ * optimized at once in a fresh member's first seconds under load, and on cores shared with other members
+ * that lengthens the tail then (bench/figures/2026-12-06-tier-up.md, section 7).
  *
  * The memory flags measured (bench/figures/2026-12-06-memory-settle.md) trade CPU for RSS:
  * `--heap-growing-percent=20` (old space grows by 1.2x after each mark-compact, not up to 4x) takes
