@@ -48,4 +48,6 @@ export interface WatchSink {
   /** False while the consumer is backed up: the stream's watchers then wait (unsynced) instead of queueing. */
   writable(): boolean;
   send(r: StoreWatchResponse): void;
+  /** Optional: some of the stream's watchers left the unsynced group (caught up, or canceled by compaction). */
+  synced?(): void;
 }

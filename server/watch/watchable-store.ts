@@ -177,6 +177,11 @@ export class WatchableStore {
     w.stream.sink.send({ watchId: w.id, events: [], revision: this.store.currentRevision(), compactRevision: 0 });
   }
 
+  /** @internal whether a watcher still has history to catch up (or waits for its backed-up stream). */
+  isUnsynced(w: Watcher): boolean {
+    return w.group === this.unsynced;
+  }
+
   /** @internal the stream's consumer caught up: its waiting watchers can be synced soon. */
   streamWritable(): void {
     if (this.unsynced.size > 0) this.scheduleSync(0);
@@ -262,6 +267,14 @@ export class WatchableStore {
    * watchers are still unsynced.
    */
   syncWatchers(): number {
+    const left = new Set<Watcher["stream"]>();
+    const n = this.syncPass(left);
+    for (const s of left) s.sink.synced?.();
+    return n;
+  }
+
+  /** `left`: the streams of the watchers that leave the unsynced group in this pass. */
+  private syncPass(left: Set<Watcher["stream"]>): number {
     this.lastPassDelivered = false;
     if (this.unsynced.size === 0) return 0;
     const cur = this.store.currentRevision();
@@ -279,10 +292,12 @@ export class WatchableStore {
         // nothing to read (a future start revision, or restored behind): it is in sync
         this.unsynced.delete(w);
         this.synced.add(w);
+        left.add(w.stream);
         continue;
       }
       if (w.minRev < compactRev) {
         this.unsynced.delete(w);
+        left.add(w.stream);
         w.compacted = true; // the stream still knows the ID: a later cancel succeeds, as etcd
         w.stream.sink.send({ watchId: w.id, events: [], revision: 0, compactRevision: compactRev });
         this.lastPassDelivered = true;
@@ -323,6 +338,7 @@ export class WatchableStore {
       if (w.minRev > cur) {
         this.unsynced.delete(w);
         this.synced.add(w);
+        left.add(w.stream);
       }
     }
     return this.unsynced.size;
@@ -383,6 +399,12 @@ export class WatchStream {
   requestProgress(id: number): void {
     const w = this.watchers.get(id);
     if (w) this.ws.progress(w);
+  }
+
+  /** No watcher of the stream has history left to catch up. */
+  allSynced(): boolean {
+    for (const w of this.watchers.values()) if (this.ws.isUnsynced(w)) return false;
+    return true;
   }
 
   /** The sink can take data again. */

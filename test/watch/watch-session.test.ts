@@ -100,6 +100,27 @@ describe("WatchSession", () => {
     );
   });
 
+  it("a progress request waits until every watcher of the stream caught up: the notification never overtakes owed events", () => {
+    const { session, got, put } = setup();
+    put(["k", "1"]);
+    put(["k", "2"]);
+    const ws = (session as unknown as { stream: { ws: WatchableStore } }).stream.ws;
+    session.handle({ create_request: { key: B("k"), range_end: Buffer.alloc(0), start_revision: 1, progress_notify: false, filters: [], prev_kv: false, watch_id: 0, fragment: false } });
+    session.handle({ progress_request: {} });
+    session.handle({ progress_request: {} }); // one answer for requests made while waiting
+    assert.deepEqual(got.map(brief), [{ id: 0, rev: 3, created: true, events: 0 }]);
+    ws.syncWatchers();
+    assert.deepEqual(got.map(brief), [
+      { id: 0, rev: 3, created: true, events: 0 },
+      { id: 0, rev: 3, events: 2 },
+      { id: -1, rev: 3, events: 0 },
+    ]);
+    // in sync: answered at once
+    session.handle({ progress_request: {} });
+    assert.deepEqual(got.map(brief).at(-1), { id: -1, rev: 3, events: 0 });
+    assert.equal(got.length, 4);
+  });
+
   it("created comes before the events; cancel answers once; requests after close are ignored", () => {
     const { session, got, put } = setup();
     put(["k", "1"]);

@@ -117,6 +117,8 @@ export class WatchSession {
   private readonly stopTicker: () => void;
   private readonly maxBytes: number;
   private closed = false;
+  /** A progress request waits for the stream's watchers to catch up (requestProgress). */
+  private progressDeferred = false;
   /** A create request waiting for its permission check: later requests queue behind it, in order. */
   private queue: Promise<void> | undefined;
 
@@ -127,7 +129,7 @@ export class WatchSession {
     private readonly permit?: WatchPermit,
   ) {
     this.maxBytes = opts.maxRequestBytes + GRPC_OVERHEAD_BYTES;
-    this.stream = server.watchable.newStream({ writable: () => out.writable(), send: (r) => this.onStoreResponse(r) });
+    this.stream = server.watchable.newStream({ writable: () => out.writable(), send: (r) => this.onStoreResponse(r), synced: () => this.onSynced() });
     const interval = opts.progressNotifyMs ?? DEFAULT_PROGRESS_NOTIFY_MS;
     this.stopTicker = (opts.clock ?? SYSTEM_CLOCK).every(interval + Math.floor(Math.random() * (interval / 10)), () => this.progressTick());
   }
@@ -160,10 +162,7 @@ export class WatchSession {
     if (req.create_request && this.permit) return this.createPermitted(req.create_request);
     if (req.create_request) this.create(req.create_request);
     else if (req.cancel_request) this.cancel(toSafe(req.cancel_request.watch_id));
-    else if (req.progress_request) {
-      // not tied to a watcher: broadcast to every watch of the stream
-      this.out.write({ header: this.header(this.stream.rev()), watch_id: INVALID_WATCH_ID, events: [] });
-    }
+    else if (req.progress_request) this.requestProgress();
     // anything else is ignored, as etcd does
   }
 
@@ -208,6 +207,26 @@ export class WatchSession {
         this.out.write({ header: this.header(this.stream.rev()), watch_id: INVALID_WATCH_ID, created: true, canceled: true, cancel_reason: reason, events: [] });
       },
     );
+  }
+
+  /**
+   * A progress request is answered (watch_id -1: every watch of the stream) once no watcher of the stream has
+   * history left to catch up, as later etcd releases do: a notification at revision R must not overtake events at
+   * or below R that a watcher still owes. etcd 3.4.23 answers at once; its catch-up runs up to 100 ms later.
+   */
+  private requestProgress(): void {
+    if (this.stream.allSynced()) this.writeProgress();
+    else this.progressDeferred = true;
+  }
+
+  private onSynced(): void {
+    if (!this.progressDeferred || this.closed || !this.stream.allSynced()) return;
+    this.progressDeferred = false;
+    this.writeProgress();
+  }
+
+  private writeProgress(): void {
+    this.out.write({ header: this.header(this.stream.rev()), watch_id: INVALID_WATCH_ID, events: [] });
   }
 
   private cancel(id: number): void {
