@@ -121,6 +121,19 @@ describe("WatchSession", () => {
     assert.equal(got.length, 4);
   });
 
+  it("a progress request waiting for a watcher is answered when that watcher is canceled", () => {
+    const { session, got, put } = setup();
+    put(["k", "1"]);
+    session.handle({ create_request: { key: B("k"), range_end: Buffer.alloc(0), start_revision: 1, progress_notify: false, filters: [], prev_kv: false, watch_id: 0, fragment: false } });
+    session.handle({ progress_request: {} });
+    session.handle({ cancel_request: { watch_id: 0 } });
+    assert.deepEqual(got.map(brief), [
+      { id: 0, rev: 2, created: true, events: 0 },
+      { id: 0, rev: 2, canceled: true, events: 0 },
+      { id: -1, rev: 2, events: 0 },
+    ]);
+  });
+
   it("created comes before the events; cancel answers once; requests after close are ignored", () => {
     const { session, got, put } = setup();
     put(["k", "1"]);

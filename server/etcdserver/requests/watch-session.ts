@@ -234,6 +234,7 @@ export class WatchSession {
     this.out.write({ header: this.header(this.stream.rev()), watch_id: id, canceled: true, events: [] });
     this.progress.delete(id);
     this.fragment.delete(id);
+    this.onSynced(); // the watcher a progress request waited for may be the one canceled
   }
 
   /** The object form of a store response (what the JSON gateway gets; the gRPC stream gets its bytes). */
