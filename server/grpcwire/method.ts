@@ -10,6 +10,16 @@ export interface MethodSpec<Req, Res> {
   readonly encode: (message: Res) => Buffer;
 }
 
+/**
+ * A response message already encoded, or as good as: it writes its own bytes where they go (ServerCall.writeMessage
+ * puts them straight into the connection's write when it can), so a message sent to many streams is not a buffer each.
+ */
+export interface EncodedMessage {
+  readonly length: number;
+  /** Writes the message's `length` bytes at `at`. */
+  writeTo(buf: Buffer, at: number): void;
+}
+
 export function callKind(requestStream: boolean, responseStream: boolean): CallKind {
   if (requestStream && responseStream) return "bidi_stream";
   if (requestStream) return "client_stream";

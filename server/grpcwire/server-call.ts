@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http2";
 import type { H2Connection } from "./h2/connection.js";
 import { encodeFields } from "./h2/hpack.js";
-import type { H2Stream } from "./h2/stream.js";
-import { frameMessage } from "./message-reader.js";
-import type { MethodSpec } from "./method.js";
+import type { H2Stream, Payload } from "./h2/stream.js";
+import { PREFIX_BYTES, frameMessage } from "./message-reader.js";
+import type { EncodedMessage, MethodSpec } from "./method.js";
 import { Code, STATUS_OK, statusFields, type GrpcStatus } from "./status.js";
 
 /** grpc-go's response headers (no compression, no content-subtype), encoded once. */
@@ -19,6 +19,24 @@ function statusBlock(s: GrpcStatus, trailersOnly: boolean): Buffer {
   if (!trailersOnly && s.code === Code.OK && s.message === "") return OK_TRAILERS_BLOCK;
   const fields = Object.entries(statusFields(s));
   return encodeFields(trailersOnly ? [...RESPONSE_FIELDS, ...fields] : fields);
+}
+
+/** A message with its gRPC prefix, as one DATA payload. */
+class FramedMessage implements Payload {
+  readonly length: number;
+  constructor(private readonly message: EncodedMessage) {
+    this.length = PREFIX_BYTES + message.length;
+  }
+
+  writeTo(buf: Buffer, at: number): void {
+    const n = this.message.length;
+    buf[at] = 0; // not compressed
+    buf[at + 1] = n >>> 24;
+    buf[at + 2] = n >>> 16;
+    buf[at + 3] = n >>> 8;
+    buf[at + 4] = n;
+    this.message.writeTo(buf, at + PREFIX_BYTES);
+  }
 }
 
 /** The reading side of a call as the server drives it (the stream and the message reader behind it). */
@@ -171,6 +189,15 @@ export class ServerCall<Req, Res> implements CallInfo {
     const bytes = frameMessage(this.spec.encode(res));
     if (!this.headersSent) this.respond();
     if (this.stream.write(bytes)) return true;
+    this.pendingWrites++;
+    return false;
+  }
+
+  /** write() of a message that encodes itself: written in place in the connection's write when it can go at once. */
+  writeMessage(m: EncodedMessage): boolean {
+    if (this.done || this.stream.closed) return false;
+    if (!this.headersSent) this.respond();
+    if (this.stream.writePayload(new FramedMessage(m))) return true;
     this.pendingWrites++;
     return false;
   }

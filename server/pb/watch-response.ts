@@ -98,25 +98,42 @@ export function eventResponseSize(header: Buffer, f: EventResponseFields, events
  * The bytes responseSerialize makes of
  * `{ header, watch_id, events, compact_revision, canceled: compact_revision !== 0 [, fragment] }`:
  * header (1), watch_id (2), canceled (4), compact_revision (5), fragment (7), events (11).
- * `events` are concatenated events entries (eventsBytes, or eventBytes of each).
+ * `events` are concatenated events entries (eventsBytes, or eventBytes of each). The response writes itself where
+ * it goes (the gRPC stream's write, in place), so a fan-out costs no buffer per watcher.
  */
-export function encodeEventResponse(header: Buffer, f: EventResponseFields, events: Buffer | readonly Buffer[]): Buffer {
-  let evLen = 0;
-  if (Buffer.isBuffer(events)) evLen = events.length;
-  else for (const e of events) evLen += e.length;
-  const out = Buffer.allocUnsafe(eventResponseSize(header, f, evLen));
-  let p = header.copy(out, 0);
-  out[p++] = 0x10;
-  p = writeInt64(out, p, f.watchId);
-  out[p++] = 0x20;
-  out[p++] = f.compactRevision !== 0 ? 1 : 0;
-  out[p++] = 0x28;
-  p = writeInt64(out, p, f.compactRevision);
-  if (f.fragment !== undefined) {
-    out[p++] = 0x38;
-    out[p++] = f.fragment ? 1 : 0;
+export class EventResponse {
+  readonly length: number;
+
+  constructor(
+    private readonly header: Buffer,
+    private readonly f: EventResponseFields,
+    private readonly events: Buffer | readonly Buffer[],
+  ) {
+    let evLen = 0;
+    if (Buffer.isBuffer(events)) evLen = events.length;
+    else for (const e of events) evLen += e.length;
+    this.length = eventResponseSize(header, f, evLen);
   }
-  if (Buffer.isBuffer(events)) events.copy(out, p);
-  else for (const e of events) p += e.copy(out, p);
-  return out;
+
+  writeTo(out: Buffer, at: number): void {
+    const { header, f, events } = this;
+    out.set(header, at);
+    let p = at + header.length;
+    out[p++] = 0x10;
+    p = writeInt64(out, p, f.watchId);
+    out[p++] = 0x20;
+    out[p++] = f.compactRevision !== 0 ? 1 : 0;
+    out[p++] = 0x28;
+    p = writeInt64(out, p, f.compactRevision);
+    if (f.fragment !== undefined) {
+      out[p++] = 0x38;
+      out[p++] = f.fragment ? 1 : 0;
+    }
+    if (Buffer.isBuffer(events)) out.set(events, p);
+    else
+      for (const e of events) {
+        out.set(e, p);
+        p += e.length;
+      }
+  }
 }

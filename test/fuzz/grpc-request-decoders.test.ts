@@ -6,7 +6,6 @@ import type { MethodSpec } from "../../server/grpcwire/method.js";
 import { fuzzParams } from "./settings.js";
 import { methodSpecs, serviceDefinition } from "../../server/pb/grpc-services.js";
 import { KV_RAW_METHODS, kvSpecs } from "../../server/api/grpc/kv-service.js";
-import { watchSpecs } from "../../server/api/grpc/watch-service.js";
 import { compactionFromWire, deleteRangeFromWire, putFromWire, rangeFromWire, txnFromWire } from "../../server/pb/convert.js";
 import { EtcdError } from "../../server/pb/errors.js";
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from "../../server/etcdserver/apply/validate.js";
@@ -33,7 +32,7 @@ interface Method {
 
 const SERVICES: Array<[pkg: string, service: string, specs: Record<string, MethodSpec<unknown, unknown>>]> = [
   ["etcdserverpb", "KV", kvSpecs()],
-  ["etcdserverpb", "Watch", watchSpecs()],
+  ["etcdserverpb", "Watch", methodSpecs("etcdserverpb", "Watch")],
   ["etcdserverpb", "Lease", methodSpecs("etcdserverpb", "Lease")],
   ["etcdserverpb", "Maintenance", methodSpecs("etcdserverpb", "Maintenance")],
   ["etcdserverpb", "Cluster", methodSpecs("etcdserverpb", "Cluster")],

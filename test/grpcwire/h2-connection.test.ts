@@ -8,7 +8,7 @@ import { describe, mock, test } from "node:test";
 import assert from "node:assert/strict";
 import { CLIENT_PREFACE, ErrorCode, Flag, FrameSplitter, FrameType, frame, goawayFrame, rstStreamFrame, settingsFrame, windowUpdateFrame, Setting } from "../../server/grpcwire/h2/frames.js";
 import { frameMessage } from "../../server/grpcwire/message-reader.js";
-import { GRPC, START, block, dataFrame, goawayOf, headersFrame, open, request, resetsOf, responses, server, tick } from "../support/h2-wire.js";
+import { GRPC, START, block, dataFrame, goawayOf, headersFrame, messagesOf, open, request, resetsOf, responses, server, tick } from "../support/h2-wire.js";
 
 async function expectGoaway(bytes: Buffer, code: number): Promise<void> {
   const { wire, c } = await open(bytes);
@@ -115,6 +115,39 @@ describe("grpcwire h2: answers", () => {
     r = responses(wire).get(1)!;
     assert.equal(r.data.subarray(5).toString(), "0123456789abcdefghij");
     assert.equal(r.ended, true);
+  });
+
+  const fanout = (sid: number) => headersFrame(sid, GRPC.map(([n, v]) => [n, n === ":path" ? "/t.T/Fanout" : v] as [string, string]));
+  const msg = (sid: number, m: string) => dataFrame(sid, frameMessage(Buffer.from(m)), 0);
+
+  test("messages written in place and as buffers leave in the order written", async () => {
+    const { wire } = await open(START);
+    wire.push(fanout(1));
+    const want: string[] = [];
+    // many events, each adding to the write: the in-memory wire keeps every write it was given as it was given
+    for (let i = 0; i < 300; i++) {
+      wire.push(msg(1, `m${i}`));
+      want.push(`m${i}-1`, `m${i}-2`, `m${i}-3`);
+      if (i % 7 === 0) await tick();
+    }
+    await tick();
+    assert.deepEqual(messagesOf(responses(wire).get(1)!.data), want);
+    const data = wire.frames().filter((f) => f.type === FrameType.DATA);
+    assert.equal(data.length, want.length, "one DATA frame per message");
+  });
+
+  test("flow control out: a message written in place that does not fit the window waits, and what follows waits behind it", async () => {
+    const { wire } = await open(Buffer.concat([CLIENT_PREFACE, settingsFrame([[Setting.INITIAL_WINDOW_SIZE, 20]])]));
+    wire.push(Buffer.concat([fanout(1), msg(1, "abcdefgh")])); // three messages of 5 + 10 bytes: only the first fits
+    await tick();
+    const sent = () => responses(wire).get(1)!.data;
+    assert.deepEqual([messagesOf(sent()), sent().length], [["abcdefgh-1"], 20], "the window's 20 bytes: the first, and the start of the second");
+    wire.push(msg(1, "ijklmnop"));
+    await tick();
+    assert.deepEqual([messagesOf(sent()), sent().length], [["abcdefgh-1"], 20], "the later messages wait behind the one that did not fit");
+    wire.push(windowUpdateFrame(1, 1000));
+    await tick();
+    assert.deepEqual(messagesOf(responses(wire).get(1)!.data), ["abcdefgh-1", "abcdefgh-2", "abcdefgh-3", "ijklmnop-1", "ijklmnop-2", "ijklmnop-3"]);
   });
 
   test("more streams than MAX_CONCURRENT_STREAMS: REFUSED_STREAM, the connection stays and later calls are answered", async () => {

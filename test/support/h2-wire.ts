@@ -8,7 +8,7 @@ import type { H2Connection } from "../../server/grpcwire/h2/connection.js";
 import { CLIENT_PREFACE, Flag, FrameSplitter, FrameType, HeaderBlockAssembler, frame, settingsFrame, type Frame } from "../../server/grpcwire/h2/frames.js";
 import { HpackTable, decodeHeaderBlock, encodeString } from "../../server/grpcwire/h2/hpack.js";
 import { frameMessage } from "../../server/grpcwire/message-reader.js";
-import type { MethodSpec } from "../../server/grpcwire/method.js";
+import type { EncodedMessage, MethodSpec } from "../../server/grpcwire/method.js";
 
 /** The server's socket, in memory: what the client sends is pushed in, every write of the server is kept apart. */
 export class Wire extends Duplex {
@@ -58,8 +58,41 @@ export function server(maxConcurrentStreams = 100): GrpcServer {
     waiting.push(() => call.reply(req));
   });
   g.stream(spec("/t.T/Hold", "bidi_stream"), () => undefined);
+  // each message "m" is answered with "m-1" and "m-3" written in place (writeMessage) around "m-2" written as a buffer
+  g.stream(spec("/t.T/Fanout", "bidi_stream"), (call) => {
+    call.onMessage = (m) => {
+      call.writeMessage(encoded(Buffer.from(`${m}-1`)));
+      call.write(Buffer.from(`${m}-2`));
+      call.writeMessage(encoded(Buffer.from(`${m}-3`)));
+    };
+  });
+  // each message "name:count:size" is answered with `count` messages of `size` bytes written in place (inPlaceBody)
+  g.stream(spec("/t.T/InPlace", "bidi_stream"), (call) => {
+    call.onMessage = (m) => {
+      const [name, count, size] = m.toString().split(":");
+      for (let i = 0; i < Number(count); i++) call.writeMessage(encoded(inPlaceBody(name!, i, Number(size))));
+    };
+  });
   g.stream(spec("/t.T/Paused", "bidi_stream"), (call) => call.pause());
   return g;
+}
+
+/** A message that writes itself (what ServerCall.writeMessage takes). */
+export const encoded = (b: Buffer): EncodedMessage => ({ length: b.length, writeTo: (buf, at) => void b.copy(buf, at) });
+
+/** The i-th answer of /t.T/InPlace to "name:count:size": `name.i.` repeated over `size` bytes. */
+export const inPlaceBody = (name: string, i: number, size: number): Buffer => Buffer.alloc(size, `${name}.${i}.`);
+
+/** The whole gRPC messages in a stream's DATA, in order (the start of one cut by flow control is left out). */
+export function messagesOf(data: Buffer): string[] {
+  const out: string[] = [];
+  for (let p = 0; p + 5 <= data.length; ) {
+    const n = data.readUInt32BE(p + 1);
+    if (p + 5 + n > data.length) break;
+    out.push(data.subarray(p + 5, p + 5 + n).toString());
+    p += 5 + n;
+  }
+  return out;
 }
 
 export const tick = () => new Promise<void>((r) => setImmediate(r));

@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { WatchSession, type WireWatchCreateRequest, type WireWatchResponse } from "../../server/etcdserver/requests/watch-session.js";
 import {
-  encodeEventResponse,
+  EventResponse,
   eventBytes,
   eventResponseSize,
   eventsBytes,
@@ -15,16 +15,25 @@ import {
   headerBytes,
   serializeWatchResponse,
 } from "../../server/pb/watch-response.js";
-import { watchSpecs } from "../../server/api/grpc/watch-service.js";
+import { methodSpecs } from "../../server/pb/grpc-services.js";
 import { headerToWire } from "../../server/pb/convert.js";
 import type { EtcdServer, Header } from "../../server/etcdserver/server.js";
 import { EventType, type Event, type KeyValue } from "../../server/pb/kv.js";
 import { WatchableStore } from "../../server/watch/index.js";
 import { B, NONE, openTempStore } from "../mvcc/helpers.js";
 
-const method = watchSpecs()["Watch"]!;
-/** What the gRPC server runs for every response written to a Watch stream (the definition it registers). */
+const method = methodSpecs("etcdserverpb", "Watch")["Watch"]!;
+/** What the gRPC server runs for every response object written to a Watch stream (the definition it registers). */
 const wireSerialize = (v: unknown): Buffer => method.encode(v);
+
+/** What an EventResponse writes, written where the connection would put it (at an offset, between other bytes). */
+function bytesOf(r: EventResponse): Buffer {
+  const at = 7;
+  const buf = Buffer.alloc(at + r.length + 5, 0xee);
+  r.writeTo(buf, at);
+  assert.ok(buf.subarray(0, at).every((b) => b === 0xee) && buf.subarray(at + r.length).every((b) => b === 0xee), "wrote outside its bytes");
+  return buf.subarray(at, at + r.length);
+}
 
 const cleanup: Array<() => void> = [];
 after(() => {
@@ -93,19 +102,17 @@ describe("watch response encoder", () => {
             for (const fragment of [undefined, false, true]) {
               const want = serializeWatchResponse(object(h, id, compact, events, fragment));
               const f = fragment === undefined ? { watchId: id, compactRevision: compact } : { watchId: id, compactRevision: compact, fragment };
-              const got = encodeEventResponse(headerBytes(h), f, eventsBytes(events));
+              const got = bytesOf(new EventResponse(headerBytes(h), f, eventsBytes(events)));
               assert.ok(got.equals(want), `${name}, watch_id ${id}, compact ${compact}, fragment ${fragment}, header ${h.revision}`);
               assert.equal(eventResponseSize(headerBytes(h), f, eventsBytes(events).length), want.length);
               // the per-event pieces (used for fragments) add up to the same bytes
-              assert.ok(encodeEventResponse(headerBytes(h), f, events.map(eventBytes)).equals(want));
+              assert.ok(bytesOf(new EventResponse(headerBytes(h), f, events.map(eventBytes))).equals(want));
               n++;
             }
     assert.ok(n > 1000);
   });
 
-  it("the Watch method sends a Buffer unchanged and serializes objects exactly as before", () => {
-    const b = Buffer.from([1, 2, 3]);
-    assert.equal(wireSerialize(b), b);
+  it("the Watch method serializes the other responses (created, canceled, progress) as objects", () => {
     const h = headerToWire(headers[0]!);
     const objects: WireWatchResponse[] = [
       { header: h, watch_id: 3, created: true, events: [] },
@@ -139,9 +146,9 @@ describe("WatchSession: bytes out == objects out", () => {
     const objects: WireWatchResponse[] = [];
     let encoded = 0;
     // every response goes through the Watch method's serializer, as on a gRPC stream
-    const fast = new WatchSession(server, { write: (r) => bytes.push(wireSerialize(r)), writeEncoded: (b) => {
+    const fast = new WatchSession(server, { write: (r) => bytes.push(wireSerialize(r)), writeEncoded: (r) => {
           encoded++;
-          bytes.push(wireSerialize(b));
+          bytes.push(bytesOf(r));
         }, writable: () => true }, { maxRequestBytes, progressNotifyMs: 60_000 });
     const slow = new WatchSession(server, { write: (r) => objects.push(r), writable: () => true }, { maxRequestBytes, progressNotifyMs: 60_000 });
     cleanup.push(

@@ -9,7 +9,7 @@ import { kvService, kvSpecs } from "./kv-service.js";
 import { maintenanceService } from "./maintenance-service.js";
 import { learnerGuard, type LearnerView } from "./learner-guard.js";
 import { leaseService } from "./lease-service.js";
-import { watchService, watchSpecs } from "./watch-service.js";
+import { watchService } from "./watch-service.js";
 import { lockService } from "./lock-service.js";
 import { electionService } from "./election-service.js";
 import { timeHandling } from "./handling-time.js";
@@ -46,7 +46,7 @@ export function createGrpcServer(services: ClientServices, metrics: ServerMetric
   serve(methodSpecs("etcdserverpb", "Maintenance"), maintenanceService(services.maintenance, metrics));
   serve(methodSpecs("etcdserverpb", "Cluster"), clusterService(services.cluster, metrics));
   serve(methodSpecs("etcdserverpb", "Lease"), leaseService(services.lease, metrics));
-  serve(watchSpecs(), watchService(services.watch, metrics));
+  serve(methodSpecs("etcdserverpb", "Watch"), watchService(services.watch, metrics));
   serve(methodSpecs("v3lockpb", "Lock"), lockService(services.lock, metrics));
   serve(methodSpecs("v3electionpb", "Election"), electionService(services.election, metrics));
   serve(methodSpecs("etcdserverpb", "Auth"), authService(services.auth, metrics));

@@ -1,10 +1,7 @@
-import type { MethodSpec } from "../../grpcwire/method.js";
 import type { ServerCall } from "../../grpcwire/server-call.js";
 import type { ServerMetrics } from "../../metrics/metrics.js";
 import type { WatchService, WatchSession, WireWatchRequest, WireWatchResponse } from "../../etcdserver/requests/watch-session.js";
 import { requestContext } from "../../etcdserver/requests/context.js";
-import { methodSpecs } from "../../pb/grpc-services.js";
-import { serializeWatchResponse } from "../../pb/watch-response.js";
 import { ErrStopped } from "../../pb/errors.js";
 import { toStatus } from "./errors.js";
 import { streamSignal } from "./call-context.js";
@@ -14,23 +11,16 @@ import { streamHandler, type ServiceHandlers } from "./handlers.js";
 /** How many responses may wait to reach the connection before a stream's watchers are held back (etcd's chanBufLen). */
 const STREAM_BUFFER = 128;
 
-/** The Watch method as the server registers it: a response may be a Buffer already encoded (pb/watch-response.ts), sent as is. */
-export function watchSpecs(): Record<string, MethodSpec<unknown, unknown>> {
-  const specs = methodSpecs("etcdserverpb", "Watch");
-  specs["Watch"] = { ...specs["Watch"]!, encode: (v: unknown) => (Buffer.isBuffer(v) ? v : serializeWatchResponse(v)) };
-  return specs;
-}
-
 export function watchService(watch: WatchService, metrics: ServerMetrics): ServiceHandlers {
   const labels = { grpc_type: "bidi_stream", grpc_service: "etcdserverpb.Watch", grpc_method: "Watch" };
   return {
-    Watch: streamHandler((call: ServerCall<WireWatchRequest, WireWatchResponse | Buffer>) => {
+    Watch: streamHandler((call: ServerCall<WireWatchRequest, WireWatchResponse>) => {
       metrics.grpcStarted.inc(labels);
       let session: WatchSession;
       try {
         session = watch.session(requestContext(streamSignal(call), credentialsOf(call)), {
           write: (r) => void call.write(r),
-          writeEncoded: (b) => void call.write(b),
+          writeEncoded: (r) => void call.writeMessage(r),
           writable: () => call.pendingWrites < STREAM_BUFFER,
         });
       } catch {

@@ -2,7 +2,7 @@ import type { EtcdServer } from "../server.js";
 import { headerToWire, toSafe } from "../../pb/convert.js";
 import type { Int64, WireHeader } from "../../pb/wire.js";
 import type { StoreWatchResponse, WatchSink, WatchStream } from "../../watch/watchable-store.js";
-import { encodeEventResponse, eventBytes, eventResponseSize, eventsBytes, eventToWire, headerBytes, type WireEvent } from "../../pb/watch-response.js";
+import { EventResponse, eventBytes, eventResponseSize, eventsBytes, eventToWire, headerBytes, type WireEvent } from "../../pb/watch-response.js";
 import { SYSTEM_CLOCK, type Clock } from "../../util/clock.js";
 import type { RequestContext } from "./context.js";
 import type { Access } from "./access.js";
@@ -54,11 +54,11 @@ const FILTER_NODELETE = 1;
 export interface WatchOutput {
   write(r: WireWatchResponse): void;
   /**
-   * Optional: the consumer takes encoded WatchResponse bytes (the gRPC stream). Responses carrying
-   * store events then come here, encoded once per revision and spliced per watcher (watch-encode.ts),
-   * instead of as objects to `write`.
+   * Optional: the consumer takes encoded WatchResponses (the gRPC stream). Responses carrying store events then come
+   * here, their header and events encoded once per revision and spliced per watcher as they are written
+   * (pb/watch-response.ts), instead of as objects to `write`.
    */
-  writeEncoded?(bytes: Buffer): void;
+  writeEncoded?(r: EventResponse): void;
   /** False while the consumer is backed up (the session's watchers then wait instead of queueing). */
   writable(): boolean;
 }
@@ -250,7 +250,7 @@ export class WatchSession {
 
   /** A store response whole: encoded when the output takes bytes (the hot path of a fan-out). */
   private sendWhole(r: StoreWatchResponse, header?: Buffer): void {
-    if (this.out.writeEncoded) this.out.writeEncoded(encodeEventResponse(header ?? headerBytes(this.server.header(r.revision)), r, eventsBytes(r.events)));
+    if (this.out.writeEncoded) this.out.writeEncoded(new EventResponse(header ?? headerBytes(this.server.header(r.revision)), r, eventsBytes(r.events)));
     else this.out.write(this.toWire(r));
   }
 
@@ -288,7 +288,7 @@ export class WatchSession {
         idx++;
       }
       const last = idx === parts.length;
-      if (this.out.writeEncoded) this.out.writeEncoded(encodeEventResponse(header, { ...fields, fragment: !last }, parts.slice(start, idx)));
+      if (this.out.writeEncoded) this.out.writeEncoded(new EventResponse(header, { ...fields, fragment: !last }, parts.slice(start, idx)));
       else {
         wr ??= this.toWire(r);
         this.out.write({ ...wr, events: wr.events.slice(start, idx), fragment: !last });

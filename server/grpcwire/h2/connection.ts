@@ -6,6 +6,7 @@ import {
   DEFAULT_WINDOW,
   ErrorCode,
   Flag,
+  FRAME_HEADER_LENGTH,
   FrameError,
   FrameSizeError,
   FrameSplitter,
@@ -21,13 +22,14 @@ import {
   rstStreamFrame,
   settingsFrame,
   windowUpdateFrame,
+  writeFrameHeader,
   type Frame,
   type HeaderBlock,
 } from "./frames.js";
 import { FrameWriter } from "./frame-writer.js";
 import { HpackError, HpackTable } from "./hpack.js";
 import { requestHeaders } from "./request-headers.js";
-import { H2Stream, type StreamHost } from "./stream.js";
+import { H2Stream, type Payload, type StreamHost } from "./stream.js";
 
 export interface H2ConnectionOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS: more open streams are refused (RST_STREAM REFUSED_STREAM). */
@@ -373,6 +375,20 @@ export class H2Connection implements StreamHost {
   sendHeaders(stream: H2Stream, block: Buffer, end: boolean): void {
     this.wroteResponse = true;
     this.writer.queue(encodeHeaderBlock(stream.id, end ? Flag.END_STREAM : 0, undefined, block, this.peerMaxFrame));
+  }
+
+  sendInPlace(s: H2Stream, p: Payload): boolean {
+    const n = p.length;
+    if (this.isDestroyed || s.closed || n > s.sendWindow || n > this.sendWindow || n > this.peerMaxFrame || this.writer.backedUp) return false;
+    s.sendWindow -= n;
+    this.sendWindow -= n;
+    this.wroteResponse = true;
+    const at = this.writer.reserve(FRAME_HEADER_LENGTH + n);
+    if (at < 0) return true; // the connection is ending: dropped, as queued frames are
+    const buf = this.writer.buffer;
+    writeFrameHeader(buf, at, n, FrameType.DATA, 0, s.id);
+    p.writeTo(buf, at + FRAME_HEADER_LENGTH);
+    return true;
   }
 
   pump(s: H2Stream): void {

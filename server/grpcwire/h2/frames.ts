@@ -82,11 +82,22 @@ export class FrameSizeError extends FrameError {}
 
 export function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
   const h = Buffer.allocUnsafe(FRAME_HEADER_LENGTH);
-  h.writeUIntBE(length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(streamId & 0x7fffffff, 5);
+  writeFrameHeader(h, 0, length, type, flags, streamId);
   return h;
+}
+
+/** A frame header written at `at` (FRAME_HEADER_LENGTH bytes); by hand, since Buffer's checked writers cost more than it. */
+export function writeFrameHeader(buf: Buffer, at: number, length: number, type: number, flags: number, streamId: number): void {
+  buf[at] = length >>> 16;
+  buf[at + 1] = length >>> 8;
+  buf[at + 2] = length;
+  buf[at + 3] = type;
+  buf[at + 4] = flags;
+  const id = streamId & 0x7fffffff;
+  buf[at + 5] = id >>> 24;
+  buf[at + 6] = id >>> 16;
+  buf[at + 7] = id >>> 8;
+  buf[at + 8] = id;
 }
 
 /**

@@ -1,7 +1,22 @@
 import { DEFAULT_WINDOW, ErrorCode } from "./frames.js";
 
+/**
+ * DATA that writes itself where it goes: straight into the connection's write when the windows and the socket have
+ * room for all of it at once, else into a buffer of its own that waits in the stream's outbox.
+ */
+export interface Payload {
+  readonly length: number;
+  /** Writes the `length` bytes at `at`. */
+  writeTo(buf: Buffer, at: number): void;
+}
+
 /** What a stream needs of its connection (H2Connection implements it). */
 export interface StreamHost {
+  /**
+   * Sends the payload as one DATA frame, written in place, if nothing of the stream waits and the windows and the
+   * socket take all of it now; false (nothing done) otherwise.
+   */
+  sendInPlace(stream: H2Stream, payload: Payload): boolean;
   /** Queues the response HEADERS (and CONTINUATION) of a stream, END_STREAM when `end`. */
   sendHeaders(stream: H2Stream, block: Buffer, end: boolean): void;
   /** Sends as much of the stream's queued DATA as the windows and the socket allow, then its trailers. */
@@ -159,6 +174,15 @@ export class H2Stream {
     if (this.outboxBytes === 0) return true;
     this.needDrain = true;
     return false;
+  }
+
+  /** write() of a payload, which is written in place when it can go at once (no buffer of its own). */
+  writePayload(p: Payload): boolean {
+    if (this.isClosed || this.localEnded) return false;
+    if (this.outboxBytes === 0 && this.host.sendInPlace(this, p)) return true;
+    const b = Buffer.allocUnsafe(p.length);
+    p.writeTo(b, 0);
+    return this.write(b);
   }
 
   /** Ends the response with trailers, after the queued DATA. */
