@@ -66,15 +66,26 @@ export function eventBytes(e: Event): Buffer {
   return b;
 }
 
+// The last array asked for: a fan-out asks for the same array once per watcher.
+let lastEvents: readonly Event[] | undefined;
+let lastEventsBytes: Buffer = EMPTY;
+
 /** Every events entry of a response, in order (the store hands one array to all watchers of a revision). */
 export function eventsBytes(events: readonly Event[]): Buffer {
-  if (events.length === 0) return EMPTY;
-  if (events.length === 1) return eventBytes(events[0]!);
-  let b = eventsCache.get(events);
-  if (b === undefined) {
-    b = Buffer.concat(events.map(eventBytes));
-    eventsCache.set(events, b);
+  if (events === lastEvents) return lastEventsBytes;
+  let b: Buffer;
+  if (events.length === 0) b = EMPTY;
+  else if (events.length === 1) b = eventBytes(events[0]!);
+  else {
+    let cached = eventsCache.get(events);
+    if (cached === undefined) {
+      cached = Buffer.concat(events.map(eventBytes));
+      eventsCache.set(events, cached);
+    }
+    b = cached;
   }
+  lastEvents = events;
+  lastEventsBytes = b;
   return b;
 }
 

@@ -192,6 +192,7 @@ export class WatchableStore {
   private notify(events: Event[], rev: number): void {
     this.notifiedRev = rev;
     if (this.synced.size === 0) return;
+    if (events.length === 1) return this.notifyOne(events[0]!, rev);
     let batches: Map<Watcher, Batch> | undefined;
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
@@ -203,19 +204,39 @@ export class WatchableStore {
     if (!batches) return;
     const shared = new SharedOutputs();
     let moved = false;
-    for (const [w, b] of batches) {
-      if (!w.stream.sink.writable()) {
-        // the consumer is backed up: stop pushing; catch up from history once it drains
-        this.synced.delete(w);
-        w.minRev = rev;
-        this.unsynced.add(w);
-        moved = true;
-        continue;
-      }
-      w.minRev = rev + 1;
-      this.deliver(w, shared.get(w, b), rev);
-    }
+    for (const [w, b] of batches) moved = !this.handOver(w, shared.get(w, b), rev) || moved;
     if (moved) this.scheduleSync(this.syncIntervalMs);
+  }
+
+  /**
+   * A revision of one event (a put, a single-key delete): each watcher matches it at most once, so there are no
+   * batches to build, one batch for all. The fan-out of a put to many watchers is this loop.
+   */
+  private notifyOne(ev: Event, rev: number): void {
+    const matched: Watcher[] = [];
+    this.synced.forEachWatching(latin1(ev.kv.key), (w) => {
+      if (ev.kv.modRevision >= w.minRev) matched.push(w);
+    });
+    if (matched.length === 0) return;
+    const shared = new SharedOutputs();
+    const batch: Batch = { evs: [ev], key: "0" };
+    let moved = false;
+    for (const w of matched) moved = !this.handOver(w, shared.get(w, batch), rev) || moved;
+    if (moved) this.scheduleSync(this.syncIntervalMs);
+  }
+
+  /** A synced watcher gets its events of `rev`; false when its consumer is backed up and it moved to unsynced instead. */
+  private handOver(w: Watcher, out: readonly Event[], rev: number): boolean {
+    if (!w.stream.sink.writable()) {
+      // the consumer is backed up: stop pushing; catch up from history once it drains
+      this.synced.delete(w);
+      w.minRev = rev;
+      this.unsynced.add(w);
+      return false;
+    }
+    w.minRev = rev + 1;
+    this.deliver(w, out, rev);
+    return true;
   }
 
   /** `out`: the watcher's events, already filtered (SharedOutputs). */
