@@ -28,7 +28,8 @@ const STATIC_TABLE: ReadonlyArray<readonly [string, string]> = [
   ["strict-transport-security", ""], ["transfer-encoding", ""], ["user-agent", ""], ["vary", ""], ["via", ""],
   ["www-authenticate", ""],
 ];
-const STATIC_VALUES = STATIC_TABLE.map(([, v]) => Buffer.from(v, "latin1"));
+/** The static table as the dynamic table's entries look (name and value as latin1 strings). */
+const STATIC_ENTRIES: ReadonlyArray<{ readonly name: string; readonly value: string }> = STATIC_TABLE.map(([name, value]) => ({ name, value }));
 export const STATIC_TABLE_LENGTH = STATIC_TABLE.length; // 61
 
 // ---- RFC 7541 Appendix B: the Huffman code
@@ -199,8 +200,11 @@ const ENTRY_OVERHEAD = 32;
 export const DEFAULT_TABLE_SIZE = 4096;
 
 export class HpackTable {
-  /** Oldest first: HPACK index 62 is the last element. */
-  private readonly entries: { name: string; value: Buffer; size: number }[] = [];
+  /**
+   * Oldest first: HPACK index 62 is the last element. Values are kept as the latin1 strings a header list is made of,
+   * so a field sent by index (most of a gRPC client's fields, request after request) costs no conversion.
+   */
+  private readonly entries: { name: string; value: string; size: number }[] = [];
   private size = 0;
   private maxSize: number;
 
@@ -210,19 +214,20 @@ export class HpackTable {
   }
 
   /** The name and value at an HPACK index (§2.3.3): 1..61 static, 62.. dynamic, newest first. */
-  get(index: number): { name: string; value: Buffer } {
-    if (index >= 1 && index <= STATIC_TABLE_LENGTH) return { name: STATIC_TABLE[index - 1]![0], value: STATIC_VALUES[index - 1]! };
+  get(index: number): { readonly name: string; readonly value: string } {
+    if (index >= 1 && index <= STATIC_TABLE_LENGTH) return STATIC_ENTRIES[index - 1]!;
     const e = index > STATIC_TABLE_LENGTH ? this.entries[this.entries.length - 1 - (index - STATIC_TABLE_LENGTH - 1)] : undefined;
     if (!e) throw new HpackError(`index ${index} out of range`);
     return e;
   }
 
   /** §4.4: evict until the new entry fits; one larger than the whole table empties it and is not added. */
-  add(name: string, value: Buffer): void {
-    const size = ENTRY_OVERHEAD + Buffer.byteLength(name, "latin1") + value.length;
+  add(name: string, value: string): void {
+    // latin1 strings: one character per byte, so their lengths are §4.1's octet counts
+    const size = ENTRY_OVERHEAD + name.length + value.length;
     this.evictTo(this.maxSize - size);
     if (size > this.maxSize) return;
-    this.entries.push({ name, value: Buffer.from(value), size });
+    this.entries.push({ name, value, size });
     this.size += size;
   }
 
@@ -235,7 +240,7 @@ export class HpackTable {
 
   /** For tests: the entries, newest first, as [name, value] strings. */
   dump(): [string, string][] {
-    return this.entries.map((e) => [e.name, e.value.toString("latin1")] as [string, string]).reverse();
+    return this.entries.map((e) => [e.name, e.value] as [string, string]).reverse();
   }
 
   get octets(): number {
@@ -255,7 +260,7 @@ export class HpackTable {
  * Calls visit for every field of the block in order, keeping table as the decoder must (§6). A block that does not
  * decode throws HpackError; the connection must then end (COMPRESSION_ERROR), as its table can't be trusted.
  */
-function walk(block: Buffer, table: HpackTable, visit: (name: string, value: Buffer) => void): void {
+function walk(block: Buffer, table: HpackTable, visit: (name: string, value: string) => void): void {
   let off = 0;
   let fields = 0;
   while (off < block.length) {
@@ -287,8 +292,9 @@ function walk(block: Buffer, table: HpackTable, visit: (name: string, value: Buf
       } else name = table.get(nameIndex).name;
       const v = decodeString(block, off);
       off = v.next;
-      visit(name, v.value);
-      if (indexing) table.add(name, v.value);
+      const value = v.value.toString("latin1");
+      visit(name, value);
+      if (indexing) table.add(name, value);
       fields++;
     }
   }
@@ -302,14 +308,14 @@ export function decodeHeaderBlock(block: Buffer, table: HpackTable): [string, st
 /**
  * decodeHeaderBlock with a bound: undefined when the list is larger than maxListBytes (§4.1 sizes: name + value + 32
  * per field). The block is walked to its end either way, so the table stays in step with the client's, but nothing
- * more is copied once the limit is passed.
+ * more is added to the list once the limit is passed (what a block's literals hold is bounded by the block's size).
  */
 export function decodeHeaderList(block: Buffer, table: HpackTable, maxListBytes: number): [string, string][] | undefined {
   const out: [string, string][] = [];
   let size = 0;
   walk(block, table, (name, value) => {
     size += name.length + value.length + ENTRY_OVERHEAD;
-    if (size <= maxListBytes) out.push([name, value.toString("latin1")]);
+    if (size <= maxListBytes) out.push([name, value]);
   });
   return size <= maxListBytes ? out : undefined;
 }
