@@ -62,6 +62,7 @@ export const NO_LEASES: LeaseHooks = {
     throw ErrLeaseNotFound;
   },
   detach: () => undefined,
+  leaseOf: () => 0n,
 };
 
 const NO_RANGE_END = Buffer.alloc(0);

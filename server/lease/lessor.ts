@@ -175,6 +175,7 @@ export class Lessor {
     exists: (id) => this.leaseMap.has(id),
     attach: (id, key) => this.attach(id, key),
     detach: (id, key) => this.detach(id, key),
+    leaseOf: (key) => this.leaseOf(key),
   };
 
   /** `bucket` undefined: nothing is persisted (tests). */

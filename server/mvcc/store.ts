@@ -38,12 +38,17 @@ export interface LeaseHooks {
   exists(id: bigint): boolean;
   attach(id: bigint, key: Buffer): void;
   detach(id: bigint, key: Buffer): void;
+  /** The lease the key is attached to, 0n for none (etcd's lessor.GetLease: a write detaches the key from it). */
+  leaseOf(key: Buffer): bigint;
 }
+
+/** The lease hooks the store itself calls. */
+export type StoreLeaseHooks = Pick<LeaseHooks, "attach" | "detach" | "leaseOf">;
 
 export interface MvccStoreOptions {
   readonly logger?: MvccLogger;
   /** Attach/detach hooks (only those two are used by the store). Can be set later with setLeaseHooks. */
-  readonly leases?: Pick<LeaseHooks, "attach" | "detach">;
+  readonly leases?: StoreLeaseHooks;
   /** Rows deleted per backend batch during physical compaction (etcd: 1000). */
   readonly compactionBatchLimit?: number;
   /** Keys compacted per step of the in-memory index compaction. */
@@ -66,7 +71,9 @@ export class MvccStore {
   private readonly meta: Bucket;
   private index = new TreeIndex();
   private log: MvccLogger;
-  private leases: Pick<LeaseHooks, "attach" | "detach"> | undefined;
+  private leases: StoreLeaseHooks | undefined;
+  /** How many consumers want a put's event to carry the key's previous value (retainPrevKv). */
+  private prevKvConsumers = 0;
 
   private currentRev = 1;
   private compactMainRev = -1;
@@ -86,6 +93,7 @@ export class MvccStore {
   private readonly txnStore: TxnStore = {
     keyIndex: () => this.index,
     readKv: (main, sub) => this.readKv(main, sub),
+    prevKvWanted: () => this.prevKvConsumers > 0,
     rangeKeys: (key, rangeEnd, opts, curRev, txn) => this.rangeKeys(key, rangeEnd, opts, curRev, txn),
   };
   /** What the physical compaction works on. */
@@ -152,7 +160,7 @@ export class MvccStore {
     return this.index.size;
   }
 
-  setLeaseHooks(leases: Pick<LeaseHooks, "attach" | "detach"> | undefined, reattach = true): void {
+  setLeaseHooks(leases: StoreLeaseHooks | undefined, reattach = true): void {
     this.leases = leases;
     if (leases && reattach) {
       this.index.visitAt("", undefined, this.currentRev, (_ki, r) => {
@@ -288,7 +296,7 @@ export class MvccStore {
     const leases = this.leases;
     if (leases) {
       for (const ev of events) {
-        const prevLease = ev.prevKv?.lease ?? 0n;
+        const prevLease = leases.leaseOf(ev.kv.key);
         if (prevLease !== 0n) leases.detach(prevLease, ev.kv.key);
         if (ev.type === EventType.Put && ev.kv.lease !== 0n) leases.attach(ev.kv.lease, ev.kv.key);
       }
@@ -300,6 +308,21 @@ export class MvccStore {
         this.log.error("mvcc: commit listener threw", { error: (e as Error).message });
       }
     }
+  }
+
+  /**
+   * Asks that a put's event carry the key's previous value (`prevKv`) until the returned release is called. A put
+   * reads that value only while someone wants it (a watcher created with prev_kv), as etcd's does not read it at
+   * all: the lease a write detaches comes from the lessor, and `history({ prevKv })` reads what an event lacks.
+   */
+  retainPrevKv(): () => void {
+    this.prevKvConsumers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.prevKvConsumers--;
+    };
   }
 
   /** Subscribe to committed write transactions (events in sub-revision order). */
@@ -399,7 +422,11 @@ export class MvccStore {
       if (limit > 0 && out.length >= limit) return out;
       const evs = this.pending.get(main);
       if (!evs) continue;
-      for (const ev of evs) out.push(opts.prevKv ? ev : ev.prevKv ? { type: ev.type, kv: ev.kv } : ev);
+      for (const ev of evs) {
+        if (!opts.prevKv) out.push(ev.prevKv ? { type: ev.type, kv: ev.kv } : ev);
+        // a put committed while nobody wanted previous values carries none: read it as for committed rows
+        else out.push(ev.prevKv || ev.type !== EventType.Put ? ev : this.withPrev(ev, main, true));
+      }
     }
     return out;
   }

@@ -30,7 +30,7 @@ export interface WriteTxn {
   readonly beginRevision: number;
   /** Reads see the transaction's own earlier writes (etcd's storeTxnWrite.Range). */
   range(key: Buffer, rangeEnd: Buffer, opts?: RangeOptions): RangeResult;
-  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue };
+  put(key: Buffer, value: Buffer, lease: bigint): void;
   deleteRange(key: Buffer, rangeEnd: Buffer): { deleted: KeyValue[] };
   /** Number of writes so far (etcd's len(txn.Changes())). */
   changes(): number;
@@ -50,6 +50,8 @@ export interface TxnStore {
   keyIndex(): TreeIndex;
   /** The KeyValue at (main, sub) of a committed or pending revision. */
   readKv(main: number, sub: number): KeyValue;
+  /** Whether a put's event must carry the key's previous value (MvccStore.retainPrevKv). */
+  prevKvWanted(): boolean;
   /** A range read as of `curRev` that sees `txn`'s own writes. */
   rangeKeys(key: Buffer, rangeEnd: Buffer, opts: RangeOptions, curRev: number, txn: StoreWriteTxn): RangeResult;
 }
@@ -83,7 +85,8 @@ export class StoreWriteTxn implements WriteTxn {
     return this.store.rangeKeys(key, rangeEnd, opts, this.readRevision(), this);
   }
 
-  put(key: Buffer, value: Buffer, lease: bigint): { prev?: KeyValue } {
+  /** The event carries the previous value only while the store's consumers want it (TxnStore.prevKvWanted). */
+  put(key: Buffer, value: Buffer, lease: bigint): void {
     this.check();
     const index = this.store.keyIndex();
     const main = this.beginRevision + 1;
@@ -102,13 +105,12 @@ export class StoreWriteTxn implements WriteTxn {
       if (r !== undefined) {
         createRevision = r.createdMain;
         version = r.version + 1;
-        prev = this.readKv(r.main, r.sub);
+        if (this.store.prevKvWanted()) prev = this.readKv(r.main, r.sub);
       }
     }
     const kv: KeyValue = { key, createRevision, modRevision: main, version, value, lease };
     ki.put(main, sub);
     this.changeList.push({ ki, createdKi, event: prev ? { type: EventType.Put, kv, prevKv: prev } : { type: EventType.Put, kv } });
-    return prev ? { prev } : {};
   }
 
   deleteRange(key: Buffer, rangeEnd: Buffer): { deleted: KeyValue[] } {

@@ -156,6 +156,8 @@ export class WatchableStore {
 
   /** @internal */
   addWatcher(w: Watcher): void {
+    // a put's event carries the key's previous value only while a watcher wants it
+    if (w.prevKv) w.releasePrevKv = this.store.retainPrevKv();
     const cur = this.store.currentRevision();
     if (w.minRev > cur || w.minRev === 0) {
       w.minRev = Math.max(w.minRev, cur + 1);
@@ -169,6 +171,8 @@ export class WatchableStore {
   /** @internal */
   removeWatcher(w: Watcher): void {
     w.group?.delete(w);
+    w.releasePrevKv?.();
+    w.releasePrevKv = undefined;
   }
 
   /** @internal a synced watcher gets an empty response at the current revision (etcd's progress). */

@@ -7,6 +7,8 @@ export class Watcher {
   /** The WatcherGroup (synced or unsynced) that holds it, compared by identity. */
   group: { delete(w: Watcher): boolean } | undefined;
   compacted = false;
+  /** Releases the store's previous values this watcher (prev_kv) holds wanted (MvccStore.retainPrevKv). */
+  releasePrevKv: (() => void) | undefined;
   constructor(
     readonly id: number,
     /** Its stream (watchable-store.ts's WatchStream): where its responses go. */

@@ -253,6 +253,7 @@ describe("events", () => {
     const t = fresh();
     const seen: Array<[number, Event[]]> = [];
     const off = t.store.onCommit((evs, rev) => seen.push([rev, evs]));
+    const release = t.store.retainPrevKv(); // as a watcher created with prev_kv holds it
     put(t, 1, ["a", "1"]);
     t.store.write(2, (txn) => {
       txn.put(B("a"), B("2"), 0n);
@@ -260,8 +261,13 @@ describe("events", () => {
       txn.deleteRange(B("a"), FROM_KEY);
     });
     t.store.write(3, () => undefined); // no event for an empty transaction
+    release();
+    release(); // a second release changes nothing
+    put(t, 4, ["c", "4"]);
+    put(t, 5, ["c", "5"]); // nobody wants previous values: an overwrite reads none; a delete still carries it
+    t.store.write(6, (txn) => txn.deleteRange(B("c"), NONE));
     off();
-    put(t, 4, ["c", "x"]);
+    put(t, 7, ["d", "x"]);
     const plain = seen.map(([rev, evs]) => [rev, evs.map((e) => [EventType[e.type], kvPlain(e.kv), e.prevKv ? kvPlain(e.prevKv) : null])]);
     assert.deepEqual(plain, [
       [2, [["Put", { key: "a", value: "1", create: 2, mod: 2, ver: 1, lease: 0n }, null]]],
@@ -274,7 +280,30 @@ describe("events", () => {
           ["Delete", { key: "b", value: "", create: 0, mod: 3, ver: 0, lease: 0n }, { key: "b", value: "3", create: 3, mod: 3, ver: 1, lease: 0n }],
         ],
       ],
+      [4, [["Put", { key: "c", value: "4", create: 4, mod: 4, ver: 1, lease: 0n }, null]]],
+      [5, [["Put", { key: "c", value: "5", create: 4, mod: 5, ver: 2, lease: 0n }, null]]],
+      [6, [["Delete", { key: "c", value: "", create: 0, mod: 6, ver: 0, lease: 0n }, { key: "c", value: "5", create: 4, mod: 5, ver: 2, lease: 0n }]]],
     ]);
+  });
+
+  it("an overwrite carries the previous value only while someone holds retainPrevKv", () => {
+    const t = fresh();
+    const prevOf = (key: string, value: string, ci: number) => {
+      let got: Event | undefined;
+      const off = t.store.onCommit((evs) => (got = evs[0]));
+      put(t, ci, [key, value]);
+      off();
+      return got?.prevKv ? S(got.prevKv.value) : null;
+    };
+    assert.equal(prevOf("k", "1", 1), null);
+    assert.equal(prevOf("k", "2", 2), null, "nobody wants it");
+    const a = t.store.retainPrevKv();
+    const b = t.store.retainPrevKv();
+    assert.equal(prevOf("k", "3", 3), "2");
+    a();
+    assert.equal(prevOf("k", "4", 4), "3", "one holder left");
+    b();
+    assert.equal(prevOf("k", "5", 5), null);
   });
 
   it("history() replays events from lmdb and from not-yet-committed revisions alike", async () => {
@@ -284,6 +313,7 @@ describe("events", () => {
     del(t, 3, "a"); // 4
     await t.backend.committed();
     put(t, 4, ["b", "1"]); // 5, still pending
+    put(t, 5, ["b", "2"]); // 6, still pending; its event carries no previous value (nobody held retainPrevKv)
     const evs = t.store.history(2, 10, { prevKv: true });
     assert.deepEqual(
       evs.map((e) => [EventType[e.type], S(e.kv.key), e.kv.modRevision, e.prevKv ? S(e.prevKv.value) : null]),
@@ -292,6 +322,7 @@ describe("events", () => {
         ["Put", "a", 3, "1"],
         ["Delete", "a", 4, "2"],
         ["Put", "b", 5, null],
+        ["Put", "b", 6, "1"],
       ],
     );
     assert.equal(t.store.history(3, 4).length, 2);
@@ -302,9 +333,18 @@ describe("events", () => {
 describe("leases", () => {
   it("attach/detach hooks follow puts and deletes, and are replayed at open", async () => {
     const calls: string[] = [];
+    // a lessor's key -> lease map, as the lessor keeps it (the store asks it which lease a write detaches from)
+    const attached = new Map<string, bigint>();
     const leases = {
-      attach: (id: bigint, key: Buffer) => calls.push(`+${id}:${S(key)}`),
-      detach: (id: bigint, key: Buffer) => calls.push(`-${id}:${S(key)}`),
+      attach: (id: bigint, key: Buffer) => {
+        attached.set(S(key), id);
+        calls.push(`+${id}:${S(key)}`);
+      },
+      detach: (id: bigint, key: Buffer) => {
+        if (attached.get(S(key)) === id) attached.delete(S(key));
+        calls.push(`-${id}:${S(key)}`);
+      },
+      leaseOf: (key: Buffer) => attached.get(S(key)) ?? 0n,
     };
     const t = openTempStore({ leases });
     stores.push(t);
@@ -317,6 +357,7 @@ describe("leases", () => {
     t.store.write(7, (txn) => txn.put(B("d"), B("1"), 8n));
     assert.deepEqual(calls, ["+5:a", "-5:a", "+6:a", "+6:b", "-6:b", "+7:c", "-7:c", "+8:d"]);
     calls.length = 0;
+    attached.clear(); // a reopened lessor forgets its keys; the store attaches them again
     await t.reopen({ leases });
     assert.deepEqual(calls.sort(), ["+6:a", "+8:d"]);
     assert.equal(t.store.range(B("a"), NONE).kvs[0]!.lease, 6n);

@@ -125,6 +125,35 @@ describe("watch IDs and ranges", () => {
   });
 });
 
+describe("previous values (prev_kv)", () => {
+  it("a watcher created with prev_kv gets an overwrite's previous value; the store reads previous values only while one exists", () => {
+    const { t, ws } = fresh();
+    put(t, ["k", "1"]); // 2
+    let prevSeen: string | undefined;
+    const off = t.store.onCommit((evs) => (prevSeen = evs[0]!.prevKv ? S(evs[0]!.prevKv.value) : undefined));
+    put(t, ["k", "2"]); // 3
+    assert.equal(prevSeen, undefined, "no watcher wants previous values: the put reads none");
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    const plain = s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    const withPrev = s.watch(0, { key: B("k"), end: undefined, startRev: 0, prevKv: true });
+    put(t, ["k", "3"]); // 4
+    assert.equal(prevSeen, "2");
+    assert.deepEqual(sink.summary(), [`${plain}@4: PUT k=3`, `${withPrev}@4: PUT k=3(prev 2)`]);
+    s.cancel(withPrev);
+    put(t, ["k", "4"]); // 5
+    assert.equal(prevSeen, undefined, "the prev_kv watcher is gone");
+    // one created now from a past revision reads the previous values the puts did not carry
+    const late = s.watch(0, { key: B("k"), end: undefined, startRev: 5, prevKv: true });
+    ws.syncWatchers();
+    assert.equal(sink.summary().at(-1), `${late}@5: PUT k=4(prev 3)`);
+    s.close();
+    put(t, ["k", "5"]); // 6
+    assert.equal(prevSeen, undefined, "a closed stream's watchers hold nothing");
+    off();
+  });
+});
+
 describe("unsynced watchers", () => {
   it("catch up from history (header revision = the current one), then continue synced", () => {
     const { t, ws } = fresh();
