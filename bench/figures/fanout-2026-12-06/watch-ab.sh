@@ -2,13 +2,14 @@
 # Put -> watch event (etcdprobe watch-latency) of several servers in turn, fresh clusters each run:
 #   watch-ab.sh ROUNDS OUT.jsonl "MEMBERS..." LABEL=COMMAND ...   ("etcd=etcd" for etcd)
 # env: W watchers (1000), C connections (10), RATE puts/s (20), T puts (200), WARM (e.g. 10s: closed-loop puts
-# at 100 clients first, unrecorded).
+# at 100 clients first, unrecorded), ROUND (the first round's number, 1), SUMMARY=0 (no medians at the end).
 set -u
 [ "${1:-}" = "--help" ] || [ $# -lt 4 ] && { sed -n 2,5p "$0"; exit 0; }
 P=${PROBE_DIR:-/work/shared/tools/etcdprobe}; R=$1; OUT=$2; NS=$3; shift 3
 W=${W:-1000}; C=${C:-10}; RATE=${RATE:-20}; T=${T:-200}
 D=$(mktemp -d /tmp/watch-ab.XXXXXX); trap '"$P/cluster.sh" down "$D/c" >/dev/null 2>&1; rm -rf "$D"' EXIT
-for ((r = 1; r <= R; r++)); do
+R0=${ROUND:-1}
+for ((r = R0; r < R0 + R; r++)); do
   for N in $NS; do
     for b in "$@"; do
       L=${b%%=*}; CMD=${b#*=}
@@ -22,6 +23,7 @@ print(json.dumps({'server': '$L', 'round': $r, 'members': $N, 'watchers': $W, 'e
     done
   done
 done
+[ "${SUMMARY:-1}" = 0 ] && exit 0
 python3 - "$OUT" <<'PY'
 import json, statistics, sys
 from collections import defaultdict
