@@ -20,8 +20,10 @@ import { rebuildIndex } from "./rebuild-index.js";
 import { committedEvents, copyOut } from "./history.js";
 import { ConsistentIndex } from "./consistent-index.js";
 import { StoreWriteTxn, type RangeOptions, type RangeResult, type TxnStore, type WriteTxn } from "./write-txn.js";
+import type { StoreLeaseHooks } from "./lease-hooks.js";
 
 export type { RangeOptions, RangeResult, WriteTxn } from "./write-txn.js";
+export type { LeaseHooks, StoreLeaseHooks } from "./lease-hooks.js";
 
 export interface MvccLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -30,24 +32,9 @@ export interface MvccLogger {
 }
 const noopLogger: MvccLogger = { info() {}, warn() {}, error() {} };
 
-/**
- * What the KV layer needs from leases (the lease module implements it). `attach`/`detach` are
- * called by the store when a committed write gives a key a lease or takes it away, in order.
- */
-export interface LeaseHooks {
-  exists(id: bigint): boolean;
-  attach(id: bigint, key: Buffer): void;
-  detach(id: bigint, key: Buffer): void;
-  /** The lease the key is attached to, 0n for none (etcd's lessor.GetLease: a write detaches the key from it). */
-  leaseOf(key: Buffer): bigint;
-}
-
-/** The lease hooks the store itself calls. */
-export type StoreLeaseHooks = Pick<LeaseHooks, "attach" | "detach" | "leaseOf">;
-
 export interface MvccStoreOptions {
   readonly logger?: MvccLogger;
-  /** Attach/detach hooks (only those two are used by the store). Can be set later with setLeaseHooks. */
+  /** The lease hooks the store calls (attach, detach, leaseOf). Can be set later with setLeaseHooks. */
   readonly leases?: StoreLeaseHooks;
   /** Rows deleted per backend batch during physical compaction (etcd: 1000). */
   readonly compactionBatchLimit?: number;
@@ -56,8 +43,6 @@ export interface MvccStoreOptions {
 }
 
 export type CommitListener = (events: Event[], rev: number) => void;
-
-
 
 class StoreClosedError extends Error {
   override readonly name = "StoreClosedError";
@@ -311,17 +296,15 @@ export class MvccStore {
   }
 
   /**
-   * Asks that a put's event carry the key's previous value (`prevKv`) until the returned release is called. A put
-   * reads that value only while someone wants it (a watcher created with prev_kv), as etcd's does not read it at
-   * all: the lease a write detaches comes from the lessor, and `history({ prevKv })` reads what an event lacks.
+   * Puts' events carry the key's previous value (`prevKv`) until the returned release is called (etcd's put reads
+   * none: the lease a write detaches is the lessor's, and `history({ prevKv })` reads what an event lacks).
    */
   retainPrevKv(): () => void {
     this.prevKvConsumers++;
-    let released = false;
+    let held = true;
     return () => {
-      if (released) return;
-      released = true;
-      this.prevKvConsumers--;
+      if (held) this.prevKvConsumers--;
+      held = false;
     };
   }
 
