@@ -157,6 +157,8 @@ export class FrameWriter {
     // TCP or TLS socket took the write at once (its writableLength counts a write until it is done with the bytes;
     // another Duplex, a test's pair, may hand the bytes on as they are). Otherwise it is the socket's now.
     if (whole && b.buffer === this.chunk?.buffer && (this.socket.writableLength > 0 || !this.nativeSocket)) this.chunk = undefined;
+    // one that grew past CHUNK_MAX for one large message (a client may allow frames of up to 16 MiB) is not kept
+    if (this.chunk !== undefined && this.chunk.length > CHUNK_MAX) this.chunk = undefined;
     this.sealed = this.used = 0;
     if (!this.readPaused && this.socket.writableLength > SOCKET_HIGH_WATER) {
       this.readPaused = true;
