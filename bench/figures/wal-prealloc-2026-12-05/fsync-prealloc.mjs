@@ -17,11 +17,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 
-const HELP = `usage: node fsync-prealloc.mjs [--dir DIR] [--rounds 3] [--syncs 2000] [--record 320] [--prealloc-mb 8] [--fill-mb 64] [--modes grow,zeroed,sparse,fallocate,zeroed+bg] [--json]
+const HELP = `usage: node fsync-prealloc.mjs [--dir DIR] [--rounds 3] [--syncs 2000] [--record 320] [--prealloc-mb 8] [--fill-mb 64] [--modes grow,zeroed,sparse,fallocate,zeroed+bg] [--gap-ms 0] [--json]
+  --gap-ms: a pause between syncs (0: back to back; 5: like a member's WAL at ~100-200 puts/s).
   DIR must be on the file system under test (default: a new directory in ${tmpdir()}); it is removed at the end.`;
 
 function parseArgs(argv) {
-  const o = { dir: "", rounds: 3, syncs: 2000, record: 320, preallocMb: 8, fillMb: 64, modes: "grow,zeroed,sparse,fallocate,zeroed+bg", json: false };
+  const o = { dir: "", rounds: 3, syncs: 2000, record: 320, preallocMb: 8, fillMb: 64, modes: "grow,zeroed,sparse,fallocate,zeroed+bg", gapMs: 0, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => {
@@ -38,6 +39,7 @@ function parseArgs(argv) {
     else if (a === "--prealloc-mb") o.preallocMb = Number(v());
     else if (a === "--fill-mb") o.fillMb = Number(v());
     else if (a === "--modes") o.modes = v();
+    else if (a === "--gap-ms") o.gapMs = Number(v());
     else if (a === "--json") o.json = true;
     else {
       console.error(`unknown argument ${a}\n${HELP}`);
@@ -47,6 +49,7 @@ function parseArgs(argv) {
   for (const k of ["rounds", "syncs", "record", "preallocMb", "fillMb"]) {
     if (!(Number.isInteger(o[k]) && o[k] > 0 && o[k] <= 1e6)) throw new Error(`--${k} must be a positive integer`);
   }
+  if (!(Number.isInteger(o.gapMs) && o.gapMs >= 0 && o.gapMs <= 1000)) throw new Error("--gap-ms must be an integer from 0 to 1000");
   if (o.syncs * o.record > o.preallocMb * 1048576) throw new Error("--syncs x --record exceeds --prealloc-mb");
   return o;
 }
@@ -128,8 +131,9 @@ async function runMode(mode, round) {
     writeSync(fd, buf, 0, buf.length, i * opts.record);
     fdatasyncSync(fd);
     lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+    if (opts.gapMs > 0) await new Promise((r) => setTimeout(r, opts.gapMs));
     // Let the worker's completion message through now and then (it does not need the loop to run).
-    if (fill && i % 200 === 199) await new Promise((r) => setImmediate(r));
+    else if (fill && i % 200 === 199) await new Promise((r) => setImmediate(r));
   }
   const dev1 = devStat();
   if (fill) await fill;
@@ -144,7 +148,7 @@ const modes = opts.modes.split(",").filter(Boolean);
 for (const m of modes) if (!PREP[m]) throw new Error(`unknown mode ${m}`);
 const pooled = Object.fromEntries(modes.map((m) => [m, []]));
 const rows = [];
-console.log(`dir ${dir}; ${opts.rounds} rounds x ${modes.length} modes x ${opts.syncs} syncs of ${opts.record} B; preallocated ${opts.preallocMb} MiB; background fill ${opts.fillMb} MiB`);
+console.log(`dir ${dir}; ${opts.rounds} rounds x ${modes.length} modes x ${opts.syncs} syncs of ${opts.record} B${opts.gapMs ? ` ${opts.gapMs} ms apart` : ""}; preallocated ${opts.preallocMb} MiB; background fill ${opts.fillMb} MiB`);
 console.log("round mode        load1 before/after   n     p50 µs  p90 µs  p99 µs  max µs  mean µs");
 try {
   for (let r = 0; r < opts.rounds; r++) {
