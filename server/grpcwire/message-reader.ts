@@ -7,10 +7,15 @@ export const PREFIX_BYTES = 5;
 /** A message framed for the wire: the prefix, then the bytes (never compressed: the server sends identity). */
 export function frameMessage(payload: Buffer): Buffer {
   const out = Buffer.allocUnsafe(PREFIX_BYTES + payload.length);
-  out[0] = 0;
-  out.writeUInt32BE(payload.length, 1);
+  writePrefix(out, 0, payload.length);
   payload.copy(out, PREFIX_BYTES);
   return out;
+}
+
+/** The prefix of an uncompressed message of `length` bytes, written at `at`. */
+export function writePrefix(buf: Buffer, at: number, length: number): void {
+  buf[at] = 0;
+  buf.writeUInt32BE(length, at + 1);
 }
 
 /** What a request's grpc-encoding allows: identity, or gzip (the compressor grpc-go registers). */

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http2";
 import type { H2Connection } from "./h2/connection.js";
 import { encodeFields } from "./h2/hpack.js";
 import type { H2Stream, Payload } from "./h2/stream.js";
-import { PREFIX_BYTES, frameMessage } from "./message-reader.js";
+import { PREFIX_BYTES, frameMessage, writePrefix } from "./message-reader.js";
 import type { EncodedMessage, MethodSpec } from "./method.js";
 import { Code, STATUS_OK, statusFields, type GrpcStatus } from "./status.js";
 
@@ -29,12 +29,7 @@ class FramedMessage implements Payload {
   }
 
   writeTo(buf: Buffer, at: number): void {
-    const n = this.message.length;
-    buf[at] = 0; // not compressed
-    buf[at + 1] = n >>> 24;
-    buf[at + 2] = n >>> 16;
-    buf[at + 3] = n >>> 8;
-    buf[at + 4] = n;
+    writePrefix(buf, at, this.message.length);
     this.message.writeTo(buf, at + PREFIX_BYTES);
   }
 }
