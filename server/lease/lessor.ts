@@ -278,6 +278,8 @@ export class Lessor {
 
   /** The lease a key is attached to (0n: none). */
   leaseOf(key: Buffer): bigint {
+    // asked for every key a write commits: with nothing attached, no key string is made
+    if (this.itemMap.size === 0) return 0n;
     return this.itemMap.get(key.toString("latin1")) ?? 0n;
   }
 
