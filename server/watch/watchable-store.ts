@@ -2,8 +2,10 @@
  * The watchable store (etcd 3.4's mvcc/watchable_store.go semantics, see README.md beside this file).
  *
  * Watchers live in one of two groups:
- * - synced: caught up with the store; `notify` hands them each committed revision as it commits
- *   (called synchronously from MvccStore.onCommit, so nothing can interleave).
+ * - synced: caught up with the store; `notify` hands them each committed revision, in order, in a
+ *   `process.nextTick` after the commit: the answers of the apply that committed it leave first, as
+ *   etcd's put answers while its watch streams' goroutines send. A watcher added in between is
+ *   synced from the store's current revision on (`minRev`), so it neither misses nor repeats one.
  * - unsynced: behind (a past start revision, a stream that was backed up, a snapshot restore);
  *   a timer catches them up from MvccStore.history() in bounded batches of whole revisions and
  *   moves them to synced once they reach the current revision.
@@ -113,8 +115,28 @@ export class WatchableStore {
     this.maxEventsPerSync = opts.maxEventsPerSync ?? 1000;
     this.clock = opts.clock ?? SYSTEM_CLOCK;
     this.notifiedRev = store.currentRevision();
-    this.unsubscribe = store.onCommit((events, rev) => this.notify(events, rev));
+    this.unsubscribe = store.onCommit((events, rev) => this.queueNotify(events, rev));
   }
+
+  /** Revisions committed but not yet handed to the synced watchers: events, revision, events, ... */
+  private pending: Array<Event[] | number> = [];
+
+  private queueNotify(events: Event[], rev: number): void {
+    this.pending.push(events, rev);
+    if (this.pending.length === 2) process.nextTick(this.deliverQueued);
+  }
+
+  /**
+   * Hands every queued revision to the synced watchers now: the tick after a commit, or anything whose output
+   * must follow them (a progress response, a snapshot restore). Tests call it to deliver at a chosen point.
+   */
+  readonly deliverQueued = (): void => {
+    const queued = this.pending;
+    if (queued.length === 0) return;
+    this.pending = [];
+    if (this.closed) return;
+    for (let i = 0; i < queued.length; i += 2) this.notify(queued[i] as Event[], queued[i + 1] as number);
+  };
 
   newStream(sink: WatchSink): WatchStream {
     if (this.closed) throw new Error("watchable store closed");
@@ -136,6 +158,7 @@ export class WatchableStore {
    * now compacted).
    */
   restored(): void {
+    this.deliverQueued(); // what was committed before the snapshot goes out first
     for (const w of [...this.synced.all]) {
       this.synced.delete(w);
       w.minRev = Math.max(w.minRev, this.notifiedRev + 1);
@@ -177,6 +200,7 @@ export class WatchableStore {
 
   /** @internal a synced watcher gets an empty response at the current revision (etcd's progress). */
   progress(w: Watcher): void {
+    this.deliverQueued(); // the progress revision must not overtake a queued revision's events
     if (w.group !== this.synced || !w.stream.sink.writable()) return;
     w.stream.sink.send({ watchId: w.id, events: [], revision: this.store.currentRevision(), compactRevision: 0 });
   }
@@ -426,8 +450,12 @@ export class WatchStream {
     if (w) this.ws.progress(w);
   }
 
-  /** No watcher of the stream has history left to catch up. */
+  /**
+   * No watcher of the stream has history left to catch up. Queued revisions are delivered first, so a progress
+   * response written after this cannot overtake their events.
+   */
   allSynced(): boolean {
+    this.ws.deliverQueued();
     for (const w of this.watchers.values()) if (this.ws.isUnsynced(w)) return false;
     return true;
   }

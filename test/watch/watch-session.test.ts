@@ -31,10 +31,13 @@ function setup(opts: { maxRequestBytes?: number; progressNotifyMs?: number; cloc
     () => t.destroy(),
   );
   let ci = 0;
-  const put = (...kvs: Array<[string, string | Buffer]>) =>
+  // delivered at once, as the tick after the commit would (the session's output is checked right after)
+  const put = (...kvs: Array<[string, string | Buffer]>) => {
     t.store.write(++ci, (txn) => {
       for (const [k, v] of kvs) txn.put(B(k), typeof v === "string" ? B(v) : v, 0n);
     });
+    ws.deliverQueued();
+  };
   return { t, session, got, put };
 }
 
@@ -119,6 +122,18 @@ describe("WatchSession", () => {
     session.handle({ progress_request: {} });
     assert.deepEqual(got.map(brief).at(-1), { id: -1, rev: 3, events: 0 });
     assert.equal(got.length, 4);
+  });
+
+  it("a progress request after a commit whose events are not delivered yet answers after them", () => {
+    const { t, session, got } = setup();
+    session.handle({ create_request: { key: B("k"), range_end: Buffer.alloc(0), start_revision: 0, progress_notify: false, filters: [], prev_kv: false, watch_id: 0, fragment: false } });
+    t.store.write(1, (txn) => txn.put(B("k"), B("1"), 0n)); // 2: queued until the tick after the commit
+    session.handle({ progress_request: {} });
+    assert.deepEqual(got.map(brief), [
+      { id: 0, rev: 1, created: true, events: 0 },
+      { id: 0, rev: 2, events: 1 },
+      { id: -1, rev: 2, events: 0 },
+    ]);
   });
 
   it("a progress request waiting for a watcher is answered when that watcher is canceled", () => {

@@ -42,11 +42,18 @@ class TestSink implements WatchSink {
 }
 
 let ci = 0;
+/** Delivers what the writes queued for the synced watchers, as the tick after a commit does (tests check at once). */
+const delivered = <T>(r: T): T => {
+  for (const w of watchables) w.deliverQueued();
+  return r;
+};
 const put = (t: TempStore, ...kvs: Array<[string, string]>) =>
-  t.store.write(++ci, (txn) => {
-    for (const [k, v] of kvs) txn.put(B(k), B(v), 0n);
-  });
-const del = (t: TempStore, key: string, end: Buffer = NONE) => t.store.write(++ci, (txn) => txn.deleteRange(B(key), end));
+  delivered(
+    t.store.write(++ci, (txn) => {
+      for (const [k, v] of kvs) txn.put(B(k), B(v), 0n);
+    }),
+  );
+const del = (t: TempStore, key: string, end: Buffer = NONE) => delivered(t.store.write(++ci, (txn) => txn.deleteRange(B(key), end)));
 
 describe("synced watchers", () => {
   it("get each committed revision as it commits: one response per revision with all its matching events", () => {
@@ -284,6 +291,57 @@ describe("unsynced watchers", () => {
     }
   });
 
+  it("exactly once, in order, with delivery after the commit: watchers added and caught up between a commit and its delivery", () => {
+    let seed = 7; // mulberry32
+    const rnd = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) % n;
+    };
+    const { t, ws } = fresh({ maxEventsPerSync: 4, maxWatchersPerSync: 3 });
+    const keys = ["a", "b", "c", "d", "e"];
+    const history: Array<{ rev: number; key: string }> = [];
+    // queued for the synced watchers, not delivered: the tick after the commit has not run yet
+    const write = () => {
+      const key = keys[rnd(keys.length)]!;
+      t.store.write(++ci, (txn) => txn.put(B(key), B("v"), 0n));
+      history.push({ rev: t.store.currentRevision(), key });
+    };
+    const sinks: Array<{ sink: TestSink; from: number; key: string }> = [];
+    const addWatcher = () => {
+      const sink = new TestSink();
+      const key = keys[rnd(keys.length)]!;
+      const cur = t.store.currentRevision();
+      const from = rnd(2) === 0 ? 0 : Math.max(1, cur - rnd(4)); // now, or a revision that may still be queued
+      ws.newStream(sink).watch(0, { key: B(key), end: undefined, startRev: from });
+      sinks.push({ sink, from: from === 0 ? cur + 1 : from, key });
+    };
+    for (let i = 0; i < 5; i++) write();
+    ws.deliverQueued();
+    for (let step = 0; step < 400; step++) {
+      const r = rnd(10);
+      if (r < 4) write();
+      else if (r < 6) addWatcher();
+      else if (r < 8) ws.deliverQueued();
+      else if (r < 9) ws.syncWatchers();
+      else if (sinks.length > 0) {
+        const s = sinks[rnd(sinks.length)]!.sink;
+        s.open = !s.open;
+      }
+    }
+    for (const s of sinks) s.sink.open = true;
+    ws.deliverQueued();
+    for (let i = 0; i < 1000 && ws.syncWatchers() > 0; i++);
+    assert.equal(ws.counts().unsynced, 0);
+    assert.ok(sinks.length > 20);
+    for (const { sink, from, key } of sinks) {
+      const want = history.filter((h) => h.rev >= from && h.key === key).map((h) => h.rev);
+      const got = sink.got.flatMap((resp) => resp.events.map((e) => e.kv.modRevision));
+      assert.deepEqual(got, want, `watcher of ${key} from ${from}`);
+    }
+  });
+
   it("after a snapshot restore, synced watchers catch up on the new state from where they were", async () => {
     const src = fresh();
     for (let i = 0; i < 4; i++) put(src.t, ["k", String(i)]); // 2..5
@@ -349,5 +407,55 @@ describe("timer-driven catch-up (on the store's clock)", () => {
     assert.deepEqual(sink.got, [], "the next pass is a sync interval (100 ms) later");
     await clock.advance(1);
     assert.deepEqual(sink.summary(), ["0@2: PUT k=1"]);
+  });
+});
+
+describe("delivery after the commit", () => {
+  it("a revision reaches the synced watchers after the microtasks of the code that committed it (a put's answer goes first)", async () => {
+    const { t, ws } = fresh();
+    const order: string[] = [];
+    const sink = new TestSink();
+    const send = sink.send.bind(sink);
+    sink.send = (r) => {
+      order.push(`event ${r.revision}`);
+      send(r);
+    };
+    ws.newStream(sink).watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    await Promise.resolve(); // the raft loop applies inside a promise continuation
+    t.store.write(++ci, (txn) => txn.put(B("k"), B("1"), 0n));
+    assert.equal(order.length, 0, "not inside the commit");
+    // the answer: a chain of continuations, as the request handler's await and the write to its connection
+    const answered = Promise.resolve()
+      .then(() => Promise.resolve())
+      .then(() => order.push("answer"));
+    await answered;
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ["answer", `event ${t.store.currentRevision()}`]);
+  });
+
+  it("a watcher added, canceled or asked for progress before a queued revision is delivered", () => {
+    const { t, ws } = fresh();
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    const early = s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    const canceled = s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    t.store.write(++ci, (txn) => txn.put(B("k"), B("1"), 0n)); // 2, queued
+    const rev = t.store.currentRevision();
+    const now = s.watch(0, { key: B("k"), end: undefined, startRev: 0 }); // from 3: must not get 2
+    const at = s.watch(0, { key: B("k"), end: undefined, startRev: rev }); // unsynced: 2 from history, once
+    s.cancel(canceled);
+    ws.syncWatchers();
+    assert.deepEqual(sink.summary(), [`${at}@${rev}: PUT k=1`]);
+    s.requestProgress(early); // the queued revision is handed over first, then the progress response
+    assert.deepEqual(sink.summary(), [`${at}@${rev}: PUT k=1`, `${early}@${rev}: PUT k=1`, `${early}@${rev}: `]);
+    ws.deliverQueued(); // nothing left: delivered once
+    assert.equal(sink.got.length, 3);
+    t.store.write(++ci, (txn) => txn.put(B("k"), B("2"), 0n)); // 3
+    ws.deliverQueued();
+    assert.deepEqual(
+      sink.summary().slice(3).sort(),
+      [early, now, at].map((id) => `${id}@${rev + 1}: PUT k=2`).sort(),
+    );
+    assert.ok(s.allSynced());
   });
 });
