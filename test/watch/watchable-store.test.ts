@@ -6,6 +6,7 @@ import { WatchableStore, ErrEmptyWatcherRange, ErrWatcherDuplicateID, type Store
 import { EventType } from "../../server/pb/kv.js";
 import { B, FROM_KEY, NONE, S, openTempStore, type TempStore } from "../mvcc/helpers.js";
 import { ManualClock } from "../support/manual-clock.js";
+import { mulberry32 } from "../support/prng.js";
 
 const stores: TempStore[] = [];
 const watchables: WatchableStore[] = [];
@@ -292,13 +293,8 @@ describe("unsynced watchers", () => {
   });
 
   it("exactly once, in order, with delivery after the commit: watchers added and caught up between a commit and its delivery", () => {
-    let seed = 7; // mulberry32
-    const rnd = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-      return ((x ^ (x >>> 14)) >>> 0) % n;
-    };
+    const next = mulberry32(7);
+    const rnd = (n: number) => Math.floor(next() * n);
     const { t, ws } = fresh({ maxEventsPerSync: 4, maxWatchersPerSync: 3 });
     const keys = ["a", "b", "c", "d", "e"];
     const history: Array<{ rev: number; key: string }> = [];
