@@ -2,10 +2,12 @@
  * The watchable store (etcd 3.4's mvcc/watchable_store.go semantics, see README.md beside this file).
  *
  * Watchers live in one of two groups:
- * - synced: caught up with the store; `notify` hands them each committed revision, in order, in a
- *   `process.nextTick` after the commit: the answers of the apply that committed it leave first, as
- *   etcd's put answers while its watch streams' goroutines send. A watcher added in between is
- *   synced from the store's current revision on (`minRev`), so it neither misses nor repeats one.
+ * - synced: caught up with the store; `notify` hands them each committed revision, in order. While
+ *   few are synced and nothing is queued, inside the commit: a lone watcher's event does not wait for
+ *   the answers. Otherwise in a `process.nextTick` after the commit: the answers of the apply that
+ *   committed it leave first, as etcd's put answers while its watch streams' goroutines send. A
+ *   revision is never handed over before one queued earlier. A watcher added in between is synced
+ *   from the store's current revision on (`minRev`), so it neither misses nor repeats one.
  * - unsynced: behind (a past start revision, a stream that was backed up, a snapshot restore);
  *   a timer catches them up from MvccStore.history() in bounded batches of whole revisions and
  *   moves them to synced once they reach the current revision.
@@ -31,6 +33,11 @@ export interface WatchableStoreOptions {
   readonly maxEventsPerSync?: number;
   /** What runs the catch-up timer (the member's clock, ServerEnvironment.clock). Default: the system clock. */
   readonly clock?: Clock;
+  /**
+   * Above this many synced watchers, a revision is handed to them in the tick after its commit, so the answers of
+   * the apply are not held up by the fan-out; at or below it, inside the commit (default 16; 0: always after).
+   */
+  readonly deferFanOutAbove?: number;
 }
 
 const latin1 = (b: Buffer) => b.toString("latin1");
@@ -104,6 +111,7 @@ export class WatchableStore {
   private readonly syncIntervalMs: number;
   private readonly maxWatchersPerSync: number;
   private readonly maxEventsPerSync: number;
+  private readonly deferFanOutAbove: number;
   private readonly clock: Clock;
 
   constructor(
@@ -114,6 +122,7 @@ export class WatchableStore {
     this.maxWatchersPerSync = opts.maxWatchersPerSync ?? 512;
     this.maxEventsPerSync = opts.maxEventsPerSync ?? 1000;
     this.clock = opts.clock ?? SYSTEM_CLOCK;
+    this.deferFanOutAbove = opts.deferFanOutAbove ?? 16;
     this.notifiedRev = store.currentRevision();
     this.unsubscribe = store.onCommit((events, rev) => this.queueNotify(events, rev));
   }
@@ -122,6 +131,8 @@ export class WatchableStore {
   private pending: Array<Event[] | number> = [];
 
   private queueNotify(events: Event[], rev: number): void {
+    // at once only while nothing is queued: a revision never overtakes an earlier one
+    if (this.pending.length === 0 && this.synced.size <= this.deferFanOutAbove) return this.notify(events, rev);
     this.pending.push(events, rev);
     if (this.pending.length === 2) process.nextTick(this.deliverQueued);
   }

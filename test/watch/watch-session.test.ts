@@ -12,9 +12,9 @@ after(async () => {
   for (const f of cleanup.reverse()) await f();
 });
 
-function setup(opts: { maxRequestBytes?: number; progressNotifyMs?: number; clock?: ManualClock } = {}) {
+function setup(opts: { maxRequestBytes?: number; progressNotifyMs?: number; clock?: ManualClock; deferFanOutAbove?: number } = {}) {
   const t: TempStore = openTempStore();
-  const ws = new WatchableStore(t.store);
+  const ws = new WatchableStore(t.store, opts.deferFanOutAbove === undefined ? {} : { deferFanOutAbove: opts.deferFanOutAbove });
   const server = {
     watchable: ws,
     header: (rev?: number) => ({ clusterId: 1n, memberId: 2n, revision: rev ?? t.store.currentRevision(), raftTerm: 3 }),
@@ -125,7 +125,7 @@ describe("WatchSession", () => {
   });
 
   it("a progress request after a commit whose events are not delivered yet answers after them", () => {
-    const { t, session, got } = setup();
+    const { t, session, got } = setup({ deferFanOutAbove: 0 });
     session.handle({ create_request: { key: B("k"), range_end: Buffer.alloc(0), start_revision: 0, progress_notify: false, filters: [], prev_kv: false, watch_id: 0, fragment: false } });
     t.store.write(1, (txn) => txn.put(B("k"), B("1"), 0n)); // 2: queued until the tick after the commit
     session.handle({ progress_request: {} });

@@ -48,6 +48,8 @@ const delivered = <T>(r: T): T => {
   for (const w of watchables) w.deliverQueued();
   return r;
 };
+/** A put left to the store's own delivery (at once, or queued for the tick after). */
+const commitPut = (t: TempStore, k: string, v: string) => t.store.write(++ci, (txn) => txn.put(B(k), B(v), 0n));
 const put = (t: TempStore, ...kvs: Array<[string, string]>) =>
   delivered(
     t.store.write(++ci, (txn) => {
@@ -292,51 +294,54 @@ describe("unsynced watchers", () => {
     }
   });
 
-  it("exactly once, in order, with delivery after the commit: watchers added and caught up between a commit and its delivery", () => {
-    const next = mulberry32(7);
-    const rnd = (n: number) => Math.floor(next() * n);
-    const { t, ws } = fresh({ maxEventsPerSync: 4, maxWatchersPerSync: 3 });
-    const keys = ["a", "b", "c", "d", "e"];
-    const history: Array<{ rev: number; key: string }> = [];
-    // queued for the synced watchers, not delivered: the tick after the commit has not run yet
-    const write = () => {
-      const key = keys[rnd(keys.length)]!;
-      t.store.write(++ci, (txn) => txn.put(B(key), B("v"), 0n));
-      history.push({ rev: t.store.currentRevision(), key });
-    };
-    const sinks: Array<{ sink: TestSink; from: number; key: string }> = [];
-    const addWatcher = () => {
-      const sink = new TestSink();
-      const key = keys[rnd(keys.length)]!;
-      const cur = t.store.currentRevision();
-      const from = rnd(2) === 0 ? 0 : Math.max(1, cur - rnd(4)); // now, or a revision that may still be queued
-      ws.newStream(sink).watch(0, { key: B(key), end: undefined, startRev: from });
-      sinks.push({ sink, from: from === 0 ? cur + 1 : from, key });
-    };
-    for (let i = 0; i < 5; i++) write();
-    ws.deliverQueued();
-    for (let step = 0; step < 400; step++) {
-      const r = rnd(10);
-      if (r < 4) write();
-      else if (r < 6) addWatcher();
-      else if (r < 8) ws.deliverQueued();
-      else if (r < 9) ws.syncWatchers();
-      else if (sinks.length > 0) {
-        const s = sinks[rnd(sinks.length)]!.sink;
-        s.open = !s.open;
+  // 0: every revision queued; Infinity: every revision at once; between: both, as watchers come, back up and go
+  for (const deferFanOutAbove of [0, 4, 12, Infinity]) {
+    it(`exactly once, in order, with delivery after the commit above ${deferFanOutAbove} synced watchers: watchers added and caught up between a commit and its delivery`, () => {
+      const next = mulberry32(7);
+      const rnd = (n: number) => Math.floor(next() * n);
+      const { t, ws } = fresh({ maxEventsPerSync: 4, maxWatchersPerSync: 3, deferFanOutAbove });
+      const keys = ["a", "b", "c", "d", "e"];
+      const history: Array<{ rev: number; key: string }> = [];
+      // queued for the synced watchers, not delivered: the tick after the commit has not run yet
+      const write = () => {
+        const key = keys[rnd(keys.length)]!;
+        t.store.write(++ci, (txn) => txn.put(B(key), B("v"), 0n));
+        history.push({ rev: t.store.currentRevision(), key });
+      };
+      const sinks: Array<{ sink: TestSink; from: number; key: string }> = [];
+      const addWatcher = () => {
+        const sink = new TestSink();
+        const key = keys[rnd(keys.length)]!;
+        const cur = t.store.currentRevision();
+        const from = rnd(2) === 0 ? 0 : Math.max(1, cur - rnd(4)); // now, or a revision that may still be queued
+        ws.newStream(sink).watch(0, { key: B(key), end: undefined, startRev: from });
+        sinks.push({ sink, from: from === 0 ? cur + 1 : from, key });
+      };
+      for (let i = 0; i < 5; i++) write();
+      ws.deliverQueued();
+      for (let step = 0; step < 400; step++) {
+        const r = rnd(10);
+        if (r < 4) write();
+        else if (r < 6) addWatcher();
+        else if (r < 8) ws.deliverQueued();
+        else if (r < 9) ws.syncWatchers();
+        else if (sinks.length > 0) {
+          const s = sinks[rnd(sinks.length)]!.sink;
+          s.open = !s.open;
+        }
       }
-    }
-    for (const s of sinks) s.sink.open = true;
-    ws.deliverQueued();
-    for (let i = 0; i < 1000 && ws.syncWatchers() > 0; i++);
-    assert.equal(ws.counts().unsynced, 0);
-    assert.ok(sinks.length > 20);
-    for (const { sink, from, key } of sinks) {
-      const want = history.filter((h) => h.rev >= from && h.key === key).map((h) => h.rev);
-      const got = sink.got.flatMap((resp) => resp.events.map((e) => e.kv.modRevision));
-      assert.deepEqual(got, want, `watcher of ${key} from ${from}`);
-    }
-  });
+      for (const s of sinks) s.sink.open = true;
+      ws.deliverQueued();
+      for (let i = 0; i < 1000 && ws.syncWatchers() > 0; i++);
+      assert.equal(ws.counts().unsynced, 0);
+      assert.ok(sinks.length > 20);
+      for (const { sink, from, key } of sinks) {
+        const want = history.filter((h) => h.rev >= from && h.key === key).map((h) => h.rev);
+        const got = sink.got.flatMap((resp) => resp.events.map((e) => e.kv.modRevision));
+        assert.deepEqual(got, want, `watcher of ${key} from ${from}`);
+      }
+    });
+  }
 
   it("after a snapshot restore, synced watchers catch up on the new state from where they were", async () => {
     const src = fresh();
@@ -408,7 +413,7 @@ describe("timer-driven catch-up (on the store's clock)", () => {
 
 describe("delivery after the commit", () => {
   it("a revision reaches the synced watchers after the microtasks of the code that committed it (a put's answer goes first)", async () => {
-    const { t, ws } = fresh();
+    const { t, ws } = fresh({ deferFanOutAbove: 0 });
     const order: string[] = [];
     const sink = new TestSink();
     const send = sink.send.bind(sink);
@@ -430,7 +435,7 @@ describe("delivery after the commit", () => {
   });
 
   it("a watcher added, canceled or asked for progress before a queued revision is delivered", () => {
-    const { t, ws } = fresh();
+    const { t, ws } = fresh({ deferFanOutAbove: 0 });
     const sink = new TestSink();
     const s = ws.newStream(sink);
     const early = s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
@@ -453,5 +458,34 @@ describe("delivery after the commit", () => {
       [early, now, at].map((id) => `${id}@${rev + 1}: PUT k=2`).sort(),
     );
     assert.ok(s.allSynced());
+  });
+
+  it("while at most 16 watchers are synced (the default) and nothing is queued, a revision reaches them inside its commit", () => {
+    const { t, ws } = fresh();
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    for (let i = 0; i < 16; i++) s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    commitPut(t, "k", "1");
+    assert.equal(sink.got.length, 16, "16 synced watchers: at once");
+    s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    commitPut(t, "k", "2");
+    assert.equal(sink.got.length, 16, "17: after the commit");
+    ws.deliverQueued();
+    assert.equal(sink.got.length, 33);
+  });
+
+  it("a revision committed while an earlier one is queued is handed over after it, however few watchers are left", () => {
+    const { t, ws } = fresh({ deferFanOutAbove: 1 });
+    const sink = new TestSink();
+    const s = ws.newStream(sink);
+    const kept = s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    const gone = s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    commitPut(t, "k", "1"); // two synced: queued
+    const rev = t.store.currentRevision();
+    s.cancel(gone); // one left: the next revision could go at once, but must not overtake the queued one
+    commitPut(t, "k", "2");
+    assert.equal(sink.got.length, 0);
+    ws.deliverQueued();
+    assert.deepEqual(sink.summary(), [`${kept}@${rev}: PUT k=1`, `${kept}@${rev + 1}: PUT k=2`]);
   });
 });
