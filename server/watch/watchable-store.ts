@@ -35,7 +35,7 @@ export interface WatchableStoreOptions {
   readonly clock?: Clock;
   /**
    * Above this many synced watchers, a revision is handed to them in the tick after its commit, so the answers of
-   * the apply are not held up by the fan-out; at or below it, inside the commit (default 16; 0: always after).
+   * the apply are not held up by the fan-out; at or below it, inside the commit (default 4; 0: always after).
    */
   readonly deferFanOutAbove?: number;
 }
@@ -122,7 +122,7 @@ export class WatchableStore {
     this.maxWatchersPerSync = opts.maxWatchersPerSync ?? 512;
     this.maxEventsPerSync = opts.maxEventsPerSync ?? 1000;
     this.clock = opts.clock ?? SYSTEM_CLOCK;
-    this.deferFanOutAbove = opts.deferFanOutAbove ?? 16;
+    this.deferFanOutAbove = opts.deferFanOutAbove ?? 4;
     this.notifiedRev = store.currentRevision();
     this.unsubscribe = store.onCommit((events, rev) => this.queueNotify(events, rev));
   }

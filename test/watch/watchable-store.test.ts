@@ -460,18 +460,18 @@ describe("delivery after the commit", () => {
     assert.ok(s.allSynced());
   });
 
-  it("while at most 16 watchers are synced (the default) and nothing is queued, a revision reaches them inside its commit", () => {
+  it("while at most 4 watchers are synced (the default) and nothing is queued, a revision reaches them inside its commit", () => {
     const { t, ws } = fresh();
     const sink = new TestSink();
     const s = ws.newStream(sink);
-    for (let i = 0; i < 16; i++) s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
+    for (let i = 0; i < 4; i++) s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
     commitPut(t, "k", "1");
-    assert.equal(sink.got.length, 16, "16 synced watchers: at once");
+    assert.equal(sink.got.length, 4, "4 synced watchers: at once");
     s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
     commitPut(t, "k", "2");
-    assert.equal(sink.got.length, 16, "17: after the commit");
+    assert.equal(sink.got.length, 4, "5: after the commit");
     ws.deliverQueued();
-    assert.equal(sink.got.length, 33);
+    assert.equal(sink.got.length, 9);
   });
 
   it("a revision committed while an earlier one is queued is handed over after it, however few watchers are left", () => {
