@@ -305,7 +305,7 @@ describe("unsynced watchers", () => {
       // queued for the synced watchers, not delivered: the tick after the commit has not run yet
       const write = () => {
         const key = keys[rnd(keys.length)]!;
-        t.store.write(++ci, (txn) => txn.put(B(key), B("v"), 0n));
+        commitPut(t, key, "v");
         history.push({ rev: t.store.currentRevision(), key });
       };
       const sinks: Array<{ sink: TestSink; from: number; key: string }> = [];
@@ -423,7 +423,7 @@ describe("delivery after the commit", () => {
     };
     ws.newStream(sink).watch(0, { key: B("k"), end: undefined, startRev: 0 });
     await Promise.resolve(); // the raft loop applies inside a promise continuation
-    t.store.write(++ci, (txn) => txn.put(B("k"), B("1"), 0n));
+    commitPut(t, "k", "1");
     assert.equal(order.length, 0, "not inside the commit");
     // the answer: a chain of continuations, as the request handler's await and the write to its connection
     const answered = Promise.resolve()
@@ -440,7 +440,7 @@ describe("delivery after the commit", () => {
     const s = ws.newStream(sink);
     const early = s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
     const canceled = s.watch(0, { key: B("k"), end: undefined, startRev: 0 });
-    t.store.write(++ci, (txn) => txn.put(B("k"), B("1"), 0n)); // 2, queued
+    commitPut(t, "k", "1"); // 2, queued
     const rev = t.store.currentRevision();
     const now = s.watch(0, { key: B("k"), end: undefined, startRev: 0 }); // from 3: must not get 2
     const at = s.watch(0, { key: B("k"), end: undefined, startRev: rev }); // unsynced: 2 from history, once
@@ -451,7 +451,7 @@ describe("delivery after the commit", () => {
     assert.deepEqual(sink.summary(), [`${at}@${rev}: PUT k=1`, `${early}@${rev}: PUT k=1`, `${early}@${rev}: `]);
     ws.deliverQueued(); // nothing left: delivered once
     assert.equal(sink.got.length, 3);
-    t.store.write(++ci, (txn) => txn.put(B("k"), B("2"), 0n)); // 3
+    commitPut(t, "k", "2"); // 3
     ws.deliverQueued();
     assert.deepEqual(
       sink.summary().slice(3).sort(),
