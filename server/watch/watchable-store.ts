@@ -124,13 +124,14 @@ export class WatchableStore {
     this.clock = opts.clock ?? SYSTEM_CLOCK;
     this.deferFanOutAbove = opts.deferFanOutAbove ?? 4;
     this.notifiedRev = store.currentRevision();
-    this.unsubscribe = store.onCommit((events, rev) => this.queueNotify(events, rev));
+    this.unsubscribe = store.onCommit((events, rev) => this.onCommit(events, rev));
   }
 
   /** Revisions committed but not yet handed to the synced watchers: events, revision, events, ... */
   private pending: Array<Event[] | number> = [];
 
-  private queueNotify(events: Event[], rev: number): void {
+  /** The store committed `rev`: hand it over now, or queue it for the tick after. */
+  private onCommit(events: Event[], rev: number): void {
     // at once only while nothing is queued: a revision never overtakes an earlier one
     if (this.pending.length === 0 && this.synced.size <= this.deferFanOutAbove) return this.notify(events, rev);
     this.pending.push(events, rev);
