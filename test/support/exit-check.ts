@@ -58,7 +58,8 @@ for (const [wrapper, real] of [[globalThis.setTimeout, realSetTimeout], [globalT
 function refTimers(): string[] {
   const out: string[] = [];
   for (const [t, cb] of pendingTimers) {
-    if (!t.hasRef()) continue;
+    // cleared some other way (by its numeric id, or close()): Node marks it destroyed
+    if (!t.hasRef() || (t as NodeJS.Timeout & { _destroyed?: boolean })._destroyed) continue;
     out.push(`${cb.name || "(anonymous)"}: ${String(cb).replace(/\s+/g, " ").slice(0, 160)}`);
   }
   return out;
