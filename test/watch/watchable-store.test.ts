@@ -302,7 +302,7 @@ describe("unsynced watchers", () => {
       const { t, ws } = fresh({ maxEventsPerSync: 4, maxWatchersPerSync: 3, deferFanOutAbove });
       const keys = ["a", "b", "c", "d", "e"];
       const history: Array<{ rev: number; key: string }> = [];
-      // queued for the synced watchers, not delivered: the tick after the commit has not run yet
+      // left to the store: handed over at once, or queued until a deliverQueued() step below (the tick after)
       const write = () => {
         const key = keys[rnd(keys.length)]!;
         commitPut(t, key, "v");
